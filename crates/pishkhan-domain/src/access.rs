@@ -1,0 +1,202 @@
+//! Authorization, decided in one place.
+//!
+//! A handler that wants to change state asks [`authorize`] for a [`Permit`]. The storage layer's
+//! mutating methods take a `&Permit`, and a `Permit` can only be made here, so a write that
+//! skipped the check does not compile.
+
+use crate::model::{OfficeCode, OfficeStatus, Role, Username};
+
+/// A signed-in member of staff, as the session layer resolved them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StaffActor {
+    pub id: i64,
+    pub username: Username,
+    pub role: Role,
+    pub office: Option<OfficeCode>,
+    /// The current status of `office`, read together with the session.
+    pub office_status: Option<OfficeStatus>,
+}
+
+/// Who is acting: a member of staff, or the system itself (CLI import, demo loading).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Principal {
+    Staff(StaffActor),
+    /// An operator of the machine, using the CLI. `reason` names the command.
+    System {
+        reason: &'static str,
+    },
+}
+
+impl Principal {
+    /// The name written to the audit log.
+    pub fn audit_name(&self) -> String {
+        match self {
+            Principal::Staff(s) => s.username.to_string(),
+            Principal::System { reason } => format!("system:{reason}"),
+        }
+    }
+
+    pub fn staff_id(&self) -> Option<i64> {
+        match self {
+            Principal::Staff(s) => Some(s.id),
+            Principal::System { .. } => None,
+        }
+    }
+}
+
+/// Everything that needs a decision.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Action {
+    /// Read the national registry: provinces, offices, the catalogue.
+    BrowseRegistry,
+    /// Read the audit log.
+    ViewAuditLog,
+    /// See the staff list of one office.
+    ViewOfficeStaff {
+        office: OfficeCode,
+    },
+    CreateOffice,
+    ChangeOfficeStatus {
+        office: OfficeCode,
+    },
+    /// Invite a new member of staff into `office` (None for a regulator) with `role`.
+    CreateStaff {
+        office: Option<OfficeCode>,
+        role: Role,
+    },
+    ImportServices,
+    ImportOffices,
+    LoadDemo,
+    /// Load the fixed reference tables (provinces, agencies) where they are missing.
+    SeedReferenceData,
+}
+
+impl Action {
+    /// Stable name used in the audit log.
+    pub fn audit_name(&self) -> &'static str {
+        match self {
+            Action::BrowseRegistry => "registry.browse",
+            Action::ViewAuditLog => "audit.view",
+            Action::ViewOfficeStaff { .. } => "staff.view",
+            Action::CreateOffice => "office.create",
+            Action::ChangeOfficeStatus { .. } => "office.status",
+            Action::CreateStaff { .. } => "staff.create",
+            Action::ImportServices => "import.services",
+            Action::ImportOffices => "import.offices",
+            Action::LoadDemo => "demo.load",
+            Action::SeedReferenceData => "reference.seed",
+        }
+    }
+}
+
+/// Why an action was refused. `code` is stable and reaches API clients.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum Denied {
+    #[error("this action needs another role")]
+    Role,
+    #[error("staff may act only within their own office")]
+    OtherOffice,
+    #[error("the office is suspended or revoked and may not use the network")]
+    OfficeSuspended,
+    #[error("the system principal may not do this")]
+    NotForSystem,
+}
+
+impl Denied {
+    pub fn code(self) -> &'static str {
+        match self {
+            Denied::Role => "forbidden_role",
+            Denied::OtherOffice => "forbidden_other_office",
+            Denied::OfficeSuspended => "office_suspended",
+            Denied::NotForSystem => "forbidden",
+        }
+    }
+}
+
+/// Proof that `principal` may perform `action`. Only [`authorize`] makes one.
+#[derive(Debug, Clone)]
+pub struct Permit {
+    principal: Principal,
+    action: Action,
+}
+
+impl Permit {
+    pub fn principal(&self) -> &Principal {
+        &self.principal
+    }
+
+    pub fn action(&self) -> &Action {
+        &self.action
+    }
+}
+
+/// The one place where Pishkhan decides who may do what.
+pub fn authorize(principal: &Principal, action: Action) -> Result<Permit, Denied> {
+    decide(principal, &action)?;
+    Ok(Permit {
+        principal: principal.clone(),
+        action,
+    })
+}
+
+fn decide(principal: &Principal, action: &Action) -> Result<(), Denied> {
+    let staff = match principal {
+        Principal::System { .. } => {
+            // The CLI runs with the machine's authority, but only for bulk loading.
+            return match action {
+                Action::ImportServices
+                | Action::ImportOffices
+                | Action::LoadDemo
+                | Action::SeedReferenceData
+                | Action::BrowseRegistry
+                | Action::CreateOffice
+                | Action::CreateStaff { .. } => Ok(()),
+                _ => Err(Denied::NotForSystem),
+            };
+        }
+        Principal::Staff(s) => s,
+    };
+
+    let own_office = |office: &OfficeCode| -> Result<(), Denied> {
+        if staff.office.as_ref() == Some(office) {
+            Ok(())
+        } else {
+            Err(Denied::OtherOffice)
+        }
+    };
+    let office_live = || -> Result<(), Denied> {
+        match staff.office_status {
+            Some(s) if !s.may_use_network() => Err(Denied::OfficeSuspended),
+            _ => Ok(()),
+        }
+    };
+
+    match (staff.role, action) {
+        (_, Action::BrowseRegistry) => Ok(()),
+        (Role::Regulator, _) => Ok(()),
+
+        (Role::Manager, Action::ViewOfficeStaff { office }) => own_office(office),
+        (Role::Manager, Action::CreateStaff { office, role }) => {
+            let office = office.as_ref().ok_or(Denied::OtherOffice)?;
+            own_office(office)?;
+            if *role == Role::Regulator {
+                return Err(Denied::Role);
+            }
+            office_live()
+        }
+
+        (
+            Role::Manager | Role::Operator,
+            Action::ViewAuditLog
+            | Action::CreateOffice
+            | Action::ChangeOfficeStatus { .. }
+            | Action::ImportServices
+            | Action::ImportOffices
+            | Action::LoadDemo
+            | Action::SeedReferenceData,
+        ) => Err(Denied::Role),
+        (Role::Operator, Action::ViewOfficeStaff { .. } | Action::CreateStaff { .. }) => {
+            Err(Denied::Role)
+        }
+    }
+}

@@ -1,0 +1,21 @@
+//! Pure domain of Pishkhan: parsed identifiers, Jalali dates, Persian text, the model of
+//! offices, services and staff, and the authorization rules. Nothing here does I/O; clocks and
+//! randomness are passed in by the caller.
+
+pub mod access;
+pub mod digits;
+pub mod input;
+pub mod jalali;
+pub mod mobile;
+pub mod model;
+pub mod national_code;
+pub mod normalize;
+pub mod postal_code;
+pub mod sheba;
+pub mod tehran;
+
+pub use jalali::JalaliDate;
+pub use mobile::Mobile;
+pub use national_code::NationalCode;
+pub use postal_code::PostalCode;
+pub use sheba::Sheba;

@@ -1,0 +1,71 @@
+//! The one error type of the storage layer. Driver errors are mapped here, once.
+
+/// What went wrong in storage. `NotFound` and `Conflict` are expected outcomes that callers
+/// turn into 404 and 409; `Database` is a fault whose text never reaches a client.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("{entity} not found")]
+    NotFound { entity: &'static str },
+
+    /// A uniqueness or state rule refused the change; `what` names the clashing field.
+    #[error("conflict: {what}")]
+    Conflict { what: String },
+
+    /// The change names something that does not exist, such as an unknown agency.
+    #[error("unknown {what}")]
+    UnknownReference { what: String },
+
+    /// The permit passed in was made for a different action: a programming error.
+    #[error("the permit does not cover this change")]
+    PermitMismatch,
+
+    /// An invitation or session that exists but can no longer be used.
+    #[error("{0} has expired or was already used")]
+    Expired(&'static str),
+
+    /// Another process owns the embedded database.
+    #[error("the database at {path} is in use by another pishkhan process")]
+    Locked { path: String },
+
+    #[error("invalid database url: {0}")]
+    BadUrl(String),
+
+    #[error("migration {name} failed: {reason}")]
+    Migration { name: String, reason: String },
+
+    #[error("stored data is corrupt: {0}")]
+    Corrupt(String),
+
+    #[error("database error")]
+    Database(#[source] sqlx::Error),
+
+    #[error("i/o error: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(e: sqlx::Error) -> Self {
+        if let sqlx::Error::Database(db) = &e
+            && db.is_unique_violation()
+        {
+            let what = db
+                .constraint()
+                .map(str::to_string)
+                .unwrap_or_else(|| unique_field_from_message(db.message()));
+            return StoreError::Conflict { what };
+        }
+        if matches!(e, sqlx::Error::RowNotFound) {
+            return StoreError::NotFound { entity: "row" };
+        }
+        StoreError::Database(e)
+    }
+}
+
+/// SQLite names the column ("UNIQUE constraint failed: staff.username"); keep just that.
+fn unique_field_from_message(msg: &str) -> String {
+    msg.rsplit(':')
+        .next()
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| "unique".to_string())
+}

@@ -1,0 +1,424 @@
+//! Storage for Pishkhan.
+//!
+//! Everything above this crate talks to [`Store`], a narrow async interface. Two backends sit
+//! behind it: the embedded SQLite store (the default, one owning process) and PostgreSQL (a
+//! national deployment shared by many app processes). [`open`] picks one by URL scheme.
+//!
+//! **Invariant:** every mutating method takes a [`Permit`] from `pishkhan_domain::access` and
+//! writes its audit entry in the same transaction as the change, so a change without an audit
+//! row cannot be committed.
+
+mod database_url;
+mod error;
+mod migrate;
+mod postgres;
+mod sql;
+mod sqlite;
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use pishkhan_domain::access::{Permit, StaffActor};
+use pishkhan_domain::model::{
+    Agency, AgencyCode, Category, Channel, Digitization, LocalizedText, Office, OfficeCode,
+    OfficeStatus, Province, Role, Service, ServiceCode, Staff, Username,
+};
+
+pub use database_url::DatabaseUrl;
+pub use error::StoreError;
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// Largest page any listing returns; larger requests are refused, not truncated.
+pub const MAX_PER_PAGE: u32 = 100;
+
+/// Which engine a store runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    pub fn name(self) -> &'static str {
+        match self {
+            Backend::Sqlite => "sqlite",
+            Backend::Postgres => "postgres",
+        }
+    }
+}
+
+/// Who did something, when and from where: written beside every change.
+#[derive(Debug, Clone, Default)]
+pub struct AuditContext {
+    pub now_ms: i64,
+    pub ip: Option<String>,
+    pub request_id: Option<String>,
+}
+
+/// An event that is not itself a guarded change (sign-in, sign-out, failed sign-in).
+#[derive(Debug, Clone)]
+pub struct AuditEvent {
+    pub actor: String,
+    pub actor_staff_id: Option<i64>,
+    pub action: &'static str,
+    pub target: String,
+    pub detail: serde_json::Value,
+}
+
+/// One row of the audit log as read back.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AuditRecord {
+    pub id: i64,
+    pub at_ms: i64,
+    pub actor: String,
+    pub action: String,
+    pub target: String,
+    pub ip: Option<String>,
+    pub request_id: Option<String>,
+    pub detail: serde_json::Value,
+}
+
+/// A validated page request: `page >= 1`, `1 <= per_page <= MAX_PER_PAGE`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PageRequest {
+    page: u32,
+    per_page: u32,
+}
+
+impl PageRequest {
+    pub fn new(page: u32, per_page: u32) -> Result<Self, pishkhan_domain::model::FieldError> {
+        use pishkhan_domain::model::FieldError;
+        if page == 0 || page > 1_000_000 {
+            return Err(FieldError::new(
+                "page",
+                "invalid_page",
+                "page must be 1..=1000000",
+            ));
+        }
+        if per_page == 0 || per_page > MAX_PER_PAGE {
+            return Err(FieldError::new(
+                "per_page",
+                "invalid_page_size",
+                format!("per_page must be 1..={MAX_PER_PAGE}"),
+            ));
+        }
+        Ok(Self { page, per_page })
+    }
+
+    pub fn page(self) -> u32 {
+        self.page
+    }
+
+    pub fn per_page(self) -> u32 {
+        self.per_page
+    }
+
+    fn offset(self) -> i64 {
+        i64::from(self.page - 1) * i64::from(self.per_page)
+    }
+}
+
+impl Default for PageRequest {
+    fn default() -> Self {
+        Self {
+            page: 1,
+            per_page: 20,
+        }
+    }
+}
+
+/// One page of a listing and the total number of matches.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub total: u64,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct OfficeFilter {
+    /// Free text over name, city, address and code, matched after Persian normalization.
+    pub q: Option<String>,
+    pub province: Option<u8>,
+    pub status: Option<OfficeStatus>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct ServiceFilter {
+    /// Free text over code and titles, matched after Persian normalization.
+    pub q: Option<String>,
+    pub agency: Option<AgencyCode>,
+    pub digitization: Option<Digitization>,
+    pub category: Option<Category>,
+    pub channel: Option<Channel>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct AuditFilter {
+    pub actor: Option<String>,
+    pub action: Option<String>,
+}
+
+/// State of a staff account.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StaffStatus {
+    /// Created, waiting for the person to set a password through an invitation.
+    Invited,
+    Active,
+    Disabled,
+}
+
+impl StaffStatus {
+    pub fn code(self) -> &'static str {
+        match self {
+            StaffStatus::Invited => "invited",
+            StaffStatus::Active => "active",
+            StaffStatus::Disabled => "disabled",
+        }
+    }
+
+    fn parse(s: &str) -> Option<Self> {
+        [
+            StaffStatus::Invited,
+            StaffStatus::Active,
+            StaffStatus::Disabled,
+        ]
+        .into_iter()
+        .find(|v| v.code() == s)
+    }
+}
+
+/// A member of staff as stored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StaffRecord {
+    pub id: i64,
+    pub staff: Staff,
+    pub status: StaffStatus,
+    pub created_at_ms: i64,
+}
+
+/// What sign-in needs to know about a username.
+#[derive(Clone)]
+pub struct Credentials {
+    pub staff_id: i64,
+    pub status: StaffStatus,
+    /// PHC-format argon2id hash; `None` until the invitation is accepted.
+    pub password_hash: Option<String>,
+}
+
+impl std::fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Credentials")
+            .field("staff_id", &self.staff_id)
+            .field("status", &self.status)
+            .field(
+                "password_hash",
+                &self.password_hash.as_ref().map(|_| "<redacted>"),
+            )
+            .finish()
+    }
+}
+
+/// A new session. Only the SHA-256 of the bearer token is stored.
+#[derive(Debug, Clone)]
+pub struct NewSession {
+    pub token_hash: String,
+    pub staff_id: i64,
+    pub csrf_token: String,
+    pub created_at_ms: i64,
+    pub expires_at_ms: i64,
+    pub ip: Option<String>,
+}
+
+/// A live session with the actor it belongs to.
+#[derive(Debug, Clone)]
+pub struct SessionRecord {
+    pub actor: StaffActor,
+    pub csrf_token: String,
+    pub expires_at_ms: i64,
+}
+
+/// A one-time invitation. Only the SHA-256 of the token in the link is stored.
+#[derive(Debug, Clone)]
+pub struct NewInvitation {
+    pub token_hash: String,
+    pub expires_at_ms: i64,
+}
+
+/// What the invitation page shows before the password is set.
+#[derive(Debug, Clone, PartialEq)]
+pub struct InvitationInfo {
+    pub staff_id: i64,
+    pub username: Username,
+    pub first_name: String,
+    pub last_name: String,
+    pub role: Role,
+    pub office: Option<OfficeCode>,
+    pub expires_at_ms: i64,
+}
+
+/// Figures for the dashboard.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RegistryCounts {
+    pub offices: u64,
+    pub offices_by_status: Vec<(OfficeStatus, u64)>,
+    pub services: u64,
+    pub services_by_digitization: Vec<(Digitization, u64)>,
+    pub agencies: u64,
+    pub staff: u64,
+    pub staff_active: u64,
+}
+
+/// Everything the demo loader writes in one transaction.
+#[derive(Debug, Clone)]
+pub struct NationLoad<'a> {
+    pub seed: u64,
+    pub provinces: &'a [Province],
+    pub agencies: &'a [Agency],
+    pub services: &'a [Service],
+    pub offices: &'a [Office],
+    pub staff: &'a [Staff],
+    /// Usernames that get a password at load time (argon2id PHC strings), activated at once.
+    pub passwords: &'a [(Username, String)],
+}
+
+/// A province with its office count, for listings.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProvinceSummary {
+    pub province: Province,
+    pub offices: u64,
+}
+
+/// Label pair of an agency with its service count.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AgencySummary {
+    pub code: AgencyCode,
+    pub name: LocalizedText,
+    pub services: u64,
+}
+
+/// The storage interface. Implementations: the embedded SQLite store and PostgreSQL.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    fn backend(&self) -> Backend;
+
+    /// Succeeds when the database answers a trivial query.
+    async fn ping(&self) -> Result<()>;
+
+    /// True when no offices and no staff exist yet.
+    async fn is_empty(&self) -> Result<bool>;
+
+    /// Inserts the provinces and agencies that are missing; returns how many were added.
+    async fn seed_reference_data(
+        &self,
+        permit: &Permit,
+        provinces: &[Province],
+        agencies: &[Agency],
+        ctx: &AuditContext,
+    ) -> Result<u64>;
+
+    /// Loads a whole nation in one transaction. Fails with `Conflict` unless the store is
+    /// empty; reference rows already present are kept.
+    async fn load_nation(
+        &self,
+        permit: &Permit,
+        load: NationLoad<'_>,
+        ctx: &AuditContext,
+    ) -> Result<()>;
+
+    async fn meta(&self, key: &str) -> Result<Option<String>>;
+
+    // Registry reads.
+    async fn provinces(&self) -> Result<Vec<ProvinceSummary>>;
+    async fn agencies(&self) -> Result<Vec<AgencySummary>>;
+    async fn offices(&self, filter: &OfficeFilter, page: PageRequest) -> Result<Page<Office>>;
+    async fn office(&self, code: OfficeCode) -> Result<Office>;
+    async fn services(&self, filter: &ServiceFilter, page: PageRequest) -> Result<Page<Service>>;
+    async fn service(&self, code: &ServiceCode) -> Result<Service>;
+    async fn counts(&self) -> Result<RegistryCounts>;
+    /// One past the highest office code in use.
+    async fn next_office_code(&self) -> Result<OfficeCode>;
+
+    // Registry writes. Each is all-or-nothing.
+    async fn create_office(
+        &self,
+        permit: &Permit,
+        office: &Office,
+        ctx: &AuditContext,
+    ) -> Result<()>;
+    /// Inserts every office or none. Fails with `Conflict` naming the first clash.
+    async fn import_offices(
+        &self,
+        permit: &Permit,
+        offices: &[Office],
+        ctx: &AuditContext,
+    ) -> Result<u64>;
+    /// Inserts new services and replaces existing ones with the same code, all or none.
+    async fn import_services(
+        &self,
+        permit: &Permit,
+        services: &[Service],
+        ctx: &AuditContext,
+    ) -> Result<u64>;
+
+    // Staff and sign-in.
+    async fn create_staff(
+        &self,
+        permit: &Permit,
+        staff: &Staff,
+        invitation: &NewInvitation,
+        ctx: &AuditContext,
+    ) -> Result<StaffRecord>;
+    async fn staff_by_username(&self, username: &Username) -> Result<StaffRecord>;
+    async fn office_staff(&self, permit: &Permit, office: OfficeCode) -> Result<Vec<StaffRecord>>;
+    async fn credentials(&self, username: &Username) -> Result<Option<Credentials>>;
+    async fn invitation(&self, token_hash: &str, now_ms: i64) -> Result<InvitationInfo>;
+    /// Sets the password and activates the account; the invitation can't be used again.
+    async fn accept_invitation(
+        &self,
+        token_hash: &str,
+        password_hash: &str,
+        ctx: &AuditContext,
+    ) -> Result<Username>;
+    async fn create_session(
+        &self,
+        session: &NewSession,
+        event: &AuditEvent,
+        ctx: &AuditContext,
+    ) -> Result<()>;
+    /// The live session for a token hash, or `None` if unknown or expired.
+    async fn session(&self, token_hash: &str, now_ms: i64) -> Result<Option<SessionRecord>>;
+    async fn delete_session(
+        &self,
+        token_hash: &str,
+        event: &AuditEvent,
+        ctx: &AuditContext,
+    ) -> Result<()>;
+
+    // Audit.
+    async fn record_event(&self, event: &AuditEvent, ctx: &AuditContext) -> Result<()>;
+    async fn audit_log(
+        &self,
+        permit: &Permit,
+        filter: &AuditFilter,
+        page: PageRequest,
+    ) -> Result<Page<AuditRecord>>;
+}
+
+/// Opens (creating if needed) and migrates the store named by `url`.
+///
+/// `sqlite://PATH` opens the embedded store and takes an exclusive lock beside the file, so a
+/// second process gets [`StoreError::Locked`] instead of a silent second writer.
+/// `postgres://…` connects to a shared PostgreSQL server.
+pub async fn open(url: &DatabaseUrl) -> Result<Arc<dyn Store>> {
+    match url.backend() {
+        Backend::Sqlite => Ok(Arc::new(sqlite::open(url).await?)),
+        Backend::Postgres => Ok(Arc::new(postgres::open(url).await?)),
+    }
+}
+
+/// SHA-256 of a secret token, lowercase hex. Tokens are stored only in this form.
+pub fn token_hash(token: &str) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(token.as_bytes()))
+}

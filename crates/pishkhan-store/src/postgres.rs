@@ -1,0 +1,40 @@
+//! PostgreSQL: the national deployment, shared by many stateless app processes. Invariants are
+//! enforced by the database (constraints, triggers), never by a lock held in one process.
+
+use sqlx::any::AnyPoolOptions;
+
+use crate::migrate::{self, Migration};
+use crate::sql::SqlStore;
+use crate::{Backend, DatabaseUrl, StoreError};
+
+const MIGRATIONS: &[Migration] = &[Migration {
+    name: "0001_registry",
+    sql: include_str!("../migrations/postgres/0001_registry.sql"),
+}];
+
+const MAX_CONNECTIONS: u32 = 16;
+/// Several processes may start at once; one migrates while the others wait on this lock.
+const MIGRATION_LOCK_KEY: i64 = 0x5049_5348_4b48;
+
+pub(crate) async fn open(url: &DatabaseUrl) -> Result<SqlStore, StoreError> {
+    sqlx::any::install_default_drivers();
+    let pool = AnyPoolOptions::new()
+        .max_connections(MAX_CONNECTIONS)
+        .acquire_timeout(std::time::Duration::from_secs(10))
+        .connect(url.expose())
+        .await?;
+
+    let mut conn = pool.acquire().await?;
+    sqlx::query("SELECT pg_advisory_lock($1)")
+        .bind(MIGRATION_LOCK_KEY)
+        .execute(&mut *conn)
+        .await?;
+    let result = migrate::run(&mut conn, MIGRATIONS).await;
+    sqlx::query("SELECT pg_advisory_unlock($1)")
+        .bind(MIGRATION_LOCK_KEY)
+        .execute(&mut *conn)
+        .await?;
+    result?;
+    drop(conn);
+    Ok(SqlStore::new(pool, Backend::Postgres, None))
+}

@@ -1,0 +1,201 @@
+//! Use cases shared by the JSON API and the web UI: sign-in, inviting staff, creating offices,
+//! accepting invitations. Handlers parse input, call these, and render the outcome.
+
+use pishkhan_domain::access::Action;
+use pishkhan_domain::model::{Office, Staff as StaffModel, Username};
+use pishkhan_store::{
+    AuditContext, AuditEvent, NewInvitation, NewSession, StaffRecord, StaffStatus, token_hash,
+};
+
+use crate::AppState;
+use crate::auth::{self, Staff};
+use crate::error::ApiError;
+
+pub struct LoggedIn {
+    pub token: String,
+    pub csrf_token: String,
+    pub expires_at_ms: i64,
+    pub record: StaffRecord,
+}
+
+/// Checks a username and password and opens a session. Failures are rate-limited per client
+/// address and username, and audited.
+pub async fn login(
+    state: &AppState,
+    username: &str,
+    password: &str,
+    ctx: &AuditContext,
+) -> Result<LoggedIn, ApiError> {
+    let limiter_key = format!(
+        "{}|{}",
+        ctx.ip.as_deref().unwrap_or("-"),
+        username.trim().to_lowercase()
+    );
+    state
+        .login_limiter()
+        .check(&limiter_key)
+        .map_err(|retry_after_s| ApiError::TooManyRequests { retry_after_s })?;
+    if password.chars().count() > auth::MAX_PASSWORD_CHARS {
+        return Err(ApiError::BadCredentials);
+    }
+    let Ok(name) = Username::parse(username) else {
+        state.login_limiter().record_failure(&limiter_key);
+        return Err(ApiError::BadCredentials);
+    };
+    let creds = state.store().credentials(&name).await?;
+    let (hash, creds) = match &creds {
+        Some(c) if c.status == StaffStatus::Active => {
+            (c.password_hash.clone().unwrap_or_default(), Some(c))
+        }
+        _ => (auth::decoy_hash().to_string(), None),
+    };
+    let pw = password.to_string();
+    // argon2 takes tens of milliseconds of CPU: keep it off the async workers.
+    let ok = tokio::task::spawn_blocking(move || auth::verify_password(&hash, &pw))
+        .await
+        .map_err(|e| ApiError::Internal(e.into()))?;
+    let Some(creds) = creds.filter(|_| ok) else {
+        state.login_limiter().record_failure(&limiter_key);
+        state
+            .store()
+            .record_event(
+                &AuditEvent {
+                    actor: name.to_string(),
+                    actor_staff_id: None,
+                    action: "auth.login_failed",
+                    target: format!("staff:{name}"),
+                    detail: serde_json::json!({}),
+                },
+                ctx,
+            )
+            .await?;
+        return Err(ApiError::BadCredentials);
+    };
+    state.login_limiter().reset(&limiter_key);
+
+    let token = auth::new_token()?;
+    let csrf_token = auth::new_token()?;
+    let expires_at_ms = ctx.now_ms + (state.config().session_ttl_s as i64) * 1000;
+    state
+        .store()
+        .create_session(
+            &NewSession {
+                token_hash: token_hash(&token),
+                staff_id: creds.staff_id,
+                csrf_token: csrf_token.clone(),
+                created_at_ms: ctx.now_ms,
+                expires_at_ms,
+                ip: ctx.ip.clone(),
+            },
+            &AuditEvent {
+                actor: name.to_string(),
+                actor_staff_id: Some(creds.staff_id),
+                action: "auth.login",
+                target: format!("staff:{name}"),
+                detail: serde_json::json!({}),
+            },
+            ctx,
+        )
+        .await?;
+    let record = state.store().staff_by_username(&name).await?;
+    Ok(LoggedIn {
+        token,
+        csrf_token,
+        expires_at_ms,
+        record,
+    })
+}
+
+pub async fn logout(state: &AppState, staff: &Staff, ctx: &AuditContext) -> Result<(), ApiError> {
+    state
+        .store()
+        .delete_session(
+            &staff.token_hash,
+            &AuditEvent {
+                actor: staff.actor.username.to_string(),
+                actor_staff_id: Some(staff.actor.id),
+                action: "auth.logout",
+                target: format!("staff:{}", staff.actor.username),
+                detail: serde_json::json!({}),
+            },
+            ctx,
+        )
+        .await?;
+    Ok(())
+}
+
+pub struct Invited {
+    pub record: StaffRecord,
+    pub invitation_url: String,
+    pub expires_at_ms: i64,
+}
+
+/// Creates a member of staff in the `invited` state with a one-time invitation link.
+pub async fn invite_staff(
+    state: &AppState,
+    by: &Staff,
+    new: StaffModel,
+    ctx: &AuditContext,
+) -> Result<Invited, ApiError> {
+    let permit = by.permit(Action::CreateStaff {
+        office: new.office,
+        role: new.role,
+    })?;
+    new.validate()?;
+    let token = auth::new_token()?;
+    let expires_at_ms = ctx.now_ms + (state.config().invitation_ttl_s as i64) * 1000;
+    let record = state
+        .store()
+        .create_staff(
+            &permit,
+            &new,
+            &NewInvitation {
+                token_hash: token_hash(&token),
+                expires_at_ms,
+            },
+            ctx,
+        )
+        .await?;
+    Ok(Invited {
+        record,
+        invitation_url: format!(
+            "{}/invite/{token}",
+            state.config().public_url.trim_end_matches('/')
+        ),
+        expires_at_ms,
+    })
+}
+
+pub async fn create_office(
+    state: &AppState,
+    by: &Staff,
+    office: &Office,
+    ctx: &AuditContext,
+) -> Result<(), ApiError> {
+    let permit = by.permit(Action::CreateOffice)?;
+    office.validate()?;
+    state.store().create_office(&permit, office, ctx).await?;
+    Ok(())
+}
+
+/// Sets the password of an invited member and activates the account.
+pub async fn accept_invitation(
+    state: &AppState,
+    token: &str,
+    password: &str,
+    ctx: &AuditContext,
+) -> Result<Username, ApiError> {
+    auth::check_new_password(password)?;
+    let hash_input = token_hash(token);
+    // Fail fast on a dead link before spending argon2 time.
+    state.store().invitation(&hash_input, ctx.now_ms).await?;
+    let pw = password.to_string();
+    let phc = tokio::task::spawn_blocking(move || auth::hash_password(&pw))
+        .await
+        .map_err(|e| ApiError::Internal(e.into()))?
+        .map_err(ApiError::Internal)?;
+    Ok(state
+        .store()
+        .accept_invitation(&hash_input, &phc, ctx)
+        .await?)
+}

@@ -1,0 +1,76 @@
+//! Sign-in and sign-out for API clients and browsers.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::IntoResponse;
+
+use super::types::{LoginIn, LoginOut, ProblemOut, UserOut, rfc3339_ms};
+use crate::AppState;
+use crate::actions;
+use crate::auth::{self, Staff};
+use crate::error::ApiError;
+use crate::extract::{ApiJson, Ctx};
+
+/// Sign in with username and password. Returns a bearer token and sets the session cookie.
+#[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth", request_body = LoginIn,
+    responses((status = 200, body = LoginOut),
+        (status = 401, body = ProblemOut, content_type = "application/problem+json"),
+        (status = 429, body = ProblemOut, content_type = "application/problem+json")))]
+pub async fn login(
+    State(state): State<AppState>,
+    Ctx(ctx): Ctx,
+    ApiJson(input): ApiJson<LoginIn>,
+) -> Result<impl IntoResponse, ApiError> {
+    let done = actions::login(&state, &input.username, &input.password, &ctx).await?;
+    let cookie = auth::session_cookie(
+        &done.token,
+        state.config().session_ttl_s,
+        state.config().cookie_secure,
+    );
+    Ok((
+        [(header::SET_COOKIE, cookie)],
+        Json(LoginOut {
+            token: done.token,
+            token_type: "Bearer".into(),
+            expires_at: rfc3339_ms(done.expires_at_ms),
+            csrf_token: done.csrf_token,
+            user: UserOut {
+                username: done.record.staff.username.to_string(),
+                role: done.record.staff.role.code().to_string(),
+                office: done.record.staff.office.map(|o| o.to_string()),
+            },
+        }),
+    ))
+}
+
+/// End the current session.
+#[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth",
+    responses((status = 204), (status = 401, body = ProblemOut, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+pub async fn logout(
+    State(state): State<AppState>,
+    staff: Staff,
+    Ctx(ctx): Ctx,
+) -> Result<impl IntoResponse, ApiError> {
+    actions::logout(&state, &staff, &ctx).await?;
+    Ok((
+        StatusCode::NO_CONTENT,
+        [(
+            header::SET_COOKIE,
+            auth::clear_session_cookie(state.config().cookie_secure),
+        )],
+    ))
+}
+
+/// The signed-in member of staff.
+#[utoipa::path(get, path = "/api/v1/me", tag = "auth",
+    responses((status = 200, body = UserOut), (status = 401, body = ProblemOut, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+pub async fn me(staff: Staff) -> Json<UserOut> {
+    Json(UserOut {
+        username: staff.actor.username.to_string(),
+        role: staff.actor.role.code().to_string(),
+        office: staff.actor.office.map(|o| o.to_string()),
+    })
+}

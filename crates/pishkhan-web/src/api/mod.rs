@@ -1,0 +1,34 @@
+//! The JSON API under `/api/v1`. Each area has its own module; routes are merged here.
+
+pub mod audit;
+pub mod auth;
+pub mod registry;
+pub mod staff;
+pub mod types;
+
+use axum::Router;
+use axum::routing::{get, post};
+
+use crate::AppState;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/openapi.json", get(crate::openapi::serve))
+        .route("/api/v1/auth/login", post(auth::login))
+        .route("/api/v1/auth/logout", post(auth::logout))
+        .route("/api/v1/me", get(auth::me))
+        .route("/api/v1/provinces", get(registry::provinces))
+        .route("/api/v1/agencies", get(registry::agencies))
+        .route(
+            "/api/v1/offices",
+            get(registry::offices).post(registry::create_office),
+        )
+        .route("/api/v1/offices/{code}", get(registry::office))
+        .route("/api/v1/offices/{code}/staff", get(registry::office_staff))
+        .route("/api/v1/services", get(registry::services))
+        .route("/api/v1/services/{code}", get(registry::service))
+        .route("/api/v1/staff", post(staff::create))
+        .route("/api/v1/invitations/{token}", get(staff::invitation))
+        .route("/api/v1/invitations/{token}/accept", post(staff::accept))
+        .route("/api/v1/audit", get(audit::list))
+}

@@ -1,0 +1,152 @@
+//! Pishkhan's HTTP surface: the JSON API under `/api/v1`, the server-rendered web UI, health,
+//! metrics and static assets.
+//!
+//! Building the app ([`router`]) is separate from listening ([`serve`]), so tests bind port 0
+//! and talk real HTTP to a fresh store.
+
+mod actions;
+mod api;
+mod auth;
+mod clock;
+mod error;
+mod extract;
+mod i18n;
+mod limits;
+mod metrics;
+mod middleware;
+mod openapi;
+mod static_files;
+mod ui;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::Router;
+use pishkhan_store::Store;
+
+pub use auth::{hash_password, verify_password};
+pub use clock::{Clock, FixedClock, SystemClock};
+pub use error::ApiError;
+pub use openapi::openapi_json;
+
+/// Settings of the web layer. All limits carry their unit in the name.
+#[derive(Debug, Clone)]
+pub struct WebConfig {
+    /// Base URL people reach the server at; invitation links are built from it.
+    pub public_url: String,
+    /// Mark cookies `Secure`. On for HTTPS deployments; off for the loopback demo.
+    pub cookie_secure: bool,
+    pub session_ttl_s: u64,
+    pub invitation_ttl_s: u64,
+    pub max_body_bytes: usize,
+    /// Requests handled at once; more wait in the accept queue instead of exhausting memory.
+    pub max_concurrent_requests: usize,
+    pub request_timeout_ms: u64,
+    /// Failed sign-ins allowed per client address and username in one window.
+    pub login_failures_per_window: u32,
+    pub login_window_s: u64,
+}
+
+impl Default for WebConfig {
+    fn default() -> Self {
+        Self {
+            public_url: "http://127.0.0.1:8080".to_string(),
+            cookie_secure: false,
+            session_ttl_s: 12 * 3600,
+            invitation_ttl_s: 7 * 24 * 3600,
+            max_body_bytes: 256 * 1024,
+            max_concurrent_requests: 1024,
+            request_timeout_ms: 30_000,
+            login_failures_per_window: 10,
+            login_window_s: 300,
+        }
+    }
+}
+
+/// Shared state of every handler.
+#[derive(Clone)]
+pub struct AppState {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    store: Arc<dyn Store>,
+    config: WebConfig,
+    clock: Arc<dyn Clock>,
+    metrics: metrics::Metrics,
+    login_limiter: limits::LoginLimiter,
+    started: Instant,
+}
+
+impl AppState {
+    pub fn new(store: Arc<dyn Store>, config: WebConfig, clock: Arc<dyn Clock>) -> Self {
+        let login_limiter =
+            limits::LoginLimiter::new(config.login_failures_per_window, config.login_window_s);
+        Self {
+            inner: Arc::new(Inner {
+                store,
+                config,
+                clock,
+                metrics: metrics::Metrics::default(),
+                login_limiter,
+                started: Instant::now(),
+            }),
+        }
+    }
+
+    pub fn store(&self) -> &dyn Store {
+        self.inner.store.as_ref()
+    }
+
+    pub fn config(&self) -> &WebConfig {
+        &self.inner.config
+    }
+
+    pub(crate) fn now(&self) -> time::OffsetDateTime {
+        self.inner.clock.now()
+    }
+
+    pub(crate) fn now_ms(&self) -> i64 {
+        (self.now().unix_timestamp_nanos() / 1_000_000) as i64
+    }
+
+    pub(crate) fn metrics(&self) -> &metrics::Metrics {
+        &self.inner.metrics
+    }
+
+    pub(crate) fn login_limiter(&self) -> &limits::LoginLimiter {
+        &self.inner.login_limiter
+    }
+}
+
+/// The whole application: API, UI, health, metrics and static files, with its middleware.
+pub fn router(state: AppState) -> Router {
+    let config = state.config().clone();
+    let router = Router::new()
+        .merge(api::router())
+        .merge(ui::router())
+        .merge(static_files::router())
+        .merge(middleware::ops_router())
+        .fallback(middleware::not_found)
+        .method_not_allowed_fallback(middleware::method_not_allowed)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            middleware::observe,
+        ));
+    middleware::wrap(router, &config).with_state(state)
+}
+
+/// Serves `router` on an already bound listener until `shutdown` resolves.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    app: Router,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
+}

@@ -1,0 +1,104 @@
+//! Prometheus text metrics, kept small: request counts by route and status class, latency
+//! buckets, and in-flight requests.
+
+use std::collections::BTreeMap;
+use std::fmt::Write;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicI64, Ordering};
+
+/// Upper bounds of the latency histogram, in seconds.
+const BUCKETS_S: [f64; 10] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0, 5.0];
+/// Distinct (method, route, status) series kept; routes are templates, so this is generous.
+const MAX_SERIES: usize = 2_000;
+
+#[derive(Default)]
+pub struct Metrics {
+    requests: Mutex<BTreeMap<(String, String, u16), u64>>,
+    latency: Mutex<([u64; BUCKETS_S.len()], u64, f64)>,
+    pub in_flight: AtomicI64,
+}
+
+impl Metrics {
+    pub fn observe(&self, method: &str, route: &str, status: u16, seconds: f64) {
+        {
+            let mut map = self.requests.lock().unwrap_or_else(|p| p.into_inner());
+            let key = (method.to_string(), route.to_string(), status);
+            if map.len() < MAX_SERIES || map.contains_key(&key) {
+                *map.entry(key).or_insert(0) += 1;
+            }
+        }
+        let mut h = self.latency.lock().unwrap_or_else(|p| p.into_inner());
+        for (i, le) in BUCKETS_S.iter().enumerate() {
+            if seconds <= *le {
+                h.0[i] += 1;
+            }
+        }
+        h.1 += 1;
+        h.2 += seconds;
+    }
+
+    pub fn render(&self, uptime_s: f64, backend: &str) -> String {
+        let mut out = String::new();
+        let _ = writeln!(
+            out,
+            "# HELP pishkhan_http_requests_total HTTP requests by route and status."
+        );
+        let _ = writeln!(out, "# TYPE pishkhan_http_requests_total counter");
+        for ((m, r, s), n) in self
+            .requests
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+        {
+            let _ = writeln!(
+                out,
+                "pishkhan_http_requests_total{{method=\"{m}\",route=\"{}\",status=\"{s}\"}} {n}",
+                r.replace('\\', "\\\\").replace('"', "\\\"")
+            );
+        }
+        let h = self.latency.lock().unwrap_or_else(|p| p.into_inner());
+        let _ = writeln!(
+            out,
+            "# HELP pishkhan_http_request_duration_seconds Request latency."
+        );
+        let _ = writeln!(
+            out,
+            "# TYPE pishkhan_http_request_duration_seconds histogram"
+        );
+        for (i, le) in BUCKETS_S.iter().enumerate() {
+            let _ = writeln!(
+                out,
+                "pishkhan_http_request_duration_seconds_bucket{{le=\"{le}\"}} {}",
+                h.0[i]
+            );
+        }
+        let _ = writeln!(
+            out,
+            "pishkhan_http_request_duration_seconds_bucket{{le=\"+Inf\"}} {}",
+            h.1
+        );
+        let _ = writeln!(out, "pishkhan_http_request_duration_seconds_sum {}", h.2);
+        let _ = writeln!(out, "pishkhan_http_request_duration_seconds_count {}", h.1);
+        let _ = writeln!(
+            out,
+            "# HELP pishkhan_http_in_flight Requests being handled now."
+        );
+        let _ = writeln!(out, "# TYPE pishkhan_http_in_flight gauge");
+        let _ = writeln!(
+            out,
+            "pishkhan_http_in_flight {}",
+            self.in_flight.load(Ordering::Relaxed)
+        );
+        let _ = writeln!(out, "# HELP pishkhan_uptime_seconds Seconds since start.");
+        let _ = writeln!(out, "# TYPE pishkhan_uptime_seconds gauge");
+        let _ = writeln!(out, "pishkhan_uptime_seconds {uptime_s:.3}");
+        let _ = writeln!(out, "# HELP pishkhan_info Build and backend.");
+        let _ = writeln!(out, "# TYPE pishkhan_info gauge");
+        let _ = writeln!(
+            out,
+            "pishkhan_info{{version=\"{}\",backend=\"{backend}\"}} 1",
+            env!("CARGO_PKG_VERSION")
+        );
+        out
+    }
+}

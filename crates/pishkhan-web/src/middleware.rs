@@ -1,0 +1,171 @@
+//! Cross-cutting HTTP concerns: request ids, tracing, limits, security headers, health,
+//! metrics, and problem responses for unknown routes.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::{HeaderName, HeaderValue, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use tower::ServiceBuilder;
+use tower::limit::ConcurrencyLimitLayer;
+use tower_http::request_id::{
+    MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
+};
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+
+use crate::error::ApiError;
+use crate::{AppState, WebConfig};
+
+pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// Request ids: a per-process random prefix and a counter, cheap and unique enough to grep.
+#[derive(Clone)]
+struct RequestIds {
+    prefix: String,
+}
+
+static NEXT_REQUEST: AtomicU64 = AtomicU64::new(1);
+
+impl MakeRequestId for RequestIds {
+    fn make_request_id<B>(&mut self, _req: &axum::http::Request<B>) -> Option<RequestId> {
+        let n = NEXT_REQUEST.fetch_add(1, Ordering::Relaxed);
+        HeaderValue::from_str(&format!("{}-{n:08x}", self.prefix))
+            .ok()
+            .map(RequestId::new)
+    }
+}
+
+const CSP: &str = "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; \
+                   font-src 'self'; connect-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'";
+
+/// Wraps every route in the cross-cutting layers, outermost first.
+pub fn wrap(router: Router<AppState>, config: &WebConfig) -> Router<AppState> {
+    let mut prefix = [0u8; 4];
+    let _ = getrandom::fill(&mut prefix);
+    let layers = ServiceBuilder::new()
+        .layer(SetRequestIdLayer::new(
+            REQUEST_ID,
+            RequestIds {
+                prefix: hex_lower(&prefix),
+            },
+        ))
+        .layer(
+            TraceLayer::new_for_http().make_span_with(|req: &Request| {
+                let id = req
+                    .headers()
+                    .get(REQUEST_ID)
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("-");
+                tracing::info_span!("http", method = %req.method(), path = %req.uri().path(), request_id = %id)
+            }),
+        )
+        .layer(PropagateRequestIdLayer::new(REQUEST_ID))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::X_FRAME_OPTIONS,
+            HeaderValue::from_static("DENY"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("same-origin"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(CSP),
+        ))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            Duration::from_millis(config.request_timeout_ms),
+        ))
+        .layer(ConcurrencyLimitLayer::new(config.max_concurrent_requests))
+        .layer(axum::extract::DefaultBodyLimit::max(config.max_body_bytes));
+    router.layer(layers)
+}
+
+fn hex_lower(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Counts every request by its route template and status.
+pub async fn observe(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let method = req.method().as_str().to_string();
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|p| p.as_str().to_string())
+        .unwrap_or_else(|| "unmatched".to_string());
+    state.metrics().in_flight.fetch_add(1, Ordering::Relaxed);
+    let resp = next.run(req).await;
+    state.metrics().in_flight.fetch_sub(1, Ordering::Relaxed);
+    state.metrics().observe(
+        &method,
+        &route,
+        resp.status().as_u16(),
+        started.elapsed().as_secs_f64(),
+    );
+    resp
+}
+
+pub fn ops_router() -> Router<AppState> {
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
+}
+
+async fn healthz() -> impl IntoResponse {
+    axum::Json(serde_json::json!({ "status": "ok" }))
+}
+
+async fn readyz(State(state): State<AppState>) -> Result<impl IntoResponse, ApiError> {
+    match tokio::time::timeout(Duration::from_secs(2), state.store().ping()).await {
+        Ok(Ok(())) => Ok(axum::Json(serde_json::json!({
+            "status": "ready",
+            "database": state.store().backend().name(),
+        }))),
+        Ok(Err(e)) => {
+            tracing::warn!(error = %e, "readiness check failed");
+            Err(ApiError::Unavailable)
+        }
+        Err(_) => Err(ApiError::Unavailable),
+    }
+}
+
+async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+    let body = state.metrics().render(
+        state.inner.started.elapsed().as_secs_f64(),
+        state.store().backend().name(),
+    );
+    (
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        body,
+    )
+}
+
+pub async fn not_found(uri: axum::http::Uri) -> Response {
+    if uri.path().starts_with("/api/") {
+        ApiError::NotFound("route").into_response()
+    } else {
+        crate::ui::not_found_page(&uri).into_response()
+    }
+}
+
+pub async fn method_not_allowed() -> Response {
+    let mut resp = ApiError::bad_request("method_not_allowed", "this method is not allowed here")
+        .into_response();
+    *resp.status_mut() = StatusCode::METHOD_NOT_ALLOWED;
+    resp
+}

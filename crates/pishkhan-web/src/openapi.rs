@@ -1,0 +1,48 @@
+//! The OpenAPI 3 document, generated from the handlers' annotations.
+
+use axum::Json;
+use utoipa::OpenApi;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+
+use crate::api::{audit, auth, registry, staff, types};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Pishkhan API", description = "Government service counters: registry, catalogue, staff and audit."),
+    paths(
+        auth::login, auth::logout, auth::me,
+        registry::provinces, registry::agencies, registry::offices, registry::office,
+        registry::create_office, registry::office_staff, registry::services, registry::service,
+        staff::create, staff::invitation, staff::accept,
+        audit::list,
+    ),
+    components(schemas(
+        types::ProvinceOut, types::AgencyOut, types::OfficeOut, types::OfficeList, types::HoursOut,
+        types::ServiceOut, types::ServiceList, types::TextOut, types::LoginIn, types::LoginOut,
+        types::UserOut, types::StaffOut, types::StaffCreated, types::AuditOut, types::AuditList,
+        types::AcceptInvitationIn, types::InvitationOut, types::ProblemOut, staff::NewStaffIn,
+    )),
+    modifiers(&Security),
+)]
+struct ApiDoc;
+
+struct Security;
+
+impl utoipa::Modify for Security {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
+
+/// The document as JSON, for tests and tooling.
+pub fn openapi_json() -> serde_json::Value {
+    serde_json::to_value(ApiDoc::openapi()).unwrap_or_default()
+}
+
+pub async fn serve() -> Json<serde_json::Value> {
+    Json(openapi_json())
+}

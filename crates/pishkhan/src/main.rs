@@ -1,0 +1,157 @@
+//! The `pishkhan` binary: one program for the demo, the production server, migrations and
+//! bulk imports.
+
+mod import;
+mod run;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+#[derive(Parser)]
+#[command(
+    name = "pishkhan",
+    version,
+    about = "Pishkhan: the platform behind Iran's government service counters"
+)]
+struct Cli {
+    #[command(flatten)]
+    global: Global,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Args, Clone)]
+pub struct Global {
+    /// Directory of the embedded database and other local state.
+    #[arg(
+        long,
+        global = true,
+        env = "PISHKHAN_DATA_DIR",
+        default_value = "./data"
+    )]
+    pub data_dir: PathBuf,
+    /// sqlite://PATH or postgres://USER@HOST/DB. Defaults to the embedded database in --data-dir.
+    #[arg(
+        long,
+        global = true,
+        env = "PISHKHAN_DATABASE_URL",
+        hide_env_values = true
+    )]
+    pub database_url: Option<String>,
+    /// Log format.
+    #[arg(long, global = true, env = "PISHKHAN_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Args, Clone)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "PISHKHAN_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+    /// Base URL people use to reach this server; invitation links are built from it.
+    #[arg(long, env = "PISHKHAN_PUBLIC_URL")]
+    pub public_url: Option<String>,
+    /// Mark cookies Secure (set when served over HTTPS).
+    #[arg(long, env = "PISHKHAN_COOKIE_SECURE")]
+    pub cookie_secure: bool,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Create or reuse the embedded database, load the demo nation if empty, and serve.
+    Demo {
+        #[command(flatten)]
+        serve: ServeArgs,
+        /// Seed of the deterministic demo nation.
+        #[arg(long, default_value_t = pishkhan_nation::DEFAULT_SEED)]
+        seed: u64,
+        /// Load the demo nation and exit without serving.
+        #[arg(long)]
+        load_only: bool,
+    },
+    /// Serve the API and web UI. Never creates demo accounts.
+    Serve {
+        #[command(flatten)]
+        serve: ServeArgs,
+    },
+    /// Create or upgrade the schema and load the fixed reference data, then exit.
+    Migrate,
+    /// Import offices or services from a CSV or JSON file, all rows or none.
+    Import {
+        #[command(subcommand)]
+        what: ImportWhat,
+    },
+    /// Invite a member of staff from the command line (for the first regulator of a new
+    /// deployment); prints the one-time activation link.
+    Invite(run::InviteArgs),
+}
+
+#[derive(Subcommand)]
+enum ImportWhat {
+    /// Offices: code, name_fa, name_en, province, city_fa, city_en, address_fa, address_en,
+    /// postal_code, phone, lat, lon, licence_no, [licence_issued], [status], counters, [hours].
+    Offices(import::ImportArgs),
+    /// Services: code, title_fa, title_en, agency, category, [required_documents],
+    /// [required_inquiries], avg_handling_minutes, channel, digitization.
+    Services(import::ImportArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(cli.global.log_format);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(async move {
+        match cli.command {
+            Command::Demo {
+                serve,
+                seed,
+                load_only,
+            } => run::demo(&cli.global, &serve, seed, load_only).await,
+            Command::Serve { serve } => run::serve(&cli.global, &serve).await,
+            Command::Migrate => run::migrate(&cli.global).await,
+            Command::Import { what } => match what {
+                ImportWhat::Offices(args) => import::offices(&cli.global, &args).await,
+                ImportWhat::Services(args) => import::services(&cli.global, &args).await,
+            },
+            Command::Invite(args) => run::invite(&cli.global, &args).await,
+        }
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_logging(format: LogFormat) {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_env("PISHKHAN_LOG")
+        .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,tower_http=info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => builder.init(),
+        LogFormat::Json => builder.json().init(),
+    }
+}

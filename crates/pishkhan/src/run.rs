@@ -1,0 +1,291 @@
+//! The long-running commands: demo, serve, migrate, and the CLI invitation.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use anyhow::Context;
+use clap::Args;
+use pishkhan_domain::access::{Action, Principal, authorize};
+use pishkhan_domain::model::{OfficeCode, Role, Staff, Username};
+use pishkhan_domain::{Mobile, NationalCode};
+use pishkhan_store::{AuditContext, DatabaseUrl, NationLoad, NewInvitation, Store, token_hash};
+use pishkhan_web::{AppState, SystemClock, WebConfig};
+
+use crate::{Global, ServeArgs};
+
+pub fn now_ms() -> i64 {
+    (time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000) as i64
+}
+
+pub fn system_ctx() -> AuditContext {
+    AuditContext {
+        now_ms: now_ms(),
+        ip: None,
+        request_id: None,
+    }
+}
+
+pub async fn open_store(global: &Global) -> anyhow::Result<Arc<dyn Store>> {
+    let url = match &global.database_url {
+        Some(u) => DatabaseUrl::parse(u)?,
+        None => DatabaseUrl::sqlite_in(&global.data_dir),
+    };
+    tracing::info!(database = %url, "opening store");
+    pishkhan_store::open(&url)
+        .await
+        .with_context(|| format!("cannot open the database {url}"))
+}
+
+/// Loads the fixed reference data (provinces, agencies) where it is missing.
+async fn seed_reference(store: &dyn Store) -> anyhow::Result<u64> {
+    let permit = authorize(
+        &Principal::System { reason: "migrate" },
+        Action::SeedReferenceData,
+    )?;
+    Ok(store
+        .seed_reference_data(
+            &permit,
+            &pishkhan_nation::provinces(),
+            &pishkhan_nation::agencies(),
+            &system_ctx(),
+        )
+        .await?)
+}
+
+pub async fn migrate(global: &Global) -> anyhow::Result<()> {
+    let store = open_store(global).await?;
+    let added = seed_reference(store.as_ref()).await?;
+    println!(
+        "schema is up to date on {}; {added} reference rows added",
+        store.backend().name()
+    );
+    Ok(())
+}
+
+/// Loads the demo nation into an empty store. Only the three demo logins get a password.
+async fn load_demo(store: &dyn Store, seed: u64) -> anyhow::Result<()> {
+    let started = Instant::now();
+    let nation = pishkhan_nation::generate(seed);
+    let generated = started.elapsed();
+    let mut passwords = Vec::new();
+    for login in pishkhan_nation::demo_logins() {
+        let hash = pishkhan_web::hash_password(pishkhan_nation::DEMO_PASSWORD)?;
+        passwords.push((Username::parse(login.username)?, hash));
+    }
+    let permit = authorize(&Principal::System { reason: "demo" }, Action::LoadDemo)?;
+    store
+        .load_nation(
+            &permit,
+            NationLoad {
+                seed,
+                provinces: &nation.provinces,
+                agencies: &nation.agencies,
+                services: &nation.services,
+                offices: &nation.offices,
+                staff: &nation.staff,
+                passwords: &passwords,
+            },
+            &system_ctx(),
+        )
+        .await?;
+    println!(
+        "loaded the demo nation (seed {seed}): {} provinces, {} agencies, {} services, {} offices, {} staff in {:.2}s (generation {:.2}s)",
+        nation.provinces.len(),
+        nation.agencies.len(),
+        nation.services.len(),
+        nation.offices.len(),
+        nation.staff.len(),
+        started.elapsed().as_secs_f64(),
+        generated.as_secs_f64(),
+    );
+    Ok(())
+}
+
+pub async fn demo(
+    global: &Global,
+    args: &ServeArgs,
+    seed: u64,
+    load_only: bool,
+) -> anyhow::Result<()> {
+    let started = Instant::now();
+    let store = open_store(global).await?;
+    if store.is_empty().await? {
+        load_demo(store.as_ref(), seed).await?;
+    } else {
+        println!("reusing the existing database");
+    }
+    if load_only {
+        return Ok(());
+    }
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", args.listen))?;
+    let addr = listener.local_addr()?;
+    let base = args
+        .public_url
+        .clone()
+        .unwrap_or_else(|| format!("http://{addr}"));
+    let first_office = store
+        .staff_by_username(&Username::parse("manager")?)
+        .await
+        .ok()
+        .and_then(|r| r.staff.office);
+    println!();
+    println!(
+        "Pishkhan demo is ready in {:.2}s",
+        started.elapsed().as_secs_f64()
+    );
+    println!("  web UI:   {base}/");
+    println!("  API:      {base}/api/v1/  (OpenAPI: {base}/api/v1/openapi.json)");
+    println!("  health:   {base}/healthz  {base}/readyz  metrics: {base}/metrics");
+    println!(
+        "  sign in as (password {}):",
+        pishkhan_nation::DEMO_PASSWORD
+    );
+    for login in pishkhan_nation::demo_logins() {
+        let office = match (login.role, first_office) {
+            (Role::Regulator, _) => "national".to_string(),
+            (_, Some(o)) => format!("office {o}"),
+            (_, None) => "office".to_string(),
+        };
+        println!(
+            "    {:<10} {:<9} {office}",
+            login.username,
+            login.role.code()
+        );
+    }
+    println!();
+    run_server(store, args, base, listener).await
+}
+
+pub async fn serve(global: &Global, args: &ServeArgs) -> anyhow::Result<()> {
+    let store = open_store(global).await?;
+    seed_reference(store.as_ref()).await?;
+    if store.is_empty().await? {
+        tracing::warn!(
+            "the database holds no offices or staff; import them, and invite the first regulator with `pishkhan invite`"
+        );
+    }
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", args.listen))?;
+    let addr = listener.local_addr()?;
+    let base = args
+        .public_url
+        .clone()
+        .unwrap_or_else(|| format!("http://{addr}"));
+    println!("pishkhan serving on {base}/");
+    run_server(store, args, base, listener).await
+}
+
+async fn run_server(
+    store: Arc<dyn Store>,
+    args: &ServeArgs,
+    public_url: String,
+    listener: tokio::net::TcpListener,
+) -> anyhow::Result<()> {
+    let config = WebConfig {
+        public_url,
+        cookie_secure: args.cookie_secure,
+        ..WebConfig::default()
+    };
+    let state = AppState::new(store, config, Arc::new(SystemClock));
+    let app = pishkhan_web::router(state);
+    pishkhan_web::serve(listener, app, shutdown_signal()).await?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+    tracing::info!("shutting down");
+}
+
+#[derive(Args)]
+pub struct InviteArgs {
+    #[arg(long)]
+    pub national_code: String,
+    #[arg(long)]
+    pub first_name: String,
+    #[arg(long)]
+    pub last_name: String,
+    #[arg(long)]
+    pub mobile: String,
+    /// regulator, manager or operator.
+    #[arg(long, default_value = "regulator")]
+    pub role: String,
+    /// 8-digit office code (not for regulators).
+    #[arg(long)]
+    pub office: Option<String>,
+    /// Defaults to `u` followed by the national code.
+    #[arg(long)]
+    pub username: Option<String>,
+    /// Base URL of the server, for the printed link.
+    #[arg(long, default_value = "http://127.0.0.1:8080")]
+    pub public_url: String,
+}
+
+pub async fn invite(global: &Global, args: &InviteArgs) -> anyhow::Result<()> {
+    let national_code = NationalCode::parse(&args.national_code)?;
+    let role = Role::parse(&args.role).context("role is one of regulator, manager, operator")?;
+    let office = args.office.as_deref().map(OfficeCode::parse).transpose()?;
+    let username = match &args.username {
+        Some(u) => Username::parse(u)?,
+        None => Username::parse(&format!("u{}", national_code.as_str()))?,
+    };
+    let staff = Staff {
+        username,
+        national_code,
+        first_name: args.first_name.trim().to_string(),
+        last_name: args.last_name.trim().to_string(),
+        mobile: Mobile::parse(&args.mobile)?,
+        office,
+        role,
+    };
+    staff.validate()?;
+    let store = open_store(global).await?;
+    let permit = authorize(
+        &Principal::System { reason: "invite" },
+        Action::CreateStaff { office, role },
+    )?;
+    let mut token = [0u8; 32];
+    getrandom::fill(&mut token).map_err(|e| anyhow::anyhow!("cannot read randomness: {e}"))?;
+    let token: String = token.iter().map(|b| format!("{b:02x}")).collect();
+    let ctx = system_ctx();
+    let expires_at_ms = ctx.now_ms + 7 * 24 * 3600 * 1000;
+    let record = store
+        .create_staff(
+            &permit,
+            &staff,
+            &NewInvitation {
+                token_hash: token_hash(&token),
+                expires_at_ms,
+            },
+            &ctx,
+        )
+        .await?;
+    println!(
+        "invited {} ({}); activation link, valid 7 days:\n{}/invite/{token}",
+        record.staff.username,
+        record.staff.role.code(),
+        args.public_url.trim_end_matches('/')
+    );
+    Ok(())
+}
