@@ -1,0 +1,773 @@
+//! The storage story: one behavioural suite, run against every configured backend.
+//!
+//! SQLite always runs; PostgreSQL runs when `PISHKHAN_TEST_POSTGRES_URL` is set (see
+//! `pishkhan-testkit`). Each scenario gets a fresh database.
+
+use pishkhan_domain::access::{Action, Principal, StaffActor, authorize};
+use pishkhan_domain::model::{
+    AgencyCode, Digitization, LocalizedText, OfficeCode, OfficeStatus, Role, ServiceCode, Staff,
+    Username,
+};
+use pishkhan_domain::normalize::normalize_for_search;
+use pishkhan_domain::{Mobile, NationalCode};
+use pishkhan_store::{
+    AuditContext, AuditEvent, AuditFilter, Backend, DatabaseUrl, NewInvitation, NewSession,
+    OfficeFilter, PageRequest, ServiceFilter, StaffStatus, Store, StoreError, token_hash,
+};
+use pishkhan_testkit::{SMALL_OFFICES, TestDb, load_small_nation};
+
+const T0: i64 = 1_764_300_000_000;
+
+fn ctx(now_ms: i64) -> AuditContext {
+    AuditContext {
+        now_ms,
+        ip: Some("127.0.0.1".into()),
+        request_id: Some("test-1".into()),
+    }
+}
+
+fn system(action: Action) -> pishkhan_domain::access::Permit {
+    authorize(&Principal::System { reason: "test" }, action).expect("system permit")
+}
+
+fn page(n: u32, per: u32) -> PageRequest {
+    PageRequest::new(n, per).expect("page")
+}
+
+async fn each_backend<F, Fut>(scenario: F)
+where
+    F: Fn(TestDb) -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    for db in TestDb::all().await {
+        let backend = db.backend();
+        eprintln!("scenario on {}", backend.name());
+        scenario(db).await;
+    }
+}
+
+#[tokio::test]
+async fn empty_store_loads_a_nation_once() {
+    each_backend(|db| async move {
+        let store = db.open().await;
+        assert!(store.is_empty().await.unwrap());
+        store.ping().await.unwrap();
+        let nation = load_small_nation(store.as_ref()).await;
+        assert!(!store.is_empty().await.unwrap());
+        assert_eq!(
+            store.meta("nation_seed").await.unwrap().as_deref(),
+            Some("1405")
+        );
+
+        let provinces = store.provinces().await.unwrap();
+        assert_eq!(provinces.len(), 31);
+        let offices: u64 = provinces.iter().map(|p| p.offices).sum();
+        assert_eq!(offices, SMALL_OFFICES as u64);
+
+        let counts = store.counts().await.unwrap();
+        assert_eq!(counts.offices, SMALL_OFFICES as u64);
+        assert_eq!(counts.services, 550);
+        assert_eq!(counts.staff, nation.staff.len() as u64);
+        assert_eq!(
+            counts.staff_active, 3,
+            "only the demo logins have passwords"
+        );
+        assert_eq!(counts.agencies, nation.agencies.len() as u64);
+
+        // A second load is refused and changes nothing.
+        let permit = system(Action::LoadDemo);
+        let again = store
+            .load_nation(
+                &permit,
+                pishkhan_store::NationLoad {
+                    seed: 1,
+                    provinces: &nation.provinces,
+                    agencies: &nation.agencies,
+                    services: &nation.services,
+                    offices: &nation.offices,
+                    staff: &nation.staff,
+                    passwords: &[],
+                },
+                &ctx(T0),
+            )
+            .await;
+        assert!(
+            matches!(again, Err(StoreError::Conflict { .. })),
+            "{again:?}"
+        );
+        assert_eq!(store.counts().await.unwrap().offices, SMALL_OFFICES as u64);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn reopening_keeps_data_and_migrations_are_idempotent() {
+    each_backend(|db| async move {
+        {
+            let store = db.open().await;
+            load_small_nation(store.as_ref()).await;
+        }
+        let store = db.open().await;
+        assert_eq!(store.counts().await.unwrap().offices, SMALL_OFFICES as u64);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn the_embedded_store_has_one_owner() {
+    let db = TestDb::sqlite();
+    let first = db.open().await;
+    match pishkhan_store::open(db.url()).await {
+        Err(StoreError::Locked { .. }) => {}
+        Err(e) => panic!("expected Locked, got {e}"),
+        Ok(_) => panic!("a second process-level owner was allowed"),
+    }
+    drop(first);
+    // Once the owner is gone, the database opens again.
+    let again = pishkhan_store::open(db.url()).await;
+    assert!(again.is_ok(), "{:?}", again.err());
+}
+
+#[tokio::test]
+async fn offices_are_searched_filtered_and_paged() {
+    each_backend(|db| async move {
+        let store = db.open().await;
+        let nation = load_small_nation(store.as_ref()).await;
+
+        let all = store
+            .offices(&OfficeFilter::default(), page(1, 100))
+            .await
+            .unwrap();
+        assert_eq!(all.total, SMALL_OFFICES as u64);
+        assert_eq!(all.items.len(), 100);
+        let second = store
+            .offices(&OfficeFilter::default(), page(2, 100))
+            .await
+            .unwrap();
+        assert_eq!(second.items.len(), SMALL_OFFICES - 100);
+        assert!(all.items.iter().all(|o| !second.items.contains(o)));
+        // Ordered by code.
+        assert!(all.items.windows(2).all(|w| w[0].code < w[1].code));
+
+        // Round trip: what was loaded is what comes back.
+        let first = &nation.offices[0];
+        assert_eq!(&store.office(first.code).await.unwrap(), first);
+
+        let tehran = store
+            .offices(
+                &OfficeFilter {
+                    province: Some(1),
+                    ..Default::default()
+                },
+                page(1, 100),
+            )
+            .await
+            .unwrap();
+        let expected = nation.offices.iter().filter(|o| o.province_id == 1).count() as u64;
+        assert_eq!(tehran.total, expected);
+        assert!(tehran.items.iter().all(|o| o.province_id == 1));
+
+        for status in OfficeStatus::ALL {
+            let got = store
+                .offices(
+                    &OfficeFilter {
+                        status: Some(status),
+                        ..Default::default()
+                    },
+                    page(1, 100),
+                )
+                .await
+                .unwrap();
+            let expected = nation.offices.iter().filter(|o| o.status == status).count() as u64;
+            assert_eq!(got.total, expected, "status {status:?}");
+        }
+
+        // Persian search ignores Arabic/Persian letter variants: a street word typed with
+        // Arabic yeh and kaf finds the same offices as its Persian spelling.
+        let word = nation
+            .offices
+            .iter()
+            .flat_map(|o| {
+                o.address
+                    .fa
+                    .split(' ')
+                    .map(str::to_string)
+                    .collect::<Vec<_>>()
+            })
+            .filter(|w| w.chars().count() >= 4 && (w.contains('ی') || w.contains('ک')))
+            .find(|w| !w.chars().any(|c| c.is_ascii_digit()))
+            .expect("an address word with ی or ک");
+        let arabic = word.replace('ی', "ي").replace('ک', "ك");
+        assert_ne!(arabic, word);
+        let persian_hits = store
+            .offices(
+                &OfficeFilter {
+                    q: Some(word.clone()),
+                    ..Default::default()
+                },
+                page(1, 100),
+            )
+            .await
+            .unwrap();
+        let arabic_hits = store
+            .offices(
+                &OfficeFilter {
+                    q: Some(arabic),
+                    ..Default::default()
+                },
+                page(1, 100),
+            )
+            .await
+            .unwrap();
+        let expected = nation
+            .offices
+            .iter()
+            .filter(|o| normalize_for_search(&o.address.fa).contains(&normalize_for_search(&word)))
+            .count() as u64;
+        assert!(expected > 0);
+        assert!(
+            persian_hits.total >= expected,
+            "{} < {expected}",
+            persian_hits.total
+        );
+        assert_eq!(persian_hits, arabic_hits);
+
+        // Wildcards in the query are literal, not patterns.
+        let none = store
+            .offices(
+                &OfficeFilter {
+                    q: Some("%_%".into()),
+                    ..Default::default()
+                },
+                page(1, 10),
+            )
+            .await
+            .unwrap();
+        assert_eq!(none.total, 0);
+
+        let missing = store
+            .office(OfficeCode::from_u32(99_999_999).unwrap())
+            .await;
+        assert!(matches!(
+            missing,
+            Err(StoreError::NotFound { entity: "office" })
+        ));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn services_are_searched_and_filtered() {
+    each_backend(|db| async move {
+        let store = db.open().await;
+        let nation = load_small_nation(store.as_ref()).await;
+
+        let police = AgencyCode::parse("police").unwrap();
+        let got = store
+            .services(
+                &ServiceFilter {
+                    agency: Some(police.clone()),
+                    ..Default::default()
+                },
+                page(1, 100),
+            )
+            .await
+            .unwrap();
+        let expected = nation
+            .services
+            .iter()
+            .filter(|s| s.agency == police)
+            .count() as u64;
+        assert!(expected > 0);
+        assert_eq!(got.total, expected);
+
+        for d in Digitization::ALL {
+            let got = store
+                .services(
+                    &ServiceFilter {
+                        digitization: Some(d),
+                        ..Default::default()
+                    },
+                    page(1, 1),
+                )
+                .await
+                .unwrap();
+            let expected = nation
+                .services
+                .iter()
+                .filter(|s| s.digitization == d)
+                .count() as u64;
+            assert_eq!(got.total, expected, "{d:?}");
+        }
+
+        let passport = store
+            .services(
+                &ServiceFilter {
+                    q: Some("گذرنامه".into()),
+                    ..Default::default()
+                },
+                page(1, 100),
+            )
+            .await
+            .unwrap();
+        assert!(passport.total > 0);
+        assert!(passport.items.iter().all(|s| s.title.fa.contains("گذرنامه")
+            || s.title.en.to_lowercase().contains("passport")
+            || s.code.as_str().contains("PSP")));
+
+        let s = &nation.services[0];
+        assert_eq!(&store.service(&s.code).await.unwrap(), s);
+        let missing = store.service(&ServiceCode::parse("ZZZ-999").unwrap()).await;
+        assert!(matches!(missing, Err(StoreError::NotFound { .. })));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn office_writes_are_all_or_nothing_and_audited() {
+    each_backend(|db| async move {
+        let store = db.open().await;
+        let nation = load_small_nation(store.as_ref()).await;
+
+        let mut new = nation.offices[0].clone();
+        new.code = store.next_office_code().await.unwrap();
+        new.licence_no = "PK-TEST-0001".into();
+        new.name = LocalizedText::new("دفتر آزمایشی", "Test office");
+        store
+            .create_office(&system(Action::CreateOffice), &new, &ctx(T0))
+            .await
+            .unwrap();
+        assert_eq!(store.office(new.code).await.unwrap(), new);
+
+        // Same code again: conflict.
+        let dup = store
+            .create_office(&system(Action::CreateOffice), &new, &ctx(T0))
+            .await;
+        assert!(matches!(dup, Err(StoreError::Conflict { .. })), "{dup:?}");
+
+        // A permit for another action is refused.
+        let wrong = store
+            .create_office(&system(Action::ImportOffices), &new, &ctx(T0))
+            .await;
+        assert!(matches!(wrong, Err(StoreError::PermitMismatch)));
+
+        // A batch with one clash inserts nothing.
+        let mut a = new.clone();
+        a.code = OfficeCode::from_u32(new.code.get() + 1).unwrap();
+        a.licence_no = "PK-TEST-0002".into();
+        let mut b = new.clone();
+        b.licence_no = "PK-TEST-0003".into(); // clashes on code with `new`
+        let before = store.counts().await.unwrap().offices;
+        let batch = store
+            .import_offices(&system(Action::ImportOffices), &[a.clone(), b], &ctx(T0))
+            .await;
+        assert!(
+            matches!(batch, Err(StoreError::Conflict { .. })),
+            "{batch:?}"
+        );
+        assert_eq!(store.counts().await.unwrap().offices, before);
+        assert!(matches!(
+            store.office(a.code).await,
+            Err(StoreError::NotFound { .. })
+        ));
+
+        // A clean batch goes in whole.
+        let n = store
+            .import_offices(&system(Action::ImportOffices), &[a.clone()], &ctx(T0))
+            .await
+            .unwrap();
+        assert_eq!(n, 1);
+        assert_eq!(store.office(a.code).await.unwrap(), a);
+
+        let audit = store
+            .audit_log(&system_audit_permit(), &AuditFilter::default(), page(1, 50))
+            .await;
+        // The system principal may not read the audit log; the regulator may.
+        assert!(matches!(audit, Err(StoreError::PermitMismatch)) || audit.is_err());
+        let regulator = regulator_permit(store.as_ref(), Action::ViewAuditLog).await;
+        let log = store
+            .audit_log(&regulator, &AuditFilter::default(), page(1, 50))
+            .await
+            .unwrap();
+        let actions: Vec<&str> = log.items.iter().map(|r| r.action.as_str()).collect();
+        assert_eq!(actions[0], "import.offices", "newest first: {actions:?}");
+        assert!(actions.contains(&"office.create"));
+        assert!(actions.contains(&"demo.load"));
+        let create = log
+            .items
+            .iter()
+            .find(|r| r.action == "office.create")
+            .unwrap();
+        assert_eq!(create.actor, "system:test");
+        assert_eq!(create.target, format!("office:{}", new.code));
+        assert_eq!(create.ip.as_deref(), Some("127.0.0.1"));
+        assert_eq!(create.request_id.as_deref(), Some("test-1"));
+        assert_eq!(create.at_ms, T0);
+    })
+    .await;
+}
+
+fn system_audit_permit() -> pishkhan_domain::access::Permit {
+    // Any permit the system can get; the audit log needs ViewAuditLog, which it is refused.
+    system(Action::BrowseRegistry)
+}
+
+async fn regulator_permit(store: &dyn Store, action: Action) -> pishkhan_domain::access::Permit {
+    let record = store
+        .staff_by_username(&Username::parse("regulator").unwrap())
+        .await
+        .unwrap();
+    let actor = StaffActor {
+        id: record.id,
+        username: record.staff.username.clone(),
+        role: Role::Regulator,
+        office: None,
+        office_status: None,
+    };
+    authorize(&Principal::Staff(actor), action).unwrap()
+}
+
+#[tokio::test]
+async fn services_import_upserts_and_refuses_unknown_agencies() {
+    each_backend(|db| async move {
+        let store = db.open().await;
+        let nation = load_small_nation(store.as_ref()).await;
+        let mut changed = nation.services[0].clone();
+        changed.avg_handling_minutes = 42;
+        let mut fresh = nation.services[1].clone();
+        fresh.code = ServiceCode::parse("NEW-001").unwrap();
+        let n = store
+            .import_services(
+                &system(Action::ImportServices),
+                &[changed.clone(), fresh.clone()],
+                &ctx(T0),
+            )
+            .await
+            .unwrap();
+        assert_eq!(n, 2);
+        assert_eq!(
+            store
+                .service(&changed.code)
+                .await
+                .unwrap()
+                .avg_handling_minutes,
+            42
+        );
+        assert_eq!(store.service(&fresh.code).await.unwrap(), fresh);
+
+        let mut orphan = fresh.clone();
+        orphan.code = ServiceCode::parse("NEW-002").unwrap();
+        orphan.agency = AgencyCode::parse("no-such-agency").unwrap();
+        let mut also = fresh.clone();
+        also.code = ServiceCode::parse("NEW-003").unwrap();
+        let refused = store
+            .import_services(
+                &system(Action::ImportServices),
+                &[also.clone(), orphan],
+                &ctx(T0),
+            )
+            .await;
+        assert!(
+            matches!(refused, Err(StoreError::UnknownReference { .. })),
+            "{refused:?}"
+        );
+        assert!(
+            store.service(&also.code).await.is_err(),
+            "nothing of a refused batch is kept"
+        );
+    })
+    .await;
+}
+
+fn new_operator(office: OfficeCode) -> Staff {
+    Staff {
+        username: Username::parse("new.operator").unwrap(),
+        national_code: NationalCode::parse("0499370899").unwrap(),
+        first_name: "علی".into(),
+        last_name: "رضایی".into(),
+        mobile: Mobile::parse("09351234567").unwrap(),
+        office: Some(office),
+        role: Role::Operator,
+    }
+}
+
+#[tokio::test]
+async fn invitations_activate_staff_once() {
+    each_backend(|db| async move {
+        let store = db.open().await;
+        let nation = load_small_nation(store.as_ref()).await;
+        let office = nation.offices[0].code;
+        let staff = new_operator(office);
+        let permit = system(Action::CreateStaff {
+            office: Some(office),
+            role: Role::Operator,
+        });
+        let token = token_hash("invite-token");
+        let record = store
+            .create_staff(
+                &permit,
+                &staff,
+                &NewInvitation {
+                    token_hash: token.clone(),
+                    expires_at_ms: T0 + 1000,
+                },
+                &ctx(T0),
+            )
+            .await
+            .unwrap();
+        assert_eq!(record.status, StaffStatus::Invited);
+        assert_eq!(record.staff, staff);
+
+        // Not yet able to sign in.
+        let creds = store.credentials(&staff.username).await.unwrap().unwrap();
+        assert_eq!(creds.status, StaffStatus::Invited);
+        assert!(creds.password_hash.is_none());
+
+        // The permit must match the staff being created.
+        let other = system(Action::CreateStaff {
+            office: Some(office),
+            role: Role::Manager,
+        });
+        let mut second = staff.clone();
+        second.username = Username::parse("second").unwrap();
+        let refused = store
+            .create_staff(
+                &other,
+                &second,
+                &NewInvitation {
+                    token_hash: token_hash("x"),
+                    expires_at_ms: T0 + 1000,
+                },
+                &ctx(T0),
+            )
+            .await;
+        assert!(matches!(refused, Err(StoreError::PermitMismatch)));
+
+        // Duplicate national code: conflict, and no half-created row.
+        second.role = Role::Operator;
+        let dup = store
+            .create_staff(
+                &permit,
+                &second,
+                &NewInvitation {
+                    token_hash: token_hash("y"),
+                    expires_at_ms: T0 + 1000,
+                },
+                &ctx(T0),
+            )
+            .await;
+        assert!(matches!(dup, Err(StoreError::Conflict { .. })), "{dup:?}");
+        assert!(store.staff_by_username(&second.username).await.is_err());
+
+        let info = store.invitation(&token, T0 + 10).await.unwrap();
+        assert_eq!(info.username, staff.username);
+        assert_eq!(info.office, Some(office));
+
+        let name = store
+            .accept_invitation(&token, "$argon2id$fake", &ctx(T0 + 20))
+            .await
+            .unwrap();
+        assert_eq!(name, staff.username);
+        let creds = store.credentials(&staff.username).await.unwrap().unwrap();
+        assert_eq!(creds.status, StaffStatus::Active);
+        assert_eq!(creds.password_hash.as_deref(), Some("$argon2id$fake"));
+
+        let again = store
+            .accept_invitation(&token, "$argon2id$other", &ctx(T0 + 30))
+            .await;
+        assert!(matches!(again, Err(StoreError::Expired(_))), "{again:?}");
+        assert!(matches!(
+            store.invitation(&token_hash("unknown"), T0).await,
+            Err(StoreError::NotFound { .. })
+        ));
+
+        // An expired invitation can't be used.
+        let mut late = staff.clone();
+        late.username = Username::parse("late.one").unwrap();
+        late.national_code = NationalCode::parse("0790419904").unwrap();
+        let late_token = token_hash("late");
+        store
+            .create_staff(
+                &permit,
+                &late,
+                &NewInvitation {
+                    token_hash: late_token.clone(),
+                    expires_at_ms: T0 + 100,
+                },
+                &ctx(T0),
+            )
+            .await
+            .unwrap();
+        let expired = store
+            .accept_invitation(&late_token, "$argon2id$x", &ctx(T0 + 100))
+            .await;
+        assert!(matches!(expired, Err(StoreError::Expired(_))));
+        assert_eq!(
+            store
+                .credentials(&late.username)
+                .await
+                .unwrap()
+                .unwrap()
+                .status,
+            StaffStatus::Invited
+        );
+
+        let list = store.office_staff(&system_view(office), office).await;
+        // The system principal may not list staff; the regulator may.
+        assert!(list.is_err());
+        let regulator = regulator_permit(store.as_ref(), Action::ViewOfficeStaff { office }).await;
+        let list = store.office_staff(&regulator, office).await.unwrap();
+        assert!(list.iter().any(|r| r.staff.username == staff.username));
+        assert!(list.iter().all(|r| r.staff.office == Some(office)));
+    })
+    .await;
+}
+
+fn system_view(_office: OfficeCode) -> pishkhan_domain::access::Permit {
+    system(Action::BrowseRegistry)
+}
+
+#[tokio::test]
+async fn sessions_resolve_to_actors_until_they_expire() {
+    each_backend(|db| async move {
+        let store = db.open().await;
+        let nation = load_small_nation(store.as_ref()).await;
+        let manager = store
+            .staff_by_username(&Username::parse("manager").unwrap())
+            .await
+            .unwrap();
+        let event = AuditEvent {
+            actor: "manager".into(),
+            actor_staff_id: Some(manager.id),
+            action: "auth.login",
+            target: "staff:manager".into(),
+            detail: serde_json::json!({}),
+        };
+        let hash = token_hash("session-token");
+        store
+            .create_session(
+                &NewSession {
+                    token_hash: hash.clone(),
+                    staff_id: manager.id,
+                    csrf_token: "csrf".into(),
+                    created_at_ms: T0,
+                    expires_at_ms: T0 + 1000,
+                    ip: Some("127.0.0.1".into()),
+                },
+                &event,
+                &ctx(T0),
+            )
+            .await
+            .unwrap();
+        let s = store
+            .session(&hash, T0 + 1)
+            .await
+            .unwrap()
+            .expect("live session");
+        assert_eq!(s.actor.username.as_str(), "manager");
+        assert_eq!(s.actor.role, Role::Manager);
+        assert_eq!(s.actor.office, Some(nation.offices[0].code));
+        assert_eq!(s.actor.office_status, Some(nation.offices[0].status));
+        assert_eq!(s.csrf_token, "csrf");
+        assert!(
+            store.session(&hash, T0 + 1000).await.unwrap().is_none(),
+            "expired"
+        );
+        assert!(
+            store
+                .session(&token_hash("other"), T0)
+                .await
+                .unwrap()
+                .is_none()
+        );
+
+        store
+            .delete_session(&hash, &event, &ctx(T0 + 2))
+            .await
+            .unwrap();
+        assert!(store.session(&hash, T0 + 3).await.unwrap().is_none());
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn the_audit_log_refuses_edits_at_the_database() {
+    for db in TestDb::all().await {
+        let store = db.open().await;
+        load_small_nation(store.as_ref()).await;
+        store
+            .record_event(
+                &AuditEvent {
+                    actor: "x".into(),
+                    actor_staff_id: None,
+                    action: "auth.login_failed",
+                    target: "staff:x".into(),
+                    detail: serde_json::json!({}),
+                },
+                &ctx(T0),
+            )
+            .await
+            .unwrap();
+        // Go around the store, straight to the database, as an attacker with SQL access would.
+        let raw_url = match db.backend() {
+            Backend::Sqlite => format!("sqlite://{}", db.url().sqlite_path().unwrap()),
+            Backend::Postgres => db.url().expose().to_string(),
+        };
+        sqlx::any::install_default_drivers();
+        let mut conn = <sqlx::AnyConnection as sqlx::Connection>::connect(&raw_url)
+            .await
+            .unwrap();
+        for sql in [
+            "UPDATE audit_log SET actor = 'someone else'",
+            "DELETE FROM audit_log",
+        ] {
+            let r = sqlx::Executor::execute(&mut conn, sql).await;
+            assert!(r.is_err(), "{} allowed `{sql}`", db.backend().name());
+        }
+        let regulator = regulator_permit(store.as_ref(), Action::ViewAuditLog).await;
+        let log = store
+            .audit_log(&regulator, &AuditFilter::default(), page(1, 10))
+            .await
+            .unwrap();
+        assert_eq!(log.items[0].actor, "x");
+        assert!(log.total >= 2);
+    }
+}
+
+#[test]
+fn database_urls_never_show_passwords() {
+    let cases = [
+        (
+            "postgres://app:s3cret@db:5432/pishkhan",
+            "postgres://app:***@db:5432/pishkhan",
+        ),
+        (
+            "postgres://app@db/pishkhan?password=s3cret&sslmode=require",
+            "postgres://app@db/pishkhan?password=***&sslmode=require",
+        ),
+        (
+            "sqlite:///var/lib/pishkhan/pishkhan.db",
+            "sqlite:///var/lib/pishkhan/pishkhan.db",
+        ),
+    ];
+    for (raw, shown) in cases {
+        let url = DatabaseUrl::parse(raw).unwrap();
+        assert_eq!(url.to_string(), shown);
+        assert!(!format!("{url:?}").contains("s3cret"));
+        assert_eq!(url.expose(), raw);
+    }
+    for bad in ["mysql://x/y", "", "sqlite://", "http://example"] {
+        assert!(DatabaseUrl::parse(bad).is_err(), "{bad:?}");
+    }
+}
+
+#[test]
+fn page_requests_are_bounded() {
+    assert!(PageRequest::new(0, 10).is_err());
+    assert!(PageRequest::new(1, 0).is_err());
+    assert_eq!(
+        PageRequest::new(1, 101).unwrap_err().code,
+        "invalid_page_size"
+    );
+    assert_eq!(PageRequest::new(3, 100).unwrap().per_page(), 100);
+}
