@@ -1,9 +1,9 @@
-//! Tests of the primitive value types: digits, search normalization, the Iranian identifiers,
-//! Jalali dates and Tehran time. Everything goes through the public API.
-//!
-//! Reference values were checked outside this code: national codes and Sheba numbers with an
-//! independent Python implementation of the checksums, Jalali dates with the `jdatetime` Python
-//! package, postal codes with the persian-tools regex in Python's `re`.
+// Tests of the primitive value types: digits, search normalization, the Iranian identifiers,
+// Jalali dates and Tehran time. Everything goes through the public API.
+//
+// Reference values were checked outside this code: national codes and Sheba numbers with an
+// independent Python implementation of the checksums, Jalali dates with the `jdatetime` Python
+// package, postal codes with the persian-tools regex in Python's `re`.
 
 use pishkhan_domain::digits::{localize_digits, to_ascii_digits, to_persian_digits};
 use pishkhan_domain::model::{FieldError, Lang, Weekday};

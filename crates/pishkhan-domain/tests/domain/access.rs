@@ -1,0 +1,240 @@
+// Authorization: every role against every action, allowed and denied, in one table.
+
+use pishkhan_domain::access::{Action, Denied, Principal, StaffActor, authorize};
+use pishkhan_domain::model::{OfficeCode, OfficeStatus, Role, Username};
+
+fn office(n: u32) -> OfficeCode {
+    OfficeCode::from_u32(n).unwrap()
+}
+
+const OWN: u32 = 11_000_001;
+const OTHER: u32 = 12_000_001;
+
+fn staff(role: Role, status: OfficeStatus) -> Principal {
+    Principal::Staff(StaffActor {
+        id: 1,
+        username: Username::parse("someone").unwrap(),
+        role,
+        office: (role != Role::Regulator).then(|| office(OWN)),
+        office_status: (role != Role::Regulator).then_some(status),
+    })
+}
+
+#[test]
+fn every_role_against_every_action() {
+    use Role::{Manager, Operator, Regulator};
+    let own = Some(office(OWN));
+    let other = Some(office(OTHER));
+    // (role, action, expected)
+    let table: Vec<(Role, Action, Result<(), Denied>)> = vec![
+        (Regulator, Action::BrowseRegistry, Ok(())),
+        (Manager, Action::BrowseRegistry, Ok(())),
+        (Operator, Action::BrowseRegistry, Ok(())),
+        (Regulator, Action::ViewAuditLog, Ok(())),
+        (Manager, Action::ViewAuditLog, Err(Denied::Role)),
+        (Operator, Action::ViewAuditLog, Err(Denied::Role)),
+        (Regulator, Action::CreateOffice, Ok(())),
+        (Manager, Action::CreateOffice, Err(Denied::Role)),
+        (Operator, Action::CreateOffice, Err(Denied::Role)),
+        (
+            Regulator,
+            Action::ChangeOfficeStatus {
+                office: office(OTHER),
+            },
+            Ok(()),
+        ),
+        (
+            Manager,
+            Action::ChangeOfficeStatus {
+                office: office(OWN),
+            },
+            Err(Denied::Role),
+        ),
+        (
+            Regulator,
+            Action::ViewOfficeStaff {
+                office: office(OTHER),
+            },
+            Ok(()),
+        ),
+        (
+            Manager,
+            Action::ViewOfficeStaff {
+                office: office(OWN),
+            },
+            Ok(()),
+        ),
+        (
+            Manager,
+            Action::ViewOfficeStaff {
+                office: office(OTHER),
+            },
+            Err(Denied::OtherOffice),
+        ),
+        (
+            Operator,
+            Action::ViewOfficeStaff {
+                office: office(OWN),
+            },
+            Err(Denied::Role),
+        ),
+        (
+            Regulator,
+            Action::CreateStaff {
+                office: other,
+                role: Operator,
+            },
+            Ok(()),
+        ),
+        (
+            Regulator,
+            Action::CreateStaff {
+                office: None,
+                role: Regulator,
+            },
+            Ok(()),
+        ),
+        (
+            Manager,
+            Action::CreateStaff {
+                office: own,
+                role: Operator,
+            },
+            Ok(()),
+        ),
+        (
+            Manager,
+            Action::CreateStaff {
+                office: own,
+                role: Manager,
+            },
+            Ok(()),
+        ),
+        (
+            Manager,
+            Action::CreateStaff {
+                office: own,
+                role: Regulator,
+            },
+            Err(Denied::Role),
+        ),
+        (
+            Manager,
+            Action::CreateStaff {
+                office: other,
+                role: Operator,
+            },
+            Err(Denied::OtherOffice),
+        ),
+        (
+            Manager,
+            Action::CreateStaff {
+                office: None,
+                role: Operator,
+            },
+            Err(Denied::OtherOffice),
+        ),
+        (
+            Operator,
+            Action::CreateStaff {
+                office: own,
+                role: Operator,
+            },
+            Err(Denied::Role),
+        ),
+        (Regulator, Action::ImportServices, Ok(())),
+        (Manager, Action::ImportServices, Err(Denied::Role)),
+        (Operator, Action::ImportOffices, Err(Denied::Role)),
+        (Manager, Action::LoadDemo, Err(Denied::Role)),
+        (Operator, Action::SeedReferenceData, Err(Denied::Role)),
+    ];
+    for (role, action, expected) in table {
+        let got = authorize(&staff(role, OfficeStatus::Active), action.clone()).map(|_| ());
+        assert_eq!(got, expected, "{role:?} {action:?}");
+    }
+}
+
+#[test]
+fn a_permit_records_who_and_what() {
+    let principal = staff(Role::Manager, OfficeStatus::Active);
+    let action = Action::CreateStaff {
+        office: Some(office(OWN)),
+        role: Role::Operator,
+    };
+    let permit = authorize(&principal, action.clone()).unwrap();
+    assert_eq!(permit.principal(), &principal);
+    assert_eq!(permit.action(), &action);
+    assert_eq!(permit.principal().audit_name(), "someone");
+    assert_eq!(permit.action().audit_name(), "staff.create");
+}
+
+#[test]
+fn suspended_and_revoked_offices_may_not_change_anything() {
+    for status in [OfficeStatus::Suspended, OfficeStatus::Revoked] {
+        let manager = staff(Role::Manager, status);
+        let got = authorize(
+            &manager,
+            Action::CreateStaff {
+                office: Some(office(OWN)),
+                role: Role::Operator,
+            },
+        )
+        .map(|_| ());
+        assert_eq!(got, Err(Denied::OfficeSuspended), "{status:?}");
+        assert_eq!(Denied::OfficeSuspended.code(), "office_suspended");
+        // Reading the registry stays possible.
+        assert!(authorize(&manager, Action::BrowseRegistry).is_ok());
+    }
+    // A warned office still works.
+    let warned = staff(Role::Manager, OfficeStatus::Warned);
+    assert!(
+        authorize(
+            &warned,
+            Action::CreateStaff {
+                office: Some(office(OWN)),
+                role: Role::Operator
+            }
+        )
+        .is_ok()
+    );
+}
+
+#[test]
+fn the_system_principal_only_loads_and_imports() {
+    let system = Principal::System { reason: "cli" };
+    assert_eq!(system.audit_name(), "system:cli");
+    for action in [
+        Action::ImportOffices,
+        Action::ImportServices,
+        Action::LoadDemo,
+        Action::SeedReferenceData,
+        Action::CreateOffice,
+    ] {
+        assert!(authorize(&system, action.clone()).is_ok(), "{action:?}");
+    }
+    for action in [
+        Action::ViewAuditLog,
+        Action::ViewOfficeStaff {
+            office: office(OWN),
+        },
+    ] {
+        assert_eq!(
+            authorize(&system, action.clone()).map(|_| ()),
+            Err(Denied::NotForSystem),
+            "{action:?}"
+        );
+    }
+}
+
+#[test]
+fn denial_codes_are_stable() {
+    let table = [
+        (Denied::Role, "forbidden_role"),
+        (Denied::OtherOffice, "forbidden_other_office"),
+        (Denied::OfficeSuspended, "office_suspended"),
+        (Denied::NotForSystem, "forbidden"),
+    ];
+    for (d, code) in table {
+        assert_eq!(d.code(), code);
+    }
+}

@@ -1,0 +1,254 @@
+// Loose office and service records: one parser for API, CSV and JSON input, with errors that
+// name the field.
+
+use pishkhan_domain::JalaliDate;
+use pishkhan_domain::input::{OfficeDefaults, OfficeInput, ServiceInput, standard_hours};
+use pishkhan_domain::model::{Category, Channel, Digitization, OfficeStatus, Weekday};
+
+fn good_office() -> serde_json::Value {
+    serde_json::json!({
+        "code": "۱۲۳۴۵۶۷۸",
+        "name_fa": "دفتر پیشخوان نمونه",
+        "name_en": "Sample office",
+        "province": 1,
+        "city_fa": "تهران",
+        "city_en": "Tehran",
+        "address_fa": "خیابان آزادی، پلاک ۱",
+        "address_en": "No. 1, Azadi St.",
+        "postal_code": "13457-65345",
+        "phone": "021-66905923",
+        "lat": 35.7,
+        "lon": "51.4",
+        "licence_no": "PK-1400-00001",
+        "counters": "3"
+    })
+}
+
+fn defaults() -> OfficeDefaults {
+    OfficeDefaults {
+        code: None,
+        licence_issued: JalaliDate::new(1405, 9, 7).unwrap(),
+    }
+}
+
+fn parse_office(
+    v: serde_json::Value,
+) -> Result<pishkhan_domain::model::Office, pishkhan_domain::model::FieldError> {
+    serde_json::from_value::<OfficeInput>(v)
+        .expect("deserializes")
+        .parse(&defaults())
+}
+
+#[test]
+fn a_good_office_parses_with_defaults() {
+    let o = parse_office(good_office()).unwrap();
+    assert_eq!(o.code.to_string(), "12345678");
+    assert_eq!(o.postal_code.as_str(), "1345765345");
+    assert_eq!(o.counters, 3);
+    assert_eq!(o.status, OfficeStatus::Active);
+    assert_eq!(o.hours, standard_hours());
+    assert_eq!(o.hours.day(Weekday::Friday), None);
+    assert_eq!(o.licence_issued, JalaliDate::new(1405, 9, 7).unwrap());
+}
+
+#[test]
+fn bad_offices_name_the_field() {
+    // (field to change, new value or null to remove, expected field, expected code)
+    let table = [
+        (
+            "postal_code",
+            serde_json::json!("1234567890"),
+            "postal_code",
+            "invalid_postal_code",
+        ),
+        (
+            "phone",
+            serde_json::json!("12345"),
+            "phone",
+            "invalid_phone",
+        ),
+        (
+            "name_fa",
+            serde_json::Value::Null,
+            "name_fa",
+            "missing_field",
+        ),
+        (
+            "lat",
+            serde_json::json!(10.0),
+            "coordinates",
+            "invalid_coordinates",
+        ),
+        (
+            "lat",
+            serde_json::json!("north"),
+            "lat",
+            "invalid_coordinates",
+        ),
+        (
+            "province",
+            serde_json::json!(32),
+            "province",
+            "invalid_province",
+        ),
+        (
+            "counters",
+            serde_json::json!(0),
+            "counters",
+            "invalid_counters",
+        ),
+        (
+            "status",
+            serde_json::json!("closed"),
+            "status",
+            "invalid_status",
+        ),
+        (
+            "code",
+            serde_json::json!("0123"),
+            "code",
+            "invalid_office_code",
+        ),
+        (
+            "hours",
+            serde_json::json!("08:00-14:00"),
+            "hours",
+            "invalid_hours",
+        ),
+        (
+            "licence_issued",
+            serde_json::json!("1404-12-30"),
+            "licence_issued",
+            "invalid_date",
+        ),
+        (
+            "name_en",
+            serde_json::json!("x".repeat(301)),
+            "name_en",
+            "too_long",
+        ),
+    ];
+    for (key, value, field, code) in table {
+        let mut v = good_office();
+        if value.is_null() {
+            v.as_object_mut().unwrap().remove(key);
+        } else {
+            v[key] = value;
+        }
+        let e = parse_office(v).expect_err(key);
+        assert_eq!((e.field, e.code), (field, code), "{key}: {e}");
+    }
+}
+
+#[test]
+fn unknown_office_fields_are_refused() {
+    let mut v = good_office();
+    v["colour"] = serde_json::json!("blue");
+    assert!(serde_json::from_value::<OfficeInput>(v).is_err());
+}
+
+#[test]
+fn services_accept_lists_as_arrays_or_text() {
+    let from_text: ServiceInput = serde_json::from_value(serde_json::json!({
+        "code": "tst-001",
+        "title_fa": "خدمت آزمایشی",
+        "title_en": "Test service",
+        "agency": "nocr",
+        "category": "identity",
+        "required_documents": "اصل کارت ملی|Original national ID card; عکس|Photo",
+        "required_inquiries": "civil-registry.person; postal.address",
+        "avg_handling_minutes": "۱۵",
+        "channel": "both",
+        "digitization": "networked"
+    }))
+    .unwrap();
+    let s = from_text.parse().unwrap();
+    assert_eq!(s.code.as_str(), "TST-001");
+    assert_eq!(s.required_documents.len(), 2);
+    assert_eq!(s.required_documents[0].en, "Original national ID card");
+    assert_eq!(
+        s.required_inquiries,
+        vec!["civil-registry.person", "postal.address"]
+    );
+    assert_eq!(s.avg_handling_minutes, 15);
+    assert_eq!(
+        (s.category, s.channel, s.digitization),
+        (Category::Identity, Channel::Both, Digitization::Networked)
+    );
+
+    let from_arrays: ServiceInput = serde_json::from_value(serde_json::json!({
+        "code": "TST-001",
+        "title_fa": "خدمت آزمایشی",
+        "title_en": "Test service",
+        "agency": "nocr",
+        "category": "identity",
+        "required_documents": [{"fa": "اصل کارت ملی", "en": "Original national ID card"}, {"fa": "عکس", "en": "Photo"}],
+        "required_inquiries": ["civil-registry.person", "postal.address"],
+        "avg_handling_minutes": 15,
+        "channel": "both",
+        "digitization": "networked"
+    }))
+    .unwrap();
+    assert_eq!(from_arrays.parse().unwrap(), s);
+}
+
+#[test]
+fn bad_services_name_the_field() {
+    let base = serde_json::json!({
+        "code": "TST-001", "title_fa": "خدمت", "title_en": "Service", "agency": "nocr",
+        "category": "identity", "avg_handling_minutes": 10, "channel": "counter", "digitization": "not_started"
+    });
+    let table = [
+        (
+            "code",
+            serde_json::json!("1"),
+            "code",
+            "invalid_service_code",
+        ),
+        (
+            "agency",
+            serde_json::json!("NOCR!"),
+            "agency",
+            "invalid_agency_code",
+        ),
+        (
+            "category",
+            serde_json::json!("sports"),
+            "category",
+            "invalid_category",
+        ),
+        (
+            "avg_handling_minutes",
+            serde_json::json!(0),
+            "avg_handling_minutes",
+            "invalid_handling_minutes",
+        ),
+        (
+            "channel",
+            serde_json::json!("fax"),
+            "channel",
+            "invalid_channel",
+        ),
+        (
+            "digitization",
+            serde_json::json!("done"),
+            "digitization",
+            "invalid_digitization",
+        ),
+        (
+            "required_inquiries",
+            serde_json::json!("Bad Name!"),
+            "required_inquiries",
+            "invalid_inquiry_name",
+        ),
+    ];
+    for (key, value, field, code) in table {
+        let mut v = base.clone();
+        v[key] = value;
+        let e = serde_json::from_value::<ServiceInput>(v)
+            .unwrap()
+            .parse()
+            .expect_err(key);
+        assert_eq!((e.field, e.code), (field, code), "{key}: {e}");
+    }
+}
