@@ -64,6 +64,9 @@ enum Arg {
 struct Sql {
     text: String,
     args: Vec<Arg>,
+    /// Write `?` instead of `$N`. SQLite resolves each `$N` by name, which is quadratic in
+    /// the number of parameters: a 400-row insert spent most of its time there.
+    positional: bool,
 }
 
 impl Sql {
@@ -71,6 +74,15 @@ impl Sql {
         Self {
             text: text.to_string(),
             args: Vec::new(),
+            positional: false,
+        }
+    }
+
+    /// A statement with many parameters, in the placeholder style cheapest for `backend`.
+    fn bulk(backend: Backend, text: &str) -> Self {
+        Self {
+            positional: backend == Backend::Sqlite,
+            ..Self::new(text)
         }
     }
 
@@ -82,9 +94,12 @@ impl Sql {
     /// Adds a value and writes its `$N` placeholder.
     fn arg(&mut self, a: Arg) -> &mut Self {
         self.args.push(a);
-        let n = self.args.len();
-        self.text.push('$');
-        self.text.push_str(&n.to_string());
+        if self.positional {
+            self.text.push('?');
+        } else {
+            self.text.push('$');
+            self.text.push_str(&self.args.len().to_string());
+        }
         self
     }
 
@@ -322,6 +337,7 @@ fn staff_args(s: &Staff, status: StaffStatus, now_ms: i64) -> Vec<Arg> {
 /// Inserts rows in batches of multi-row `INSERT`s. `head` is `INSERT INTO t (cols) VALUES `.
 async fn insert_rows(
     tx: &mut AnyTx<'_>,
+    backend: Backend,
     head: &str,
     tail: &str,
     rows: Vec<Vec<Arg>>,
@@ -329,7 +345,7 @@ async fn insert_rows(
     let mut inserted = 0u64;
     let mut rows = rows.into_iter().peekable();
     while rows.peek().is_some() {
-        let mut sql = Sql::new(head);
+        let mut sql = Sql::bulk(backend, head);
         for (i, row) in rows.by_ref().take(INSERT_BATCH_ROWS).enumerate() {
             if i > 0 {
                 sql.push(", ");
@@ -368,11 +384,13 @@ const STAFF_INSERT: &str = "INSERT INTO staff (username, national_code, first_na
 /// Provinces and agencies are fixed reference data: existing rows are kept as they are.
 async fn insert_reference(
     tx: &mut AnyTx<'_>,
+    backend: Backend,
     provinces: &[Province],
     agencies: &[Agency],
 ) -> Result<u64> {
     let p = insert_rows(
         tx,
+        backend,
         "INSERT INTO provinces (id, name_fa, name_en, capital_fa, capital_en, population, lat, lon) VALUES ",
         " ON CONFLICT (id) DO NOTHING",
         provinces
@@ -394,6 +412,7 @@ async fn insert_reference(
     .await?;
     let a = insert_rows(
         tx,
+        backend,
         "INSERT INTO agencies (code, name_fa, name_en) VALUES ",
         " ON CONFLICT (code) DO NOTHING",
         agencies
@@ -466,7 +485,7 @@ fn require(permit: &Permit, ok: impl FnOnce(&Action) -> bool) -> Result<()> {
 }
 
 /// Refuses offices whose code or licence number is already stored, naming the first clash.
-async fn check_new_offices(tx: &mut AnyTx<'_>, offices: &[Office]) -> Result<()> {
+async fn check_new_offices(tx: &mut AnyTx<'_>, backend: Backend, offices: &[Office]) -> Result<()> {
     let mut seen_codes = HashSet::new();
     let mut seen_licences = HashSet::new();
     for o in offices {
@@ -482,7 +501,10 @@ async fn check_new_offices(tx: &mut AnyTx<'_>, offices: &[Office]) -> Result<()>
         }
     }
     for chunk in offices.chunks(INSERT_BATCH_ROWS) {
-        let mut sql = Sql::new("SELECT code, licence_no FROM offices WHERE code IN (");
+        let mut sql = Sql::bulk(
+            backend,
+            "SELECT code, licence_no FROM offices WHERE code IN (",
+        );
         for (i, o) in chunk.iter().enumerate() {
             if i > 0 {
                 sql.push(", ");
@@ -579,7 +601,7 @@ impl Store for SqlStore {
     ) -> Result<u64> {
         require(permit, |a| matches!(a, Action::SeedReferenceData))?;
         let mut tx = self.pool.begin().await?;
-        let n = insert_reference(&mut tx, provinces, agencies).await?;
+        let n = insert_reference(&mut tx, self.backend, provinces, agencies).await?;
         if n > 0 {
             audit_permit(
                 &mut tx,
@@ -613,15 +635,23 @@ impl Store for SqlStore {
                 what: "the database already holds offices or staff".into(),
             });
         }
-        insert_reference(&mut tx, load.provinces, load.agencies).await?;
+        insert_reference(&mut tx, self.backend, load.provinces, load.agencies).await?;
         let services = load
             .services
             .iter()
             .map(service_args)
             .collect::<Result<Vec<_>>>()?;
-        insert_rows(&mut tx, SERVICE_INSERT, SERVICE_UPSERT_TAIL, services).await?;
         insert_rows(
             &mut tx,
+            self.backend,
+            SERVICE_INSERT,
+            SERVICE_UPSERT_TAIL,
+            services,
+        )
+        .await?;
+        insert_rows(
+            &mut tx,
+            self.backend,
             OFFICE_INSERT,
             "",
             load.offices
@@ -632,6 +662,7 @@ impl Store for SqlStore {
         .await?;
         insert_rows(
             &mut tx,
+            self.backend,
             STAFF_INSERT,
             "",
             load.staff
@@ -890,9 +921,10 @@ impl Store for SqlStore {
         let mut tx = self.pool.begin().await?;
         let one = std::slice::from_ref(office);
         check_provinces_exist(&mut tx, one).await?;
-        check_new_offices(&mut tx, one).await?;
+        check_new_offices(&mut tx, self.backend, one).await?;
         insert_rows(
             &mut tx,
+            self.backend,
             OFFICE_INSERT,
             "",
             vec![office_args(office, ctx.now_ms)],
@@ -919,9 +951,10 @@ impl Store for SqlStore {
         require(permit, |a| matches!(a, Action::ImportOffices))?;
         let mut tx = self.pool.begin().await?;
         check_provinces_exist(&mut tx, offices).await?;
-        check_new_offices(&mut tx, offices).await?;
+        check_new_offices(&mut tx, self.backend, offices).await?;
         let n = insert_rows(
             &mut tx,
+            self.backend,
             OFFICE_INSERT,
             "",
             offices.iter().map(|o| office_args(o, ctx.now_ms)).collect(),
@@ -972,7 +1005,14 @@ impl Store for SqlStore {
             .iter()
             .map(service_args)
             .collect::<Result<Vec<_>>>()?;
-        let n = insert_rows(&mut tx, SERVICE_INSERT, SERVICE_UPSERT_TAIL, rows).await?;
+        let n = insert_rows(
+            &mut tx,
+            self.backend,
+            SERVICE_INSERT,
+            SERVICE_UPSERT_TAIL,
+            rows,
+        )
+        .await?;
         audit_permit(
             &mut tx,
             permit,
@@ -1008,6 +1048,7 @@ impl Store for SqlStore {
         }
         insert_rows(
             &mut tx,
+            self.backend,
             STAFF_INSERT,
             "",
             vec![staff_args(staff, StaffStatus::Invited, ctx.now_ms)],
