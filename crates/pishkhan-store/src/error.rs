@@ -48,11 +48,23 @@ impl From<sqlx::Error> for StoreError {
         if let sqlx::Error::Database(db) = &e
             && db.is_unique_violation()
         {
-            let what = db
-                .constraint()
-                .map(str::to_string)
-                .unwrap_or_else(|| unique_field_from_message(db.message()));
-            return StoreError::Conflict { what };
+            // PostgreSQL names the constraint (`staff_username_key`), SQLite the column
+            // (`staff.username`); both become `staff.username is already in use`.
+            let what = match (db.constraint(), db.table()) {
+                (Some(c), Some(t)) => {
+                    let column = c
+                        .strip_prefix(&format!("{t}_"))
+                        .unwrap_or(c)
+                        .trim_end_matches("_key")
+                        .trim_end_matches("_pkey");
+                    format!("{t}.{column}")
+                }
+                (Some(c), None) => c.to_string(),
+                _ => unique_field_from_message(db.message()),
+            };
+            return StoreError::Conflict {
+                what: format!("{what} is already in use"),
+            };
         }
         if matches!(e, sqlx::Error::RowNotFound) {
             return StoreError::NotFound { entity: "row" };

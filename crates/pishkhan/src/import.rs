@@ -239,31 +239,63 @@ fn report(path: &std::path::Path, errors: &[RowError]) -> anyhow::Error {
     anyhow::anyhow!("{} bad row(s); nothing was imported", errors.len())
 }
 
-/// Turns a store refusal into a row error when it names something we can find in the file.
+/// The `(kind, value)` pairs a store message names, such as `("licence", "KH-10")` in
+/// "licence KH-10 is already in use". Values are whole words, so `KH-1` never matches `KH-10`.
+fn named_values(message: &str) -> Vec<(String, String)> {
+    let words: Vec<&str> = message.split_whitespace().collect();
+    words
+        .windows(2)
+        .filter(|w| {
+            matches!(
+                w[0].trim_start_matches('('),
+                "office" | "licence" | "service" | "province" | "agency"
+            )
+        })
+        .map(|w| {
+            (
+                w[0].trim_start_matches('(').to_string(),
+                w[1].trim_end_matches([')', ',', ';', ':']).to_string(),
+            )
+        })
+        .collect()
+}
+
+/// Turns a store refusal into row errors when it names values found in the file: every row
+/// holding a named value is reported (both rows of a duplicate).
 fn store_refusal<T>(
     path: &std::path::Path,
     e: StoreError,
     rows: &[Row<T>],
-    key: impl Fn(&T) -> Vec<String>,
+    keys: impl Fn(&T) -> Vec<(&'static str, String)>,
 ) -> anyhow::Error {
     let text = e.to_string();
     if matches!(
         e,
         StoreError::Conflict { .. } | StoreError::UnknownReference { .. }
     ) {
-        if let Some(row) = rows
+        let named = named_values(&text);
+        let blamed: Vec<RowError> = rows
             .iter()
-            .find(|r| key(&r.value).iter().any(|k| text.contains(k.as_str())))
-        {
-            return report(
-                path,
-                &[RowError {
-                    line: row.line,
-                    message: text,
-                }],
-            );
+            .filter(|r| {
+                keys(&r.value)
+                    .iter()
+                    .any(|(kind, value)| named.iter().any(|(k, v)| k == kind && v == value))
+            })
+            .map(|r| RowError {
+                line: r.line,
+                message: text.clone(),
+            })
+            .collect();
+        if blamed.is_empty() {
+            return anyhow::anyhow!("{text}; nothing was imported");
         }
-        return anyhow::anyhow!("{text}; nothing was imported");
+        // A clash with stored data is the fault of one row; a duplicate, of all its copies.
+        let blamed = if text.contains("appears twice") {
+            blamed
+        } else {
+            blamed.into_iter().take(1).collect()
+        };
+        return report(path, &blamed);
     }
     anyhow::Error::new(e).context("import failed; nothing was imported")
 }
@@ -306,9 +338,9 @@ pub async fn offices(global: &Global, args: &ImportArgs) -> anyhow::Result<()> {
         .map_err(|e| {
             store_refusal(&args.file, e, &rows, |o| {
                 vec![
-                    format!("office {}", o.code),
-                    format!("licence {}", o.licence_no),
-                    format!("province {}", o.province_id),
+                    ("office", o.code.to_string()),
+                    ("licence", o.licence_no.clone()),
+                    ("province", o.province_id.to_string()),
                 ]
             })
         })?;
@@ -349,7 +381,10 @@ pub async fn services(global: &Global, args: &ImportArgs) -> anyhow::Result<()> 
         .await
         .map_err(|e| {
             store_refusal(&args.file, e, &rows, |s| {
-                vec![format!("service {}", s.code)]
+                vec![
+                    ("service", s.code.to_string()),
+                    ("agency", s.agency.to_string()),
+                ]
             })
         })?;
     println!("imported {n} services from {}", args.file.display());

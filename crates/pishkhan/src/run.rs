@@ -125,11 +125,11 @@ pub async fn demo(
         .public_url
         .clone()
         .unwrap_or_else(|| format!("http://{addr}"));
-    let first_office = store
+    let demo_manager = store
         .staff_by_username(&Username::parse("manager")?)
         .await
-        .ok()
-        .and_then(|r| r.staff.office);
+        .ok();
+    let first_office = demo_manager.as_ref().and_then(|r| r.staff.office);
     println!();
     println!(
         "Pishkhan demo is ready in {:.2}s",

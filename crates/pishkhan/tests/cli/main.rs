@@ -1,0 +1,12 @@
+//! End-to-end tests of the `pishkhan` binary: every command is run as a real process against
+//! every configured backend (SQLite always; PostgreSQL when `PISHKHAN_TEST_POSTGRES_URL` is
+//! set), and its effects are checked through the HTTP API of a `serve` or `demo` child.
+
+mod support;
+
+mod demo;
+mod import;
+mod invite;
+mod lock;
+mod migrate;
+mod usage;
