@@ -69,6 +69,17 @@ pub enum Action {
     LoadDemo,
     /// Load the fixed reference tables (provinces, agencies) where they are missing.
     SeedReferenceData,
+    /// Book, reschedule or cancel an appointment at `office` on a citizen's behalf (desk and
+    /// phone bookings, the national call centre).
+    BookOnBehalf {
+        office: OfficeCode,
+    },
+    /// Change the appointment settings or closures of `office`.
+    ConfigureSchedule {
+        office: OfficeCode,
+    },
+    /// Enter the year's lunar holidays.
+    ManageHolidays,
 }
 
 impl Action {
@@ -85,6 +96,9 @@ impl Action {
             Action::ImportOffices => "import.offices",
             Action::LoadDemo => "demo.load",
             Action::SeedReferenceData => "reference.seed",
+            Action::BookOnBehalf { .. } => "booking.staff",
+            Action::ConfigureSchedule { .. } => "schedule.update",
+            Action::ManageHolidays => "holiday.update",
         }
     }
 }
@@ -176,6 +190,14 @@ fn decide(principal: &Principal, action: &Action) -> Result<(), Denied> {
         (Role::Regulator, _) => Ok(()),
 
         (Role::Manager, Action::ViewOfficeStaff { office }) => own_office(office),
+        (Role::Manager | Role::Operator, Action::BookOnBehalf { office }) => {
+            own_office(office)?;
+            office_live()
+        }
+        (Role::Manager, Action::ConfigureSchedule { office }) => {
+            own_office(office)?;
+            office_live()
+        }
         (Role::Manager, Action::CreateStaff { office, role }) => {
             let office = office.as_ref().ok_or(Denied::OtherOffice)?;
             own_office(office)?;
@@ -193,10 +215,14 @@ fn decide(principal: &Principal, action: &Action) -> Result<(), Denied> {
             | Action::ImportServices
             | Action::ImportOffices
             | Action::LoadDemo
-            | Action::SeedReferenceData,
+            | Action::SeedReferenceData
+            | Action::ManageHolidays,
         ) => Err(Denied::Role),
-        (Role::Operator, Action::ViewOfficeStaff { .. } | Action::CreateStaff { .. }) => {
-            Err(Denied::Role)
-        }
+        (
+            Role::Operator,
+            Action::ViewOfficeStaff { .. }
+            | Action::CreateStaff { .. }
+            | Action::ConfigureSchedule { .. },
+        ) => Err(Denied::Role),
     }
 }

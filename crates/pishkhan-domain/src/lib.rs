@@ -11,6 +11,7 @@ pub mod model;
 pub mod national_code;
 pub mod normalize;
 pub mod postal_code;
+pub mod schedule;
 pub mod sheba;
 pub mod tehran;
 

@@ -23,6 +23,18 @@ pub enum StoreError {
     #[error("{0} has expired or was already used")]
     Expired(&'static str),
 
+    /// The slot holds as many people as its capacity allows.
+    #[error("the slot is full")]
+    SlotFull,
+
+    /// A booking rule refused the request; `rule` says which.
+    #[error("{rule}")]
+    LimitReached { rule: String },
+
+    /// The change is not allowed in the record's current state.
+    #[error("{0}")]
+    WrongState(String),
+
     /// Another process owns the embedded database.
     #[error("the database at {path} is in use by another pishkhan process")]
     Locked { path: String },

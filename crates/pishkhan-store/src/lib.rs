@@ -8,6 +8,7 @@
 //! writes its audit entry in the same transaction as the change, so a change without an audit
 //! row cannot be committed.
 
+mod bookings;
 mod database_url;
 mod error;
 mod migrate;
@@ -18,11 +19,14 @@ mod sqlite;
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use pishkhan_domain::JalaliDate;
 use pishkhan_domain::access::{Permit, StaffActor};
 use pishkhan_domain::model::{
     Agency, AgencyCode, Category, Channel, Digitization, LocalizedText, Office, OfficeCode,
     OfficeStatus, Province, Role, Service, ServiceCode, Staff, Username,
 };
+use pishkhan_domain::schedule::{BookingRules, BookingStatus, SlotPolicy, TrackingCode};
+use pishkhan_domain::{Mobile, NationalCode};
 
 pub use database_url::DatabaseUrl;
 pub use error::StoreError;
@@ -297,6 +301,46 @@ pub struct AgencySummary {
     pub services: u64,
 }
 
+/// A booking as stored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Booking {
+    pub tracking_code: TrackingCode,
+    pub office: OfficeCode,
+    pub service: ServiceCode,
+    pub slot_start_ms: i64,
+    pub slot_end_ms: i64,
+    pub national_code: NationalCode,
+    pub mobile: Mobile,
+    pub status: BookingStatus,
+    pub created_at_ms: i64,
+    pub updated_at_ms: i64,
+    pub created_by: String,
+}
+
+/// A booking to make. `capacity` is what the slot holds for this service, computed by the
+/// caller from the office's policy; the store refuses to go past it.
+#[derive(Debug, Clone)]
+pub struct NewBooking {
+    pub tracking_code: TrackingCode,
+    pub office: OfficeCode,
+    pub service: ServiceCode,
+    pub slot_start_ms: i64,
+    pub slot_end_ms: i64,
+    pub national_code: NationalCode,
+    pub mobile: Mobile,
+    pub capacity: u32,
+    pub rules: BookingRules,
+    /// Scoped by the caller (for example `staff:operator:KEY`).
+    pub idempotency_key: Option<String>,
+}
+
+/// The outcome of a booking request: a new booking, or the one an idempotent retry made.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Booked {
+    New(Booking),
+    Replayed(Booking),
+}
+
 /// The storage interface. Implementations: the embedded SQLite store and PostgreSQL.
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
@@ -394,6 +438,67 @@ pub trait Store: Send + Sync + 'static {
         event: &AuditEvent,
         ctx: &AuditContext,
     ) -> Result<()>;
+
+    // Appointments.
+    /// The office's appointment settings, if the manager set any.
+    async fn slot_policy(&self, office: OfficeCode) -> Result<Option<SlotPolicy>>;
+    async fn set_slot_policy(
+        &self,
+        permit: &Permit,
+        office: OfficeCode,
+        policy: &SlotPolicy,
+        ctx: &AuditContext,
+    ) -> Result<()>;
+    /// Holidays entered by the regulator between `from` and `to`, inclusive.
+    async fn holidays(
+        &self,
+        from: JalaliDate,
+        to: JalaliDate,
+    ) -> Result<Vec<(JalaliDate, LocalizedText)>>;
+    async fn set_holiday(
+        &self,
+        permit: &Permit,
+        day: JalaliDate,
+        name: &LocalizedText,
+        ctx: &AuditContext,
+    ) -> Result<()>;
+    async fn closures(
+        &self,
+        office: OfficeCode,
+        from: JalaliDate,
+        to: JalaliDate,
+    ) -> Result<Vec<(JalaliDate, LocalizedText)>>;
+    async fn set_closure(
+        &self,
+        permit: &Permit,
+        office: OfficeCode,
+        day: JalaliDate,
+        reason: &LocalizedText,
+        ctx: &AuditContext,
+    ) -> Result<()>;
+    /// Booked seats per slot start of `office` in `[from_ms, to_ms)`.
+    async fn slot_loads(
+        &self,
+        office: OfficeCode,
+        from_ms: i64,
+        to_ms: i64,
+    ) -> Result<Vec<(i64, u32)>>;
+    /// Books a seat. Refuses with `SlotFull` when the slot is at capacity and `LimitReached`
+    /// when the citizen already holds what the rules allow; either way nothing is written.
+    async fn create_booking(
+        &self,
+        permit: &Permit,
+        booking: &NewBooking,
+        ctx: &AuditContext,
+    ) -> Result<Booked>;
+    async fn booking(&self, code: &TrackingCode) -> Result<Booking>;
+    /// Cancels a booked appointment and frees its seat.
+    async fn cancel_booking(
+        &self,
+        permit: &Permit,
+        code: &TrackingCode,
+        ctx: &AuditContext,
+    ) -> Result<Booking>;
 
     // Audit.
     async fn record_event(&self, event: &AuditEvent, ctx: &AuditContext) -> Result<()>;

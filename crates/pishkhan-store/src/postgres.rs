@@ -7,10 +7,16 @@ use crate::migrate::{self, Migration};
 use crate::sql::SqlStore;
 use crate::{Backend, DatabaseUrl, StoreError};
 
-const MIGRATIONS: &[Migration] = &[Migration {
-    name: "0001_registry",
-    sql: include_str!("../migrations/postgres/0001_registry.sql"),
-}];
+const MIGRATIONS: &[Migration] = &[
+    Migration {
+        name: "0001_registry",
+        sql: include_str!("../migrations/postgres/0001_registry.sql"),
+    },
+    Migration {
+        name: "0002_bookings",
+        sql: include_str!("../migrations/postgres/0002_bookings.sql"),
+    },
+];
 
 const MAX_CONNECTIONS: u32 = 16;
 /// Several processes may start at once; one migrates while the others wait on this lock.

@@ -15,15 +15,17 @@ use pishkhan_domain::model::{
     OfficeCode, OfficeStatus, Province, Role, Service, ServiceCode, Staff, Username, WeeklyHours,
 };
 use pishkhan_domain::normalize::normalize_for_search;
+use pishkhan_domain::schedule::{SlotPolicy, TrackingCode};
 use pishkhan_domain::{JalaliDate, Mobile, NationalCode, PostalCode};
 use sqlx::any::{AnyArguments, AnyRow};
 use sqlx::{Any, AnyPool, Row};
 
+use crate::bookings;
 use crate::{
-    AgencySummary, AuditContext, AuditEvent, AuditFilter, AuditRecord, Backend, Credentials,
-    InvitationInfo, NationLoad, NewInvitation, NewSession, OfficeFilter, Page, PageRequest,
-    ProvinceSummary, RegistryCounts, Result, ServiceFilter, SessionRecord, StaffRecord,
-    StaffStatus, Store, StoreError,
+    AgencySummary, AuditContext, AuditEvent, AuditFilter, AuditRecord, Backend, Booked, Booking,
+    Credentials, InvitationInfo, NationLoad, NewBooking, NewInvitation, NewSession, OfficeFilter,
+    Page, PageRequest, ProvinceSummary, RegistryCounts, Result, ServiceFilter, SessionRecord,
+    StaffRecord, StaffStatus, Store, StoreError,
 };
 
 /// Rows per multi-row INSERT: keeps each statement under both engines' parameter limits.
@@ -32,27 +34,42 @@ const INSERT_BATCH_ROWS: usize = 400;
 const MAX_SEARCH_TERMS: usize = 6;
 
 pub(crate) struct SqlStore {
-    pool: AnyPool,
-    backend: Backend,
+    pub(crate) pool: AnyPool,
+    pub(crate) backend: Backend,
     /// Held for the life of the store: the embedded database's single-owner lock.
     _lock: Option<File>,
+    /// The embedded store's single writer. This process owns the database (see `_lock`), so
+    /// serialising read-then-write transactions here is sound, and it spares SQLite the
+    /// failed lock upgrades of concurrent deferred transactions.
+    writer: Option<tokio::sync::Mutex<()>>,
 }
 
 impl SqlStore {
     pub(crate) fn new(pool: AnyPool, backend: Backend, lock: Option<File>) -> Self {
+        let writer = (backend == Backend::Sqlite).then(|| tokio::sync::Mutex::new(()));
         Self {
             pool,
             backend,
             _lock: lock,
+            writer,
+        }
+    }
+
+    /// Held while a read-then-write transaction runs; a no-op on PostgreSQL, where the
+    /// database itself arbitrates between processes.
+    pub(crate) async fn write_turn(&self) -> Option<tokio::sync::MutexGuard<'_, ()>> {
+        match &self.writer {
+            Some(m) => Some(m.lock().await),
+            None => None,
         }
     }
 }
 
-type AnyTx<'c> = sqlx::Transaction<'c, Any>;
+pub(crate) type AnyTx<'c> = sqlx::Transaction<'c, Any>;
 
 /// A bound value for dynamically built statements.
 #[derive(Debug, Clone)]
-enum Arg {
+pub(crate) enum Arg {
     Text(String),
     Int(i64),
     OptInt(Option<i64>),
@@ -61,7 +78,7 @@ enum Arg {
 
 /// A statement under construction whose values are always bound, never interpolated.
 #[derive(Default)]
-struct Sql {
+pub(crate) struct Sql {
     text: String,
     args: Vec<Arg>,
     /// Write `?` instead of `$N`. SQLite resolves each `$N` by name, which is quadratic in
@@ -70,7 +87,7 @@ struct Sql {
 }
 
 impl Sql {
-    fn new(text: &str) -> Self {
+    pub(crate) fn new(text: &str) -> Self {
         Self {
             text: text.to_string(),
             args: Vec::new(),
@@ -86,13 +103,13 @@ impl Sql {
         }
     }
 
-    fn push(&mut self, s: &str) -> &mut Self {
+    pub(crate) fn push(&mut self, s: &str) -> &mut Self {
         self.text.push_str(s);
         self
     }
 
     /// Adds a value and writes its `$N` placeholder.
-    fn arg(&mut self, a: Arg) -> &mut Self {
+    pub(crate) fn arg(&mut self, a: Arg) -> &mut Self {
         self.args.push(a);
         if self.positional {
             self.text.push('?');
@@ -103,7 +120,7 @@ impl Sql {
         self
     }
 
-    fn query(self) -> sqlx::query::Query<'static, Any, AnyArguments> {
+    pub(crate) fn query(self) -> sqlx::query::Query<'static, Any, AnyArguments> {
         // Safe: `text` is built only from static fragments and `$N` placeholders.
         let mut q = sqlx::query(sqlx::AssertSqlSafe(self.text));
         for a in self.args {
@@ -118,11 +135,11 @@ impl Sql {
     }
 }
 
-fn corrupt(what: &str, e: impl std::fmt::Display) -> StoreError {
+pub(crate) fn corrupt(what: &str, e: impl std::fmt::Display) -> StoreError {
     StoreError::Corrupt(format!("{what}: {e}"))
 }
 
-fn field<T>(what: &str, r: std::result::Result<T, FieldError>) -> Result<T> {
+pub(crate) fn field<T>(what: &str, r: std::result::Result<T, FieldError>) -> Result<T> {
     r.map_err(|e| corrupt(what, e))
 }
 
@@ -430,7 +447,7 @@ async fn insert_reference(
     Ok(p + a)
 }
 
-async fn write_audit(
+pub(crate) async fn write_audit(
     tx: &mut AnyTx<'_>,
     actor: &str,
     actor_staff_id: Option<i64>,
@@ -456,7 +473,7 @@ async fn write_audit(
     Ok(())
 }
 
-async fn audit_permit(
+pub(crate) async fn audit_permit(
     tx: &mut AnyTx<'_>,
     permit: &Permit,
     target: &str,
@@ -476,7 +493,7 @@ async fn audit_permit(
     .await
 }
 
-fn require(permit: &Permit, ok: impl FnOnce(&Action) -> bool) -> Result<()> {
+pub(crate) fn require(permit: &Permit, ok: impl FnOnce(&Action) -> bool) -> Result<()> {
     if ok(permit.action()) {
         Ok(())
     } else {
@@ -1284,6 +1301,89 @@ impl Store for SqlStore {
         .await?;
         tx.commit().await?;
         Ok(())
+    }
+
+    async fn slot_policy(&self, office: OfficeCode) -> Result<Option<SlotPolicy>> {
+        bookings::slot_policy(self, office).await
+    }
+
+    async fn set_slot_policy(
+        &self,
+        permit: &Permit,
+        office: OfficeCode,
+        policy: &SlotPolicy,
+        ctx: &AuditContext,
+    ) -> Result<()> {
+        bookings::set_slot_policy(self, permit, office, policy, ctx).await
+    }
+
+    async fn holidays(
+        &self,
+        from: JalaliDate,
+        to: JalaliDate,
+    ) -> Result<Vec<(JalaliDate, LocalizedText)>> {
+        bookings::holidays(self, from, to).await
+    }
+
+    async fn set_holiday(
+        &self,
+        permit: &Permit,
+        day: JalaliDate,
+        name: &LocalizedText,
+        ctx: &AuditContext,
+    ) -> Result<()> {
+        bookings::set_holiday(self, permit, day, name, ctx).await
+    }
+
+    async fn closures(
+        &self,
+        office: OfficeCode,
+        from: JalaliDate,
+        to: JalaliDate,
+    ) -> Result<Vec<(JalaliDate, LocalizedText)>> {
+        bookings::closures(self, office, from, to).await
+    }
+
+    async fn set_closure(
+        &self,
+        permit: &Permit,
+        office: OfficeCode,
+        day: JalaliDate,
+        reason: &LocalizedText,
+        ctx: &AuditContext,
+    ) -> Result<()> {
+        bookings::set_closure(self, permit, office, day, reason, ctx).await
+    }
+
+    async fn slot_loads(
+        &self,
+        office: OfficeCode,
+        from_ms: i64,
+        to_ms: i64,
+    ) -> Result<Vec<(i64, u32)>> {
+        bookings::slot_loads(self, office, from_ms, to_ms).await
+    }
+
+    async fn create_booking(
+        &self,
+        permit: &Permit,
+        booking: &NewBooking,
+        ctx: &AuditContext,
+    ) -> Result<Booked> {
+        bookings::create_booking(self, permit, booking, ctx).await
+    }
+
+    async fn booking(&self, code: &TrackingCode) -> Result<Booking> {
+        bookings::booking(self, code).await
+    }
+
+    async fn cancel_booking(
+        &self,
+        permit: &Permit,
+        code: &TrackingCode,
+        ctx: &AuditContext,
+    ) -> Result<Booking> {
+        bookings::cancel_booking(self, permit, code, ctx).await
     }
 
     async fn record_event(&self, event: &AuditEvent, ctx: &AuditContext) -> Result<()> {

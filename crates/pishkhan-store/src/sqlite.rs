@@ -14,10 +14,16 @@ use crate::migrate::{self, Migration};
 use crate::sql::SqlStore;
 use crate::{Backend, DatabaseUrl, StoreError};
 
-const MIGRATIONS: &[Migration] = &[Migration {
-    name: "0001_registry",
-    sql: include_str!("../migrations/sqlite/0001_registry.sql"),
-}];
+const MIGRATIONS: &[Migration] = &[
+    Migration {
+        name: "0001_registry",
+        sql: include_str!("../migrations/sqlite/0001_registry.sql"),
+    },
+    Migration {
+        name: "0002_bookings",
+        sql: include_str!("../migrations/sqlite/0002_bookings.sql"),
+    },
+];
 
 /// Readers run in parallel under WAL; writes serialize on SQLite's own lock.
 const MAX_CONNECTIONS: u32 = 8;
@@ -40,9 +46,10 @@ pub(crate) async fn open(url: &DatabaseUrl) -> Result<SqlStore, StoreError> {
         .max_connections(MAX_CONNECTIONS)
         .after_connect(|conn, _meta| {
             Box::pin(async move {
+                // busy_timeout first: every later statement may wait for a lock.
                 conn.execute(sqlx::AssertSqlSafe(format!(
-                    "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
-                     PRAGMA foreign_keys = ON; PRAGMA busy_timeout = {BUSY_TIMEOUT_MS};"
+                    "PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}; PRAGMA synchronous = FULL; \
+                     PRAGMA foreign_keys = ON;"
                 )))
                 .await?;
                 Ok(())
@@ -52,6 +59,9 @@ pub(crate) async fn open(url: &DatabaseUrl) -> Result<SqlStore, StoreError> {
         .await?;
 
     let mut conn = pool.acquire().await?;
+    // WAL is a property of the file: set once here, not on every new connection, because
+    // changing the journal mode needs a lock that a running writer would hold.
+    conn.execute("PRAGMA journal_mode = WAL").await?;
     migrate::run(&mut conn, MIGRATIONS).await?;
     drop(conn);
     Ok(SqlStore::new(pool, Backend::Sqlite, Some(lock)))

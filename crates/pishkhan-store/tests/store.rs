@@ -771,3 +771,161 @@ fn page_requests_are_bounded() {
     );
     assert_eq!(PageRequest::new(3, 100).unwrap().per_page(), 100);
 }
+
+fn booking_for(
+    office: OfficeCode,
+    slot_start_ms: i64,
+    person: u32,
+    capacity: u32,
+) -> pishkhan_store::NewBooking {
+    let mut random = [0u8; 8];
+    random.copy_from_slice(&(u64::from(person) * 7_919 + 13).to_le_bytes());
+    pishkhan_store::NewBooking {
+        tracking_code: pishkhan_domain::schedule::TrackingCode::from_random(random),
+        office,
+        service: ServiceCode::parse("PSP-001").unwrap(),
+        slot_start_ms,
+        slot_end_ms: slot_start_ms + 30 * 60_000,
+        national_code: NationalCode::from_body(100_000_000 + person).unwrap(),
+        mobile: Mobile::from_parts(912, person).unwrap(),
+        capacity,
+        rules: pishkhan_domain::schedule::BookingRules::default(),
+        idempotency_key: None,
+    }
+}
+
+#[tokio::test]
+async fn a_thousand_concurrent_bookings_fill_a_slot_of_ten_exactly() {
+    each_backend(|db| async move {
+        let store = db.open().await;
+        let nation = load_small_nation(store.as_ref()).await;
+        let office = nation.offices[0].code;
+        let slot = T0 + 86_400_000;
+        let permit = system_book(office);
+        let mut tasks = Vec::new();
+        for person in 0..1000u32 {
+            let store = store.clone();
+            let permit = permit.clone();
+            tasks.push(tokio::spawn(async move {
+                store
+                    .create_booking(&permit, &booking_for(office, slot, person, 10), &ctx(T0))
+                    .await
+            }));
+        }
+        let (mut booked, mut full) = (0, 0);
+        for t in tasks {
+            match t.await.unwrap() {
+                Ok(pishkhan_store::Booked::New(_)) => booked += 1,
+                Err(StoreError::SlotFull) => full += 1,
+                other => panic!("unexpected {other:?}"),
+            }
+        }
+        assert_eq!((booked, full), (10, 990));
+        assert_eq!(
+            store.slot_loads(office, slot, slot + 1).await.unwrap(),
+            vec![(slot, 10)]
+        );
+    })
+    .await;
+}
+
+fn system_book(office: OfficeCode) -> pishkhan_domain::access::Permit {
+    let staff = Principal::Staff(StaffActor {
+        id: 0,
+        username: Username::parse("operator").unwrap(),
+        role: Role::Operator,
+        office: Some(office),
+        office_status: Some(OfficeStatus::Active),
+    });
+    authorize(&staff, Action::BookOnBehalf { office }).unwrap()
+}
+
+#[tokio::test]
+async fn bookings_respect_limits_idempotency_and_cancellation() {
+    each_backend(|db| async move {
+        let store = db.open().await;
+        let nation = load_small_nation(store.as_ref()).await;
+        let office = nation.offices[0].code;
+        let permit = system_book(office);
+        let day = 86_400_000;
+        let slot = T0 + day;
+
+        // An idempotent retry returns the first booking and takes no second seat.
+        let mut first = booking_for(office, slot, 1, 5);
+        first.idempotency_key = Some("operator:key-1".into());
+        let made = match store
+            .create_booking(&permit, &first, &ctx(T0))
+            .await
+            .unwrap()
+        {
+            pishkhan_store::Booked::New(b) => b,
+            other => panic!("{other:?}"),
+        };
+        let mut retry = first.clone();
+        retry.tracking_code = booking_for(office, slot, 999, 5).tracking_code;
+        match store
+            .create_booking(&permit, &retry, &ctx(T0))
+            .await
+            .unwrap()
+        {
+            pishkhan_store::Booked::Replayed(b) => assert_eq!(b, made),
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(
+            store.slot_loads(office, slot, slot + 1).await.unwrap(),
+            vec![(slot, 1)]
+        );
+        assert_eq!(store.booking(&made.tracking_code).await.unwrap(), made);
+
+        // One active booking per service.
+        let same_service = booking_for(office, slot + day, 1, 5);
+        let refused = store.create_booking(&permit, &same_service, &ctx(T0)).await;
+        assert!(
+            matches!(refused, Err(StoreError::LimitReached { .. })),
+            "{refused:?}"
+        );
+
+        // At most two visits in 14 days: a second service is fine, a third is not.
+        let mut second = booking_for(office, slot + 2 * day, 1, 5);
+        second.service = ServiceCode::parse(nation.services[5].code.as_str()).unwrap();
+        second.tracking_code = booking_for(office, slot, 501, 5).tracking_code;
+        store
+            .create_booking(&permit, &second, &ctx(T0))
+            .await
+            .unwrap();
+        let mut third = booking_for(office, slot + 3 * day, 1, 5);
+        third.service = ServiceCode::parse(nation.services[6].code.as_str()).unwrap();
+        third.tracking_code = booking_for(office, slot, 502, 5).tracking_code;
+        let refused = store.create_booking(&permit, &third, &ctx(T0)).await;
+        assert!(
+            matches!(refused, Err(StoreError::LimitReached { .. })),
+            "{refused:?}"
+        );
+
+        // Cancelling frees the seat and can't happen twice.
+        let cancelled = store
+            .cancel_booking(&permit, &made.tracking_code, &ctx(T0 + 5))
+            .await
+            .unwrap();
+        assert_eq!(
+            cancelled.status,
+            pishkhan_domain::schedule::BookingStatus::Cancelled
+        );
+        assert_eq!(
+            store.slot_loads(office, slot, slot + 1).await.unwrap(),
+            vec![(slot, 0)]
+        );
+        let again = store
+            .cancel_booking(&permit, &made.tracking_code, &ctx(T0 + 6))
+            .await;
+        assert!(matches!(again, Err(StoreError::WrongState(_))), "{again:?}");
+
+        // A permit for another office is refused.
+        let other = system_book(nation.offices[1].code);
+        let wrong = store
+            .create_booking(&other, &booking_for(office, slot, 77, 5), &ctx(T0))
+            .await;
+        assert!(matches!(wrong, Err(StoreError::PermitMismatch)));
+    })
+    .await;
+}

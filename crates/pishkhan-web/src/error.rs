@@ -149,6 +149,19 @@ impl From<StoreError> for ApiError {
                 message: format!("unknown {what}"),
             },
             StoreError::Expired(what) => ApiError::Gone(what),
+            StoreError::SlotFull => ApiError::Conflict {
+                code: "slot_full",
+                message: "this slot is fully booked".into(),
+            },
+            StoreError::LimitReached { rule } => ApiError::Invalid {
+                code: "booking_limit_reached",
+                field: None,
+                message: rule,
+            },
+            StoreError::WrongState(message) => ApiError::Conflict {
+                code: "wrong_state",
+                message,
+            },
             other => ApiError::Internal(other.into()),
         }
     }

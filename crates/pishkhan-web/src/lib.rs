@@ -6,6 +6,7 @@
 
 mod actions;
 mod api;
+mod appointments;
 mod auth;
 mod clock;
 mod error;

@@ -4,23 +4,27 @@ use axum::Json;
 use utoipa::OpenApi;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 
-use crate::api::{audit, auth, registry, staff, types};
+use crate::api::{audit, auth, bookings, registry, staff, types};
 
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "Pishkhan API", description = "Government service counters: registry, catalogue, staff and audit."),
+    info(title = "Pishkhan API", description = "Government service counters: registry, catalogue, staff, audit and appointments."),
     paths(
         auth::login, auth::logout, auth::me,
         registry::provinces, registry::agencies, registry::offices, registry::office,
         registry::create_office, registry::office_staff, registry::services, registry::service,
         staff::create, staff::invitation, staff::accept,
         audit::list,
+        bookings::availability, bookings::create, bookings::get, bookings::cancel,
+        bookings::get_schedule, bookings::put_schedule, bookings::put_holiday, bookings::put_closure,
     ),
     components(schemas(
         types::ProvinceOut, types::AgencyOut, types::OfficeOut, types::OfficeList, types::HoursOut,
         types::ServiceOut, types::ServiceList, types::TextOut, types::LoginIn, types::LoginOut,
         types::UserOut, types::StaffOut, types::StaffCreated, types::AuditOut, types::AuditList,
         types::AcceptInvitationIn, types::InvitationOut, types::ProblemOut, staff::NewStaffIn,
+        bookings::SlotOut, bookings::DayOut, bookings::AvailabilityOut, bookings::BookingIn,
+        bookings::BookingOut, bookings::ScheduleIo, bookings::NamedDayIn,
     )),
     modifiers(&Security),
 )]

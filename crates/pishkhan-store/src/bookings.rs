@@ -1,0 +1,481 @@
+//! Appointments in storage: settings, holidays, closures, slot loads and bookings.
+//!
+//! **Invariant:** a slot never holds more bookings than its capacity. The seat is taken by one
+//! conditional upsert on `slot_loads` (`… DO UPDATE SET booked = booked + 1 WHERE booked <
+//! capacity`), in the same transaction as the booking row. On PostgreSQL the database
+//! arbitrates between any number of app processes; on SQLite the single owning process
+//! serialises writers.
+
+use pishkhan_domain::access::{Action, Permit};
+use pishkhan_domain::model::{LocalizedText, OfficeCode, ServiceCode};
+use pishkhan_domain::schedule::{BookingStatus, SlotPolicy, TrackingCode};
+use pishkhan_domain::{JalaliDate, Mobile, NationalCode};
+use sqlx::Row;
+use sqlx::any::AnyRow;
+
+use crate::sql::{AnyTx, SqlStore, audit_permit, corrupt, field, require};
+use crate::{AuditContext, Backend, Booked, Booking, NewBooking, Result, StoreError};
+
+const DAY_MS: i64 = 24 * 3600 * 1000;
+
+const BOOKING_COLS: &str = "tracking_code, office_code, service_code, slot_start_ms, slot_end_ms, \
+    national_code, mobile, status, created_at_ms, updated_at_ms, created_by";
+
+fn booking_from_row(r: &AnyRow) -> Result<Booking> {
+    let status: String = r.try_get("status")?;
+    let office: i64 = r.try_get("office_code")?;
+    Ok(Booking {
+        tracking_code: field(
+            "tracking code",
+            TrackingCode::parse(&r.try_get::<String, _>("tracking_code")?),
+        )?,
+        office: field("office", OfficeCode::from_u32(office as u32))?,
+        service: field(
+            "service",
+            ServiceCode::parse(&r.try_get::<String, _>("service_code")?),
+        )?,
+        slot_start_ms: r.try_get("slot_start_ms")?,
+        slot_end_ms: r.try_get("slot_end_ms")?,
+        national_code: field(
+            "national code",
+            NationalCode::parse(&r.try_get::<String, _>("national_code")?),
+        )?,
+        mobile: field("mobile", Mobile::parse(&r.try_get::<String, _>("mobile")?))?,
+        status: BookingStatus::parse(&status).ok_or_else(|| corrupt("booking status", &status))?,
+        created_at_ms: r.try_get("created_at_ms")?,
+        updated_at_ms: r.try_get("updated_at_ms")?,
+        created_by: r.try_get("created_by")?,
+    })
+}
+
+pub(crate) async fn slot_policy(
+    store: &SqlStore,
+    office: OfficeCode,
+) -> Result<Option<SlotPolicy>> {
+    let row = sqlx::query(
+        "SELECT slot_minutes, occupancy_cap, booking_counters FROM office_schedules WHERE office_code = $1",
+    )
+    .bind(i64::from(office.get()))
+    .fetch_optional(&store.pool)
+    .await?;
+    row.map(|r| {
+        Ok(SlotPolicy {
+            slot_minutes: r.try_get::<i64, _>("slot_minutes")? as u16,
+            occupancy_cap: r.try_get::<i64, _>("occupancy_cap")? as u16,
+            booking_counters: r.try_get::<i64, _>("booking_counters")? as u16,
+        })
+    })
+    .transpose()
+}
+
+pub(crate) async fn set_slot_policy(
+    store: &SqlStore,
+    permit: &Permit,
+    office: OfficeCode,
+    policy: &SlotPolicy,
+    ctx: &AuditContext,
+) -> Result<()> {
+    require(
+        permit,
+        |a| matches!(a, Action::ConfigureSchedule { office: o } if *o == office),
+    )?;
+    let _turn = store.write_turn().await;
+    let mut tx = store.pool.begin().await?;
+    sqlx::query(
+        "INSERT INTO office_schedules (office_code, slot_minutes, occupancy_cap, booking_counters, updated_at_ms) \
+         VALUES ($1, $2, $3, $4, $5) ON CONFLICT (office_code) DO UPDATE SET \
+         slot_minutes = excluded.slot_minutes, occupancy_cap = excluded.occupancy_cap, \
+         booking_counters = excluded.booking_counters, updated_at_ms = excluded.updated_at_ms",
+    )
+    .bind(i64::from(office.get()))
+    .bind(i64::from(policy.slot_minutes))
+    .bind(i64::from(policy.occupancy_cap))
+    .bind(i64::from(policy.booking_counters))
+    .bind(ctx.now_ms)
+    .execute(&mut *tx)
+    .await?;
+    audit_permit(
+        &mut tx,
+        permit,
+        &format!("office:{office}"),
+        serde_json::json!({
+            "slot_minutes": policy.slot_minutes,
+            "occupancy_cap": policy.occupancy_cap,
+            "booking_counters": policy.booking_counters,
+        }),
+        ctx,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+fn dated_texts(rows: Vec<AnyRow>, fa: &str, en: &str) -> Result<Vec<(JalaliDate, LocalizedText)>> {
+    rows.iter()
+        .map(|r| {
+            Ok((
+                field("day", JalaliDate::parse(&r.try_get::<String, _>("day")?))?,
+                LocalizedText::new(r.try_get::<String, _>(fa)?, r.try_get::<String, _>(en)?),
+            ))
+        })
+        .collect()
+}
+
+pub(crate) async fn holidays(
+    store: &SqlStore,
+    from: JalaliDate,
+    to: JalaliDate,
+) -> Result<Vec<(JalaliDate, LocalizedText)>> {
+    // Days are stored as zero-padded YYYY-MM-DD, so text order is date order.
+    let rows = sqlx::query(
+        "SELECT day, name_fa, name_en FROM holidays WHERE day >= $1 AND day <= $2 ORDER BY day",
+    )
+    .bind(from.to_string())
+    .bind(to.to_string())
+    .fetch_all(&store.pool)
+    .await?;
+    dated_texts(rows, "name_fa", "name_en")
+}
+
+pub(crate) async fn set_holiday(
+    store: &SqlStore,
+    permit: &Permit,
+    day: JalaliDate,
+    name: &LocalizedText,
+    ctx: &AuditContext,
+) -> Result<()> {
+    require(permit, |a| matches!(a, Action::ManageHolidays))?;
+    let _turn = store.write_turn().await;
+    let mut tx = store.pool.begin().await?;
+    sqlx::query(
+        "INSERT INTO holidays (day, name_fa, name_en) VALUES ($1, $2, $3) \
+         ON CONFLICT (day) DO UPDATE SET name_fa = excluded.name_fa, name_en = excluded.name_en",
+    )
+    .bind(day.to_string())
+    .bind(name.fa.clone())
+    .bind(name.en.clone())
+    .execute(&mut *tx)
+    .await?;
+    audit_permit(
+        &mut tx,
+        permit,
+        &format!("holiday:{day}"),
+        serde_json::json!({ "name": name.fa }),
+        ctx,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+pub(crate) async fn closures(
+    store: &SqlStore,
+    office: OfficeCode,
+    from: JalaliDate,
+    to: JalaliDate,
+) -> Result<Vec<(JalaliDate, LocalizedText)>> {
+    let rows = sqlx::query(
+        "SELECT day, reason_fa, reason_en FROM office_closures WHERE office_code = $1 AND day >= $2 AND day <= $3 ORDER BY day",
+    )
+    .bind(i64::from(office.get()))
+    .bind(from.to_string())
+    .bind(to.to_string())
+    .fetch_all(&store.pool)
+    .await?;
+    dated_texts(rows, "reason_fa", "reason_en")
+}
+
+pub(crate) async fn set_closure(
+    store: &SqlStore,
+    permit: &Permit,
+    office: OfficeCode,
+    day: JalaliDate,
+    reason: &LocalizedText,
+    ctx: &AuditContext,
+) -> Result<()> {
+    require(
+        permit,
+        |a| matches!(a, Action::ConfigureSchedule { office: o } if *o == office),
+    )?;
+    let _turn = store.write_turn().await;
+    let mut tx = store.pool.begin().await?;
+    sqlx::query(
+        "INSERT INTO office_closures (office_code, day, reason_fa, reason_en) VALUES ($1, $2, $3, $4) \
+         ON CONFLICT (office_code, day) DO UPDATE SET reason_fa = excluded.reason_fa, reason_en = excluded.reason_en",
+    )
+    .bind(i64::from(office.get()))
+    .bind(day.to_string())
+    .bind(reason.fa.clone())
+    .bind(reason.en.clone())
+    .execute(&mut *tx)
+    .await?;
+    audit_permit(
+        &mut tx,
+        permit,
+        &format!("office:{office}"),
+        serde_json::json!({ "closed": day.to_string(), "reason": reason.fa }),
+        ctx,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+pub(crate) async fn slot_loads(
+    store: &SqlStore,
+    office: OfficeCode,
+    from_ms: i64,
+    to_ms: i64,
+) -> Result<Vec<(i64, u32)>> {
+    let rows = sqlx::query(
+        "SELECT slot_start_ms, booked FROM slot_loads WHERE office_code = $1 AND slot_start_ms >= $2 AND slot_start_ms < $3",
+    )
+    .bind(i64::from(office.get()))
+    .bind(from_ms)
+    .bind(to_ms)
+    .fetch_all(&store.pool)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok((
+                r.try_get::<i64, _>("slot_start_ms")?,
+                r.try_get::<i64, _>("booked")? as u32,
+            ))
+        })
+        .collect()
+}
+
+async fn booking_by_key(tx: &mut AnyTx<'_>, key: &str) -> Result<Option<Booking>> {
+    let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {BOOKING_COLS} FROM bookings WHERE idempotency_key = $1"
+    )))
+    .bind(key.to_string())
+    .fetch_optional(&mut **tx)
+    .await?;
+    row.map(|r| booking_from_row(&r)).transpose()
+}
+
+/// Checks the citizen's limits and takes the seat; the caller commits.
+async fn take_seat(tx: &mut AnyTx<'_>, b: &NewBooking) -> Result<()> {
+    let same_service: i64 = sqlx::query(
+        "SELECT COUNT(*) AS n FROM bookings WHERE national_code = $1 AND service_code = $2 AND status = 'booked'",
+    )
+    .bind(b.national_code.as_str().to_string())
+    .bind(b.service.as_str().to_string())
+    .fetch_one(&mut **tx)
+    .await?
+    .try_get("n")?;
+    if same_service >= i64::from(b.rules.per_service) {
+        return Err(StoreError::LimitReached {
+            rule: format!(
+                "at most {} active booking(s) per service",
+                b.rules.per_service
+            ),
+        });
+    }
+    let window_ms = i64::from(b.rules.visit_window_days) * DAY_MS;
+    let visits: i64 = sqlx::query(
+        "SELECT COUNT(*) AS n FROM bookings WHERE national_code = $1 \
+         AND status IN ('booked', 'checked_in', 'completed') \
+         AND slot_start_ms > $2 AND slot_start_ms < $3",
+    )
+    .bind(b.national_code.as_str().to_string())
+    .bind(b.slot_start_ms - window_ms)
+    .bind(b.slot_start_ms + window_ms)
+    .fetch_one(&mut **tx)
+    .await?
+    .try_get("n")?;
+    if visits >= i64::from(b.rules.max_visits_in_window) {
+        return Err(StoreError::LimitReached {
+            rule: format!(
+                "at most {} visits in any {} days",
+                b.rules.max_visits_in_window, b.rules.visit_window_days
+            ),
+        });
+    }
+    if b.capacity == 0 {
+        return Err(StoreError::SlotFull);
+    }
+    let taken = sqlx::query(
+        "INSERT INTO slot_loads (office_code, slot_start_ms, booked) VALUES ($1, $2, 1) \
+         ON CONFLICT (office_code, slot_start_ms) DO UPDATE SET booked = slot_loads.booked + 1 \
+         WHERE slot_loads.booked < $3 RETURNING booked",
+    )
+    .bind(i64::from(b.office.get()))
+    .bind(b.slot_start_ms)
+    .bind(i64::from(b.capacity))
+    .fetch_optional(&mut **tx)
+    .await?;
+    if taken.is_none() {
+        return Err(StoreError::SlotFull);
+    }
+    Ok(())
+}
+
+pub(crate) async fn create_booking(
+    store: &SqlStore,
+    permit: &Permit,
+    b: &NewBooking,
+    ctx: &AuditContext,
+) -> Result<Booked> {
+    require(
+        permit,
+        |a| matches!(a, Action::BookOnBehalf { office } if *office == b.office),
+    )?;
+    let _turn = store.write_turn().await;
+    let mut tx = store.pool.begin().await?;
+    let outcome = book_in(store, &mut tx, permit, b, ctx).await;
+    finish(tx, outcome).await
+}
+
+/// Commits on success. On failure it rolls back before the writer's turn ends: a transaction
+/// merely dropped is rolled back lazily, and on SQLite would keep the write lock meanwhile.
+pub(crate) async fn finish<T>(tx: AnyTx<'_>, outcome: Result<T>) -> Result<T> {
+    match outcome {
+        Ok(v) => {
+            tx.commit().await?;
+            Ok(v)
+        }
+        Err(e) => {
+            let _ = tx.rollback().await;
+            Err(e)
+        }
+    }
+}
+
+async fn book_in(
+    store: &SqlStore,
+    tx: &mut AnyTx<'_>,
+    permit: &Permit,
+    b: &NewBooking,
+    ctx: &AuditContext,
+) -> Result<Booked> {
+    if store.backend == Backend::Postgres {
+        // Serialise one citizen's concurrent bookings across processes: the limit checks can't
+        // both pass, and a retried request waits here, then finds the first one's booking.
+        sqlx::query("SELECT pg_advisory_xact_lock(hashtext($1))")
+            .bind(b.national_code.as_str().to_string())
+            .execute(&mut **tx)
+            .await?;
+    }
+    if let Some(key) = &b.idempotency_key
+        && let Some(existing) = booking_by_key(tx, key).await?
+    {
+        return Ok(Booked::Replayed(existing));
+    }
+    take_seat(tx, b).await?;
+    let created_by = permit.principal().audit_name();
+    sqlx::query(
+        "INSERT INTO bookings (tracking_code, office_code, service_code, slot_start_ms, slot_end_ms, \
+         national_code, mobile, status, created_at_ms, updated_at_ms, created_by, idempotency_key) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, 'booked', $8, $8, $9, $10)",
+    )
+    .bind(b.tracking_code.as_str().to_string())
+    .bind(i64::from(b.office.get()))
+    .bind(b.service.as_str().to_string())
+    .bind(b.slot_start_ms)
+    .bind(b.slot_end_ms)
+    .bind(b.national_code.as_str().to_string())
+    .bind(b.mobile.as_str().to_string())
+    .bind(ctx.now_ms)
+    .bind(created_by.clone())
+    .bind(b.idempotency_key.clone())
+    .execute(&mut **tx)
+    .await?;
+    audit_permit(
+        tx,
+        permit,
+        &format!("booking:{}", b.tracking_code.as_str()),
+        serde_json::json!({
+            "office": b.office.to_string(),
+            "service": b.service.as_str(),
+            "slot_start_ms": b.slot_start_ms,
+        }),
+        ctx,
+    )
+    .await?;
+    Ok(Booked::New(Booking {
+        tracking_code: b.tracking_code.clone(),
+        office: b.office,
+        service: b.service.clone(),
+        slot_start_ms: b.slot_start_ms,
+        slot_end_ms: b.slot_end_ms,
+        national_code: b.national_code.clone(),
+        mobile: b.mobile.clone(),
+        status: BookingStatus::Booked,
+        created_at_ms: ctx.now_ms,
+        updated_at_ms: ctx.now_ms,
+        created_by,
+    }))
+}
+
+pub(crate) async fn booking(store: &SqlStore, code: &TrackingCode) -> Result<Booking> {
+    let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {BOOKING_COLS} FROM bookings WHERE tracking_code = $1"
+    )))
+    .bind(code.as_str().to_string())
+    .fetch_optional(&store.pool)
+    .await?;
+    match row {
+        Some(r) => booking_from_row(&r),
+        None => Err(StoreError::NotFound { entity: "booking" }),
+    }
+}
+
+pub(crate) async fn cancel_booking(
+    store: &SqlStore,
+    permit: &Permit,
+    code: &TrackingCode,
+    ctx: &AuditContext,
+) -> Result<Booking> {
+    let current = booking(store, code).await?;
+    require(
+        permit,
+        |a| matches!(a, Action::BookOnBehalf { office } if *office == current.office),
+    )?;
+    let _turn = store.write_turn().await;
+    let mut tx = store.pool.begin().await?;
+    let outcome = cancel_in(&mut tx, permit, &current, ctx).await;
+    finish(tx, outcome).await
+}
+
+async fn cancel_in(
+    tx: &mut AnyTx<'_>,
+    permit: &Permit,
+    current: &Booking,
+    ctx: &AuditContext,
+) -> Result<Booking> {
+    let code = &current.tracking_code;
+    // Only a booked appointment can be cancelled; the conditional update decides races.
+    let done = sqlx::query(
+        "UPDATE bookings SET status = 'cancelled', updated_at_ms = $1 WHERE tracking_code = $2 AND status = 'booked'",
+    )
+    .bind(ctx.now_ms)
+    .bind(code.as_str().to_string())
+    .execute(&mut **tx)
+    .await?;
+    if done.rows_affected() != 1 {
+        return Err(StoreError::WrongState(format!(
+            "only a booked appointment can be cancelled; this one is {}",
+            current.status.code()
+        )));
+    }
+    sqlx::query("UPDATE slot_loads SET booked = booked - 1 WHERE office_code = $1 AND slot_start_ms = $2 AND booked > 0")
+        .bind(i64::from(current.office.get()))
+        .bind(current.slot_start_ms)
+        .execute(&mut **tx)
+        .await?;
+    audit_permit(
+        tx,
+        permit,
+        &format!("booking:{}", code.as_str()),
+        serde_json::json!({ "cancelled": true }),
+        ctx,
+    )
+    .await?;
+    Ok(Booking {
+        status: BookingStatus::Cancelled,
+        updated_at_ms: ctx.now_ms,
+        ..current.clone()
+    })
+}

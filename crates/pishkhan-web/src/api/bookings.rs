@@ -1,0 +1,395 @@
+//! Appointments: availability, bookings, office schedules, holidays and closures.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use pishkhan_domain::JalaliDate;
+use pishkhan_domain::access::Action;
+use pishkhan_domain::model::{LocalizedText, ServiceCode};
+use pishkhan_domain::schedule::{SlotPolicy, TrackingCode};
+use pishkhan_domain::tehran::jalali_today;
+use pishkhan_domain::{Mobile, NationalCode};
+use pishkhan_store::{Booked, Booking};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use super::registry::parse_office_code;
+use super::types::ProblemOut;
+use crate::AppState;
+use crate::appointments::{self, BookingRequest, MAX_AVAILABILITY_DAYS, instant};
+use crate::auth::Staff;
+use crate::error::ApiError;
+use crate::extract::{ApiJson, ApiQuery, Ctx};
+
+/// Longest Idempotency-Key accepted.
+const MAX_IDEMPOTENCY_KEY_CHARS: usize = 128;
+
+fn rfc3339(t: time::OffsetDateTime) -> String {
+    t.format(&time::format_description::well_known::Rfc3339).unwrap_or_default()
+}
+
+#[derive(Deserialize, IntoParams)]
+pub struct AvailabilityQuery {
+    /// Service code, such as PSP-001.
+    pub service: Option<String>,
+    /// First Jalali day, YYYY-MM-DD; default today.
+    pub from: Option<String>,
+    /// Days to show, 1..=31; default 7.
+    pub days: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct SlotOut {
+    /// RFC 3339.
+    pub start: String,
+    /// RFC 3339.
+    pub end: String,
+    pub capacity: u32,
+    pub available: u32,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct DayOut {
+    /// Jalali date, YYYY-MM-DD.
+    pub date: String,
+    /// False outside the booking window or when the office is closed.
+    pub bookable: bool,
+    /// weekly_closing, holiday or closure, when the office is closed.
+    pub closed: Option<String>,
+    pub closed_reason_fa: Option<String>,
+    pub closed_reason_en: Option<String>,
+    pub slots: Vec<SlotOut>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct AvailabilityOut {
+    pub office: String,
+    pub service: String,
+    pub days: Vec<DayOut>,
+}
+
+/// Free seats per slot of one office for one service.
+#[utoipa::path(get, path = "/api/v1/offices/{code}/availability", tag = "appointments",
+    params(("code" = String, Path, description = "8-digit office code"), AvailabilityQuery),
+    responses((status = 200, body = AvailabilityOut),
+        (status = 404, body = ProblemOut, content_type = "application/problem+json"),
+        (status = 422, body = ProblemOut, content_type = "application/problem+json")))]
+pub async fn availability(
+    State(state): State<AppState>,
+    Path(code): Path<String>,
+    ApiQuery(q): ApiQuery<AvailabilityQuery>,
+) -> Result<Json<AvailabilityOut>, ApiError> {
+    let office = state.store().office(parse_office_code(&code)?).await?;
+    let service_code = q
+        .service
+        .as_deref()
+        .filter(|s| !s.trim().is_empty())
+        .ok_or_else(|| ApiError::invalid("missing_field", "service", "service is required"))?;
+    let service_code = ServiceCode::parse(service_code).map_err(|e| ApiError::invalid(e.code, "service", e.message))?;
+    let service = state
+        .store()
+        .service(&service_code)
+        .await
+        .map_err(|_| ApiError::invalid("unknown_service", "service", "no service has this code"))?;
+    let from = match q.from.as_deref().filter(|s| !s.trim().is_empty()) {
+        Some(f) => JalaliDate::parse(f).map_err(|e| ApiError::invalid(e.code, "from", e.message))?,
+        None => jalali_today(state.now()),
+    };
+    let days = match q.days.as_deref().filter(|s| !s.trim().is_empty()) {
+        Some(d) => pishkhan_domain::digits::to_ascii_digits(d)
+            .parse::<u16>()
+            .ok()
+            .filter(|n| (1..=MAX_AVAILABILITY_DAYS).contains(n))
+            .ok_or_else(|| {
+                ApiError::invalid("invalid_days", "days", format!("days must be 1..={MAX_AVAILABILITY_DAYS}"))
+            })?,
+        None => 7,
+    };
+    let calendar = appointments::availability(&state, &office, &service, from, days).await?;
+    Ok(Json(AvailabilityOut {
+        office: office.code.to_string(),
+        service: service.code.to_string(),
+        days: calendar
+            .into_iter()
+            .map(|d| {
+                let (fa, en) = match &d.closed {
+                    Some(
+                        pishkhan_domain::schedule::ClosedReason::Holiday(t)
+                        | pishkhan_domain::schedule::ClosedReason::Closure(t),
+                    ) => (Some(t.fa.clone()), Some(t.en.clone())),
+                    _ => (None, None),
+                };
+                DayOut {
+                    date: d.date.to_string(),
+                    bookable: d.bookable,
+                    closed: d.closed.as_ref().map(|c| c.code().to_string()),
+                    closed_reason_fa: fa,
+                    closed_reason_en: en,
+                    slots: d
+                        .slots
+                        .iter()
+                        .map(|s| SlotOut {
+                            start: rfc3339(s.slot.start),
+                            end: rfc3339(s.slot.end),
+                            capacity: s.capacity,
+                            available: s.available,
+                        })
+                        .collect(),
+                }
+            })
+            .collect(),
+    }))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BookingIn {
+    /// 8-digit office code.
+    pub office: String,
+    pub service: String,
+    /// Start of the slot, RFC 3339 (as returned by availability).
+    pub start: String,
+    pub national_code: String,
+    pub mobile: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct BookingOut {
+    /// Short code the citizen shows at the desk, such as K7M2-Q9XA.
+    pub tracking_code: String,
+    pub office: String,
+    pub service: String,
+    /// RFC 3339.
+    pub start: String,
+    pub end: String,
+    /// Jalali date of the appointment (Tehran).
+    pub date: String,
+    /// booked, checked_in, completed, cancelled or no_show.
+    pub status: String,
+    pub national_code: String,
+    pub mobile: String,
+    pub created_at: String,
+}
+
+impl From<&Booking> for BookingOut {
+    fn from(b: &Booking) -> Self {
+        let start = instant(b.slot_start_ms);
+        Self {
+            tracking_code: b.tracking_code.to_string(),
+            office: b.office.to_string(),
+            service: b.service.to_string(),
+            start: rfc3339(start),
+            end: rfc3339(instant(b.slot_end_ms)),
+            date: jalali_today(start).to_string(),
+            status: b.status.code().to_string(),
+            national_code: b.national_code.as_str().to_string(),
+            mobile: b.mobile.as_str().to_string(),
+            created_at: rfc3339(instant(b.created_at_ms)),
+        }
+    }
+}
+
+/// Book an appointment. Staff book at their own office (the regulator anywhere, as the
+/// national call centre). Send an `Idempotency-Key` header so a retry returns the same booking.
+#[utoipa::path(post, path = "/api/v1/bookings", tag = "appointments", request_body = BookingIn,
+    params(("Idempotency-Key" = Option<String>, Header, description = "retry-safe key, at most 128 characters")),
+    responses((status = 201, body = BookingOut),
+        (status = 403, body = ProblemOut, content_type = "application/problem+json"),
+        (status = 409, body = ProblemOut, content_type = "application/problem+json", description = "slot_full"),
+        (status = 422, body = ProblemOut, content_type = "application/problem+json", description = "booking_limit_reached or a validation code")),
+    security(("bearer" = [])))]
+pub async fn create(
+    State(state): State<AppState>,
+    staff: Staff,
+    Ctx(ctx): Ctx,
+    headers: HeaderMap,
+    ApiJson(input): ApiJson<BookingIn>,
+) -> Result<Response, ApiError> {
+    let idempotency_key = match headers.get("idempotency-key") {
+        None => None,
+        Some(v) => {
+            let k = v.to_str().map(str::trim).unwrap_or("");
+            if k.is_empty() || k.chars().count() > MAX_IDEMPOTENCY_KEY_CHARS {
+                return Err(ApiError::invalid(
+                    "invalid_idempotency_key",
+                    "idempotency_key",
+                    format!("Idempotency-Key must be 1..={MAX_IDEMPOTENCY_KEY_CHARS} visible characters"),
+                ));
+            }
+            Some(k.to_string())
+        }
+    };
+    let start = time::OffsetDateTime::parse(input.start.trim(), &time::format_description::well_known::Rfc3339)
+        .map_err(|_| ApiError::invalid("invalid_start", "start", "start must be an RFC 3339 time, such as 2026-12-01T05:00:00Z"))?;
+    let req = BookingRequest {
+        office: pishkhan_domain::model::OfficeCode::parse(&input.office)?,
+        service: ServiceCode::parse(&input.service).map_err(|e| ApiError::invalid(e.code, "service", e.message))?,
+        start,
+        national_code: NationalCode::parse(&input.national_code)?,
+        mobile: Mobile::parse(&input.mobile)?,
+        idempotency_key,
+    };
+    let outcome = appointments::book(&state, &staff, req, &ctx).await?;
+    let (booking, replayed) = match &outcome {
+        Booked::New(b) => (b, false),
+        Booked::Replayed(b) => (b, true),
+    };
+    let mut resp = (StatusCode::CREATED, Json(BookingOut::from(booking))).into_response();
+    if replayed {
+        resp.headers_mut()
+            .insert("idempotent-replayed", HeaderValue::from_static("true"));
+    }
+    Ok(resp)
+}
+
+fn parse_tracking(code: &str) -> Result<TrackingCode, ApiError> {
+    TrackingCode::parse(code).map_err(|_| ApiError::NotFound("booking"))
+}
+
+/// One booking by its tracking code.
+#[utoipa::path(get, path = "/api/v1/bookings/{tracking_code}", tag = "appointments",
+    params(("tracking_code" = String, Path)),
+    responses((status = 200, body = BookingOut), (status = 404, body = ProblemOut, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+pub async fn get(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(code): Path<String>,
+) -> Result<Json<BookingOut>, ApiError> {
+    let booking = state.store().booking(&parse_tracking(&code)?).await?;
+    // Staff see bookings of offices they may book for; others learn nothing, not even that
+    // the code exists.
+    staff
+        .permit(Action::BookOnBehalf { office: booking.office })
+        .map_err(|_| ApiError::NotFound("booking"))?;
+    Ok(Json(BookingOut::from(&booking)))
+}
+
+/// Cancel a booking; its seat is free again at once.
+#[utoipa::path(post, path = "/api/v1/bookings/{tracking_code}/cancel", tag = "appointments",
+    params(("tracking_code" = String, Path)),
+    responses((status = 200, body = BookingOut),
+        (status = 404, body = ProblemOut, content_type = "application/problem+json"),
+        (status = 409, body = ProblemOut, content_type = "application/problem+json", description = "not in a cancellable state")),
+    security(("bearer" = [])))]
+pub async fn cancel(
+    State(state): State<AppState>,
+    staff: Staff,
+    Ctx(ctx): Ctx,
+    Path(code): Path<String>,
+) -> Result<Json<BookingOut>, ApiError> {
+    let code = parse_tracking(&code)?;
+    let booking = state.store().booking(&code).await?;
+    let permit = staff
+        .permit(Action::BookOnBehalf { office: booking.office })
+        .map_err(|_| ApiError::NotFound("booking"))?;
+    match state.store().cancel_booking(&permit, &code, &ctx).await {
+        Ok(b) => Ok(Json(BookingOut::from(&b))),
+        Err(pishkhan_store::StoreError::WrongState(m)) => Err(ApiError::Conflict { code: "not_cancellable", message: m }),
+        Err(e) => Err(e.into()),
+    }
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ScheduleIo {
+    pub slot_minutes: u16,
+    pub occupancy_cap: u16,
+    pub booking_counters: u16,
+}
+
+/// The office's appointment settings (defaults until the manager changes them).
+#[utoipa::path(get, path = "/api/v1/offices/{code}/schedule", tag = "appointments",
+    params(("code" = String, Path)), responses((status = 200, body = ScheduleIo)))]
+pub async fn get_schedule(State(state): State<AppState>, Path(code): Path<String>) -> Result<Json<ScheduleIo>, ApiError> {
+    let office = state.store().office(parse_office_code(&code)?).await?;
+    let p = appointments::policy_of(&state, &office).await?;
+    Ok(Json(ScheduleIo {
+        slot_minutes: p.slot_minutes,
+        occupancy_cap: p.occupancy_cap,
+        booking_counters: p.booking_counters,
+    }))
+}
+
+/// Change the office's slot length, occupancy cap and bookable counters (its manager, or the
+/// regulator).
+#[utoipa::path(put, path = "/api/v1/offices/{code}/schedule", tag = "appointments",
+    params(("code" = String, Path)), request_body = ScheduleIo,
+    responses((status = 200, body = ScheduleIo),
+        (status = 403, body = ProblemOut, content_type = "application/problem+json"),
+        (status = 422, body = ProblemOut, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+pub async fn put_schedule(
+    State(state): State<AppState>,
+    staff: Staff,
+    Ctx(ctx): Ctx,
+    Path(code): Path<String>,
+    ApiJson(input): ApiJson<ScheduleIo>,
+) -> Result<Json<ScheduleIo>, ApiError> {
+    let code = parse_office_code(&code)?;
+    let permit = staff.permit(Action::ConfigureSchedule { office: code })?;
+    let office = state.store().office(code).await?;
+    let policy = SlotPolicy {
+        slot_minutes: input.slot_minutes,
+        occupancy_cap: input.occupancy_cap,
+        booking_counters: input.booking_counters,
+    };
+    policy.validate(&office)?;
+    state.store().set_slot_policy(&permit, code, &policy, &ctx).await?;
+    Ok(Json(input))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NamedDayIn {
+    pub name_fa: String,
+    pub name_en: String,
+}
+
+fn named(input: NamedDayIn) -> Result<LocalizedText, ApiError> {
+    let fa = input.name_fa.trim();
+    let en = input.name_en.trim();
+    if fa.is_empty() || en.is_empty() || fa.chars().count() > 200 || en.chars().count() > 200 {
+        return Err(ApiError::invalid("invalid_name", "name_fa", "name_fa and name_en are 1..=200 characters"));
+    }
+    Ok(LocalizedText::new(fa, en))
+}
+
+/// Enter a lunar (or extra) holiday for a Jalali day (regulator only).
+#[utoipa::path(put, path = "/api/v1/holidays/{date}", tag = "appointments",
+    params(("date" = String, Path, description = "Jalali YYYY-MM-DD")), request_body = NamedDayIn,
+    responses((status = 204), (status = 403, body = ProblemOut, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+pub async fn put_holiday(
+    State(state): State<AppState>,
+    staff: Staff,
+    Ctx(ctx): Ctx,
+    Path(date): Path<String>,
+    ApiJson(input): ApiJson<NamedDayIn>,
+) -> Result<StatusCode, ApiError> {
+    let permit = staff.permit(Action::ManageHolidays)?;
+    let day = JalaliDate::parse(&date)?;
+    state.store().set_holiday(&permit, day, &named(input)?, &ctx).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Close an office for one Jalali day (its manager, or the regulator).
+#[utoipa::path(put, path = "/api/v1/offices/{code}/closures/{date}", tag = "appointments",
+    params(("code" = String, Path), ("date" = String, Path, description = "Jalali YYYY-MM-DD")), request_body = NamedDayIn,
+    responses((status = 204), (status = 403, body = ProblemOut, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+pub async fn put_closure(
+    State(state): State<AppState>,
+    staff: Staff,
+    Ctx(ctx): Ctx,
+    Path((code, date)): Path<(String, String)>,
+    ApiJson(input): ApiJson<NamedDayIn>,
+) -> Result<StatusCode, ApiError> {
+    let code = parse_office_code(&code)?;
+    let permit = staff.permit(Action::ConfigureSchedule { office: code })?;
+    state.store().office(code).await?;
+    let day = JalaliDate::parse(&date)?;
+    state.store().set_closure(&permit, code, day, &named(input)?, &ctx).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,225 @@
+//! Appointment use cases shared by the API and the pages: availability, booking and
+//! cancelling. Rules come from `pishkhan_domain::schedule`; capacity is enforced by the store.
+
+use pishkhan_domain::JalaliDate;
+use pishkhan_domain::access::Action;
+use pishkhan_domain::model::{Channel, LocalizedText, Office, OfficeCode, Service, ServiceCode};
+use pishkhan_domain::schedule::{
+    BookingRules, ClosedReason, Slot, SlotPolicy, TrackingCode, from_unix_ms, slots_for_day, solar_holiday, unix_ms,
+};
+use pishkhan_domain::tehran::{jalali_today, to_tehran};
+use pishkhan_domain::{Mobile, NationalCode};
+use pishkhan_store::{Booked, NewBooking, StoreError};
+
+use crate::AppState;
+use crate::auth::Staff;
+use crate::error::ApiError;
+
+/// Longest range one availability request may cover.
+pub const MAX_AVAILABILITY_DAYS: u16 = 31;
+
+/// One day of an office's calendar for one service.
+pub struct DayAvailability {
+    pub date: JalaliDate,
+    pub closed: Option<ClosedReason>,
+    pub bookable: bool,
+    pub slots: Vec<SlotAvailability>,
+}
+
+pub struct SlotAvailability {
+    pub slot: Slot,
+    pub capacity: u32,
+    pub available: u32,
+}
+
+pub async fn policy_of(state: &AppState, office: &Office) -> Result<SlotPolicy, ApiError> {
+    Ok(state
+        .store()
+        .slot_policy(office.code)
+        .await?
+        .unwrap_or_else(|| SlotPolicy::default_for(office)))
+}
+
+/// Why `day` has no slots at `office`, if it has none.
+fn closed_reason(
+    office: &Office,
+    day: JalaliDate,
+    holidays: &[(JalaliDate, LocalizedText)],
+    closures: &[(JalaliDate, LocalizedText)],
+) -> Option<ClosedReason> {
+    if let Some(name) = solar_holiday(day) {
+        return Some(ClosedReason::Holiday(name));
+    }
+    if let Some((_, name)) = holidays.iter().find(|(d, _)| *d == day) {
+        return Some(ClosedReason::Holiday(name.clone()));
+    }
+    if let Some((_, reason)) = closures.iter().find(|(d, _)| *d == day) {
+        return Some(ClosedReason::Closure(reason.clone()));
+    }
+    if office.hours.day(day.weekday()).is_none() {
+        return Some(ClosedReason::Weekday);
+    }
+    None
+}
+
+pub async fn availability(
+    state: &AppState,
+    office: &Office,
+    service: &Service,
+    from: JalaliDate,
+    days: u16,
+) -> Result<Vec<DayAvailability>, ApiError> {
+    let to = from.add_days(i64::from(days) - 1);
+    let policy = policy_of(state, office).await?;
+    let holidays = state.store().holidays(from, to).await?;
+    let closures = state.store().closures(office.code, from, to).await?;
+    let rules = BookingRules::default();
+    let today = jalali_today(state.now());
+    let now_ms = state.now_ms();
+    let capacity = policy.capacity(service.avg_handling_minutes);
+
+    let mut calendar = Vec::new();
+    for i in 0..days {
+        let date = from.add_days(i64::from(i));
+        let closed = closed_reason(office, date, &holidays, &closures);
+        let slots = if closed.is_some() { Vec::new() } else { slots_for_day(office, &policy, date) };
+        calendar.push((date, closed, slots));
+    }
+    let first = calendar.iter().flat_map(|(_, _, s)| s.first()).next().map(Slot::start_ms);
+    let last = calendar.iter().rev().flat_map(|(_, _, s)| s.last()).next().map(Slot::start_ms);
+    let loads = match (first, last) {
+        (Some(a), Some(b)) => state.store().slot_loads(office.code, a, b + 1).await?,
+        _ => Vec::new(),
+    };
+    let network_ok = office.status.may_use_network();
+    Ok(calendar
+        .into_iter()
+        .map(|(date, closed, slots)| {
+            let bookable = network_ok && closed.is_none() && rules.check_window(today, date).is_ok();
+            DayAvailability {
+                date,
+                bookable,
+                slots: slots
+                    .into_iter()
+                    .map(|slot| {
+                        let booked = loads
+                            .iter()
+                            .find(|(start, _)| *start == slot.start_ms())
+                            .map_or(0, |(_, n)| *n);
+                        let open = bookable && slot.start_ms() > now_ms;
+                        SlotAvailability {
+                            slot,
+                            capacity,
+                            available: if open { capacity.saturating_sub(booked) } else { 0 },
+                        }
+                    })
+                    .collect(),
+                closed,
+            }
+        })
+        .collect())
+}
+
+/// What a booking request carries, already parsed.
+pub struct BookingRequest {
+    pub office: OfficeCode,
+    pub service: ServiceCode,
+    pub start: time::OffsetDateTime,
+    pub national_code: NationalCode,
+    pub mobile: Mobile,
+    pub idempotency_key: Option<String>,
+}
+
+fn new_tracking_code() -> Result<TrackingCode, ApiError> {
+    let mut bytes = [0u8; TrackingCode::LEN];
+    getrandom::fill(&mut bytes).map_err(|e| ApiError::Internal(anyhow::anyhow!("no randomness: {e}")))?;
+    Ok(TrackingCode::from_random(bytes))
+}
+
+/// Books a seat on a citizen's behalf. Every rule is checked before the store is asked; the
+/// store then takes the seat atomically or refuses.
+pub async fn book(
+    state: &AppState,
+    staff: &Staff,
+    req: BookingRequest,
+    ctx: &pishkhan_store::AuditContext,
+) -> Result<Booked, ApiError> {
+    let permit = staff.permit(Action::BookOnBehalf { office: req.office })?;
+    let office = state.store().office(req.office).await.map_err(|e| match e {
+        StoreError::NotFound { .. } => ApiError::invalid("unknown_office", "office", "no office has this code"),
+        other => other.into(),
+    })?;
+    let service = state.store().service(&req.service).await.map_err(|e| match e {
+        StoreError::NotFound { .. } => ApiError::invalid("unknown_service", "service", "no service has this code"),
+        other => other.into(),
+    })?;
+    if service.channel == Channel::Online {
+        return Err(ApiError::invalid(
+            "service_not_at_counter",
+            "service",
+            "this service is offered online only",
+        ));
+    }
+    if !office.status.may_use_network() {
+        return Err(ApiError::invalid("office_suspended", "office", "this office is not taking bookings"));
+    }
+    let day = JalaliDate::from_gregorian(to_tehran(req.start).date());
+    BookingRules::default().check_window(jalali_today(state.now()), day)?;
+    let holidays = state.store().holidays(day, day).await?;
+    let closures = state.store().closures(office.code, day, day).await?;
+    if let Some(reason) = closed_reason(&office, day, &holidays, &closures) {
+        return Err(ApiError::invalid(
+            "office_closed",
+            "start",
+            format!("the office is closed on {day} ({})", reason.code()),
+        ));
+    }
+    let policy = policy_of(state, &office).await?;
+    let start_ms = unix_ms(req.start);
+    let slot = slots_for_day(&office, &policy, day)
+        .into_iter()
+        .find(|s| s.start_ms() == start_ms)
+        .ok_or_else(|| ApiError::invalid("not_a_slot", "start", "start is not the start of one of the office's slots"))?;
+    let booking = NewBooking {
+        tracking_code: new_tracking_code()?,
+        office: office.code,
+        service: service.code.clone(),
+        slot_start_ms: slot.start_ms(),
+        slot_end_ms: unix_ms(slot.end),
+        national_code: req.national_code,
+        mobile: req.mobile,
+        capacity: policy.capacity(service.avg_handling_minutes),
+        rules: BookingRules::default(),
+        idempotency_key: req
+            .idempotency_key
+            .map(|k| format!("{}:{k}", permit.principal().audit_name())),
+    };
+    match state.store().create_booking(&permit, &booking, ctx).await {
+        Ok(Booked::Replayed(b)) => {
+            let same = b.office == booking.office
+                && b.service == booking.service
+                && b.slot_start_ms == booking.slot_start_ms
+                && b.national_code == booking.national_code;
+            if same {
+                Ok(Booked::Replayed(b))
+            } else {
+                Err(ApiError::invalid(
+                    "idempotency_key_reused",
+                    "idempotency_key",
+                    "this Idempotency-Key was used for a different booking",
+                ))
+            }
+        }
+        Ok(new) => Ok(new),
+        Err(StoreError::SlotFull) => Err(ApiError::Conflict {
+            code: "slot_full",
+            message: "this slot is fully booked".into(),
+        }),
+        Err(StoreError::LimitReached { rule }) => Err(ApiError::invalid("booking_limit_reached", "national_code", rule)),
+        Err(e) => Err(e.into()),
+    }
+}
+
+pub fn instant(ms: i64) -> time::OffsetDateTime {
+    from_unix_ms(ms).unwrap_or(time::OffsetDateTime::UNIX_EPOCH)
+}
