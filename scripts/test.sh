@@ -22,6 +22,6 @@ if [ -z "${PISHKHAN_TEST_POSTGRES_URL:-}" ] && command -v pg_isready >/dev/null 
     export PISHKHAN_TEST_POSTGRES_URL="postgres://postgres@127.0.0.1:5432"
 fi
 echo "PostgreSQL suite: ${PISHKHAN_TEST_POSTGRES_URL:-not configured (SQLite only)}"
-echo "browser suite: ${PISHKHAN_REQUIRE_BROWSER:+required}${PISHKHAN_REQUIRE_BROWSER:-skipped (no chromedriver)}"
+if [ -n "${PISHKHAN_REQUIRE_BROWSER:-}" ]; then echo "browser suite: required"; else echo "browser suite: skipped (no chromedriver)"; fi
 
 cargo test --workspace --locked "$@"

@@ -79,8 +79,7 @@ pub(crate) async fn set_slot_policy(
         permit,
         |a| matches!(a, Action::ConfigureSchedule { office: o } if *o == office),
     )?;
-    let _turn = store.write_turn().await;
-    let mut tx = store.pool.begin().await?;
+    let (_turn, mut tx) = store.begin_write().await?;
     sqlx::query(
         "INSERT INTO office_schedules (office_code, slot_minutes, occupancy_cap, booking_counters, updated_at_ms) \
          VALUES ($1, $2, $3, $4, $5) ON CONFLICT (office_code) DO UPDATE SET \
@@ -145,8 +144,7 @@ pub(crate) async fn set_holiday(
     ctx: &AuditContext,
 ) -> Result<()> {
     require(permit, |a| matches!(a, Action::ManageHolidays))?;
-    let _turn = store.write_turn().await;
-    let mut tx = store.pool.begin().await?;
+    let (_turn, mut tx) = store.begin_write().await?;
     sqlx::query(
         "INSERT INTO holidays (day, name_fa, name_en) VALUES ($1, $2, $3) \
          ON CONFLICT (day) DO UPDATE SET name_fa = excluded.name_fa, name_en = excluded.name_en",
@@ -197,8 +195,7 @@ pub(crate) async fn set_closure(
         permit,
         |a| matches!(a, Action::ConfigureSchedule { office: o } if *o == office),
     )?;
-    let _turn = store.write_turn().await;
-    let mut tx = store.pool.begin().await?;
+    let (_turn, mut tx) = store.begin_write().await?;
     sqlx::query(
         "INSERT INTO office_closures (office_code, day, reason_fa, reason_en) VALUES ($1, $2, $3, $4) \
          ON CONFLICT (office_code, day) DO UPDATE SET reason_fa = excluded.reason_fa, reason_en = excluded.reason_en",
@@ -322,8 +319,7 @@ pub(crate) async fn create_booking(
         permit,
         |a| matches!(a, Action::BookOnBehalf { office } if *office == b.office),
     )?;
-    let _turn = store.write_turn().await;
-    let mut tx = store.pool.begin().await?;
+    let (_turn, mut tx) = store.begin_write().await?;
     let outcome = book_in(store, &mut tx, permit, b, ctx).await;
     finish(tx, outcome).await
 }
@@ -433,8 +429,7 @@ pub(crate) async fn cancel_booking(
         permit,
         |a| matches!(a, Action::BookOnBehalf { office } if *office == current.office),
     )?;
-    let _turn = store.write_turn().await;
-    let mut tx = store.pool.begin().await?;
+    let (_turn, mut tx) = store.begin_write().await?;
     let outcome = cancel_in(&mut tx, permit, &current, ctx).await;
     finish(tx, outcome).await
 }

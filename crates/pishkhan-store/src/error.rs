@@ -67,8 +67,9 @@ impl From<sqlx::Error> for StoreError {
                     let column = c
                         .strip_prefix(&format!("{t}_"))
                         .unwrap_or(c)
-                        .trim_end_matches("_key")
-                        .trim_end_matches("_pkey");
+                        .trim_end_matches("_key");
+                    // The primary keys that clash in practice are codes.
+                    let column = if column == "pkey" { "code" } else { column };
                     format!("{t}.{column}")
                 }
                 (Some(c), None) => c.to_string(),

@@ -384,12 +384,16 @@ pub trait Store: Send + Sync + 'static {
     async fn next_office_code(&self) -> Result<OfficeCode>;
 
     // Registry writes. Each is all-or-nothing.
+    /// Creates one office. With `allocate_code`, the office's code is replaced by the next
+    /// free one, chosen inside the inserting transaction so concurrent creations never clash.
+    /// Returns the office as stored.
     async fn create_office(
         &self,
         permit: &Permit,
         office: &Office,
+        allocate_code: bool,
         ctx: &AuditContext,
-    ) -> Result<()>;
+    ) -> Result<Office>;
     /// Inserts every office or none. Fails with `Conflict` naming the first clash.
     async fn import_offices(
         &self,

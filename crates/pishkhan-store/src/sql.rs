@@ -28,6 +28,9 @@ use crate::{
     StaffRecord, StaffStatus, Store, StoreError,
 };
 
+/// Advisory-lock key that serialises office-code allocation on PostgreSQL.
+const OFFICE_CODE_LOCK_KEY: i64 = 0x4f46_4649_4345;
+
 /// Rows per multi-row INSERT: keeps each statement under both engines' parameter limits.
 const INSERT_BATCH_ROWS: usize = 400;
 /// Free-text queries use at most this many words.
@@ -55,12 +58,20 @@ impl SqlStore {
         }
     }
 
-    /// Held while a read-then-write transaction runs; a no-op on PostgreSQL, where the
-    /// database itself arbitrates between processes.
-    pub(crate) async fn write_turn(&self) -> Option<tokio::sync::MutexGuard<'_, ()>> {
+    /// Starts a write transaction. On SQLite it waits for the writer's turn and begins
+    /// `IMMEDIATE`, taking the write lock up front: a deferred transaction that reads first
+    /// can fail to upgrade (`SQLITE_BUSY_SNAPSHOT`) without ever waiting. Bind the result as
+    /// `let (_turn, mut tx) = …` so the transaction ends before the turn is released.
+    pub(crate) async fn begin_write(
+        &self,
+    ) -> Result<(Option<tokio::sync::MutexGuard<'_, ()>>, AnyTx<'static>)> {
         match &self.writer {
-            Some(m) => Some(m.lock().await),
-            None => None,
+            Some(m) => {
+                let turn = m.lock().await;
+                let tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+                Ok((Some(turn), tx))
+            }
+            None => Ok((None, self.pool.begin().await?)),
         }
     }
 }
@@ -617,7 +628,7 @@ impl Store for SqlStore {
         ctx: &AuditContext,
     ) -> Result<u64> {
         require(permit, |a| matches!(a, Action::SeedReferenceData))?;
-        let mut tx = self.pool.begin().await?;
+        let (_turn, mut tx) = self.begin_write().await?;
         let n = insert_reference(&mut tx, self.backend, provinces, agencies).await?;
         if n > 0 {
             audit_permit(
@@ -640,7 +651,7 @@ impl Store for SqlStore {
         ctx: &AuditContext,
     ) -> Result<()> {
         require(permit, |a| matches!(a, Action::LoadDemo))?;
-        let mut tx = self.pool.begin().await?;
+        let (_turn, mut tx) = self.begin_write().await?;
         let existing = sqlx::query(
             "SELECT (SELECT COUNT(*) FROM offices) + (SELECT COUNT(*) FROM staff) AS n",
         )
@@ -932,10 +943,30 @@ impl Store for SqlStore {
         &self,
         permit: &Permit,
         office: &Office,
+        allocate_code: bool,
         ctx: &AuditContext,
-    ) -> Result<()> {
+    ) -> Result<Office> {
         require(permit, |a| matches!(a, Action::CreateOffice))?;
-        let mut tx = self.pool.begin().await?;
+        let (_turn, mut tx) = self.begin_write().await?;
+        let mut office = office.clone();
+        if allocate_code {
+            if self.backend == Backend::Postgres {
+                // Allocations queue here until the previous one commits; SQLite already
+                // serialises writers.
+                sqlx::query("SELECT pg_advisory_xact_lock($1)")
+                    .bind(OFFICE_CODE_LOCK_KEY)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            let n: i64 = sqlx::query("SELECT COALESCE(MAX(code), 9999999) + 1 AS n FROM offices")
+                .fetch_one(&mut *tx)
+                .await?
+                .try_get("n")?;
+            office.code = OfficeCode::from_u32(n as u32).map_err(|_| StoreError::Conflict {
+                what: "office codes are exhausted".into(),
+            })?;
+        }
+        let office = &office;
         let one = std::slice::from_ref(office);
         check_provinces_exist(&mut tx, one).await?;
         check_new_offices(&mut tx, self.backend, one).await?;
@@ -956,7 +987,7 @@ impl Store for SqlStore {
         )
         .await?;
         tx.commit().await?;
-        Ok(())
+        Ok(office.clone())
     }
 
     async fn import_offices(
@@ -966,7 +997,7 @@ impl Store for SqlStore {
         ctx: &AuditContext,
     ) -> Result<u64> {
         require(permit, |a| matches!(a, Action::ImportOffices))?;
-        let mut tx = self.pool.begin().await?;
+        let (_turn, mut tx) = self.begin_write().await?;
         check_provinces_exist(&mut tx, offices).await?;
         check_new_offices(&mut tx, self.backend, offices).await?;
         let n = insert_rows(
@@ -996,7 +1027,7 @@ impl Store for SqlStore {
         ctx: &AuditContext,
     ) -> Result<u64> {
         require(permit, |a| matches!(a, Action::ImportServices))?;
-        let mut tx = self.pool.begin().await?;
+        let (_turn, mut tx) = self.begin_write().await?;
         let rows = sqlx::query("SELECT code FROM agencies")
             .fetch_all(&mut *tx)
             .await?;
@@ -1053,7 +1084,7 @@ impl Store for SqlStore {
             permit,
             |a| matches!(a, Action::CreateStaff { office, role } if *office == staff.office && *role == staff.role),
         )?;
-        let mut tx = self.pool.begin().await?;
+        let (_turn, mut tx) = self.begin_write().await?;
         if let Some(office) = staff.office {
             let found = sqlx::query("SELECT 1 AS one FROM offices WHERE code = $1")
                 .bind(i64::from(office.get()))
@@ -1186,7 +1217,7 @@ impl Store for SqlStore {
         ctx: &AuditContext,
     ) -> Result<Username> {
         let info = self.invitation(token_hash, ctx.now_ms).await?;
-        let mut tx = self.pool.begin().await?;
+        let (_turn, mut tx) = self.begin_write().await?;
         // The conditional update is what makes the link single-use under concurrent clicks.
         let used = sqlx::query(
             "UPDATE invitations SET used_at_ms = $1 WHERE token_hash = $2 AND used_at_ms IS NULL AND expires_at_ms > $1",
@@ -1223,7 +1254,7 @@ impl Store for SqlStore {
         event: &AuditEvent,
         ctx: &AuditContext,
     ) -> Result<()> {
-        let mut tx = self.pool.begin().await?;
+        let (_turn, mut tx) = self.begin_write().await?;
         sqlx::query(
             "INSERT INTO sessions (token_hash, staff_id, csrf_token, created_at_ms, expires_at_ms, ip) \
              VALUES ($1, $2, $3, $4, $5, $6)",
@@ -1284,7 +1315,7 @@ impl Store for SqlStore {
         event: &AuditEvent,
         ctx: &AuditContext,
     ) -> Result<()> {
-        let mut tx = self.pool.begin().await?;
+        let (_turn, mut tx) = self.begin_write().await?;
         sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
             .bind(token_hash.to_string())
             .execute(&mut *tx)
@@ -1387,7 +1418,7 @@ impl Store for SqlStore {
     }
 
     async fn record_event(&self, event: &AuditEvent, ctx: &AuditContext) -> Result<()> {
-        let mut tx = self.pool.begin().await?;
+        let (_turn, mut tx) = self.begin_write().await?;
         write_audit(
             &mut tx,
             &event.actor,

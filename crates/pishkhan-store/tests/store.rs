@@ -334,20 +334,20 @@ async fn office_writes_are_all_or_nothing_and_audited() {
         new.licence_no = "PK-TEST-0001".into();
         new.name = LocalizedText::new("دفتر آزمایشی", "Test office");
         store
-            .create_office(&system(Action::CreateOffice), &new, &ctx(T0))
+            .create_office(&system(Action::CreateOffice), &new, false, &ctx(T0))
             .await
             .unwrap();
         assert_eq!(store.office(new.code).await.unwrap(), new);
 
         // Same code again: conflict.
         let dup = store
-            .create_office(&system(Action::CreateOffice), &new, &ctx(T0))
+            .create_office(&system(Action::CreateOffice), &new, false, &ctx(T0))
             .await;
         assert!(matches!(dup, Err(StoreError::Conflict { .. })), "{dup:?}");
 
         // A permit for another action is refused.
         let wrong = store
-            .create_office(&system(Action::ImportOffices), &new, &ctx(T0))
+            .create_office(&system(Action::ImportOffices), &new, false, &ctx(T0))
             .await;
         assert!(matches!(wrong, Err(StoreError::PermitMismatch)));
 

@@ -166,16 +166,20 @@ pub async fn invite_staff(
     })
 }
 
+/// Creates an office; with `allocate_code` the store picks the next free code.
 pub async fn create_office(
     state: &AppState,
     by: &Staff,
     office: &Office,
+    allocate_code: bool,
     ctx: &AuditContext,
-) -> Result<(), ApiError> {
+) -> Result<Office, ApiError> {
     let permit = by.permit(Action::CreateOffice)?;
     office.validate()?;
-    state.store().create_office(&permit, office, ctx).await?;
-    Ok(())
+    Ok(state
+        .store()
+        .create_office(&permit, office, allocate_code, ctx)
+        .await?)
 }
 
 /// Sets the password of an invited member and activates the account.

@@ -5,7 +5,8 @@ use pishkhan_domain::JalaliDate;
 use pishkhan_domain::access::Action;
 use pishkhan_domain::model::{Channel, LocalizedText, Office, OfficeCode, Service, ServiceCode};
 use pishkhan_domain::schedule::{
-    BookingRules, ClosedReason, Slot, SlotPolicy, TrackingCode, from_unix_ms, slots_for_day, solar_holiday, unix_ms,
+    BookingRules, ClosedReason, Slot, SlotPolicy, TrackingCode, from_unix_ms, slots_for_day,
+    solar_holiday, unix_ms,
 };
 use pishkhan_domain::tehran::{jalali_today, to_tehran};
 use pishkhan_domain::{Mobile, NationalCode};
@@ -82,11 +83,24 @@ pub async fn availability(
     for i in 0..days {
         let date = from.add_days(i64::from(i));
         let closed = closed_reason(office, date, &holidays, &closures);
-        let slots = if closed.is_some() { Vec::new() } else { slots_for_day(office, &policy, date) };
+        let slots = if closed.is_some() {
+            Vec::new()
+        } else {
+            slots_for_day(office, &policy, date)
+        };
         calendar.push((date, closed, slots));
     }
-    let first = calendar.iter().flat_map(|(_, _, s)| s.first()).next().map(Slot::start_ms);
-    let last = calendar.iter().rev().flat_map(|(_, _, s)| s.last()).next().map(Slot::start_ms);
+    let first = calendar
+        .iter()
+        .flat_map(|(_, _, s)| s.first())
+        .next()
+        .map(Slot::start_ms);
+    let last = calendar
+        .iter()
+        .rev()
+        .flat_map(|(_, _, s)| s.last())
+        .next()
+        .map(Slot::start_ms);
     let loads = match (first, last) {
         (Some(a), Some(b)) => state.store().slot_loads(office.code, a, b + 1).await?,
         _ => Vec::new(),
@@ -95,7 +109,8 @@ pub async fn availability(
     Ok(calendar
         .into_iter()
         .map(|(date, closed, slots)| {
-            let bookable = network_ok && closed.is_none() && rules.check_window(today, date).is_ok();
+            let bookable =
+                network_ok && closed.is_none() && rules.check_window(today, date).is_ok();
             DayAvailability {
                 date,
                 bookable,
@@ -110,7 +125,11 @@ pub async fn availability(
                         SlotAvailability {
                             slot,
                             capacity,
-                            available: if open { capacity.saturating_sub(booked) } else { 0 },
+                            available: if open {
+                                capacity.saturating_sub(booked)
+                            } else {
+                                0
+                            },
                         }
                     })
                     .collect(),
@@ -132,7 +151,8 @@ pub struct BookingRequest {
 
 fn new_tracking_code() -> Result<TrackingCode, ApiError> {
     let mut bytes = [0u8; TrackingCode::LEN];
-    getrandom::fill(&mut bytes).map_err(|e| ApiError::Internal(anyhow::anyhow!("no randomness: {e}")))?;
+    getrandom::fill(&mut bytes)
+        .map_err(|e| ApiError::Internal(anyhow::anyhow!("no randomness: {e}")))?;
     Ok(TrackingCode::from_random(bytes))
 }
 
@@ -145,14 +165,26 @@ pub async fn book(
     ctx: &pishkhan_store::AuditContext,
 ) -> Result<Booked, ApiError> {
     let permit = staff.permit(Action::BookOnBehalf { office: req.office })?;
-    let office = state.store().office(req.office).await.map_err(|e| match e {
-        StoreError::NotFound { .. } => ApiError::invalid("unknown_office", "office", "no office has this code"),
-        other => other.into(),
-    })?;
-    let service = state.store().service(&req.service).await.map_err(|e| match e {
-        StoreError::NotFound { .. } => ApiError::invalid("unknown_service", "service", "no service has this code"),
-        other => other.into(),
-    })?;
+    let office = state
+        .store()
+        .office(req.office)
+        .await
+        .map_err(|e| match e {
+            StoreError::NotFound { .. } => {
+                ApiError::invalid("unknown_office", "office", "no office has this code")
+            }
+            other => other.into(),
+        })?;
+    let service = state
+        .store()
+        .service(&req.service)
+        .await
+        .map_err(|e| match e {
+            StoreError::NotFound { .. } => {
+                ApiError::invalid("unknown_service", "service", "no service has this code")
+            }
+            other => other.into(),
+        })?;
     if service.channel == Channel::Online {
         return Err(ApiError::invalid(
             "service_not_at_counter",
@@ -161,7 +193,11 @@ pub async fn book(
         ));
     }
     if !office.status.may_use_network() {
-        return Err(ApiError::invalid("office_suspended", "office", "this office is not taking bookings"));
+        return Err(ApiError::invalid(
+            "office_suspended",
+            "office",
+            "this office is not taking bookings",
+        ));
     }
     let day = JalaliDate::from_gregorian(to_tehran(req.start).date());
     BookingRules::default().check_window(jalali_today(state.now()), day)?;
@@ -179,7 +215,13 @@ pub async fn book(
     let slot = slots_for_day(&office, &policy, day)
         .into_iter()
         .find(|s| s.start_ms() == start_ms)
-        .ok_or_else(|| ApiError::invalid("not_a_slot", "start", "start is not the start of one of the office's slots"))?;
+        .ok_or_else(|| {
+            ApiError::invalid(
+                "not_a_slot",
+                "start",
+                "start is not the start of one of the office's slots",
+            )
+        })?;
     let booking = NewBooking {
         tracking_code: new_tracking_code()?,
         office: office.code,
@@ -215,7 +257,11 @@ pub async fn book(
             code: "slot_full",
             message: "this slot is fully booked".into(),
         }),
-        Err(StoreError::LimitReached { rule }) => Err(ApiError::invalid("booking_limit_reached", "national_code", rule)),
+        Err(StoreError::LimitReached { rule }) => Err(ApiError::invalid(
+            "booking_limit_reached",
+            "national_code",
+            rule,
+        )),
         Err(e) => Err(e.into()),
     }
 }

@@ -12,12 +12,12 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use tower::ServiceBuilder;
 use tower::limit::ConcurrencyLimitLayer;
+use tower_http::LatencyUnit;
 use tower_http::request_id::{
     MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
 };
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::TimeoutLayer;
-use tower_http::LatencyUnit;
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 
 use crate::error::ApiError;
@@ -166,8 +166,5 @@ pub async fn not_found(uri: axum::http::Uri) -> Response {
 }
 
 pub async fn method_not_allowed() -> Response {
-    let mut resp = ApiError::bad_request("method_not_allowed", "this method is not allowed here")
-        .into_response();
-    *resp.status_mut() = StatusCode::METHOD_NOT_ALLOWED;
-    resp
+    ApiError::MethodNotAllowed.into_response()
 }

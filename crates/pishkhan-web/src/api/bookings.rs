@@ -26,7 +26,8 @@ use crate::extract::{ApiJson, ApiQuery, Ctx};
 const MAX_IDEMPOTENCY_KEY_CHARS: usize = 128;
 
 fn rfc3339(t: time::OffsetDateTime) -> String {
-    t.format(&time::format_description::well_known::Rfc3339).unwrap_or_default()
+    t.format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -86,14 +87,16 @@ pub async fn availability(
         .as_deref()
         .filter(|s| !s.trim().is_empty())
         .ok_or_else(|| ApiError::invalid("missing_field", "service", "service is required"))?;
-    let service_code = ServiceCode::parse(service_code).map_err(|e| ApiError::invalid(e.code, "service", e.message))?;
-    let service = state
-        .store()
-        .service(&service_code)
-        .await
-        .map_err(|_| ApiError::invalid("unknown_service", "service", "no service has this code"))?;
+    let service_code = ServiceCode::parse(service_code)
+        .map_err(|e| ApiError::invalid(e.code, "service", e.message))?;
+    let service =
+        state.store().service(&service_code).await.map_err(|_| {
+            ApiError::invalid("unknown_service", "service", "no service has this code")
+        })?;
     let from = match q.from.as_deref().filter(|s| !s.trim().is_empty()) {
-        Some(f) => JalaliDate::parse(f).map_err(|e| ApiError::invalid(e.code, "from", e.message))?,
+        Some(f) => {
+            JalaliDate::parse(f).map_err(|e| ApiError::invalid(e.code, "from", e.message))?
+        }
         None => jalali_today(state.now()),
     };
     let days = match q.days.as_deref().filter(|s| !s.trim().is_empty()) {
@@ -102,7 +105,11 @@ pub async fn availability(
             .ok()
             .filter(|n| (1..=MAX_AVAILABILITY_DAYS).contains(n))
             .ok_or_else(|| {
-                ApiError::invalid("invalid_days", "days", format!("days must be 1..={MAX_AVAILABILITY_DAYS}"))
+                ApiError::invalid(
+                    "invalid_days",
+                    "days",
+                    format!("days must be 1..={MAX_AVAILABILITY_DAYS}"),
+                )
             })?,
         None => 7,
     };
@@ -214,17 +221,29 @@ pub async fn create(
                 return Err(ApiError::invalid(
                     "invalid_idempotency_key",
                     "idempotency_key",
-                    format!("Idempotency-Key must be 1..={MAX_IDEMPOTENCY_KEY_CHARS} visible characters"),
+                    format!(
+                        "Idempotency-Key must be 1..={MAX_IDEMPOTENCY_KEY_CHARS} visible characters"
+                    ),
                 ));
             }
             Some(k.to_string())
         }
     };
-    let start = time::OffsetDateTime::parse(input.start.trim(), &time::format_description::well_known::Rfc3339)
-        .map_err(|_| ApiError::invalid("invalid_start", "start", "start must be an RFC 3339 time, such as 2026-12-01T05:00:00Z"))?;
+    let start = time::OffsetDateTime::parse(
+        input.start.trim(),
+        &time::format_description::well_known::Rfc3339,
+    )
+    .map_err(|_| {
+        ApiError::invalid(
+            "invalid_start",
+            "start",
+            "start must be an RFC 3339 time, such as 2026-12-01T05:00:00Z",
+        )
+    })?;
     let req = BookingRequest {
         office: pishkhan_domain::model::OfficeCode::parse(&input.office)?,
-        service: ServiceCode::parse(&input.service).map_err(|e| ApiError::invalid(e.code, "service", e.message))?,
+        service: ServiceCode::parse(&input.service)
+            .map_err(|e| ApiError::invalid(e.code, "service", e.message))?,
         start,
         national_code: NationalCode::parse(&input.national_code)?,
         mobile: Mobile::parse(&input.mobile)?,
@@ -261,7 +280,9 @@ pub async fn get(
     // Staff see bookings of offices they may book for; others learn nothing, not even that
     // the code exists.
     staff
-        .permit(Action::BookOnBehalf { office: booking.office })
+        .permit(Action::BookOnBehalf {
+            office: booking.office,
+        })
         .map_err(|_| ApiError::NotFound("booking"))?;
     Ok(Json(BookingOut::from(&booking)))
 }
@@ -282,11 +303,16 @@ pub async fn cancel(
     let code = parse_tracking(&code)?;
     let booking = state.store().booking(&code).await?;
     let permit = staff
-        .permit(Action::BookOnBehalf { office: booking.office })
+        .permit(Action::BookOnBehalf {
+            office: booking.office,
+        })
         .map_err(|_| ApiError::NotFound("booking"))?;
     match state.store().cancel_booking(&permit, &code, &ctx).await {
         Ok(b) => Ok(Json(BookingOut::from(&b))),
-        Err(pishkhan_store::StoreError::WrongState(m)) => Err(ApiError::Conflict { code: "not_cancellable", message: m }),
+        Err(pishkhan_store::StoreError::WrongState(m)) => Err(ApiError::Conflict {
+            code: "not_cancellable",
+            message: m,
+        }),
         Err(e) => Err(e.into()),
     }
 }
@@ -302,7 +328,10 @@ pub struct ScheduleIo {
 /// The office's appointment settings (defaults until the manager changes them).
 #[utoipa::path(get, path = "/api/v1/offices/{code}/schedule", tag = "appointments",
     params(("code" = String, Path)), responses((status = 200, body = ScheduleIo)))]
-pub async fn get_schedule(State(state): State<AppState>, Path(code): Path<String>) -> Result<Json<ScheduleIo>, ApiError> {
+pub async fn get_schedule(
+    State(state): State<AppState>,
+    Path(code): Path<String>,
+) -> Result<Json<ScheduleIo>, ApiError> {
     let office = state.store().office(parse_office_code(&code)?).await?;
     let p = appointments::policy_of(&state, &office).await?;
     Ok(Json(ScheduleIo {
@@ -336,7 +365,10 @@ pub async fn put_schedule(
         booking_counters: input.booking_counters,
     };
     policy.validate(&office)?;
-    state.store().set_slot_policy(&permit, code, &policy, &ctx).await?;
+    state
+        .store()
+        .set_slot_policy(&permit, code, &policy, &ctx)
+        .await?;
     Ok(Json(input))
 }
 
@@ -351,7 +383,11 @@ fn named(input: NamedDayIn) -> Result<LocalizedText, ApiError> {
     let fa = input.name_fa.trim();
     let en = input.name_en.trim();
     if fa.is_empty() || en.is_empty() || fa.chars().count() > 200 || en.chars().count() > 200 {
-        return Err(ApiError::invalid("invalid_name", "name_fa", "name_fa and name_en are 1..=200 characters"));
+        return Err(ApiError::invalid(
+            "invalid_name",
+            "name_fa",
+            "name_fa and name_en are 1..=200 characters",
+        ));
     }
     Ok(LocalizedText::new(fa, en))
 }
@@ -370,7 +406,10 @@ pub async fn put_holiday(
 ) -> Result<StatusCode, ApiError> {
     let permit = staff.permit(Action::ManageHolidays)?;
     let day = JalaliDate::parse(&date)?;
-    state.store().set_holiday(&permit, day, &named(input)?, &ctx).await?;
+    state
+        .store()
+        .set_holiday(&permit, day, &named(input)?, &ctx)
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -390,6 +429,9 @@ pub async fn put_closure(
     let permit = staff.permit(Action::ConfigureSchedule { office: code })?;
     state.store().office(code).await?;
     let day = JalaliDate::parse(&date)?;
-    state.store().set_closure(&permit, code, day, &named(input)?, &ctx).await?;
+    state
+        .store()
+        .set_closure(&permit, code, day, &named(input)?, &ctx)
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -32,11 +32,23 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/invitations/{token}", get(staff::invitation))
         .route("/api/v1/invitations/{token}/accept", post(staff::accept))
         .route("/api/v1/audit", get(audit::list))
-        .route("/api/v1/offices/{code}/availability", get(bookings::availability))
-        .route("/api/v1/offices/{code}/schedule", get(bookings::get_schedule).put(bookings::put_schedule))
-        .route("/api/v1/offices/{code}/closures/{date}", put(bookings::put_closure))
+        .route(
+            "/api/v1/offices/{code}/availability",
+            get(bookings::availability),
+        )
+        .route(
+            "/api/v1/offices/{code}/schedule",
+            get(bookings::get_schedule).put(bookings::put_schedule),
+        )
+        .route(
+            "/api/v1/offices/{code}/closures/{date}",
+            put(bookings::put_closure),
+        )
         .route("/api/v1/holidays/{date}", put(bookings::put_holiday))
         .route("/api/v1/bookings", post(bookings::create))
         .route("/api/v1/bookings/{tracking_code}", get(bookings::get))
-        .route("/api/v1/bookings/{tracking_code}/cancel", post(bookings::cancel))
+        .route(
+            "/api/v1/bookings/{tracking_code}/cancel",
+            post(bookings::cancel),
+        )
 }

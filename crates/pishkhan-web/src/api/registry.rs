@@ -218,16 +218,14 @@ pub async fn create_office(
 ) -> Result<impl IntoResponse, ApiError> {
     // Refuse before reading anything else, so non-regulators learn nothing from validation.
     staff.permit(Action::CreateOffice)?;
-    let code = match &input.code {
-        Some(c) if !c.trim().is_empty() => None,
-        _ => Some(state.store().next_office_code().await?),
-    };
+    let allocate = !matches!(&input.code, Some(c) if !c.trim().is_empty());
     let defaults = OfficeDefaults {
-        code,
+        // A placeholder the store replaces with the next free code, inside its transaction.
+        code: allocate.then_some(OfficeCode::from_u32(OfficeCode::MIN)?),
         licence_issued: jalali_today(state.now()),
     };
     let office = input.parse(&defaults)?;
-    actions::create_office(&state, &staff, &office, &ctx).await?;
+    let office = actions::create_office(&state, &staff, &office, allocate, &ctx).await?;
     Ok((StatusCode::CREATED, Json(OfficeOut::from(&office))))
 }
 

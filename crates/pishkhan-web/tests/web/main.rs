@@ -1,0 +1,8 @@
+//! Integration tests of pishkhan-web through real HTTP: the JSON API on every configured
+//! backend (`api`), server-rendered pages over plain HTTP (`ui`), and the web UI in headless
+//! Chromium over WebDriver (`browser`).
+
+mod api;
+mod browser;
+mod support;
+mod ui;

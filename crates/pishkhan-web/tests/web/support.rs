@@ -1,0 +1,393 @@
+//! Shared test support: a real server on 127.0.0.1:0 over a fresh database with the small
+//! nation, a thin HTTP client, and assertions for problem responses.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
+
+use pishkhan_domain::NationalCode;
+use pishkhan_store::Backend;
+use pishkhan_testkit::TestDb;
+use pishkhan_web::{AppState, FixedClock, WebConfig};
+use reqwest::header::{CONTENT_TYPE, HeaderMap};
+use serde_json::{Value, json};
+use time::OffsetDateTime;
+
+pub const DEMO_PASSWORD: &str = "demo1234";
+/// The office of the demo manager and operator.
+pub const DEMO_OFFICE: &str = "11000001";
+/// Another office in the small nation, not the demo office.
+pub const OTHER_OFFICE: &str = "11000002";
+/// Offices in the small nation.
+pub const OFFICES: u64 = 120;
+
+/// 2026-11-28 10:00 UTC: 7 Azar 1405 in Tehran.
+pub fn fixed_now() -> OffsetDateTime {
+    time::macros::datetime!(2026-11-28 10:00 UTC)
+}
+
+/// A running server over its own database.
+pub struct TestApp {
+    pub base: String,
+    pub client: reqwest::Client,
+    pub backend: Backend,
+    pub nation: pishkhan_nation::Nation,
+    pub clock: Arc<FixedClock>,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    server: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
+    used_national_codes: HashSet<String>,
+    next_code: AtomicU32,
+    // Last: the database outlives the server that uses it.
+    _db: TestDb,
+}
+
+/// A plain client: no redirects followed, no proxies, no cookie jar.
+pub fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .no_proxy()
+        .timeout(Duration::from_secs(30))
+        .build()
+        .expect("http client")
+}
+
+impl TestApp {
+    /// One app per configured backend (SQLite always, PostgreSQL when configured).
+    pub async fn all() -> Vec<TestApp> {
+        Self::all_with(|_| {}).await
+    }
+
+    pub async fn all_with(configure: impl Fn(&mut WebConfig)) -> Vec<TestApp> {
+        let mut apps = Vec::new();
+        for db in TestDb::all().await {
+            apps.push(Self::start(db, &configure).await);
+        }
+        apps
+    }
+
+    pub async fn sqlite() -> TestApp {
+        Self::start(TestDb::sqlite(), |_| {}).await
+    }
+
+    pub async fn start(db: TestDb, configure: impl Fn(&mut WebConfig)) -> TestApp {
+        let store = db.open().await;
+        let nation = pishkhan_testkit::load_small_nation(store.as_ref()).await;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind 127.0.0.1:0");
+        let addr = listener.local_addr().expect("local addr");
+        let base = format!("http://{addr}");
+        let mut config = WebConfig {
+            public_url: base.clone(),
+            ..WebConfig::default()
+        };
+        configure(&mut config);
+        let clock = Arc::new(FixedClock::new(fixed_now()));
+        let state = AppState::new(store.clone(), config, clock.clone());
+        let app = pishkhan_web::router(state);
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let server = tokio::spawn(pishkhan_web::serve(listener, app, async move {
+            let _ = rx.await;
+        }));
+        let used_national_codes = nation
+            .staff
+            .iter()
+            .map(|s| s.national_code.as_str().to_string())
+            .collect();
+        TestApp {
+            base,
+            client: client(),
+            backend: db.backend(),
+            nation,
+            clock,
+            shutdown: Some(tx),
+            server: Some(server),
+            used_national_codes,
+            next_code: AtomicU32::new(0),
+            _db: db,
+        }
+    }
+
+    /// The backend name, for assertion messages.
+    pub fn be(&self) -> &'static str {
+        self.backend.name()
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// Stops the server and waits for it, then drops the database.
+    pub async fn stop(mut self) {
+        // Drop pooled keep-alive connections so the graceful shutdown need not wait on them.
+        self.client = client();
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(server) = self.server.take() {
+            match tokio::time::timeout(Duration::from_secs(10), server).await {
+                Ok(Ok(Ok(()))) => {}
+                Ok(Ok(Err(e))) => panic!("[{}] server failed: {e}", self.be()),
+                Ok(Err(e)) => panic!("[{}] server task failed: {e}", self.be()),
+                Err(_) => panic!("[{}] server did not shut down within 10 s", self.be()),
+            }
+        }
+    }
+
+    /// A valid national code no one in the database has, different on every call.
+    pub fn fresh_national_code(&self) -> String {
+        loop {
+            let n = self.next_code.fetch_add(1, Ordering::Relaxed);
+            let Ok(code) = NationalCode::from_body(987_650_000 + n) else {
+                continue;
+            };
+            let code = code.as_str().to_string();
+            if !self.used_national_codes.contains(&code) {
+                return code;
+            }
+        }
+    }
+
+    // ---- requests -------------------------------------------------------------------------
+
+    pub async fn send(&self, req: reqwest::RequestBuilder) -> Resp {
+        let resp = req.send().await.expect("request reaches the server");
+        Resp::read(resp).await
+    }
+
+    pub async fn get(&self, path: &str) -> Resp {
+        self.send(self.client.get(self.url(path))).await
+    }
+
+    pub async fn get_as(&self, path: &str, token: Option<&str>) -> Resp {
+        self.send(with_token(self.client.get(self.url(path)), token))
+            .await
+    }
+
+    pub async fn post_json(&self, path: &str, token: Option<&str>, body: &Value) -> Resp {
+        self.send(with_token(
+            self.client
+                .post(self.url(path))
+                .header(CONTENT_TYPE, "application/json")
+                .body(body.to_string()),
+            token,
+        ))
+        .await
+    }
+
+    pub async fn post_raw(
+        &self,
+        path: &str,
+        token: Option<&str>,
+        content_type: &str,
+        body: impl Into<reqwest::Body>,
+    ) -> Resp {
+        self.send(with_token(
+            self.client
+                .post(self.url(path))
+                .header(CONTENT_TYPE, content_type)
+                .body(body),
+            token,
+        ))
+        .await
+    }
+
+    /// Signs in through the API and returns the full login response.
+    pub async fn login_response(&self, username: &str, password: &str) -> Resp {
+        self.post_json(
+            "/api/v1/auth/login",
+            None,
+            &json!({ "username": username, "password": password }),
+        )
+        .await
+    }
+
+    /// Signs in and returns the bearer token; fails the test unless it works.
+    pub async fn login(&self, username: &str, password: &str) -> String {
+        let resp = self.login_response(username, password).await;
+        assert_eq!(
+            resp.status,
+            200,
+            "[{}] login as {username}: {}",
+            self.be(),
+            resp.text
+        );
+        resp.json()["token"]
+            .as_str()
+            .expect("token in login response")
+            .to_string()
+    }
+
+    /// Number of offices the API reports.
+    pub async fn office_count(&self) -> u64 {
+        let resp = self.get("/api/v1/offices?per_page=1").await;
+        assert_eq!(resp.status, 200, "[{}] {}", self.be(), resp.text);
+        resp.json()["total"].as_u64().expect("total")
+    }
+
+    /// Staff of an office, as the regulator sees them.
+    pub async fn office_staff(&self, regulator: &str, office: &str) -> Vec<Value> {
+        let resp = self
+            .get_as(&format!("/api/v1/offices/{office}/staff"), Some(regulator))
+            .await;
+        assert_eq!(resp.status, 200, "[{}] {}", self.be(), resp.text);
+        resp.json().as_array().expect("staff array").clone()
+    }
+
+    /// Number of audit entries the regulator sees.
+    pub async fn audit_total(&self, regulator: &str) -> u64 {
+        let resp = self
+            .get_as("/api/v1/audit?per_page=1", Some(regulator))
+            .await;
+        assert_eq!(resp.status, 200, "[{}] {}", self.be(), resp.text);
+        resp.json()["total"].as_u64().expect("total")
+    }
+}
+
+pub fn with_token(req: reqwest::RequestBuilder, token: Option<&str>) -> reqwest::RequestBuilder {
+    match token {
+        Some(t) => req.bearer_auth(t),
+        None => req,
+    }
+}
+
+/// A response read to the end.
+#[derive(Debug)]
+pub struct Resp {
+    pub status: u16,
+    pub headers: HeaderMap,
+    pub text: String,
+    pub bytes: Vec<u8>,
+}
+
+impl Resp {
+    pub async fn read(resp: reqwest::Response) -> Resp {
+        let status = resp.status().as_u16();
+        let headers = resp.headers().clone();
+        let bytes = resp.bytes().await.expect("read body").to_vec();
+        Resp {
+            status,
+            headers,
+            text: String::from_utf8_lossy(&bytes).into_owned(),
+            bytes,
+        }
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    pub fn content_type(&self) -> &str {
+        self.header("content-type").unwrap_or("")
+    }
+
+    pub fn json(&self) -> Value {
+        serde_json::from_slice(&self.bytes)
+            .unwrap_or_else(|e| panic!("body is not JSON ({e}): {}", self.text))
+    }
+
+    /// Asserts a problem response with `status` and `code`, and returns its body.
+    #[track_caller]
+    pub fn problem(&self, status: u16, code: &str) -> Value {
+        assert_problem_shape(self);
+        assert_eq!(
+            (self.status, self.json()["code"].as_str().unwrap_or("")),
+            (status, code),
+            "unexpected problem: {}",
+            self.text
+        );
+        self.json()
+    }
+}
+
+/// Every error is `application/problem+json` with a non-empty `code` and matching `status`.
+#[track_caller]
+pub fn assert_problem_shape(resp: &Resp) {
+    assert!(
+        resp.status >= 400,
+        "expected an error, got {}: {}",
+        resp.status,
+        resp.text
+    );
+    assert!(
+        resp.content_type().starts_with("application/problem+json"),
+        "content-type of a {} error is {:?}: {}",
+        resp.status,
+        resp.content_type(),
+        resp.text
+    );
+    let body = resp.json();
+    let code = body["code"].as_str().unwrap_or("");
+    assert!(!code.is_empty(), "problem without code: {}", resp.text);
+    assert_eq!(
+        body["status"].as_u64(),
+        Some(u64::from(resp.status)),
+        "problem status field: {}",
+        resp.text
+    );
+    assert!(
+        body["title"].as_str().is_some_and(|t| !t.is_empty()),
+        "problem without title: {}",
+        resp.text
+    );
+}
+
+/// Percent-encodes a query value (RFC 3986 unreserved characters kept).
+pub fn enc(s: &str) -> String {
+    let mut out = String::new();
+    for b in s.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                out.push(b as char)
+            }
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
+}
+
+/// A valid new office; `code` None lets the server allocate one.
+pub fn office_json(code: Option<&str>, licence_no: &str) -> Value {
+    let mut v = json!({
+        "name_fa": "دفتر پیشخوان آزمایشی",
+        "name_en": "Test Pishkhan Office",
+        "province": 1,
+        "city_fa": "تهران",
+        "city_en": "Tehran",
+        "address_fa": "تهران، خیابان آزمایش، پلاک ۱",
+        "address_en": "No. 1, Test St., Tehran",
+        "postal_code": "13457-65345",
+        "phone": "021-88776655",
+        "lat": 35.7,
+        "lon": 51.4,
+        "licence_no": licence_no,
+        "counters": 4
+    });
+    if let Some(c) = code {
+        v["code"] = json!(c);
+    }
+    v
+}
+
+/// A valid staff invitation body.
+pub fn staff_json(national_code: &str, office: Option<&str>, role: &str) -> Value {
+    let mut v = json!({
+        "national_code": national_code,
+        "first_name": "سارا",
+        "last_name": "کریمی",
+        "mobile": "0912 123 4567",
+        "role": role
+    });
+    if let Some(o) = office {
+        v["office"] = json!(o);
+    }
+    v
+}
+
+/// The token at the end of an invitation URL.
+pub fn invitation_token(url: &str) -> String {
+    url.rsplit_once("/invite/")
+        .map(|(_, t)| t.to_string())
+        .unwrap_or_else(|| panic!("not an invitation url: {url}"))
+}
