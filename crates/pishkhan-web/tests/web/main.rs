@@ -3,6 +3,7 @@
 //! Chromium over WebDriver (`browser`).
 
 mod api;
+mod bookings;
 mod browser;
 mod support;
 mod ui;

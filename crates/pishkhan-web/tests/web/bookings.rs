@@ -1,0 +1,392 @@
+//! Appointments through the HTTP API, on every backend: availability, booking, idempotency,
+//! cancellation, refusals that change nothing, and 1,000 concurrent requests for one slot.
+
+use serde_json::{Value, json};
+
+use crate::support::{DEMO_OFFICE, DEMO_PASSWORD, OTHER_OFFICE, TestApp};
+
+/// The clock is fixed at 7 Azar 1405 (a Saturday); bookings open the next day.
+const TOMORROW: &str = "1405-09-08";
+const FRIDAY: &str = "1405-09-13";
+const SERVICE: &str = "PSP-001";
+
+async fn availability(app: &TestApp, office: &str, from: &str, days: u32) -> Value {
+    let resp = app
+        .get(&format!(
+            "/api/v1/offices/{office}/availability?service={SERVICE}&from={from}&days={days}"
+        ))
+        .await;
+    assert_eq!(resp.status, 200, "[{}] {}", app.be(), resp.text);
+    resp.json()
+}
+
+fn first_slot(day: &Value) -> &Value {
+    &day["slots"][0]
+}
+
+fn booking(office: &str, start: &str, national_code: &str) -> Value {
+    json!({
+        "office": office,
+        "service": SERVICE,
+        "start": start,
+        "national_code": national_code,
+        "mobile": "09121234567",
+    })
+}
+
+async fn book(app: &TestApp, token: &str, body: &Value, key: Option<&str>) -> crate::support::Resp {
+    let mut req = app
+        .client
+        .post(app.url("/api/v1/bookings"))
+        .bearer_auth(token)
+        .json(body);
+    if let Some(k) = key {
+        req = req.header("idempotency-key", k);
+    }
+    app.send(req).await
+}
+
+async fn set_cap(app: &TestApp, manager: &str, cap: u16) {
+    let resp = app
+        .send(
+            app.client
+                .put(app.url(&format!("/api/v1/offices/{DEMO_OFFICE}/schedule")))
+                .bearer_auth(manager)
+                // Long slots, so the occupancy cap (not counter time) bounds each one.
+                .json(&json!({ "slot_minutes": 240, "occupancy_cap": cap, "booking_counters": 2 })),
+        )
+        .await;
+    assert_eq!(resp.status, 200, "[{}] {}", app.be(), resp.text);
+}
+
+#[tokio::test]
+async fn availability_follows_the_contract_and_the_calendar() {
+    for app in TestApp::all().await {
+        let body = availability(&app, DEMO_OFFICE, "1405-09-07", 7).await;
+        let days = body["days"].as_array().unwrap();
+        assert_eq!(days.len(), 7);
+        assert_eq!(days[0]["date"], "1405-09-07");
+        assert_eq!(days[1]["date"], TOMORROW);
+        // Today is outside the window; tomorrow is bookable with free seats.
+        assert_eq!(days[0]["bookable"], false);
+        assert!(
+            days[0]["slots"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|s| s["available"] == 0)
+        );
+        assert_eq!(days[1]["bookable"], true);
+        let slot = first_slot(&days[1]);
+        let start = time::OffsetDateTime::parse(
+            slot["start"].as_str().unwrap(),
+            &time::format_description::well_known::Rfc3339,
+        )
+        .unwrap();
+        let end = time::OffsetDateTime::parse(
+            slot["end"].as_str().unwrap(),
+            &time::format_description::well_known::Rfc3339,
+        )
+        .unwrap();
+        assert_eq!(end - start, time::Duration::minutes(30));
+        // 07:30 in Tehran is 04:00 UTC.
+        assert_eq!(slot["start"], "2026-11-29T04:00:00Z");
+        assert!(slot["capacity"].as_u64().unwrap() >= 1);
+        assert_eq!(slot["available"], slot["capacity"]);
+        // Friday is the weekend.
+        let friday = days.iter().find(|d| d["date"] == FRIDAY).unwrap();
+        assert_eq!(friday["closed"], "weekly_closing");
+        assert!(friday["slots"].as_array().unwrap().is_empty());
+
+        // A regulator-entered holiday closes the day.
+        let regulator = app.login("regulator", DEMO_PASSWORD).await;
+        let resp = app
+            .send(
+                app.client
+                    .put(app.url("/api/v1/holidays/1405-09-09"))
+                    .bearer_auth(&regulator)
+                    .json(&json!({ "name_fa": "تعطیل آزمایشی", "name_en": "Test holiday" })),
+            )
+            .await;
+        assert_eq!(resp.status, 204, "[{}] {}", app.be(), resp.text);
+        let body = availability(&app, DEMO_OFFICE, "1405-09-09", 1).await;
+        assert_eq!(body["days"][0]["closed"], "holiday");
+        assert_eq!(body["days"][0]["closed_reason_en"], "Test holiday");
+
+        for (query, code) in [
+            ("service=NOPE-1&days=3", "unknown_service"),
+            ("service=PSP-001&days=0", "invalid_days"),
+            ("service=PSP-001&days=99", "invalid_days"),
+            ("service=PSP-001&from=1405-13-01", "invalid_date"),
+            ("days=3", "missing_field"),
+        ] {
+            let resp = app
+                .get(&format!(
+                    "/api/v1/offices/{DEMO_OFFICE}/availability?{query}"
+                ))
+                .await;
+            resp.problem(422, code);
+        }
+        app.get("/api/v1/offices/99999999/availability?service=PSP-001")
+            .await
+            .problem(404, "not_found");
+        app.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn booking_idempotency_cancellation_and_limits() {
+    for app in TestApp::all().await {
+        let operator = app.login("operator", DEMO_PASSWORD).await;
+        let days = availability(&app, DEMO_OFFICE, TOMORROW, 1).await;
+        let slot = first_slot(&days["days"][0]).clone();
+        let start = slot["start"].as_str().unwrap();
+        let capacity = slot["capacity"].as_u64().unwrap();
+        let citizen = app.fresh_national_code();
+
+        let first = book(
+            &app,
+            &operator,
+            &booking(DEMO_OFFICE, start, &citizen),
+            Some("retry-1"),
+        )
+        .await;
+        assert_eq!(first.status, 201, "[{}] {}", app.be(), first.text);
+        let made = first.json();
+        let code = made["tracking_code"].as_str().unwrap().to_string();
+        assert_eq!(code.len(), 9, "XXXX-XXXX: {code}");
+        assert_eq!(made["status"], "booked");
+        assert_eq!(made["date"], TOMORROW);
+
+        // The retry returns the same booking and takes no second seat.
+        let retry = book(
+            &app,
+            &operator,
+            &booking(DEMO_OFFICE, start, &citizen),
+            Some("retry-1"),
+        )
+        .await;
+        assert_eq!(retry.status, 201);
+        assert_eq!(retry.header("idempotent-replayed"), Some("true"));
+        assert_eq!(retry.json()["tracking_code"], made["tracking_code"]);
+        let after = availability(&app, DEMO_OFFICE, TOMORROW, 1).await;
+        assert_eq!(
+            first_slot(&after["days"][0])["available"].as_u64().unwrap(),
+            capacity - 1
+        );
+
+        // The same key for a different booking is refused.
+        let other = app.fresh_national_code();
+        book(
+            &app,
+            &operator,
+            &booking(DEMO_OFFICE, start, &other),
+            Some("retry-1"),
+        )
+        .await
+        .problem(422, "idempotency_key_reused");
+
+        // One active booking per service.
+        let later = days["days"][0]["slots"][3]["start"].as_str().unwrap();
+        book(
+            &app,
+            &operator,
+            &booking(DEMO_OFFICE, later, &citizen),
+            None,
+        )
+        .await
+        .problem(422, "booking_limit_reached");
+
+        // Anyone may look it up by tracking code only if they may book at that office.
+        let got = app
+            .get_as(&format!("/api/v1/bookings/{code}"), Some(&operator))
+            .await;
+        assert_eq!(got.status, 200);
+        assert_eq!(got.json()["national_code"], citizen.as_str());
+        app.get_as("/api/v1/bookings/ZZZZ-ZZZZ", Some(&operator))
+            .await
+            .problem(404, "not_found");
+
+        // Cancel: the seat is free again, and a second cancel is refused.
+        let cancelled = app
+            .send(
+                app.client
+                    .post(app.url(&format!("/api/v1/bookings/{code}/cancel")))
+                    .bearer_auth(&operator),
+            )
+            .await;
+        assert_eq!(cancelled.status, 200, "{}", cancelled.text);
+        assert_eq!(cancelled.json()["status"], "cancelled");
+        let after = availability(&app, DEMO_OFFICE, TOMORROW, 1).await;
+        assert_eq!(
+            first_slot(&after["days"][0])["available"].as_u64().unwrap(),
+            capacity
+        );
+        app.send(
+            app.client
+                .post(app.url(&format!("/api/v1/bookings/{code}/cancel")))
+                .bearer_auth(&operator),
+        )
+        .await
+        .problem(409, "not_cancellable");
+        app.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn bad_booking_requests_are_refused_and_change_nothing() {
+    for app in TestApp::all().await {
+        let operator = app.login("operator", DEMO_PASSWORD).await;
+        let regulator = app.login("regulator", DEMO_PASSWORD).await;
+        let days = availability(&app, DEMO_OFFICE, TOMORROW, 1).await;
+        let start = first_slot(&days["days"][0])["start"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let citizen = app.fresh_national_code();
+        let base = booking(DEMO_OFFICE, &start, &citizen);
+        let with = |k: &str, v: Value| {
+            let mut b = base.clone();
+            b[k] = v;
+            b
+        };
+        let table: Vec<(Value, u16, &str)> = vec![
+            (
+                with("national_code", json!("1111111111")),
+                422,
+                "invalid_national_code",
+            ),
+            (
+                with("national_code", json!("0499370898")),
+                422,
+                "invalid_national_code",
+            ),
+            (with("mobile", json!("0812")), 422, "invalid_mobile"),
+            (
+                with("start", json!("tomorrow morning")),
+                422,
+                "invalid_start",
+            ),
+            (
+                with("start", json!("2026-11-28T04:00:00Z")),
+                422,
+                "outside_booking_window",
+            ),
+            (
+                with("start", json!("2027-01-30T04:00:00Z")),
+                422,
+                "outside_booking_window",
+            ),
+            (
+                with("start", json!("2026-12-04T04:00:00Z")),
+                422,
+                "office_closed",
+            ),
+            (
+                with("start", json!("2026-11-29T04:07:00Z")),
+                422,
+                "not_a_slot",
+            ),
+            (
+                with("start", json!("2026-11-29T01:00:00Z")),
+                422,
+                "not_a_slot",
+            ),
+            (with("office", json!("99999999")), 422, "unknown_office"),
+            (with("office", json!("1234")), 422, "invalid_office_code"),
+            (with("service", json!("NOPE-999")), 422, "unknown_service"),
+        ];
+        for (body, status, code) in table {
+            // The regulator may book anywhere, so only the input decides.
+            book(&app, &regulator, &body, None)
+                .await
+                .problem(status, code);
+        }
+        // The operator books only at their own office.
+        book(
+            &app,
+            &operator,
+            &booking(OTHER_OFFICE, &start, &citizen),
+            None,
+        )
+        .await
+        .problem(403, "forbidden_other_office");
+        // Without a token there is no staff booking.
+        app.post_json("/api/v1/bookings", None, &base)
+            .await
+            .problem(401, "unauthenticated");
+        // Nothing was taken.
+        let after = availability(&app, DEMO_OFFICE, TOMORROW, 1).await;
+        assert_eq!(
+            first_slot(&after["days"][0])["available"],
+            first_slot(&days["days"][0])["available"]
+        );
+        // The regulator's booking at any office works.
+        let other_days = availability(&app, OTHER_OFFICE, TOMORROW, 1).await;
+        let other_start = first_slot(&other_days["days"][0])["start"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let ok = book(
+            &app,
+            &regulator,
+            &booking(OTHER_OFFICE, &other_start, &citizen),
+            None,
+        )
+        .await;
+        assert_eq!(ok.status, 201, "[{}] {}", app.be(), ok.text);
+        app.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn a_thousand_concurrent_requests_for_a_slot_of_ten_give_exactly_ten_bookings() {
+    for app in TestApp::all().await {
+        let manager = app.login("manager", DEMO_PASSWORD).await;
+        let operator = app.login("operator", DEMO_PASSWORD).await;
+        set_cap(&app, &manager, 10).await;
+        let days = availability(&app, DEMO_OFFICE, TOMORROW, 1).await;
+        let slot = first_slot(&days["days"][0]).clone();
+        assert_eq!(slot["capacity"], 10, "the occupancy cap bounds the slot");
+        let start = slot["start"].as_str().unwrap().to_string();
+
+        let citizens: Vec<String> = (0..1000).map(|_| app.fresh_national_code()).collect();
+        // Bounded fan-out: all 1,000 requests are in flight together, over 64 connections.
+        let client = reqwest::Client::builder()
+            .pool_max_idle_per_host(64)
+            .build()
+            .unwrap();
+        let url = app.url("/api/v1/bookings");
+        let mut tasks = tokio::task::JoinSet::new();
+        for citizen in citizens {
+            let client = client.clone();
+            let url = url.clone();
+            let token = operator.clone();
+            let body = booking(DEMO_OFFICE, &start, &citizen);
+            tasks.spawn(async move {
+                let resp = client
+                    .post(url)
+                    .bearer_auth(token)
+                    .json(&body)
+                    .send()
+                    .await
+                    .unwrap();
+                let status = resp.status().as_u16();
+                let body: Value = resp.json().await.unwrap();
+                (status, body["code"].as_str().unwrap_or("").to_string())
+            });
+        }
+        let (mut created, mut full) = (0, 0);
+        while let Some(r) = tasks.join_next().await {
+            match r.unwrap() {
+                (201, _) => created += 1,
+                (409, code) if code == "slot_full" => full += 1,
+                other => panic!("[{}] unexpected {other:?}", app.be()),
+            }
+        }
+        assert_eq!((created, full), (10, 990), "[{}]", app.be());
+        let after = availability(&app, DEMO_OFFICE, TOMORROW, 1).await;
+        assert_eq!(first_slot(&after["days"][0])["available"], 0);
+        app.stop().await;
+    }
+}
