@@ -215,15 +215,61 @@ impl TrackingCode {
     pub const ALPHABET: &'static [u8] = b"23456789ABCDEFGHJKMNPQRSTUVWXYZ";
     pub const LEN: usize = 8;
 
-    /// Builds a code from random bytes (one byte per character; rejection-free modulo bias is
-    /// negligible at 31 symbols for this purpose, and codes are checked for uniqueness).
-    pub fn from_random(bytes: [u8; Self::LEN]) -> Self {
-        Self(
-            bytes
-                .iter()
-                .map(|b| Self::ALPHABET[usize::from(*b) % Self::ALPHABET.len()] as char)
-                .collect(),
-        )
+    /// Number of distinct codes: 31^8.
+    pub const SPACE: u64 = 31u64.pow(8);
+    const HALF: u64 = 31u64.pow(4);
+    const ROUNDS: u8 = 6;
+
+    /// The code of booking number `seq` under `key`: a keyed permutation of `0..SPACE`, so
+    /// distinct numbers always give distinct codes (no uniqueness check, no index needed) and
+    /// nobody without the key can guess a neighbour's code from their own.
+    pub fn from_sequence(seq: u64, key: &[u8; 32]) -> Self {
+        let v = seq % Self::SPACE;
+        let (mut l, mut r) = (v / Self::HALF, v % Self::HALF);
+        for round in 0..Self::ROUNDS {
+            let f = Self::round_fn(key, round, r);
+            (l, r) = (r, (l + f) % Self::HALF);
+        }
+        Self::from_number(l * Self::HALF + r)
+    }
+
+    /// The booking number this code was made from under `key`.
+    pub fn to_sequence(&self, key: &[u8; 32]) -> u64 {
+        let v = self.number();
+        let (mut l, mut r) = (v / Self::HALF, v % Self::HALF);
+        for round in (0..Self::ROUNDS).rev() {
+            let f = Self::round_fn(key, round, l);
+            (l, r) = ((r + Self::HALF - f) % Self::HALF, l);
+        }
+        l * Self::HALF + r
+    }
+
+    fn round_fn(key: &[u8; 32], round: u8, half: u64) -> u64 {
+        use sha2::Digest;
+        let mut h = sha2::Sha256::new();
+        h.update(key);
+        h.update([round]);
+        h.update(half.to_le_bytes());
+        let d = h.finalize();
+        let mut first = [0u8; 8];
+        first.copy_from_slice(&d[..8]);
+        u64::from_le_bytes(first) % Self::HALF
+    }
+
+    fn from_number(mut n: u64) -> Self {
+        let mut chars = [b'2'; Self::LEN];
+        for c in chars.iter_mut().rev() {
+            *c = Self::ALPHABET[(n % 31) as usize];
+            n /= 31;
+        }
+        Self(String::from_utf8_lossy(&chars).into_owned())
+    }
+
+    fn number(&self) -> u64 {
+        self.0.bytes().fold(0u64, |acc, b| {
+            let digit = Self::ALPHABET.iter().position(|a| *a == b).unwrap_or(0) as u64;
+            acc * 31 + digit
+        })
     }
 
     /// Accepts lower case, spaces and dashes, and Persian digits.

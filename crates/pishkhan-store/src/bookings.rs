@@ -18,10 +18,10 @@ use crate::{AuditContext, Backend, Booked, Booking, NewBooking, Result, StoreErr
 
 const DAY_MS: i64 = 24 * 3600 * 1000;
 
-const BOOKING_COLS: &str = "tracking_code, office_code, service_code, slot_start_ms, slot_end_ms, \
+pub(crate) const BOOKING_COLS: &str = "tracking_code, office_code, service_code, slot_start_ms, slot_end_ms, \
     national_code, mobile, status, created_at_ms, updated_at_ms, created_by";
 
-fn booking_from_row(r: &AnyRow) -> Result<Booking> {
+pub(crate) fn booking_from_row(r: &AnyRow) -> Result<Booking> {
     let status: String = r.try_get("status")?;
     let office: i64 = r.try_get("office_code")?;
     Ok(Booking {
@@ -224,6 +224,9 @@ pub(crate) async fn slot_loads(
     from_ms: i64,
     to_ms: i64,
 ) -> Result<Vec<(i64, u32)>> {
+    if let Some(engine) = &store.engine {
+        return engine.loads(office, from_ms, to_ms).await;
+    }
     let rows = sqlx::query(
         "SELECT slot_start_ms, booked FROM slot_loads WHERE office_code = $1 AND slot_start_ms >= $2 AND slot_start_ms < $3",
     )
@@ -319,6 +322,10 @@ pub(crate) async fn create_booking(
         permit,
         |a| matches!(a, Action::BookOnBehalf { office } if *office == b.office),
     )?;
+    if let Some(engine) = &store.engine {
+        let p = permit.principal();
+        return engine.book(b, p.audit_name(), p.staff_id(), ctx).await;
+    }
     let (_turn, mut tx) = store.begin_write().await?;
     let outcome = book_in(store, &mut tx, permit, b, ctx).await;
     finish(tx, outcome).await
@@ -361,12 +368,17 @@ async fn book_in(
     }
     take_seat(tx, b).await?;
     let created_by = permit.principal().audit_name();
+    let seq: i64 = sqlx::query("SELECT nextval('booking_seq') AS n")
+        .fetch_one(&mut **tx)
+        .await?
+        .try_get("n")?;
+    let tracking_code = TrackingCode::from_sequence(seq as u64, &store.tracking_key);
     sqlx::query(
-        "INSERT INTO bookings (tracking_code, office_code, service_code, slot_start_ms, slot_end_ms, \
+        "INSERT INTO bookings (seq, tracking_code, office_code, service_code, slot_start_ms, slot_end_ms, \
          national_code, mobile, status, created_at_ms, updated_at_ms, created_by, idempotency_key) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, 'booked', $8, $8, $9, $10)",
+         VALUES ($11, $1, $2, $3, $4, $5, $6, $7, 'booked', $8, $8, $9, $10)",
     )
-    .bind(b.tracking_code.as_str().to_string())
+    .bind(tracking_code.as_str().to_string())
     .bind(i64::from(b.office.get()))
     .bind(b.service.as_str().to_string())
     .bind(b.slot_start_ms)
@@ -376,12 +388,13 @@ async fn book_in(
     .bind(ctx.now_ms)
     .bind(created_by.clone())
     .bind(b.idempotency_key.clone())
+    .bind(seq)
     .execute(&mut **tx)
     .await?;
     audit_permit(
         tx,
         permit,
-        &format!("booking:{}", b.tracking_code.as_str()),
+        &format!("booking:{}", tracking_code.as_str()),
         serde_json::json!({
             "office": b.office.to_string(),
             "service": b.service.as_str(),
@@ -391,7 +404,7 @@ async fn book_in(
     )
     .await?;
     Ok(Booked::New(Booking {
-        tracking_code: b.tracking_code.clone(),
+        tracking_code,
         office: b.office,
         service: b.service.clone(),
         slot_start_ms: b.slot_start_ms,
@@ -406,9 +419,12 @@ async fn book_in(
 }
 
 pub(crate) async fn booking(store: &SqlStore, code: &TrackingCode) -> Result<Booking> {
+    // The code decodes to the booking's number, the primary key; the stored code must match.
+    let seq = code.to_sequence(&store.tracking_key);
     let row = sqlx::query(sqlx::AssertSqlSafe(format!(
-        "SELECT {BOOKING_COLS} FROM bookings WHERE tracking_code = $1"
+        "SELECT {BOOKING_COLS} FROM bookings WHERE seq = $1 AND tracking_code = $2"
     )))
+    .bind(seq as i64)
     .bind(code.as_str().to_string())
     .fetch_optional(&store.pool)
     .await?;
@@ -429,12 +445,19 @@ pub(crate) async fn cancel_booking(
         permit,
         |a| matches!(a, Action::BookOnBehalf { office } if *office == current.office),
     )?;
+    if let Some(engine) = &store.engine {
+        let p = permit.principal();
+        return engine
+            .cancel(code, current.office, p.audit_name(), p.staff_id(), ctx)
+            .await;
+    }
     let (_turn, mut tx) = store.begin_write().await?;
-    let outcome = cancel_in(&mut tx, permit, &current, ctx).await;
+    let outcome = cancel_in(store, &mut tx, permit, &current, ctx).await;
     finish(tx, outcome).await
 }
 
 async fn cancel_in(
+    store: &SqlStore,
     tx: &mut AnyTx<'_>,
     permit: &Permit,
     current: &Booking,
@@ -443,10 +466,10 @@ async fn cancel_in(
     let code = &current.tracking_code;
     // Only a booked appointment can be cancelled; the conditional update decides races.
     let done = sqlx::query(
-        "UPDATE bookings SET status = 'cancelled', updated_at_ms = $1 WHERE tracking_code = $2 AND status = 'booked'",
+        "UPDATE bookings SET status = 'cancelled', updated_at_ms = $1 WHERE seq = $2 AND status = 'booked'",
     )
     .bind(ctx.now_ms)
-    .bind(code.as_str().to_string())
+    .bind(code.to_sequence(&store.tracking_key) as i64)
     .execute(&mut **tx)
     .await?;
     if done.rows_affected() != 1 {

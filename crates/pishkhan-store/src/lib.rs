@@ -10,6 +10,7 @@
 
 mod bookings;
 mod database_url;
+mod engine;
 mod error;
 mod migrate;
 mod postgres;
@@ -318,10 +319,10 @@ pub struct Booking {
 }
 
 /// A booking to make. `capacity` is what the slot holds for this service, computed by the
-/// caller from the office's policy; the store refuses to go past it.
+/// caller from the office's policy; the store refuses to go past it. The store assigns the
+/// booking's number and tracking code.
 #[derive(Debug, Clone)]
 pub struct NewBooking {
-    pub tracking_code: TrackingCode,
     pub office: OfficeCode,
     pub service: ServiceCode,
     pub slot_start_ms: i64,

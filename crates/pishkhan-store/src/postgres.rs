@@ -42,5 +42,5 @@ pub(crate) async fn open(url: &DatabaseUrl) -> Result<SqlStore, StoreError> {
         .await?;
     result?;
     drop(conn);
-    Ok(SqlStore::new(pool, Backend::Postgres, None))
+    SqlStore::new(pool, Backend::Postgres, None).await
 }

@@ -45,17 +45,32 @@ pub(crate) struct SqlStore {
     /// serialising read-then-write transactions here is sound, and it spares SQLite the
     /// failed lock upgrades of concurrent deferred transactions.
     writer: Option<tokio::sync::Mutex<()>>,
+    /// Key of the permutation from booking numbers to tracking codes; kept in `meta`.
+    pub(crate) tracking_key: [u8; 32],
+    /// The embedded store's in-memory booking engine (group commit); `None` on PostgreSQL.
+    pub(crate) engine: Option<crate::engine::Engine>,
 }
 
 impl SqlStore {
-    pub(crate) fn new(pool: AnyPool, backend: Backend, lock: Option<File>) -> Self {
+    /// Finishes opening a migrated database: loads (or creates) the tracking-code key and,
+    /// on SQLite, starts the booking engine from the durable record.
+    pub(crate) async fn new(pool: AnyPool, backend: Backend, lock: Option<File>) -> Result<Self> {
+        let tracking_key = tracking_key(&pool).await?;
+        let engine = match backend {
+            Backend::Sqlite => {
+                Some(crate::engine::Engine::start(pool.clone(), tracking_key, now_ms()).await?)
+            }
+            Backend::Postgres => None,
+        };
         let writer = (backend == Backend::Sqlite).then(|| tokio::sync::Mutex::new(()));
-        Self {
+        Ok(Self {
             pool,
             backend,
             _lock: lock,
             writer,
-        }
+            tracking_key,
+            engine,
+        })
     }
 
     /// Starts a write transaction. On SQLite it waits for the writer's turn and begins
@@ -76,6 +91,42 @@ impl SqlStore {
     }
 }
 
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+/// The tracking-code key: created once per database, then read back, so every process that
+/// shares a PostgreSQL database uses the same one.
+async fn tracking_key(pool: &AnyPool) -> Result<[u8; 32]> {
+    let read = |v: String| -> Result<[u8; 32]> {
+        let bytes = hex::decode(v.trim()).map_err(|e| corrupt("tracking key", e))?;
+        bytes
+            .try_into()
+            .map_err(|_| corrupt("tracking key", "not 32 bytes"))
+    };
+    if let Some(row) = sqlx::query("SELECT value FROM meta WHERE key = 'tracking_key'")
+        .fetch_optional(pool)
+        .await?
+    {
+        return read(row.try_get("value")?);
+    }
+    let mut key = [0u8; 32];
+    getrandom::fill(&mut key).map_err(|e| corrupt("randomness", e))?;
+    sqlx::query(
+        "INSERT INTO meta (key, value) VALUES ('tracking_key', $1) ON CONFLICT (key) DO NOTHING",
+    )
+    .bind(hex::encode(key))
+    .execute(pool)
+    .await?;
+    let row = sqlx::query("SELECT value FROM meta WHERE key = 'tracking_key'")
+        .fetch_one(pool)
+        .await?;
+    read(row.try_get("value")?)
+}
+
 pub(crate) type AnyTx<'c> = sqlx::Transaction<'c, Any>;
 
 /// A bound value for dynamically built statements.
@@ -84,6 +135,7 @@ pub(crate) enum Arg {
     Text(String),
     Int(i64),
     OptInt(Option<i64>),
+    OptText(Option<String>),
     Real(f64),
 }
 
@@ -107,7 +159,7 @@ impl Sql {
     }
 
     /// A statement with many parameters, in the placeholder style cheapest for `backend`.
-    fn bulk(backend: Backend, text: &str) -> Self {
+    pub(crate) fn bulk(backend: Backend, text: &str) -> Self {
         Self {
             positional: backend == Backend::Sqlite,
             ..Self::new(text)
@@ -139,6 +191,7 @@ impl Sql {
                 Arg::Text(s) => q.bind(s),
                 Arg::Int(i) => q.bind(i),
                 Arg::OptInt(i) => q.bind(i),
+                Arg::OptText(t) => q.bind(t),
                 Arg::Real(f) => q.bind(f),
             };
         }

@@ -64,7 +64,7 @@ pub(crate) async fn open(url: &DatabaseUrl) -> Result<SqlStore, StoreError> {
     conn.execute("PRAGMA journal_mode = WAL").await?;
     migrate::run(&mut conn, MIGRATIONS).await?;
     drop(conn);
-    Ok(SqlStore::new(pool, Backend::Sqlite, Some(lock)))
+    SqlStore::new(pool, Backend::Sqlite, Some(lock)).await
 }
 
 fn take_lock(db_path: &Path) -> Result<File, StoreError> {

@@ -18,6 +18,16 @@ use pishkhan_testkit::{SMALL_OFFICES, TestDb, load_small_nation};
 
 const T0: i64 = 1_764_300_000_000;
 
+/// Tomorrow at this hour, as a slot start: bookings are decided against the real clock's
+/// memory horizon, so they use real times.
+fn soon() -> i64 {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    (now / 3_600_000 + 24) * 3_600_000
+}
+
 fn ctx(now_ms: i64) -> AuditContext {
     AuditContext {
         now_ms,
@@ -778,10 +788,7 @@ fn booking_for(
     person: u32,
     capacity: u32,
 ) -> pishkhan_store::NewBooking {
-    let mut random = [0u8; 8];
-    random.copy_from_slice(&(u64::from(person) * 7_919 + 13).to_le_bytes());
     pishkhan_store::NewBooking {
-        tracking_code: pishkhan_domain::schedule::TrackingCode::from_random(random),
         office,
         service: ServiceCode::parse("PSP-001").unwrap(),
         slot_start_ms,
@@ -800,7 +807,7 @@ async fn a_thousand_concurrent_bookings_fill_a_slot_of_ten_exactly() {
         let store = db.open().await;
         let nation = load_small_nation(store.as_ref()).await;
         let office = nation.offices[0].code;
-        let slot = T0 + 86_400_000;
+        let slot = soon();
         let permit = system_book(office);
         let mut tasks = Vec::new();
         for person in 0..1000u32 {
@@ -848,7 +855,7 @@ async fn bookings_respect_limits_idempotency_and_cancellation() {
         let office = nation.offices[0].code;
         let permit = system_book(office);
         let day = 86_400_000;
-        let slot = T0 + day;
+        let slot = soon();
 
         // An idempotent retry returns the first booking and takes no second seat.
         let mut first = booking_for(office, slot, 1, 5);
@@ -861,8 +868,7 @@ async fn bookings_respect_limits_idempotency_and_cancellation() {
             pishkhan_store::Booked::New(b) => b,
             other => panic!("{other:?}"),
         };
-        let mut retry = first.clone();
-        retry.tracking_code = booking_for(office, slot, 999, 5).tracking_code;
+        let retry = first.clone();
         match store
             .create_booking(&permit, &retry, &ctx(T0))
             .await
@@ -888,14 +894,12 @@ async fn bookings_respect_limits_idempotency_and_cancellation() {
         // At most two visits in 14 days: a second service is fine, a third is not.
         let mut second = booking_for(office, slot + 2 * day, 1, 5);
         second.service = ServiceCode::parse(nation.services[5].code.as_str()).unwrap();
-        second.tracking_code = booking_for(office, slot, 501, 5).tracking_code;
         store
             .create_booking(&permit, &second, &ctx(T0))
             .await
             .unwrap();
         let mut third = booking_for(office, slot + 3 * day, 1, 5);
         third.service = ServiceCode::parse(nation.services[6].code.as_str()).unwrap();
-        third.tracking_code = booking_for(office, slot, 502, 5).tracking_code;
         let refused = store.create_booking(&permit, &third, &ctx(T0)).await;
         assert!(
             matches!(refused, Err(StoreError::LimitReached { .. })),
@@ -926,6 +930,61 @@ async fn bookings_respect_limits_idempotency_and_cancellation() {
             .create_booking(&other, &booking_for(office, slot, 77, 5), &ctx(T0))
             .await;
         assert!(matches!(wrong, Err(StoreError::PermitMismatch)));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn bookings_survive_a_restart_and_still_bound_the_slot() {
+    each_backend(|db| async move {
+        let office;
+        let slot = soon();
+        let kept;
+        {
+            let store = db.open().await;
+            let nation = load_small_nation(store.as_ref()).await;
+            office = nation.offices[0].code;
+            let permit = system_book(office);
+            let mut codes = Vec::new();
+            for person in 0..3 {
+                match store
+                    .create_booking(&permit, &booking_for(office, slot, person, 3), &ctx(T0))
+                    .await
+                    .unwrap()
+                {
+                    pishkhan_store::Booked::New(b) => codes.push(b.tracking_code),
+                    other => panic!("{other:?}"),
+                }
+            }
+            kept = codes;
+        }
+        // A new process: memory is rebuilt from the durable record.
+        let store = db.open().await;
+        let permit = system_book(office);
+        assert_eq!(
+            store.slot_loads(office, slot, slot + 1).await.unwrap(),
+            vec![(slot, 3)]
+        );
+        let full = store
+            .create_booking(&permit, &booking_for(office, slot, 10, 3), &ctx(T0))
+            .await;
+        assert!(matches!(full, Err(StoreError::SlotFull)), "{full:?}");
+        for code in &kept {
+            assert_eq!(&store.booking(code).await.unwrap().tracking_code, code);
+        }
+        store
+            .cancel_booking(&permit, &kept[0], &ctx(T0 + 1))
+            .await
+            .unwrap();
+        let again = store
+            .create_booking(&permit, &booking_for(office, slot, 11, 3), &ctx(T0))
+            .await
+            .unwrap();
+        let pishkhan_store::Booked::New(b) = again else {
+            panic!("replayed")
+        };
+        // New numbers continue after the stored ones: no code is ever reused.
+        assert!(!kept.contains(&b.tracking_code));
     })
     .await;
 }

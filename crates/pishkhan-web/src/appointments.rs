@@ -5,8 +5,8 @@ use pishkhan_domain::JalaliDate;
 use pishkhan_domain::access::Action;
 use pishkhan_domain::model::{Channel, LocalizedText, Office, OfficeCode, Service, ServiceCode};
 use pishkhan_domain::schedule::{
-    BookingRules, ClosedReason, Slot, SlotPolicy, TrackingCode, from_unix_ms, slots_for_day,
-    solar_holiday, unix_ms,
+    BookingRules, ClosedReason, Slot, SlotPolicy, from_unix_ms, slots_for_day, solar_holiday,
+    unix_ms,
 };
 use pishkhan_domain::tehran::{jalali_today, to_tehran};
 use pishkhan_domain::{Mobile, NationalCode};
@@ -149,12 +149,6 @@ pub struct BookingRequest {
     pub idempotency_key: Option<String>,
 }
 
-fn new_tracking_code() -> Result<TrackingCode, ApiError> {
-    let mut bytes = [0u8; TrackingCode::LEN];
-    getrandom::fill(&mut bytes)
-        .map_err(|e| ApiError::Internal(anyhow::anyhow!("no randomness: {e}")))?;
-    Ok(TrackingCode::from_random(bytes))
-}
 
 /// Books a seat on a citizen's behalf. Every rule is checked before the store is asked; the
 /// store then takes the seat atomically or refuses.
@@ -223,7 +217,6 @@ pub async fn book(
             )
         })?;
     let booking = NewBooking {
-        tracking_code: new_tracking_code()?,
         office: office.code,
         service: service.code.clone(),
         slot_start_ms: slot.start_ms(),

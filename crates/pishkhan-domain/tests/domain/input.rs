@@ -252,3 +252,37 @@ fn bad_services_name_the_field() {
         assert_eq!((e.field, e.code), (field, code), "{key}: {e}");
     }
 }
+
+#[test]
+fn tracking_codes_are_a_keyed_bijection_of_booking_numbers() {
+    use pishkhan_domain::schedule::TrackingCode;
+    let key = [7u8; 32];
+    let other = [8u8; 32];
+    let mut seen = std::collections::HashSet::new();
+    for seq in (0..20_000u64).chain([TrackingCode::SPACE - 1, 123_456_789_012]) {
+        let code = TrackingCode::from_sequence(seq, &key);
+        assert_eq!(code.to_sequence(&key), seq, "{code}");
+        assert!(seen.insert(code.clone()), "duplicate code {code} for {seq}");
+        assert_eq!(TrackingCode::parse(&code.to_string()).unwrap(), code);
+        // Another key gives another code, and decoding with the wrong key fails.
+        assert_ne!(TrackingCode::from_sequence(seq, &other), code);
+    }
+    // Neighbouring numbers don't give neighbouring codes.
+    let a = TrackingCode::from_sequence(1000, &key).to_string();
+    let b = TrackingCode::from_sequence(1001, &key).to_string();
+    assert_ne!(a[..6], b[..6]);
+    for bad in [
+        "",
+        "ABCD-EFG",
+        "ABCD-EFGHI",
+        "ABCD-EFG0",
+        "ABCD-EFGI",
+        "😀😀😀😀😀😀😀😀",
+    ] {
+        assert!(TrackingCode::parse(bad).is_err(), "{bad}");
+    }
+    assert_eq!(
+        TrackingCode::parse("abcd efgh").unwrap().as_str(),
+        "ABCDEFGH"
+    );
+}

@@ -31,8 +31,11 @@ CREATE TABLE slot_loads (
     PRIMARY KEY (office_code, slot_start_ms)
 );
 
+-- A booking's number is its primary key: rows are appended in number order, and the
+-- tracking code is a keyed permutation of the number, so codes need no index of their own.
 CREATE TABLE bookings (
-    tracking_code    TEXT PRIMARY KEY,
+    seq              BIGINT PRIMARY KEY,
+    tracking_code    TEXT NOT NULL,
     office_code      BIGINT NOT NULL REFERENCES offices(code),
     service_code     TEXT NOT NULL REFERENCES services(code),
     slot_start_ms    BIGINT NOT NULL,
@@ -47,3 +50,5 @@ CREATE TABLE bookings (
 );
 CREATE INDEX bookings_citizen ON bookings(national_code, slot_start_ms);
 CREATE INDEX bookings_office_slot ON bookings(office_code, slot_start_ms);
+
+CREATE SEQUENCE booking_seq;

@@ -31,8 +31,11 @@ CREATE TABLE slot_loads (
     PRIMARY KEY (office_code, slot_start_ms)
 );
 
+-- A booking's number is its primary key: rows are appended in number order, and the
+-- tracking code is a keyed permutation of the number, so codes need no index of their own.
 CREATE TABLE bookings (
-    tracking_code    TEXT PRIMARY KEY,
+    seq              INTEGER PRIMARY KEY,
+    tracking_code    TEXT NOT NULL,
     office_code      INTEGER NOT NULL REFERENCES offices(code),
     service_code     TEXT NOT NULL REFERENCES services(code),
     slot_start_ms    INTEGER NOT NULL,

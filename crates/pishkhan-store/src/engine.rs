@@ -1,0 +1,659 @@
+//! The embedded store's booking engine: capacity and citizen limits decided in memory by a
+//! single writer, bookings made durable by group commit.
+//!
+//! **Invariant:** a slot never holds more bookings than its capacity. On SQLite one process
+//! owns the database (`sqlite.rs` holds an OS lock), so one writer task may decide: it takes
+//! a batch of requests, decides each against the in-memory counts in arrival order, writes the
+//! accepted ones in one `BEGIN IMMEDIATE` transaction, and answers each request only after the
+//! commit. If the commit fails, every decision of the batch is undone and every request in it
+//! gets the error. The durable record (the `bookings` table) is enough to rebuild the counts
+//! at start-up, so a crash loses nothing that was acknowledged.
+
+use std::collections::{BTreeMap, HashMap};
+
+use pishkhan_domain::NationalCode;
+use pishkhan_domain::model::{OfficeCode, ServiceCode};
+use pishkhan_domain::schedule::{BookingStatus, TrackingCode};
+use sqlx::{AnyPool, Row};
+use tokio::sync::{mpsc, oneshot};
+
+use crate::sql::{Arg, Sql};
+use crate::{AuditContext, Booked, Booking, NewBooking, Result, StoreError};
+
+/// Most requests decided and committed together.
+const MAX_BATCH: usize = 2_000;
+/// Requests waiting for the writer; beyond this, callers wait (backpressure).
+const QUEUE_CAPACITY: usize = 65_536;
+/// Visit limits look this far back and ahead; older bookings need not be in memory.
+const MEMORY_HORIZON_MS: i64 = 60 * 24 * 3600 * 1000;
+/// Multi-row INSERT rows per statement (positional parameters, 12 per row).
+const ROWS_PER_INSERT: usize = 500;
+
+type Reply<T> = oneshot::Sender<Result<T>>;
+
+enum Command {
+    Book {
+        booking: Box<NewBooking>,
+        actor: String,
+        actor_staff_id: Option<i64>,
+        ctx: AuditContext,
+        reply: Reply<Booked>,
+    },
+    Cancel {
+        code: TrackingCode,
+        office: OfficeCode,
+        actor: String,
+        actor_staff_id: Option<i64>,
+        ctx: AuditContext,
+        reply: Reply<Booking>,
+    },
+    Loads {
+        office: OfficeCode,
+        from_ms: i64,
+        to_ms: i64,
+        reply: oneshot::Sender<Vec<(i64, u32)>>,
+    },
+}
+
+/// Handle to the writer task.
+pub(crate) struct Engine {
+    tx: mpsc::Sender<Command>,
+}
+
+/// Numbers and codes of new bookings.
+struct Numbering {
+    next_seq: u64,
+    key: [u8; 32],
+}
+
+/// What memory keeps of a booking that still counts (booked, checked in or completed).
+#[derive(Clone)]
+struct Held {
+    office: u32,
+    slot_start_ms: i64,
+    service: ServiceCode,
+    national_code: NationalCode,
+    status: BookingStatus,
+}
+
+#[derive(Default)]
+struct State {
+    /// Seats taken per (office, slot start); ordered so one office's range is one scan.
+    loads: BTreeMap<(u32, i64), u32>,
+    /// Tracking code → booking, for those that count.
+    held: HashMap<String, Held>,
+    /// National code → tracking codes of their bookings that count.
+    by_citizen: HashMap<String, Vec<String>>,
+    /// Idempotency key → the booking it made.
+    idempotency: HashMap<String, Booking>,
+}
+
+impl State {
+    fn hold(&mut self, code: &str, h: Held) {
+        *self.loads.entry((h.office, h.slot_start_ms)).or_insert(0) += 1;
+        self.by_citizen
+            .entry(h.national_code.as_str().to_string())
+            .or_default()
+            .push(code.to_string());
+        self.held.insert(code.to_string(), h);
+    }
+
+    fn release(&mut self, code: &str) -> Option<Held> {
+        let h = self.held.remove(code)?;
+        if let Some(n) = self.loads.get_mut(&(h.office, h.slot_start_ms)) {
+            *n = n.saturating_sub(1);
+        }
+        if let Some(list) = self.by_citizen.get_mut(h.national_code.as_str()) {
+            list.retain(|c| c != code);
+        }
+        Some(h)
+    }
+
+    /// The citizen-limit and capacity checks of the PostgreSQL path, against memory.
+    fn check(&self, b: &NewBooking) -> Result<()> {
+        let mine = self
+            .by_citizen
+            .get(b.national_code.as_str())
+            .map(|codes| {
+                codes
+                    .iter()
+                    .filter_map(|c| self.held.get(c))
+                    .collect::<Vec<_>>()
+            })
+            .unwrap_or_default();
+        let same_service = mine
+            .iter()
+            .filter(|h| h.service == b.service && h.status == BookingStatus::Booked)
+            .count();
+        if same_service >= usize::from(b.rules.per_service) {
+            return Err(StoreError::LimitReached {
+                rule: format!(
+                    "at most {} active booking(s) per service",
+                    b.rules.per_service
+                ),
+            });
+        }
+        let window_ms = i64::from(b.rules.visit_window_days) * 24 * 3600 * 1000;
+        let visits = mine
+            .iter()
+            .filter(|h| (h.slot_start_ms - b.slot_start_ms).abs() < window_ms)
+            .count();
+        if visits >= usize::from(b.rules.max_visits_in_window) {
+            return Err(StoreError::LimitReached {
+                rule: format!(
+                    "at most {} visits in any {} days",
+                    b.rules.max_visits_in_window, b.rules.visit_window_days
+                ),
+            });
+        }
+        let taken = self
+            .loads
+            .get(&(b.office.get(), b.slot_start_ms))
+            .copied()
+            .unwrap_or(0);
+        if taken >= b.capacity {
+            return Err(StoreError::SlotFull);
+        }
+        Ok(())
+    }
+}
+
+/// One decided change, kept so a failed commit can be undone.
+enum Decided {
+    Booked {
+        code: String,
+        booking: Booking,
+        key: Option<String>,
+    },
+    Cancelled {
+        code: String,
+        held: Held,
+        booking: Booking,
+    },
+}
+
+impl Engine {
+    /// Rebuilds memory from the durable record, then starts the writer.
+    pub(crate) async fn start(pool: AnyPool, key: [u8; 32], now_ms: i64) -> Result<Self> {
+        let state = rebuild(&pool, now_ms).await?;
+        let next: i64 = sqlx::query("SELECT COALESCE(MAX(seq), 0) + 1 AS n FROM bookings")
+            .fetch_one(&pool)
+            .await?
+            .try_get("n")?;
+        let numbering = Numbering {
+            next_seq: next as u64,
+            key,
+        };
+        let (tx, rx) = mpsc::channel(QUEUE_CAPACITY);
+        tokio::spawn(writer(pool, state, numbering, rx));
+        Ok(Self { tx })
+    }
+
+    async fn send<T>(&self, make: impl FnOnce(oneshot::Sender<T>) -> Command) -> Result<T> {
+        let (reply, rx) = oneshot::channel();
+        self.tx
+            .send(make(reply))
+            .await
+            .map_err(|_| StoreError::Corrupt("the booking engine has stopped".into()))?;
+        rx.await
+            .map_err(|_| StoreError::Corrupt("the booking engine has stopped".into()))
+    }
+
+    pub(crate) async fn book(
+        &self,
+        booking: &NewBooking,
+        actor: String,
+        actor_staff_id: Option<i64>,
+        ctx: &AuditContext,
+    ) -> Result<Booked> {
+        self.send(|reply| Command::Book {
+            booking: Box::new(booking.clone()),
+            actor,
+            actor_staff_id,
+            ctx: ctx.clone(),
+            reply,
+        })
+        .await?
+    }
+
+    pub(crate) async fn cancel(
+        &self,
+        code: &TrackingCode,
+        office: OfficeCode,
+        actor: String,
+        actor_staff_id: Option<i64>,
+        ctx: &AuditContext,
+    ) -> Result<Booking> {
+        self.send(|reply| Command::Cancel {
+            code: code.clone(),
+            office,
+            actor,
+            actor_staff_id,
+            ctx: ctx.clone(),
+            reply,
+        })
+        .await?
+    }
+
+    pub(crate) async fn loads(
+        &self,
+        office: OfficeCode,
+        from_ms: i64,
+        to_ms: i64,
+    ) -> Result<Vec<(i64, u32)>> {
+        self.send(|reply| Command::Loads {
+            office,
+            from_ms,
+            to_ms,
+            reply,
+        })
+        .await
+    }
+}
+
+async fn rebuild(pool: &AnyPool, now_ms: i64) -> Result<State> {
+    let mut state = State::default();
+    let rows = sqlx::query(
+        "SELECT tracking_code, office_code, service_code, slot_start_ms, national_code, status \
+         FROM bookings WHERE status IN ('booked', 'checked_in', 'completed') AND slot_start_ms > $1",
+    )
+    .bind(now_ms - MEMORY_HORIZON_MS)
+    .fetch_all(pool)
+    .await?;
+    for r in rows {
+        let code: String = r.try_get("tracking_code")?;
+        let status: String = r.try_get("status")?;
+        let held = Held {
+            office: r.try_get::<i64, _>("office_code")? as u32,
+            slot_start_ms: r.try_get("slot_start_ms")?,
+            service: ServiceCode::parse(&r.try_get::<String, _>("service_code")?)
+                .map_err(|e| StoreError::Corrupt(e.to_string()))?,
+            national_code: NationalCode::parse(&r.try_get::<String, _>("national_code")?)
+                .map_err(|e| StoreError::Corrupt(e.to_string()))?,
+            status: BookingStatus::parse(&status)
+                .ok_or_else(|| StoreError::Corrupt(status.clone()))?,
+        };
+        state.hold(&code, held);
+    }
+    Ok(state)
+}
+
+async fn writer(
+    pool: AnyPool,
+    mut state: State,
+    mut numbering: Numbering,
+    mut rx: mpsc::Receiver<Command>,
+) {
+    while let Some(first) = rx.recv().await {
+        let mut batch = vec![first];
+        while batch.len() < MAX_BATCH {
+            match rx.try_recv() {
+                Ok(c) => batch.push(c),
+                Err(_) => break,
+            }
+        }
+        process(&pool, &mut state, &mut numbering, batch).await;
+    }
+}
+
+struct Pending<T> {
+    reply: Reply<T>,
+    outcome: Result<T>,
+}
+
+async fn process(
+    pool: &AnyPool,
+    state: &mut State,
+    numbering: &mut Numbering,
+    batch: Vec<Command>,
+) {
+    let mut decided: Vec<Decided> = Vec::new();
+    let mut booked_replies: Vec<Pending<Booked>> = Vec::new();
+    let mut cancel_replies: Vec<Pending<Booking>> = Vec::new();
+    let mut audit_rows: Vec<Vec<Arg>> = Vec::new();
+
+    for cmd in batch {
+        match cmd {
+            Command::Loads {
+                office,
+                from_ms,
+                to_ms,
+                reply,
+            } => {
+                // Reads see only committed seats: a batch is decided after them.
+                let out: Vec<(i64, u32)> = if from_ms < to_ms {
+                    state
+                        .loads
+                        .range((office.get(), from_ms)..(office.get(), to_ms))
+                        .map(|((_, s), n)| (*s, *n))
+                        .collect()
+                } else {
+                    Vec::new()
+                };
+                let _ = reply.send(out);
+            }
+            Command::Book {
+                booking,
+                actor,
+                actor_staff_id,
+                ctx,
+                reply,
+            } => {
+                let outcome = decide_booking(pool, state, numbering, &booking, &actor, &ctx).await;
+                if let Ok(Booked::New(b)) = &outcome {
+                    audit_rows.push(audit_args(
+                        &ctx,
+                        &actor,
+                        actor_staff_id,
+                        "booking.staff",
+                        &format!("booking:{}", b.tracking_code.as_str()),
+                        serde_json::json!({
+                            "office": b.office.to_string(),
+                            "service": b.service.as_str(),
+                            "slot_start_ms": b.slot_start_ms,
+                        }),
+                    ));
+                    decided.push(Decided::Booked {
+                        code: b.tracking_code.as_str().to_string(),
+                        booking: b.clone(),
+                        key: booking.idempotency_key.clone(),
+                    });
+                }
+                booked_replies.push(Pending { reply, outcome });
+            }
+            Command::Cancel {
+                code,
+                office,
+                actor,
+                actor_staff_id,
+                ctx,
+                reply,
+            } => {
+                let outcome = match state.held.get(code.as_str()) {
+                    Some(h) if h.status == BookingStatus::Booked && h.office == office.get() => {
+                        let held = state.release(code.as_str()).expect("held booking");
+                        Ok((held, ctx.now_ms))
+                    }
+                    Some(h) => Err(StoreError::WrongState(format!(
+                        "only a booked appointment can be cancelled; this one is {}",
+                        h.status.code()
+                    ))),
+                    None => Err(StoreError::WrongState(
+                        "only a booked appointment can be cancelled".into(),
+                    )),
+                };
+                match outcome {
+                    Ok((held, _)) => {
+                        let booking = match load_booking(pool, &numbering.key, &code).await {
+                            Ok(b) => Booking {
+                                status: BookingStatus::Cancelled,
+                                updated_at_ms: ctx.now_ms,
+                                ..b
+                            },
+                            Err(e) => {
+                                state.hold(code.as_str(), held);
+                                cancel_replies.push(Pending {
+                                    reply,
+                                    outcome: Err(e),
+                                });
+                                continue;
+                            }
+                        };
+                        audit_rows.push(audit_args(
+                            &ctx,
+                            &actor,
+                            actor_staff_id,
+                            "booking.staff",
+                            &format!("booking:{}", code.as_str()),
+                            serde_json::json!({ "cancelled": true }),
+                        ));
+                        decided.push(Decided::Cancelled {
+                            code: code.as_str().to_string(),
+                            held,
+                            booking: booking.clone(),
+                        });
+                        cancel_replies.push(Pending {
+                            reply,
+                            outcome: Ok(booking),
+                        });
+                    }
+                    Err(e) => cancel_replies.push(Pending {
+                        reply,
+                        outcome: Err(e),
+                    }),
+                }
+            }
+        }
+    }
+
+    if !decided.is_empty()
+        && let Err(e) = commit(pool, &numbering.key, &decided, audit_rows).await
+    {
+        tracing::error!(error = %e, "booking batch failed to commit; undoing its decisions");
+        undo(state, &decided);
+        let message = e.to_string();
+        for p in &mut booked_replies {
+            if p.outcome.is_ok() {
+                p.outcome = Err(StoreError::Corrupt(format!("commit failed: {message}")));
+            }
+        }
+        for p in &mut cancel_replies {
+            if p.outcome.is_ok() {
+                p.outcome = Err(StoreError::Corrupt(format!("commit failed: {message}")));
+            }
+        }
+    }
+    for p in booked_replies {
+        let _ = p.reply.send(p.outcome);
+    }
+    for p in cancel_replies {
+        let _ = p.reply.send(p.outcome);
+    }
+}
+
+/// Decides one booking against memory and, when accepted, records it there.
+async fn decide_booking(
+    pool: &AnyPool,
+    state: &mut State,
+    numbering: &mut Numbering,
+    b: &NewBooking,
+    actor: &str,
+    ctx: &AuditContext,
+) -> Result<Booked> {
+    if let Some(key) = &b.idempotency_key {
+        if let Some(existing) = state.idempotency.get(key) {
+            return Ok(Booked::Replayed(existing.clone()));
+        }
+        // Keys made before the last restart are found in the durable record.
+        if let Some(existing) = load_by_key(pool, key).await? {
+            state.idempotency.insert(key.clone(), existing.clone());
+            return Ok(Booked::Replayed(existing));
+        }
+    }
+    // Counts older than the memory horizon were not rebuilt, so such slots can't be decided.
+    if b.slot_start_ms < ctx.now_ms - MEMORY_HORIZON_MS {
+        return Err(StoreError::WrongState(
+            "the slot is too far in the past to book".into(),
+        ));
+    }
+    state.check(b)?;
+    // Numbers of undone batches are skipped, never reused: the next start resumes after the
+    // highest stored one.
+    let seq = numbering.next_seq;
+    numbering.next_seq += 1;
+    let tracking_code = TrackingCode::from_sequence(seq, &numbering.key);
+    let booking = Booking {
+        tracking_code: tracking_code.clone(),
+        office: b.office,
+        service: b.service.clone(),
+        slot_start_ms: b.slot_start_ms,
+        slot_end_ms: b.slot_end_ms,
+        national_code: b.national_code.clone(),
+        mobile: b.mobile.clone(),
+        status: BookingStatus::Booked,
+        created_at_ms: ctx.now_ms,
+        updated_at_ms: ctx.now_ms,
+        created_by: actor.to_string(),
+    };
+    state.hold(
+        tracking_code.as_str(),
+        Held {
+            office: b.office.get(),
+            slot_start_ms: b.slot_start_ms,
+            service: b.service.clone(),
+            national_code: b.national_code.clone(),
+            status: BookingStatus::Booked,
+        },
+    );
+    if let Some(key) = &b.idempotency_key {
+        state.idempotency.insert(key.clone(), booking.clone());
+    }
+    Ok(Booked::New(booking))
+}
+
+fn undo(state: &mut State, decided: &[Decided]) {
+    for d in decided.iter().rev() {
+        match d {
+            Decided::Booked { code, key, .. } => {
+                state.release(code);
+                if let Some(k) = key {
+                    state.idempotency.remove(k);
+                }
+            }
+            Decided::Cancelled { code, held, .. } => state.hold(code, held.clone()),
+        }
+    }
+}
+
+fn audit_args(
+    ctx: &AuditContext,
+    actor: &str,
+    actor_staff_id: Option<i64>,
+    action: &str,
+    target: &str,
+    detail: serde_json::Value,
+) -> Vec<Arg> {
+    vec![
+        Arg::Int(ctx.now_ms),
+        Arg::Text(actor.to_string()),
+        Arg::OptInt(actor_staff_id),
+        Arg::Text(action.to_string()),
+        Arg::Text(target.to_string()),
+        Arg::OptText(ctx.ip.clone()),
+        Arg::OptText(ctx.request_id.clone()),
+        Arg::Text(detail.to_string()),
+    ]
+}
+
+async fn commit(
+    pool: &AnyPool,
+    key: &[u8; 32],
+    decided: &[Decided],
+    audit_rows: Vec<Vec<Arg>>,
+) -> Result<()> {
+    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+    let rows: Vec<Vec<Arg>> = decided
+        .iter()
+        .filter_map(|d| match d {
+            Decided::Booked {
+                booking: b,
+                key: idempotency_key,
+                ..
+            } => Some(vec![
+                Arg::Int(b.tracking_code.to_sequence(key) as i64),
+                Arg::Text(b.tracking_code.as_str().to_string()),
+                Arg::Int(i64::from(b.office.get())),
+                Arg::Text(b.service.as_str().to_string()),
+                Arg::Int(b.slot_start_ms),
+                Arg::Int(b.slot_end_ms),
+                Arg::Text(b.national_code.as_str().to_string()),
+                Arg::Text(b.mobile.as_str().to_string()),
+                Arg::Text("booked".to_string()),
+                Arg::Int(b.created_at_ms),
+                Arg::Int(b.updated_at_ms),
+                Arg::Text(b.created_by.clone()),
+                Arg::OptText(idempotency_key.clone()),
+            ]),
+            Decided::Cancelled { .. } => None,
+        })
+        .collect();
+    for chunk in rows.chunks(ROWS_PER_INSERT) {
+        insert(
+            &mut tx,
+            "INSERT INTO bookings (seq, tracking_code, office_code, service_code, slot_start_ms, slot_end_ms, \
+             national_code, mobile, status, created_at_ms, updated_at_ms, created_by, idempotency_key) VALUES ",
+            chunk,
+        )
+        .await?;
+    }
+    for d in decided {
+        if let Decided::Cancelled { code, booking, .. } = d {
+            sqlx::query("UPDATE bookings SET status = 'cancelled', updated_at_ms = $1 WHERE seq = $2 AND tracking_code = $3")
+                .bind(booking.updated_at_ms)
+                .bind(booking.tracking_code.to_sequence(key) as i64)
+                .bind(code.clone())
+                .execute(&mut *tx)
+                .await?;
+        }
+    }
+    for chunk in audit_rows.chunks(ROWS_PER_INSERT) {
+        insert(
+            &mut tx,
+            "INSERT INTO audit_log (at_ms, actor, actor_staff_id, action, target, ip, request_id, detail_json) VALUES ",
+            chunk,
+        )
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+async fn insert(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    head: &str,
+    rows: &[Vec<Arg>],
+) -> Result<()> {
+    let mut sql = Sql::bulk(crate::Backend::Sqlite, head);
+    for (i, row) in rows.iter().enumerate() {
+        if i > 0 {
+            sql.push(", ");
+        }
+        sql.push("(");
+        for (j, a) in row.iter().enumerate() {
+            if j > 0 {
+                sql.push(", ");
+            }
+            sql.arg(a.clone());
+        }
+        sql.push(")");
+    }
+    sql.query().execute(&mut **tx).await?;
+    Ok(())
+}
+
+async fn load_by_key(pool: &AnyPool, key: &str) -> Result<Option<Booking>> {
+    let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {} FROM bookings WHERE idempotency_key = $1",
+        crate::bookings::BOOKING_COLS
+    )))
+    .bind(key.to_string())
+    .fetch_optional(pool)
+    .await?;
+    row.map(|r| crate::bookings::booking_from_row(&r))
+        .transpose()
+}
+
+async fn load_booking(pool: &AnyPool, key: &[u8; 32], code: &TrackingCode) -> Result<Booking> {
+    let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {} FROM bookings WHERE seq = $1 AND tracking_code = $2",
+        crate::bookings::BOOKING_COLS
+    )))
+    .bind(code.to_sequence(key) as i64)
+    .bind(code.as_str().to_string())
+    .fetch_optional(pool)
+    .await?;
+    match row {
+        Some(r) => crate::bookings::booking_from_row(&r),
+        None => Err(StoreError::NotFound { entity: "booking" }),
+    }
+}
