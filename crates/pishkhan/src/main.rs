@@ -1,6 +1,7 @@
 //! The `pishkhan` binary: one program for the demo, the production server, migrations and
 //! bulk imports.
 
+mod bench;
 mod import;
 mod run;
 
@@ -93,6 +94,18 @@ enum Command {
     /// Invite a member of staff from the command line (for the first regulator of a new
     /// deployment); prints the one-time activation link.
     Invite(run::InviteArgs),
+    /// Measure a hot path; figures go to docs/benchmarks.md.
+    Bench {
+        #[command(subcommand)]
+        what: BenchWhat,
+    },
+}
+
+#[derive(Subcommand)]
+enum BenchWhat {
+    /// Durable bookings per second on the embedded engine and on PostgreSQL, with the
+    /// one-transaction-per-booking SELECT … FOR UPDATE baseline.
+    Booking(bench::BookingBenchArgs),
 }
 
 #[derive(Subcommand)]
@@ -132,6 +145,9 @@ fn main() -> ExitCode {
                 ImportWhat::Services(args) => import::services(&cli.global, &args).await,
             },
             Command::Invite(args) => run::invite(&cli.global, &args).await,
+            Command::Bench { what } => match what {
+                BenchWhat::Booking(args) => bench::booking(&args).await,
+            },
         }
     });
     match result {
