@@ -1,6 +1,7 @@
 //! The `pishkhan` binary: one program for the demo, the production server, migrations and
 //! bulk imports.
 
+mod agency;
 mod bench;
 mod import;
 mod run;
@@ -94,6 +95,11 @@ enum Command {
     /// Invite a member of staff from the command line (for the first regulator of a new
     /// deployment); prints the one-time activation link.
     Invite(run::InviteArgs),
+    /// The reference agency services (civil registry, mobile ownership, postal, traffic fines).
+    Agency {
+        #[command(subcommand)]
+        what: agency::AgencyCommand,
+    },
     /// Measure a hot path; figures go to docs/benchmarks.md.
     Bench {
         #[command(subcommand)]
@@ -145,6 +151,7 @@ fn main() -> ExitCode {
                 ImportWhat::Services(args) => import::services(&cli.global, &args).await,
             },
             Command::Invite(args) => run::invite(&cli.global, &args).await,
+            Command::Agency { what } => agency::run(&cli.global, &what).await,
             Command::Bench { what } => match what {
                 BenchWhat::Booking(args) => bench::booking(&args).await,
             },

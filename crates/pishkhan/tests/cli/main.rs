@@ -4,6 +4,7 @@
 
 mod support;
 
+mod agency;
 mod demo;
 mod import;
 mod invite;

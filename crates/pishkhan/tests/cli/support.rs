@@ -220,10 +220,22 @@ impl Server {
 
     async fn start(db: &TestDb, args: &[&str], marker: &str) -> Self {
         let mut cmd = pishkhan(&cwd_of(db));
-        cmd.args(db_args(db))
-            .args(args)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
+        cmd.args(db_args(db)).args(args);
+        Self::launch(cmd, marker, "/readyz").await
+    }
+
+    /// `pishkhan --data-dir DIR agency serve --listen 127.0.0.1:0 --size SIZE`.
+    pub async fn agency(dir: &Path, size: u64) -> Self {
+        let mut cmd = pishkhan(dir);
+        cmd.arg("--data-dir")
+            .arg(dir)
+            .args(["agency", "serve", "--listen", "127.0.0.1:0", "--size"])
+            .arg(size.to_string());
+        Self::launch(cmd, "agency services for", "/healthz").await
+    }
+
+    async fn launch(mut cmd: Command, marker: &str, ready_path: &str) -> Self {
+        cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
         let mut child = cmd.spawn().expect("spawn the pishkhan binary");
         let stdout = Arc::new(Mutex::new(String::new()));
         let stderr = Arc::new(Mutex::new(String::new()));
@@ -294,13 +306,13 @@ impl Server {
                 }
             }
         };
-        server.wait_ready(deadline).await;
+        server.wait_ready(ready_path, deadline).await;
         server
     }
 
-    /// Polls `/readyz` until it answers 200, the child dies, or the deadline passes.
-    async fn wait_ready(&mut self, deadline: Instant) {
-        let url = self.url("/readyz");
+    /// Polls `ready_path` until it answers 200, the child dies, or the deadline passes.
+    async fn wait_ready(&mut self, ready_path: &str, deadline: Instant) {
+        let url = self.url(ready_path);
         loop {
             if let Ok(resp) = self
                 .http
