@@ -4,6 +4,7 @@
 mod agency;
 mod bench;
 mod import;
+mod release;
 mod run;
 
 use std::net::SocketAddr;
@@ -100,6 +101,11 @@ enum Command {
         #[command(subcommand)]
         what: agency::AgencyCommand,
     },
+    /// Surge releases: verify a published lottery allocation offline.
+    Release {
+        #[command(subcommand)]
+        what: release::ReleaseCommand,
+    },
     /// Measure a hot path; figures go to docs/benchmarks.md.
     Bench {
         #[command(subcommand)]
@@ -112,6 +118,8 @@ enum BenchWhat {
     /// Durable bookings per second on the embedded engine and on PostgreSQL, with the
     /// one-transaction-per-booking SELECT … FOR UPDATE baseline.
     Booking(bench::BookingBenchArgs),
+    /// Allocate and verify a synthetic surge release (default 1,000,000 requests).
+    Release(release::ReleaseBenchArgs),
 }
 
 #[derive(Subcommand)]
@@ -152,8 +160,10 @@ fn main() -> ExitCode {
             },
             Command::Invite(args) => run::invite(&cli.global, &args).await,
             Command::Agency { what } => agency::run(&cli.global, &what).await,
+            Command::Release { what } => release::run(&what),
             Command::Bench { what } => match what {
                 BenchWhat::Booking(args) => bench::booking(&args).await,
+                BenchWhat::Release(args) => release::bench(&args),
             },
         }
     });

@@ -11,7 +11,14 @@ const SIZE: u64 = 50_000;
 fn sample(n: usize) -> Vec<Value> {
     let dir = tempfile::tempdir().expect("temp dir");
     let mut cmd = pishkhan(dir.path());
-    cmd.args(["agency", "sample", "--n", &n.to_string(), "--size", &SIZE.to_string()]);
+    cmd.args([
+        "agency",
+        "sample",
+        "--n",
+        &n.to_string(),
+        "--size",
+        &SIZE.to_string(),
+    ]);
     let run = run_cmd(cmd, std::time::Duration::from_secs(60)).ok();
     run.stdout
         .lines()

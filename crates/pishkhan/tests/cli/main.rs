@@ -5,9 +5,11 @@
 mod support;
 
 mod agency;
+mod crash;
 mod demo;
 mod import;
 mod invite;
 mod lock;
 mod migrate;
+mod release;
 mod usage;

@@ -436,6 +436,12 @@ impl Server {
     }
 
     /// Stops the server with SIGTERM, as a service manager would, and returns its exit status.
+    /// `kill -9`: the process gets no chance to flush or shut down.
+    pub fn kill9(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
     pub fn stop(mut self) -> ExitStatus {
         let pid = self.child.id().to_string();
         let sent = Command::new("kill")
