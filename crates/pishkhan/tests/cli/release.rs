@@ -7,6 +7,9 @@ use serde_json::Value;
 
 use crate::support::{pishkhan, run_cmd};
 
+/// A file name, a change to the published bundle, and the mismatch `verify` must report.
+type Tamper = (&'static str, Box<dyn Fn(&mut Value)>, &'static str);
+
 #[test]
 fn a_published_release_verifies_and_any_tampering_fails() {
     let dir = tempfile::tempdir().expect("temp dir");
@@ -52,7 +55,7 @@ fn a_published_release_verifies_and_any_tampering_fails() {
         std::fs::write(&path, serde_json::to_string(&b).unwrap()).unwrap();
         path
     };
-    let cases: Vec<(&str, Box<dyn Fn(&mut Value)>, &str)> = vec![
+    let cases: Vec<Tamper> = vec![
         (
             "one-request.json",
             Box::new(|b: &mut Value| {
