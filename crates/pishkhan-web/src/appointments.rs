@@ -149,7 +149,6 @@ pub struct BookingRequest {
     pub idempotency_key: Option<String>,
 }
 
-
 /// Books a seat on a citizen's behalf. Every rule is checked before the store is asked; the
 /// store then takes the seat atomically or refuses.
 pub async fn book(
