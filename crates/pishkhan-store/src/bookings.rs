@@ -403,7 +403,7 @@ async fn book_in(
         ctx,
     )
     .await?;
-    Ok(Booked::New(Booking {
+    let booking = Booking {
         tracking_code,
         office: b.office,
         service: b.service.clone(),
@@ -415,7 +415,14 @@ async fn book_in(
         created_at_ms: ctx.now_ms,
         updated_at_ms: ctx.now_ms,
         created_by,
-    }))
+    };
+    crate::outbox::enqueue(
+        tx,
+        &crate::outbox::booking_message("booking.confirmed", &booking),
+        ctx.now_ms,
+    )
+    .await?;
+    Ok(Booked::New(booking))
 }
 
 pub(crate) async fn booking(store: &SqlStore, code: &TrackingCode) -> Result<Booking> {
@@ -491,9 +498,16 @@ async fn cancel_in(
         ctx,
     )
     .await?;
-    Ok(Booking {
+    let cancelled = Booking {
         status: BookingStatus::Cancelled,
         updated_at_ms: ctx.now_ms,
         ..current.clone()
-    })
+    };
+    crate::outbox::enqueue(
+        tx,
+        &crate::outbox::booking_message("booking.cancelled", &cancelled),
+        ctx.now_ms,
+    )
+    .await?;
+    Ok(cancelled)
 }

@@ -596,6 +596,28 @@ async fn commit(
                 .await?;
         }
     }
+    let messages: Vec<Vec<Arg>> = decided
+        .iter()
+        .map(|d| match d {
+            Decided::Booked { booking, .. } => {
+                crate::outbox::booking_message("booking.confirmed", booking)
+                    .args(booking.updated_at_ms)
+            }
+            Decided::Cancelled { booking, .. } => {
+                crate::outbox::booking_message("booking.cancelled", booking)
+                    .args(booking.updated_at_ms)
+            }
+        })
+        .collect();
+    for chunk in messages.chunks(ROWS_PER_INSERT) {
+        insert_with_tail(
+            &mut tx,
+            crate::outbox::OUTBOX_INSERT,
+            crate::outbox::OUTBOX_INSERT_TAIL,
+            chunk,
+        )
+        .await?;
+    }
     for chunk in audit_rows.chunks(ROWS_PER_INSERT) {
         insert(
             &mut tx,
@@ -613,6 +635,15 @@ async fn insert(
     head: &str,
     rows: &[Vec<Arg>],
 ) -> Result<()> {
+    insert_with_tail(tx, head, "", rows).await
+}
+
+async fn insert_with_tail(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    head: &str,
+    tail: &str,
+    rows: &[Vec<Arg>],
+) -> Result<()> {
     let mut sql = Sql::bulk(crate::Backend::Sqlite, head);
     for (i, row) in rows.iter().enumerate() {
         if i > 0 {
@@ -627,6 +658,7 @@ async fn insert(
         }
         sql.push(")");
     }
+    sql.push(tail);
     sql.query().execute(&mut **tx).await?;
     Ok(())
 }

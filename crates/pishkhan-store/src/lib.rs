@@ -13,6 +13,7 @@ mod database_url;
 mod engine;
 mod error;
 mod migrate;
+mod outbox;
 mod postgres;
 mod sql;
 mod sqlite;
@@ -342,6 +343,38 @@ pub enum Booked {
     Replayed(Booking),
 }
 
+/// A notification waiting in, or delivered from, the outbox.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OutboxMessage {
+    pub id: i64,
+    /// What happened, such as `booking.confirmed` or `booking.cancelled`.
+    pub kind: String,
+    /// The citizen's mobile.
+    pub recipient: String,
+    /// One per event; sent with every delivery so receivers can drop repeats.
+    pub dedupe_key: String,
+    pub payload: serde_json::Value,
+    /// pending, sent or failed.
+    pub status: String,
+    pub attempts: u32,
+    pub created_at_ms: i64,
+    pub sent_at_ms: Option<i64>,
+    pub last_error: Option<String>,
+}
+
+/// How one delivery attempt ended.
+#[derive(Debug, Clone, PartialEq)]
+pub enum OutboxOutcome {
+    Sent,
+    Retry {
+        error: String,
+        next_attempt_at_ms: i64,
+    },
+    Failed {
+        error: String,
+    },
+}
+
 /// The storage interface. Implementations: the embedded SQLite store and PostgreSQL.
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
@@ -504,6 +537,23 @@ pub trait Store: Send + Sync + 'static {
         code: &TrackingCode,
         ctx: &AuditContext,
     ) -> Result<Booking>;
+
+    // Notification outbox.
+    /// Leases up to `limit` due messages for `lease_ms`; a message whose lease runs out
+    /// unsettled is due again.
+    async fn claim_outbox(
+        &self,
+        limit: u32,
+        now_ms: i64,
+        lease_ms: i64,
+    ) -> Result<Vec<OutboxMessage>>;
+    async fn settle_outbox(&self, id: i64, outcome: &OutboxOutcome, now_ms: i64) -> Result<()>;
+    /// Newest first, optionally for one recipient.
+    async fn outbox_messages(
+        &self,
+        recipient: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<OutboxMessage>>;
 
     // Audit.
     async fn record_event(&self, event: &AuditEvent, ctx: &AuditContext) -> Result<()>;

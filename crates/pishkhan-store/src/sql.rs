@@ -24,8 +24,8 @@ use crate::bookings;
 use crate::{
     AgencySummary, AuditContext, AuditEvent, AuditFilter, AuditRecord, Backend, Booked, Booking,
     Credentials, InvitationInfo, NationLoad, NewBooking, NewInvitation, NewSession, OfficeFilter,
-    Page, PageRequest, ProvinceSummary, RegistryCounts, Result, ServiceFilter, SessionRecord,
-    StaffRecord, StaffStatus, Store, StoreError,
+    OutboxMessage, OutboxOutcome, Page, PageRequest, ProvinceSummary, RegistryCounts, Result,
+    ServiceFilter, SessionRecord, StaffRecord, StaffStatus, Store, StoreError,
 };
 
 /// Advisory-lock key that serialises office-code allocation on PostgreSQL.
@@ -1468,6 +1468,27 @@ impl Store for SqlStore {
         ctx: &AuditContext,
     ) -> Result<Booking> {
         bookings::cancel_booking(self, permit, code, ctx).await
+    }
+
+    async fn claim_outbox(
+        &self,
+        limit: u32,
+        now_ms: i64,
+        lease_ms: i64,
+    ) -> Result<Vec<OutboxMessage>> {
+        crate::outbox::claim(self, limit, now_ms, lease_ms).await
+    }
+
+    async fn settle_outbox(&self, id: i64, outcome: &OutboxOutcome, now_ms: i64) -> Result<()> {
+        crate::outbox::settle(self, id, outcome, now_ms).await
+    }
+
+    async fn outbox_messages(
+        &self,
+        recipient: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<OutboxMessage>> {
+        crate::outbox::list(self, recipient, limit).await
     }
 
     async fn record_event(&self, event: &AuditEvent, ctx: &AuditContext) -> Result<()> {

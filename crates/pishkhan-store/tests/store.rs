@@ -988,3 +988,122 @@ async fn bookings_survive_a_restart_and_still_bound_the_slot() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn bookings_queue_their_notifications_in_the_same_transaction() {
+    each_backend(|db| async move {
+        let store = db.open().await;
+        let nation = load_small_nation(store.as_ref()).await;
+        let office = nation.offices[0].code;
+        let permit = system_book(office);
+        let slot = soon();
+        let req = booking_for(office, slot, 42, 5);
+        let pishkhan_store::Booked::New(b) =
+            store.create_booking(&permit, &req, &ctx(T0)).await.unwrap()
+        else {
+            panic!("replayed")
+        };
+        // A refused booking queues nothing.
+        let refused = store
+            .create_booking(&permit, &booking_for(office, slot, 42, 5), &ctx(T0))
+            .await;
+        assert!(refused.is_err());
+        store
+            .cancel_booking(&permit, &b.tracking_code, &ctx(T0 + 1))
+            .await
+            .unwrap();
+
+        let mine = store
+            .outbox_messages(Some(req.mobile.as_str()), 10)
+            .await
+            .unwrap();
+        let kinds: Vec<&str> = mine.iter().map(|m| m.kind.as_str()).collect();
+        assert_eq!(
+            kinds,
+            vec!["booking.cancelled", "booking.confirmed"],
+            "newest first"
+        );
+        assert!(
+            mine.iter()
+                .all(|m| m.status == "pending" && m.attempts == 0)
+        );
+        assert_eq!(
+            mine[1].payload["tracking_code"],
+            b.tracking_code.to_string()
+        );
+        assert_eq!(
+            mine[1].dedupe_key,
+            format!("booking.confirmed:{}", b.tracking_code.as_str())
+        );
+
+        // Claiming leases the due messages; a second claim in the lease gets none of them.
+        let now = T0 + 10_000;
+        let claimed = store.claim_outbox(10, now, 30_000).await.unwrap();
+        assert_eq!(claimed.len(), 2);
+        assert!(
+            store
+                .claim_outbox(10, now + 1, 30_000)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        // Settle one as sent and one for a retry later.
+        store
+            .settle_outbox(claimed[0].id, &pishkhan_store::OutboxOutcome::Sent, now)
+            .await
+            .unwrap();
+        store
+            .settle_outbox(
+                claimed[1].id,
+                &pishkhan_store::OutboxOutcome::Retry {
+                    error: "503 from the gateway".into(),
+                    next_attempt_at_ms: now + 60_000,
+                },
+                now,
+            )
+            .await
+            .unwrap();
+        // Settling twice is refused: a message is delivered once.
+        assert!(
+            store
+                .settle_outbox(claimed[0].id, &pishkhan_store::OutboxOutcome::Sent, now)
+                .await
+                .is_err()
+        );
+        assert!(
+            store
+                .claim_outbox(10, now + 59_000, 30_000)
+                .await
+                .unwrap()
+                .is_empty(),
+            "not due yet"
+        );
+        let again = store.claim_outbox(10, now + 60_000, 30_000).await.unwrap();
+        assert_eq!(again.len(), 1);
+        assert_eq!(again[0].attempts, 1);
+        assert_eq!(again[0].last_error.as_deref(), Some("503 from the gateway"));
+        // An unsettled lease runs out and the message is due again (a crashed dispatcher).
+        let after_lease = store
+            .claim_outbox(10, now + 60_000 + 30_000, 30_000)
+            .await
+            .unwrap();
+        assert_eq!(after_lease.len(), 1);
+        store
+            .settle_outbox(
+                after_lease[0].id,
+                &pishkhan_store::OutboxOutcome::Failed {
+                    error: "invalid number".into(),
+                },
+                now,
+            )
+            .await
+            .unwrap();
+        let all = store.outbox_messages(None, 10).await.unwrap();
+        let statuses: Vec<&str> = all.iter().map(|m| m.status.as_str()).collect();
+        assert!(
+            statuses.contains(&"sent") && statuses.contains(&"failed"),
+            "{statuses:?}"
+        );
+    })
+    .await;
+}

@@ -50,3 +50,21 @@ CREATE TABLE bookings (
 );
 CREATE INDEX bookings_citizen ON bookings(national_code, slot_start_ms);
 CREATE INDEX bookings_office_slot ON bookings(office_code, slot_start_ms);
+
+-- The transactional outbox: messages written in the same transaction as the change that
+-- causes them, delivered later by the dispatcher. One row per event (`dedupe_key`).
+CREATE TABLE outbox (
+    id                  INTEGER PRIMARY KEY AUTOINCREMENT,
+    kind                TEXT NOT NULL,
+    recipient           TEXT NOT NULL,
+    dedupe_key          TEXT NOT NULL UNIQUE,
+    payload_json        TEXT NOT NULL,
+    status              TEXT NOT NULL CHECK (status IN ('pending', 'sent', 'failed')),
+    attempts            INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at_ms  INTEGER NOT NULL,
+    lease_until_ms      INTEGER NOT NULL DEFAULT 0,
+    last_error          TEXT,
+    created_at_ms       INTEGER NOT NULL,
+    sent_at_ms          INTEGER
+);
+CREATE INDEX outbox_due ON outbox(status, next_attempt_at_ms);
