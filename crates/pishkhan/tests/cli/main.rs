@@ -12,4 +12,5 @@ mod invite;
 mod lock;
 mod migrate;
 mod release;
+mod two_processes;
 mod usage;
