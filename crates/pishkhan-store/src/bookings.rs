@@ -511,3 +511,116 @@ async fn cancel_in(
     .await?;
     Ok(cancelled)
 }
+
+pub(crate) async fn reschedule_booking(
+    store: &SqlStore,
+    permit: &Permit,
+    code: &TrackingCode,
+    to: &crate::NewSlot,
+    ctx: &AuditContext,
+) -> Result<Booking> {
+    let current = booking(store, code).await?;
+    require(
+        permit,
+        |a| matches!(a, Action::BookOnBehalf { office } if *office == current.office),
+    )?;
+    if let Some(engine) = &store.engine {
+        let p = permit.principal();
+        return engine
+            .reschedule(code, current.office, to, p.audit_name(), p.staff_id(), ctx)
+            .await;
+    }
+    let (_turn, mut tx) = store.begin_write().await?;
+    let outcome = reschedule_in(store, &mut tx, permit, &current, to, ctx).await;
+    finish(tx, outcome).await
+}
+
+async fn reschedule_in(
+    store: &SqlStore,
+    tx: &mut AnyTx<'_>,
+    permit: &Permit,
+    current: &Booking,
+    to: &crate::NewSlot,
+    ctx: &AuditContext,
+) -> Result<Booking> {
+    let seq = current.tracking_code.to_sequence(&store.tracking_key) as i64;
+    // Lock the booking row: concurrent reschedules and cancels of it queue here.
+    let row = sqlx::query("SELECT status, slot_start_ms FROM bookings WHERE seq = $1 FOR UPDATE")
+        .bind(seq)
+        .fetch_one(&mut **tx)
+        .await?;
+    let status: String = row.try_get("status")?;
+    let from_ms: i64 = row.try_get("slot_start_ms")?;
+    if status != "booked" {
+        return Err(StoreError::WrongState(format!(
+            "only a booked appointment can be rescheduled; this one is {status}"
+        )));
+    }
+    if from_ms == to.slot_start_ms {
+        return Err(StoreError::WrongState(
+            "the booking is already in that slot".into(),
+        ));
+    }
+    let window_ms = i64::from(to.rules.visit_window_days) * DAY_MS;
+    let visits: i64 = sqlx::query(
+        "SELECT COUNT(*) AS n FROM bookings WHERE national_code = $1 AND seq <> $2 \
+         AND status IN ('booked', 'checked_in', 'completed') AND slot_start_ms > $3 AND slot_start_ms < $4",
+    )
+    .bind(current.national_code.as_str().to_string())
+    .bind(seq)
+    .bind(to.slot_start_ms - window_ms)
+    .bind(to.slot_start_ms + window_ms)
+    .fetch_one(&mut **tx)
+    .await?
+    .try_get("n")?;
+    if visits >= i64::from(to.rules.max_visits_in_window) {
+        return Err(StoreError::LimitReached {
+            rule: format!(
+                "at most {} visits in any {} days",
+                to.rules.max_visits_in_window, to.rules.visit_window_days
+            ),
+        });
+    }
+    // The new seat first; if it is full, the transaction is rolled back and nothing changed.
+    let taken = sqlx::query(
+        "INSERT INTO slot_loads (office_code, slot_start_ms, booked) VALUES ($1, $2, 1) \
+         ON CONFLICT (office_code, slot_start_ms) DO UPDATE SET booked = slot_loads.booked + 1 \
+         WHERE slot_loads.booked < $3 RETURNING booked",
+    )
+    .bind(i64::from(current.office.get()))
+    .bind(to.slot_start_ms)
+    .bind(i64::from(to.capacity))
+    .fetch_optional(&mut **tx)
+    .await?;
+    if taken.is_none() || to.capacity == 0 {
+        return Err(StoreError::SlotFull);
+    }
+    sqlx::query("UPDATE slot_loads SET booked = booked - 1 WHERE office_code = $1 AND slot_start_ms = $2 AND booked > 0")
+        .bind(i64::from(current.office.get()))
+        .bind(from_ms)
+        .execute(&mut **tx)
+        .await?;
+    sqlx::query("UPDATE bookings SET slot_start_ms = $1, slot_end_ms = $2, updated_at_ms = $3 WHERE seq = $4")
+        .bind(to.slot_start_ms)
+        .bind(to.slot_end_ms)
+        .bind(ctx.now_ms)
+        .bind(seq)
+        .execute(&mut **tx)
+        .await?;
+    let moved = Booking {
+        slot_start_ms: to.slot_start_ms,
+        slot_end_ms: to.slot_end_ms,
+        updated_at_ms: ctx.now_ms,
+        ..current.clone()
+    };
+    audit_permit(
+        tx,
+        permit,
+        &format!("booking:{}", current.tracking_code.as_str()),
+        serde_json::json!({ "rescheduled_from_ms": from_ms, "to_ms": to.slot_start_ms }),
+        ctx,
+    )
+    .await?;
+    crate::outbox::enqueue(tx, &crate::outbox::rescheduled_message(&moved), ctx.now_ms).await?;
+    Ok(moved)
+}

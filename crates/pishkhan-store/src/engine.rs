@@ -47,6 +47,15 @@ enum Command {
         ctx: AuditContext,
         reply: Reply<Booking>,
     },
+    Reschedule {
+        code: TrackingCode,
+        office: OfficeCode,
+        to: crate::NewSlot,
+        actor: String,
+        actor_staff_id: Option<i64>,
+        ctx: AuditContext,
+        reply: Reply<Booking>,
+    },
     Loads {
         office: OfficeCode,
         from_ms: i64,
@@ -107,6 +116,74 @@ impl State {
             list.retain(|c| c != code);
         }
         Some(h)
+    }
+
+    /// Moves a held booking's seat to `to`, checking capacity and the visit limit without
+    /// counting the booking itself. Returns the old slot start.
+    fn move_seat(&mut self, code: &str, office: OfficeCode, to: &crate::NewSlot) -> Result<i64> {
+        let h = match self.held.get(code) {
+            Some(h) if h.status == BookingStatus::Booked && h.office == office.get() => h.clone(),
+            Some(h) => {
+                return Err(StoreError::WrongState(format!(
+                    "only a booked appointment can be rescheduled; this one is {}",
+                    h.status.code()
+                )));
+            }
+            None => {
+                return Err(StoreError::WrongState(
+                    "only a booked appointment can be rescheduled".into(),
+                ));
+            }
+        };
+        if h.slot_start_ms == to.slot_start_ms {
+            return Err(StoreError::WrongState(
+                "the booking is already in that slot".into(),
+            ));
+        }
+        let window_ms = i64::from(to.rules.visit_window_days) * 24 * 3600 * 1000;
+        let visits = self
+            .by_citizen
+            .get(h.national_code.as_str())
+            .map(|codes| {
+                codes
+                    .iter()
+                    .filter(|c| c.as_str() != code)
+                    .filter_map(|c| self.held.get(c))
+                    .filter(|o| (o.slot_start_ms - to.slot_start_ms).abs() < window_ms)
+                    .count()
+            })
+            .unwrap_or(0);
+        if visits >= usize::from(to.rules.max_visits_in_window) {
+            return Err(StoreError::LimitReached {
+                rule: format!(
+                    "at most {} visits in any {} days",
+                    to.rules.max_visits_in_window, to.rules.visit_window_days
+                ),
+            });
+        }
+        let taken = self
+            .loads
+            .get(&(h.office, to.slot_start_ms))
+            .copied()
+            .unwrap_or(0);
+        if to.capacity == 0 || taken >= to.capacity {
+            return Err(StoreError::SlotFull);
+        }
+        self.move_held(code, h.slot_start_ms, to.slot_start_ms);
+        Ok(h.slot_start_ms)
+    }
+
+    /// Moves a held booking's seat from the slot at `from_ms` to the one at `to_ms`.
+    fn move_held(&mut self, code: &str, from_ms: i64, to_ms: i64) {
+        let Some(h) = self.held.get_mut(code) else {
+            return;
+        };
+        let office = h.office;
+        h.slot_start_ms = to_ms;
+        if let Some(n) = self.loads.get_mut(&(office, from_ms)) {
+            *n = n.saturating_sub(1);
+        }
+        *self.loads.entry((office, to_ms)).or_insert(0) += 1;
     }
 
     /// The citizen-limit and capacity checks of the PostgreSQL path, against memory.
@@ -170,6 +247,11 @@ enum Decided {
         held: Held,
         booking: Booking,
     },
+    Rescheduled {
+        code: String,
+        from_ms: i64,
+        booking: Booking,
+    },
 }
 
 impl Engine {
@@ -227,6 +309,27 @@ impl Engine {
         self.send(|reply| Command::Cancel {
             code: code.clone(),
             office,
+            actor,
+            actor_staff_id,
+            ctx: ctx.clone(),
+            reply,
+        })
+        .await?
+    }
+
+    pub(crate) async fn reschedule(
+        &self,
+        code: &TrackingCode,
+        office: OfficeCode,
+        to: &crate::NewSlot,
+        actor: String,
+        actor_staff_id: Option<i64>,
+        ctx: &AuditContext,
+    ) -> Result<Booking> {
+        self.send(|reply| Command::Reschedule {
+            code: code.clone(),
+            office,
+            to: to.clone(),
             actor,
             actor_staff_id,
             ctx: ctx.clone(),
@@ -360,6 +463,57 @@ async fn process(
                     });
                 }
                 booked_replies.push(Pending { reply, outcome });
+            }
+            Command::Reschedule {
+                code,
+                office,
+                to,
+                actor,
+                actor_staff_id,
+                ctx,
+                reply,
+            } => {
+                let outcome = match state.move_seat(code.as_str(), office, &to) {
+                    Ok(from_ms) => match load_booking(pool, &numbering.key, &code).await {
+                        Ok(b) => Ok((from_ms, b)),
+                        Err(e) => {
+                            state.move_held(code.as_str(), to.slot_start_ms, from_ms);
+                            Err(e)
+                        }
+                    },
+                    Err(e) => Err(e),
+                };
+                match outcome {
+                    Ok((from_ms, b)) => {
+                        let moved = Booking {
+                            slot_start_ms: to.slot_start_ms,
+                            slot_end_ms: to.slot_end_ms,
+                            updated_at_ms: ctx.now_ms,
+                            ..b
+                        };
+                        audit_rows.push(audit_args(
+                            &ctx,
+                            &actor,
+                            actor_staff_id,
+                            "booking.staff",
+                            &format!("booking:{}", code.as_str()),
+                            serde_json::json!({ "rescheduled_from_ms": from_ms, "to_ms": to.slot_start_ms }),
+                        ));
+                        decided.push(Decided::Rescheduled {
+                            code: code.as_str().to_string(),
+                            from_ms,
+                            booking: moved.clone(),
+                        });
+                        cancel_replies.push(Pending {
+                            reply,
+                            outcome: Ok(moved),
+                        });
+                    }
+                    Err(e) => cancel_replies.push(Pending {
+                        reply,
+                        outcome: Err(e),
+                    }),
+                }
             }
             Command::Cancel {
                 code,
@@ -521,6 +675,11 @@ fn undo(state: &mut State, decided: &[Decided]) {
                 }
             }
             Decided::Cancelled { code, held, .. } => state.hold(code, held.clone()),
+            Decided::Rescheduled {
+                code,
+                from_ms,
+                booking,
+            } => state.move_held(code, booking.slot_start_ms, *from_ms),
         }
     }
 }
@@ -574,7 +733,7 @@ async fn commit(
                 Arg::Text(b.created_by.clone()),
                 Arg::OptText(idempotency_key.clone()),
             ]),
-            Decided::Cancelled { .. } => None,
+            Decided::Cancelled { .. } | Decided::Rescheduled { .. } => None,
         })
         .collect();
     for chunk in rows.chunks(ROWS_PER_INSERT) {
@@ -587,6 +746,18 @@ async fn commit(
         .await?;
     }
     for d in decided {
+        if let Decided::Rescheduled { code, booking, .. } = d {
+            sqlx::query(
+                "UPDATE bookings SET slot_start_ms = $1, slot_end_ms = $2, updated_at_ms = $3 WHERE seq = $4 AND tracking_code = $5",
+            )
+            .bind(booking.slot_start_ms)
+            .bind(booking.slot_end_ms)
+            .bind(booking.updated_at_ms)
+            .bind(booking.tracking_code.to_sequence(key) as i64)
+            .bind(code.clone())
+            .execute(&mut *tx)
+            .await?;
+        }
         if let Decided::Cancelled { code, booking, .. } = d {
             sqlx::query("UPDATE bookings SET status = 'cancelled', updated_at_ms = $1 WHERE seq = $2 AND tracking_code = $3")
                 .bind(booking.updated_at_ms)
@@ -606,6 +777,9 @@ async fn commit(
             Decided::Cancelled { booking, .. } => {
                 crate::outbox::booking_message("booking.cancelled", booking)
                     .args(booking.updated_at_ms)
+            }
+            Decided::Rescheduled { booking, .. } => {
+                crate::outbox::rescheduled_message(booking).args(booking.updated_at_ms)
             }
         })
         .collect();

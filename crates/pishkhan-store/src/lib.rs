@@ -336,6 +336,15 @@ pub struct NewBooking {
     pub idempotency_key: Option<String>,
 }
 
+/// Where a rescheduled booking goes, with the capacity the new slot has for its service.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewSlot {
+    pub slot_start_ms: i64,
+    pub slot_end_ms: i64,
+    pub capacity: u32,
+    pub rules: BookingRules,
+}
+
 /// The outcome of a booking request: a new booking, or the one an idempotent retry made.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Booked {
@@ -535,6 +544,15 @@ pub trait Store: Send + Sync + 'static {
         &self,
         permit: &Permit,
         code: &TrackingCode,
+        ctx: &AuditContext,
+    ) -> Result<Booking>;
+    /// Moves a booked appointment to another slot of the same office, atomically: the new seat
+    /// is taken before the old one is released, or nothing changes (`SlotFull`).
+    async fn reschedule_booking(
+        &self,
+        permit: &Permit,
+        code: &TrackingCode,
+        to: &NewSlot,
         ctx: &AuditContext,
     ) -> Result<Booking>;
 

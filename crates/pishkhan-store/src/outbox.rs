@@ -194,3 +194,14 @@ pub(crate) fn booking_message(kind: &'static str, b: &crate::Booking) -> NewMess
         }),
     }
 }
+
+/// A reschedule is its own event per destination slot.
+pub(crate) fn rescheduled_message(b: &crate::Booking) -> NewMessage {
+    let mut m = booking_message("booking.rescheduled", b);
+    m.dedupe_key = format!(
+        "booking.rescheduled:{}:{}",
+        b.tracking_code.as_str(),
+        b.slot_start_ms
+    );
+    m
+}

@@ -1470,6 +1470,16 @@ impl Store for SqlStore {
         bookings::cancel_booking(self, permit, code, ctx).await
     }
 
+    async fn reschedule_booking(
+        &self,
+        permit: &Permit,
+        code: &TrackingCode,
+        to: &crate::NewSlot,
+        ctx: &AuditContext,
+    ) -> Result<Booking> {
+        bookings::reschedule_booking(self, permit, code, to, ctx).await
+    }
+
     async fn claim_outbox(
         &self,
         limit: u32,

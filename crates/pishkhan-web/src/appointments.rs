@@ -192,29 +192,7 @@ pub async fn book(
             "this office is not taking bookings",
         ));
     }
-    let day = JalaliDate::from_gregorian(to_tehran(req.start).date());
-    BookingRules::default().check_window(jalali_today(state.now()), day)?;
-    let holidays = state.store().holidays(day, day).await?;
-    let closures = state.store().closures(office.code, day, day).await?;
-    if let Some(reason) = closed_reason(&office, day, &holidays, &closures) {
-        return Err(ApiError::invalid(
-            "office_closed",
-            "start",
-            format!("the office is closed on {day} ({})", reason.code()),
-        ));
-    }
-    let policy = policy_of(state, &office).await?;
-    let start_ms = unix_ms(req.start);
-    let slot = slots_for_day(&office, &policy, day)
-        .into_iter()
-        .find(|s| s.start_ms() == start_ms)
-        .ok_or_else(|| {
-            ApiError::invalid(
-                "not_a_slot",
-                "start",
-                "start is not the start of one of the office's slots",
-            )
-        })?;
+    let (slot, policy) = bookable_slot(state, &office, req.start).await?;
     let booking = NewBooking {
         office: office.code,
         service: service.code.clone(),
@@ -254,6 +232,76 @@ pub async fn book(
             "national_code",
             rule,
         )),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Checks that `start` is a bookable slot of `office` and returns it with the office's policy.
+async fn bookable_slot(
+    state: &AppState,
+    office: &Office,
+    start: time::OffsetDateTime,
+) -> Result<(Slot, SlotPolicy), ApiError> {
+    let day = JalaliDate::from_gregorian(to_tehran(start).date());
+    BookingRules::default().check_window(jalali_today(state.now()), day)?;
+    let holidays = state.store().holidays(day, day).await?;
+    let closures = state.store().closures(office.code, day, day).await?;
+    if let Some(reason) = closed_reason(office, day, &holidays, &closures) {
+        return Err(ApiError::invalid(
+            "office_closed",
+            "start",
+            format!("the office is closed on {day} ({})", reason.code()),
+        ));
+    }
+    let policy = policy_of(state, office).await?;
+    let start_ms = unix_ms(start);
+    let slot = slots_for_day(office, &policy, day)
+        .into_iter()
+        .find(|s| s.start_ms() == start_ms)
+        .ok_or_else(|| {
+            ApiError::invalid(
+                "not_a_slot",
+                "start",
+                "start is not the start of one of the office's slots",
+            )
+        })?;
+    Ok((slot, policy))
+}
+
+/// Moves a booking to another slot of its office; the new seat is taken before the old one is
+/// released, or nothing changes.
+pub async fn reschedule(
+    state: &AppState,
+    staff: &Staff,
+    code: &pishkhan_domain::schedule::TrackingCode,
+    start: time::OffsetDateTime,
+    ctx: &pishkhan_store::AuditContext,
+) -> Result<pishkhan_store::Booking, ApiError> {
+    let booking = state.store().booking(code).await?;
+    let permit = staff
+        .permit(Action::BookOnBehalf {
+            office: booking.office,
+        })
+        .map_err(|_| ApiError::NotFound("booking"))?;
+    let office = state.store().office(booking.office).await?;
+    let service = state.store().service(&booking.service).await?;
+    let (slot, policy) = bookable_slot(state, &office, start).await?;
+    let to = pishkhan_store::NewSlot {
+        slot_start_ms: slot.start_ms(),
+        slot_end_ms: unix_ms(slot.end),
+        capacity: policy.capacity(service.avg_handling_minutes),
+        rules: BookingRules::default(),
+    };
+    match state
+        .store()
+        .reschedule_booking(&permit, code, &to, ctx)
+        .await
+    {
+        Ok(b) => Ok(b),
+        Err(StoreError::WrongState(m)) => Err(ApiError::Conflict {
+            code: "not_reschedulable",
+            message: m,
+        }),
         Err(e) => Err(e.into()),
     }
 }

@@ -15,7 +15,7 @@ use crate::api::{audit, auth, bookings, registry, staff, types};
         registry::create_office, registry::office_staff, registry::services, registry::service,
         staff::create, staff::invitation, staff::accept,
         audit::list,
-        bookings::availability, bookings::create, bookings::get, bookings::cancel,
+        bookings::availability, bookings::create, bookings::get, bookings::cancel, bookings::reschedule,
         bookings::get_schedule, bookings::put_schedule, bookings::put_holiday, bookings::put_closure,
     ),
     components(schemas(
@@ -24,7 +24,7 @@ use crate::api::{audit, auth, bookings, registry, staff, types};
         types::UserOut, types::StaffOut, types::StaffCreated, types::AuditOut, types::AuditList,
         types::AcceptInvitationIn, types::InvitationOut, types::ProblemOut, staff::NewStaffIn,
         bookings::SlotOut, bookings::DayOut, bookings::AvailabilityOut, bookings::BookingIn,
-        bookings::BookingOut, bookings::ScheduleIo, bookings::NamedDayIn,
+        bookings::BookingOut, bookings::ScheduleIo, bookings::NamedDayIn, bookings::RescheduleIn,
     )),
     modifiers(&Security),
 )]

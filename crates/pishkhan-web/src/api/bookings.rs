@@ -317,6 +317,39 @@ pub async fn cancel(
     }
 }
 
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RescheduleIn {
+    /// Start of the new slot, RFC 3339, at the same office.
+    pub start: String,
+}
+
+/// Move a booking to another slot of the same office. The new seat is taken before the old
+/// one is released; if the new slot is full, nothing changes.
+#[utoipa::path(post, path = "/api/v1/bookings/{tracking_code}/reschedule", tag = "appointments",
+    params(("tracking_code" = String, Path)), request_body = RescheduleIn,
+    responses((status = 200, body = BookingOut),
+        (status = 404, body = ProblemOut, content_type = "application/problem+json"),
+        (status = 409, body = ProblemOut, content_type = "application/problem+json", description = "slot_full or not_reschedulable"),
+        (status = 422, body = ProblemOut, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+pub async fn reschedule(
+    State(state): State<AppState>,
+    staff: Staff,
+    Ctx(ctx): Ctx,
+    Path(code): Path<String>,
+    ApiJson(input): ApiJson<RescheduleIn>,
+) -> Result<Json<BookingOut>, ApiError> {
+    let code = parse_tracking(&code)?;
+    let start = time::OffsetDateTime::parse(
+        input.start.trim(),
+        &time::format_description::well_known::Rfc3339,
+    )
+    .map_err(|_| ApiError::invalid("invalid_start", "start", "start must be an RFC 3339 time"))?;
+    let moved = appointments::reschedule(&state, &staff, &code, start, &ctx).await?;
+    Ok(Json(BookingOut::from(&moved)))
+}
+
 #[derive(Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ScheduleIo {

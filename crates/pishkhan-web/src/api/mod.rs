@@ -51,4 +51,8 @@ pub fn router() -> Router<AppState> {
             "/api/v1/bookings/{tracking_code}/cancel",
             post(bookings::cancel),
         )
+        .route(
+            "/api/v1/bookings/{tracking_code}/reschedule",
+            post(bookings::reschedule),
+        )
 }

@@ -35,6 +35,7 @@ const API_ROUTES: &[(&str, &str)] = &[
     ("post", "/api/v1/bookings"),
     ("get", "/api/v1/bookings/{tracking_code}"),
     ("post", "/api/v1/bookings/{tracking_code}/cancel"),
+    ("post", "/api/v1/bookings/{tracking_code}/reschedule"),
 ];
 
 /// Offices of the small nation whose Persian address names Ayatollah Kashani boulevard

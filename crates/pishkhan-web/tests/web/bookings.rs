@@ -390,3 +390,116 @@ async fn a_thousand_concurrent_requests_for_a_slot_of_ten_give_exactly_ten_booki
         app.stop().await;
     }
 }
+
+#[tokio::test]
+async fn rescheduling_takes_the_new_seat_before_releasing_the_old_one() {
+    for app in TestApp::all().await {
+        let manager = app.login("manager", DEMO_PASSWORD).await;
+        let operator = app.login("operator", DEMO_PASSWORD).await;
+        let days = availability(&app, DEMO_OFFICE, TOMORROW, 1).await;
+        let slots = days["days"][0]["slots"].as_array().unwrap().clone();
+        let (a, b) = (
+            slots[0]["start"].as_str().unwrap(),
+            slots[1]["start"].as_str().unwrap(),
+        );
+        let citizen = app.fresh_national_code();
+        let made = book(&app, &operator, &booking(DEMO_OFFICE, a, &citizen), None).await;
+        assert_eq!(made.status, 201, "{}", made.text);
+        let code = made.json()["tracking_code"].as_str().unwrap().to_string();
+        let url = app.url(&format!("/api/v1/bookings/{code}/reschedule"));
+
+        let moved = app
+            .send(
+                app.client
+                    .post(&url)
+                    .bearer_auth(&operator)
+                    .json(&json!({ "start": b })),
+            )
+            .await;
+        assert_eq!(moved.status, 200, "[{}] {}", app.be(), moved.text);
+        assert_eq!(moved.json()["start"], b);
+        assert_eq!(
+            moved.json()["tracking_code"],
+            code.as_str(),
+            "the citizen keeps their code"
+        );
+        let after = availability(&app, DEMO_OFFICE, TOMORROW, 1).await;
+        let slot = |i: usize| after["days"][0]["slots"][i]["available"].as_u64().unwrap();
+        let cap = |i: usize| after["days"][0]["slots"][i]["capacity"].as_u64().unwrap();
+        assert_eq!(
+            (slot(0), slot(1)),
+            (cap(0), cap(1) - 1),
+            "[{}] the seat moved",
+            app.be()
+        );
+
+        // Fill slot a with other citizens, then try to move back: refused, nothing changes.
+        for _ in 0..cap(0) {
+            let other = app.fresh_national_code();
+            assert_eq!(
+                book(&app, &operator, &booking(DEMO_OFFICE, a, &other), None)
+                    .await
+                    .status,
+                201
+            );
+        }
+        app.send(
+            app.client
+                .post(&url)
+                .bearer_auth(&operator)
+                .json(&json!({ "start": a })),
+        )
+        .await
+        .problem(409, "slot_full");
+        let still = app
+            .get_as(&format!("/api/v1/bookings/{code}"), Some(&operator))
+            .await
+            .json();
+        assert_eq!(
+            still["start"],
+            b,
+            "[{}] a refused move changes nothing",
+            app.be()
+        );
+        let after = availability(&app, DEMO_OFFICE, TOMORROW, 1).await;
+        assert_eq!(after["days"][0]["slots"][0]["available"], 0);
+        assert_eq!(
+            after["days"][0]["slots"][1]["available"].as_u64().unwrap(),
+            cap(1) - 1
+        );
+
+        // Bad targets.
+        app.send(
+            app.client
+                .post(&url)
+                .bearer_auth(&operator)
+                .json(&json!({ "start": "2026-12-04T04:00:00Z" })),
+        )
+        .await
+        .problem(422, "office_closed");
+        app.send(
+            app.client
+                .post(&url)
+                .bearer_auth(&operator)
+                .json(&json!({ "start": "soon" })),
+        )
+        .await
+        .problem(422, "invalid_start");
+        // A cancelled booking can't be moved.
+        app.send(
+            app.client
+                .post(app.url(&format!("/api/v1/bookings/{code}/cancel")))
+                .bearer_auth(&manager),
+        )
+        .await;
+        app.send(
+            app.client
+                .post(&url)
+                .bearer_auth(&operator)
+                .json(&json!({ "start": slots[2]["start"] })),
+        )
+        .await
+        .problem(409, "not_reschedulable");
+        app.stop().await;
+    }
+}
