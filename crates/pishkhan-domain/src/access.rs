@@ -21,6 +21,8 @@ pub struct StaffActor {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Principal {
     Staff(StaffActor),
+    /// A citizen signed in with national code, mobile and a one-time code.
+    Citizen(crate::NationalCode),
     /// An operator of the machine, using the CLI. `reason` names the command.
     System {
         reason: &'static str,
@@ -32,6 +34,7 @@ impl Principal {
     pub fn audit_name(&self) -> String {
         match self {
             Principal::Staff(s) => s.username.to_string(),
+            Principal::Citizen(nc) => format!("citizen:{}", nc.as_str()),
             Principal::System { reason } => format!("system:{reason}"),
         }
     }
@@ -39,7 +42,7 @@ impl Principal {
     pub fn staff_id(&self) -> Option<i64> {
         match self {
             Principal::Staff(s) => Some(s.id),
-            Principal::System { .. } => None,
+            Principal::System { .. } | Principal::Citizen(_) => None,
         }
     }
 }
@@ -80,6 +83,8 @@ pub enum Action {
     },
     /// Enter the year's lunar holidays.
     ManageHolidays,
+    /// Book, reschedule or cancel one's own appointment, as a signed-in citizen.
+    BookAsCitizen { national_code: crate::NationalCode },
 }
 
 impl Action {
@@ -99,6 +104,7 @@ impl Action {
             Action::BookOnBehalf { .. } => "booking.staff",
             Action::ConfigureSchedule { .. } => "schedule.update",
             Action::ManageHolidays => "holiday.update",
+            Action::BookAsCitizen { .. } => "booking.citizen",
         }
     }
 }
@@ -114,6 +120,8 @@ pub enum Denied {
     OfficeSuspended,
     #[error("the system principal may not do this")]
     NotForSystem,
+    #[error("citizens may act only on their own bookings")]
+    NotYours,
 }
 
 impl Denied {
@@ -123,6 +131,7 @@ impl Denied {
             Denied::OtherOffice => "forbidden_other_office",
             Denied::OfficeSuspended => "office_suspended",
             Denied::NotForSystem => "forbidden",
+            Denied::NotYours => "forbidden_not_yours",
         }
     }
 }
@@ -168,6 +177,15 @@ fn decide(principal: &Principal, action: &Action) -> Result<(), Denied> {
                 _ => Err(Denied::NotForSystem),
             };
         }
+        Principal::Citizen(own) => {
+            // Citizens read the registry and act on their own bookings; nothing else.
+            return match action {
+                Action::BrowseRegistry => Ok(()),
+                Action::BookAsCitizen { national_code } if national_code == own => Ok(()),
+                Action::BookAsCitizen { .. } => Err(Denied::NotYours),
+                _ => Err(Denied::Role),
+            };
+        }
         Principal::Staff(s) => s,
     };
 
@@ -187,6 +205,8 @@ fn decide(principal: &Principal, action: &Action) -> Result<(), Denied> {
 
     match (staff.role, action) {
         (_, Action::BrowseRegistry) => Ok(()),
+        // Staff book on a citizen's behalf through `BookOnBehalf`, never as the citizen.
+        (_, Action::BookAsCitizen { .. }) => Err(Denied::Role),
         (Role::Regulator, _) => Ok(()),
 
         (Role::Manager, Action::ViewOfficeStaff { office }) => own_office(office),

@@ -318,10 +318,7 @@ pub(crate) async fn create_booking(
     b: &NewBooking,
     ctx: &AuditContext,
 ) -> Result<Booked> {
-    require(
-        permit,
-        |a| matches!(a, Action::BookOnBehalf { office } if *office == b.office),
-    )?;
+    require(permit, |a| may_book(a, b.office, &b.national_code))?;
     if let Some(engine) = &store.engine {
         let p = permit.principal();
         return engine.book(b, p.audit_name(), p.staff_id(), ctx).await;
@@ -448,10 +445,9 @@ pub(crate) async fn cancel_booking(
     ctx: &AuditContext,
 ) -> Result<Booking> {
     let current = booking(store, code).await?;
-    require(
-        permit,
-        |a| matches!(a, Action::BookOnBehalf { office } if *office == current.office),
-    )?;
+    require(permit, |a| {
+        may_book(a, current.office, &current.national_code)
+    })?;
     if let Some(engine) = &store.engine {
         let p = permit.principal();
         return engine
@@ -520,10 +516,9 @@ pub(crate) async fn reschedule_booking(
     ctx: &AuditContext,
 ) -> Result<Booking> {
     let current = booking(store, code).await?;
-    require(
-        permit,
-        |a| matches!(a, Action::BookOnBehalf { office } if *office == current.office),
-    )?;
+    require(permit, |a| {
+        may_book(a, current.office, &current.national_code)
+    })?;
     if let Some(engine) = &store.engine {
         let p = permit.principal();
         return engine
@@ -623,4 +618,27 @@ async fn reschedule_in(
     .await?;
     crate::outbox::enqueue(tx, &crate::outbox::rescheduled_message(&moved), ctx.now_ms).await?;
     Ok(moved)
+}
+
+/// A booking change is covered by staff booking at that office, or by the citizen whose
+/// booking it is.
+fn may_book(a: &Action, office: OfficeCode, national_code: &NationalCode) -> bool {
+    match a {
+        Action::BookOnBehalf { office: o } => *o == office,
+        Action::BookAsCitizen { national_code: n } => n == national_code,
+        _ => false,
+    }
+}
+
+pub(crate) async fn citizen_bookings(
+    store: &SqlStore,
+    national_code: &NationalCode,
+) -> Result<Vec<Booking>> {
+    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {BOOKING_COLS} FROM bookings WHERE national_code = $1 ORDER BY slot_start_ms DESC LIMIT 100"
+    )))
+    .bind(national_code.as_str().to_string())
+    .fetch_all(&store.pool)
+    .await?;
+    rows.iter().map(booking_from_row).collect()
 }

@@ -9,6 +9,7 @@
 //! row cannot be committed.
 
 mod bookings;
+mod citizens;
 mod database_url;
 mod engine;
 mod error;
@@ -30,6 +31,7 @@ use pishkhan_domain::model::{
 use pishkhan_domain::schedule::{BookingRules, BookingStatus, SlotPolicy, TrackingCode};
 use pishkhan_domain::{Mobile, NationalCode};
 
+pub use citizens::{MAX_OTP_ATTEMPTS, OtpRequest};
 pub use database_url::DatabaseUrl;
 pub use error::StoreError;
 
@@ -539,6 +541,8 @@ pub trait Store: Send + Sync + 'static {
         ctx: &AuditContext,
     ) -> Result<Booked>;
     async fn booking(&self, code: &TrackingCode) -> Result<Booking>;
+    /// A citizen's bookings, latest slot first (at most 100).
+    async fn citizen_bookings(&self, national_code: &NationalCode) -> Result<Vec<Booking>>;
     /// Cancels a booked appointment and frees its seat.
     async fn cancel_booking(
         &self,
@@ -555,6 +559,27 @@ pub trait Store: Send + Sync + 'static {
         to: &NewSlot,
         ctx: &AuditContext,
     ) -> Result<Booking>;
+
+    // Citizen sign-in.
+    /// Stores a new one-time code (replacing any earlier one) and queues its SMS; refuses with
+    /// `LimitReached` when the national code asks too often.
+    async fn request_otp(&self, request: &OtpRequest, ctx: &AuditContext) -> Result<()>;
+    /// `Ok(true)` and a new citizen session when the code is right; `Ok(false)` for a wrong
+    /// guess; `Expired` when no code is live.
+    async fn verify_otp(
+        &self,
+        national_code: &NationalCode,
+        mobile: &Mobile,
+        code_hash: &str,
+        session_token_hash: &str,
+        session_ttl_ms: i64,
+        ctx: &AuditContext,
+    ) -> Result<bool>;
+    async fn citizen_session(
+        &self,
+        token_hash: &str,
+        now_ms: i64,
+    ) -> Result<Option<(NationalCode, Mobile)>>;
 
     // Notification outbox.
     /// Leases up to `limit` due messages for `lease_ms`; a message whose lease runs out

@@ -16,6 +16,10 @@ const MIGRATIONS: &[Migration] = &[
         name: "0002_bookings",
         sql: include_str!("../migrations/postgres/0002_bookings.sql"),
     },
+    Migration {
+        name: "0003_citizens",
+        sql: include_str!("../migrations/postgres/0003_citizens.sql"),
+    },
 ];
 
 const MAX_CONNECTIONS: u32 = 16;

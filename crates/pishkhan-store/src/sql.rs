@@ -1480,6 +1480,43 @@ impl Store for SqlStore {
         bookings::reschedule_booking(self, permit, code, to, ctx).await
     }
 
+    async fn citizen_bookings(&self, national_code: &NationalCode) -> Result<Vec<Booking>> {
+        bookings::citizen_bookings(self, national_code).await
+    }
+
+    async fn request_otp(&self, request: &crate::OtpRequest, ctx: &AuditContext) -> Result<()> {
+        crate::citizens::request_otp(self, request, ctx).await
+    }
+
+    async fn verify_otp(
+        &self,
+        national_code: &NationalCode,
+        mobile: &Mobile,
+        code_hash: &str,
+        session_token_hash: &str,
+        session_ttl_ms: i64,
+        ctx: &AuditContext,
+    ) -> Result<bool> {
+        crate::citizens::verify_otp(
+            self,
+            national_code,
+            mobile,
+            code_hash,
+            session_token_hash,
+            session_ttl_ms,
+            ctx,
+        )
+        .await
+    }
+
+    async fn citizen_session(
+        &self,
+        token_hash: &str,
+        now_ms: i64,
+    ) -> Result<Option<(NationalCode, Mobile)>> {
+        crate::citizens::citizen_session(self, token_hash, now_ms).await
+    }
+
     async fn claim_outbox(
         &self,
         limit: u32,

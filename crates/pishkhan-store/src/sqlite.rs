@@ -23,6 +23,10 @@ const MIGRATIONS: &[Migration] = &[
         name: "0002_bookings",
         sql: include_str!("../migrations/sqlite/0002_bookings.sql"),
     },
+    Migration {
+        name: "0003_citizens",
+        sql: include_str!("../migrations/sqlite/0003_citizens.sql"),
+    },
 ];
 
 /// Readers run in parallel under WAL; writes serialize on SQLite's own lock.

@@ -2,7 +2,6 @@
 //! cancelling. Rules come from `pishkhan_domain::schedule`; capacity is enforced by the store.
 
 use pishkhan_domain::JalaliDate;
-use pishkhan_domain::access::Action;
 use pishkhan_domain::model::{Channel, LocalizedText, Office, OfficeCode, Service, ServiceCode};
 use pishkhan_domain::schedule::{
     BookingRules, ClosedReason, Slot, SlotPolicy, from_unix_ms, slots_for_day, solar_holiday,
@@ -13,7 +12,7 @@ use pishkhan_domain::{Mobile, NationalCode};
 use pishkhan_store::{Booked, NewBooking, StoreError};
 
 use crate::AppState;
-use crate::auth::Staff;
+use crate::auth::Caller;
 use crate::error::ApiError;
 
 /// Longest range one availability request may cover.
@@ -153,11 +152,11 @@ pub struct BookingRequest {
 /// store then takes the seat atomically or refuses.
 pub async fn book(
     state: &AppState,
-    staff: &Staff,
+    caller: &Caller,
     req: BookingRequest,
     ctx: &pishkhan_store::AuditContext,
 ) -> Result<Booked, ApiError> {
-    let permit = staff.permit(Action::BookOnBehalf { office: req.office })?;
+    let permit = caller.booking_permit(req.office, &req.national_code)?;
     let office = state
         .store()
         .office(req.office)
@@ -272,16 +271,14 @@ async fn bookable_slot(
 /// released, or nothing changes.
 pub async fn reschedule(
     state: &AppState,
-    staff: &Staff,
+    caller: &Caller,
     code: &pishkhan_domain::schedule::TrackingCode,
     start: time::OffsetDateTime,
     ctx: &pishkhan_store::AuditContext,
 ) -> Result<pishkhan_store::Booking, ApiError> {
     let booking = state.store().booking(code).await?;
-    let permit = staff
-        .permit(Action::BookOnBehalf {
-            office: booking.office,
-        })
+    let permit = caller
+        .booking_permit(booking.office, &booking.national_code)
         .map_err(|_| ApiError::NotFound("booking"))?;
     let office = state.store().office(booking.office).await?;
     let service = state.store().service(&booking.service).await?;

@@ -197,3 +197,60 @@ impl FromRequestParts<AppState> for Staff {
         Ok(staff)
     }
 }
+
+/// A citizen signed in with national code, mobile and a one-time code (bearer token only).
+#[derive(Debug, Clone)]
+pub struct Citizen {
+    pub national_code: pishkhan_domain::NationalCode,
+}
+
+/// Whoever may act on bookings: a member of staff, or the citizen themself.
+#[derive(Debug, Clone)]
+pub enum Caller {
+    Staff(Staff),
+    Citizen(Citizen),
+}
+
+impl Caller {
+    /// The permit to book, move or cancel the booking of `national_code` at `office`: staff
+    /// of that office (or the regulator), or that very citizen.
+    pub fn booking_permit(
+        &self,
+        office: pishkhan_domain::model::OfficeCode,
+        national_code: &pishkhan_domain::NationalCode,
+    ) -> Result<Permit, Denied> {
+        match self {
+            Caller::Staff(s) => s.permit(Action::BookOnBehalf { office }),
+            Caller::Citizen(c) => authorize(
+                &Principal::Citizen(c.national_code.clone()),
+                Action::BookAsCitizen {
+                    national_code: national_code.clone(),
+                },
+            ),
+        }
+    }
+}
+
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        if let Some(staff) = resolve(parts, state).await? {
+            return Staff::from_request_parts(parts, state)
+                .await
+                .map(Caller::Staff)
+                .or(Ok(Caller::Staff(staff)));
+        }
+        let Some((token, AuthVia::Bearer)) = presented_token(parts) else {
+            return Err(ApiError::Unauthenticated);
+        };
+        let hash = token_hash(&token);
+        match state.store().citizen_session(&hash, state.now_ms()).await? {
+            Some((national_code, _mobile)) => Ok(Caller::Citizen(Citizen { national_code })),
+            None => Err(ApiError::Unauthenticated),
+        }
+    }
+}

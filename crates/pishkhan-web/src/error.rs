@@ -26,6 +26,8 @@ pub enum ApiError {
     Unauthenticated,
     #[error("wrong username or password")]
     BadCredentials,
+    #[error("the code is wrong")]
+    BadCode,
     #[error("forbidden: {0}")]
     Forbidden(Denied),
     #[error("csrf token missing or wrong")]
@@ -70,7 +72,9 @@ impl ApiError {
         match self {
             ApiError::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::BadRequest { .. } => StatusCode::BAD_REQUEST,
-            ApiError::Unauthenticated | ApiError::BadCredentials => StatusCode::UNAUTHORIZED,
+            ApiError::Unauthenticated | ApiError::BadCredentials | ApiError::BadCode => {
+                StatusCode::UNAUTHORIZED
+            }
             ApiError::Forbidden(_) | ApiError::Csrf => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::Conflict { .. } => StatusCode::CONFLICT,
@@ -90,6 +94,7 @@ impl ApiError {
             ApiError::Invalid { code, .. } | ApiError::BadRequest { code, .. } => code,
             ApiError::Unauthenticated => "unauthenticated",
             ApiError::BadCredentials => "bad_credentials",
+            ApiError::BadCode => "wrong_code",
             ApiError::Forbidden(d) => d.code(),
             ApiError::Csrf => "csrf_failed",
             ApiError::NotFound(_) => "not_found",
@@ -109,7 +114,7 @@ impl ApiError {
             ApiError::Invalid { .. } => "Invalid input",
             ApiError::BadRequest { .. } => "Bad request",
             ApiError::Unauthenticated => "Sign-in required",
-            ApiError::BadCredentials => "Sign-in failed",
+            ApiError::BadCredentials | ApiError::BadCode => "Sign-in failed",
             ApiError::Forbidden(_) | ApiError::Csrf => "Forbidden",
             ApiError::NotFound(_) => "Not found",
             ApiError::Conflict { .. } => "Conflict",

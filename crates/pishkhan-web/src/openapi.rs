@@ -4,13 +4,14 @@ use axum::Json;
 use utoipa::OpenApi;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 
-use crate::api::{audit, auth, bookings, registry, staff, types};
+use crate::api::{audit, auth, bookings, citizen, registry, staff, types};
 
 #[derive(OpenApi)]
 #[openapi(
     info(title = "Pishkhan API", description = "Government service counters: registry, catalogue, staff, audit and appointments."),
     paths(
         auth::login, auth::logout, auth::me,
+        citizen::request_code, citizen::login, citizen::my_bookings,
         registry::provinces, registry::agencies, registry::offices, registry::office,
         registry::create_office, registry::office_staff, registry::services, registry::service,
         staff::create, staff::invitation, staff::accept,
@@ -25,6 +26,7 @@ use crate::api::{audit, auth, bookings, registry, staff, types};
         types::AcceptInvitationIn, types::InvitationOut, types::ProblemOut, staff::NewStaffIn,
         bookings::SlotOut, bookings::DayOut, bookings::AvailabilityOut, bookings::BookingIn,
         bookings::BookingOut, bookings::ScheduleIo, bookings::NamedDayIn, bookings::RescheduleIn,
+        citizen::CodeIn, citizen::CodeOut, citizen::CitizenLoginIn, citizen::CitizenLoginOut,
     )),
     modifiers(&Security),
 )]

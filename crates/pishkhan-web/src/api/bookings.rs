@@ -18,7 +18,7 @@ use super::registry::parse_office_code;
 use super::types::ProblemOut;
 use crate::AppState;
 use crate::appointments::{self, BookingRequest, MAX_AVAILABILITY_DAYS, instant};
-use crate::auth::Staff;
+use crate::auth::{Caller, Staff};
 use crate::error::ApiError;
 use crate::extract::{ApiJson, ApiQuery, Ctx};
 
@@ -208,7 +208,7 @@ impl From<&Booking> for BookingOut {
     security(("bearer" = [])))]
 pub async fn create(
     State(state): State<AppState>,
-    staff: Staff,
+    caller: Caller,
     Ctx(ctx): Ctx,
     headers: HeaderMap,
     ApiJson(input): ApiJson<BookingIn>,
@@ -249,7 +249,7 @@ pub async fn create(
         mobile: Mobile::parse(&input.mobile)?,
         idempotency_key,
     };
-    let outcome = appointments::book(&state, &staff, req, &ctx).await?;
+    let outcome = appointments::book(&state, &caller, req, &ctx).await?;
     let (booking, replayed) = match &outcome {
         Booked::New(b) => (b, false),
         Booked::Replayed(b) => (b, true),
@@ -273,16 +273,14 @@ fn parse_tracking(code: &str) -> Result<TrackingCode, ApiError> {
     security(("bearer" = [])))]
 pub async fn get(
     State(state): State<AppState>,
-    staff: Staff,
+    caller: Caller,
     Path(code): Path<String>,
 ) -> Result<Json<BookingOut>, ApiError> {
     let booking = state.store().booking(&parse_tracking(&code)?).await?;
-    // Staff see bookings of offices they may book for; others learn nothing, not even that
-    // the code exists.
-    staff
-        .permit(Action::BookOnBehalf {
-            office: booking.office,
-        })
+    // Staff see bookings of offices they may book for, citizens their own; others learn
+    // nothing, not even that the code exists.
+    caller
+        .booking_permit(booking.office, &booking.national_code)
         .map_err(|_| ApiError::NotFound("booking"))?;
     Ok(Json(BookingOut::from(&booking)))
 }
@@ -296,16 +294,14 @@ pub async fn get(
     security(("bearer" = [])))]
 pub async fn cancel(
     State(state): State<AppState>,
-    staff: Staff,
+    caller: Caller,
     Ctx(ctx): Ctx,
     Path(code): Path<String>,
 ) -> Result<Json<BookingOut>, ApiError> {
     let code = parse_tracking(&code)?;
     let booking = state.store().booking(&code).await?;
-    let permit = staff
-        .permit(Action::BookOnBehalf {
-            office: booking.office,
-        })
+    let permit = caller
+        .booking_permit(booking.office, &booking.national_code)
         .map_err(|_| ApiError::NotFound("booking"))?;
     match state.store().cancel_booking(&permit, &code, &ctx).await {
         Ok(b) => Ok(Json(BookingOut::from(&b))),
@@ -335,7 +331,7 @@ pub struct RescheduleIn {
     security(("bearer" = [])))]
 pub async fn reschedule(
     State(state): State<AppState>,
-    staff: Staff,
+    caller: Caller,
     Ctx(ctx): Ctx,
     Path(code): Path<String>,
     ApiJson(input): ApiJson<RescheduleIn>,
@@ -346,7 +342,7 @@ pub async fn reschedule(
         &time::format_description::well_known::Rfc3339,
     )
     .map_err(|_| ApiError::invalid("invalid_start", "start", "start must be an RFC 3339 time"))?;
-    let moved = appointments::reschedule(&state, &staff, &code, start, &ctx).await?;
+    let moved = appointments::reschedule(&state, &caller, &code, start, &ctx).await?;
     Ok(Json(BookingOut::from(&moved)))
 }
 

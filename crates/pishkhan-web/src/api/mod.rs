@@ -3,6 +3,7 @@
 pub mod audit;
 pub mod auth;
 pub mod bookings;
+pub mod citizen;
 pub mod registry;
 pub mod staff;
 pub mod types;
@@ -18,6 +19,9 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/auth/login", post(auth::login))
         .route("/api/v1/auth/logout", post(auth::logout))
         .route("/api/v1/me", get(auth::me))
+        .route("/api/v1/citizen/code", post(citizen::request_code))
+        .route("/api/v1/citizen/login", post(citizen::login))
+        .route("/api/v1/me/bookings", get(citizen::my_bookings))
         .route("/api/v1/provinces", get(registry::provinces))
         .route("/api/v1/agencies", get(registry::agencies))
         .route(

@@ -36,6 +36,9 @@ const API_ROUTES: &[(&str, &str)] = &[
     ("get", "/api/v1/bookings/{tracking_code}"),
     ("post", "/api/v1/bookings/{tracking_code}/cancel"),
     ("post", "/api/v1/bookings/{tracking_code}/reschedule"),
+    ("post", "/api/v1/citizen/code"),
+    ("post", "/api/v1/citizen/login"),
+    ("get", "/api/v1/me/bookings"),
 ];
 
 /// Offices of the small nation whose Persian address names Ayatollah Kashani boulevard

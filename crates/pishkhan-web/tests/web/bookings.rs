@@ -503,3 +503,97 @@ async fn rescheduling_takes_the_new_seat_before_releasing_the_old_one() {
         app.stop().await;
     }
 }
+
+#[tokio::test]
+async fn citizens_sign_in_with_a_one_time_code_and_manage_only_their_own_bookings() {
+    for app in TestApp::all().await {
+        let citizen = app.fresh_national_code();
+        let mobile = "09351112233";
+        let ask = json!({ "national_code": citizen, "mobile": mobile });
+        let sent = app.post_json("/api/v1/citizen/code", None, &ask).await;
+        assert_eq!(sent.status, 202, "[{}] {}", app.be(), sent.text);
+        app.post_json("/api/v1/citizen/code", None, &ask)
+            .await
+            .problem(429, "rate_limited");
+        app.post_json(
+            "/api/v1/citizen/code",
+            None,
+            &json!({ "national_code": "1111111111", "mobile": mobile }),
+        )
+        .await
+        .problem(422, "invalid_national_code");
+
+        // The code went out through the outbox, as an SMS to that mobile.
+        let messages = app.store.outbox_messages(Some(mobile), 5).await.unwrap();
+        let sms = messages
+            .iter()
+            .find(|m| m.kind == "auth.otp")
+            .expect("an SMS with the code");
+        let code = sms.payload["code"].as_str().unwrap().to_string();
+        assert_eq!(code.len(), 6);
+
+        let wrong = if code == "000000" { "111111" } else { "000000" };
+        app.post_json(
+            "/api/v1/citizen/login",
+            None,
+            &json!({ "national_code": citizen, "mobile": mobile, "code": wrong }),
+        )
+        .await
+        .problem(401, "wrong_code");
+        let persian: String = pishkhan_domain::digits::to_persian_digits(&code);
+        let login = app
+            .post_json(
+                "/api/v1/citizen/login",
+                None,
+                &json!({ "national_code": citizen, "mobile": mobile, "code": persian }),
+            )
+            .await;
+        assert_eq!(login.status, 200, "[{}] {}", app.be(), login.text);
+        let token = login.json()["token"].as_str().unwrap().to_string();
+        // A code works once.
+        app.post_json(
+            "/api/v1/citizen/login",
+            None,
+            &json!({ "national_code": citizen, "mobile": mobile, "code": code }),
+        )
+        .await
+        .problem(400, "code_expired");
+
+        let days = availability(&app, DEMO_OFFICE, TOMORROW, 1).await;
+        let start = first_slot(&days["days"][0])["start"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let mine = book(&app, &token, &booking(DEMO_OFFICE, &start, &citizen), None).await;
+        assert_eq!(mine.status, 201, "[{}] {}", app.be(), mine.text);
+        let code = mine.json()["tracking_code"].as_str().unwrap().to_string();
+        // Not for someone else.
+        let other = app.fresh_national_code();
+        book(&app, &token, &booking(DEMO_OFFICE, &start, &other), None)
+            .await
+            .problem(403, "forbidden_not_yours");
+        let list = app.get_as("/api/v1/me/bookings", Some(&token)).await;
+        assert_eq!(list.status, 200);
+        assert_eq!(list.json()[0]["tracking_code"], code.as_str());
+        // Someone else's booking is invisible.
+        let operator = app.login("operator", DEMO_PASSWORD).await;
+        let theirs = book(&app, &operator, &booking(DEMO_OFFICE, &start, &other), None).await;
+        let theirs = theirs.json()["tracking_code"].as_str().unwrap().to_string();
+        app.get_as(&format!("/api/v1/bookings/{theirs}"), Some(&token))
+            .await
+            .problem(404, "not_found");
+        // Their own they can cancel; staff-only endpoints stay closed.
+        let cancelled = app
+            .send(
+                app.client
+                    .post(app.url(&format!("/api/v1/bookings/{code}/cancel")))
+                    .bearer_auth(&token),
+            )
+            .await;
+        assert_eq!(cancelled.status, 200, "{}", cancelled.text);
+        app.get_as("/api/v1/audit", Some(&token))
+            .await
+            .problem(401, "unauthenticated");
+        app.stop().await;
+    }
+}

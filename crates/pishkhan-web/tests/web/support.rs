@@ -34,6 +34,8 @@ pub struct TestApp {
     pub backend: Backend,
     pub nation: pishkhan_nation::Nation,
     pub clock: Arc<FixedClock>,
+    /// The store the server runs on, for reading what the API can't show (the SMS outbox).
+    pub store: Arc<dyn pishkhan_store::Store>,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     server: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
     used_national_codes: HashSet<String>,
@@ -101,6 +103,7 @@ impl TestApp {
             backend: db.backend(),
             nation,
             clock,
+            store: store.clone(),
             shutdown: Some(tx),
             server: Some(server),
             used_national_codes,

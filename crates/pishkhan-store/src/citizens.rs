@@ -1,0 +1,224 @@
+//! Citizen sign-in: one-time codes sent through the outbox, and citizen sessions.
+//!
+//! **Invariant:** only hashes of codes and tokens are stored (the SMS text in the outbox is
+//! the one plaintext copy, because the gateway must send it). A code is single-use, expires,
+//! and allows a bounded number of wrong guesses; requests for codes are rate-limited per
+//! national code in the database, so every app process sees the same limit.
+
+use pishkhan_domain::{Mobile, NationalCode};
+use sqlx::Row;
+
+use crate::outbox::{NewMessage, enqueue};
+use crate::sql::{SqlStore, write_audit};
+use crate::{AuditContext, Result, StoreError};
+
+/// What a request for a one-time code carries.
+#[derive(Clone)]
+pub struct OtpRequest {
+    pub national_code: NationalCode,
+    pub mobile: Mobile,
+    /// The code itself, for the SMS.
+    pub code: String,
+    /// SHA-256 of `national_code:code`.
+    pub code_hash: String,
+    pub ttl_ms: i64,
+    /// Shortest gap between two codes for one national code.
+    pub min_interval_ms: i64,
+    /// Codes one national code may ask for within `window_ms`.
+    pub max_per_window: u32,
+    pub window_ms: i64,
+}
+
+impl std::fmt::Debug for OtpRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OtpRequest")
+            .field("national_code", &self.national_code)
+            .field("mobile", &self.mobile)
+            .field("code", &"<redacted>")
+            .finish()
+    }
+}
+
+/// Wrong guesses a code survives.
+pub const MAX_OTP_ATTEMPTS: i64 = 5;
+
+pub(crate) async fn request_otp(
+    store: &SqlStore,
+    r: &OtpRequest,
+    ctx: &AuditContext,
+) -> Result<()> {
+    let (_turn, mut tx) = store.begin_write().await?;
+    let now = ctx.now_ms;
+    let existing = sqlx::query(
+        "SELECT created_at_ms, sent_in_window, window_start_ms FROM citizen_otps WHERE national_code = $1",
+    )
+    .bind(r.national_code.as_str().to_string())
+    .fetch_optional(&mut *tx)
+    .await?;
+    let (sent, window_start) = match existing {
+        Some(row) => {
+            let created: i64 = row.try_get("created_at_ms")?;
+            let sent: i64 = row.try_get("sent_in_window")?;
+            let start: i64 = row.try_get("window_start_ms")?;
+            if now - created < r.min_interval_ms {
+                let _ = tx.rollback().await;
+                return Err(StoreError::LimitReached {
+                    rule: format!(
+                        "wait {} s before asking for another code",
+                        (r.min_interval_ms - (now - created)) / 1000 + 1
+                    ),
+                });
+            }
+            if now - start < r.window_ms {
+                if sent >= i64::from(r.max_per_window) {
+                    let _ = tx.rollback().await;
+                    return Err(StoreError::LimitReached {
+                        rule: format!("at most {} codes per hour", r.max_per_window),
+                    });
+                }
+                (sent + 1, start)
+            } else {
+                (1, now)
+            }
+        }
+        None => (1, now),
+    };
+    sqlx::query(
+        "INSERT INTO citizen_otps (national_code, mobile, code_hash, attempts, created_at_ms, expires_at_ms, used_at_ms, sent_in_window, window_start_ms) \
+         VALUES ($1, $2, $3, 0, $4, $5, NULL, $6, $7) ON CONFLICT (national_code) DO UPDATE SET \
+         mobile = excluded.mobile, code_hash = excluded.code_hash, attempts = 0, created_at_ms = excluded.created_at_ms, \
+         expires_at_ms = excluded.expires_at_ms, used_at_ms = NULL, sent_in_window = excluded.sent_in_window, \
+         window_start_ms = excluded.window_start_ms",
+    )
+    .bind(r.national_code.as_str().to_string())
+    .bind(r.mobile.as_str().to_string())
+    .bind(r.code_hash.clone())
+    .bind(now)
+    .bind(now + r.ttl_ms)
+    .bind(sent)
+    .bind(window_start)
+    .execute(&mut *tx)
+    .await?;
+    enqueue(
+        &mut tx,
+        &NewMessage {
+            kind: "auth.otp",
+            recipient: r.mobile.as_str().to_string(),
+            dedupe_key: format!("auth.otp:{}:{now}", r.national_code.as_str()),
+            payload: serde_json::json!({ "code": r.code, "expires_at_ms": now + r.ttl_ms }),
+        },
+        now,
+    )
+    .await?;
+    write_audit(
+        &mut tx,
+        &format!("citizen:{}", r.national_code.as_str()),
+        None,
+        "citizen.code_sent",
+        &format!("citizen:{}", r.national_code.as_str()),
+        &serde_json::json!({ "mobile": r.mobile.as_str() }),
+        ctx,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Checks a code. `Ok(true)`: the code was right, is now used, and the session exists.
+/// `Ok(false)`: a wrong guess, counted. `Expired`: no live code (unknown, used, expired, or
+/// too many wrong guesses).
+pub(crate) async fn verify_otp(
+    store: &SqlStore,
+    national_code: &NationalCode,
+    mobile: &Mobile,
+    code_hash: &str,
+    session_token_hash: &str,
+    session_ttl_ms: i64,
+    ctx: &AuditContext,
+) -> Result<bool> {
+    let (_turn, mut tx) = store.begin_write().await?;
+    let now = ctx.now_ms;
+    let row = sqlx::query(
+        "SELECT mobile, code_hash, attempts, expires_at_ms, used_at_ms FROM citizen_otps WHERE national_code = $1",
+    )
+    .bind(national_code.as_str().to_string())
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some(row) = row else {
+        let _ = tx.rollback().await;
+        return Err(StoreError::Expired("code"));
+    };
+    let attempts: i64 = row.try_get("attempts")?;
+    let expires: i64 = row.try_get("expires_at_ms")?;
+    let used: Option<i64> = row.try_get("used_at_ms")?;
+    if used.is_some() || expires <= now || attempts >= MAX_OTP_ATTEMPTS {
+        let _ = tx.rollback().await;
+        return Err(StoreError::Expired("code"));
+    }
+    let stored_mobile: String = row.try_get("mobile")?;
+    let stored_hash: String = row.try_get("code_hash")?;
+    if stored_mobile != mobile.as_str() || stored_hash != code_hash {
+        sqlx::query("UPDATE citizen_otps SET attempts = attempts + 1 WHERE national_code = $1")
+            .bind(national_code.as_str().to_string())
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        return Ok(false);
+    }
+    let done = sqlx::query(
+        "UPDATE citizen_otps SET used_at_ms = $1 WHERE national_code = $2 AND used_at_ms IS NULL",
+    )
+    .bind(now)
+    .bind(national_code.as_str().to_string())
+    .execute(&mut *tx)
+    .await?;
+    if done.rows_affected() != 1 {
+        let _ = tx.rollback().await;
+        return Err(StoreError::Expired("code"));
+    }
+    sqlx::query(
+        "INSERT INTO citizen_sessions (token_hash, national_code, mobile, created_at_ms, expires_at_ms) VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(session_token_hash.to_string())
+    .bind(national_code.as_str().to_string())
+    .bind(mobile.as_str().to_string())
+    .bind(now)
+    .bind(now + session_ttl_ms)
+    .execute(&mut *tx)
+    .await?;
+    write_audit(
+        &mut tx,
+        &format!("citizen:{}", national_code.as_str()),
+        None,
+        "citizen.login",
+        &format!("citizen:{}", national_code.as_str()),
+        &serde_json::json!({}),
+        ctx,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(true)
+}
+
+pub(crate) async fn citizen_session(
+    store: &SqlStore,
+    token_hash: &str,
+    now_ms: i64,
+) -> Result<Option<(NationalCode, Mobile)>> {
+    let row = sqlx::query(
+        "SELECT national_code, mobile FROM citizen_sessions WHERE token_hash = $1 AND expires_at_ms > $2",
+    )
+    .bind(token_hash.to_string())
+    .bind(now_ms)
+    .fetch_optional(&store.pool)
+    .await?;
+    row.map(|r| {
+        let nc: String = r.try_get("national_code")?;
+        let m: String = r.try_get("mobile")?;
+        Ok((
+            NationalCode::parse(&nc).map_err(|e| StoreError::Corrupt(e.to_string()))?,
+            Mobile::parse(&m).map_err(|e| StoreError::Corrupt(e.to_string()))?,
+        ))
+    })
+    .transpose()
+}
