@@ -84,7 +84,9 @@ pub enum Action {
     /// Enter the year's lunar holidays.
     ManageHolidays,
     /// Book, reschedule or cancel one's own appointment, as a signed-in citizen.
-    BookAsCitizen { national_code: crate::NationalCode },
+    BookAsCitizen {
+        national_code: crate::NationalCode,
+    },
 }
 
 impl Action {

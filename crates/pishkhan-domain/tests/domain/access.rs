@@ -238,3 +238,54 @@ fn denial_codes_are_stable() {
         assert_eq!(d.code(), code);
     }
 }
+
+#[test]
+fn citizens_act_only_on_their_own_bookings() {
+    use pishkhan_domain::NationalCode;
+    let me = NationalCode::parse("0499370899").unwrap();
+    let other = NationalCode::parse("0790419904").unwrap();
+    let citizen = Principal::Citizen(me.clone());
+    assert_eq!(citizen.audit_name(), "citizen:0499370899");
+    assert_eq!(citizen.staff_id(), None);
+    let table: Vec<(Action, Result<(), Denied>)> = vec![
+        (
+            Action::BookAsCitizen {
+                national_code: me.clone(),
+            },
+            Ok(()),
+        ),
+        (
+            Action::BookAsCitizen {
+                national_code: other.clone(),
+            },
+            Err(Denied::NotYours),
+        ),
+        (Action::BrowseRegistry, Ok(())),
+        (
+            Action::BookOnBehalf {
+                office: office(OWN),
+            },
+            Err(Denied::Role),
+        ),
+        (Action::CreateOffice, Err(Denied::Role)),
+        (Action::ViewAuditLog, Err(Denied::Role)),
+    ];
+    for (action, expected) in table {
+        assert_eq!(
+            authorize(&citizen, action.clone()).map(|_| ()),
+            expected,
+            "{action:?}"
+        );
+    }
+    // Staff book on a citizen's behalf through BookOnBehalf, never as the citizen.
+    for role in [Role::Regulator, Role::Manager, Role::Operator] {
+        let got = authorize(
+            &staff(role, OfficeStatus::Active),
+            Action::BookAsCitizen {
+                national_code: me.clone(),
+            },
+        );
+        assert_eq!(got.map(|_| ()), Err(Denied::Role), "{role:?}");
+    }
+    assert_eq!(Denied::NotYours.code(), "forbidden_not_yours");
+}
