@@ -66,6 +66,9 @@ pub struct ServeArgs {
     /// Mark cookies Secure (set when served over HTTPS).
     #[arg(long, env = "PISHKHAN_COOKIE_SECURE")]
     pub cookie_secure: bool,
+    /// Where notifications go: `log` (DATA_DIR/notifications.log) or `webhook:http://…`.
+    #[arg(long, env = "PISHKHAN_NOTIFY", default_value = "log")]
+    pub notify: String,
 }
 
 #[derive(Subcommand)]

@@ -155,7 +155,7 @@ pub async fn demo(
         );
     }
     println!();
-    run_server(store, args, base, listener).await
+    run_server(store, global, args, base, listener).await
 }
 
 pub async fn serve(global: &Global, args: &ServeArgs) -> anyhow::Result<()> {
@@ -175,15 +175,33 @@ pub async fn serve(global: &Global, args: &ServeArgs) -> anyhow::Result<()> {
         .clone()
         .unwrap_or_else(|| format!("http://{addr}"));
     println!("pishkhan serving on {base}/");
-    run_server(store, args, base, listener).await
+    run_server(store, global, args, base, listener).await
 }
 
+/// Serves HTTP and delivers notifications until a shutdown signal; then the server drains
+/// and the dispatcher settles what it is sending.
 async fn run_server(
     store: Arc<dyn Store>,
+    global: &Global,
     args: &ServeArgs,
     public_url: String,
     listener: tokio::net::TcpListener,
 ) -> anyhow::Result<()> {
+    std::fs::create_dir_all(&global.data_dir)
+        .with_context(|| format!("cannot create {}", global.data_dir.display()))?;
+    let sender = pishkhan_notify::sender_from_spec(&args.notify, &global.data_dir)
+        .context("bad --notify")?;
+    let dispatcher = pishkhan_notify::Dispatcher::new(
+        store.clone(),
+        sender,
+        pishkhan_notify::DispatchConfig::default(),
+        pishkhan_notify::system_clock(),
+    )?;
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let notifications = tokio::spawn(dispatcher.run(async move {
+        let mut rx = stop_rx;
+        let _ = rx.wait_for(|stop| *stop).await;
+    }));
     let config = WebConfig {
         public_url,
         cookie_secure: args.cookie_secure,
@@ -191,8 +209,16 @@ async fn run_server(
     };
     let state = AppState::new(store, config, Arc::new(SystemClock));
     let app = pishkhan_web::router(state);
-    pishkhan_web::serve(listener, app, shutdown_signal()).await?;
-    tracing::info!("stopped");
+    let served = pishkhan_web::serve(listener, app, shutdown_signal()).await;
+    let _ = stop_tx.send(true);
+    let stats = notifications.await.unwrap_or_default();
+    tracing::info!(
+        sent = stats.sent,
+        retried = stats.retried,
+        failed = stats.failed,
+        "stopped"
+    );
+    served?;
     Ok(())
 }
 

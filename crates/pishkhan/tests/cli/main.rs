@@ -11,6 +11,7 @@ mod import;
 mod invite;
 mod lock;
 mod migrate;
+mod notify;
 mod release;
 mod two_processes;
 mod usage;

@@ -30,6 +30,7 @@ const PISHKHAN_ENV: &[&str] = &[
     "PISHKHAN_LISTEN",
     "PISHKHAN_PUBLIC_URL",
     "PISHKHAN_COOKIE_SECURE",
+    "PISHKHAN_NOTIFY",
 ];
 
 /// The binary, with a clean environment and quiet logs, run from `cwd`.
