@@ -255,7 +255,11 @@ impl Tr {
 
     pub fn t(&self, key: impl AsRef<str>) -> String {
         let key = key.as_ref();
-        match MESSAGES.iter().find(|(k, _, _)| *k == key) {
+        let found = MESSAGES
+            .iter()
+            .chain(crate::ui::citizen::MESSAGES.iter())
+            .find(|(k, _, _)| *k == key);
+        match found {
             Some((_, fa, en)) => match self.lang {
                 Lang::Fa => (*fa).to_string(),
                 Lang::En => (*en).to_string(),

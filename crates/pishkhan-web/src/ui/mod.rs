@@ -3,6 +3,7 @@
 //! Pages are askama templates checked at compile time. Forms post back with the session's
 //! CSRF token; the sign-in form uses a double-submit cookie because no session exists yet.
 
+pub mod citizen;
 mod pages;
 
 use askama::Template;
@@ -24,6 +25,7 @@ pub const LOGIN_CSRF_COOKIE: &str = "pishkhan_login_csrf";
 
 pub fn router() -> Router<AppState> {
     Router::new()
+        .merge(citizen::router())
         .route("/", get(pages::home))
         .route("/login", get(pages::login_form).post(pages::login_submit))
         .route("/logout", axum::routing::post(pages::logout))
