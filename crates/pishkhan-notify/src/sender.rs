@@ -67,7 +67,7 @@ impl Default for LogLimits {
 /// Line format (fields in this order, one object per line, UTF-8, `\n`-terminated):
 ///
 /// ```json
-/// {"id":17,"dedupe_key":"booking.confirmed:K7M2Q9XA","kind":"booking.confirmed",
+/// {"id":17,"dedupe_key":"booking.confirmed:1764396000000:K7M2Q9XA","kind":"booking.confirmed",
 ///  "recipient":"09121234567","text_fa":"…","text_en":"…","at":"2026-11-28T09:15:02.123Z"}
 /// ```
 ///
@@ -304,7 +304,7 @@ impl Sender for LogSender {
 /// in this order):
 ///
 /// ```json
-/// {"id":17,"dedupe_key":"booking.confirmed:K7M2Q9XA","kind":"booking.confirmed",
+/// {"id":17,"dedupe_key":"booking.confirmed:1764396000000:K7M2Q9XA","kind":"booking.confirmed",
 ///  "recipient":"09121234567","text_fa":"…","text_en":"…",
 ///  "payload":{"tracking_code":"K7M2-Q9XA","office":"10000001","service":"PSP-001",
 ///             "slot_start_ms":1795924800000,"slot_end_ms":1795926600000}}

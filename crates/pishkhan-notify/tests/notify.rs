@@ -167,7 +167,12 @@ async fn the_log_gets_one_line_per_event_even_across_a_crash() {
             .map(|l| (l["dedupe_key"].as_str().unwrap(), l))
             .collect();
         for b in &booked {
-            let line = by_key[format!("booking.confirmed:{}", b.tracking_code.as_str()).as_str()];
+            let line = by_key[format!(
+                "booking.confirmed:{:013}:{}",
+                b.created_at_ms,
+                b.tracking_code.as_str()
+            )
+            .as_str()];
             let code = b.tracking_code.to_string();
             let fa = line["text_fa"].as_str().unwrap();
             let en = line["text_en"].as_str().unwrap();
@@ -184,8 +189,16 @@ async fn the_log_gets_one_line_per_event_even_across_a_crash() {
                 "{fa}"
             );
         }
-        let cancelled =
-            by_key[format!("booking.cancelled:{}", booked[0].tracking_code.as_str()).as_str()];
+        let cancelled = lines
+            .iter()
+            .find(|l| {
+                l["kind"] == "booking.cancelled"
+                    && l["dedupe_key"]
+                        .as_str()
+                        .unwrap()
+                        .ends_with(booked[0].tracking_code.as_str())
+            })
+            .expect("the cancellation's line");
         assert!(cancelled["text_fa"].as_str().unwrap().contains("لغو شد"));
 
         // Nothing is due any more: running again sends nothing.
@@ -196,7 +209,11 @@ async fn the_log_gets_one_line_per_event_even_across_a_crash() {
 
         // A crash between send and settle: the line is written, the store still says pending.
         let b4 = book(store.as_ref(), office.code, slot, 4).await;
-        let key4 = format!("booking.confirmed:{}", b4.tracking_code.as_str());
+        let key4 = format!(
+            "booking.confirmed:{:013}:{}",
+            b4.created_at_ms,
+            b4.tracking_code.as_str()
+        );
         let crashed_at = clock.now();
         let claimed = store.claim_outbox(10, crashed_at, 30_000).await.unwrap();
         assert_eq!(claimed.len(), 1);
@@ -506,7 +523,11 @@ async fn the_webhook_retries_with_backoff_and_is_accepted_once() {
         let store = db.open().await;
         let nation = load_small_nation(store.as_ref()).await;
         let b = book(store.as_ref(), nation.offices[0].code, soon(), 7).await;
-        let key = format!("booking.confirmed:{}", b.tracking_code.as_str());
+        let key = format!(
+            "booking.confirmed:{:013}:{}",
+            b.created_at_ms,
+            b.tracking_code.as_str()
+        );
         let (url, receiver) = start_receiver(&[503, 503], 200).await;
         let sender = Arc::new(WebhookSender::new(&url, 5_000).unwrap());
         let clock = FakeClock::new();
@@ -580,7 +601,11 @@ async fn a_rejected_webhook_fails_at_once() {
         let store = db.open().await;
         let nation = load_small_nation(store.as_ref()).await;
         let b = book(store.as_ref(), nation.offices[0].code, soon(), 8).await;
-        let key = format!("booking.confirmed:{}", b.tracking_code.as_str());
+        let key = format!(
+            "booking.confirmed:{:013}:{}",
+            b.created_at_ms,
+            b.tracking_code.as_str()
+        );
         let (url, receiver) = start_receiver(&[], 400).await;
         let clock = FakeClock::new();
         let dispatcher = Dispatcher::new(
@@ -609,7 +634,11 @@ async fn an_unreachable_webhook_is_retried_until_max_attempts() {
         let store = db.open().await;
         let nation = load_small_nation(store.as_ref()).await;
         let b = book(store.as_ref(), nation.offices[0].code, soon(), 9).await;
-        let key = format!("booking.confirmed:{}", b.tracking_code.as_str());
+        let key = format!(
+            "booking.confirmed:{:013}:{}",
+            b.created_at_ms,
+            b.tracking_code.as_str()
+        );
         // A port held by a socket that never listens: connections are refused, and no other
         // test can take the port meanwhile.
         let socket = tokio::net::TcpSocket::new_v4().unwrap();

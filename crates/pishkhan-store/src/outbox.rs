@@ -179,12 +179,19 @@ pub(crate) async fn list(
     rows.iter().map(from_row).collect()
 }
 
-/// The notification of a booking event, keyed so the same event is never queued twice.
+/// The notification of a booking event, keyed so the same event is never queued twice. The
+/// key leads with the event's time so that, under load, new keys land at the end of the unique
+/// index instead of at random pages.
 pub(crate) fn booking_message(kind: &'static str, b: &crate::Booking) -> NewMessage {
+    let at = if kind == "booking.confirmed" {
+        b.created_at_ms
+    } else {
+        b.updated_at_ms
+    };
     NewMessage {
         kind,
         recipient: b.mobile.as_str().to_string(),
-        dedupe_key: format!("{kind}:{}", b.tracking_code.as_str()),
+        dedupe_key: format!("{kind}:{at:013}:{}", b.tracking_code.as_str()),
         payload: serde_json::json!({
             "tracking_code": b.tracking_code.to_string(),
             "office": b.office.to_string(),

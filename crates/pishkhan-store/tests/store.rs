@@ -1033,7 +1033,11 @@ async fn bookings_queue_their_notifications_in_the_same_transaction() {
         );
         assert_eq!(
             mine[1].dedupe_key,
-            format!("booking.confirmed:{}", b.tracking_code.as_str())
+            format!(
+                "booking.confirmed:{:013}:{}",
+                b.created_at_ms,
+                b.tracking_code.as_str()
+            )
         );
 
         // Claiming leases the due messages; a second claim in the lease gets none of them.

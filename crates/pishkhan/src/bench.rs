@@ -226,6 +226,11 @@ pub async fn booking(args: &BookingBenchArgs) -> anyhow::Result<()> {
         &format!("embedded engine, {} in flight", args.concurrency),
         &r,
     );
+    // Slots are computed, not stored; memory holds the loaded nation and the booked seats,
+    // so the peak after this run is what the engine costs at this many bookings.
+    if let Some(peak) = peak_rss_mib() {
+        println!("peak resident memory of this process after the embedded run: {peak} MiB");
+    }
     drop(store);
 
     if args.postgres != "none" {
@@ -365,4 +370,12 @@ async fn baseline(url: &str, reqs: Vec<NewBooking>, clients: u32) -> anyhow::Res
         full,
         seconds: started.elapsed().as_secs_f64(),
     })
+}
+
+/// The process's peak resident set (VmHWM) in MiB, where /proc is available.
+fn peak_rss_mib() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib / 1024)
 }
