@@ -87,6 +87,10 @@ pub enum Action {
     BookAsCitizen {
         national_code: crate::NationalCode,
     },
+    /// Run the office's queue: check-in, walk-ins, calling, completing.
+    OperateQueue {
+        office: OfficeCode,
+    },
 }
 
 impl Action {
@@ -107,6 +111,7 @@ impl Action {
             Action::ConfigureSchedule { .. } => "schedule.update",
             Action::ManageHolidays => "holiday.update",
             Action::BookAsCitizen { .. } => "booking.citizen",
+            Action::OperateQueue { .. } => "queue.operate",
         }
     }
 }
@@ -212,6 +217,10 @@ fn decide(principal: &Principal, action: &Action) -> Result<(), Denied> {
         (Role::Regulator, _) => Ok(()),
 
         (Role::Manager, Action::ViewOfficeStaff { office }) => own_office(office),
+        (Role::Manager | Role::Operator, Action::OperateQueue { office }) => {
+            own_office(office)?;
+            office_live()
+        }
         (Role::Manager | Role::Operator, Action::BookOnBehalf { office }) => {
             own_office(office)?;
             office_live()

@@ -16,6 +16,7 @@ mod error;
 mod migrate;
 mod outbox;
 mod postgres;
+mod queue;
 mod sql;
 mod sqlite;
 
@@ -541,6 +542,26 @@ pub trait Store: Send + Sync + 'static {
         ctx: &AuditContext,
     ) -> Result<Booked>;
     async fn booking(&self, code: &TrackingCode) -> Result<Booking>;
+    /// Bookings of `office` with slots in `[from_ms, to_ms)`, every status, by slot then number.
+    async fn office_bookings(
+        &self,
+        office: OfficeCode,
+        from_ms: i64,
+        to_ms: i64,
+    ) -> Result<Vec<Booking>>;
+    /// The queue log of `office` on `day`, in order.
+    async fn queue_events(&self, office: OfficeCode, day: JalaliDate) -> Result<Vec<String>>;
+    /// Appends events numbered from `first_seq`; `Conflict` when someone appended first (the
+    /// caller rebuilds and tries again).
+    async fn append_queue_events(
+        &self,
+        permit: &Permit,
+        office: OfficeCode,
+        day: JalaliDate,
+        first_seq: u64,
+        events: &[String],
+        ctx: &AuditContext,
+    ) -> Result<()>;
     /// A citizen's bookings, latest slot first (at most 100).
     async fn citizen_bookings(&self, national_code: &NationalCode) -> Result<Vec<Booking>>;
     /// Cancels a booked appointment and frees its seat.
@@ -580,6 +601,8 @@ pub trait Store: Send + Sync + 'static {
         token_hash: &str,
         now_ms: i64,
     ) -> Result<Option<(NationalCode, Mobile)>>;
+    /// Ends a citizen session (sign-out).
+    async fn delete_citizen_session(&self, token_hash: &str) -> Result<()>;
 
     // Notification outbox.
     /// Leases up to `limit` due messages for `lease_ms`; a message whose lease runs out

@@ -20,6 +20,10 @@ const MIGRATIONS: &[Migration] = &[
         name: "0003_citizens",
         sql: include_str!("../migrations/postgres/0003_citizens.sql"),
     },
+    Migration {
+        name: "0004_queue",
+        sql: include_str!("../migrations/postgres/0004_queue.sql"),
+    },
 ];
 
 const MAX_CONNECTIONS: u32 = 16;

@@ -1480,6 +1480,31 @@ impl Store for SqlStore {
         bookings::reschedule_booking(self, permit, code, to, ctx).await
     }
 
+    async fn office_bookings(
+        &self,
+        office: OfficeCode,
+        from_ms: i64,
+        to_ms: i64,
+    ) -> Result<Vec<Booking>> {
+        crate::queue::office_bookings(self, office, from_ms, to_ms).await
+    }
+
+    async fn queue_events(&self, office: OfficeCode, day: JalaliDate) -> Result<Vec<String>> {
+        crate::queue::events(self, office, day).await
+    }
+
+    async fn append_queue_events(
+        &self,
+        permit: &Permit,
+        office: OfficeCode,
+        day: JalaliDate,
+        first_seq: u64,
+        events: &[String],
+        ctx: &AuditContext,
+    ) -> Result<()> {
+        crate::queue::append(self, permit, office, day, first_seq, events, ctx).await
+    }
+
     async fn citizen_bookings(&self, national_code: &NationalCode) -> Result<Vec<Booking>> {
         bookings::citizen_bookings(self, national_code).await
     }
@@ -1515,6 +1540,16 @@ impl Store for SqlStore {
         now_ms: i64,
     ) -> Result<Option<(NationalCode, Mobile)>> {
         crate::citizens::citizen_session(self, token_hash, now_ms).await
+    }
+
+    async fn delete_citizen_session(&self, token_hash: &str) -> Result<()> {
+        let (_turn, mut tx) = self.begin_write().await?;
+        sqlx::query("DELETE FROM citizen_sessions WHERE token_hash = $1")
+            .bind(token_hash.to_string())
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
     }
 
     async fn claim_outbox(

@@ -27,6 +27,10 @@ const MIGRATIONS: &[Migration] = &[
         name: "0003_citizens",
         sql: include_str!("../migrations/sqlite/0003_citizens.sql"),
     },
+    Migration {
+        name: "0004_queue",
+        sql: include_str!("../migrations/sqlite/0004_queue.sql"),
+    },
 ];
 
 /// Readers run in parallel under WAL; writes serialize on SQLite's own lock.

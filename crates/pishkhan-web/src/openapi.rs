@@ -4,7 +4,7 @@ use axum::Json;
 use utoipa::OpenApi;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 
-use crate::api::{audit, auth, bookings, citizen, registry, staff, types};
+use crate::api::{audit, auth, bookings, citizen, queue, registry, staff, types};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -12,6 +12,7 @@ use crate::api::{audit, auth, bookings, citizen, registry, staff, types};
     paths(
         auth::login, auth::logout, auth::me,
         citizen::request_code, citizen::login, citizen::my_bookings,
+        queue::show, queue::check_in, queue::walk_in, queue::call_next, queue::complete, queue::no_show,
         registry::provinces, registry::agencies, registry::offices, registry::office,
         registry::create_office, registry::office_staff, registry::services, registry::service,
         staff::create, staff::invitation, staff::accept,
@@ -27,6 +28,7 @@ use crate::api::{audit, auth, bookings, citizen, registry, staff, types};
         bookings::SlotOut, bookings::DayOut, bookings::AvailabilityOut, bookings::BookingIn,
         bookings::BookingOut, bookings::ScheduleIo, bookings::NamedDayIn, bookings::RescheduleIn,
         citizen::CodeIn, citizen::CodeOut, citizen::CitizenLoginIn, citizen::CitizenLoginOut,
+        queue::QueueOut, queue::LineEntryOut, queue::NowServingOut, queue::TicketOut, queue::CheckInIn, queue::WalkInIn, queue::CallIn,
     )),
     modifiers(&Security),
 )]

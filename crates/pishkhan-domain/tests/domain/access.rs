@@ -147,6 +147,64 @@ fn every_role_against_every_action() {
         (Operator, Action::ImportOffices, Err(Denied::Role)),
         (Manager, Action::LoadDemo, Err(Denied::Role)),
         (Operator, Action::SeedReferenceData, Err(Denied::Role)),
+        (
+            Operator,
+            Action::OperateQueue {
+                office: office(OWN),
+            },
+            Ok(()),
+        ),
+        (
+            Operator,
+            Action::OperateQueue {
+                office: office(OTHER),
+            },
+            Err(Denied::OtherOffice),
+        ),
+        (
+            Manager,
+            Action::OperateQueue {
+                office: office(OWN),
+            },
+            Ok(()),
+        ),
+        (
+            Regulator,
+            Action::OperateQueue {
+                office: office(OTHER),
+            },
+            Ok(()),
+        ),
+        (
+            Operator,
+            Action::BookOnBehalf {
+                office: office(OWN),
+            },
+            Ok(()),
+        ),
+        (
+            Operator,
+            Action::BookOnBehalf {
+                office: office(OTHER),
+            },
+            Err(Denied::OtherOffice),
+        ),
+        (
+            Manager,
+            Action::ConfigureSchedule {
+                office: office(OWN),
+            },
+            Ok(()),
+        ),
+        (
+            Operator,
+            Action::ConfigureSchedule {
+                office: office(OWN),
+            },
+            Err(Denied::Role),
+        ),
+        (Manager, Action::ManageHolidays, Err(Denied::Role)),
+        (Regulator, Action::ManageHolidays, Ok(())),
     ];
     for (role, action, expected) in table {
         let got = authorize(&staff(role, OfficeStatus::Active), action.clone()).map(|_| ());

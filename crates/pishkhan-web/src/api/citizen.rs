@@ -20,10 +20,74 @@ use crate::extract::{ApiJson, Ctx};
 /// How long a one-time code lives.
 const OTP_TTL_MS: i64 = 120_000;
 /// Shortest gap between two codes for one national code.
-const OTP_MIN_INTERVAL_MS: i64 = 60_000;
+pub(crate) const OTP_MIN_INTERVAL_MS: i64 = 60_000;
 /// Codes per national code per hour.
 const OTP_MAX_PER_HOUR: u32 = 5;
-const CITIZEN_SESSION_TTL_MS: i64 = 2 * 3600 * 1000;
+pub(crate) const CITIZEN_SESSION_TTL_MS: i64 = 2 * 3600 * 1000;
+
+/// Sends a new one-time code to `mobile` (through the outbox). `LimitReached` when the national
+/// code asks too often. Shared by the API and the citizen pages.
+pub(crate) async fn send_code(
+    state: &AppState,
+    national_code: NationalCode,
+    mobile: Mobile,
+    ctx: &pishkhan_store::AuditContext,
+) -> Result<(), ApiError> {
+    let mut digits = [0u8; 4];
+    getrandom::fill(&mut digits)
+        .map_err(|e| ApiError::Internal(anyhow::anyhow!("no randomness: {e}")))?;
+    let code = format!("{:06}", u32::from_le_bytes(digits) % 1_000_000);
+    let request = OtpRequest {
+        code_hash: token_hash(&format!("{}:{code}", national_code.as_str())),
+        national_code,
+        mobile,
+        code,
+        ttl_ms: OTP_TTL_MS,
+        min_interval_ms: OTP_MIN_INTERVAL_MS,
+        max_per_window: OTP_MAX_PER_HOUR,
+        window_ms: 3600 * 1000,
+    };
+    match state.store().request_otp(&request, ctx).await {
+        Ok(()) => Ok(()),
+        Err(StoreError::LimitReached { .. }) => Err(ApiError::TooManyRequests {
+            retry_after_s: (OTP_MIN_INTERVAL_MS / 1000) as u64,
+        }),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Checks a one-time code; on success returns a new citizen session token. Errors:
+/// `BadCode` for a wrong code, `Gone` when no code is live.
+pub(crate) async fn sign_in(
+    state: &AppState,
+    national_code: &NationalCode,
+    mobile: &Mobile,
+    code: &str,
+    ctx: &pishkhan_store::AuditContext,
+) -> Result<String, ApiError> {
+    let code = pishkhan_domain::digits::to_ascii_digits(code.trim());
+    let token = new_token()?;
+    let ok = state
+        .store()
+        .verify_otp(
+            national_code,
+            mobile,
+            &token_hash(&format!("{}:{code}", national_code.as_str())),
+            &token_hash(&token),
+            CITIZEN_SESSION_TTL_MS,
+            ctx,
+        )
+        .await
+        .map_err(|e| match e {
+            StoreError::Expired(_) => ApiError::Gone("code"),
+            other => other.into(),
+        })?;
+    if ok {
+        Ok(token)
+    } else {
+        Err(ApiError::BadCode)
+    }
+}
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -50,32 +114,13 @@ pub async fn request_code(
 ) -> Result<impl IntoResponse, ApiError> {
     let national_code = NationalCode::parse(&input.national_code)?;
     let mobile = Mobile::parse(&input.mobile)?;
-    let mut digits = [0u8; 4];
-    getrandom::fill(&mut digits)
-        .map_err(|e| ApiError::Internal(anyhow::anyhow!("no randomness: {e}")))?;
-    let code = format!("{:06}", u32::from_le_bytes(digits) % 1_000_000);
-    let request = OtpRequest {
-        code_hash: token_hash(&format!("{}:{code}", national_code.as_str())),
-        national_code,
-        mobile,
-        code,
-        ttl_ms: OTP_TTL_MS,
-        min_interval_ms: OTP_MIN_INTERVAL_MS,
-        max_per_window: OTP_MAX_PER_HOUR,
-        window_ms: 3600 * 1000,
-    };
-    match state.store().request_otp(&request, &ctx).await {
-        Ok(()) => Ok((
-            StatusCode::ACCEPTED,
-            Json(CodeOut {
-                expires_in_s: (OTP_TTL_MS / 1000) as u32,
-            }),
-        )),
-        Err(StoreError::LimitReached { .. }) => Err(ApiError::TooManyRequests {
-            retry_after_s: (OTP_MIN_INTERVAL_MS / 1000) as u64,
+    send_code(&state, national_code, mobile, &ctx).await?;
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(CodeOut {
+            expires_in_s: (OTP_TTL_MS / 1000) as u32,
         }),
-        Err(e) => Err(e.into()),
-    }
+    ))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -97,7 +142,8 @@ pub struct CitizenLoginOut {
 /// Exchange the one-time code for a citizen session.
 #[utoipa::path(post, path = "/api/v1/citizen/login", tag = "citizen", request_body = CitizenLoginIn,
     responses((status = 200, body = CitizenLoginOut),
-        (status = 401, body = ProblemOut, content_type = "application/problem+json", description = "wrong_code or code_expired")))]
+        (status = 400, body = ProblemOut, content_type = "application/problem+json", description = "code_expired"),
+        (status = 401, body = ProblemOut, content_type = "application/problem+json", description = "wrong_code")))]
 pub async fn login(
     State(state): State<AppState>,
     Ctx(ctx): Ctx,
@@ -105,29 +151,15 @@ pub async fn login(
 ) -> Result<Json<CitizenLoginOut>, ApiError> {
     let national_code = NationalCode::parse(&input.national_code)?;
     let mobile = Mobile::parse(&input.mobile)?;
-    let code = pishkhan_domain::digits::to_ascii_digits(input.code.trim());
-    let token = new_token()?;
-    let ok = state
-        .store()
-        .verify_otp(
-            &national_code,
-            &mobile,
-            &token_hash(&format!("{}:{code}", national_code.as_str())),
-            &token_hash(&token),
-            CITIZEN_SESSION_TTL_MS,
-            &ctx,
-        )
+    let token = sign_in(&state, &national_code, &mobile, &input.code, &ctx)
         .await
         .map_err(|e| match e {
-            StoreError::Expired(_) => ApiError::BadRequest {
+            ApiError::Gone(_) => ApiError::BadRequest {
                 code: "code_expired",
                 message: "no live code: ask for a new one".into(),
             },
-            other => other.into(),
+            other => other,
         })?;
-    if !ok {
-        return Err(ApiError::BadCode);
-    }
     Ok(Json(CitizenLoginOut {
         token,
         expires_at: rfc3339_ms(ctx.now_ms + CITIZEN_SESSION_TTL_MS),

@@ -4,6 +4,7 @@ pub mod audit;
 pub mod auth;
 pub mod bookings;
 pub mod citizen;
+pub mod queue;
 pub mod registry;
 pub mod staff;
 pub mod types;
@@ -49,6 +50,24 @@ pub fn router() -> Router<AppState> {
             put(bookings::put_closure),
         )
         .route("/api/v1/holidays/{date}", put(bookings::put_holiday))
+        .route("/api/v1/offices/{code}/queue", get(queue::show))
+        .route(
+            "/api/v1/offices/{code}/queue/check-in",
+            post(queue::check_in),
+        )
+        .route("/api/v1/offices/{code}/queue/walk-in", post(queue::walk_in))
+        .route(
+            "/api/v1/offices/{code}/queue/call-next",
+            post(queue::call_next),
+        )
+        .route(
+            "/api/v1/offices/{code}/queue/tickets/{ticket}/complete",
+            post(queue::complete),
+        )
+        .route(
+            "/api/v1/offices/{code}/queue/tickets/{ticket}/no-show",
+            post(queue::no_show),
+        )
         .route("/api/v1/bookings", post(bookings::create))
         .route("/api/v1/bookings/{tracking_code}", get(bookings::get))
         .route(

@@ -1,13 +1,1142 @@
 //! Citizen pages: sign in with national code, mobile and a one-time code; book, see,
 //! reschedule and cancel one's own appointments.
+//!
+//! The citizen session lives in the HttpOnly cookie `pishkhan_citizen`. Every form carries a
+//! double-submit CSRF token: the HttpOnly cookie `pishkhan_citizen_csrf` and a hidden field
+//! that must match it.
 
+use std::collections::HashMap;
+use std::collections::hash_map::Entry;
+
+use askama::Template;
 use axum::Router;
+use axum::extract::{FromRequestParts, Path, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use pishkhan_domain::JalaliDate;
+use pishkhan_domain::model::{Channel, Office, OfficeCode, Service, ServiceCode};
+use pishkhan_domain::schedule::{BookingStatus, ClosedReason, TrackingCode};
+use pishkhan_domain::tehran::{jalali_today, to_tehran};
+use pishkhan_domain::{Mobile, NationalCode};
+use pishkhan_store::{OfficeFilter, PageRequest, ServiceFilter, StoreError, token_hash};
+use serde::Deserialize;
 
+use super::{Chrome, UiError, render, set_cookie};
 use crate::AppState;
+use crate::appointments::{self, BookingRequest};
+use crate::auth::{self, Caller, Citizen, constant_time_eq};
+use crate::error::ApiError;
+use crate::extract::{ApiForm, ApiQuery, Ctx};
+use crate::i18n::Tr;
+
+pub const CITIZEN_COOKIE: &str = "pishkhan_citizen";
+pub const CITIZEN_CSRF_COOKIE: &str = "pishkhan_citizen_csrf";
+
+/// Days of slots shown at once.
+const DAYS_PER_PAGE: i64 = 7;
 
 /// UI strings of the citizen pages: (key, Persian, English).
-pub const MESSAGES: &[(&str, &str, &str)] = &[];
+pub const MESSAGES: &[(&str, &str, &str)] = &[
+    ("c_login_title", "ورود شهروندان", "Citizen sign-in"),
+    (
+        "c_login_intro",
+        "برای گرفتن یا دیدن نوبت، کد ملی و شماره همراه خود را وارد کنید. کد یک‌بارمصرف پیامک می‌شود.",
+        "Enter your national code and mobile number to book or see appointments. We will text you a one-time code.",
+    ),
+    ("c_send_code", "دریافت کد ورود", "Send me a code"),
+    (
+        "c_code",
+        "کد ۶ رقمی پیامک‌شده",
+        "The 6-digit code from the SMS",
+    ),
+    (
+        "c_code_sent",
+        "کد ورود به شماره همراه شما پیامک شد و تا ۲ دقیقه اعتبار دارد.",
+        "A sign-in code was texted to your mobile; it is valid for 2 minutes.",
+    ),
+    ("c_verify", "ورود", "Sign in"),
+    ("c_resend", "دریافت کد تازه", "Send a new code"),
+    (
+        "c_change_number",
+        "تغییر کد ملی یا شماره",
+        "Change national code or number",
+    ),
+    (
+        "c_bad_national_code",
+        "کد ملی نادرست است. ده رقم آن را دوباره بررسی کنید.",
+        "The national code is not valid. Check its ten digits.",
+    ),
+    (
+        "c_bad_mobile",
+        "شماره همراه نادرست است. شماره‌ای مانند ۰۹۱۲۱۲۳۴۵۶۷ وارد کنید.",
+        "The mobile number is not valid. Enter a number such as 09121234567.",
+    ),
+    (
+        "c_wrong_code",
+        "کد واردشده نادرست است. دوباره تلاش کنید.",
+        "The code is wrong. Please try again.",
+    ),
+    (
+        "c_code_expired",
+        "کد منقضی شده یا دیگر معتبر نیست. کد تازه بگیرید.",
+        "The code has expired or is no longer valid. Ask for a new one.",
+    ),
+    (
+        "c_too_many",
+        "درخواست کد بیش از حد مجاز بود. یک دقیقه دیگر (و حداکثر ۵ بار در ساعت) دوباره تلاش کنید.",
+        "Too many code requests. Try again in a minute (at most 5 times an hour).",
+    ),
+    (
+        "c_csrf",
+        "فرم منقضی شده است. صفحه را دوباره باز کنید و دوباره تلاش کنید.",
+        "This form has expired. Reload the page and try again.",
+    ),
+    ("c_my_bookings", "نوبت‌های من", "My appointments"),
+    (
+        "c_my_bookings_sub",
+        "نوبت‌های شما در دفاتر پیشخوان دولت",
+        "Your appointments at government service counters",
+    ),
+    ("c_new_booking", "گرفتن نوبت تازه", "Book an appointment"),
+    (
+        "c_no_bookings",
+        "هنوز نوبتی نگرفته‌اید.",
+        "You have no appointments yet.",
+    ),
+    ("c_tracking_code", "کد رهگیری", "Tracking code"),
+    ("c_office", "دفتر", "Office"),
+    ("c_service", "خدمت", "Service"),
+    ("c_when", "زمان", "When"),
+    ("c_cancel", "لغو نوبت", "Cancel"),
+    ("c_reschedule", "تغییر زمان", "Change time"),
+    ("c_logout", "خروج", "Sign out"),
+    ("c_signed_in_as", "کد ملی", "National code"),
+    (
+        "c_booked",
+        "نوبت شما ثبت شد. کد رهگیری را نزد خود نگه دارید و در دفتر ارائه کنید:",
+        "Your appointment is booked. Keep this tracking code and show it at the office:",
+    ),
+    (
+        "c_cancelled",
+        "نوبت لغو شد.",
+        "The appointment was cancelled.",
+    ),
+    (
+        "c_moved",
+        "زمان نوبت تغییر کرد.",
+        "The appointment was moved.",
+    ),
+    ("c_book_title", "گرفتن نوبت", "Book an appointment"),
+    (
+        "c_book_sub",
+        "دفتر و خدمت را برگزینید، سپس یکی از زمان‌های آزاد را انتخاب کنید.",
+        "Choose an office and a service, then pick a free time.",
+    ),
+    ("c_office_code", "کد ۸ رقمی دفتر", "8-digit office code"),
+    (
+        "c_find_office",
+        "جست‌وجوی دفتر بر پایه شهر یا نام",
+        "Find an office by city or name",
+    ),
+    ("c_find", "جست‌وجو", "Search"),
+    ("c_choose", "انتخاب", "Choose"),
+    ("c_choose_service", "خدمت را برگزینید", "Choose a service"),
+    ("c_service_search", "جست‌وجوی خدمت", "Search services"),
+    ("c_show_slots", "نمایش زمان‌های آزاد", "Show free times"),
+    ("c_free_slots", "زمان‌های آزاد", "Free times"),
+    (
+        "c_pick_hint",
+        "روی یکی از زمان‌ها بزنید تا نوبت ثبت شود.",
+        "Tap a time to book it.",
+    ),
+    ("c_full", "پر", "full"),
+    ("c_seats_left", "جای خالی", "seats left"),
+    ("c_closed_weekday", "تعطیل هفتگی", "Closed (weekly)"),
+    ("c_closed", "تعطیل", "Closed"),
+    ("c_not_bookable", "نوبت‌دهی ندارد", "Not taking bookings"),
+    ("c_no_free", "زمان آزادی نمانده است.", "No free times left."),
+    ("c_earlier_days", "روزهای پیشین", "Earlier days"),
+    ("c_later_days", "روزهای بعد", "Later days"),
+    ("c_reschedule_title", "تغییر زمان نوبت", "Change the time"),
+    (
+        "c_reschedule_sub",
+        "زمان تازه را در همان دفتر و برای همان خدمت برگزینید.",
+        "Pick a new time at the same office for the same service.",
+    ),
+    ("c_current_time", "زمان کنونی", "Current time"),
+    ("c_back", "بازگشت به نوبت‌های من", "Back to my appointments"),
+    (
+        "c_unknown_office",
+        "دفتری با این کد یافت نشد.",
+        "No office has this code.",
+    ),
+    (
+        "c_unknown_service",
+        "خدمتی با این کد یافت نشد.",
+        "No service has this code.",
+    ),
+    (
+        "c_slot_full",
+        "این زمان پر شده است. زمان دیگری برگزینید.",
+        "This time is fully booked. Pick another one.",
+    ),
+    (
+        "c_limit_reached",
+        "برای این خدمت نوبت فعال دارید یا به سقف نوبت‌های دو هفته رسیده‌اید.",
+        "You already hold an appointment for this service, or the two-week limit is reached.",
+    ),
+    (
+        "c_outside_window",
+        "این روز در بازه نوبت‌دهی (از فردا تا ۱۴ روز آینده) نیست.",
+        "This day is outside the booking window (tomorrow to 14 days ahead).",
+    ),
+    (
+        "c_office_closed",
+        "دفتر در این روز تعطیل است.",
+        "The office is closed that day.",
+    ),
+    (
+        "c_not_a_slot",
+        "زمان انتخاب‌شده نوبت معتبری نیست.",
+        "The chosen time is not a valid slot.",
+    ),
+    (
+        "c_office_suspended",
+        "این دفتر اکنون نوبت نمی‌دهد.",
+        "This office is not taking bookings.",
+    ),
+    (
+        "c_online_only",
+        "این خدمت فقط برخط ارائه می‌شود و نوبت حضوری ندارد.",
+        "This service is online only; it needs no appointment.",
+    ),
+    (
+        "c_not_cancellable",
+        "این نوبت دیگر لغوشدنی نیست.",
+        "This appointment can no longer be cancelled.",
+    ),
+    (
+        "c_not_reschedulable",
+        "زمان این نوبت دیگر تغییرپذیر نیست.",
+        "This appointment can no longer be moved.",
+    ),
+    ("c_failed", "درخواست انجام نشد.", "The request failed."),
+];
 
 pub fn router() -> Router<AppState> {
     Router::new()
+        .route("/citizen", get(home))
+        .route("/citizen/login", get(login_form).post(login_submit))
+        .route("/citizen/logout", post(logout))
+        .route("/citizen/book", get(book_form).post(book_submit))
+        .route(
+            "/citizen/bookings/{code}/reschedule",
+            get(reschedule_form).post(reschedule_submit),
+        )
+        .route("/citizen/bookings/{code}/cancel", post(cancel))
+}
+
+// ---- request context ---------------------------------------------------------------------
+
+/// Language, the signed-in citizen if any, and the CSRF token of the citizen pages.
+pub struct CitizenCtx {
+    t: Tr,
+    today: JalaliDate,
+    who: Option<(NationalCode, Mobile)>,
+    /// The session cookie's token, to end the session on sign-out.
+    token: Option<String>,
+    csrf: String,
+    /// The CSRF cookie was missing; the response must set it.
+    csrf_is_new: bool,
+    path: String,
+}
+
+impl FromRequestParts<AppState> for CitizenCtx {
+    type Rejection = UiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let t = Tr::new(super::lang_of(parts));
+        let path = parts.uri.path().to_string();
+        let fail = |err: ApiError| UiError {
+            t,
+            err,
+            path: path.clone(),
+        };
+        let token = auth::cookie(parts, CITIZEN_COOKIE)
+            .filter(|tok| !tok.is_empty() && tok.len() <= 256)
+            .map(str::to_string);
+        let who = match token.as_deref() {
+            Some(token) => state
+                .store()
+                .citizen_session(&token_hash(token), state.now_ms())
+                .await
+                .map_err(|e| fail(e.into()))?,
+            None => None,
+        };
+        let (csrf, csrf_is_new) = match auth::cookie(parts, CITIZEN_CSRF_COOKIE)
+            .filter(|c| (20..=100).contains(&c.len()))
+        {
+            Some(c) => (c.to_string(), false),
+            None => (auth::new_token().map_err(fail)?, true),
+        };
+        Ok(CitizenCtx {
+            t,
+            today: jalali_today(state.now()),
+            who,
+            token,
+            csrf,
+            csrf_is_new,
+            path,
+        })
+    }
+}
+
+impl CitizenCtx {
+    fn chrome(&self) -> Chrome {
+        Chrome {
+            t: self.t,
+            user: None,
+            csrf: String::new(),
+            section: "citizen",
+            today: self.t.date(self.today),
+        }
+    }
+
+    fn fail(&self, err: impl Into<ApiError>) -> UiError {
+        UiError {
+            t: self.t,
+            err: err.into(),
+            path: self.path.clone(),
+        }
+    }
+
+    /// The double-submit check: the form field must equal the cookie sent with the request.
+    fn check_csrf(&self, presented: &str) -> Result<(), UiError> {
+        if self.csrf_is_new || presented.is_empty() || !constant_time_eq(presented, &self.csrf) {
+            return Err(self.fail(ApiError::Csrf));
+        }
+        Ok(())
+    }
+
+    fn citizen(&self) -> Option<Caller> {
+        self.who.as_ref().map(|(nc, _)| {
+            Caller::Citizen(Citizen {
+                national_code: nc.clone(),
+            })
+        })
+    }
+
+    /// Adds the CSRF cookie when the request came without one.
+    fn finish(&self, mut resp: Response) -> Response {
+        if self.csrf_is_new {
+            let (_, v) = set_cookie(CITIZEN_CSRF_COOKIE, &self.csrf, 24 * 3600, true);
+            if let Ok(v) = HeaderValue::from_str(&v) {
+                resp.headers_mut().append(header::SET_COOKIE, v);
+            }
+        }
+        resp
+    }
+
+    fn page(&self, status: StatusCode, page: &impl Template) -> Response {
+        self.finish((status, render(page)).into_response())
+    }
+}
+
+fn to_login() -> Response {
+    Redirect::to("/citizen/login").into_response()
+}
+
+fn session_cookie(token: &str, max_age_s: u64, secure: bool) -> String {
+    format!(
+        "{CITIZEN_COOKIE}={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age_s}{}",
+        if secure { "; Secure" } else { "" }
+    )
+}
+
+/// The Persian (or English) message for a failed booking action.
+fn error_key(e: &ApiError) -> &'static str {
+    match e.code() {
+        "slot_full" => "c_slot_full",
+        "booking_limit_reached" => "c_limit_reached",
+        "outside_booking_window" => "c_outside_window",
+        "office_closed" => "c_office_closed",
+        "not_a_slot" | "invalid_start" => "c_not_a_slot",
+        "office_suspended" => "c_office_suspended",
+        "service_not_at_counter" => "c_online_only",
+        "unknown_office" | "invalid_office_code" => "c_unknown_office",
+        "unknown_service" | "invalid_service_code" => "c_unknown_service",
+        "not_cancellable" => "c_not_cancellable",
+        "not_reschedulable" => "c_not_reschedulable",
+        _ => match e {
+            ApiError::NotFound("office") => "c_unknown_office",
+            ApiError::NotFound("service") => "c_unknown_service",
+            _ => "c_failed",
+        },
+    }
+}
+
+// ---- sign-in -----------------------------------------------------------------------------
+
+#[derive(Template)]
+#[template(path = "citizen_login.html")]
+struct LoginPage {
+    chrome: Chrome,
+    csrf: String,
+    national_code: String,
+    mobile: String,
+    /// The second step: the code was sent, ask for it.
+    code_step: bool,
+    info: Option<String>,
+    error: Option<String>,
+}
+
+pub async fn login_form(c: CitizenCtx) -> Response {
+    if c.who.is_some() {
+        return Redirect::to("/citizen").into_response();
+    }
+    c.page(
+        StatusCode::OK,
+        &LoginPage {
+            chrome: c.chrome(),
+            csrf: c.csrf.clone(),
+            national_code: String::new(),
+            mobile: String::new(),
+            code_step: false,
+            info: None,
+            error: None,
+        },
+    )
+}
+
+#[derive(Deserialize)]
+pub struct LoginForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    national_code: String,
+    #[serde(default)]
+    mobile: String,
+    /// Present on the second step.
+    code: Option<String>,
+}
+
+pub async fn login_submit(
+    State(state): State<AppState>,
+    c: CitizenCtx,
+    Ctx(ctx): Ctx,
+    ApiForm(form): ApiForm<LoginForm>,
+) -> Result<Response, UiError> {
+    c.check_csrf(&form.csrf)?;
+    let t = c.t;
+    let show = |status: StatusCode, code_step: bool, info: Option<&str>, error: Option<&str>| {
+        c.page(
+            status,
+            &LoginPage {
+                chrome: c.chrome(),
+                csrf: c.csrf.clone(),
+                national_code: form.national_code.trim().to_string(),
+                mobile: form.mobile.trim().to_string(),
+                code_step,
+                info: info.map(|k| t.t(k)),
+                error: error.map(|k| t.t(k)),
+            },
+        )
+    };
+    let Ok(national_code) = NationalCode::parse(&form.national_code) else {
+        return Ok(show(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            false,
+            None,
+            Some("c_bad_national_code"),
+        ));
+    };
+    let Ok(mobile) = Mobile::parse(&form.mobile) else {
+        return Ok(show(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            false,
+            None,
+            Some("c_bad_mobile"),
+        ));
+    };
+
+    let Some(code) = form.code.as_deref() else {
+        // First step: send a code.
+        return match crate::api::citizen::send_code(&state, national_code, mobile, &ctx).await {
+            Ok(()) => Ok(show(StatusCode::OK, true, Some("c_code_sent"), None)),
+            // A code asked for a moment ago may still be live: keep the code form open.
+            Err(ApiError::TooManyRequests { .. }) => Ok(show(
+                StatusCode::TOO_MANY_REQUESTS,
+                true,
+                None,
+                Some("c_too_many"),
+            )),
+            Err(e) => Err(c.fail(e)),
+        };
+    };
+
+    // Second step: check the code.
+    match crate::api::citizen::sign_in(&state, &national_code, &mobile, code, &ctx).await {
+        Ok(token) => {
+            let cookie = session_cookie(
+                &token,
+                (crate::api::citizen::CITIZEN_SESSION_TTL_MS / 1000) as u64,
+                state.config().cookie_secure,
+            );
+            Ok(
+                c.finish(
+                    ([(header::SET_COOKIE, cookie)], Redirect::to("/citizen")).into_response(),
+                ),
+            )
+        }
+        Err(ApiError::BadCode) => Ok(show(
+            StatusCode::UNAUTHORIZED,
+            true,
+            None,
+            Some("c_wrong_code"),
+        )),
+        Err(ApiError::Gone(_)) => Ok(show(
+            StatusCode::UNAUTHORIZED,
+            true,
+            None,
+            Some("c_code_expired"),
+        )),
+        Err(e) => Err(c.fail(e)),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct CsrfForm {
+    #[serde(default)]
+    csrf: String,
+}
+
+pub async fn logout(
+    State(state): State<AppState>,
+    c: CitizenCtx,
+    ApiForm(form): ApiForm<CsrfForm>,
+) -> Result<Response, UiError> {
+    c.check_csrf(&form.csrf)?;
+    // End the session on the server too, not just in this browser.
+    if let Some(token) = c.token.as_deref() {
+        state
+            .store()
+            .delete_citizen_session(&token_hash(token))
+            .await
+            .map_err(|e| c.fail(e))?;
+    }
+    let clear = session_cookie("", 0, state.config().cookie_secure);
+    Ok((
+        [(header::SET_COOKIE, clear)],
+        Redirect::to("/citizen/login"),
+    )
+        .into_response())
+}
+
+// ---- my bookings -------------------------------------------------------------------------
+
+struct BookingView {
+    code: String,
+    when: String,
+    office: String,
+    office_code: String,
+    service: String,
+    status: String,
+    badge: &'static str,
+    active: bool,
+}
+
+#[derive(Template)]
+#[template(path = "citizen_home.html")]
+struct HomePage {
+    chrome: Chrome,
+    csrf: String,
+    national_code: String,
+    bookings: Vec<BookingView>,
+    booked: Option<String>,
+    notice: Option<String>,
+    error: Option<String>,
+}
+
+#[derive(Deserialize)]
+pub struct HomeQuery {
+    booked: Option<String>,
+    done: Option<String>,
+    error: Option<String>,
+}
+
+/// "شنبه ۸ آذر ۱۴۰۵، ۰۸:۰۰"
+fn when_label(t: Tr, ms: i64) -> String {
+    let at = to_tehran(appointments::instant(ms));
+    let day = JalaliDate::from_gregorian(at.date());
+    format!("{} {}", t.text(day.weekday().label()), t.datetime_ms(ms))
+}
+
+pub async fn home(
+    State(state): State<AppState>,
+    c: CitizenCtx,
+    ApiQuery(q): ApiQuery<HomeQuery>,
+) -> Result<Response, UiError> {
+    let Some((nc, _)) = &c.who else {
+        return Ok(to_login());
+    };
+    let t = c.t;
+    let list = state
+        .store()
+        .citizen_bookings(nc)
+        .await
+        .map_err(|e| c.fail(e))?;
+    let now_ms = state.now_ms();
+    let mut offices: HashMap<OfficeCode, String> = HashMap::new();
+    let mut services: HashMap<String, String> = HashMap::new();
+    let mut bookings = Vec::new();
+    for b in &list {
+        if let Entry::Vacant(slot) = offices.entry(b.office) {
+            let name = match state.store().office(b.office).await {
+                Ok(o) => t.text(o.name),
+                Err(_) => b.office.to_string(),
+            };
+            slot.insert(name);
+        }
+        let skey = b.service.to_string();
+        if let Entry::Vacant(slot) = services.entry(skey.clone()) {
+            let title = match state.store().service(&b.service).await {
+                Ok(s) => t.text(s.title),
+                Err(_) => skey.clone(),
+            };
+            slot.insert(title);
+        }
+        let active = b.status == BookingStatus::Booked && b.slot_start_ms > now_ms;
+        bookings.push(BookingView {
+            code: b.tracking_code.to_string(),
+            when: when_label(t, b.slot_start_ms),
+            office: offices.get(&b.office).cloned().unwrap_or_default(),
+            office_code: t.num(b.office),
+            service: services.get(&skey).cloned().unwrap_or_default(),
+            status: t.text(b.status.label()),
+            badge: match b.status {
+                BookingStatus::Booked => "badge-active",
+                BookingStatus::CheckedIn | BookingStatus::Completed => "badge-networked",
+                BookingStatus::Cancelled => "badge-revoked",
+                BookingStatus::NoShow => "badge-warned",
+            },
+            active,
+        });
+    }
+    // Only codes of the citizen's own bookings are echoed back.
+    let booked = q
+        .booked
+        .filter(|code| bookings.iter().any(|b| &b.code == code));
+    let notice = match q.done.as_deref() {
+        Some("cancelled") => Some(t.t("c_cancelled")),
+        Some("moved") => Some(t.t("c_moved")),
+        _ => None,
+    };
+    let error = q.error.as_deref().and_then(|k| {
+        ["c_not_cancellable", "c_not_reschedulable", "c_failed"]
+            .contains(&k)
+            .then(|| t.t(k))
+    });
+    Ok(c.page(
+        StatusCode::OK,
+        &HomePage {
+            chrome: c.chrome(),
+            csrf: c.csrf.clone(),
+            national_code: t.num(nc.as_str()),
+            bookings,
+            booked,
+            notice,
+            error,
+        },
+    ))
+}
+
+fn parse_tracking(c: &CitizenCtx, code: &str) -> Result<TrackingCode, UiError> {
+    TrackingCode::parse(code).map_err(|_| c.fail(ApiError::NotFound("booking")))
+}
+
+pub async fn cancel(
+    State(state): State<AppState>,
+    c: CitizenCtx,
+    Ctx(ctx): Ctx,
+    Path(code): Path<String>,
+    ApiForm(form): ApiForm<CsrfForm>,
+) -> Result<Response, UiError> {
+    let Some(caller) = c.citizen() else {
+        return Ok(to_login());
+    };
+    c.check_csrf(&form.csrf)?;
+    let code = parse_tracking(&c, &code)?;
+    let booking = state.store().booking(&code).await.map_err(|e| c.fail(e))?;
+    let permit = caller
+        .booking_permit(booking.office, &booking.national_code)
+        .map_err(|_| c.fail(ApiError::NotFound("booking")))?;
+    match state.store().cancel_booking(&permit, &code, &ctx).await {
+        Ok(_) => Ok(Redirect::to("/citizen?done=cancelled").into_response()),
+        Err(StoreError::WrongState(_)) => {
+            Ok(Redirect::to("/citizen?error=c_not_cancellable").into_response())
+        }
+        Err(e) => Err(c.fail(e)),
+    }
+}
+
+// ---- the slot picker ---------------------------------------------------------------------
+
+struct SlotView {
+    start: String,
+    label: String,
+    free: bool,
+    title: String,
+}
+
+struct DayView {
+    label: String,
+    note: Option<String>,
+    slots: Vec<SlotView>,
+}
+
+struct Picker {
+    days: Vec<DayView>,
+    earlier: Option<String>,
+    later: Option<String>,
+}
+
+fn rfc3339(t: time::OffsetDateTime) -> String {
+    t.format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
+}
+
+/// Up to a week of slots from `from` (clamped to the booking window), as buttons by day.
+async fn picker(
+    state: &AppState,
+    c: &CitizenCtx,
+    office: &Office,
+    service: &Service,
+    from: Option<&str>,
+    link: impl Fn(&JalaliDate) -> String,
+) -> Result<Picker, UiError> {
+    let t = c.t;
+    let first = c.today.add_days(1);
+    let last = c.today.add_days(14);
+    let from = from
+        .and_then(|f| JalaliDate::parse(f).ok())
+        .unwrap_or(first)
+        .max(first)
+        .min(last);
+    let days = (last.to_gregorian() - from.to_gregorian()).whole_days() + 1;
+    let days = days.clamp(1, DAYS_PER_PAGE);
+    let calendar = appointments::availability(state, office, service, from, days as u16)
+        .await
+        .map_err(|e| c.fail(e))?;
+    let days_view = calendar
+        .into_iter()
+        .map(|d| {
+            let note = match &d.closed {
+                Some(ClosedReason::Weekday) => Some(t.t("c_closed_weekday")),
+                Some(ClosedReason::Holiday(n) | ClosedReason::Closure(n)) => {
+                    Some(format!("{} — {}", t.t("c_closed"), t.text(n)))
+                }
+                None if !d.bookable => Some(t.t("c_not_bookable")),
+                None if d.slots.iter().all(|s| s.available == 0) => Some(t.t("c_no_free")),
+                None => None,
+            };
+            DayView {
+                label: format!("{} {}", t.text(d.date.weekday().label()), t.date(d.date)),
+                note,
+                slots: if d.bookable {
+                    d.slots
+                        .iter()
+                        .map(|s| {
+                            let at = to_tehran(s.slot.start);
+                            SlotView {
+                                start: rfc3339(s.slot.start),
+                                label: t.num(format!("{:02}:{:02}", at.hour(), at.minute())),
+                                free: s.available > 0,
+                                title: if s.available > 0 {
+                                    format!("{} {}", t.num(s.available), t.t("c_seats_left"))
+                                } else {
+                                    t.t("c_full")
+                                },
+                            }
+                        })
+                        .collect()
+                } else {
+                    Vec::new()
+                },
+            }
+        })
+        .collect();
+    let next = from.add_days(DAYS_PER_PAGE);
+    let prev = from.add_days(-DAYS_PER_PAGE).max(first);
+    Ok(Picker {
+        days: days_view,
+        earlier: (from > first).then(|| link(&prev)),
+        later: (next <= last).then(|| link(&next)),
+    })
+}
+
+// ---- booking -----------------------------------------------------------------------------
+
+#[derive(Template)]
+#[template(path = "citizen_book.html")]
+struct BookPage {
+    chrome: Chrome,
+    csrf: String,
+    /// Where the slot buttons post.
+    action: String,
+    /// Set when moving an existing booking.
+    reschedule: Option<(String, String)>,
+    office_input: String,
+    service_input: String,
+    oq: String,
+    sq: String,
+    found_offices: Vec<(String, String, String)>,
+    service_options: Vec<(String, String)>,
+    office: Option<(String, String, String)>,
+    service: Option<String>,
+    picker: Option<Picker>,
+    error: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+pub struct BookQuery {
+    office: Option<String>,
+    service: Option<String>,
+    oq: Option<String>,
+    sq: Option<String>,
+    from: Option<String>,
+}
+
+fn office_view(t: Tr, o: &Office) -> (String, String, String) {
+    (
+        o.code.to_string(),
+        t.text(&o.name),
+        format!("{}، {}", t.text(&o.city), t.text(&o.address)),
+    )
+}
+
+fn non_empty(s: &Option<String>) -> Option<&str> {
+    s.as_deref().map(str::trim).filter(|s| !s.is_empty())
+}
+
+async fn book_page(
+    state: &AppState,
+    c: &CitizenCtx,
+    q: &BookQuery,
+    error: Option<String>,
+) -> Result<BookPage, UiError> {
+    let t = c.t;
+    let mut error = error;
+    let office = match non_empty(&q.office) {
+        Some(code) => match OfficeCode::parse(code) {
+            Ok(code) => match state.store().office(code).await {
+                Ok(o) => Some(o),
+                Err(StoreError::NotFound { .. }) => {
+                    error.get_or_insert_with(|| t.t("c_unknown_office"));
+                    None
+                }
+                Err(e) => return Err(c.fail(e)),
+            },
+            Err(_) => {
+                error.get_or_insert_with(|| t.t("c_unknown_office"));
+                None
+            }
+        },
+        None => None,
+    };
+    let service = match non_empty(&q.service) {
+        Some(code) => match ServiceCode::parse(code) {
+            Ok(code) => match state.store().service(&code).await {
+                Ok(s) if s.channel == Channel::Online => {
+                    error.get_or_insert_with(|| t.t("c_online_only"));
+                    None
+                }
+                Ok(s) => Some(s),
+                Err(StoreError::NotFound { .. }) => {
+                    error.get_or_insert_with(|| t.t("c_unknown_service"));
+                    None
+                }
+                Err(e) => return Err(c.fail(e)),
+            },
+            Err(_) => {
+                error.get_or_insert_with(|| t.t("c_unknown_service"));
+                None
+            }
+        },
+        None => None,
+    };
+    let found_offices = match non_empty(&q.oq) {
+        Some(oq) => {
+            let filter = OfficeFilter {
+                q: Some(oq.to_string()),
+                ..Default::default()
+            };
+            let page = PageRequest::new(1, 20).map_err(|e| c.fail(e))?;
+            state
+                .store()
+                .offices(&filter, page)
+                .await
+                .map_err(|e| c.fail(e))?
+                .items
+                .iter()
+                .filter(|o| o.status.may_use_network())
+                .map(|o| office_view(t, o))
+                .collect()
+        }
+        None => Vec::new(),
+    };
+    let filter = ServiceFilter {
+        q: non_empty(&q.sq).map(str::to_string),
+        ..Default::default()
+    };
+    let page = PageRequest::new(1, 100).map_err(|e| c.fail(e))?;
+    let mut service_options: Vec<(String, String)> = state
+        .store()
+        .services(&filter, page)
+        .await
+        .map_err(|e| c.fail(e))?
+        .items
+        .iter()
+        .filter(|s| s.channel != Channel::Online)
+        .map(|s| (s.code.to_string(), t.text(&s.title)))
+        .collect();
+    if let Some(s) = &service
+        && !service_options
+            .iter()
+            .any(|(code, _)| *code == s.code.to_string())
+    {
+        service_options.insert(0, (s.code.to_string(), t.text(&s.title)));
+    }
+    // A service search with a single answer chooses that service.
+    let mut service = service;
+    if service.is_none()
+        && non_empty(&q.service).is_none()
+        && non_empty(&q.sq).is_some()
+        && let [(code, _)] = service_options.as_slice()
+        && let Ok(code) = ServiceCode::parse(code)
+    {
+        service = Some(state.store().service(&code).await.map_err(|e| c.fail(e))?);
+    }
+    let picker = match (&office, &service) {
+        (Some(o), Some(s)) => {
+            let (oc, sc) = (o.code.to_string(), s.code.to_string());
+            Some(
+                picker(state, c, o, s, q.from.as_deref(), |d| {
+                    format!("/citizen/book?office={oc}&service={sc}&from={d}#slots")
+                })
+                .await?,
+            )
+        }
+        _ => None,
+    };
+    Ok(BookPage {
+        chrome: c.chrome(),
+        csrf: c.csrf.clone(),
+        action: "/citizen/book".to_string(),
+        reschedule: None,
+        office_input: office
+            .as_ref()
+            .map(|o| o.code.to_string())
+            .or_else(|| non_empty(&q.office).map(str::to_string))
+            .unwrap_or_default(),
+        service_input: service
+            .as_ref()
+            .map(|s| s.code.to_string())
+            .unwrap_or_default(),
+        oq: q.oq.clone().unwrap_or_default(),
+        sq: q.sq.clone().unwrap_or_default(),
+        found_offices,
+        service_options,
+        office: office.as_ref().map(|o| office_view(t, o)),
+        service: service.as_ref().map(|s| t.text(&s.title)),
+        picker,
+        error,
+    })
+}
+
+pub async fn book_form(
+    State(state): State<AppState>,
+    c: CitizenCtx,
+    ApiQuery(q): ApiQuery<BookQuery>,
+) -> Result<Response, UiError> {
+    if c.who.is_none() {
+        return Ok(to_login());
+    }
+    let page = book_page(&state, &c, &q, None).await?;
+    let status = if page.error.is_some() {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    };
+    Ok(c.page(status, &page))
+}
+
+#[derive(Deserialize)]
+pub struct SlotForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    office: String,
+    #[serde(default)]
+    service: String,
+    #[serde(default)]
+    start: String,
+}
+
+fn parse_start(s: &str) -> Result<time::OffsetDateTime, ApiError> {
+    time::OffsetDateTime::parse(s.trim(), &time::format_description::well_known::Rfc3339)
+        .map_err(|_| ApiError::invalid("invalid_start", "start", "not a time"))
+}
+
+pub async fn book_submit(
+    State(state): State<AppState>,
+    c: CitizenCtx,
+    Ctx(ctx): Ctx,
+    ApiForm(form): ApiForm<SlotForm>,
+) -> Result<Response, UiError> {
+    let (Some(caller), Some((nc, mobile))) = (c.citizen(), c.who.clone()) else {
+        return Ok(to_login());
+    };
+    c.check_csrf(&form.csrf)?;
+    let outcome = async {
+        let req = BookingRequest {
+            office: OfficeCode::parse(&form.office)
+                .map_err(|_| ApiError::invalid("unknown_office", "office", "bad code"))?,
+            service: ServiceCode::parse(&form.service)
+                .map_err(|_| ApiError::invalid("unknown_service", "service", "bad code"))?,
+            start: parse_start(&form.start)?,
+            national_code: nc,
+            mobile,
+            idempotency_key: None,
+        };
+        appointments::book(&state, &caller, req, &ctx).await
+    }
+    .await;
+    match outcome {
+        Ok(booked) => {
+            let b = match booked {
+                pishkhan_store::Booked::New(b) | pishkhan_store::Booked::Replayed(b) => b,
+            };
+            Ok(Redirect::to(&format!("/citizen?booked={}", b.tracking_code)).into_response())
+        }
+        Err(e @ (ApiError::Internal(_) | ApiError::Unavailable)) => Err(c.fail(e)),
+        Err(e) => {
+            let status = e.status();
+            let q = BookQuery {
+                office: Some(form.office.clone()),
+                service: Some(form.service.clone()),
+                ..Default::default()
+            };
+            let page = book_page(&state, &c, &q, Some(c.t.t(error_key(&e)))).await?;
+            Ok(c.page(status, &page))
+        }
+    }
+}
+
+// ---- rescheduling ------------------------------------------------------------------------
+
+#[derive(Deserialize)]
+pub struct FromQuery {
+    from: Option<String>,
+}
+
+async fn reschedule_page(
+    state: &AppState,
+    c: &CitizenCtx,
+    code: &str,
+    from: Option<&str>,
+    error: Option<String>,
+) -> Result<Result<BookPage, Response>, UiError> {
+    let Some(caller) = c.citizen() else {
+        return Ok(Err(to_login()));
+    };
+    let t = c.t;
+    let tracking = parse_tracking(c, code)?;
+    let booking = state
+        .store()
+        .booking(&tracking)
+        .await
+        .map_err(|e| c.fail(e))?;
+    caller
+        .booking_permit(booking.office, &booking.national_code)
+        .map_err(|_| c.fail(ApiError::NotFound("booking")))?;
+    let office = state
+        .store()
+        .office(booking.office)
+        .await
+        .map_err(|e| c.fail(e))?;
+    let service = state
+        .store()
+        .service(&booking.service)
+        .await
+        .map_err(|e| c.fail(e))?;
+    let code = tracking.to_string();
+    let picker = picker(state, c, &office, &service, from, |d| {
+        format!("/citizen/bookings/{code}/reschedule?from={d}#slots")
+    })
+    .await?;
+    Ok(Ok(BookPage {
+        chrome: c.chrome(),
+        csrf: c.csrf.clone(),
+        action: format!("/citizen/bookings/{code}/reschedule"),
+        reschedule: Some((code.clone(), when_label(t, booking.slot_start_ms))),
+        office_input: office.code.to_string(),
+        service_input: service.code.to_string(),
+        oq: String::new(),
+        sq: String::new(),
+        found_offices: Vec::new(),
+        service_options: Vec::new(),
+        office: Some(office_view(t, &office)),
+        service: Some(t.text(&service.title)),
+        picker: Some(picker),
+        error,
+    }))
+}
+
+pub async fn reschedule_form(
+    State(state): State<AppState>,
+    c: CitizenCtx,
+    Path(code): Path<String>,
+    ApiQuery(q): ApiQuery<FromQuery>,
+) -> Result<Response, UiError> {
+    match reschedule_page(&state, &c, &code, q.from.as_deref(), None).await? {
+        Ok(page) => Ok(c.page(StatusCode::OK, &page)),
+        Err(redirect) => Ok(redirect),
+    }
+}
+
+pub async fn reschedule_submit(
+    State(state): State<AppState>,
+    c: CitizenCtx,
+    Ctx(ctx): Ctx,
+    Path(code): Path<String>,
+    ApiForm(form): ApiForm<SlotForm>,
+) -> Result<Response, UiError> {
+    let Some(caller) = c.citizen() else {
+        return Ok(to_login());
+    };
+    c.check_csrf(&form.csrf)?;
+    let tracking = parse_tracking(&c, &code)?;
+    let outcome = match parse_start(&form.start) {
+        Ok(start) => appointments::reschedule(&state, &caller, &tracking, start, &ctx).await,
+        Err(e) => Err(e),
+    };
+    match outcome {
+        Ok(_) => Ok(Redirect::to("/citizen?done=moved").into_response()),
+        Err(e @ (ApiError::Internal(_) | ApiError::Unavailable | ApiError::NotFound(_))) => {
+            Err(c.fail(e))
+        }
+        Err(e) => {
+            let status = e.status();
+            let msg = c.t.t(error_key(&e));
+            match reschedule_page(&state, &c, &code, None, Some(msg)).await? {
+                Ok(page) => Ok(c.page(status, &page)),
+                Err(redirect) => Ok(redirect),
+            }
+        }
+    }
 }

@@ -39,6 +39,18 @@ const API_ROUTES: &[(&str, &str)] = &[
     ("post", "/api/v1/citizen/code"),
     ("post", "/api/v1/citizen/login"),
     ("get", "/api/v1/me/bookings"),
+    ("get", "/api/v1/offices/{code}/queue"),
+    ("post", "/api/v1/offices/{code}/queue/check-in"),
+    ("post", "/api/v1/offices/{code}/queue/walk-in"),
+    ("post", "/api/v1/offices/{code}/queue/call-next"),
+    (
+        "post",
+        "/api/v1/offices/{code}/queue/tickets/{ticket}/complete",
+    ),
+    (
+        "post",
+        "/api/v1/offices/{code}/queue/tickets/{ticket}/no-show",
+    ),
 ];
 
 /// Offices of the small nation whose Persian address names Ayatollah Kashani boulevard

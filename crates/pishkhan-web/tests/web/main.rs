@@ -5,5 +5,7 @@
 mod api;
 mod bookings;
 mod browser;
+mod citizen_ui;
+mod queue;
 mod support;
 mod ui;

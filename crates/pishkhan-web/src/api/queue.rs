@@ -1,0 +1,415 @@
+//! The office's queue today: check-in, walk-in tickets, calling the next person, completing,
+//! no-shows, the line with estimated waits, and the board for the office's TV.
+//!
+//! Each operation rebuilds the day's queue from its event log, brings the log up to date with
+//! the bookings (new ones expected, cancelled ones withdrawn), runs the operation, and appends
+//! the new events. Appends are optimistic: if another request appended first, it starts again.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use pishkhan_domain::JalaliDate;
+use pishkhan_domain::NationalCode;
+use pishkhan_domain::access::Action;
+use pishkhan_domain::model::{Office, ServiceCode};
+use pishkhan_domain::schedule::tehran_instant;
+use pishkhan_domain::schedule::{BookingStatus, Slot, TrackingCode};
+use pishkhan_domain::tehran::jalali_today;
+use pishkhan_queue::{
+    CounterId, Event, ExpectedBooking, PriorityCode, Queue, QueueConfig, QueueError, Ticket,
+};
+use pishkhan_store::StoreError;
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+use utoipa::ToSchema;
+
+use super::registry::parse_office_code;
+use super::types::ProblemOut;
+use crate::AppState;
+use crate::auth::Staff;
+use crate::error::ApiError;
+use crate::extract::{ApiJson, Ctx};
+
+/// Times an operation is retried when another request changed the queue first.
+const MAX_APPEND_ATTEMPTS: u32 = 8;
+
+fn queue_error(e: QueueError) -> ApiError {
+    ApiError::Conflict {
+        code: e.code(),
+        message: e.to_string(),
+    }
+}
+
+fn config_for(office: &Office) -> QueueConfig {
+    QueueConfig::with_counters(office.counters)
+}
+
+/// Today's queue, with the log brought up to date with the bookings; returns the queue, the
+/// events that sync produced (not yet stored), and the log length.
+async fn load(
+    state: &AppState,
+    office: &Office,
+    day: JalaliDate,
+    now: OffsetDateTime,
+) -> Result<(Queue, Vec<Event>, u64), ApiError> {
+    let stored = state.store().queue_events(office.code, day).await?;
+    let events: Vec<Event> = stored
+        .iter()
+        .map(|s| {
+            serde_json::from_str(s)
+                .map_err(|e| ApiError::Internal(anyhow::anyhow!("bad queue event: {e}")))
+        })
+        .collect::<Result<_, _>>()?;
+    let mut queue = Queue::rebuild(office.code, day, config_for(office), &events)
+        .map_err(|e| ApiError::Internal(e.into()))?;
+    let (from, to) = (tehran_instant(day, 0), tehran_instant(day.add_days(1), 0));
+    let bookings = state
+        .store()
+        .office_bookings(
+            office.code,
+            pishkhan_domain::schedule::unix_ms(from),
+            pishkhan_domain::schedule::unix_ms(to),
+        )
+        .await?;
+    let mut synced = Vec::new();
+    for b in bookings {
+        let known = queue.booking(&b.tracking_code).is_some();
+        let new_events = match (known, b.status) {
+            (
+                false,
+                BookingStatus::Booked | BookingStatus::CheckedIn | BookingStatus::Completed,
+            ) => queue
+                .expect_booking(ExpectedBooking {
+                    tracking_code: b.tracking_code.clone(),
+                    national_code: b.national_code.clone(),
+                    service: b.service.clone(),
+                    slot: Slot {
+                        start: crate::appointments::instant(b.slot_start_ms),
+                        end: crate::appointments::instant(b.slot_end_ms),
+                    },
+                })
+                .unwrap_or_default(),
+            // A cancellation after check-in is refused by the queue and left to the desk.
+            (true, BookingStatus::Cancelled) => queue
+                .cancel_booking(&b.tracking_code, now)
+                .unwrap_or_default(),
+            _ => Vec::new(),
+        };
+        for e in new_events {
+            queue.apply(&e).map_err(|e| ApiError::Internal(e.into()))?;
+            synced.push(e);
+        }
+    }
+    for e in queue.expire_no_shows(now) {
+        queue.apply(&e).map_err(|e| ApiError::Internal(e.into()))?;
+        synced.push(e);
+    }
+    let len = events.len() as u64;
+    Ok((queue, synced, len))
+}
+
+/// Runs `op` on today's queue of `office` and stores what it produced.
+async fn operate<T>(
+    state: &AppState,
+    staff: &Staff,
+    code: &str,
+    ctx: &pishkhan_store::AuditContext,
+    op: impl Fn(&Queue, OffsetDateTime) -> Result<(Vec<Event>, T), QueueError>,
+) -> Result<(Queue, T), ApiError> {
+    let code = parse_office_code(code)?;
+    let permit = staff.permit(Action::OperateQueue { office: code })?;
+    let office = state.store().office(code).await?;
+    for _ in 0..MAX_APPEND_ATTEMPTS {
+        let now = state.now();
+        let day = jalali_today(now);
+        let (mut queue, mut events, len) = load(state, &office, day, now).await?;
+        let (produced, out) = op(&queue, now).map_err(queue_error)?;
+        for e in &produced {
+            queue.apply(e).map_err(queue_error)?;
+        }
+        events.extend(produced);
+        let json: Vec<String> = events
+            .iter()
+            .map(|e| serde_json::to_string(e).map_err(|e| ApiError::Internal(e.into())))
+            .collect::<Result<_, _>>()?;
+        match state
+            .store()
+            .append_queue_events(&permit, office.code, day, len, &json, ctx)
+            .await
+        {
+            Ok(()) => return Ok((queue, out)),
+            Err(StoreError::Conflict { .. }) => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(ApiError::Conflict {
+        code: "queue_busy",
+        message: "the queue kept changing; try again".into(),
+    })
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct LineEntryOut {
+    /// Shown on the TV and printed on the ticket, such as B-007 or W-012.
+    pub ticket: String,
+    pub service: String,
+    pub priority: Option<String>,
+    /// Seconds until this person is expected to be called.
+    pub estimated_wait_s: Option<i64>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct NowServingOut {
+    pub counter: u16,
+    pub ticket: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct QueueOut {
+    /// Jalali day, YYYY-MM-DD.
+    pub day: String,
+    pub now_serving: Vec<NowServingOut>,
+    pub next_up: Vec<String>,
+    pub waiting: u32,
+    pub line: Vec<LineEntryOut>,
+}
+
+fn view(queue: &Queue, now: OffsetDateTime) -> QueueOut {
+    let board = queue.display(now);
+    QueueOut {
+        day: queue.day().to_string(),
+        now_serving: board
+            .now_serving
+            .iter()
+            .map(|n| NowServingOut {
+                counter: n.counter.0,
+                ticket: n.ticket.to_string(),
+            })
+            .collect(),
+        next_up: board.next_up.iter().map(Ticket::to_string).collect(),
+        waiting: board.waiting_count,
+        line: queue
+            .line(now)
+            .into_iter()
+            .map(|l| LineEntryOut {
+                ticket: l.ticket.to_string(),
+                service: l.service.to_string(),
+                priority: l.priority.map(|p| p.as_str().to_string()),
+                estimated_wait_s: l.estimated_wait.map(|d| d.whole_seconds()),
+            })
+            .collect(),
+    }
+}
+
+/// Today's queue: who is being served, who is next, and everyone's estimated wait. Public,
+/// for the office's TV.
+#[utoipa::path(get, path = "/api/v1/offices/{code}/queue", tag = "queue",
+    params(("code" = String, Path)), responses((status = 200, body = QueueOut), (status = 404, body = ProblemOut, content_type = "application/problem+json")))]
+pub async fn show(
+    State(state): State<AppState>,
+    Path(code): Path<String>,
+) -> Result<Json<QueueOut>, ApiError> {
+    let office = state.store().office(parse_office_code(&code)?).await?;
+    let now = state.now();
+    let (queue, _, _) = load(&state, &office, jalali_today(now), now).await?;
+    Ok(Json(view(&queue, now)))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CheckInIn {
+    pub tracking_code: Option<String>,
+    pub national_code: Option<String>,
+    /// A configured priority group, such as `elderly` or `disabled`.
+    pub priority: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct TicketOut {
+    pub ticket: String,
+    pub estimated_wait_s: Option<i64>,
+    pub queue: QueueOut,
+}
+
+fn ticket_out(queue: &Queue, ticket: Ticket, now: OffsetDateTime) -> TicketOut {
+    TicketOut {
+        ticket: ticket.to_string(),
+        estimated_wait_s: queue
+            .estimated_wait(ticket, now)
+            .ok()
+            .map(|d| d.whole_seconds()),
+        queue: view(queue, now),
+    }
+}
+
+fn priority(p: &Option<String>) -> Result<Option<PriorityCode>, ApiError> {
+    p.as_deref()
+        .filter(|s| !s.trim().is_empty())
+        .map(|s| {
+            PriorityCode::parse(s)
+                .map_err(|e| ApiError::invalid(e.code(), "priority", e.to_string()))
+        })
+        .transpose()
+}
+
+fn ticket_of(events: &[Event]) -> Option<Ticket> {
+    events.iter().find_map(|e| match e {
+        Event::CheckedIn { ticket, .. }
+        | Event::WalkIn { ticket, .. }
+        | Event::Called { ticket, .. } => Some(*ticket),
+        _ => None,
+    })
+}
+
+/// Check in a booked citizen by tracking code or national code.
+#[utoipa::path(post, path = "/api/v1/offices/{code}/queue/check-in", tag = "queue",
+    params(("code" = String, Path)), request_body = CheckInIn,
+    responses((status = 200, body = TicketOut), (status = 409, body = ProblemOut, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+pub async fn check_in(
+    State(state): State<AppState>,
+    staff: Staff,
+    Ctx(ctx): Ctx,
+    Path(code): Path<String>,
+    ApiJson(input): ApiJson<CheckInIn>,
+) -> Result<Json<TicketOut>, ApiError> {
+    let prio = priority(&input.priority)?;
+    let by_code = input
+        .tracking_code
+        .as_deref()
+        .filter(|s| !s.trim().is_empty())
+        .map(TrackingCode::parse)
+        .transpose()?;
+    let by_person = input
+        .national_code
+        .as_deref()
+        .filter(|s| !s.trim().is_empty())
+        .map(NationalCode::parse)
+        .transpose()?;
+    if by_code.is_none() && by_person.is_none() {
+        return Err(ApiError::invalid(
+            "missing_field",
+            "tracking_code",
+            "give tracking_code or national_code",
+        ));
+    }
+    let (queue, ticket) = operate(&state, &staff, &code, &ctx, |q, now| {
+        let events = match (&by_code, &by_person) {
+            (Some(c), _) => q.check_in_by_tracking(c, prio.as_ref(), now)?,
+            (None, Some(n)) => q.check_in_by_national_code(n, prio.as_ref(), now)?,
+            (None, None) => Vec::new(),
+        };
+        let t = ticket_of(&events);
+        Ok((events, t))
+    })
+    .await?;
+    let ticket =
+        ticket.ok_or_else(|| ApiError::Internal(anyhow::anyhow!("check-in made no ticket")))?;
+    Ok(Json(ticket_out(&queue, ticket, state.now())))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WalkInIn {
+    pub service: String,
+    pub priority: Option<String>,
+}
+
+/// Give a walk-in ticket.
+#[utoipa::path(post, path = "/api/v1/offices/{code}/queue/walk-in", tag = "queue",
+    params(("code" = String, Path)), request_body = WalkInIn,
+    responses((status = 200, body = TicketOut), (status = 409, body = ProblemOut, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+pub async fn walk_in(
+    State(state): State<AppState>,
+    staff: Staff,
+    Ctx(ctx): Ctx,
+    Path(code): Path<String>,
+    ApiJson(input): ApiJson<WalkInIn>,
+) -> Result<Json<TicketOut>, ApiError> {
+    let prio = priority(&input.priority)?;
+    let service = ServiceCode::parse(&input.service)
+        .map_err(|e| ApiError::invalid(e.code, "service", e.message))?;
+    state
+        .store()
+        .service(&service)
+        .await
+        .map_err(|_| ApiError::invalid("unknown_service", "service", "no service has this code"))?;
+    let (queue, ticket) = operate(&state, &staff, &code, &ctx, |q, now| {
+        let events = q.walk_in(&service, prio.as_ref(), now)?;
+        let t = ticket_of(&events);
+        Ok((events, t))
+    })
+    .await?;
+    let ticket =
+        ticket.ok_or_else(|| ApiError::Internal(anyhow::anyhow!("walk-in made no ticket")))?;
+    Ok(Json(ticket_out(&queue, ticket, state.now())))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CallIn {
+    pub counter: u16,
+}
+
+/// The counter calls the next person by the calling rules.
+#[utoipa::path(post, path = "/api/v1/offices/{code}/queue/call-next", tag = "queue",
+    params(("code" = String, Path)), request_body = CallIn,
+    responses((status = 200, body = TicketOut), (status = 409, body = ProblemOut, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+pub async fn call_next(
+    State(state): State<AppState>,
+    staff: Staff,
+    Ctx(ctx): Ctx,
+    Path(code): Path<String>,
+    ApiJson(input): ApiJson<CallIn>,
+) -> Result<Json<TicketOut>, ApiError> {
+    let (queue, ticket) = operate(&state, &staff, &code, &ctx, |q, now| {
+        let events = q.call_next(CounterId(input.counter), now)?;
+        let t = ticket_of(&events);
+        Ok((events, t))
+    })
+    .await?;
+    let ticket =
+        ticket.ok_or_else(|| ApiError::Internal(anyhow::anyhow!("call made no ticket")))?;
+    Ok(Json(ticket_out(&queue, ticket, state.now())))
+}
+
+/// Finish serving a ticket.
+#[utoipa::path(post, path = "/api/v1/offices/{code}/queue/tickets/{ticket}/complete", tag = "queue",
+    params(("code" = String, Path), ("ticket" = String, Path)),
+    responses((status = 200, body = QueueOut), (status = 409, body = ProblemOut, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+pub async fn complete(
+    State(state): State<AppState>,
+    staff: Staff,
+    Ctx(ctx): Ctx,
+    Path((code, ticket)): Path<(String, String)>,
+) -> Result<Json<QueueOut>, ApiError> {
+    let ticket =
+        Ticket::parse(&ticket).map_err(|e| ApiError::invalid(e.code(), "ticket", e.to_string()))?;
+    let (queue, ()) = operate(&state, &staff, &code, &ctx, |q, now| {
+        Ok((q.complete(ticket, now)?, ()))
+    })
+    .await?;
+    Ok(Json(view(&queue, state.now())))
+}
+
+/// A called person did not come to the counter.
+#[utoipa::path(post, path = "/api/v1/offices/{code}/queue/tickets/{ticket}/no-show", tag = "queue",
+    params(("code" = String, Path), ("ticket" = String, Path)),
+    responses((status = 200, body = QueueOut), (status = 409, body = ProblemOut, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+pub async fn no_show(
+    State(state): State<AppState>,
+    staff: Staff,
+    Ctx(ctx): Ctx,
+    Path((code, ticket)): Path<(String, String)>,
+) -> Result<Json<QueueOut>, ApiError> {
+    let ticket =
+        Ticket::parse(&ticket).map_err(|e| ApiError::invalid(e.code(), "ticket", e.to_string()))?;
+    let (queue, ()) = operate(&state, &staff, &code, &ctx, |q, now| {
+        Ok((q.no_show(ticket, now)?, ()))
+    })
+    .await?;
+    Ok(Json(view(&queue, state.now())))
+}

@@ -1,0 +1,151 @@
+//! The office queue over HTTP, on every backend: walk-ins, check-in of today's booking, calling
+//! by the rules, completing, no-shows, and the public board.
+
+use pishkhan_domain::access::{Action, Principal, StaffActor, authorize};
+use pishkhan_domain::model::{OfficeCode, OfficeStatus, Role, ServiceCode, Username};
+use pishkhan_domain::schedule::BookingRules;
+use pishkhan_domain::{Mobile, NationalCode};
+use pishkhan_store::{AuditContext, Booked, NewBooking};
+use serde_json::json;
+
+use crate::support::{DEMO_OFFICE, DEMO_PASSWORD, OTHER_OFFICE, TestApp, fixed_now};
+
+/// A booking for today's 13:30 slot (Tehran), made straight in the store: the API only books
+/// from tomorrow.
+async fn book_today(app: &TestApp, national_code: &str) -> String {
+    let office = OfficeCode::parse(DEMO_OFFICE).unwrap();
+    let operator = Principal::Staff(StaffActor {
+        id: 0,
+        username: Username::parse("operator").unwrap(),
+        role: Role::Operator,
+        office: Some(office),
+        office_status: Some(OfficeStatus::Active),
+    });
+    let permit = authorize(&operator, Action::BookOnBehalf { office }).unwrap();
+    let start = pishkhan_domain::schedule::unix_ms(fixed_now());
+    let made = app
+        .store
+        .create_booking(
+            &permit,
+            &NewBooking {
+                office,
+                service: ServiceCode::parse("PSP-001").unwrap(),
+                slot_start_ms: start,
+                slot_end_ms: start + 30 * 60_000,
+                national_code: NationalCode::parse(national_code).unwrap(),
+                mobile: Mobile::parse("09121234567").unwrap(),
+                capacity: 5,
+                rules: BookingRules::default(),
+                idempotency_key: None,
+            },
+            &AuditContext {
+                now_ms: start,
+                ip: None,
+                request_id: None,
+            },
+        )
+        .await
+        .unwrap();
+    match made {
+        Booked::New(b) => b.tracking_code.to_string(),
+        Booked::Replayed(_) => panic!("replayed"),
+    }
+}
+
+#[tokio::test]
+async fn a_day_at_the_counter() {
+    for app in TestApp::all().await {
+        let operator = app.login("operator", DEMO_PASSWORD).await;
+        let base = format!("/api/v1/offices/{DEMO_OFFICE}/queue");
+        let post = |path: String, body: serde_json::Value| {
+            let req = app
+                .client
+                .post(app.url(&path))
+                .bearer_auth(&operator)
+                .json(&body);
+            app.send(req)
+        };
+
+        let walk = post(format!("{base}/walk-in"), json!({ "service": "PSP-001" })).await;
+        assert_eq!(walk.status, 200, "[{}] {}", app.be(), walk.text);
+        let walk_ticket = walk.json()["ticket"].as_str().unwrap().to_string();
+        assert!(walk_ticket.starts_with("W-"), "{walk_ticket}");
+
+        let citizen = app.fresh_national_code();
+        let code = book_today(&app, &citizen).await;
+        let checked = post(format!("{base}/check-in"), json!({ "tracking_code": code })).await;
+        assert_eq!(checked.status, 200, "[{}] {}", app.be(), checked.text);
+        let booked_ticket = checked.json()["ticket"].as_str().unwrap().to_string();
+        assert!(booked_ticket.starts_with("B-"), "{booked_ticket}");
+        // Checking in twice is refused with a stable code.
+        let again = post(
+            format!("{base}/check-in"),
+            json!({ "national_code": citizen }),
+        )
+        .await;
+        assert_eq!(again.status, 409, "{}", again.text);
+        assert!(!again.json()["code"].as_str().unwrap().is_empty());
+
+        // The booked citizen inside their window goes first, then the walk-in.
+        let first = post(format!("{base}/call-next"), json!({ "counter": 1 })).await;
+        assert_eq!(first.status, 200, "{}", first.text);
+        assert_eq!(first.json()["ticket"], booked_ticket.as_str());
+        let second = post(format!("{base}/call-next"), json!({ "counter": 2 })).await;
+        assert_eq!(second.json()["ticket"], walk_ticket.as_str());
+        let board = app.get(&base).await.json();
+        assert_eq!(board["now_serving"].as_array().unwrap().len(), 2);
+        assert_eq!(board["day"], "1405-09-07");
+
+        let done = post(
+            format!("{base}/tickets/{booked_ticket}/complete"),
+            json!({}),
+        )
+        .await;
+        assert_eq!(done.status, 200, "{}", done.text);
+        let gone = post(format!("{base}/tickets/{walk_ticket}/no-show"), json!({})).await;
+        assert_eq!(gone.status, 200, "{}", gone.text);
+        let board = app.get(&base).await.json();
+        assert!(
+            board["now_serving"].as_array().unwrap().is_empty(),
+            "{board}"
+        );
+        // Nobody left to call.
+        let empty = post(format!("{base}/call-next"), json!({ "counter": 1 })).await;
+        assert_eq!(empty.status, 409, "{}", empty.text);
+
+        // Refusals: unknown booking, other office, no token, bad input.
+        let unknown = post(
+            format!("{base}/check-in"),
+            json!({ "tracking_code": "ZZZZ-ZZZZ" }),
+        )
+        .await;
+        assert_eq!(unknown.status, 409, "{}", unknown.text);
+        let other = app
+            .send(
+                app.client
+                    .post(app.url(&format!("/api/v1/offices/{OTHER_OFFICE}/queue/walk-in")))
+                    .bearer_auth(&operator)
+                    .json(&json!({ "service": "PSP-001" })),
+            )
+            .await;
+        other.problem(403, "forbidden_other_office");
+        app.post_json(
+            &format!("{base}/walk-in"),
+            None,
+            &json!({ "service": "PSP-001" }),
+        )
+        .await
+        .problem(401, "unauthenticated");
+        post(format!("{base}/walk-in"), json!({ "service": "NOPE-1" }))
+            .await
+            .problem(422, "unknown_service");
+        post(format!("{base}/check-in"), json!({}))
+            .await
+            .problem(422, "missing_field");
+
+        // The log replays to the same board after everything above.
+        let replayed = app.get(&base).await.json();
+        assert_eq!(replayed, board);
+        app.stop().await;
+    }
+}
