@@ -14,14 +14,14 @@ use serde_json::{Value, json};
 
 use crate::support::{DEMO_PASSWORD, TestApp};
 
-const REQUIRE_ENV: &str = "PISHKHAN_REQUIRE_BROWSER";
+pub(crate) const REQUIRE_ENV: &str = "PISHKHAN_REQUIRE_BROWSER";
 /// W3C WebDriver's key for element references.
-const ELEMENT_KEY: &str = "element-6066-11e4-a52e-4f735466cecf";
+pub(crate) const ELEMENT_KEY: &str = "element-6066-11e4-a52e-4f735466cecf";
 /// Polling for a condition: at most this many tries, `POLL_INTERVAL` apart.
-const POLL_TRIES: u32 = 200;
-const POLL_INTERVAL: Duration = Duration::from_millis(50);
+pub(crate) const POLL_TRIES: u32 = 200;
+pub(crate) const POLL_INTERVAL: Duration = Duration::from_millis(50);
 
-fn find_executable(env: &str, names: &[&str]) -> Option<PathBuf> {
+pub(crate) fn find_executable(env: &str, names: &[&str]) -> Option<PathBuf> {
     if let Some(p) = std::env::var_os(env).map(PathBuf::from) {
         return p.is_file().then_some(p);
     }
@@ -34,7 +34,7 @@ fn find_executable(env: &str, names: &[&str]) -> Option<PathBuf> {
 
 /// The chromedriver and Chromium binaries, or `None` after printing why the test is skipped.
 /// Panics instead when `PISHKHAN_REQUIRE_BROWSER=1`.
-fn browser_binaries() -> Option<(PathBuf, PathBuf)> {
+pub(crate) fn browser_binaries() -> Option<(PathBuf, PathBuf)> {
     let required = std::env::var(REQUIRE_ENV).is_ok_and(|v| v == "1");
     let driver = find_executable("CHROMEDRIVER", &["chromedriver"]);
     let chrome = find_executable(
@@ -68,14 +68,14 @@ fn browser_binaries() -> Option<(PathBuf, PathBuf)> {
 }
 
 /// A chromedriver child process on a free port; killed on drop.
-struct Chromedriver {
-    child: Child,
-    port: u16,
-    url: String,
+pub(crate) struct Chromedriver {
+    pub(crate) child: Child,
+    pub(crate) port: u16,
+    pub(crate) url: String,
 }
 
 impl Chromedriver {
-    async fn start(path: &Path, log: &Path) -> Chromedriver {
+    pub(crate) async fn start(path: &Path, log: &Path) -> Chromedriver {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
             .expect("free port")
@@ -121,19 +121,19 @@ impl Drop for Chromedriver {
 }
 
 /// One WebDriver session. Dropping it ends the session (and closes Chromium).
-struct Browser {
-    http: reqwest::Client,
-    driver_port: u16,
-    session: String,
-    base: String,
-    open: bool,
+pub(crate) struct Browser {
+    pub(crate) http: reqwest::Client,
+    pub(crate) driver_port: u16,
+    pub(crate) session: String,
+    pub(crate) base: String,
+    pub(crate) open: bool,
 }
 
 #[derive(Clone)]
-struct El(String);
+pub(crate) struct El(pub(crate) String);
 
 impl Browser {
-    async fn new(driver: &Chromedriver, chrome: &Path, profile: &Path) -> Browser {
+    pub(crate) async fn new(driver: &Chromedriver, chrome: &Path, profile: &Path) -> Browser {
         let http = crate::support::client();
         let mut options = json!({
             "args": [
@@ -190,7 +190,7 @@ impl Browser {
         browser
     }
 
-    async fn try_cmd(
+    pub(crate) async fn try_cmd(
         &self,
         method: reqwest::Method,
         path: &str,
@@ -210,7 +210,12 @@ impl Browser {
         }
     }
 
-    async fn cmd(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
+    pub(crate) async fn cmd(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> Value {
         match self.try_cmd(method, path, body.clone()).await {
             Ok(v) => v,
             Err(e) => panic!(
@@ -228,12 +233,12 @@ impl Browser {
         }
     }
 
-    async fn goto(&self, url: &str) {
+    pub(crate) async fn goto(&self, url: &str) {
         self.cmd(reqwest::Method::POST, "/url", Some(json!({ "url": url })))
             .await;
     }
 
-    async fn url(&self) -> String {
+    pub(crate) async fn url(&self) -> String {
         self.cmd(reqwest::Method::GET, "/url", None)
             .await
             .as_str()
@@ -241,7 +246,7 @@ impl Browser {
             .to_string()
     }
 
-    async fn source(&self) -> String {
+    pub(crate) async fn source(&self) -> String {
         self.cmd(reqwest::Method::GET, "/source", None)
             .await
             .as_str()
@@ -249,7 +254,7 @@ impl Browser {
             .to_string()
     }
 
-    async fn title(&self) -> String {
+    pub(crate) async fn title(&self) -> String {
         self.cmd(reqwest::Method::GET, "/title", None)
             .await
             .as_str()
@@ -257,7 +262,7 @@ impl Browser {
             .to_string()
     }
 
-    async fn find_all(&self, css: &str) -> Vec<El> {
+    pub(crate) async fn find_all(&self, css: &str) -> Vec<El> {
         let v = self
             .cmd(
                 reqwest::Method::POST,
@@ -276,7 +281,7 @@ impl Browser {
 
     /// The first element matching `css`, waiting (bounded) for it to appear: a click that
     /// submits a form may return before the next page is there.
-    async fn find(&self, css: &str) -> El {
+    pub(crate) async fn find(&self, css: &str) -> El {
         for _ in 0..POLL_TRIES {
             if let Some(el) = self.find_all(css).await.into_iter().next() {
                 return el;
@@ -290,7 +295,7 @@ impl Browser {
         );
     }
 
-    async fn click(&self, el: &El) {
+    pub(crate) async fn click(&self, el: &El) {
         // Centre the element at once first: the stylesheet asks for smooth scrolling, and a
         // click during WebDriver's own scroll animation lands where the element was.
         self.cmd(
@@ -326,7 +331,7 @@ impl Browser {
         }
     }
 
-    async fn clear(&self, el: &El) {
+    pub(crate) async fn clear(&self, el: &El) {
         self.cmd(
             reqwest::Method::POST,
             &format!("/element/{}/clear", el.0),
@@ -335,7 +340,7 @@ impl Browser {
         .await;
     }
 
-    async fn type_into(&self, css: &str, text: &str) {
+    pub(crate) async fn type_into(&self, css: &str, text: &str) {
         let el = self.find(css).await;
         self.clear(&el).await;
         self.cmd(
@@ -346,7 +351,7 @@ impl Browser {
         .await;
     }
 
-    async fn text(&self, el: &El) -> String {
+    pub(crate) async fn text(&self, el: &El) -> String {
         self.cmd(
             reqwest::Method::GET,
             &format!("/element/{}/text", el.0),
@@ -358,12 +363,12 @@ impl Browser {
         .to_string()
     }
 
-    async fn text_of(&self, css: &str) -> String {
+    pub(crate) async fn text_of(&self, css: &str) -> String {
         let el = self.find(css).await;
         self.text(&el).await
     }
 
-    async fn texts(&self, css: &str) -> Vec<String> {
+    pub(crate) async fn texts(&self, css: &str) -> Vec<String> {
         let mut out = Vec::new();
         for el in self.find_all(css).await {
             out.push(self.text(&el).await);
@@ -371,7 +376,7 @@ impl Browser {
         out
     }
 
-    async fn attr(&self, el: &El, name: &str) -> Option<String> {
+    pub(crate) async fn attr(&self, el: &El, name: &str) -> Option<String> {
         self.cmd(
             reqwest::Method::GET,
             &format!("/element/{}/attribute/{name}", el.0),
@@ -382,7 +387,7 @@ impl Browser {
         .map(str::to_string)
     }
 
-    async fn exec(&self, script: &str) -> Value {
+    pub(crate) async fn exec(&self, script: &str) -> Value {
         self.cmd(
             reqwest::Method::POST,
             "/execute/sync",
@@ -391,7 +396,7 @@ impl Browser {
         .await
     }
 
-    async fn exec_async(&self, script: &str) -> Value {
+    pub(crate) async fn exec_async(&self, script: &str) -> Value {
         self.cmd(
             reqwest::Method::POST,
             "/execute/async",
@@ -400,7 +405,7 @@ impl Browser {
         .await
     }
 
-    async fn screenshot(&self, path: &str) {
+    pub(crate) async fn screenshot(&self, path: &str) {
         let b64 = self.cmd(reqwest::Method::GET, "/screenshot", None).await;
         let png = base64::engine::general_purpose::STANDARD
             .decode(b64.as_str().unwrap_or_default())
@@ -409,12 +414,12 @@ impl Browser {
     }
 
     /// Logs a step, so a failure shows how far the walk got.
-    fn step(&self, what: &str) {
+    pub(crate) fn step(&self, what: &str) {
         eprintln!("browser: {what}");
     }
 
     /// Polls the current URL until `pred` holds; bounded.
-    async fn wait_for_url(&self, what: &str, pred: impl Fn(&str) -> bool) -> String {
+    pub(crate) async fn wait_for_url(&self, what: &str, pred: impl Fn(&str) -> bool) -> String {
         let mut last = String::new();
         for _ in 0..POLL_TRIES {
             last = self.url().await;
@@ -426,7 +431,7 @@ impl Browser {
         panic!("timed out waiting for {what}; the browser is at {last}");
     }
 
-    async fn quit(mut self) {
+    pub(crate) async fn quit(mut self) {
         let _ = self.try_cmd(reqwest::Method::DELETE, "", None).await;
         self.open = false;
     }
@@ -453,31 +458,31 @@ impl Drop for Browser {
     }
 }
 
-fn path_of(url: &str) -> &str {
+pub(crate) fn path_of(url: &str) -> &str {
     url.find("://")
         .and_then(|i| url[i + 3..].find('/').map(|j| &url[i + 3 + j..]))
         .unwrap_or("/")
 }
 
-fn has_ascii_digit(s: &str) -> bool {
+pub(crate) fn has_ascii_digit(s: &str) -> bool {
     s.chars().any(|c| c.is_ascii_digit())
 }
 
-fn has_persian_digit(s: &str) -> bool {
+pub(crate) fn has_persian_digit(s: &str) -> bool {
     s.chars().any(|c| ('\u{06F0}'..='\u{06F9}').contains(&c))
 }
 
 /// What the page checks found along a walk: pages seen, and pages wider than the phone.
 #[derive(Default)]
-struct Walk {
-    seen: Vec<String>,
-    too_wide: Vec<String>,
+pub(crate) struct Walk {
+    pub(crate) seen: Vec<String>,
+    pub(crate) too_wide: Vec<String>,
 }
 
 impl Walk {
     /// Layout problems are collected rather than fatal, so one overflowing page does not hide
     /// what the rest of the walk would find; `finish` fails the test if there were any.
-    fn finish(self) {
+    pub(crate) fn finish(self) {
         eprintln!("browser pages checked: {:?}", self.seen);
         assert!(
             self.too_wide.is_empty(),
@@ -489,7 +494,7 @@ impl Walk {
 
 /// Checks every page: language and direction, no untranslated marker, no horizontal overflow
 /// on the phone-sized viewport.
-async fn check_page(b: &Browser, lang: &str, walk: &mut Walk) {
+pub(crate) async fn check_page(b: &Browser, lang: &str, walk: &mut Walk) {
     let url = b.url().await;
     let source = b.source().await;
     assert!(
@@ -526,15 +531,15 @@ async fn check_page(b: &Browser, lang: &str, walk: &mut Walk) {
 }
 
 /// chromedriver, one browser session and a scratch directory; `None` when skipped.
-struct Env {
+pub(crate) struct Env {
     // Field order is drop order: the session ends before chromedriver is killed.
-    b: Browser,
-    driver: Chromedriver,
-    _work: tempfile::TempDir,
+    pub(crate) b: Browser,
+    pub(crate) driver: Chromedriver,
+    pub(crate) _work: tempfile::TempDir,
 }
 
 impl Env {
-    async fn start() -> Option<Env> {
+    pub(crate) async fn start() -> Option<Env> {
         let (driver_bin, chrome_bin) = browser_binaries()?;
         let work = tempfile::tempdir().expect("temp dir");
         let driver = Chromedriver::start(&driver_bin, &work.path().join("chromedriver.log")).await;
@@ -546,7 +551,7 @@ impl Env {
         })
     }
 
-    async fn stop(self) {
+    pub(crate) async fn stop(self) {
         let Env { b, driver, _work } = self;
         b.quit().await;
         drop(driver);
@@ -554,7 +559,7 @@ impl Env {
 }
 
 /// Signs in through the form on the current page.
-async fn sign_in(b: &Browser, username: &str, password: &str) {
+pub(crate) async fn sign_in(b: &Browser, username: &str, password: &str) {
     b.type_into("input[name=username]", username).await;
     b.type_into("input[name=password]", password).await;
     b.click(&b.find("form.form-card button[type=submit]").await)
@@ -562,7 +567,7 @@ async fn sign_in(b: &Browser, username: &str, password: &str) {
 }
 
 #[tokio::test]
-async fn browser_regulator_walkthrough() {
+pub(crate) async fn browser_regulator_walkthrough() {
     let Some(env) = Env::start().await else {
         return;
     };
@@ -804,7 +809,7 @@ async fn browser_regulator_walkthrough() {
 }
 
 #[tokio::test]
-async fn browser_invitation_flow() {
+pub(crate) async fn browser_invitation_flow() {
     let Some(env) = Env::start().await else {
         return;
     };
@@ -907,7 +912,7 @@ async fn browser_invitation_flow() {
 }
 
 /// Text in the header whose colour contrasts less than WCAG AA (4.5:1) with the header.
-async fn header_contrast_problems(b: &Browser) -> Vec<String> {
+pub(crate) async fn header_contrast_problems(b: &Browser) -> Vec<String> {
     let found = b
         .exec(
             r#"
@@ -955,7 +960,7 @@ async fn header_contrast_problems(b: &Browser) -> Vec<String> {
 
 /// Who is signed in, and their office link, must be readable in the header (WCAG AA).
 #[tokio::test]
-async fn browser_header_text_is_readable() {
+pub(crate) async fn browser_header_text_is_readable() {
     let Some(env) = Env::start().await else {
         return;
     };
