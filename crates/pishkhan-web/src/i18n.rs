@@ -223,6 +223,16 @@ const MESSAGES: &[(&str, &str, &str)] = &[
     ("back_home", "بازگشت به صفحه اصلی", "Back to the start page"),
     ("api_docs", "مستندات API", "API documentation"),
     ("your_office", "دفتر شما", "Your office"),
+    ("display_title", "صف نوبت‌دهی", "Queue"),
+    ("now_serving", "در حال خدمت", "Now serving"),
+    ("counter", "باجه", "Counter"),
+    ("next_up", "نفرات بعدی", "Next"),
+    ("waiting", "در انتظار", "Waiting"),
+    (
+        "display_empty",
+        "فعلاً کسی فراخوانده نشده است",
+        "Nobody has been called yet",
+    ),
     (
         "footer_note",
         "تاریخ‌ها به تقویم هجری خورشیدی و به وقت تهران است.",

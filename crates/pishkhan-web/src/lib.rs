@@ -78,7 +78,14 @@ struct Inner {
     metrics: metrics::Metrics,
     login_limiter: limits::LoginLimiter,
     started: Instant,
+    /// Office codes whose queue changed, for the live boards.
+    queue_changes: tokio::sync::broadcast::Sender<u32>,
+    /// Live-board connections held open at once.
+    board_streams: Arc<tokio::sync::Semaphore>,
 }
+
+/// Live-board (SSE) connections one process keeps open: every office's TV fits.
+const MAX_BOARD_STREAMS: usize = 20_000;
 
 impl AppState {
     pub fn new(store: Arc<dyn Store>, config: WebConfig, clock: Arc<dyn Clock>) -> Self {
@@ -92,6 +99,8 @@ impl AppState {
                 metrics: metrics::Metrics::default(),
                 login_limiter,
                 started: Instant::now(),
+                queue_changes: tokio::sync::broadcast::channel(4096).0,
+                board_streams: Arc::new(tokio::sync::Semaphore::new(MAX_BOARD_STREAMS)),
             }),
         }
     }
@@ -114,6 +123,19 @@ impl AppState {
 
     pub(crate) fn metrics(&self) -> &metrics::Metrics {
         &self.inner.metrics
+    }
+
+    pub(crate) fn queue_changed(&self, office: u32) {
+        // No subscriber is fine: nobody is watching that board.
+        let _ = self.inner.queue_changes.send(office);
+    }
+
+    pub(crate) fn queue_changes(&self) -> tokio::sync::broadcast::Receiver<u32> {
+        self.inner.queue_changes.subscribe()
+    }
+
+    pub(crate) fn board_streams(&self) -> Arc<tokio::sync::Semaphore> {
+        self.inner.board_streams.clone()
     }
 
     pub(crate) fn login_limiter(&self) -> &limits::LoginLimiter {

@@ -12,7 +12,7 @@ use crate::api::{audit, auth, bookings, citizen, queue, registry, staff, types};
     paths(
         auth::login, auth::logout, auth::me,
         citizen::request_code, citizen::login, citizen::my_bookings,
-        queue::show, queue::check_in, queue::walk_in, queue::call_next, queue::complete, queue::no_show,
+        queue::show, queue::stream, queue::check_in, queue::walk_in, queue::call_next, queue::complete, queue::no_show,
         registry::provinces, registry::agencies, registry::offices, registry::office,
         registry::create_office, registry::office_staff, registry::services, registry::service,
         staff::create, staff::invitation, staff::accept,

@@ -27,6 +27,11 @@ const ASSETS: &[Asset] = &[
         body: include_bytes!("../assets/app.js"),
     },
     Asset {
+        name: "display.js",
+        content_type: "text/javascript; charset=utf-8",
+        body: include_bytes!("../assets/display.js"),
+    },
+    Asset {
         name: "vendor/Vazirmatn-Variable.woff2",
         content_type: "font/woff2",
         body: include_bytes!("../assets/vendor/Vazirmatn-Variable.woff2"),

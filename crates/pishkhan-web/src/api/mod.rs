@@ -51,6 +51,7 @@ pub fn router() -> Router<AppState> {
         )
         .route("/api/v1/holidays/{date}", put(bookings::put_holiday))
         .route("/api/v1/offices/{code}/queue", get(queue::show))
+        .route("/api/v1/offices/{code}/queue/stream", get(queue::stream))
         .route(
             "/api/v1/offices/{code}/queue/check-in",
             post(queue::check_in),

@@ -136,7 +136,10 @@ async fn operate<T>(
             .append_queue_events(&permit, office.code, day, len, &json, ctx)
             .await
         {
-            Ok(()) => return Ok((queue, out)),
+            Ok(()) => {
+                state.queue_changed(office.code.get());
+                return Ok((queue, out));
+            }
             Err(StoreError::Conflict { .. }) => continue,
             Err(e) => return Err(e.into()),
         }
@@ -412,4 +415,73 @@ pub async fn no_show(
     })
     .await?;
     Ok(Json(view(&queue, state.now())))
+}
+
+/// How often a live board refreshes even without a change seen by this process (changes made
+/// through another process reach it this way).
+const BOARD_REFRESH: std::time::Duration = std::time::Duration::from_secs(15);
+
+/// Today's board of `office`, as the API shows it.
+pub(crate) async fn board(state: &AppState, office: &Office) -> Result<QueueOut, ApiError> {
+    let now = state.now();
+    let (queue, _, _) = load(state, office, jalali_today(now), now).await?;
+    Ok(view(&queue, now))
+}
+
+async fn board_json(state: &AppState, office: &Office) -> String {
+    let now = state.now();
+    match load(state, office, jalali_today(now), now).await {
+        Ok((queue, _, _)) => serde_json::to_string(&view(&queue, now)).unwrap_or_default(),
+        Err(e) => {
+            tracing::warn!(error = %e, "live board could not load the queue");
+            String::new()
+        }
+    }
+}
+
+/// The office board as a live stream (server-sent events): the board now, then again on every
+/// change. One connection per TV; no polling.
+#[utoipa::path(get, path = "/api/v1/offices/{code}/queue/stream", tag = "queue",
+    params(("code" = String, Path)),
+    responses((status = 200, description = "text/event-stream of `board` events, each a QueueOut"),
+        (status = 503, body = ProblemOut, content_type = "application/problem+json")))]
+pub async fn stream(
+    State(state): State<AppState>,
+    Path(code): Path<String>,
+) -> Result<impl axum::response::IntoResponse, ApiError> {
+    use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
+    let office = state.store().office(parse_office_code(&code)?).await?;
+    let slot = state
+        .board_streams()
+        .try_acquire_owned()
+        .map_err(|_| ApiError::Unavailable)?;
+    let changes = state.queue_changes();
+    let first = board_json(&state, &office).await;
+    let stream = futures_util::stream::unfold(
+        (state, office, changes, Some(first), slot),
+        |(state, office, mut changes, first, slot)| async move {
+            if let Some(board) = first {
+                let ev = SseEvent::default().event("board").data(board);
+                return Some((
+                    Ok::<_, std::convert::Infallible>(ev),
+                    (state, office, changes, None, slot),
+                ));
+            }
+            loop {
+                tokio::select! {
+                    got = changes.recv() => match got {
+                        Ok(c) if c == office.code.get() => break,
+                        Ok(_) => continue,
+                        Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => break,
+                        Err(tokio::sync::broadcast::error::RecvError::Closed) => return None,
+                    },
+                    () = tokio::time::sleep(BOARD_REFRESH) => break,
+                }
+            }
+            let board = board_json(&state, &office).await;
+            let ev = SseEvent::default().event("board").data(board);
+            Some((Ok(ev), (state, office, changes, None, slot)))
+        },
+    );
+    Ok(Sse::new(stream).keep_alive(KeepAlive::default()))
 }

@@ -33,6 +33,7 @@ pub fn router() -> Router<AppState> {
         .route("/dashboard", get(pages::dashboard))
         .route("/offices", get(pages::offices))
         .route("/offices/{code}", get(pages::office))
+        .route("/offices/{code}/display", get(pages::display))
         .route("/services", get(pages::services))
         .route("/services/{code}", get(pages::service))
         .route("/audit", get(pages::audit))

@@ -717,3 +717,43 @@ pub async fn accept_submit(
         Err(e) => Err(page.fail(e)),
     }
 }
+
+// ---- the office TV board ------------------------------------------------------------------
+
+#[derive(Template)]
+#[template(path = "display.html")]
+struct DisplayPage {
+    t: crate::i18n::Tr,
+    office_code: String,
+    office_name: String,
+    today: String,
+    serving: Vec<(u16, String)>,
+    next_up: Vec<String>,
+    waiting: u32,
+}
+
+/// The board for the office's TV: public, live through server-sent events.
+pub async fn display(
+    State(state): State<AppState>,
+    page: PageCtx,
+    Path(code): Path<String>,
+) -> Result<Response, UiError> {
+    let code = parse_office_code(&code).map_err(|e| page.fail(e))?;
+    let office = state.store().office(code).await.map_err(|e| page.fail(e))?;
+    let board = crate::api::queue::board(&state, &office)
+        .await
+        .map_err(|e| page.fail(e))?;
+    Ok(render(&DisplayPage {
+        t: page.t,
+        office_code: office.code.to_string(),
+        office_name: page.t.text(&office.name),
+        today: page.today.clone(),
+        serving: board
+            .now_serving
+            .iter()
+            .map(|n| (n.counter, n.ticket.clone()))
+            .collect(),
+        next_up: board.next_up.clone(),
+        waiting: board.waiting,
+    }))
+}

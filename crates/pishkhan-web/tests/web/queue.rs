@@ -149,3 +149,75 @@ async fn a_day_at_the_counter() {
         app.stop().await;
     }
 }
+
+/// Reads the stream until `want` shows up in it, within a bounded time.
+async fn read_until(resp: &mut reqwest::Response, want: &str) -> String {
+    let mut seen = String::new();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !seen.contains(want) {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        assert!(
+            !left.is_zero(),
+            "{want:?} never arrived; stream so far: {seen}"
+        );
+        match tokio::time::timeout(left, resp.chunk()).await {
+            Ok(Ok(Some(bytes))) => seen.push_str(&String::from_utf8_lossy(&bytes)),
+            Ok(Ok(None)) => panic!("the stream ended: {seen}"),
+            Ok(Err(e)) => panic!("stream error {e}: {seen}"),
+            Err(_) => panic!("{want:?} never arrived; stream so far: {seen}"),
+        }
+    }
+    seen
+}
+
+#[tokio::test]
+async fn the_tv_board_follows_the_queue_live() {
+    for app in TestApp::all().await {
+        let page = app.get(&format!("/offices/{DEMO_OFFICE}/display")).await;
+        assert_eq!(page.status, 200, "{}", page.text);
+        assert!(page.text.contains(r#"lang="fa""#) && page.text.contains(r#"dir="rtl""#));
+        assert!(
+            page.text
+                .contains(&format!("/api/v1/offices/{DEMO_OFFICE}/queue/stream"))
+        );
+        assert!(page.text.contains("/static/display.js"));
+        assert!(!page.text.contains('⟦'), "untranslated string");
+        assert_eq!(app.get("/static/display.js").await.status, 200);
+
+        let mut stream = app
+            .client
+            .get(app.url(&format!("/api/v1/offices/{DEMO_OFFICE}/queue/stream")))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(stream.status().as_u16(), 200);
+        assert!(
+            stream.headers()["content-type"]
+                .to_str()
+                .unwrap()
+                .starts_with("text/event-stream")
+        );
+        read_until(&mut stream, "event: board").await;
+
+        // A walk-in given at the desk appears on the board without the TV asking.
+        let operator = app.login("operator", DEMO_PASSWORD).await;
+        let walk = app
+            .send(
+                app.client
+                    .post(app.url(&format!("/api/v1/offices/{DEMO_OFFICE}/queue/walk-in")))
+                    .bearer_auth(&operator)
+                    .json(&json!({ "service": "PSP-001" })),
+            )
+            .await;
+        let ticket = walk.json()["ticket"].as_str().unwrap().to_string();
+        let seen = read_until(&mut stream, &ticket).await;
+        assert!(seen.contains("\"waiting\":1"), "[{}] {seen}", app.be());
+        drop(stream);
+
+        app.get("/offices/99999999/display").await;
+        app.get("/api/v1/offices/99999999/queue/stream")
+            .await
+            .problem(404, "not_found");
+        app.stop().await;
+    }
+}
