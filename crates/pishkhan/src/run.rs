@@ -139,20 +139,31 @@ pub async fn demo(
     println!("  API:      {base}/api/v1/  (OpenAPI: {base}/api/v1/openapi.json)");
     println!("  health:   {base}/healthz  {base}/readyz  metrics: {base}/metrics");
     println!(
-        "  sign in as (password {}):",
-        pishkhan_nation::DEMO_PASSWORD
+        "  citizens: {base}/citizen/login  (one-time codes are written to {})",
+        global.data_dir.join("notifications.log").display()
     );
-    for login in pishkhan_nation::demo_logins() {
-        let office = match (login.role, first_office) {
-            (Role::Regulator, _) => "national".to_string(),
-            (_, Some(o)) => format!("office {o}"),
-            (_, None) => "office".to_string(),
-        };
+    if let Some(office) = first_office {
+        println!("  TV board: {base}/offices/{office}/display");
+    }
+    if demo_manager.is_none() {
+        println!("  this database was not loaded by the demo, so it has no demo accounts");
+    } else {
         println!(
-            "    {:<10} {:<9} {office}",
-            login.username,
-            login.role.code()
+            "  sign in as (password {}):",
+            pishkhan_nation::DEMO_PASSWORD
         );
+        for login in pishkhan_nation::demo_logins() {
+            let office = match (login.role, first_office) {
+                (Role::Regulator, _) => "national".to_string(),
+                (_, Some(o)) => format!("office {o}"),
+                (_, None) => "office".to_string(),
+            };
+            println!(
+                "    {:<10} {:<9} {office}",
+                login.username,
+                login.role.code()
+            );
+        }
     }
     println!();
     run_server(store, global, args, base, listener).await
