@@ -33,11 +33,60 @@ pub struct SlotAvailability {
 }
 
 pub async fn policy_of(state: &AppState, office: &Office) -> Result<SlotPolicy, ApiError> {
-    Ok(state
-        .store()
-        .slot_policy(office.code)
-        .await?
-        .unwrap_or_else(|| SlotPolicy::default_for(office)))
+    let stored = match state.refs().policy(office.code) {
+        Some(p) => p,
+        None => {
+            let p = state.store().slot_policy(office.code).await?;
+            state.refs().put_policy(office.code, p);
+            p
+        }
+    };
+    Ok(stored.unwrap_or_else(|| SlotPolicy::default_for(office)))
+}
+
+async fn holidays_of(
+    state: &AppState,
+    from: JalaliDate,
+    to: JalaliDate,
+) -> Result<Vec<(JalaliDate, LocalizedText)>, ApiError> {
+    if let Some(h) = state.refs().holidays(from, to) {
+        return Ok(h);
+    }
+    let h = state.store().holidays(from, to).await?;
+    state.refs().put_holidays(from, to, h.clone());
+    Ok(h)
+}
+
+async fn closures_of(
+    state: &AppState,
+    office: OfficeCode,
+    from: JalaliDate,
+    to: JalaliDate,
+) -> Result<Vec<(JalaliDate, LocalizedText)>, ApiError> {
+    if let Some(c) = state.refs().closures(office, from, to) {
+        return Ok(c);
+    }
+    let c = state.store().closures(office, from, to).await?;
+    state.refs().put_closures(office, from, to, c.clone());
+    Ok(c)
+}
+
+async fn office_of(state: &AppState, code: OfficeCode) -> Result<Office, StoreError> {
+    if let Some(o) = state.refs().office(code) {
+        return Ok(o);
+    }
+    let o = state.store().office(code).await?;
+    state.refs().put_office(&o);
+    Ok(o)
+}
+
+async fn service_of(state: &AppState, code: &ServiceCode) -> Result<Service, StoreError> {
+    if let Some(s) = state.refs().service(code) {
+        return Ok(s);
+    }
+    let s = state.store().service(code).await?;
+    state.refs().put_service(&s);
+    Ok(s)
 }
 
 /// Why `day` has no slots at `office`, if it has none.
@@ -71,8 +120,8 @@ pub async fn availability(
 ) -> Result<Vec<DayAvailability>, ApiError> {
     let to = from.add_days(i64::from(days) - 1);
     let policy = policy_of(state, office).await?;
-    let holidays = state.store().holidays(from, to).await?;
-    let closures = state.store().closures(office.code, from, to).await?;
+    let holidays = holidays_of(state, from, to).await?;
+    let closures = closures_of(state, office.code, from, to).await?;
     let rules = BookingRules::default();
     let today = jalali_today(state.now());
     let now_ms = state.now_ms();
@@ -157,26 +206,18 @@ pub async fn book(
     ctx: &pishkhan_store::AuditContext,
 ) -> Result<Booked, ApiError> {
     let permit = caller.booking_permit(req.office, &req.national_code)?;
-    let office = state
-        .store()
-        .office(req.office)
-        .await
-        .map_err(|e| match e {
-            StoreError::NotFound { .. } => {
-                ApiError::invalid("unknown_office", "office", "no office has this code")
-            }
-            other => other.into(),
-        })?;
-    let service = state
-        .store()
-        .service(&req.service)
-        .await
-        .map_err(|e| match e {
-            StoreError::NotFound { .. } => {
-                ApiError::invalid("unknown_service", "service", "no service has this code")
-            }
-            other => other.into(),
-        })?;
+    let office = office_of(state, req.office).await.map_err(|e| match e {
+        StoreError::NotFound { .. } => {
+            ApiError::invalid("unknown_office", "office", "no office has this code")
+        }
+        other => other.into(),
+    })?;
+    let service = service_of(state, &req.service).await.map_err(|e| match e {
+        StoreError::NotFound { .. } => {
+            ApiError::invalid("unknown_service", "service", "no service has this code")
+        }
+        other => other.into(),
+    })?;
     if service.channel == Channel::Online {
         return Err(ApiError::invalid(
             "service_not_at_counter",
@@ -243,8 +284,8 @@ async fn bookable_slot(
 ) -> Result<(Slot, SlotPolicy), ApiError> {
     let day = JalaliDate::from_gregorian(to_tehran(start).date());
     BookingRules::default().check_window(jalali_today(state.now()), day)?;
-    let holidays = state.store().holidays(day, day).await?;
-    let closures = state.store().closures(office.code, day, day).await?;
+    let holidays = holidays_of(state, day, day).await?;
+    let closures = closures_of(state, office.code, day, day).await?;
     if let Some(reason) = closed_reason(office, day, &holidays, &closures) {
         return Err(ApiError::invalid(
             "office_closed",

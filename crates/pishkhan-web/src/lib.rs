@@ -16,6 +16,7 @@ mod limits;
 mod metrics;
 mod middleware;
 mod openapi;
+mod refcache;
 mod static_files;
 mod ui;
 
@@ -82,6 +83,8 @@ struct Inner {
     queue_changes: tokio::sync::broadcast::Sender<u32>,
     /// Live-board connections held open at once.
     board_streams: Arc<tokio::sync::Semaphore>,
+    /// Offices, services, policies, holidays and closures, briefly cached for the booking path.
+    refs: refcache::RefCache,
 }
 
 /// Live-board (SSE) connections one process keeps open: every office's TV fits.
@@ -101,6 +104,7 @@ impl AppState {
                 started: Instant::now(),
                 queue_changes: tokio::sync::broadcast::channel(4096).0,
                 board_streams: Arc::new(tokio::sync::Semaphore::new(MAX_BOARD_STREAMS)),
+                refs: refcache::RefCache::default(),
             }),
         }
     }
@@ -123,6 +127,10 @@ impl AppState {
 
     pub(crate) fn metrics(&self) -> &metrics::Metrics {
         &self.inner.metrics
+    }
+
+    pub(crate) fn refs(&self) -> &refcache::RefCache {
+        &self.inner.refs
     }
 
     pub(crate) fn queue_changed(&self, office: u32) {

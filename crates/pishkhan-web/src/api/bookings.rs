@@ -398,6 +398,7 @@ pub async fn put_schedule(
         .store()
         .set_slot_policy(&permit, code, &policy, &ctx)
         .await?;
+    state.refs().forget_office(code);
     Ok(Json(input))
 }
 
@@ -439,6 +440,7 @@ pub async fn put_holiday(
         .store()
         .set_holiday(&permit, day, &named(input)?, &ctx)
         .await?;
+    state.refs().forget_holidays();
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -462,5 +464,6 @@ pub async fn put_closure(
         .store()
         .set_closure(&permit, code, day, &named(input)?, &ctx)
         .await?;
+    state.refs().forget_office(code);
     Ok(StatusCode::NO_CONTENT)
 }

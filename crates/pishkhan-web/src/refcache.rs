@@ -1,0 +1,103 @@
+//! A short-lived cache of the reference data the booking path reads on every request: offices,
+//! services, slot policies, holidays and closures.
+//!
+//! Entries live for [`TTL`]. Changes made through this process drop the affected entries at
+//! once; changes made through another process sharing a PostgreSQL database show here within
+//! `TTL`. Capacity itself is never cached: the store decides it.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use pishkhan_domain::JalaliDate;
+use pishkhan_domain::model::{LocalizedText, Office, OfficeCode, Service, ServiceCode};
+use pishkhan_domain::schedule::SlotPolicy;
+
+/// How long a cached entry is trusted.
+pub const TTL: Duration = Duration::from_secs(5);
+/// Entries per map; past this the map is emptied rather than grown.
+const MAX_ENTRIES: usize = 50_000;
+
+type Days = Vec<(JalaliDate, LocalizedText)>;
+
+#[derive(Default)]
+pub struct RefCache {
+    offices: Mutex<HashMap<u32, (Instant, Office)>>,
+    services: Mutex<HashMap<String, (Instant, Service)>>,
+    policies: Mutex<HashMap<u32, (Instant, Option<SlotPolicy>)>>,
+    holidays: Mutex<HashMap<(JalaliDate, JalaliDate), (Instant, Days)>>,
+    closures: Mutex<HashMap<(u32, JalaliDate, JalaliDate), (Instant, Days)>>,
+}
+
+fn get<K: std::hash::Hash + Eq, V: Clone>(m: &Mutex<HashMap<K, (Instant, V)>>, k: &K) -> Option<V> {
+    let map = m.lock().unwrap_or_else(|p| p.into_inner());
+    map.get(k)
+        .filter(|(at, _)| at.elapsed() < TTL)
+        .map(|(_, v)| v.clone())
+}
+
+fn put<K: std::hash::Hash + Eq, V>(m: &Mutex<HashMap<K, (Instant, V)>>, k: K, v: V) {
+    let mut map = m.lock().unwrap_or_else(|p| p.into_inner());
+    if map.len() >= MAX_ENTRIES {
+        map.clear();
+    }
+    map.insert(k, (Instant::now(), v));
+}
+
+impl RefCache {
+    pub fn office(&self, code: OfficeCode) -> Option<Office> {
+        get(&self.offices, &code.get())
+    }
+    pub fn put_office(&self, o: &Office) {
+        put(&self.offices, o.code.get(), o.clone());
+    }
+    pub fn service(&self, code: &ServiceCode) -> Option<Service> {
+        get(&self.services, &code.as_str().to_string())
+    }
+    pub fn put_service(&self, s: &Service) {
+        put(&self.services, s.code.as_str().to_string(), s.clone());
+    }
+    pub fn policy(&self, office: OfficeCode) -> Option<Option<SlotPolicy>> {
+        get(&self.policies, &office.get())
+    }
+    pub fn put_policy(&self, office: OfficeCode, p: Option<SlotPolicy>) {
+        put(&self.policies, office.get(), p);
+    }
+    pub fn holidays(&self, from: JalaliDate, to: JalaliDate) -> Option<Days> {
+        get(&self.holidays, &(from, to))
+    }
+    pub fn put_holidays(&self, from: JalaliDate, to: JalaliDate, d: Days) {
+        put(&self.holidays, (from, to), d);
+    }
+    pub fn closures(&self, office: OfficeCode, from: JalaliDate, to: JalaliDate) -> Option<Days> {
+        get(&self.closures, &(office.get(), from, to))
+    }
+    pub fn put_closures(&self, office: OfficeCode, from: JalaliDate, to: JalaliDate, d: Days) {
+        put(&self.closures, (office.get(), from, to), d);
+    }
+
+    /// After a change to an office's settings, status or closures.
+    pub fn forget_office(&self, office: OfficeCode) {
+        let code = office.get();
+        self.offices
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&code);
+        self.policies
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&code);
+        self.closures
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .retain(|(o, _, _), _| *o != code);
+    }
+
+    /// After a holiday is entered.
+    pub fn forget_holidays(&self) {
+        self.holidays
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clear();
+    }
+}
