@@ -19,24 +19,26 @@ pub const TTL: Duration = Duration::from_secs(5);
 const MAX_ENTRIES: usize = 50_000;
 
 type Days = Vec<(JalaliDate, LocalizedText)>;
+/// A cached value with the moment it was read.
+type Timed<K, V> = Mutex<HashMap<K, (Instant, V)>>;
 
 #[derive(Default)]
 pub struct RefCache {
-    offices: Mutex<HashMap<u32, (Instant, Office)>>,
-    services: Mutex<HashMap<String, (Instant, Service)>>,
-    policies: Mutex<HashMap<u32, (Instant, Option<SlotPolicy>)>>,
-    holidays: Mutex<HashMap<(JalaliDate, JalaliDate), (Instant, Days)>>,
-    closures: Mutex<HashMap<(u32, JalaliDate, JalaliDate), (Instant, Days)>>,
+    offices: Timed<u32, Office>,
+    services: Timed<String, Service>,
+    policies: Timed<u32, Option<SlotPolicy>>,
+    holidays: Timed<(JalaliDate, JalaliDate), Days>,
+    closures: Timed<(u32, JalaliDate, JalaliDate), Days>,
 }
 
-fn get<K: std::hash::Hash + Eq, V: Clone>(m: &Mutex<HashMap<K, (Instant, V)>>, k: &K) -> Option<V> {
+fn get<K: std::hash::Hash + Eq, V: Clone>(m: &Timed<K, V>, k: &K) -> Option<V> {
     let map = m.lock().unwrap_or_else(|p| p.into_inner());
     map.get(k)
         .filter(|(at, _)| at.elapsed() < TTL)
         .map(|(_, v)| v.clone())
 }
 
-fn put<K: std::hash::Hash + Eq, V>(m: &Mutex<HashMap<K, (Instant, V)>>, k: K, v: V) {
+fn put<K: std::hash::Hash + Eq, V>(m: &Timed<K, V>, k: K, v: V) {
     let mut map = m.lock().unwrap_or_else(|p| p.into_inner());
     if map.len() >= MAX_ENTRIES {
         map.clear();
