@@ -254,6 +254,44 @@ fn priority(p: &Option<String>) -> Result<Option<PriorityCode>, ApiError> {
         .transpose()
 }
 
+/// Runs an operation that gives someone a ticket (check-in, walk-in, a call) and answers with
+/// that ticket, its estimated wait, and the board.
+async fn issue_ticket(
+    state: &AppState,
+    staff: &Staff,
+    code: &str,
+    ctx: &pishkhan_store::AuditContext,
+    op: impl Fn(&Queue, OffsetDateTime) -> Result<Vec<Event>, QueueError>,
+) -> Result<Json<TicketOut>, ApiError> {
+    let (queue, ticket) = operate(state, staff, code, ctx, |q, now| {
+        let events = op(q, now)?;
+        let ticket = ticket_of(&events);
+        Ok((events, ticket))
+    })
+    .await?;
+    let ticket = ticket
+        .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("the operation made no ticket")))?;
+    Ok(Json(ticket_out(&queue, ticket, state.now())))
+}
+
+/// Runs an operation that ends a ticket's visit (complete, no-show) and answers with the board.
+async fn settle_ticket(
+    state: &AppState,
+    staff: &Staff,
+    code: &str,
+    ticket: &str,
+    ctx: &pishkhan_store::AuditContext,
+    op: impl Fn(&Queue, Ticket, OffsetDateTime) -> Result<Vec<Event>, QueueError>,
+) -> Result<Json<QueueOut>, ApiError> {
+    let ticket =
+        Ticket::parse(ticket).map_err(|e| ApiError::invalid(e.code(), "ticket", e.to_string()))?;
+    let (queue, ()) = operate(state, staff, code, ctx, |q, now| {
+        Ok((op(q, ticket, now)?, ()))
+    })
+    .await?;
+    Ok(Json(view(&queue, state.now())))
+}
+
 fn ticket_of(events: &[Event]) -> Option<Ticket> {
     events.iter().find_map(|e| match e {
         Event::CheckedIn { ticket, .. }
@@ -295,19 +333,14 @@ pub async fn check_in(
             "give tracking_code or national_code",
         ));
     }
-    let (queue, ticket) = operate(&state, &staff, &code, &ctx, |q, now| {
-        let events = match (&by_code, &by_person) {
-            (Some(c), _) => q.check_in_by_tracking(c, prio.as_ref(), now)?,
-            (None, Some(n)) => q.check_in_by_national_code(n, prio.as_ref(), now)?,
-            (None, None) => Vec::new(),
-        };
-        let t = ticket_of(&events);
-        Ok((events, t))
+    issue_ticket(&state, &staff, &code, &ctx, |q, now| {
+        match (&by_code, &by_person) {
+            (Some(c), _) => q.check_in_by_tracking(c, prio.as_ref(), now),
+            (None, Some(n)) => q.check_in_by_national_code(n, prio.as_ref(), now),
+            (None, None) => Ok(Vec::new()),
+        }
     })
-    .await?;
-    let ticket =
-        ticket.ok_or_else(|| ApiError::Internal(anyhow::anyhow!("check-in made no ticket")))?;
-    Ok(Json(ticket_out(&queue, ticket, state.now())))
+    .await
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -337,15 +370,10 @@ pub async fn walk_in(
         .service(&service)
         .await
         .map_err(|_| ApiError::invalid("unknown_service", "service", "no service has this code"))?;
-    let (queue, ticket) = operate(&state, &staff, &code, &ctx, |q, now| {
-        let events = q.walk_in(&service, prio.as_ref(), now)?;
-        let t = ticket_of(&events);
-        Ok((events, t))
+    issue_ticket(&state, &staff, &code, &ctx, |q, now| {
+        q.walk_in(&service, prio.as_ref(), now)
     })
-    .await?;
-    let ticket =
-        ticket.ok_or_else(|| ApiError::Internal(anyhow::anyhow!("walk-in made no ticket")))?;
-    Ok(Json(ticket_out(&queue, ticket, state.now())))
+    .await
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -366,15 +394,10 @@ pub async fn call_next(
     Path(code): Path<String>,
     ApiJson(input): ApiJson<CallIn>,
 ) -> Result<Json<TicketOut>, ApiError> {
-    let (queue, ticket) = operate(&state, &staff, &code, &ctx, |q, now| {
-        let events = q.call_next(CounterId(input.counter), now)?;
-        let t = ticket_of(&events);
-        Ok((events, t))
+    issue_ticket(&state, &staff, &code, &ctx, |q, now| {
+        q.call_next(CounterId(input.counter), now)
     })
-    .await?;
-    let ticket =
-        ticket.ok_or_else(|| ApiError::Internal(anyhow::anyhow!("call made no ticket")))?;
-    Ok(Json(ticket_out(&queue, ticket, state.now())))
+    .await
 }
 
 /// Finish serving a ticket.
@@ -388,13 +411,7 @@ pub async fn complete(
     Ctx(ctx): Ctx,
     Path((code, ticket)): Path<(String, String)>,
 ) -> Result<Json<QueueOut>, ApiError> {
-    let ticket =
-        Ticket::parse(&ticket).map_err(|e| ApiError::invalid(e.code(), "ticket", e.to_string()))?;
-    let (queue, ()) = operate(&state, &staff, &code, &ctx, |q, now| {
-        Ok((q.complete(ticket, now)?, ()))
-    })
-    .await?;
-    Ok(Json(view(&queue, state.now())))
+    settle_ticket(&state, &staff, &code, &ticket, &ctx, Queue::complete).await
 }
 
 /// A called person did not come to the counter.
@@ -408,13 +425,7 @@ pub async fn no_show(
     Ctx(ctx): Ctx,
     Path((code, ticket)): Path<(String, String)>,
 ) -> Result<Json<QueueOut>, ApiError> {
-    let ticket =
-        Ticket::parse(&ticket).map_err(|e| ApiError::invalid(e.code(), "ticket", e.to_string()))?;
-    let (queue, ()) = operate(&state, &staff, &code, &ctx, |q, now| {
-        Ok((q.no_show(ticket, now)?, ()))
-    })
-    .await?;
-    Ok(Json(view(&queue, state.now())))
+    settle_ticket(&state, &staff, &code, &ticket, &ctx, Queue::no_show).await
 }
 
 /// How often a live board refreshes even without a change seen by this process (changes made
