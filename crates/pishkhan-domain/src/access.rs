@@ -91,6 +91,14 @@ pub enum Action {
     OperateQueue {
         office: OfficeCode,
     },
+    /// Read one office's daily figures (bookings, check-ins, waits…).
+    ViewOfficeFigures {
+        office: OfficeCode,
+    },
+    /// Read every office's daily figures: the compliance view.
+    ViewNationalFigures,
+    /// Open, close and publish surge releases.
+    ManageReleases,
 }
 
 impl Action {
@@ -112,6 +120,9 @@ impl Action {
             Action::ManageHolidays => "holiday.update",
             Action::BookAsCitizen { .. } => "booking.citizen",
             Action::OperateQueue { .. } => "queue.operate",
+            Action::ViewOfficeFigures { .. } => "figures.office",
+            Action::ViewNationalFigures => "figures.national",
+            Action::ManageReleases => "release.manage",
         }
     }
 }
@@ -180,7 +191,10 @@ fn decide(principal: &Principal, action: &Action) -> Result<(), Denied> {
                 | Action::SeedReferenceData
                 | Action::BrowseRegistry
                 | Action::CreateOffice
-                | Action::CreateStaff { .. } => Ok(()),
+                | Action::CreateStaff { .. }
+                // Closing a day: overdue bookings become no-shows even when no one is at
+                // the desk.
+                | Action::OperateQueue { .. } => Ok(()),
                 _ => Err(Denied::NotForSystem),
             };
         }
@@ -217,6 +231,8 @@ fn decide(principal: &Principal, action: &Action) -> Result<(), Denied> {
         (Role::Regulator, _) => Ok(()),
 
         (Role::Manager, Action::ViewOfficeStaff { office }) => own_office(office),
+        // Past figures stay readable to a suspended office's manager: they are its record.
+        (Role::Manager, Action::ViewOfficeFigures { office }) => own_office(office),
         (Role::Manager | Role::Operator, Action::OperateQueue { office }) => {
             own_office(office)?;
             office_live()
@@ -247,11 +263,14 @@ fn decide(principal: &Principal, action: &Action) -> Result<(), Denied> {
             | Action::ImportOffices
             | Action::LoadDemo
             | Action::SeedReferenceData
-            | Action::ManageHolidays,
+            | Action::ManageHolidays
+            | Action::ViewNationalFigures
+            | Action::ManageReleases,
         ) => Err(Denied::Role),
         (
             Role::Operator,
             Action::ViewOfficeStaff { .. }
+            | Action::ViewOfficeFigures { .. }
             | Action::CreateStaff { .. }
             | Action::ConfigureSchedule { .. },
         ) => Err(Denied::Role),

@@ -47,7 +47,7 @@ pub struct DisplayBoard {
 /// Bookings partition as `bookings = check_ins + late_arrivals + no_shows + pending`, where
 /// pending bookings are neither checked in nor past their deadline yet (run
 /// [`Queue::expire_no_shows`] at closing time to settle them).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct DailyFigures {
     /// Bookings for the day, not counting cancelled ones.
     pub bookings: u32,

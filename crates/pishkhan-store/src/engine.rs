@@ -56,6 +56,12 @@ enum Command {
         ctx: AuditContext,
         reply: Reply<Booking>,
     },
+    /// The queue moved bookings on (checked in, completed, no-show); memory follows the
+    /// durable record, which the queue's transaction already changed.
+    Statuses {
+        updates: Vec<(String, BookingStatus)>,
+        reply: oneshot::Sender<()>,
+    },
     Loads {
         office: OfficeCode,
         from_ms: i64,
@@ -338,6 +344,21 @@ impl Engine {
         .await?
     }
 
+    pub(crate) async fn observe_statuses(
+        &self,
+        updates: &[(TrackingCode, BookingStatus)],
+    ) -> Result<()> {
+        if updates.is_empty() {
+            return Ok(());
+        }
+        let updates = updates
+            .iter()
+            .map(|(c, s)| (c.as_str().to_string(), *s))
+            .collect();
+        self.send(|reply| Command::Statuses { updates, reply })
+            .await
+    }
+
     pub(crate) async fn loads(
         &self,
         office: OfficeCode,
@@ -417,6 +438,22 @@ async fn process(
 
     for cmd in batch {
         match cmd {
+            Command::Statuses { updates, reply } => {
+                for (code, status) in updates {
+                    match status {
+                        // A no-show stops counting, as the rebuild from the table would have it.
+                        BookingStatus::NoShow | BookingStatus::Cancelled => {
+                            state.release(&code);
+                        }
+                        other => {
+                            if let Some(h) = state.held.get_mut(&code) {
+                                h.status = other;
+                            }
+                        }
+                    }
+                }
+                let _ = reply.send(());
+            }
             Command::Loads {
                 office,
                 from_ms,
@@ -747,8 +784,8 @@ async fn commit(
     }
     for d in decided {
         if let Decided::Rescheduled { code, booking, .. } = d {
-            sqlx::query(
-                "UPDATE bookings SET slot_start_ms = $1, slot_end_ms = $2, updated_at_ms = $3 WHERE seq = $4 AND tracking_code = $5",
+            let done = sqlx::query(
+                "UPDATE bookings SET slot_start_ms = $1, slot_end_ms = $2, updated_at_ms = $3 WHERE seq = $4 AND tracking_code = $5 AND status = 'booked'",
             )
             .bind(booking.slot_start_ms)
             .bind(booking.slot_end_ms)
@@ -757,14 +794,26 @@ async fn commit(
             .bind(code.clone())
             .execute(&mut *tx)
             .await?;
+            if done.rows_affected() != 1 {
+                return Err(StoreError::Conflict {
+                    what: format!("booking {} changed meanwhile", booking.tracking_code),
+                });
+            }
         }
         if let Decided::Cancelled { code, booking, .. } = d {
-            sqlx::query("UPDATE bookings SET status = 'cancelled', updated_at_ms = $1 WHERE seq = $2 AND tracking_code = $3")
+            // The queue may have checked the citizen in since memory decided; the table is
+            // the authority, and a lost race fails the batch rather than undo a check-in.
+            let done = sqlx::query("UPDATE bookings SET status = 'cancelled', updated_at_ms = $1 WHERE seq = $2 AND tracking_code = $3 AND status = 'booked'")
                 .bind(booking.updated_at_ms)
                 .bind(booking.tracking_code.to_sequence(key) as i64)
                 .bind(code.clone())
                 .execute(&mut *tx)
                 .await?;
+            if done.rows_affected() != 1 {
+                return Err(StoreError::Conflict {
+                    what: format!("booking {} changed meanwhile", booking.tracking_code),
+                });
+            }
         }
     }
     let messages: Vec<Vec<Arg>> = decided

@@ -123,7 +123,7 @@ impl PageRequest {
         self.per_page
     }
 
-    fn offset(self) -> i64 {
+    pub(crate) fn offset(self) -> i64 {
         i64::from(self.page - 1) * i64::from(self.per_page)
     }
 }
@@ -374,6 +374,72 @@ pub struct OutboxMessage {
     pub last_error: Option<String>,
 }
 
+/// A notification a change asks for, written to the outbox in the change's transaction.
+/// A repeated `dedupe_key` is not a second message.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Notice {
+    /// Such as `queue.turn_near` or `visit.survey`.
+    pub kind: &'static str,
+    pub recipient: String,
+    pub dedupe_key: String,
+    pub payload: serde_json::Value,
+}
+
+/// What a queue append changes beside its log, in the same transaction: the statuses of the
+/// bookings it touched, the notifications it causes, and the office's figures for the day.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct QueueEffects {
+    /// Only `checked_in`, `completed` and `no_show`: cancelling goes through the booking path.
+    pub statuses: Vec<(TrackingCode, BookingStatus)>,
+    pub notices: Vec<Notice>,
+    /// Surveys offered by completed visits (their links are in `notices`).
+    pub surveys: Vec<NewSurvey>,
+    /// The day's figures after the append, as the compliance read model stores them.
+    pub figures: Option<serde_json::Value>,
+}
+
+/// A satisfaction survey offered after a completed booked visit.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewSurvey {
+    pub tracking_code: TrackingCode,
+    /// Hash of the random token in the survey link ([`token_hash`]).
+    pub token_hash: String,
+    pub office: OfficeCode,
+    pub service: ServiceCode,
+}
+
+/// A survey as the citizen's link finds it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Survey {
+    pub tracking_code: TrackingCode,
+    pub office: OfficeCode,
+    pub service: ServiceCode,
+    pub created_at_ms: i64,
+    pub rating: Option<u8>,
+    pub comment: Option<String>,
+}
+
+/// Events for the log of `office` on `day`, numbered from `first_seq`, with what they change
+/// beside the log.
+#[derive(Debug, Clone, PartialEq)]
+pub struct QueueAppend {
+    pub office: OfficeCode,
+    pub day: JalaliDate,
+    pub first_seq: u64,
+    /// Each event as JSON.
+    pub events: Vec<String>,
+    pub effects: QueueEffects,
+}
+
+/// One office's figures for one day, as last written by its queue.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OfficeDayFigures {
+    pub office: OfficeCode,
+    pub day: JalaliDate,
+    pub figures: serde_json::Value,
+    pub updated_at_ms: i64,
+}
+
 /// How one delivery attempt ended.
 #[derive(Debug, Clone, PartialEq)]
 pub enum OutboxOutcome {
@@ -556,12 +622,42 @@ pub trait Store: Send + Sync + 'static {
     async fn append_queue_events(
         &self,
         permit: &Permit,
-        office: OfficeCode,
-        day: JalaliDate,
-        first_seq: u64,
-        events: &[String],
+        append: &QueueAppend,
         ctx: &AuditContext,
     ) -> Result<()>;
+    /// The stored figures of `office` on `day`, if its queue ran that day.
+    async fn office_day_figures(
+        &self,
+        office: OfficeCode,
+        day: JalaliDate,
+    ) -> Result<Option<OfficeDayFigures>>;
+    /// Every office's figures on `day`, by office code.
+    async fn day_figures(
+        &self,
+        day: JalaliDate,
+        page: PageRequest,
+    ) -> Result<Page<OfficeDayFigures>>;
+    /// Enqueues the day-before reminder of every booked appointment with a slot in
+    /// `[from_ms, to_ms)`, once per booking and slot; returns how many were new.
+    async fn enqueue_reminders(&self, from_ms: i64, to_ms: i64, now_ms: i64) -> Result<u64>;
+    /// Offices with booked appointments that ended before `before_ms` (and started after
+    /// `since_ms`), each with its earliest such slot start; at most `limit`.
+    async fn overdue_booking_offices(
+        &self,
+        since_ms: i64,
+        before_ms: i64,
+        limit: u32,
+    ) -> Result<Vec<(OfficeCode, i64)>>;
+    /// The survey a link's token opens; `NotFound` for an unknown token.
+    async fn survey(&self, token_hash: &str) -> Result<Survey>;
+    /// Records the answer once; `WrongState` when it was already answered.
+    async fn answer_survey(
+        &self,
+        token_hash: &str,
+        rating: u8,
+        comment: Option<&str>,
+        now_ms: i64,
+    ) -> Result<Survey>;
     /// A citizen's bookings, latest slot first (at most 100).
     async fn citizen_bookings(&self, national_code: &NationalCode) -> Result<Vec<Booking>>;
     /// Cancels a booked appointment and frees its seat.

@@ -24,6 +24,10 @@ const MIGRATIONS: &[Migration] = &[
         name: "0004_queue",
         sql: include_str!("../migrations/postgres/0004_queue.sql"),
     },
+    Migration {
+        name: "0005_figures",
+        sql: include_str!("../migrations/postgres/0005_figures.sql"),
+    },
 ];
 
 const MAX_CONNECTIONS: u32 = 16;

@@ -8,7 +8,11 @@ use sqlx::Row;
 
 use crate::bookings::{BOOKING_COLS, booking_from_row};
 use crate::sql::{SqlStore, audit_permit, require};
-use crate::{AuditContext, Booking, Result, StoreError};
+use crate::{
+    AuditContext, Booking, OfficeDayFigures, Page, PageRequest, QueueAppend, QueueEffects, Result,
+    StoreError, Survey,
+};
+use pishkhan_domain::schedule::{BookingStatus, TrackingCode};
 
 /// Events one append may carry.
 const MAX_EVENTS_PER_APPEND: usize = 1_000;
@@ -49,17 +53,24 @@ pub(crate) async fn events(
 pub(crate) async fn append(
     store: &SqlStore,
     permit: &Permit,
-    office: OfficeCode,
-    day: JalaliDate,
-    first_seq: u64,
-    events: &[String],
+    append: &QueueAppend,
     ctx: &AuditContext,
 ) -> Result<()> {
+    let QueueAppend {
+        office,
+        day,
+        first_seq,
+        events,
+        effects,
+    } = append;
+    let (office, day, first_seq) = (*office, *day, *first_seq);
     require(
         permit,
         |a| matches!(a, Action::OperateQueue { office: o } if *o == office),
     )?;
-    if events.is_empty() {
+    let nothing_beside =
+        effects.statuses.is_empty() && effects.notices.is_empty() && effects.surveys.is_empty();
+    if events.is_empty() && nothing_beside {
         return Ok(());
     }
     if events.len() > MAX_EVENTS_PER_APPEND {
@@ -89,6 +100,10 @@ pub(crate) async fn append(
             });
         }
     }
+    if let Err(e) = write_effects(&mut tx, office, day, effects, ctx.now_ms).await {
+        let _ = tx.rollback().await;
+        return Err(e);
+    }
     audit_permit(
         &mut tx,
         permit,
@@ -99,4 +114,266 @@ pub(crate) async fn append(
     .await?;
     tx.commit().await?;
     Ok(())
+}
+
+/// Writes what an append changes beside the log, inside its transaction.
+async fn write_effects(
+    tx: &mut crate::sql::AnyTx<'_>,
+    office: OfficeCode,
+    day: JalaliDate,
+    effects: &QueueEffects,
+    now_ms: i64,
+) -> Result<()> {
+    for (code, status) in &effects.statuses {
+        if matches!(status, BookingStatus::Booked | BookingStatus::Cancelled) {
+            return Err(StoreError::WrongState(format!(
+                "a queue does not set a booking to {}",
+                status.code()
+            )));
+        }
+        // A cancelled booking stays cancelled: the queue never revives it.
+        sqlx::query(
+            "UPDATE bookings SET status = $1, updated_at_ms = $2 \
+             WHERE tracking_code = $3 AND office_code = $4 AND status <> 'cancelled'",
+        )
+        .bind(status.code())
+        .bind(now_ms)
+        .bind(code.as_str().to_string())
+        .bind(i64::from(office.get()))
+        .execute(&mut **tx)
+        .await?;
+    }
+    for s in &effects.surveys {
+        sqlx::query(
+            "INSERT INTO surveys (tracking_code, token_hash, office_code, service_code, created_at_ms) \
+             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (tracking_code) DO NOTHING",
+        )
+        .bind(s.tracking_code.as_str().to_string())
+        .bind(s.token_hash.clone())
+        .bind(i64::from(s.office.get()))
+        .bind(s.service.as_str().to_string())
+        .bind(now_ms)
+        .execute(&mut **tx)
+        .await?;
+    }
+    for n in &effects.notices {
+        crate::outbox::enqueue(
+            tx,
+            &crate::outbox::NewMessage {
+                kind: n.kind,
+                recipient: n.recipient.clone(),
+                dedupe_key: n.dedupe_key.clone(),
+                payload: n.payload.clone(),
+            },
+            now_ms,
+        )
+        .await?;
+    }
+    if let Some(f) = &effects.figures {
+        sqlx::query(
+            "INSERT INTO office_day_figures (office_code, day, figures_json, updated_at_ms) \
+             VALUES ($1, $2, $3, $4) ON CONFLICT (office_code, day) \
+             DO UPDATE SET figures_json = excluded.figures_json, updated_at_ms = excluded.updated_at_ms",
+        )
+        .bind(i64::from(office.get()))
+        .bind(day.to_string())
+        .bind(f.to_string())
+        .bind(now_ms)
+        .execute(&mut **tx)
+        .await?;
+    }
+    Ok(())
+}
+
+fn figures_from_row(r: &sqlx::any::AnyRow) -> Result<OfficeDayFigures> {
+    let office: i64 = r.try_get("office_code")?;
+    let day: String = r.try_get("day")?;
+    let json: String = r.try_get("figures_json")?;
+    Ok(OfficeDayFigures {
+        office: OfficeCode::from_u32(office as u32)
+            .map_err(|e| crate::sql::corrupt("figures office", e))?,
+        day: JalaliDate::parse(&day).map_err(|e| crate::sql::corrupt("figures day", e))?,
+        figures: serde_json::from_str(&json).map_err(|e| crate::sql::corrupt("figures", e))?,
+        updated_at_ms: r.try_get("updated_at_ms")?,
+    })
+}
+
+pub(crate) async fn office_day_figures(
+    store: &SqlStore,
+    office: OfficeCode,
+    day: JalaliDate,
+) -> Result<Option<OfficeDayFigures>> {
+    let row = sqlx::query(
+        "SELECT office_code, day, figures_json, updated_at_ms FROM office_day_figures \
+         WHERE office_code = $1 AND day = $2",
+    )
+    .bind(i64::from(office.get()))
+    .bind(day.to_string())
+    .fetch_optional(&store.pool)
+    .await?;
+    row.as_ref().map(figures_from_row).transpose()
+}
+
+pub(crate) async fn day_figures(
+    store: &SqlStore,
+    day: JalaliDate,
+    page: PageRequest,
+) -> Result<Page<OfficeDayFigures>> {
+    let total: i64 = sqlx::query("SELECT COUNT(*) AS n FROM office_day_figures WHERE day = $1")
+        .bind(day.to_string())
+        .fetch_one(&store.pool)
+        .await?
+        .try_get("n")?;
+    let rows = sqlx::query(
+        "SELECT office_code, day, figures_json, updated_at_ms FROM office_day_figures \
+         WHERE day = $1 ORDER BY office_code LIMIT $2 OFFSET $3",
+    )
+    .bind(day.to_string())
+    .bind(i64::from(page.per_page()))
+    .bind(page.offset())
+    .fetch_all(&store.pool)
+    .await?;
+    Ok(Page {
+        items: rows.iter().map(figures_from_row).collect::<Result<_>>()?,
+        total: total as u64,
+    })
+}
+
+/// Most reminders one sweep enqueues; the next sweep continues.
+const MAX_REMINDERS_PER_SWEEP: i64 = 50_000;
+
+pub(crate) async fn enqueue_reminders(
+    store: &SqlStore,
+    from_ms: i64,
+    to_ms: i64,
+    now_ms: i64,
+) -> Result<u64> {
+    // One statement: the outbox's unique dedupe key makes a repeated sweep a no-op, and the
+    // slot time in the key gives a rescheduled booking its own reminder.
+    let (_turn, mut tx) = store.begin_write().await?;
+    let concat = |parts: &[&str]| parts.join(" || ");
+    let key = concat(&[
+        "'booking.reminder:'",
+        "tracking_code",
+        "':'",
+        "CAST(slot_start_ms AS TEXT)",
+    ]);
+    let payload = concat(&[
+        "'{\"tracking_code\":\"'",
+        "substr(tracking_code, 1, 4)",
+        "'-'",
+        "substr(tracking_code, 5, 4)",
+        "'\",\"office\":\"'",
+        "CAST(office_code AS TEXT)",
+        "'\",\"service\":\"'",
+        "service_code",
+        "'\",\"slot_start_ms\":'",
+        "CAST(slot_start_ms AS TEXT)",
+        "',\"slot_end_ms\":'",
+        "CAST(slot_end_ms AS TEXT)",
+        "'}'",
+    ]);
+    let sql = format!(
+        "INSERT INTO outbox (kind, recipient, dedupe_key, payload_json, status, next_attempt_at_ms, created_at_ms) \
+         SELECT 'booking.reminder', mobile, {key}, {payload}, 'pending', $1, $1 FROM bookings \
+         WHERE status = 'booked' AND slot_start_ms >= $2 AND slot_start_ms < $3 \
+         ORDER BY slot_start_ms LIMIT {MAX_REMINDERS_PER_SWEEP} \
+         ON CONFLICT (dedupe_key) DO NOTHING"
+    );
+    let done = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(now_ms)
+        .bind(from_ms)
+        .bind(to_ms)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(done.rows_affected())
+}
+
+pub(crate) async fn overdue_booking_offices(
+    store: &SqlStore,
+    since_ms: i64,
+    before_ms: i64,
+    limit: u32,
+) -> Result<Vec<(OfficeCode, i64)>> {
+    let rows = sqlx::query(
+        "SELECT office_code, MIN(slot_start_ms) AS first_ms FROM bookings \
+         WHERE status = 'booked' AND slot_start_ms >= $1 AND slot_start_ms < $2 AND slot_end_ms <= $2 \
+         GROUP BY office_code ORDER BY office_code LIMIT $3",
+    )
+    .bind(since_ms)
+    .bind(before_ms)
+    .bind(i64::from(limit))
+    .fetch_all(&store.pool)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            let office: i64 = r.try_get("office_code")?;
+            Ok((
+                OfficeCode::from_u32(office as u32)
+                    .map_err(|e| crate::sql::corrupt("booking office", e))?,
+                r.try_get("first_ms")?,
+            ))
+        })
+        .collect()
+}
+
+fn survey_from_row(r: &sqlx::any::AnyRow) -> Result<Survey> {
+    let code: String = r.try_get("tracking_code")?;
+    let office: i64 = r.try_get("office_code")?;
+    let service: String = r.try_get("service_code")?;
+    let rating: Option<i64> = r.try_get("rating")?;
+    Ok(Survey {
+        tracking_code: TrackingCode::parse(&code)
+            .map_err(|e| crate::sql::corrupt("survey tracking code", e))?,
+        office: OfficeCode::from_u32(office as u32)
+            .map_err(|e| crate::sql::corrupt("survey office", e))?,
+        service: pishkhan_domain::model::ServiceCode::parse(&service)
+            .map_err(|e| crate::sql::corrupt("survey service", e.message))?,
+        created_at_ms: r.try_get("created_at_ms")?,
+        rating: rating.map(|r| r.clamp(0, 5) as u8),
+        comment: r.try_get("comment")?,
+    })
+}
+
+const SURVEY_COLS: &str =
+    "tracking_code, office_code, service_code, created_at_ms, rating, comment";
+
+pub(crate) async fn survey(store: &SqlStore, token_hash: &str) -> Result<Survey> {
+    let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {SURVEY_COLS} FROM surveys WHERE token_hash = $1"
+    )))
+    .bind(token_hash.to_string())
+    .fetch_optional(&store.pool)
+    .await?
+    .ok_or(StoreError::NotFound { entity: "survey" })?;
+    survey_from_row(&row)
+}
+
+pub(crate) async fn answer_survey(
+    store: &SqlStore,
+    token_hash: &str,
+    rating: u8,
+    comment: Option<&str>,
+    now_ms: i64,
+) -> Result<Survey> {
+    let (_turn, mut tx) = store.begin_write().await?;
+    let done = sqlx::query(
+        "UPDATE surveys SET rating = $1, comment = $2, answered_at_ms = $3 \
+         WHERE token_hash = $4 AND answered_at_ms IS NULL",
+    )
+    .bind(i64::from(rating))
+    .bind(comment.map(str::to_string))
+    .bind(now_ms)
+    .bind(token_hash.to_string())
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    let survey = survey(store, token_hash).await?;
+    if done.rows_affected() == 0 {
+        return Err(StoreError::WrongState(
+            "this survey was already answered".into(),
+        ));
+    }
+    Ok(survey)
 }

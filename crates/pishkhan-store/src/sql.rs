@@ -1496,13 +1496,57 @@ impl Store for SqlStore {
     async fn append_queue_events(
         &self,
         permit: &Permit,
-        office: OfficeCode,
-        day: JalaliDate,
-        first_seq: u64,
-        events: &[String],
+        append: &crate::QueueAppend,
         ctx: &AuditContext,
     ) -> Result<()> {
-        crate::queue::append(self, permit, office, day, first_seq, events, ctx).await
+        crate::queue::append(self, permit, append, ctx).await?;
+        if let Some(engine) = &self.engine {
+            engine.observe_statuses(&append.effects.statuses).await?;
+        }
+        Ok(())
+    }
+
+    async fn office_day_figures(
+        &self,
+        office: OfficeCode,
+        day: JalaliDate,
+    ) -> Result<Option<crate::OfficeDayFigures>> {
+        crate::queue::office_day_figures(self, office, day).await
+    }
+
+    async fn day_figures(
+        &self,
+        day: JalaliDate,
+        page: PageRequest,
+    ) -> Result<Page<crate::OfficeDayFigures>> {
+        crate::queue::day_figures(self, day, page).await
+    }
+
+    async fn enqueue_reminders(&self, from_ms: i64, to_ms: i64, now_ms: i64) -> Result<u64> {
+        crate::queue::enqueue_reminders(self, from_ms, to_ms, now_ms).await
+    }
+
+    async fn overdue_booking_offices(
+        &self,
+        since_ms: i64,
+        before_ms: i64,
+        limit: u32,
+    ) -> Result<Vec<(OfficeCode, i64)>> {
+        crate::queue::overdue_booking_offices(self, since_ms, before_ms, limit).await
+    }
+
+    async fn survey(&self, token_hash: &str) -> Result<crate::Survey> {
+        crate::queue::survey(self, token_hash).await
+    }
+
+    async fn answer_survey(
+        &self,
+        token_hash: &str,
+        rating: u8,
+        comment: Option<&str>,
+        now_ms: i64,
+    ) -> Result<crate::Survey> {
+        crate::queue::answer_survey(self, token_hash, rating, comment, now_ms).await
     }
 
     async fn citizen_bookings(&self, national_code: &NationalCode) -> Result<Vec<Booking>> {

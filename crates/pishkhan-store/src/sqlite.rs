@@ -31,6 +31,10 @@ const MIGRATIONS: &[Migration] = &[
         name: "0004_queue",
         sql: include_str!("../migrations/sqlite/0004_queue.sql"),
     },
+    Migration {
+        name: "0005_figures",
+        sql: include_str!("../migrations/sqlite/0005_figures.sql"),
+    },
 ];
 
 /// Readers run in parallel under WAL; writes serialize on SQLite's own lock.

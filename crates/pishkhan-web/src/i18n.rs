@@ -268,6 +268,8 @@ impl Tr {
         let found = MESSAGES
             .iter()
             .chain(crate::ui::citizen::MESSAGES.iter())
+            .chain(crate::ui::console::MESSAGES.iter())
+            .chain(crate::ui::survey::MESSAGES.iter())
             .find(|(k, _, _)| *k == key);
         match found {
             Some((_, fa, en)) => match self.lang {

@@ -18,6 +18,7 @@ mod middleware;
 mod openapi;
 mod refcache;
 mod static_files;
+mod sweep;
 mod ui;
 
 use std::net::SocketAddr;
@@ -31,6 +32,7 @@ pub use auth::{hash_password, verify_password};
 pub use clock::{Clock, FixedClock, SystemClock};
 pub use error::ApiError;
 pub use openapi::openapi_json;
+pub use sweep::{SWEEP_INTERVAL, SweepReport, run_sweeper, sweep};
 
 /// Settings of the web layer. All limits carry their unit in the name.
 #[derive(Debug, Clone)]

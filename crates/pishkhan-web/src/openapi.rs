@@ -4,7 +4,7 @@ use axum::Json;
 use utoipa::OpenApi;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 
-use crate::api::{audit, auth, bookings, citizen, queue, registry, staff, types};
+use crate::api::{audit, auth, bookings, citizen, figures, queue, registry, staff, types};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -19,6 +19,7 @@ use crate::api::{audit, auth, bookings, citizen, queue, registry, staff, types};
         audit::list,
         bookings::availability, bookings::create, bookings::get, bookings::cancel, bookings::reschedule,
         bookings::get_schedule, bookings::put_schedule, bookings::put_holiday, bookings::put_closure,
+        figures::office, figures::daily,
     ),
     components(schemas(
         types::ProvinceOut, types::AgencyOut, types::OfficeOut, types::OfficeList, types::HoursOut,
@@ -29,6 +30,7 @@ use crate::api::{audit, auth, bookings, citizen, queue, registry, staff, types};
         bookings::BookingOut, bookings::ScheduleIo, bookings::NamedDayIn, bookings::RescheduleIn,
         citizen::CodeIn, citizen::CodeOut, citizen::CitizenLoginIn, citizen::CitizenLoginOut,
         queue::QueueOut, queue::LineEntryOut, queue::NowServingOut, queue::TicketOut, queue::CheckInIn, queue::WalkInIn, queue::CallIn,
+        figures::FiguresOut, figures::FiguresRowOut, figures::FiguresList,
     )),
     modifiers(&Security),
 )]

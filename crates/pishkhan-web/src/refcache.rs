@@ -29,6 +29,8 @@ pub struct RefCache {
     policies: Timed<u32, Option<SlotPolicy>>,
     holidays: Timed<(JalaliDate, JalaliDate), Days>,
     closures: Timed<(u32, JalaliDate, JalaliDate), Days>,
+    /// Every service's code and title, for pickers.
+    catalogue: Timed<(), Vec<(ServiceCode, LocalizedText)>>,
 }
 
 fn get<K: std::hash::Hash + Eq, V: Clone>(m: &Timed<K, V>, k: &K) -> Option<V> {
@@ -76,6 +78,13 @@ impl RefCache {
     }
     pub fn put_closures(&self, office: OfficeCode, from: JalaliDate, to: JalaliDate, d: Days) {
         put(&self.closures, (office.get(), from, to), d);
+    }
+
+    pub fn catalogue(&self) -> Option<Vec<(ServiceCode, LocalizedText)>> {
+        get(&self.catalogue, &())
+    }
+    pub fn put_catalogue(&self, c: Vec<(ServiceCode, LocalizedText)>) {
+        put(&self.catalogue, (), c);
     }
 
     /// After a change to an office's settings, status or closures.

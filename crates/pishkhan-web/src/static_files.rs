@@ -27,6 +27,11 @@ const ASSETS: &[Asset] = &[
         body: include_bytes!("../assets/app.js"),
     },
     Asset {
+        name: "console.js",
+        content_type: "text/javascript; charset=utf-8",
+        body: include_bytes!("../assets/console.js"),
+    },
+    Asset {
         name: "display.js",
         content_type: "text/javascript; charset=utf-8",
         body: include_bytes!("../assets/display.js"),

@@ -219,9 +219,14 @@ async fn run_server(
         ..WebConfig::default()
     };
     let state = AppState::new(store, config, Arc::new(SystemClock));
+    let mut sweep_stop = stop_tx.subscribe();
+    let sweeper = tokio::spawn(pishkhan_web::run_sweeper(state.clone(), async move {
+        let _ = sweep_stop.wait_for(|stop| *stop).await;
+    }));
     let app = pishkhan_web::router(state);
     let served = pishkhan_web::serve(listener, app, shutdown_signal()).await;
     let _ = stop_tx.send(true);
+    let _ = sweeper.await;
     let stats = notifications.await.unwrap_or_default();
     tracing::info!(
         sent = stats.sent,

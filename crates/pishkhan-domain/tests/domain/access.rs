@@ -142,6 +142,40 @@ fn every_role_against_every_action() {
             },
             Err(Denied::Role),
         ),
+        (
+            Manager,
+            Action::ViewOfficeFigures {
+                office: office(OWN),
+            },
+            Ok(()),
+        ),
+        (
+            Manager,
+            Action::ViewOfficeFigures {
+                office: office(OTHER),
+            },
+            Err(Denied::OtherOffice),
+        ),
+        (
+            Operator,
+            Action::ViewOfficeFigures {
+                office: office(OWN),
+            },
+            Err(Denied::Role),
+        ),
+        (
+            Regulator,
+            Action::ViewOfficeFigures {
+                office: office(OTHER),
+            },
+            Ok(()),
+        ),
+        (Regulator, Action::ViewNationalFigures, Ok(())),
+        (Manager, Action::ViewNationalFigures, Err(Denied::Role)),
+        (Operator, Action::ViewNationalFigures, Err(Denied::Role)),
+        (Regulator, Action::ManageReleases, Ok(())),
+        (Manager, Action::ManageReleases, Err(Denied::Role)),
+        (Operator, Action::ManageReleases, Err(Denied::Role)),
         (Regulator, Action::ImportServices, Ok(())),
         (Manager, Action::ImportServices, Err(Denied::Role)),
         (Operator, Action::ImportOffices, Err(Denied::Role)),
@@ -258,7 +292,7 @@ fn suspended_and_revoked_offices_may_not_change_anything() {
 }
 
 #[test]
-fn the_system_principal_only_loads_and_imports() {
+fn the_system_principal_only_loads_imports_and_closes_days() {
     let system = Principal::System { reason: "cli" };
     assert_eq!(system.audit_name(), "system:cli");
     for action in [
@@ -267,12 +301,20 @@ fn the_system_principal_only_loads_and_imports() {
         Action::LoadDemo,
         Action::SeedReferenceData,
         Action::CreateOffice,
+        Action::OperateQueue {
+            office: office(OWN),
+        },
     ] {
         assert!(authorize(&system, action.clone()).is_ok(), "{action:?}");
     }
     for action in [
         Action::ViewAuditLog,
         Action::ViewOfficeStaff {
+            office: office(OWN),
+        },
+        Action::ViewNationalFigures,
+        Action::ManageReleases,
+        Action::BookOnBehalf {
             office: office(OWN),
         },
     ] {

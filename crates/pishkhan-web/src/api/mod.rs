@@ -4,6 +4,7 @@ pub mod audit;
 pub mod auth;
 pub mod bookings;
 pub mod citizen;
+pub mod figures;
 pub mod queue;
 pub mod registry;
 pub mod staff;
@@ -51,6 +52,8 @@ pub fn router() -> Router<AppState> {
         )
         .route("/api/v1/holidays/{date}", put(bookings::put_holiday))
         .route("/api/v1/offices/{code}/queue", get(queue::show))
+        .route("/api/v1/offices/{code}/figures", get(figures::office))
+        .route("/api/v1/figures/daily", get(figures::daily))
         .route("/api/v1/offices/{code}/queue/stream", get(queue::stream))
         .route(
             "/api/v1/offices/{code}/queue/check-in",

@@ -17,8 +17,9 @@ use pishkhan_domain::tehran::jalali_today;
 use pishkhan_queue::{
     CounterId, Event, ExpectedBooking, PriorityCode, Queue, QueueConfig, QueueError, Ticket,
 };
-use pishkhan_store::StoreError;
+use pishkhan_store::{Booking, NewSurvey, Notice, QueueAppend, QueueEffects, StoreError};
 use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
 use time::OffsetDateTime;
 use utoipa::ToSchema;
 
@@ -43,14 +44,25 @@ fn config_for(office: &Office) -> QueueConfig {
     QueueConfig::with_counters(office.counters)
 }
 
-/// Today's queue, with the log brought up to date with the bookings; returns the queue, the
-/// events that sync produced (not yet stored), and the log length.
+/// A day's queue as an operation finds it.
+struct Loaded {
+    queue: Queue,
+    /// Events the sync with the bookings produced, not yet stored.
+    synced: Vec<Event>,
+    /// Length of the stored log.
+    len: u64,
+    /// The day's bookings by tracking code (without the dash).
+    bookings: HashMap<String, Booking>,
+}
+
+/// Today's queue, with the log brought up to date with the bookings (new ones expected,
+/// cancelled ones withdrawn, overdue ones marked no-show).
 async fn load(
     state: &AppState,
     office: &Office,
     day: JalaliDate,
     now: OffsetDateTime,
-) -> Result<(Queue, Vec<Event>, u64), ApiError> {
+) -> Result<Loaded, ApiError> {
     let stored = state.store().queue_events(office.code, day).await?;
     let events: Vec<Event> = stored
         .iter()
@@ -71,7 +83,7 @@ async fn load(
         )
         .await?;
     let mut synced = Vec::new();
-    for b in bookings {
+    for b in &bookings {
         let known = queue.booking(&b.tracking_code).is_some();
         let new_events = match (known, b.status) {
             (
@@ -103,8 +115,95 @@ async fn load(
         queue.apply(&e).map_err(|e| ApiError::Internal(e.into()))?;
         synced.push(e);
     }
-    let len = events.len() as u64;
-    Ok((queue, synced, len))
+    Ok(Loaded {
+        queue,
+        synced,
+        len: events.len() as u64,
+        bookings: bookings
+            .into_iter()
+            .map(|b| (b.tracking_code.as_str().to_string(), b))
+            .collect(),
+    })
+}
+
+/// People this close to the front of the line get a "your turn is near" message.
+const TURN_NEAR_AHEAD: usize = 3;
+
+/// What an append changes beside the queue log: booking statuses the queue moved on, the
+/// turn-near and survey messages, and the day's figures.
+fn effects(
+    state: &AppState,
+    loaded: &Loaded,
+    new_events: &[Event],
+    now: OffsetDateTime,
+) -> Result<QueueEffects, ApiError> {
+    let queue = &loaded.queue;
+    let office = queue.office().to_string();
+    let day = queue.day();
+    let mut out = QueueEffects::default();
+    for b in loaded.bookings.values() {
+        match queue.booking_status(&b.tracking_code) {
+            Some(
+                s @ (BookingStatus::CheckedIn | BookingStatus::Completed | BookingStatus::NoShow),
+            ) if s != b.status && b.status != BookingStatus::Cancelled => {
+                out.statuses.push((b.tracking_code.clone(), s));
+            }
+            _ => {}
+        }
+    }
+    out.statuses.sort_by(|a, b| a.0.as_str().cmp(b.0.as_str()));
+    let booking_of = |ticket: Ticket| {
+        queue
+            .ticket(ticket)
+            .and_then(|t| t.tracking_code.as_ref())
+            .and_then(|c| loaded.bookings.get(c.as_str()))
+    };
+    for e in new_events {
+        if let Event::Completed { ticket, .. } = e
+            && let Some(b) = booking_of(*ticket)
+        {
+            let token = crate::auth::new_token()?;
+            out.surveys.push(NewSurvey {
+                tracking_code: b.tracking_code.clone(),
+                token_hash: pishkhan_store::token_hash(&token),
+                office: b.office,
+                service: b.service.clone(),
+            });
+            out.notices.push(Notice {
+                kind: "visit.survey",
+                recipient: b.mobile.as_str().to_string(),
+                dedupe_key: format!("visit.survey:{}", b.tracking_code.as_str()),
+                payload: serde_json::json!({
+                    "tracking_code": b.tracking_code.to_string(),
+                    "office": office,
+                    "service": b.service.as_str(),
+                    "survey_url": format!(
+                        "{}/survey/{token}",
+                        state.config().public_url.trim_end_matches('/')
+                    ),
+                }),
+            });
+        }
+    }
+    for (ahead, entry) in queue.line(now).iter().take(TURN_NEAR_AHEAD).enumerate() {
+        if let Some(b) = booking_of(entry.ticket) {
+            out.notices.push(Notice {
+                kind: "queue.turn_near",
+                recipient: b.mobile.as_str().to_string(),
+                dedupe_key: format!("queue.turn_near:{office}:{day}:{}", entry.ticket),
+                payload: serde_json::json!({
+                    "tracking_code": b.tracking_code.to_string(),
+                    "office": office,
+                    "service": b.service.as_str(),
+                    "ticket": entry.ticket.to_string(),
+                    "ahead": ahead,
+                }),
+            });
+        }
+    }
+    out.figures =
+        Some(serde_json::to_value(queue.figures()).map_err(|e| ApiError::Internal(e.into()))?);
+    Ok(out)
 }
 
 /// Runs `op` on today's queue of `office` and stores what it produced.
@@ -118,27 +217,82 @@ async fn operate<T>(
     let code = parse_office_code(code)?;
     let permit = staff.permit(Action::OperateQueue { office: code })?;
     let office = state.store().office(code).await?;
+    let (queue, (out, _)) = run_on_day(state, &permit, &office, None, ctx, op).await?;
+    Ok((queue, out))
+}
+
+/// Brings the queue of `office` on `day` up to date with its bookings and the clock with the
+/// machine's authority: overdue bookings become no-shows and the day's figures are stored,
+/// even when no one works the desk. Returns how many bookings changed status.
+pub(crate) async fn settle_day(
+    state: &AppState,
+    office: &Office,
+    day: JalaliDate,
+) -> Result<usize, ApiError> {
+    let permit = pishkhan_domain::access::authorize(
+        &pishkhan_domain::access::Principal::System {
+            reason: "day-close",
+        },
+        Action::OperateQueue {
+            office: office.code,
+        },
+    )?;
+    let ctx = pishkhan_store::AuditContext {
+        now_ms: state.now_ms(),
+        ip: None,
+        request_id: None,
+    };
+    let (_, changed) = run_on_day(state, &permit, office, Some(day), &ctx, |_, _| {
+        Ok((Vec::new(), ()))
+    })
+    .await?;
+    Ok(changed.1)
+}
+
+/// The shared loop of every queue change: load (and sync), run `op`, append with effects,
+/// and start again if another writer appended first. `day` defaults to today.
+async fn run_on_day<T>(
+    state: &AppState,
+    permit: &pishkhan_domain::access::Permit,
+    office: &Office,
+    day: Option<JalaliDate>,
+    ctx: &pishkhan_store::AuditContext,
+    op: impl Fn(&Queue, OffsetDateTime) -> Result<(Vec<Event>, T), QueueError>,
+) -> Result<(Queue, (T, usize)), ApiError> {
     for _ in 0..MAX_APPEND_ATTEMPTS {
         let now = state.now();
-        let day = jalali_today(now);
-        let (mut queue, mut events, len) = load(state, &office, day, now).await?;
-        let (produced, out) = op(&queue, now).map_err(queue_error)?;
+        let day = day.unwrap_or_else(|| jalali_today(now));
+        let mut loaded = load(state, office, day, now).await?;
+        let (produced, out) = op(&loaded.queue, now).map_err(queue_error)?;
         for e in &produced {
-            queue.apply(e).map_err(queue_error)?;
+            loaded.queue.apply(e).map_err(queue_error)?;
         }
+        let mut events = std::mem::take(&mut loaded.synced);
         events.extend(produced);
+        let effects = effects(state, &loaded, &events, now)?;
+        let changed = effects.statuses.len();
         let json: Vec<String> = events
             .iter()
             .map(|e| serde_json::to_string(e).map_err(|e| ApiError::Internal(e.into())))
             .collect::<Result<_, _>>()?;
         match state
             .store()
-            .append_queue_events(&permit, office.code, day, len, &json, ctx)
+            .append_queue_events(
+                permit,
+                &QueueAppend {
+                    office: office.code,
+                    day,
+                    first_seq: loaded.len,
+                    events: json,
+                    effects,
+                },
+                ctx,
+            )
             .await
         {
             Ok(()) => {
                 state.queue_changed(office.code.get());
-                return Ok((queue, out));
+                return Ok((loaded.queue, (out, changed)));
             }
             Err(StoreError::Conflict { .. }) => continue,
             Err(e) => return Err(e.into()),
@@ -213,8 +367,8 @@ pub async fn show(
 ) -> Result<Json<QueueOut>, ApiError> {
     let office = state.store().office(parse_office_code(&code)?).await?;
     let now = state.now();
-    let (queue, _, _) = load(&state, &office, jalali_today(now), now).await?;
-    Ok(Json(view(&queue, now)))
+    let loaded = load(&state, &office, jalali_today(now), now).await?;
+    Ok(Json(view(&loaded.queue, now)))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -272,6 +426,36 @@ async fn issue_ticket(
     let ticket = ticket
         .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("the operation made no ticket")))?;
     Ok(Json(ticket_out(&queue, ticket, state.now())))
+}
+
+/// [`issue_ticket`] for the console: the ticket it gave.
+pub(crate) async fn run_ticket_op(
+    state: &AppState,
+    staff: &Staff,
+    code: &str,
+    ctx: &pishkhan_store::AuditContext,
+    op: impl Fn(&Queue, OffsetDateTime) -> Result<Vec<Event>, QueueError>,
+) -> Result<String, ApiError> {
+    Ok(issue_ticket(state, staff, code, ctx, op).await?.0.ticket)
+}
+
+/// [`settle_ticket`] for the console.
+pub(crate) async fn run_settle_op(
+    state: &AppState,
+    staff: &Staff,
+    code: &str,
+    ticket: &str,
+    ctx: &pishkhan_store::AuditContext,
+    op: impl Fn(&Queue, Ticket, OffsetDateTime) -> Result<Vec<Event>, QueueError>,
+) -> Result<(), ApiError> {
+    let _board = settle_ticket(state, staff, code, ticket, ctx, op).await?;
+    Ok(())
+}
+
+/// Today's queue of `office` as of now, synced with its bookings (nothing is stored).
+pub(crate) async fn today(state: &AppState, office: &Office) -> Result<Queue, ApiError> {
+    let now = state.now();
+    Ok(load(state, office, jalali_today(now), now).await?.queue)
 }
 
 /// Runs an operation that ends a ticket's visit (complete, no-show) and answers with the board.
@@ -432,17 +616,28 @@ pub async fn no_show(
 /// through another process reach it this way).
 const BOARD_REFRESH: std::time::Duration = std::time::Duration::from_secs(15);
 
+/// The figures of `office` on `day` as of now (a past day's pending bookings count as
+/// no-shows).
+pub(crate) async fn figures(
+    state: &AppState,
+    office: &Office,
+    day: JalaliDate,
+) -> Result<pishkhan_queue::DailyFigures, ApiError> {
+    let loaded = load(state, office, day, state.now()).await?;
+    Ok(loaded.queue.figures())
+}
+
 /// Today's board of `office`, as the API shows it.
 pub(crate) async fn board(state: &AppState, office: &Office) -> Result<QueueOut, ApiError> {
     let now = state.now();
-    let (queue, _, _) = load(state, office, jalali_today(now), now).await?;
-    Ok(view(&queue, now))
+    let loaded = load(state, office, jalali_today(now), now).await?;
+    Ok(view(&loaded.queue, now))
 }
 
 async fn board_json(state: &AppState, office: &Office) -> String {
     let now = state.now();
     match load(state, office, jalali_today(now), now).await {
-        Ok((queue, _, _)) => serde_json::to_string(&view(&queue, now)).unwrap_or_default(),
+        Ok(loaded) => serde_json::to_string(&view(&loaded.queue, now)).unwrap_or_default(),
         Err(e) => {
             tracing::warn!(error = %e, "live board could not load the queue");
             String::new()

@@ -4,7 +4,9 @@
 //! CSRF token; the sign-in form uses a double-submit cookie because no session exists yet.
 
 pub mod citizen;
+pub mod console;
 mod pages;
+pub mod survey;
 
 use askama::Template;
 use axum::Router;
@@ -26,6 +28,8 @@ pub const LOGIN_CSRF_COOKIE: &str = "pishkhan_login_csrf";
 pub fn router() -> Router<AppState> {
     Router::new()
         .merge(citizen::router())
+        .merge(console::router())
+        .merge(survey::router())
         .route("/", get(pages::home))
         .route("/login", get(pages::login_form).post(pages::login_submit))
         .route("/logout", axum::routing::post(pages::logout))

@@ -43,6 +43,8 @@ const API_ROUTES: &[(&str, &str)] = &[
     ("get", "/api/v1/offices/{code}/queue/stream"),
     ("post", "/api/v1/offices/{code}/queue/check-in"),
     ("post", "/api/v1/offices/{code}/queue/walk-in"),
+    ("get", "/api/v1/offices/{code}/figures"),
+    ("get", "/api/v1/figures/daily"),
     ("post", "/api/v1/offices/{code}/queue/call-next"),
     (
         "post",

@@ -12,7 +12,17 @@ use crate::support::{DEMO_OFFICE, DEMO_PASSWORD, OTHER_OFFICE, TestApp, fixed_no
 
 /// A booking for today's 13:30 slot (Tehran), made straight in the store: the API only books
 /// from tomorrow.
-async fn book_today(app: &TestApp, national_code: &str) -> String {
+pub(crate) async fn book_today(app: &TestApp, national_code: &str) -> String {
+    book_at(
+        app,
+        national_code,
+        pishkhan_domain::schedule::unix_ms(fixed_now()),
+    )
+    .await
+}
+
+/// A 30-minute booking at the demo office starting at `start` (Unix ms), made in the store.
+pub(crate) async fn book_at(app: &TestApp, national_code: &str, start: i64) -> String {
     let office = OfficeCode::parse(DEMO_OFFICE).unwrap();
     let operator = Principal::Staff(StaffActor {
         id: 0,
@@ -22,7 +32,6 @@ async fn book_today(app: &TestApp, national_code: &str) -> String {
         office_status: Some(OfficeStatus::Active),
     });
     let permit = authorize(&operator, Action::BookOnBehalf { office }).unwrap();
-    let start = pishkhan_domain::schedule::unix_ms(fixed_now());
     let made = app
         .store
         .create_booking(

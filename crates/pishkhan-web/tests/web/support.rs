@@ -36,6 +36,8 @@ pub struct TestApp {
     pub clock: Arc<FixedClock>,
     /// The store the server runs on, for reading what the API can't show (the SMS outbox).
     pub store: Arc<dyn pishkhan_store::Store>,
+    /// The server's state, for driving what the clock drives (the sweeper).
+    pub state: AppState,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     server: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
     used_national_codes: HashSet<String>,
@@ -87,7 +89,7 @@ impl TestApp {
         configure(&mut config);
         let clock = Arc::new(FixedClock::new(fixed_now()));
         let state = AppState::new(store.clone(), config, clock.clone());
-        let app = pishkhan_web::router(state);
+        let app = pishkhan_web::router(state.clone());
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let server = tokio::spawn(pishkhan_web::serve(listener, app, async move {
             let _ = rx.await;
@@ -104,6 +106,7 @@ impl TestApp {
             nation,
             clock,
             store: store.clone(),
+            state,
             shutdown: Some(tx),
             server: Some(server),
             used_national_codes,

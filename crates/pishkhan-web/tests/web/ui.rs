@@ -4,7 +4,7 @@
 use crate::support::{DEMO_OFFICE, DEMO_PASSWORD, Resp, TestApp, enc};
 
 /// The value of a hidden or text input named `name` in a page.
-fn input_value(html: &str, name: &str) -> String {
+pub(crate) fn input_value(html: &str, name: &str) -> String {
     let marker = format!("name=\"{name}\" value=\"");
     let start = html
         .find(&marker)
@@ -17,7 +17,7 @@ fn input_value(html: &str, name: &str) -> String {
         .to_string()
 }
 
-fn form(pairs: &[(&str, &str)]) -> String {
+pub(crate) fn form(pairs: &[(&str, &str)]) -> String {
     pairs
         .iter()
         .map(|(k, v)| format!("{k}={}", enc(v)))
@@ -26,7 +26,7 @@ fn form(pairs: &[(&str, &str)]) -> String {
 }
 
 /// The cookie pair (`name=value`) a response sets for `name`.
-fn set_cookie(resp: &Resp, name: &str) -> String {
+pub(crate) fn set_cookie(resp: &Resp, name: &str) -> String {
     resp.headers
         .get_all("set-cookie")
         .iter()
@@ -37,7 +37,7 @@ fn set_cookie(resp: &Resp, name: &str) -> String {
         .to_string()
 }
 
-async fn post_form(app: &TestApp, path: &str, cookie: &str, body: String) -> Resp {
+pub(crate) async fn post_form(app: &TestApp, path: &str, cookie: &str, body: String) -> Resp {
     app.send(
         app.client
             .post(app.url(path))
@@ -49,7 +49,7 @@ async fn post_form(app: &TestApp, path: &str, cookie: &str, body: String) -> Res
 }
 
 /// Signs in through the form (double-submit CSRF) and returns the session cookie pair.
-async fn form_login(app: &TestApp, username: &str, next: &str) -> (Resp, String) {
+pub(crate) async fn form_login(app: &TestApp, username: &str, next: &str) -> (Resp, String) {
     let page = app.get("/login").await;
     assert_eq!(page.status, 200, "[{}]", app.be());
     let csrf_cookie = set_cookie(&page, "pishkhan_login_csrf");
