@@ -1,0 +1,247 @@
+//! The group-committing appender.
+
+use std::sync::Arc;
+
+use pishkhan_merkle::{Checkpoint, Frontier, Hash};
+use pishkhan_sign::{KeyPair, Keyring, jws};
+use tokio::sync::{mpsc, oneshot};
+use tokio::task::JoinHandle;
+
+use super::{Batch, LogEntry, LogError, LogStore, MAX_ENTRY_BYTES, SignedCheckpoint, unix_now_ms};
+
+/// Most entries committed in one batch (one transaction, one checkpoint).
+pub const MAX_BATCH: usize = 1024;
+/// Most appends waiting for the writer; further callers wait for room (back-pressure).
+pub const APPEND_QUEUE_CAPACITY: usize = 8192;
+/// `typ` of a checkpoint signature.
+pub const CHECKPOINT_TYP: &str = "pishkhan-checkpoint+jws";
+
+struct Job {
+    bytes: Vec<u8>,
+    leaf: Hash,
+    reply: oneshot::Sender<Result<u64, LogError>>,
+}
+
+/// Appends entries through one background writer task that group-commits: it takes whatever
+/// is waiting (up to [`MAX_BATCH`]), extends the tree, signs one checkpoint, writes the batch
+/// in one [`LogStore::append_batch`], and only then answers each caller with its leaf index.
+/// While a batch commits, the next one gathers, so throughput grows with the commit latency
+/// instead of being bounded by it.
+///
+/// A failed batch answers every caller in it with the error and reloads the head from the
+/// store (another appender may have written), so the next batch starts from the truth.
+pub struct LogAppender {
+    tx: mpsc::Sender<Job>,
+    task: JoinHandle<()>,
+}
+
+impl std::fmt::Debug for LogAppender {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LogAppender").finish_non_exhaustive()
+    }
+}
+
+/// Signs the checkpoint of a tree.
+pub(crate) fn sign_checkpoint(
+    key: &KeyPair,
+    origin: &str,
+    size: u64,
+    root: Hash,
+) -> Result<SignedCheckpoint, LogError> {
+    let note_body = Checkpoint {
+        origin: origin.to_owned(),
+        size,
+        root,
+    }
+    .to_note_body()
+    .map_err(|e| LogError::Checkpoint(e.to_string()))?;
+    let signature = jws::sign(key, Some(CHECKPOINT_TYP), note_body.as_bytes());
+    Ok(SignedCheckpoint {
+        size,
+        root,
+        note_body,
+        signature,
+        at_ms: unix_now_ms(),
+    })
+}
+
+/// Checks a checkpoint: the JWS verifies with a non-revoked key of `keyring`, has typ
+/// [`CHECKPOINT_TYP`], signs exactly `note_body`, and the note body is a strict C2SP body
+/// agreeing with `size` and `root`. Returns the parsed body. Errors are stable codes with a
+/// reason: `(code, reason)`.
+pub fn verify_checkpoint(
+    checkpoint: &SignedCheckpoint,
+    keyring: &Keyring,
+) -> Result<Checkpoint, (&'static str, String)> {
+    let verified = jws::verify(&checkpoint.signature, keyring).map_err(|e| {
+        (
+            "checkpoint_signature",
+            format!("signature refused: {} ({e})", e.code()),
+        )
+    })?;
+    let typ_ok = verified
+        .header
+        .typ
+        .as_deref()
+        .is_some_and(|t| t.eq_ignore_ascii_case(CHECKPOINT_TYP));
+    if !typ_ok {
+        return Err((
+            "checkpoint_signature",
+            "the signature is not a checkpoint signature".into(),
+        ));
+    }
+    if verified.payload != checkpoint.note_body.as_bytes() {
+        return Err((
+            "checkpoint_signature",
+            "the signature does not cover the stored note body".into(),
+        ));
+    }
+    let body = Checkpoint::from_note_body(&checkpoint.note_body)
+        .map_err(|e| ("checkpoint_malformed", format!("note body: {e}")))?;
+    if body.size != checkpoint.size || body.root != checkpoint.root {
+        return Err((
+            "checkpoint_malformed",
+            "the stored size or root differs from the signed note body".into(),
+        ));
+    }
+    Ok(body)
+}
+
+async fn load_frontier(store: &dyn LogStore) -> Result<Frontier, LogError> {
+    match store.load_head().await? {
+        None => Ok(Frontier::new()),
+        Some(head) => {
+            let frontier = Frontier::from_bytes(&head.frontier)
+                .map_err(|e| LogError::CorruptHead(e.to_string()))?;
+            if frontier.size() != head.size {
+                return Err(LogError::CorruptHead(format!(
+                    "frontier size {} but log size {}",
+                    frontier.size(),
+                    head.size
+                )));
+            }
+            Ok(frontier)
+        }
+    }
+}
+
+impl LogAppender {
+    /// Loads the head from `store` and starts the writer task (call within a tokio runtime).
+    /// `key` signs checkpoints; `origin` names the log in them, such as
+    /// `pishkhan.example/inquiry-log`.
+    pub async fn start(
+        store: Arc<dyn LogStore>,
+        key: KeyPair,
+        origin: String,
+    ) -> Result<LogAppender, LogError> {
+        // Refuse a bad origin now, not at the first batch.
+        Checkpoint {
+            origin: origin.clone(),
+            size: 0,
+            root: pishkhan_merkle::empty_root(),
+        }
+        .to_note_body()
+        .map_err(|e| LogError::Checkpoint(e.to_string()))?;
+        let frontier = load_frontier(store.as_ref()).await?;
+        let (tx, rx) = mpsc::channel(APPEND_QUEUE_CAPACITY);
+        let task = tokio::spawn(writer(store, key, origin, frontier, rx));
+        Ok(LogAppender { tx, task })
+    }
+
+    /// Appends an entry and returns its leaf index once its batch is committed.
+    pub async fn append(&self, entry: &LogEntry) -> Result<u64, LogError> {
+        let bytes = entry.to_canonical_bytes();
+        if bytes.len() > MAX_ENTRY_BYTES {
+            return Err(LogError::EntryTooLarge {
+                len: bytes.len(),
+                max: MAX_ENTRY_BYTES,
+            });
+        }
+        let leaf = pishkhan_merkle::leaf_hash(&bytes);
+        let (reply, answer) = oneshot::channel();
+        self.tx
+            .send(Job { bytes, leaf, reply })
+            .await
+            .map_err(|_| LogError::Closed)?;
+        answer.await.map_err(|_| LogError::Closed)?
+    }
+
+    /// Stops taking entries, lets the writer commit what is queued, and waits for it.
+    pub async fn shutdown(self) {
+        drop(self.tx);
+        let _ = self.task.await;
+    }
+}
+
+async fn writer(
+    store: Arc<dyn LogStore>,
+    key: KeyPair,
+    origin: String,
+    mut frontier: Frontier,
+    mut rx: mpsc::Receiver<Job>,
+) {
+    let mut stale = false;
+    let mut jobs = Vec::with_capacity(MAX_BATCH);
+    while rx.recv_many(&mut jobs, MAX_BATCH).await > 0 {
+        if stale {
+            match load_frontier(store.as_ref()).await {
+                Ok(f) => {
+                    frontier = f;
+                    stale = false;
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "message log head cannot be reloaded");
+                    for job in jobs.drain(..) {
+                        let _ = job.reply.send(Err(e.clone()));
+                    }
+                    continue;
+                }
+            }
+        }
+        let mut next = frontier.clone();
+        let first_index = next.size();
+        let mut nodes = Vec::with_capacity(jobs.len() * 2);
+        let mut entries = Vec::with_capacity(jobs.len());
+        let mut replies = Vec::with_capacity(jobs.len());
+        for job in jobs.drain(..) {
+            nodes.extend(next.push(job.leaf));
+            entries.push((job.bytes, job.leaf));
+            replies.push(job.reply);
+        }
+        let result = match sign_checkpoint(&key, &origin, next.size(), next.root()) {
+            Ok(checkpoint) => {
+                let batch = Batch {
+                    first_index,
+                    entries,
+                    nodes,
+                    frontier: next.to_bytes(),
+                    checkpoint,
+                };
+                store.append_batch(&batch).await.map_err(LogError::from)
+            }
+            Err(e) => Err(e),
+        };
+        match result {
+            Ok(()) => {
+                frontier = next;
+                for (i, reply) in replies.into_iter().enumerate() {
+                    let _ = reply.send(Ok(first_index + i as u64));
+                }
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, first_index, "message log batch failed");
+                for reply in replies {
+                    let _ = reply.send(Err(e.clone()));
+                }
+                stale = true;
+                match load_frontier(store.as_ref()).await {
+                    Ok(f) => {
+                        frontier = f;
+                        stale = false;
+                    }
+                    Err(e) => tracing::error!(error = %e, "message log head cannot be reloaded"),
+                }
+            }
+        }
+    }
+}
