@@ -5,6 +5,8 @@
 # - The storage, API and CLI suites also run on PostgreSQL when a server answers at
 #   127.0.0.1:5432 (or at $PISHKHAN_TEST_POSTGRES_URL); each test makes its own database.
 # - The browser tests drive Debian's headless Chromium; as root, missing packages are installed.
+# - Interop tests run independent verifiers: Python's jwcrypto (installed from PyPI if missing)
+#   for JWS, and a standard-library RFC 6962 script for Merkle proofs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -15,6 +17,13 @@ if ! command -v chromedriver >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command -v
 fi
 if command -v chromedriver >/dev/null 2>&1; then
     export PISHKHAN_REQUIRE_BROWSER="${PISHKHAN_REQUIRE_BROWSER:-1}"
+fi
+
+# The JOSE interop test checks our receipts and signed messages with an independent Python
+# library (jwcrypto, from PyPI); the Merkle proofs are checked by a standard-library script.
+if ! python3 -c 'import jwcrypto' >/dev/null 2>&1; then
+    echo "installing jwcrypto for the JOSE interop test"
+    python3 -m pip install -q jwcrypto || python3 -m pip install -q --break-system-packages jwcrypto
 fi
 
 if [ -z "${PISHKHAN_TEST_POSTGRES_URL:-}" ] && command -v pg_isready >/dev/null 2>&1 \

@@ -99,6 +99,14 @@ pub enum Action {
     ViewNationalFigures,
     /// Open, close and publish surge releases.
     ManageReleases,
+    /// Run an inquiry through the exchange for a case at `office`.
+    RunInquiry {
+        office: OfficeCode,
+    },
+    /// See who looked up `national_code`'s data through the exchange.
+    ViewDataAccess {
+        national_code: crate::NationalCode,
+    },
 }
 
 impl Action {
@@ -123,6 +131,8 @@ impl Action {
             Action::ViewOfficeFigures { .. } => "figures.office",
             Action::ViewNationalFigures => "figures.national",
             Action::ManageReleases => "release.manage",
+            Action::RunInquiry { .. } => "inquiry.run",
+            Action::ViewDataAccess { .. } => "data_access.view",
         }
     }
 }
@@ -140,6 +150,10 @@ pub enum Denied {
     NotForSystem,
     #[error("citizens may act only on their own bookings")]
     NotYours,
+    #[error(
+        "too many different citizens looked up; inquiries are blocked and the regulator is told"
+    )]
+    InquiriesBlocked,
 }
 
 impl Denied {
@@ -150,6 +164,7 @@ impl Denied {
             Denied::OfficeSuspended => "office_suspended",
             Denied::NotForSystem => "forbidden",
             Denied::NotYours => "forbidden_not_yours",
+            Denied::InquiriesBlocked => "inquiries_blocked",
         }
     }
 }
@@ -204,6 +219,8 @@ fn decide(principal: &Principal, action: &Action) -> Result<(), Denied> {
                 Action::BrowseRegistry => Ok(()),
                 Action::BookAsCitizen { national_code } if national_code == own => Ok(()),
                 Action::BookAsCitizen { .. } => Err(Denied::NotYours),
+                Action::ViewDataAccess { national_code } if national_code == own => Ok(()),
+                Action::ViewDataAccess { .. } => Err(Denied::NotYours),
                 _ => Err(Denied::Role),
             };
         }
@@ -228,7 +245,14 @@ fn decide(principal: &Principal, action: &Action) -> Result<(), Denied> {
         (_, Action::BrowseRegistry) => Ok(()),
         // Staff book on a citizen's behalf through `BookOnBehalf`, never as the citizen.
         (_, Action::BookAsCitizen { .. }) => Err(Denied::Role),
+        // An inquiry is made for a case at an office by its own staff, never from above.
+        (Role::Regulator, Action::RunInquiry { .. }) => Err(Denied::Role),
         (Role::Regulator, _) => Ok(()),
+        (Role::Manager | Role::Operator, Action::RunInquiry { office }) => {
+            own_office(office)?;
+            office_live()
+        }
+        (Role::Manager | Role::Operator, Action::ViewDataAccess { .. }) => Err(Denied::Role),
 
         (Role::Manager, Action::ViewOfficeStaff { office }) => own_office(office),
         // Past figures stay readable to a suspended office's manager: they are its record.

@@ -42,8 +42,10 @@ pub const MAX_SERVICE_ID_LEN: usize = 64;
 pub const MAX_DIRECTORY_ITEMS: usize = 1024;
 /// Most keys one member may publish (current, next and a few retired ones).
 pub const MAX_KEYS_PER_MEMBER: usize = 8;
-/// Most attributes one right may allow, and most catalogue services one right may list.
+/// Most attributes one right may allow.
 pub const MAX_RIGHT_LIST: usize = 256;
+/// Most catalogue services one right may list: the whole catalogue (550 today) with room.
+pub const MAX_REQUIRED_BY: usize = 2_048;
 /// Longest name, description, path or URL, in characters.
 pub const MAX_TEXT_CHARS: usize = 512;
 /// Longest agency timeout a directory may set, in milliseconds.
@@ -856,9 +858,9 @@ fn check_right(r: &AccessRight, response: &Schema) -> Result<(), DirectoryError>
             )));
         }
     }
-    if r.required_by.len() > MAX_RIGHT_LIST {
+    if r.required_by.len() > MAX_REQUIRED_BY {
         return Err(invalid(format!(
-            "right for {service}: required_by lists more than {MAX_RIGHT_LIST} services"
+            "right for {service}: required_by lists more than {MAX_REQUIRED_BY} services"
         )));
     }
     for code in &r.required_by {

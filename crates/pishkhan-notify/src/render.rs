@@ -16,6 +16,12 @@
 //! | `queue.turn_near`     | `office`, `ticket` (such as `B-014`), `ahead` (people before you), `tracking_code` |
 //! | `auth.otp`            | `code` (4 to 10 ASCII digits), `expires_at_ms`                  |
 //! | `visit.survey`        | `office`, `url` (http or https); `service` when there is no url |
+//! | `release.won`         | `service`, `office`, `slot_start_ms`, `tracking_code`           |
+//! | `release.waitlisted`  | `service`, `place` (on the waitlist, 1 first)                   |
+//! | `release.offer`       | `service`, `office`, `slot_start_ms` (a seat freed for them)    |
+//! | `release.unseated`    | `service` (won, but a booking rule refused the booking)         |
+//! | `identity.otp`        | `code`, `office` (second factor of an identity check)          |
+//! | `identity.locked`     | `office`, `failures` (identity checks locked after failures)   |
 //!
 //! # Length
 //!
@@ -296,6 +302,111 @@ pub fn render_message(
                 text_en: en,
             }
         }
+        "release.won" => {
+            let fa = format!(
+                "در قرعه‌کشی «{}» برنده شدید: نوبت شما در «{}»{} است.{}",
+                service.fa,
+                office.fa,
+                when.as_ref()
+                    .map(|w| format!(" روز {} ساعت {}", w.date_fa, w.time_fa))
+                    .unwrap_or_default(),
+                code_fa(code.as_deref()),
+            );
+            let en = format!(
+                "You won the draw for \"{}\": your appointment at \"{}\" is{}.{}",
+                service.en,
+                office.en,
+                when.as_ref()
+                    .map(|w| format!(" on {} at {}", w.date_en, w.time_en))
+                    .unwrap_or_else(|| " booked".into()),
+                code_en(code.as_deref()),
+            );
+            Rendered {
+                text_fa: fa,
+                text_en: en,
+            }
+        }
+        "release.waitlisted" => {
+            let place = p
+                .get("place")
+                .and_then(serde_json::Value::as_u64)
+                .filter(|n| (1..=99_999_999).contains(n));
+            let fa = format!(
+                "در قرعه‌کشی «{}» در فهرست انتظار هستید{}. اگر نوبتی آزاد شود خبرتان می‌کنیم.",
+                service.fa,
+                place
+                    .map(|n| format!("، جایگاه {}", to_persian_digits(&n.to_string())))
+                    .unwrap_or_default(),
+            );
+            let en = format!(
+                "You are on the waitlist for \"{}\"{}. We will tell you if a slot frees up.",
+                service.en,
+                place.map(|n| format!(" at place {n}")).unwrap_or_default(),
+            );
+            Rendered {
+                text_fa: fa,
+                text_en: en,
+            }
+        }
+        "release.offer" => {
+            let fa = format!(
+                "یک نوبت «{}» در «{}»{} برای شما آزاد شد؛ تا پر نشده آن را رزرو کنید.",
+                service.fa,
+                office.fa,
+                when.as_ref()
+                    .map(|w| format!(" روز {} ساعت {}", w.date_fa, w.time_fa))
+                    .unwrap_or_default(),
+            );
+            let en = format!(
+                "A slot for \"{}\" at \"{}\"{} has freed up for you. Book it before it is taken.",
+                service.en,
+                office.en,
+                when.as_ref()
+                    .map(|w| format!(" on {} at {}", w.date_en, w.time_en))
+                    .unwrap_or_default(),
+            );
+            Rendered {
+                text_fa: fa,
+                text_en: en,
+            }
+        }
+        "release.unseated" => Rendered {
+            text_fa: format!(
+                "در قرعه‌کشی «{}» برنده شدید، اما چون نوبت فعال دیگری دارید نوبتی برایتان ثبت نشد.",
+                service.fa
+            ),
+            text_en: format!(
+                "You won the draw for \"{}\", but no appointment was made: you already hold one.",
+                service.en
+            ),
+        },
+        "identity.otp" => match otp_code(p) {
+            // The code stays in ASCII digits, for phones that fill it in.
+            Some(otp) => Rendered {
+                text_fa: format!(
+                    "کد تأیید هویت شما در «{}»: {otp} — آن را فقط به کارمند همان دفتر بگویید.",
+                    office.fa
+                ),
+                text_en: format!(
+                    "Your identity check code at \"{}\": {otp}. Tell it only to the clerk at that office.",
+                    office.en
+                ),
+            },
+            None => Rendered {
+                text_fa: "درخواست تأیید هویت شما در پیشخوان دولت ثبت شد.".into(),
+                text_en: "An identity check of yours was started at a Pishkhan office.".into(),
+            },
+        },
+        "identity.locked" => Rendered {
+            text_fa: format!(
+                "چند تلاش ناموفق برای احراز هویت با کد ملی شما در «{}» ثبت شد و احراز هویت شما موقتاً قفل شد. اگر این شما نبودید، به دفتر پیشخوان یا ثبت احوال مراجعه کنید.",
+                office.fa
+            ),
+            text_en: format!(
+                "Several failed identity checks with your national code were made at \"{}\"; checks are locked for now. If this was not you, contact a Pishkhan office or the civil registry.",
+                office.en
+            ),
+        },
         _ => Rendered {
             text_fa: format!(
                 "پیام تازه‌ای از پیشخوان دولت دارید.{}",
@@ -600,6 +711,10 @@ mod tests {
             "queue.turn_near",
             "visit.survey",
             "auth.otp",
+            "release.won",
+            "release.waitlisted",
+            "release.offer",
+            "release.unseated",
             "something.new",
             "",
         ] {
@@ -618,6 +733,58 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn release_notices_read_naturally_in_both_languages() {
+        let (office, service) = names();
+        let mut won = booking_payload();
+        won["release"] = serde_json::json!("rel-1");
+        let r = render_message(&msg("release.won", won), Some(&office), Some(&service));
+        assert_eq!(
+            r.text_fa,
+            "در قرعه‌کشی «صدور گذرنامه عادی (نخستین بار)» برنده شدید: نوبت شما در \
+             «دفتر پیشخوان دولت ۱ تهران» روز ۸ آذر ۱۴۰۵ ساعت ۰۷:۳۰ است. کد پیگیری: ABCD-EFGH"
+        );
+        assert_eq!(
+            r.text_en,
+            "You won the draw for \"Ordinary passport: first issue\": your appointment at \
+             \"Pishkhan Office 1 Tehran\" is on 8 Azar 1405 at 07:30. Tracking code: ABCD-EFGH"
+        );
+        let r = render_message(
+            &msg(
+                "release.waitlisted",
+                serde_json::json!({"service": "PSP-001", "place": 12}),
+            ),
+            None,
+            Some(&service),
+        );
+        assert!(r.text_fa.contains("جایگاه ۱۲"), "{}", r.text_fa);
+        assert!(r.text_en.contains("at place 12"), "{}", r.text_en);
+        let r = render_message(
+            &msg("release.offer", booking_payload()),
+            Some(&office),
+            Some(&service),
+        );
+        assert!(
+            r.text_fa.contains("آزاد شد") && r.text_fa.contains("۰۷:۳۰"),
+            "{}",
+            r.text_fa
+        );
+        assert!(
+            r.text_en.contains("freed up") && r.text_en.contains("07:30"),
+            "{}",
+            r.text_en
+        );
+        let r = render_message(
+            &msg(
+                "release.unseated",
+                serde_json::json!({"service": "PSP-001"}),
+            ),
+            None,
+            None,
+        );
+        assert!(r.text_fa.contains("«PSP-001»") && r.text_en.contains("\"PSP-001\""));
     }
 
     #[test]

@@ -13,10 +13,13 @@ mod citizens;
 mod database_url;
 mod engine;
 mod error;
+mod exchange_log;
+mod identity;
 mod migrate;
 mod outbox;
 mod postgres;
 mod queue;
+mod releases;
 mod sql;
 mod sqlite;
 
@@ -35,6 +38,15 @@ use pishkhan_domain::{Mobile, NationalCode};
 pub use citizens::{MAX_OTP_ATTEMPTS, OtpRequest};
 pub use database_url::DatabaseUrl;
 pub use error::StoreError;
+pub use exchange_log::MAX_LOG_READ_ROWS;
+pub use identity::{
+    MAX_IDENTITY_OTP_ATTEMPTS, NewVerification, OperatorFailures, VerificationRecord,
+};
+pub use releases::{
+    CitizenRelease, NewRelease, NewReleaseRequest, NewWinner, PlannedSlot, Release,
+    ReleaseAllocation, ReleaseOffer, ReleaseOffice, ReleaseOutcome, ReleaseRequest, ReleaseResult,
+    ReleaseStatus, Seat, SeatSettlement,
+};
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
@@ -431,6 +443,54 @@ pub struct QueueAppend {
     pub effects: QueueEffects,
 }
 
+/// Where an office is, for search.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OfficeLocation {
+    pub code: OfficeCode,
+    pub province: u8,
+    pub city: LocalizedText,
+    pub lat: f64,
+    pub lon: f64,
+    pub status: OfficeStatus,
+}
+
+/// One entry of the exchange's message log as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExchangeLogEntry {
+    pub index: u64,
+    /// The canonical entry bytes (the Merkle leaf).
+    pub bytes: Vec<u8>,
+    pub leaf_hash: [u8; 32],
+    pub at_ms: i64,
+    /// The national code the inquiry was about.
+    pub subject: Option<String>,
+    /// The office member id that made the inquiry.
+    pub office: String,
+}
+
+/// A signed checkpoint of the exchange log: the tree's size and root.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExchangeCheckpoint {
+    pub size: u64,
+    pub root: [u8; 32],
+    pub note_body: String,
+    /// Compact JWS over `note_body` by the log key.
+    pub signature: String,
+    pub at_ms: i64,
+}
+
+/// One group commit to the exchange log (see `pishkhan_exchange::Batch`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExchangeLogBatch {
+    pub first_index: u64,
+    /// Entries from `first_index` on (their `index` is ignored).
+    pub entries: Vec<ExchangeLogEntry>,
+    /// Completed subtree nodes: (level, index, hash).
+    pub nodes: Vec<(u8, u64, [u8; 32])>,
+    pub frontier: Vec<u8>,
+    pub checkpoint: ExchangeCheckpoint,
+}
+
 /// One office's figures for one day, as last written by its queue.
 #[derive(Debug, Clone, PartialEq)]
 pub struct OfficeDayFigures {
@@ -648,6 +708,100 @@ pub trait Store: Send + Sync + 'static {
         before_ms: i64,
         limit: u32,
     ) -> Result<Vec<(OfficeCode, i64)>>;
+    /// The services each counter of `office` handles: (counter, `None` = every service).
+    /// Empty when the office has not said (every counter handles every service).
+    async fn office_counters(
+        &self,
+        office: OfficeCode,
+    ) -> Result<Vec<(u16, Option<Vec<ServiceCode>>)>>;
+    /// Replaces the counter settings of `office`.
+    async fn set_office_counters(
+        &self,
+        permit: &Permit,
+        office: OfficeCode,
+        counters: &[(u16, Option<Vec<ServiceCode>>)],
+        ctx: &AuditContext,
+    ) -> Result<()>;
+    /// Every office's code, province, city and position, for searching by place and distance.
+    async fn office_locations(&self) -> Result<Vec<OfficeLocation>>;
+    /// Changes an office's status (the regulator's compliance decision), with the reason in
+    /// the audit log.
+    async fn set_office_status(
+        &self,
+        permit: &Permit,
+        office: OfficeCode,
+        status: OfficeStatus,
+        reason: &str,
+        ctx: &AuditContext,
+    ) -> Result<()>;
+
+    // Identity verifications (see `identity.rs`).
+    /// Records a verification and the messages it causes, in one transaction.
+    async fn record_verification(
+        &self,
+        permit: &Permit,
+        verification: &NewVerification,
+        notices: &[Notice],
+        ctx: &AuditContext,
+    ) -> Result<()>;
+    /// Rejected verifications of `national_code` since `since_ms`: the lockout count.
+    async fn identity_rejections_since(
+        &self,
+        national_code: &NationalCode,
+        since_ms: i64,
+    ) -> Result<u32>;
+    async fn verification(&self, id: &str) -> Result<VerificationRecord>;
+    /// Stores a second-factor code's hash and enqueues its SMS, in one transaction.
+    async fn set_verification_otp(
+        &self,
+        permit: &Permit,
+        id: &str,
+        otp_hash: &str,
+        expires_ms: i64,
+        sms: &Notice,
+        ctx: &AuditContext,
+    ) -> Result<()>;
+    /// Checks a second-factor code; when right, stores the upgraded receipt and result.
+    #[allow(clippy::too_many_arguments)]
+    async fn confirm_verification_otp(
+        &self,
+        permit: &Permit,
+        id: &str,
+        otp_hash: &str,
+        upgraded_receipt: &str,
+        upgraded_result: &serde_json::Value,
+        ctx: &AuditContext,
+    ) -> Result<bool>;
+    /// Operators with at least `min_attempts` verifications since `since_ms`, highest share
+    /// of rejections first (at most 100).
+    async fn operator_identity_failures(
+        &self,
+        since_ms: i64,
+        min_attempts: u32,
+    ) -> Result<Vec<OperatorFailures>>;
+
+    // The exchange's message log (see `exchange_log.rs`).
+    /// The log's size and frontier, `None` while it is empty.
+    async fn exchange_log_head(&self) -> Result<Option<(Vec<u8>, u64)>>;
+    /// Appends one batch in one transaction; `Conflict` unless it starts at the stored size.
+    async fn append_exchange_log(&self, batch: &ExchangeLogBatch) -> Result<()>;
+    async fn exchange_log_nodes(&self, ids: &[(u8, u64)]) -> Result<Vec<Option<[u8; 32]>>>;
+    /// Entries with index in `[from, to)`, ascending (at most 4,096).
+    async fn exchange_log_entries(&self, from: u64, to: u64) -> Result<Vec<ExchangeLogEntry>>;
+    /// Entries about one person, newest first: the citizen's data-access view.
+    async fn exchange_log_subject(
+        &self,
+        national_code: &NationalCode,
+        page: PageRequest,
+    ) -> Result<Page<ExchangeLogEntry>>;
+    /// Checkpoints with `size >= from_size`, ascending (at most 4,096).
+    async fn exchange_checkpoints(
+        &self,
+        from_size: u64,
+        limit: u64,
+    ) -> Result<Vec<ExchangeCheckpoint>>;
+    async fn latest_exchange_checkpoint(&self) -> Result<Option<ExchangeCheckpoint>>;
+
     /// The survey a link's token opens; `NotFound` for an unknown token.
     async fn survey(&self, token_hash: &str) -> Result<Survey>;
     /// Records the answer once; `WrongState` when it was already answered.
@@ -699,6 +853,70 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<Option<(NationalCode, Mobile)>>;
     /// Ends a citizen session (sign-out).
     async fn delete_citizen_session(&self, token_hash: &str) -> Result<()>;
+
+    // Surge releases (see `releases.rs` and the `pishkhan-release` crate).
+    /// Opens a release (regulator). `Conflict` when the id is taken.
+    async fn create_release(
+        &self,
+        permit: &Permit,
+        release: &NewRelease,
+        ctx: &AuditContext,
+    ) -> Result<()>;
+    /// A release with its seed, which is secret until allocated: publish it only through
+    /// [`Release::published_seed`].
+    async fn release(&self, id: &str) -> Result<Release>;
+    /// Releases whose seats are planned but not yet allocated (at most 1,000, oldest first).
+    async fn unallocated_releases(&self) -> Result<Vec<Release>>;
+    /// Stores a citizen's request, replacing their earlier one; `Ok(true)` when it replaced
+    /// one. `WrongState` outside the window or once sealed, `LimitReached` past
+    /// `max_submissions`. The window is checked inside the transaction.
+    async fn submit_release_request(
+        &self,
+        permit: &Permit,
+        release_id: &str,
+        request: &NewReleaseRequest,
+        ctx: &AuditContext,
+    ) -> Result<bool>;
+    /// Every stored request (each citizen's last), in arrival order.
+    async fn release_requests(&self, release_id: &str) -> Result<Vec<ReleaseRequest>>;
+    /// Seals an open release whose window has passed; `Ok(false)` when sealed already,
+    /// `WrongState` while the window is open.
+    async fn seal_release(
+        &self,
+        permit: &Permit,
+        release_id: &str,
+        ctx: &AuditContext,
+    ) -> Result<bool>;
+    /// Stores a sealed release's result and its waitlist notices, and marks it allocated, all
+    /// in one transaction; `Ok(false)` when a result was stored already.
+    async fn record_release_result(
+        &self,
+        permit: &Permit,
+        release_id: &str,
+        result: &ReleaseResult,
+        ctx: &AuditContext,
+    ) -> Result<bool>;
+    /// The stored outcomes: winners in lottery order, then the waitlist in order.
+    async fn release_allocations(&self, release_id: &str) -> Result<Vec<ReleaseAllocation>>;
+    /// Records winners' bookings (or why a booking rule refused one), each once, with their
+    /// notices; returns the waitlist offers the refused seats caused.
+    async fn settle_release_seats(
+        &self,
+        permit: &Permit,
+        release_id: &str,
+        settlements: &[SeatSettlement],
+        ctx: &AuditContext,
+    ) -> Result<u64>;
+    /// Offers the seats of cancelled winner bookings not handed on yet to the waitlist;
+    /// returns the offers made.
+    async fn offer_freed_release_seats(
+        &self,
+        permit: &Permit,
+        release_id: &str,
+        ctx: &AuditContext,
+    ) -> Result<u64>;
+    /// A citizen's release requests with their outcomes, latest window first (at most 100).
+    async fn citizen_releases(&self, national_code: &NationalCode) -> Result<Vec<CitizenRelease>>;
 
     // Notification outbox.
     /// Leases up to `limit` due messages for `lease_ms`; a message whose lease runs out

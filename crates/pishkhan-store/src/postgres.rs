@@ -28,6 +28,18 @@ const MIGRATIONS: &[Migration] = &[
         name: "0005_figures",
         sql: include_str!("../migrations/postgres/0005_figures.sql"),
     },
+    Migration {
+        name: "0006_releases",
+        sql: include_str!("../migrations/postgres/0006_releases.sql"),
+    },
+    Migration {
+        name: "0007_exchange",
+        sql: include_str!("../migrations/postgres/0007_exchange.sql"),
+    },
+    Migration {
+        name: "0008_counters",
+        sql: include_str!("../migrations/postgres/0008_counters.sql"),
+    },
 ];
 
 const MAX_CONNECTIONS: u32 = 16;

@@ -416,7 +416,7 @@ fn staff_args(s: &Staff, status: StaffStatus, now_ms: i64) -> Vec<Arg> {
 // ---- shared writes -----------------------------------------------------------------------
 
 /// Inserts rows in batches of multi-row `INSERT`s. `head` is `INSERT INTO t (cols) VALUES `.
-async fn insert_rows(
+pub(crate) async fn insert_rows(
     tx: &mut AnyTx<'_>,
     backend: Backend,
     head: &str,
@@ -1467,7 +1467,13 @@ impl Store for SqlStore {
         code: &TrackingCode,
         ctx: &AuditContext,
     ) -> Result<Booking> {
-        bookings::cancel_booking(self, permit, code, ctx).await
+        let cancelled = bookings::cancel_booking(self, permit, code, ctx).await?;
+        // A seat a surge release gave out goes on to its waitlist. The cancellation stands
+        // either way; a missed offer is made at the release's next close call.
+        if let Err(e) = crate::releases::after_cancel(self, permit, &cancelled, ctx).await {
+            tracing::warn!(error = %e, booking = %cancelled.tracking_code, "release waitlist offer failed; the next close call makes it");
+        }
+        Ok(cancelled)
     }
 
     async fn reschedule_booking(
@@ -1535,6 +1541,248 @@ impl Store for SqlStore {
         crate::queue::overdue_booking_offices(self, since_ms, before_ms, limit).await
     }
 
+    async fn office_counters(
+        &self,
+        office: OfficeCode,
+    ) -> Result<Vec<(u16, Option<Vec<ServiceCode>>)>> {
+        let rows = sqlx::query(
+            "SELECT counter, services_json FROM office_counters WHERE office_code = $1 ORDER BY counter",
+        )
+        .bind(i64::from(office.get()))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                let counter: i64 = r.try_get("counter")?;
+                let services: Option<String> = r.try_get("services_json")?;
+                let services = services
+                    .map(|j| {
+                        let codes: Vec<String> =
+                            serde_json::from_str(&j).map_err(|e| corrupt("counter services", e))?;
+                        codes
+                            .iter()
+                            .map(|c| {
+                                ServiceCode::parse(c).map_err(|e| corrupt("service", e.message))
+                            })
+                            .collect::<Result<Vec<_>>>()
+                    })
+                    .transpose()?;
+                Ok((counter as u16, services))
+            })
+            .collect()
+    }
+
+    async fn set_office_counters(
+        &self,
+        permit: &Permit,
+        office: OfficeCode,
+        counters: &[(u16, Option<Vec<ServiceCode>>)],
+        ctx: &AuditContext,
+    ) -> Result<()> {
+        require(
+            permit,
+            |a| matches!(a, Action::ConfigureSchedule { office: o } if *o == office),
+        )?;
+        let (_turn, mut tx) = self.begin_write().await?;
+        sqlx::query("DELETE FROM office_counters WHERE office_code = $1")
+            .bind(i64::from(office.get()))
+            .execute(&mut *tx)
+            .await?;
+        for (counter, services) in counters {
+            let json = services
+                .as_ref()
+                .map(|s| {
+                    serde_json::to_string(&s.iter().map(|c| c.as_str()).collect::<Vec<_>>())
+                        .map_err(|e| corrupt("counter services", e))
+                })
+                .transpose()?;
+            sqlx::query(
+                "INSERT INTO office_counters (office_code, counter, services_json, updated_at_ms) VALUES ($1, $2, $3, $4)",
+            )
+            .bind(i64::from(office.get()))
+            .bind(i64::from(*counter))
+            .bind(json)
+            .bind(ctx.now_ms)
+            .execute(&mut *tx)
+            .await?;
+        }
+        audit_permit(
+            &mut tx,
+            permit,
+            &format!("office:{office}:counters"),
+            serde_json::json!({ "counters": counters.len() }),
+            ctx,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn office_locations(&self) -> Result<Vec<crate::OfficeLocation>> {
+        let rows = sqlx::query(
+            "SELECT code, province_id, city_fa, city_en, lat, lon, status FROM offices ORDER BY code",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                let code: i64 = r.try_get("code")?;
+                let province: i64 = r.try_get("province_id")?;
+                let status: String = r.try_get("status")?;
+                Ok(crate::OfficeLocation {
+                    code: OfficeCode::from_u32(code as u32)
+                        .map_err(|e| corrupt("office code", e.message))?,
+                    province: province as u8,
+                    city: LocalizedText::new(
+                        r.try_get::<String, _>("city_fa")?,
+                        r.try_get::<String, _>("city_en")?,
+                    ),
+                    lat: r.try_get("lat")?,
+                    lon: r.try_get("lon")?,
+                    status: OfficeStatus::parse(&status)
+                        .ok_or_else(|| corrupt("office status", &status))?,
+                })
+            })
+            .collect()
+    }
+
+    async fn set_office_status(
+        &self,
+        permit: &Permit,
+        office: OfficeCode,
+        status: OfficeStatus,
+        reason: &str,
+        ctx: &AuditContext,
+    ) -> Result<()> {
+        require(
+            permit,
+            |a| matches!(a, Action::ChangeOfficeStatus { office: o } if *o == office),
+        )?;
+        let (_turn, mut tx) = self.begin_write().await?;
+        let done = sqlx::query("UPDATE offices SET status = $1 WHERE code = $2")
+            .bind(status.code())
+            .bind(i64::from(office.get()))
+            .execute(&mut *tx)
+            .await?;
+        if done.rows_affected() != 1 {
+            let _ = tx.rollback().await;
+            return Err(StoreError::NotFound { entity: "office" });
+        }
+        audit_permit(
+            &mut tx,
+            permit,
+            &format!("office:{office}"),
+            serde_json::json!({ "status": status.code(), "reason": reason }),
+            ctx,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn record_verification(
+        &self,
+        permit: &Permit,
+        verification: &crate::NewVerification,
+        notices: &[crate::Notice],
+        ctx: &AuditContext,
+    ) -> Result<()> {
+        crate::identity::record(self, permit, verification, notices, ctx).await
+    }
+
+    async fn identity_rejections_since(
+        &self,
+        national_code: &NationalCode,
+        since_ms: i64,
+    ) -> Result<u32> {
+        crate::identity::rejected_since(self, national_code, since_ms).await
+    }
+
+    async fn verification(&self, id: &str) -> Result<crate::VerificationRecord> {
+        crate::identity::get(self, id).await
+    }
+
+    async fn set_verification_otp(
+        &self,
+        permit: &Permit,
+        id: &str,
+        otp_hash: &str,
+        expires_ms: i64,
+        sms: &crate::Notice,
+        ctx: &AuditContext,
+    ) -> Result<()> {
+        crate::identity::set_otp(self, permit, id, otp_hash, expires_ms, sms, ctx).await
+    }
+
+    async fn confirm_verification_otp(
+        &self,
+        permit: &Permit,
+        id: &str,
+        otp_hash: &str,
+        upgraded_receipt: &str,
+        upgraded_result: &serde_json::Value,
+        ctx: &AuditContext,
+    ) -> Result<bool> {
+        crate::identity::confirm_otp(
+            self,
+            permit,
+            id,
+            otp_hash,
+            upgraded_receipt,
+            upgraded_result,
+            ctx,
+        )
+        .await
+    }
+
+    async fn operator_identity_failures(
+        &self,
+        since_ms: i64,
+        min_attempts: u32,
+    ) -> Result<Vec<crate::OperatorFailures>> {
+        crate::identity::operator_failures(self, since_ms, min_attempts).await
+    }
+
+    async fn exchange_log_head(&self) -> Result<Option<(Vec<u8>, u64)>> {
+        crate::exchange_log::head(self).await
+    }
+
+    async fn append_exchange_log(&self, batch: &crate::ExchangeLogBatch) -> Result<()> {
+        crate::exchange_log::append(self, batch).await
+    }
+
+    async fn exchange_log_nodes(&self, ids: &[(u8, u64)]) -> Result<Vec<Option<[u8; 32]>>> {
+        crate::exchange_log::nodes(self, ids).await
+    }
+
+    async fn exchange_log_entries(
+        &self,
+        from: u64,
+        to: u64,
+    ) -> Result<Vec<crate::ExchangeLogEntry>> {
+        crate::exchange_log::entries(self, from, to).await
+    }
+
+    async fn exchange_log_subject(
+        &self,
+        national_code: &NationalCode,
+        page: PageRequest,
+    ) -> Result<Page<crate::ExchangeLogEntry>> {
+        crate::exchange_log::subject_entries(self, national_code.as_str(), page).await
+    }
+
+    async fn exchange_checkpoints(
+        &self,
+        from_size: u64,
+        limit: u64,
+    ) -> Result<Vec<crate::ExchangeCheckpoint>> {
+        crate::exchange_log::checkpoints(self, from_size, limit).await
+    }
+
+    async fn latest_exchange_checkpoint(&self) -> Result<Option<crate::ExchangeCheckpoint>> {
+        crate::exchange_log::latest_checkpoint(self).await
+    }
+
     async fn survey(&self, token_hash: &str) -> Result<crate::Survey> {
         crate::queue::survey(self, token_hash).await
     }
@@ -1594,6 +1842,86 @@ impl Store for SqlStore {
             .await?;
         tx.commit().await?;
         Ok(())
+    }
+
+    async fn create_release(
+        &self,
+        permit: &Permit,
+        release: &crate::NewRelease,
+        ctx: &AuditContext,
+    ) -> Result<()> {
+        crate::releases::create(self, permit, release, ctx).await
+    }
+
+    async fn release(&self, id: &str) -> Result<crate::Release> {
+        crate::releases::release(self, id).await
+    }
+
+    async fn unallocated_releases(&self) -> Result<Vec<crate::Release>> {
+        crate::releases::unallocated_releases(self).await
+    }
+
+    async fn submit_release_request(
+        &self,
+        permit: &Permit,
+        release_id: &str,
+        request: &crate::NewReleaseRequest,
+        ctx: &AuditContext,
+    ) -> Result<bool> {
+        crate::releases::submit(self, permit, release_id, request, ctx).await
+    }
+
+    async fn release_requests(&self, release_id: &str) -> Result<Vec<crate::ReleaseRequest>> {
+        crate::releases::requests(self, release_id).await
+    }
+
+    async fn seal_release(
+        &self,
+        permit: &Permit,
+        release_id: &str,
+        ctx: &AuditContext,
+    ) -> Result<bool> {
+        crate::releases::seal(self, permit, release_id, ctx).await
+    }
+
+    async fn record_release_result(
+        &self,
+        permit: &Permit,
+        release_id: &str,
+        result: &crate::ReleaseResult,
+        ctx: &AuditContext,
+    ) -> Result<bool> {
+        crate::releases::record_result(self, permit, release_id, result, ctx).await
+    }
+
+    async fn release_allocations(&self, release_id: &str) -> Result<Vec<crate::ReleaseAllocation>> {
+        crate::releases::allocations(self, release_id).await
+    }
+
+    async fn settle_release_seats(
+        &self,
+        permit: &Permit,
+        release_id: &str,
+        settlements: &[crate::SeatSettlement],
+        ctx: &AuditContext,
+    ) -> Result<u64> {
+        crate::releases::settle_seats(self, permit, release_id, settlements, ctx).await
+    }
+
+    async fn offer_freed_release_seats(
+        &self,
+        permit: &Permit,
+        release_id: &str,
+        ctx: &AuditContext,
+    ) -> Result<u64> {
+        crate::releases::offer_freed_seats(self, permit, release_id, ctx).await
+    }
+
+    async fn citizen_releases(
+        &self,
+        national_code: &NationalCode,
+    ) -> Result<Vec<crate::CitizenRelease>> {
+        crate::releases::citizen_releases(self, national_code).await
     }
 
     async fn claim_outbox(

@@ -35,6 +35,18 @@ const MIGRATIONS: &[Migration] = &[
         name: "0005_figures",
         sql: include_str!("../migrations/sqlite/0005_figures.sql"),
     },
+    Migration {
+        name: "0006_releases",
+        sql: include_str!("../migrations/sqlite/0006_releases.sql"),
+    },
+    Migration {
+        name: "0007_exchange",
+        sql: include_str!("../migrations/sqlite/0007_exchange.sql"),
+    },
+    Migration {
+        name: "0008_counters",
+        sql: include_str!("../migrations/sqlite/0008_counters.sql"),
+    },
 ];
 
 /// Readers run in parallel under WAL; writes serialize on SQLite's own lock.

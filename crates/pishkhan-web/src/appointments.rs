@@ -32,6 +32,45 @@ pub struct SlotAvailability {
     pub available: u32,
 }
 
+/// Which services each counter of `office` handles (empty: every counter handles every
+/// service), cached like the other reference reads.
+pub async fn counters_of(
+    state: &AppState,
+    office: OfficeCode,
+) -> Result<Vec<(u16, Option<Vec<ServiceCode>>)>, ApiError> {
+    if let Some(c) = state.refs().counters(office) {
+        return Ok(c);
+    }
+    let c = state.store().office_counters(office).await?;
+    state.refs().put_counters(office, c.clone());
+    Ok(c)
+}
+
+/// A slot's capacity for `service`: the policy's formula over the bookable counters that
+/// handle the service (all of them unless the office said which counter handles what).
+pub async fn capacity_for(
+    state: &AppState,
+    office: &Office,
+    policy: &SlotPolicy,
+    service: &Service,
+) -> Result<u32, ApiError> {
+    let counters = counters_of(state, office.code).await?;
+    if counters.is_empty() {
+        return Ok(policy.capacity(service.avg_handling_minutes));
+    }
+    let handling = counters
+        .iter()
+        .filter(|(_, only)| only.as_ref().is_none_or(|s| s.contains(&service.code)))
+        .count();
+    let effective = SlotPolicy {
+        booking_counters: policy
+            .booking_counters
+            .min(u16::try_from(handling).unwrap_or(u16::MAX)),
+        ..*policy
+    };
+    Ok(effective.capacity(service.avg_handling_minutes))
+}
+
 pub async fn policy_of(state: &AppState, office: &Office) -> Result<SlotPolicy, ApiError> {
     let stored = match state.refs().policy(office.code) {
         Some(p) => p,
@@ -125,7 +164,7 @@ pub async fn availability(
     let rules = BookingRules::default();
     let today = jalali_today(state.now());
     let now_ms = state.now_ms();
-    let capacity = policy.capacity(service.avg_handling_minutes);
+    let capacity = capacity_for(state, office, &policy, service).await?;
 
     let mut calendar = Vec::new();
     for i in 0..days {
@@ -240,7 +279,7 @@ pub async fn book(
         slot_end_ms: unix_ms(slot.end),
         national_code: req.national_code,
         mobile: req.mobile,
-        capacity: policy.capacity(service.avg_handling_minutes),
+        capacity: capacity_for(state, &office, &policy, &service).await?,
         rules: BookingRules::default(),
         idempotency_key: req
             .idempotency_key
@@ -327,7 +366,7 @@ pub async fn reschedule(
     let to = pishkhan_store::NewSlot {
         slot_start_ms: slot.start_ms(),
         slot_end_ms: unix_ms(slot.end),
-        capacity: policy.capacity(service.avg_handling_minutes),
+        capacity: capacity_for(state, &office, &policy, &service).await?,
         rules: BookingRules::default(),
     };
     match state

@@ -63,6 +63,14 @@ pub fn check_new_password(password: &str) -> Result<(), ApiError> {
 }
 
 /// 32 random bytes, URL-safe base64: session tokens, CSRF tokens, invitation tokens.
+/// Six random digits for an SMS code.
+pub fn one_time_code() -> Result<String, ApiError> {
+    let mut digits = [0u8; 4];
+    getrandom::fill(&mut digits)
+        .map_err(|e| ApiError::Internal(anyhow::anyhow!("no randomness: {e}")))?;
+    Ok(format!("{:06}", u32::from_le_bytes(digits) % 1_000_000))
+}
+
 pub fn new_token() -> Result<String, ApiError> {
     let mut bytes = [0u8; 32];
     getrandom::fill(&mut bytes)

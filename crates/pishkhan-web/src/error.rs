@@ -48,6 +48,16 @@ pub enum ApiError {
     TooManyRequests { retry_after_s: u64 },
     #[error("service unavailable")]
     Unavailable,
+    /// This server runs without the inquiry exchange.
+    #[error("this server runs without the inquiry exchange")]
+    ExchangeNotConfigured,
+    /// An agency behind the exchange failed or did not answer in time.
+    #[error("{message}")]
+    Upstream {
+        code: &'static str,
+        message: String,
+        timeout: bool,
+    },
     #[error("internal error")]
     Internal(#[source] anyhow::Error),
 }
@@ -84,6 +94,13 @@ impl ApiError {
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::ExchangeNotConfigured => StatusCode::NOT_FOUND,
+            ApiError::Upstream {
+                code: "agency_unavailable",
+                ..
+            } => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Upstream { timeout: true, .. } => StatusCode::GATEWAY_TIMEOUT,
+            ApiError::Upstream { .. } => StatusCode::BAD_GATEWAY,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -105,6 +122,8 @@ impl ApiError {
             ApiError::MethodNotAllowed => "method_not_allowed",
             ApiError::TooManyRequests { .. } => "rate_limited",
             ApiError::Unavailable => "unavailable",
+            ApiError::Upstream { code, .. } => code,
+            ApiError::ExchangeNotConfigured => "exchange_not_configured",
             ApiError::Internal(_) => "internal",
         }
     }
@@ -124,6 +143,9 @@ impl ApiError {
             ApiError::MethodNotAllowed => "Method not allowed",
             ApiError::TooManyRequests { .. } => "Too many requests",
             ApiError::Unavailable => "Service unavailable",
+            ApiError::ExchangeNotConfigured => "Not found",
+            ApiError::Upstream { timeout: true, .. } => "Agency timeout",
+            ApiError::Upstream { .. } => "Agency failure",
             ApiError::Internal(_) => "Internal error",
         }
     }

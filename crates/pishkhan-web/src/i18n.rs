@@ -270,6 +270,7 @@ impl Tr {
             .chain(crate::ui::citizen::MESSAGES.iter())
             .chain(crate::ui::console::MESSAGES.iter())
             .chain(crate::ui::survey::MESSAGES.iter())
+            .chain(crate::ui::identity::MESSAGES.iter())
             .find(|(k, _, _)| *k == key);
         match found {
             Some((_, fa, en)) => match self.lang {

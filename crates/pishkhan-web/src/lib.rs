@@ -10,8 +10,10 @@ mod appointments;
 mod auth;
 mod clock;
 mod error;
+pub mod exchange;
 mod extract;
 mod i18n;
+pub mod inquiry_limits;
 mod limits;
 mod metrics;
 mod middleware;
@@ -50,6 +52,14 @@ pub struct WebConfig {
     /// Failed sign-ins allowed per client address and username in one window.
     pub login_failures_per_window: u32,
     pub login_window_s: u64,
+    /// The name-matching profile of identity checks (configuration, not code).
+    pub identity_profile: pishkhan_identity::Profile,
+    /// Rejected identity checks of one national code that lock further checks.
+    pub identity_max_failures: u32,
+    /// How long those failures count, in seconds.
+    pub identity_lockout_s: u64,
+    /// Abuse limits on inquiries (rates, distinct citizens per operator and hour).
+    pub inquiry_limits: inquiry_limits::InquiryLimitsConfig,
 }
 
 impl Default for WebConfig {
@@ -64,6 +74,10 @@ impl Default for WebConfig {
             request_timeout_ms: 30_000,
             login_failures_per_window: 10,
             login_window_s: 300,
+            identity_profile: pishkhan_identity::Profile::standard(),
+            identity_max_failures: 5,
+            identity_lockout_s: 24 * 3600,
+            inquiry_limits: inquiry_limits::InquiryLimitsConfig::default(),
         }
     }
 }
@@ -87,6 +101,8 @@ struct Inner {
     board_streams: Arc<tokio::sync::Semaphore>,
     /// Offices, services, policies, holidays and closures, briefly cached for the booking path.
     refs: refcache::RefCache,
+    exchange: std::sync::OnceLock<Arc<exchange::ExchangeRuntime>>,
+    inquiry_limits: inquiry_limits::InquiryLimits,
 }
 
 /// Live-board (SSE) connections one process keeps open: every office's TV fits.
@@ -96,6 +112,7 @@ impl AppState {
     pub fn new(store: Arc<dyn Store>, config: WebConfig, clock: Arc<dyn Clock>) -> Self {
         let login_limiter =
             limits::LoginLimiter::new(config.login_failures_per_window, config.login_window_s);
+        let limits_for_inquiries = inquiry_limits::InquiryLimits::new(config.inquiry_limits);
         Self {
             inner: Arc::new(Inner {
                 store,
@@ -107,8 +124,23 @@ impl AppState {
                 queue_changes: tokio::sync::broadcast::channel(4096).0,
                 board_streams: Arc::new(tokio::sync::Semaphore::new(MAX_BOARD_STREAMS)),
                 refs: refcache::RefCache::default(),
+                exchange: std::sync::OnceLock::new(),
+                inquiry_limits: limits_for_inquiries,
             }),
         }
+    }
+
+    /// Turns the inquiry exchange on; false if it was already on.
+    pub fn set_exchange(&self, runtime: Arc<exchange::ExchangeRuntime>) -> bool {
+        self.inner.exchange.set(runtime).is_ok()
+    }
+
+    pub(crate) fn inquiry_limits(&self) -> &inquiry_limits::InquiryLimits {
+        &self.inner.inquiry_limits
+    }
+
+    pub fn exchange(&self) -> Option<&Arc<exchange::ExchangeRuntime>> {
+        self.inner.exchange.get()
     }
 
     pub fn store(&self) -> &dyn Store {

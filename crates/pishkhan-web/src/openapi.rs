@@ -4,7 +4,10 @@ use axum::Json;
 use utoipa::OpenApi;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 
-use crate::api::{audit, auth, bookings, citizen, figures, queue, registry, staff, types};
+use crate::api::{
+    audit, auth, bookings, citizen, counters, figures, identity, inquiries, queue, registry,
+    search, staff, types,
+};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -20,6 +23,11 @@ use crate::api::{audit, auth, bookings, citizen, figures, queue, registry, staff
         bookings::availability, bookings::create, bookings::get, bookings::cancel, bookings::reschedule,
         bookings::get_schedule, bookings::put_schedule, bookings::put_holiday, bookings::put_closure,
         figures::office, figures::daily,
+        crate::api::releases::create, crate::api::releases::get, crate::api::releases::submit,
+        crate::api::releases::close, crate::api::releases::bundle, crate::api::releases::mine,
+        registry::put_status, search::slots, counters::get, counters::put,
+        identity::create, identity::get, identity::send_code, identity::confirm_code, identity::keys, identity::operators,
+        inquiries::create, inquiries::proof, inquiries::checkpoint, inquiries::keys, inquiries::my_data_access,
     ),
     components(schemas(
         types::ProvinceOut, types::AgencyOut, types::OfficeOut, types::OfficeList, types::HoursOut,
@@ -31,6 +39,16 @@ use crate::api::{audit, auth, bookings, citizen, figures, queue, registry, staff
         citizen::CodeIn, citizen::CodeOut, citizen::CitizenLoginIn, citizen::CitizenLoginOut,
         queue::QueueOut, queue::LineEntryOut, queue::NowServingOut, queue::TicketOut, queue::CheckInIn, queue::WalkInIn, queue::CallIn,
         figures::FiguresOut, figures::FiguresRowOut, figures::FiguresList,
+        crate::api::releases::ReleaseIn, crate::api::releases::ReleaseOfficeIn,
+        crate::api::releases::ReleaseOut, crate::api::releases::ReleaseOfficeOut,
+        crate::api::releases::PlannedSlotOut, crate::api::releases::ReleaseRequestIn,
+        crate::api::releases::ReleaseRequestOut, crate::api::releases::CloseOut,
+        crate::api::releases::BundleOut, crate::api::releases::MyReleaseOut,
+        crate::api::releases::ReleaseOfferOut,
+        registry::OfficeStatusIn, search::SlotMatchOut, search::SearchOut, counters::CounterIo, counters::CountersIo, inquiries::PurposeIn,
+        identity::VerifyIn, identity::VerifyPurposeIn, identity::VerifyOut, identity::SignalOut,
+        identity::AttributeDetailOut, identity::CodeIn, identity::OperatorFailuresOut, inquiries::InquiryIn, inquiries::InquiryOut, inquiries::CheckpointOut,
+        inquiries::ProofOut, inquiries::DataAccessOut, inquiries::DataAccessList,
     )),
     modifiers(&Security),
 )]

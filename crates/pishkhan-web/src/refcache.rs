@@ -19,6 +19,7 @@ pub const TTL: Duration = Duration::from_secs(5);
 const MAX_ENTRIES: usize = 50_000;
 
 type Days = Vec<(JalaliDate, LocalizedText)>;
+type Counters = Vec<(u16, Option<Vec<ServiceCode>>)>;
 /// A cached value with the moment it was read.
 type Timed<K, V> = Mutex<HashMap<K, (Instant, V)>>;
 
@@ -29,6 +30,8 @@ pub struct RefCache {
     policies: Timed<u32, Option<SlotPolicy>>,
     holidays: Timed<(JalaliDate, JalaliDate), Days>,
     closures: Timed<(u32, JalaliDate, JalaliDate), Days>,
+    /// Per office: which services each counter handles.
+    counters: Timed<u32, Counters>,
     /// Every service's code and title, for pickers.
     catalogue: Timed<(), Vec<(ServiceCode, LocalizedText)>>,
 }
@@ -80,6 +83,12 @@ impl RefCache {
         put(&self.closures, (office.get(), from, to), d);
     }
 
+    pub fn counters(&self, office: OfficeCode) -> Option<Counters> {
+        get(&self.counters, &office.get())
+    }
+    pub fn put_counters(&self, office: OfficeCode, c: Counters) {
+        put(&self.counters, office.get(), c);
+    }
     pub fn catalogue(&self) -> Option<Vec<(ServiceCode, LocalizedText)>> {
         get(&self.catalogue, &())
     }
@@ -95,6 +104,10 @@ impl RefCache {
             .unwrap_or_else(|p| p.into_inner())
             .remove(&code);
         self.policies
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&code);
+        self.counters
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .remove(&code);

@@ -30,6 +30,19 @@ pub struct ServeArgs {
     pub size: u64,
     #[arg(long, default_value_t = DEFAULT_SEED)]
     pub seed: u64,
+    /// Sign answers and verify requests as this exchange member, such as `agency:sabt`. Needs
+    /// --key, --directory and --regulator-key; without it the services run unsigned.
+    #[arg(long, requires_all = ["key", "directory", "regulator_key"])]
+    pub member: Option<String>,
+    /// This agency's private key file (`pishkhan keys generate`).
+    #[arg(long)]
+    pub key: Option<std::path::PathBuf>,
+    /// The regulator-signed directory file; re-read when it changes (key rotation).
+    #[arg(long)]
+    pub directory: Option<std::path::PathBuf>,
+    /// The regulator's public key (JWK or JWKS): the directory's trust anchor.
+    #[arg(long)]
+    pub regulator_key: Option<std::path::PathBuf>,
 }
 
 #[derive(Args)]
@@ -101,9 +114,70 @@ async fn serve(global: &Global, a: &ServeArgs) -> anyhow::Result<()> {
         snapshot.seed(),
         listener.local_addr()?
     );
-    pishkhan_agency::serve(listener, snapshot, async {
+    let mut state = pishkhan_agency::AgencyState::from(snapshot);
+    if let (Some(member), Some(key), Some(directory), Some(anchor)) =
+        (&a.member, &a.key, &a.directory, &a.regulator_key)
+    {
+        let envelope = signed_envelope(member, key, directory, anchor)?;
+        println!("signing as {member}; directory {}", directory.display());
+        state = state.with_envelope(envelope);
+    }
+    pishkhan_agency::serve(listener, state, async {
         let _ = tokio::signal::ctrl_c().await;
     })
     .await?;
     Ok(())
+}
+
+/// How often the directory file is checked for a new version.
+const DIRECTORY_POLL: std::time::Duration = std::time::Duration::from_secs(2);
+
+fn now_s() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
+fn signed_envelope(
+    member: &str,
+    key: &std::path::Path,
+    directory: &std::path::Path,
+    anchor: &std::path::Path,
+) -> anyhow::Result<std::sync::Arc<pishkhan_exchange::SignedEnvelope>> {
+    use pishkhan_exchange::{Directory, DirectoryHandle, MemberId, SignedEnvelope};
+    let member = MemberId::parse(member).map_err(|e| anyhow::anyhow!("--member: {e}"))?;
+    let key = pishkhan_sign::KeyPair::read_file(key)
+        .with_context(|| format!("cannot read {}", key.display()))?;
+    let anchor = crate::keys::trust_anchor(anchor)?;
+    let read = |path: &std::path::Path| -> anyhow::Result<String> {
+        Ok(std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read {}", path.display()))?
+            .trim()
+            .to_string())
+    };
+    let dir = Directory::verify(&read(directory)?, &anchor, None, now_s())
+        .with_context(|| format!("{} does not verify", directory.display()))?;
+    let handle = DirectoryHandle::new(dir);
+    let envelope = std::sync::Arc::new(SignedEnvelope::new(member, key, handle.clone())?);
+    // Rotation without downtime: a newer directory (new keys, revocations) is picked up while
+    // serving; an older or forged one is refused and the current one stays.
+    let path = directory.to_path_buf();
+    tokio::spawn(async move {
+        let mut seen = std::fs::metadata(&path).and_then(|m| m.modified()).ok();
+        loop {
+            tokio::time::sleep(DIRECTORY_POLL).await;
+            let modified = std::fs::metadata(&path).and_then(|m| m.modified()).ok();
+            if modified == seen {
+                continue;
+            }
+            seen = modified;
+            match read(&path).map(|t| handle.update(&t, &anchor, now_s())) {
+                Ok(Ok(v)) => tracing::info!(version = v, "directory updated"),
+                Ok(Err(e)) => tracing::warn!(error = %e, "new directory refused"),
+                Err(e) => tracing::warn!(error = %e, "directory unreadable"),
+            }
+        }
+    });
+    Ok(envelope)
 }

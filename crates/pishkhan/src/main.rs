@@ -2,8 +2,14 @@
 //! bulk imports.
 
 mod agency;
+mod audit;
 mod bench;
+mod bench_exchange;
+mod bench_identity;
+mod exchange;
 mod import;
+mod keys;
+mod receipt;
 mod release;
 mod run;
 
@@ -69,6 +75,22 @@ pub struct ServeArgs {
     /// Where notifications go: `log` (DATA_DIR/notifications.log) or `webhook:http://…`.
     #[arg(long, env = "PISHKHAN_NOTIFY", default_value = "log")]
     pub notify: String,
+    /// The regulator-signed exchange directory; turns the inquiry exchange on. The demo makes
+    /// one (DATA_DIR/exchange/directory.jws) and starts the reference agencies itself.
+    #[arg(long, env = "PISHKHAN_EXCHANGE_DIRECTORY", requires_all = ["exchange_key", "log_key", "receipt_key", "regulator_key"])]
+    pub exchange_directory: Option<PathBuf>,
+    /// This server's exchange key file (member `exchange:central`).
+    #[arg(long, env = "PISHKHAN_EXCHANGE_KEY")]
+    pub exchange_key: Option<PathBuf>,
+    /// The key that signs the message log's checkpoints.
+    #[arg(long, env = "PISHKHAN_LOG_KEY")]
+    pub log_key: Option<PathBuf>,
+    /// The key that signs identity-verification receipts.
+    #[arg(long, env = "PISHKHAN_RECEIPT_KEY")]
+    pub receipt_key: Option<PathBuf>,
+    /// The regulator's public key (JWK or JWKS): the directory's trust anchor.
+    #[arg(long, env = "PISHKHAN_REGULATOR_KEY")]
+    pub regulator_key: Option<PathBuf>,
 }
 
 #[derive(Subcommand)]
@@ -104,6 +126,21 @@ enum Command {
         #[command(subcommand)]
         what: agency::AgencyCommand,
     },
+    /// Exchange member keys (ed25519, private JWK files).
+    Keys {
+        #[command(subcommand)]
+        what: keys::KeysCommand,
+    },
+    /// Identity-verification receipts: verify one offline.
+    Receipt {
+        #[command(subcommand)]
+        what: receipt::ReceiptCommand,
+    },
+    /// Check the exchange's tamper-evident message log.
+    Audit {
+        #[command(subcommand)]
+        what: audit::AuditCommand,
+    },
     /// Surge releases: verify a published lottery allocation offline.
     Release {
         #[command(subcommand)]
@@ -123,6 +160,12 @@ enum BenchWhat {
     Booking(bench::BookingBenchArgs),
     /// Allocate and verify a synthetic surge release (default 1,000,000 requests).
     Release(release::ReleaseBenchArgs),
+    /// Signed, logged inquiries per second through the exchange to a separate agency process,
+    /// beside direct unsigned calls to an unsigned agency process.
+    Exchange(bench_exchange::ExchangeBenchArgs),
+    /// End-to-end identity verifications per second through the API, the exchange and a
+    /// civil-registry agency process (1,000,000 people).
+    Identity(bench_identity::IdentityBenchArgs),
 }
 
 #[derive(Subcommand)]
@@ -164,9 +207,14 @@ fn main() -> ExitCode {
             Command::Invite(args) => run::invite(&cli.global, &args).await,
             Command::Agency { what } => agency::run(&cli.global, &what).await,
             Command::Release { what } => release::run(&what),
+            Command::Keys { what } => keys::run(&what),
+            Command::Receipt { what } => receipt::run(&cli.global, &what),
+            Command::Audit { what } => audit::run(&cli.global, &what).await,
             Command::Bench { what } => match what {
                 BenchWhat::Booking(args) => bench::booking(&args).await,
                 BenchWhat::Release(args) => release::bench(&args),
+                BenchWhat::Exchange(args) => bench_exchange::exchange(&args).await,
+                BenchWhat::Identity(args) => bench_identity::identity(&args).await,
             },
         }
     });

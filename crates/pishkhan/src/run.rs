@@ -63,7 +63,7 @@ pub async fn migrate(global: &Global) -> anyhow::Result<()> {
 }
 
 /// Loads the demo nation into an empty store. Only the three demo logins get a password.
-async fn load_demo(store: &dyn Store, seed: u64) -> anyhow::Result<()> {
+pub(crate) async fn load_demo(store: &dyn Store, seed: u64) -> anyhow::Result<()> {
     let started = Instant::now();
     let nation = pishkhan_nation::generate(seed);
     let generated = started.elapsed();
@@ -165,8 +165,24 @@ pub async fn demo(
             );
         }
     }
+    let (exchange, agencies) = crate::exchange::demo(global, store.clone(), &base)
+        .await
+        .context("cannot start the inquiry exchange")?;
+    println!(
+        "  exchange: {} reference agencies, each its own process:",
+        agencies.urls.len()
+    );
+    for (agency, url) in &agencies.urls {
+        println!("    {:<14} {url}", agency.member_id());
+    }
+    println!(
+        "  audit:    pishkhan audit verify --data-dir {}",
+        global.data_dir.display()
+    );
     println!();
-    run_server(store, global, args, base, listener).await
+    let served = run_server(store, global, args, base, listener, Some(exchange)).await;
+    drop(agencies);
+    served
 }
 
 pub async fn serve(global: &Global, args: &ServeArgs) -> anyhow::Result<()> {
@@ -185,8 +201,12 @@ pub async fn serve(global: &Global, args: &ServeArgs) -> anyhow::Result<()> {
         .public_url
         .clone()
         .unwrap_or_else(|| format!("http://{addr}"));
+    let exchange = crate::exchange::from_flags(store.clone(), args, &base).await?;
+    if exchange.is_some() {
+        println!("inquiry exchange on");
+    }
     println!("pishkhan serving on {base}/");
-    run_server(store, global, args, base, listener).await
+    run_server(store, global, args, base, listener, exchange).await
 }
 
 /// Serves HTTP and delivers notifications until a shutdown signal; then the server drains
@@ -197,6 +217,7 @@ async fn run_server(
     args: &ServeArgs,
     public_url: String,
     listener: tokio::net::TcpListener,
+    exchange: Option<Arc<pishkhan_web::exchange::ExchangeRuntime>>,
 ) -> anyhow::Result<()> {
     std::fs::create_dir_all(&global.data_dir)
         .with_context(|| format!("cannot create {}", global.data_dir.display()))?;
@@ -219,6 +240,9 @@ async fn run_server(
         ..WebConfig::default()
     };
     let state = AppState::new(store, config, Arc::new(SystemClock));
+    if let Some(exchange) = exchange {
+        state.set_exchange(exchange);
+    }
     let mut sweep_stop = stop_tx.subscribe();
     let sweeper = tokio::spawn(pishkhan_web::run_sweeper(state.clone(), async move {
         let _ = sweep_stop.wait_for(|stop| *stop).await;

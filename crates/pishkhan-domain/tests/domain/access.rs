@@ -176,6 +176,27 @@ fn every_role_against_every_action() {
         (Regulator, Action::ManageReleases, Ok(())),
         (Manager, Action::ManageReleases, Err(Denied::Role)),
         (Operator, Action::ManageReleases, Err(Denied::Role)),
+        (
+            Operator,
+            Action::RunInquiry {
+                office: office(OWN),
+            },
+            Ok(()),
+        ),
+        (
+            Manager,
+            Action::RunInquiry {
+                office: office(OTHER),
+            },
+            Err(Denied::OtherOffice),
+        ),
+        (
+            Regulator,
+            Action::RunInquiry {
+                office: office(OWN),
+            },
+            Err(Denied::Role),
+        ),
         (Regulator, Action::ImportServices, Ok(())),
         (Manager, Action::ImportServices, Err(Denied::Role)),
         (Operator, Action::ImportOffices, Err(Denied::Role)),

@@ -4,9 +4,14 @@ pub mod audit;
 pub mod auth;
 pub mod bookings;
 pub mod citizen;
+pub mod counters;
 pub mod figures;
+pub mod identity;
+pub mod inquiries;
 pub mod queue;
 pub mod registry;
+pub mod releases;
+pub mod search;
 pub mod staff;
 pub mod types;
 
@@ -54,6 +59,29 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/offices/{code}/queue", get(queue::show))
         .route("/api/v1/offices/{code}/figures", get(figures::office))
         .route("/api/v1/figures/daily", get(figures::daily))
+        .route("/api/v1/offices/{code}/status", put(registry::put_status))
+        .route("/api/v1/identity/verifications", post(identity::create))
+        .route("/api/v1/identity/verifications/{id}", get(identity::get))
+        .route(
+            "/api/v1/identity/verifications/{id}/second-factor",
+            post(identity::send_code),
+        )
+        .route(
+            "/api/v1/identity/verifications/{id}/second-factor/confirm",
+            post(identity::confirm_code),
+        )
+        .route("/api/v1/identity/keys", get(identity::keys))
+        .route("/api/v1/identity/operators", get(identity::operators))
+        .route("/api/v1/search/slots", get(search::slots))
+        .route(
+            "/api/v1/offices/{code}/counters",
+            get(counters::get).put(counters::put),
+        )
+        .route("/api/v1/inquiries", post(inquiries::create))
+        .route("/api/v1/exchange/proof/{message_id}", get(inquiries::proof))
+        .route("/api/v1/exchange/checkpoint", get(inquiries::checkpoint))
+        .route("/api/v1/exchange/keys", get(inquiries::keys))
+        .route("/api/v1/me/data-access", get(inquiries::my_data_access))
         .route("/api/v1/offices/{code}/queue/stream", get(queue::stream))
         .route(
             "/api/v1/offices/{code}/queue/check-in",
@@ -72,6 +100,12 @@ pub fn router() -> Router<AppState> {
             "/api/v1/offices/{code}/queue/tickets/{ticket}/no-show",
             post(queue::no_show),
         )
+        .route("/api/v1/releases", post(releases::create))
+        .route("/api/v1/releases/{id}", get(releases::get))
+        .route("/api/v1/releases/{id}/requests", post(releases::submit))
+        .route("/api/v1/releases/{id}/close", post(releases::close))
+        .route("/api/v1/releases/{id}/bundle", get(releases::bundle))
+        .route("/api/v1/me/releases", get(releases::mine))
         .route("/api/v1/bookings", post(bookings::create))
         .route("/api/v1/bookings/{tracking_code}", get(bookings::get))
         .route(

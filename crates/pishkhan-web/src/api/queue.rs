@@ -40,8 +40,20 @@ fn queue_error(e: QueueError) -> ApiError {
     }
 }
 
-fn config_for(office: &Office) -> QueueConfig {
-    QueueConfig::with_counters(office.counters)
+/// The office's queue settings: its counters, each with the services it handles.
+async fn config_for(state: &AppState, office: &Office) -> Result<QueueConfig, ApiError> {
+    let mut config = QueueConfig::with_counters(office.counters);
+    let set = crate::appointments::counters_of(state, office.code).await?;
+    if !set.is_empty() {
+        config.counters = set
+            .into_iter()
+            .map(|(id, only)| match only {
+                None => pishkhan_queue::CounterConfig::all(id),
+                Some(services) => pishkhan_queue::CounterConfig::only(id, services),
+            })
+            .collect();
+    }
+    Ok(config)
 }
 
 /// A day's queue as an operation finds it.
@@ -71,7 +83,7 @@ async fn load(
                 .map_err(|e| ApiError::Internal(anyhow::anyhow!("bad queue event: {e}")))
         })
         .collect::<Result<_, _>>()?;
-    let mut queue = Queue::rebuild(office.code, day, config_for(office), &events)
+    let mut queue = Queue::rebuild(office.code, day, config_for(state, office).await?, &events)
         .map_err(|e| ApiError::Internal(e.into()))?;
     let (from, to) = (tehran_instant(day, 0), tehran_instant(day.add_days(1), 0));
     let bookings = state
@@ -177,7 +189,7 @@ fn effects(
                     "tracking_code": b.tracking_code.to_string(),
                     "office": office,
                     "service": b.service.as_str(),
-                    "survey_url": format!(
+                    "url": format!(
                         "{}/survey/{token}",
                         state.config().public_url.trim_end_matches('/')
                     ),

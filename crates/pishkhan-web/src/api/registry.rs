@@ -275,3 +275,52 @@ pub async fn service(
     let service = state.store().service(&code).await?;
     Ok(Json(ServiceOut::from(&service)))
 }
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OfficeStatusIn {
+    /// active, warned, suspended or revoked.
+    pub status: String,
+    /// Why, for the audit log and the office.
+    pub reason: String,
+}
+
+/// Change an office's status (regulator). A suspended or revoked office can no longer book,
+/// run its queue or make inquiries.
+#[utoipa::path(put, path = "/api/v1/offices/{code}/status", tag = "registry",
+    params(("code" = String, Path)), request_body = OfficeStatusIn,
+    responses((status = 204), (status = 403, body = super::types::ProblemOut, content_type = "application/problem+json"),
+        (status = 422, body = super::types::ProblemOut, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+pub async fn put_status(
+    State(state): State<AppState>,
+    staff: Staff,
+    Ctx(ctx): Ctx,
+    Path(code): Path<String>,
+    ApiJson(input): ApiJson<OfficeStatusIn>,
+) -> Result<StatusCode, ApiError> {
+    let code = parse_office_code(&code)?;
+    let permit = staff.permit(Action::ChangeOfficeStatus { office: code })?;
+    let status =
+        pishkhan_domain::model::OfficeStatus::parse(input.status.trim()).ok_or_else(|| {
+            ApiError::invalid(
+                "invalid_status",
+                "status",
+                "use active, warned, suspended or revoked",
+            )
+        })?;
+    let reason = input.reason.trim();
+    if reason.is_empty() || reason.chars().count() > 500 {
+        return Err(ApiError::invalid(
+            "invalid_reason",
+            "reason",
+            "give a reason of at most 500 characters",
+        ));
+    }
+    state
+        .store()
+        .set_office_status(&permit, code, status, reason, &ctx)
+        .await?;
+    state.refs().forget_office(code);
+    Ok(StatusCode::NO_CONTENT)
+}

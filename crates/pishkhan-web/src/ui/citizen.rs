@@ -112,6 +112,28 @@ pub const MESSAGES: &[(&str, &str, &str)] = &[
     ("c_cancel", "لغو نوبت", "Cancel"),
     ("c_reschedule", "تغییر زمان", "Change time"),
     ("c_logout", "خروج", "Sign out"),
+    (
+        "c_access_title",
+        "چه کسی اطلاعات مرا دیده است",
+        "Who looked at my data",
+    ),
+    (
+        "c_access_intro",
+        "هر استعلامی که دفاتر پیشخوان درباره شما از دستگاه‌ها گرفته‌اند، با نام دفتر، کاربر، هدف و شماره پرونده.",
+        "Every inquiry counter offices made about you at an agency, with the office, the operator, the purpose and the case number.",
+    ),
+    (
+        "c_access_empty",
+        "تاکنون استعلامی درباره شما ثبت نشده است.",
+        "No inquiry about you has been made.",
+    ),
+    ("c_access_when", "زمان", "When"),
+    ("c_access_who", "دفتر و کاربر", "Office and operator"),
+    ("c_access_what", "استعلام", "Inquiry"),
+    ("c_access_why", "هدف و پرونده", "Purpose and case"),
+    ("c_access_outcome_ok", "پاسخ داده شد", "Answered"),
+    ("c_access_outcome_refused", "رد شد", "Refused"),
+    ("c_access_outcome_failed", "ناموفق", "Failed"),
     ("c_signed_in_as", "کد ملی", "National code"),
     (
         "c_booked",
@@ -236,6 +258,65 @@ pub fn router() -> Router<AppState> {
             get(reschedule_form).post(reschedule_submit),
         )
         .route("/citizen/bookings/{code}/cancel", post(cancel))
+        .route("/citizen/data-access", get(data_access))
+}
+
+struct AccessRow {
+    when: String,
+    office: String,
+    operator: String,
+    service: String,
+    purpose: String,
+    case: String,
+    outcome: String,
+}
+
+#[derive(Template)]
+#[template(path = "citizen_access.html")]
+struct AccessPage {
+    chrome: Chrome,
+    rows: Vec<AccessRow>,
+    total: u64,
+}
+
+/// Who looked the citizen up through the exchange: every inquiry about them, newest first.
+pub async fn data_access(
+    State(state): State<AppState>,
+    c: CitizenCtx,
+) -> Result<Response, UiError> {
+    let Some((nc, _)) = &c.who else {
+        return Ok(to_login());
+    };
+    let t = c.t;
+    let page = PageRequest::new(1, pishkhan_store::MAX_PER_PAGE)
+        .map_err(|e| c.fail(ApiError::Internal(anyhow::anyhow!("{}", e.message))))?;
+    let (rows, total) = crate::api::inquiries::data_access_rows(&state, nc, page)
+        .await
+        .map_err(|e| c.fail(e))?;
+    let rows = rows
+        .into_iter()
+        .map(|(r, _)| AccessRow {
+            when: t.num(&r.at_local),
+            office: format!(
+                "{} ({})",
+                r.office_name.clone().unwrap_or_default(),
+                t.num(r.office.trim_start_matches("office:"))
+            ),
+            operator: r.operator,
+            service: r.service,
+            purpose: r.legal_basis,
+            case: format!("{} · {}", r.case_service, t.num(&r.case_id)),
+            outcome: t.t(format!("c_access_outcome_{}", r.outcome)),
+        })
+        .collect();
+    Ok(c.page(
+        StatusCode::OK,
+        &AccessPage {
+            chrome: c.chrome(),
+            rows,
+            total,
+        },
+    ))
 }
 
 // ---- request context ---------------------------------------------------------------------

@@ -5,6 +5,7 @@
 
 pub mod citizen;
 pub mod console;
+pub mod identity;
 mod pages;
 pub mod survey;
 
@@ -30,6 +31,7 @@ pub fn router() -> Router<AppState> {
         .merge(citizen::router())
         .merge(console::router())
         .merge(survey::router())
+        .merge(identity::router())
         .route("/", get(pages::home))
         .route("/login", get(pages::login_form).post(pages::login_submit))
         .route("/logout", axum::routing::post(pages::logout))

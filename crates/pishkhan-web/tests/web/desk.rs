@@ -70,10 +70,7 @@ async fn the_queue_writes_statuses_messages_and_figures_back() {
         let all = app.store.outbox_messages(None, 500).await.unwrap();
         let survey = messages_of(&all, "visit.survey", &code);
         assert_eq!(survey.len(), 1, "[{be}] {all:?}");
-        let url = survey[0].payload["survey_url"]
-            .as_str()
-            .unwrap()
-            .to_string();
+        let url = survey[0].payload["url"].as_str().unwrap().to_string();
         let path = url
             .strip_prefix(&app.base)
             .expect("survey url on this server");
@@ -266,6 +263,175 @@ async fn an_operator_works_the_queue_at_the_console() {
         assert_eq!(forged.status, 403, "[{be}]");
         // Without a session there is no console.
         assert_ne!(app.get("/console").await.status, 200, "[{be}]");
+        app.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn citizens_find_the_earliest_slot_near_them_or_in_their_city() {
+    for app in TestApp::all().await {
+        let be = app.be();
+        let me = app
+            .nation
+            .offices
+            .iter()
+            .find(|o| o.code.to_string() == DEMO_OFFICE)
+            .unwrap()
+            .clone();
+        let near = app
+            .get(&format!(
+                "/api/v1/search/slots?service=PSP-001&lat={}&lon={}&limit=5",
+                me.lat, me.lon
+            ))
+            .await;
+        assert_eq!(near.status, 200, "[{be}] {}", near.text);
+        let r = near.json();
+        let results = r["results"].as_array().unwrap();
+        assert!(!results.is_empty(), "[{be}] {r}");
+        assert!(results.len() <= 5);
+        assert_eq!(
+            results[0]["office"], DEMO_OFFICE,
+            "[{be}] the office I stand in"
+        );
+        assert_eq!(results[0]["distance_km"], 0.0);
+        let distances: Vec<f64> = results
+            .iter()
+            .map(|x| x["distance_km"].as_f64().unwrap())
+            .collect();
+        assert!(
+            distances.windows(2).all(|w| w[0] <= w[1]),
+            "[{be}] {distances:?}"
+        );
+        assert!(
+            results[0]["date"].as_str().unwrap() >= "1405-09-08",
+            "from tomorrow"
+        );
+
+        // By city: only that city's offices, earliest first.
+        let city = me.city.fa.clone();
+        let by_city = app
+            .get(&format!(
+                "/api/v1/search/slots?service=PSP-001&province={}&city={}",
+                me.province_id,
+                crate::support::enc(&city)
+            ))
+            .await;
+        assert_eq!(by_city.status, 200, "[{be}] {}", by_city.text);
+        let r = by_city.json();
+        let results = r["results"].as_array().unwrap();
+        assert!(!results.is_empty(), "[{be}] {r}");
+        assert!(
+            results.iter().all(|x| x["city_fa"] == city.as_str()),
+            "[{be}] {r}"
+        );
+        let starts: Vec<&str> = results
+            .iter()
+            .map(|x| x["start"].as_str().unwrap())
+            .collect();
+        assert!(starts.windows(2).all(|w| w[0] <= w[1]), "[{be}] {starts:?}");
+
+        // Bad input is a problem, never a guess.
+        app.get("/api/v1/search/slots?lat=35&lon=51")
+            .await
+            .problem(422, "missing_field");
+        app.get("/api/v1/search/slots?service=PSP-001&lat=35")
+            .await
+            .problem(422, "invalid_position");
+        app.get("/api/v1/search/slots?service=PSP-001")
+            .await
+            .problem(422, "missing_field");
+        app.get("/api/v1/search/slots?service=PSP-001&province=40")
+            .await
+            .problem(422, "invalid_province");
+        app.get("/api/v1/search/slots?service=NOPE-9&province=1")
+            .await
+            .problem(422, "unknown_service");
+        app.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn counters_serve_only_their_services_and_capacity_follows() {
+    for app in TestApp::all().await {
+        let be = app.be();
+        let manager = app.login("manager", DEMO_PASSWORD).await;
+        let operator = app.login("operator", DEMO_PASSWORD).await;
+        let avail = |_: &TestApp| {
+            let path = format!(
+                "/api/v1/offices/{DEMO_OFFICE}/availability?service=PSP-001&from=1405-09-08&days=1"
+            );
+            let app = &app;
+            async move {
+                app.get(&path).await.json()["days"][0]["slots"][0]["capacity"]
+                    .as_u64()
+                    .unwrap()
+            }
+        };
+        let before = avail(&app).await;
+        let put = |body: serde_json::Value| {
+            let req = app
+                .client
+                .put(app.url(&format!("/api/v1/offices/{DEMO_OFFICE}/counters")))
+                .bearer_auth(&manager)
+                .json(&body);
+            app.send(req)
+        };
+        // Counter 1 serves only passports, counter 2 only national ID cards.
+        let set = put(json!({ "counters": [
+            { "counter": 1, "services": ["PSP-001"] },
+            { "counter": 2, "services": ["NID-001"] },
+        ]}))
+        .await;
+        assert_eq!(set.status, 200, "[{be}] {}", set.text);
+        let after = avail(&app).await;
+        assert!(after < before, "[{be}] capacity {before} -> {after}");
+        assert_eq!(
+            app.get(&format!("/api/v1/offices/{DEMO_OFFICE}/counters"))
+                .await
+                .json()["counters"][0]["services"][0],
+            "PSP-001"
+        );
+
+        let base = format!("/api/v1/offices/{DEMO_OFFICE}/queue");
+        let post = |path: String, body: serde_json::Value| {
+            let req = app
+                .client
+                .post(app.url(&path))
+                .bearer_auth(&operator)
+                .json(&body);
+            app.send(req)
+        };
+        let id_card = post(format!("{base}/walk-in"), json!({ "service": "NID-001" })).await;
+        assert_eq!(id_card.status, 200, "[{be}] {}", id_card.text);
+        let passport = post(format!("{base}/walk-in"), json!({ "service": "PSP-001" })).await;
+        let passport_ticket = passport.json()["ticket"].as_str().unwrap().to_string();
+        // Counter 1 skips the earlier ID-card ticket and calls the passport one.
+        let called = post(format!("{base}/call-next"), json!({ "counter": 1 })).await;
+        assert_eq!(called.json()["ticket"], passport_ticket.as_str(), "[{be}]");
+
+        // Bad settings are refused and change nothing; operators may not set them.
+        put(json!({ "counters": [{ "counter": 99 }] }))
+            .await
+            .problem(422, "invalid_counter");
+        put(json!({ "counters": [{ "counter": 1, "services": ["NOPE-1"] }] }))
+            .await
+            .problem(422, "unknown_service");
+        app.send(
+            app.client
+                .put(app.url(&format!("/api/v1/offices/{DEMO_OFFICE}/counters")))
+                .bearer_auth(&operator)
+                .json(&json!({ "counters": [] })),
+        )
+        .await
+        .problem(403, "forbidden_role");
+        assert_eq!(
+            avail(&app).await,
+            after,
+            "[{be}] unchanged by refused requests"
+        );
+        // Back to every counter for everything.
+        assert_eq!(put(json!({ "counters": [] })).await.status, 200);
+        assert_eq!(avail(&app).await, before, "[{be}]");
         app.stop().await;
     }
 }

@@ -397,3 +397,185 @@ pub fn invitation_token(url: &str) -> String {
         .map(|(_, t)| t.to_string())
         .unwrap_or_else(|| panic!("not an invitation url: {url}"))
 }
+
+/// The reference agencies, each a real HTTP server on 127.0.0.1 with a signing envelope, and
+/// the keys of the deployment.
+pub struct ExchangeFixture {
+    #[allow(dead_code)]
+    pub keys: pishkhan_web::exchange::DeploymentKeys,
+    pub population: pishkhan_agency::Population,
+    pub urls: Vec<(pishkhan_exchange::ReferenceAgency, String)>,
+    stops: Vec<tokio::sync::oneshot::Sender<()>>,
+    token: String,
+}
+
+/// People the reference agencies know in tests.
+pub const TEST_POPULATION: u64 = 20_000;
+
+impl ExchangeFixture {
+    /// Stops one agency's server (its address then refuses connections).
+    pub fn stop_agency(&mut self, agency: pishkhan_exchange::ReferenceAgency) -> String {
+        let i = self
+            .urls
+            .iter()
+            .position(|(a, _)| *a == agency)
+            .expect("a running agency");
+        let (_, url) = self.urls.remove(i);
+        let _ = self.stops.remove(i).send(());
+        url
+    }
+
+    /// Starts the agency again at the address it had.
+    pub async fn restart_agency(&mut self, agency: pishkhan_exchange::ReferenceAgency, url: &str) {
+        let addr = url.trim_start_matches("http://");
+        let mut listener = None;
+        for _ in 0..200 {
+            match tokio::net::TcpListener::bind(addr).await {
+                Ok(l) => {
+                    listener = Some(l);
+                    break;
+                }
+                // The old server may still be closing its socket.
+                Err(_) => tokio::time::sleep(std::time::Duration::from_millis(10)).await,
+            }
+        }
+        let listener = listener.expect("rebind the agency's address");
+        let stop = serve_agency(&self.keys, &self.population, &self.token, agency, listener);
+        self.urls.push((agency, url.to_string()));
+        self.stops.push(stop);
+    }
+}
+
+fn serve_agency(
+    keys: &pishkhan_web::exchange::DeploymentKeys,
+    population: &pishkhan_agency::Population,
+    token: &str,
+    agency: pishkhan_exchange::ReferenceAgency,
+    listener: tokio::net::TcpListener,
+) -> tokio::sync::oneshot::Sender<()> {
+    use pishkhan_exchange::{Directory, DirectoryHandle, SignedEnvelope};
+    let anchor = keys.regulator_keyring().unwrap();
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let dir = Directory::verify(token, &anchor, None, now).expect("directory verifies");
+    let key = keys
+        .agencies
+        .iter()
+        .find(|(a, _)| *a == agency)
+        .map(|(_, k)| pishkhan_sign::KeyPair::from_private_jwk(&private_jwk(k)).unwrap())
+        .unwrap();
+    let envelope =
+        SignedEnvelope::new(agency.member_id(), key, DirectoryHandle::new(dir)).expect("envelope");
+    let state =
+        pishkhan_agency::AgencyState::from(population.clone()).with_envelope(Arc::new(envelope));
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(pishkhan_agency::serve(listener, state, async move {
+        let _ = rx.await;
+    }));
+    tx
+}
+
+impl TestApp {
+    /// Starts the four reference agencies and turns the exchange on in this server.
+    pub async fn enable_exchange(&self) -> ExchangeFixture {
+        use pishkhan_exchange::{Directory, DirectoryHandle, MemberId};
+        let keys = pishkhan_web::exchange::DeploymentKeys::generate().expect("keys");
+        let population =
+            pishkhan_agency::Population::new(pishkhan_agency::DEFAULT_SEED, TEST_POPULATION)
+                .expect("population");
+        // Bind first: the directory names each agency's address.
+        let mut listeners = Vec::new();
+        for agency in pishkhan_exchange::ReferenceAgency::ALL {
+            let l = tokio::net::TcpListener::bind("127.0.0.1:0")
+                .await
+                .expect("bind");
+            let url = format!("http://{}", l.local_addr().unwrap());
+            listeners.push((agency, l, url));
+        }
+        let urls: Vec<_> = listeners.iter().map(|(a, _, u)| (*a, u.clone())).collect();
+        let catalogue = pishkhan_web::exchange::whole_catalogue(self.store.as_ref())
+            .await
+            .expect("catalogue");
+        let real_now = time::OffsetDateTime::now_utc().unix_timestamp();
+        let token = pishkhan_web::exchange::sign_reference_directory(
+            &keys,
+            &urls,
+            &catalogue,
+            pishkhan_exchange::Limits {
+                agency_timeout_ms: 2_000,
+                circuit_cooldown_ms: 200,
+                ..Default::default()
+            },
+            1,
+            // Agencies check the directory against the real clock, not the test clock.
+            real_now,
+            10 * 365 * 24 * 3600,
+        )
+        .expect("directory");
+        let anchor = keys.regulator_keyring().unwrap();
+        let mut stops = Vec::new();
+        for (agency, listener, _) in listeners {
+            stops.push(serve_agency(&keys, &population, &token, agency, listener));
+        }
+        let dir = Directory::verify(&token, &anchor, None, real_now).expect("directory");
+        let clone = |k: &pishkhan_sign::KeyPair| {
+            pishkhan_sign::KeyPair::from_private_jwk(&private_jwk(k)).unwrap()
+        };
+        let runtime = pishkhan_web::exchange::ExchangeRuntime::start(
+            self.store.clone(),
+            pishkhan_web::exchange::ExchangeSetup {
+                directory: DirectoryHandle::new(dir),
+                member: MemberId::parse(pishkhan_web::exchange::EXCHANGE_MEMBER).unwrap(),
+                key: clone(&keys.exchange),
+                log_key: clone(&keys.log),
+                receipt_key: clone(&keys.receipt),
+                origin: "pishkhan.test/inquiry-log".into(),
+            },
+        )
+        .await
+        .expect("exchange runtime");
+        assert!(self.state.set_exchange(runtime));
+        ExchangeFixture {
+            keys,
+            population,
+            urls,
+            stops,
+            token,
+        }
+    }
+}
+
+/// A key pair's private JWK text (keys are not Clone on purpose; tests copy them this way).
+pub fn private_jwk(k: &pishkhan_sign::KeyPair) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("k.jwk");
+    k.write_file(&path).unwrap();
+    std::fs::read_to_string(path).unwrap()
+}
+
+impl TestApp {
+    /// Signs a citizen in with the one-time code from the outbox; returns the bearer token.
+    pub async fn citizen_token(&self, national_code: &str, mobile: &str) -> String {
+        let ask = json!({ "national_code": national_code, "mobile": mobile });
+        let sent = self.post_json("/api/v1/citizen/code", None, &ask).await;
+        assert_eq!(sent.status, 202, "{}", sent.text);
+        let messages = self.store.outbox_messages(Some(mobile), 20).await.unwrap();
+        let code = messages
+            .iter()
+            .filter(|m| m.kind == "auth.otp")
+            .max_by_key(|m| m.id)
+            .expect("an SMS with the code")
+            .payload["code"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let done = self
+            .post_json(
+                "/api/v1/citizen/login",
+                None,
+                &json!({ "national_code": national_code, "mobile": mobile, "code": code }),
+            )
+            .await;
+        assert_eq!(done.status, 200, "{}", done.text);
+        done.json()["token"].as_str().unwrap().to_string()
+    }
+}

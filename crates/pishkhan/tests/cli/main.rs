@@ -5,6 +5,7 @@
 mod support;
 
 mod agency;
+mod audit;
 mod crash;
 mod demo;
 mod import;

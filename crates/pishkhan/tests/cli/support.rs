@@ -197,6 +197,8 @@ impl Reply {
 /// A running `serve` or `demo` child. Dropping it kills the process.
 pub struct Server {
     child: Child,
+    /// The data dir of a PostgreSQL-backed demo (keys, agency data), removed with the server.
+    data_dir: Option<tempfile::TempDir>,
     pub base: String,
     stdout: Arc<Mutex<String>>,
     stderr: Arc<Mutex<String>>,
@@ -221,8 +223,28 @@ impl Server {
 
     async fn start(db: &TestDb, args: &[&str], marker: &str) -> Self {
         let mut cmd = pishkhan(&cwd_of(db));
-        cmd.args(db_args(db)).args(args);
-        Self::launch(cmd, marker, "/readyz").await
+        cmd.args(db_args(db));
+        // A PostgreSQL test still needs its own directory for keys and agency data.
+        let own = match db.data_dir() {
+            Some(_) => None,
+            None => Some(tempfile::tempdir().expect("temp dir")),
+        };
+        if let Some(dir) = &own {
+            cmd.arg("--data-dir").arg(dir.path());
+        }
+        cmd.args(args);
+        let mut server = Self::launch(cmd, marker, "/readyz").await;
+        server.data_dir = own;
+        server
+    }
+
+    /// The server's data dir (keys, agency data, the SQLite database).
+    pub fn data_dir(&self, db: &TestDb) -> std::path::PathBuf {
+        match (&self.data_dir, db.data_dir()) {
+            (Some(d), _) => d.path().to_path_buf(),
+            (None, Some(d)) => d.to_path_buf(),
+            (None, None) => std::env::temp_dir().join("data"),
+        }
     }
 
     /// `pishkhan --data-dir DIR agency serve --listen 127.0.0.1:0 --size SIZE`.
@@ -272,6 +294,7 @@ impl Server {
         }
         let mut server = Server {
             child,
+            data_dir: None,
             base: String::new(),
             stdout,
             stderr,

@@ -1,0 +1,401 @@
+//! The inquiry exchange over HTTP: run a purpose-bound inquiry, fetch the inclusion proof of
+//! its log entry, the latest signed checkpoint and the log's key, and — for citizens — every
+//! inquiry made about them.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use base64::Engine;
+use pishkhan_domain::access::Action;
+use pishkhan_exchange::LogEntry;
+use pishkhan_store::ExchangeCheckpoint;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use super::registry::page_request;
+use super::types::ProblemOut;
+use crate::AppState;
+use crate::auth::{Caller, Staff};
+use crate::error::ApiError;
+use crate::exchange::{InquiryRequest, run_inquiry, runtime};
+use crate::extract::{ApiJson, ApiQuery};
+
+fn b64(bytes: &[u8]) -> String {
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PurposeIn {
+    /// The law or regulation that allows the inquiry.
+    pub legal_basis: String,
+    /// The catalogue service being performed (it must need this inquiry).
+    pub service_code: String,
+    /// The office's case (file) number.
+    pub case_id: String,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct InquiryIn {
+    /// An inquiry service of the exchange, such as `civil-registry.person`.
+    pub service: String,
+    /// The national code the inquiry is about.
+    pub subject: Option<String>,
+    /// Mandatory: requests without a purpose are refused.
+    pub purpose: Option<PurposeIn>,
+    /// Further request fields the service's schema asks for (such as `mobile` or
+    /// `postal_code`); `subject` fills `national_code`.
+    #[schema(value_type = Object)]
+    pub request: Option<serde_json::Value>,
+    /// The office making the inquiry; defaults to the caller's own office.
+    pub office: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct InquiryOut {
+    /// The log index of this inquiry's record (see `/api/v1/exchange/proof/{message_id}`).
+    pub message_id: u64,
+    /// The agency's answer, reduced to the attributes this office may see.
+    #[schema(value_type = Object)]
+    pub result: serde_json::Value,
+    pub service: String,
+    pub agency: String,
+    /// The agency's signed HTTP status.
+    pub status: u16,
+    /// For a yes/no service, the answer.
+    pub answer: Option<bool>,
+    pub latency_ms: u64,
+    /// The agency's signature over its answer (compact JWS).
+    pub agency_signature: String,
+}
+
+/// Run an inquiry at an agency through the exchange, for a case at the caller's office.
+#[utoipa::path(post, path = "/api/v1/inquiries", tag = "exchange", request_body = InquiryIn,
+    responses((status = 200, body = InquiryOut),
+        (status = 422, body = ProblemOut, content_type = "application/problem+json"),
+        (status = 403, body = ProblemOut, content_type = "application/problem+json"),
+        (status = 502, body = ProblemOut, content_type = "application/problem+json"),
+        (status = 504, body = ProblemOut, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+pub async fn create(
+    State(state): State<AppState>,
+    staff: Staff,
+    ApiJson(input): ApiJson<InquiryIn>,
+) -> Result<Json<InquiryOut>, ApiError> {
+    let Some(purpose) = input.purpose else {
+        return Err(ApiError::invalid(
+            "missing_purpose",
+            "purpose",
+            "every inquiry needs a purpose: legal basis, catalogue service and case id",
+        ));
+    };
+    let office = match input.office.as_deref().filter(|o| !o.trim().is_empty()) {
+        Some(o) => super::registry::parse_office_code(o)?,
+        None => staff.actor.office.ok_or_else(|| {
+            ApiError::invalid(
+                "missing_field",
+                "office",
+                "name the office making the inquiry",
+            )
+        })?,
+    };
+    let service = input.service.clone();
+    let mut body = match input.request {
+        None => serde_json::json!({}),
+        Some(serde_json::Value::Object(m)) => serde_json::Value::Object(m),
+        Some(_) => {
+            return Err(ApiError::invalid(
+                "invalid_request",
+                "request",
+                "request must be an object of fields",
+            ));
+        }
+    };
+    if let Some(subject) = input.subject.as_deref().filter(|s| !s.trim().is_empty()) {
+        body["national_code"] = serde_json::json!(subject.trim());
+    }
+    let done = run_inquiry(
+        &state,
+        &staff,
+        InquiryRequest {
+            office,
+            service,
+            catalogue_service: purpose.service_code,
+            legal_basis: purpose.legal_basis,
+            case_id: purpose.case_id,
+            body,
+        },
+    )
+    .await?;
+    let o = done.outcome;
+    Ok(Json(InquiryOut {
+        message_id: done.log_index,
+        result: o.body,
+        service: input.service,
+        agency: o.agency.to_string(),
+        status: o.status,
+        answer: o.yes_no,
+        latency_ms: o.latency_ms,
+        agency_signature: o.response_signature,
+    }))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct CheckpointOut {
+    pub size: u64,
+    /// The 32-byte root, lowercase hex.
+    pub root: String,
+    /// The C2SP tlog-checkpoint body: origin, size, base64 root.
+    pub note_body: String,
+    /// Compact JWS (EdDSA) over `note_body` by the log key.
+    pub signature: String,
+}
+
+impl From<ExchangeCheckpoint> for CheckpointOut {
+    fn from(c: ExchangeCheckpoint) -> Self {
+        CheckpointOut {
+            size: c.size,
+            root: hex::encode(c.root),
+            note_body: c.note_body,
+            signature: c.signature,
+        }
+    }
+}
+
+/// The latest signed checkpoint of the message log.
+#[utoipa::path(get, path = "/api/v1/exchange/checkpoint", tag = "exchange",
+    responses((status = 200, body = CheckpointOut), (status = 404, body = ProblemOut, content_type = "application/problem+json")))]
+pub async fn checkpoint(State(state): State<AppState>) -> Result<Json<CheckpointOut>, ApiError> {
+    runtime(&state)?;
+    let c = state
+        .store()
+        .latest_exchange_checkpoint()
+        .await?
+        .ok_or(ApiError::NotFound("checkpoint"))?;
+    Ok(Json(c.into()))
+}
+
+/// The public key that signs the log's checkpoints (JWKS).
+#[utoipa::path(get, path = "/api/v1/exchange/keys", tag = "exchange",
+    responses((status = 200, description = "JWKS")))]
+pub async fn keys(State(state): State<AppState>) -> Result<Json<serde_json::Value>, ApiError> {
+    let rt = runtime(&state)?;
+    Ok(Json(serde_json::json!({ "keys": [rt.log_jwk()] })))
+}
+
+#[derive(Deserialize, IntoParams)]
+pub struct ProofQuery {
+    /// The tree size to prove against; the latest checkpoint's by default.
+    pub tree_size: Option<u64>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ProofOut {
+    pub leaf_index: u64,
+    pub tree_size: u64,
+    /// SHA-256(0x00 ‖ entry), lowercase hex.
+    pub leaf_hash: String,
+    /// RFC 6962 audit path, leaf to root, lowercase hex.
+    pub audit_path: Vec<String>,
+    /// The root at `tree_size`, lowercase hex.
+    pub root: String,
+    /// Base64 of the canonical entry bytes (the leaf), for whoever may see it.
+    pub entry: String,
+    /// The signed checkpoint at `tree_size`.
+    pub checkpoint: CheckpointOut,
+}
+
+/// The inclusion proof of one inquiry's record, against a signed checkpoint. For the office
+/// that made it, the regulator, or the citizen it was about.
+#[utoipa::path(get, path = "/api/v1/exchange/proof/{message_id}", tag = "exchange",
+    params(("message_id" = u64, Path), ProofQuery),
+    responses((status = 200, body = ProofOut), (status = 404, body = ProblemOut, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+pub async fn proof(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<u64>,
+    ApiQuery(q): ApiQuery<ProofQuery>,
+) -> Result<Json<ProofOut>, ApiError> {
+    let rt = runtime(&state)?;
+    let stored = state
+        .store()
+        .exchange_log_entries(id, id.saturating_add(1))
+        .await?
+        .pop()
+        .ok_or(ApiError::NotFound("inquiry"))?;
+    let entry = LogEntry::from_canonical_bytes(&stored.bytes)
+        .map_err(|e| ApiError::Internal(anyhow::anyhow!("log entry {id}: {e}")))?;
+    let allowed = match &caller {
+        Caller::Staff(s) => match s.actor.office {
+            None => s.actor.role == pishkhan_domain::model::Role::Regulator,
+            Some(o) => entry.office.to_string() == format!("office:{o}"),
+        },
+        Caller::Citizen(c) => entry.subject.as_deref() == Some(c.national_code.as_str()),
+    };
+    if !allowed {
+        // Whether an inquiry exists is itself private.
+        return Err(ApiError::NotFound("inquiry"));
+    }
+    let checkpoint = match q.tree_size {
+        Some(size) => state
+            .store()
+            .exchange_checkpoints(size, 1)
+            .await?
+            .into_iter()
+            .next()
+            .filter(|c| c.size == size)
+            .ok_or_else(|| {
+                ApiError::invalid(
+                    "no_checkpoint",
+                    "tree_size",
+                    "no signed checkpoint has this size",
+                )
+            })?,
+        None => state
+            .store()
+            .latest_exchange_checkpoint()
+            .await?
+            .ok_or(ApiError::NotFound("checkpoint"))?,
+    };
+    if checkpoint.size <= id {
+        return Err(ApiError::invalid(
+            "not_yet_checkpointed",
+            "tree_size",
+            "the tree at this size does not hold the inquiry yet",
+        ));
+    }
+    let path = pishkhan_exchange::inclusion_proof(rt.log(), id, checkpoint.size)
+        .await
+        .map_err(|e| ApiError::Internal(anyhow::anyhow!("inclusion proof: {e}")))?;
+    Ok(Json(ProofOut {
+        leaf_index: id,
+        tree_size: checkpoint.size,
+        leaf_hash: hex::encode(stored.leaf_hash),
+        audit_path: path.iter().map(hex::encode).collect(),
+        root: hex::encode(checkpoint.root),
+        entry: b64(&stored.bytes),
+        checkpoint: checkpoint.into(),
+    }))
+}
+
+#[derive(Deserialize, IntoParams)]
+pub struct AccessQuery {
+    pub page: Option<String>,
+    pub per_page: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct DataAccessOut {
+    /// The inquiry's record in the message log.
+    pub message_id: u64,
+    /// RFC 3339.
+    pub at: String,
+    /// Jalali date and Tehran time, for people.
+    pub at_local: String,
+    pub office: String,
+    pub office_name: Option<String>,
+    pub operator: String,
+    pub service: String,
+    pub agency: Option<String>,
+    pub legal_basis: String,
+    /// The catalogue service performed.
+    pub case_service: String,
+    pub case_id: String,
+    /// ok, refused or failed.
+    pub outcome: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct DataAccessList {
+    pub items: Vec<DataAccessOut>,
+    pub total: u64,
+    pub page: u32,
+    pub per_page: u32,
+}
+
+pub(crate) async fn data_access_rows(
+    state: &AppState,
+    national_code: &pishkhan_domain::NationalCode,
+    page: pishkhan_store::PageRequest,
+) -> Result<(Vec<(DataAccessOut, LogEntry)>, u64), ApiError> {
+    let found = state
+        .store()
+        .exchange_log_subject(national_code, page)
+        .await?;
+    let mut rows = Vec::with_capacity(found.items.len());
+    for stored in found.items {
+        let e = LogEntry::from_canonical_bytes(&stored.bytes)
+            .map_err(|e| ApiError::Internal(anyhow::anyhow!("log entry: {e}")))?;
+        let office_code = e.office.to_string();
+        let office_name = match office_code
+            .strip_prefix("office:")
+            .and_then(|c| super::registry::parse_office_code(c).ok())
+        {
+            Some(code) => state.store().office(code).await.ok().map(|o| o.name.fa),
+            None => None,
+        };
+        let at = crate::appointments::instant(e.at_ms);
+        let local = pishkhan_domain::tehran::to_tehran(at);
+        rows.push((
+            DataAccessOut {
+                message_id: stored.index,
+                at: at
+                    .format(&time::format_description::well_known::Rfc3339)
+                    .unwrap_or_default(),
+                at_local: format!(
+                    "{} {:02}:{:02}",
+                    pishkhan_domain::tehran::jalali_today(at),
+                    local.hour(),
+                    local.minute()
+                ),
+                office: office_code,
+                office_name,
+                operator: e.operator.clone(),
+                service: e.service.to_string(),
+                agency: e.agency.as_ref().map(|a| a.to_string()),
+                legal_basis: e.purpose.legal_basis.clone(),
+                case_service: e.purpose.service_code.clone(),
+                case_id: e.purpose.case_id.clone(),
+                outcome: serde_json::to_value(e.outcome)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_string))
+                    .unwrap_or_default(),
+            },
+            e,
+        ));
+    }
+    Ok((rows, found.total))
+}
+
+/// Every inquiry made about the signed-in citizen: which office and operator, which agency
+/// service, when, and for what purpose and case. Newest first.
+#[utoipa::path(get, path = "/api/v1/me/data-access", tag = "citizen", params(AccessQuery),
+    responses((status = 200, body = DataAccessList), (status = 401, body = ProblemOut, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+pub async fn my_data_access(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiQuery(q): ApiQuery<AccessQuery>,
+) -> Result<Json<DataAccessList>, ApiError> {
+    let Caller::Citizen(citizen) = caller else {
+        return Err(ApiError::bad_request(
+            "not_a_citizen",
+            "this list is for signed-in citizens",
+        ));
+    };
+    pishkhan_domain::access::authorize(
+        &pishkhan_domain::access::Principal::Citizen(citizen.national_code.clone()),
+        Action::ViewDataAccess {
+            national_code: citizen.national_code.clone(),
+        },
+    )?;
+    let page = page_request(q.page.as_deref(), q.per_page.as_deref())?;
+    let (rows, total) = data_access_rows(&state, &citizen.national_code, page).await?;
+    Ok(Json(DataAccessList {
+        items: rows.into_iter().map(|(r, _)| r).collect(),
+        total,
+        page: page.page(),
+        per_page: page.per_page(),
+    }))
+}

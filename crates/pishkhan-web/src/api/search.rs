@@ -1,0 +1,225 @@
+//! Finding a slot: by province and city, or "the earliest free slot for this service near
+//! me", ordered by distance, then time.
+
+use axum::Json;
+use axum::extract::State;
+use pishkhan_domain::JalaliDate;
+use pishkhan_domain::model::ServiceCode;
+use pishkhan_domain::normalize::normalize_for_search;
+use pishkhan_domain::tehran::jalali_today;
+use pishkhan_store::OfficeLocation;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use super::types::ProblemOut;
+use crate::AppState;
+use crate::error::ApiError;
+use crate::extract::ApiQuery;
+
+/// Offices whose calendars are read for one search, at most: nearest first, or by code.
+const MAX_CANDIDATES: usize = 40;
+/// Results returned, at most.
+const MAX_RESULTS: usize = 20;
+/// Days looked ahead, at most (the booking window is 14 days by default).
+const MAX_DAYS: u16 = 31;
+
+#[derive(Deserialize, IntoParams)]
+pub struct SearchQuery {
+    /// The service wanted.
+    pub service: Option<String>,
+    /// Province id, 1–31.
+    pub province: Option<String>,
+    /// City name in Persian or English (matched after Persian normalization).
+    pub city: Option<String>,
+    /// The citizen's position: both or neither.
+    pub lat: Option<String>,
+    pub lon: Option<String>,
+    /// Jalali first day; tomorrow by default.
+    pub from: Option<String>,
+    /// Days to look ahead (1–31, default 14).
+    pub days: Option<String>,
+    /// Results (1–20, default 10).
+    pub limit: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct SlotMatchOut {
+    pub office: String,
+    pub office_name_fa: String,
+    pub office_name_en: String,
+    pub city_fa: String,
+    pub city_en: String,
+    /// Kilometres from the given position (great-circle).
+    pub distance_km: Option<f64>,
+    /// The earliest free slot, RFC 3339.
+    pub start: String,
+    pub end: String,
+    /// Jalali date of that slot.
+    pub date: String,
+    pub available: u32,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct SearchOut {
+    pub service: String,
+    pub results: Vec<SlotMatchOut>,
+}
+
+fn haversine_km(lat1: f64, lon1: f64, lat2: f64, lon2: f64) -> f64 {
+    let (p1, p2) = (lat1.to_radians(), lat2.to_radians());
+    let dp = (lat2 - lat1).to_radians();
+    let dl = (lon2 - lon1).to_radians();
+    let a = (dp / 2.0).sin().powi(2) + p1.cos() * p2.cos() * (dl / 2.0).sin().powi(2);
+    6371.0 * 2.0 * a.sqrt().asin()
+}
+
+fn number<T: std::str::FromStr>(
+    v: &Option<String>,
+    field: &'static str,
+    code: &'static str,
+) -> Result<Option<T>, ApiError> {
+    v.as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|s| {
+            pishkhan_domain::digits::to_ascii_digits(s)
+                .parse::<T>()
+                .map_err(|_| ApiError::invalid(code, field, format!("{field} is not a number")))
+        })
+        .transpose()
+}
+
+/// Offices with a free slot for a service: near a position (by distance, then time), or in a
+/// province and city (by time).
+#[utoipa::path(get, path = "/api/v1/search/slots", tag = "bookings", params(SearchQuery),
+    responses((status = 200, body = SearchOut), (status = 422, body = ProblemOut, content_type = "application/problem+json")))]
+pub async fn slots(
+    State(state): State<AppState>,
+    ApiQuery(q): ApiQuery<SearchQuery>,
+) -> Result<Json<SearchOut>, ApiError> {
+    let code = q
+        .service
+        .as_deref()
+        .filter(|s| !s.trim().is_empty())
+        .ok_or_else(|| ApiError::invalid("missing_field", "service", "service is required"))?;
+    let code =
+        ServiceCode::parse(code).map_err(|e| ApiError::invalid(e.code, "service", e.message))?;
+    let service =
+        state.store().service(&code).await.map_err(|_| {
+            ApiError::invalid("unknown_service", "service", "no service has this code")
+        })?;
+    let lat: Option<f64> = number(&q.lat, "lat", "invalid_position")?;
+    let lon: Option<f64> = number(&q.lon, "lon", "invalid_position")?;
+    let here = match (lat, lon) {
+        (Some(a), Some(o)) if (-90.0..=90.0).contains(&a) && (-180.0..=180.0).contains(&o) => {
+            Some((a, o))
+        }
+        (None, None) => None,
+        _ => {
+            return Err(ApiError::invalid(
+                "invalid_position",
+                "lat",
+                "give both lat and lon, in degrees",
+            ));
+        }
+    };
+    let province: Option<u8> = number(&q.province, "province", "invalid_province")?;
+    if province.is_some_and(|p| !(1..=31).contains(&p)) {
+        return Err(ApiError::invalid("invalid_province", "province", "1 to 31"));
+    }
+    let city = q
+        .city
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|c| normalize_for_search(&c.chars().take(64).collect::<String>()));
+    if here.is_none() && province.is_none() && city.is_none() {
+        return Err(ApiError::invalid(
+            "missing_field",
+            "lat",
+            "give a position (lat, lon) or a province or city",
+        ));
+    }
+    let days: u16 = number(&q.days, "days", "invalid_days")?.unwrap_or(14);
+    if !(1..=MAX_DAYS).contains(&days) {
+        return Err(ApiError::invalid("invalid_days", "days", "1 to 31"));
+    }
+    let limit: usize = number(&q.limit, "limit", "invalid_limit")?.unwrap_or(10);
+    if !(1..=MAX_RESULTS).contains(&limit) {
+        return Err(ApiError::invalid("invalid_limit", "limit", "1 to 20"));
+    }
+    let from = match q.from.as_deref().filter(|s| !s.trim().is_empty()) {
+        Some(f) => {
+            JalaliDate::parse(f).map_err(|e| ApiError::invalid(e.code, "from", e.message))?
+        }
+        None => jalali_today(state.now()).add_days(1),
+    };
+
+    let mut candidates: Vec<(OfficeLocation, Option<f64>)> = state
+        .store()
+        .office_locations()
+        .await?
+        .into_iter()
+        .filter(|o| o.status.may_use_network())
+        .filter(|o| province.is_none_or(|p| o.province == p))
+        .filter(|o| {
+            city.as_ref().is_none_or(|c| {
+                normalize_for_search(&o.city.fa).contains(c.as_str())
+                    || normalize_for_search(&o.city.en).contains(c.as_str())
+            })
+        })
+        .map(|o| {
+            let d = here.map(|(a, b)| haversine_km(a, b, o.lat, o.lon));
+            (o, d)
+        })
+        .collect();
+    if here.is_some() {
+        candidates.sort_by(|a, b| a.1.unwrap_or(0.0).total_cmp(&b.1.unwrap_or(0.0)));
+    }
+    candidates.truncate(MAX_CANDIDATES);
+
+    let mut found = Vec::new();
+    for (loc, distance) in candidates {
+        let office = state.store().office(loc.code).await?;
+        let calendar =
+            crate::appointments::availability(&state, &office, &service, from, days).await?;
+        let earliest = calendar.iter().find_map(|d| {
+            d.slots
+                .iter()
+                .find(|s| s.available > 0 && d.bookable)
+                .map(|s| (d.date, s.slot, s.available))
+        });
+        if let Some((date, slot, available)) = earliest {
+            let fmt = |t: time::OffsetDateTime| {
+                t.format(&time::format_description::well_known::Rfc3339)
+                    .unwrap_or_default()
+            };
+            found.push((
+                distance.map(|d| (d * 10.0).round() / 10.0),
+                slot.start,
+                SlotMatchOut {
+                    office: office.code.to_string(),
+                    office_name_fa: office.name.fa.clone(),
+                    office_name_en: office.name.en.clone(),
+                    city_fa: office.city.fa.clone(),
+                    city_en: office.city.en.clone(),
+                    distance_km: distance.map(|d| (d * 10.0).round() / 10.0),
+                    start: fmt(slot.start),
+                    end: fmt(slot.end),
+                    date: date.to_string(),
+                    available,
+                },
+            ));
+        }
+    }
+    // Distance (to 0.1 km) first, then time; without a position, time alone.
+    found.sort_by(|a, b| {
+        a.0.unwrap_or(0.0)
+            .total_cmp(&b.0.unwrap_or(0.0))
+            .then(a.1.cmp(&b.1))
+    });
+    Ok(Json(SearchOut {
+        service: service.code.to_string(),
+        results: found.into_iter().take(limit).map(|(_, _, r)| r).collect(),
+    }))
+}

@@ -1,0 +1,563 @@
+//! The inquiry exchange inside the Pishkhan server: offices' staff run purpose-bound inquiries
+//! against the agencies over signed HTTP, every exchange is appended to the Merkle message log
+//! (in the server's own database, through [`StoreLog`]), and citizens see who looked them up.
+//!
+//! **Invariant:** an inquiry's answer reaches the caller only after its log entry is committed;
+//! refused and failed inquiries are logged too.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use pishkhan_domain::access::Action;
+use pishkhan_domain::model::{OfficeCode, ServiceCode};
+use pishkhan_exchange::{
+    Batch, DirectoryHandle, Exchange, Inquiry, InquiryError, InquiryOutcome, LogAppender, LogEntry,
+    LogHead, LogStore, LogStoreError, MemberId, Purpose, ServiceId, SignedCheckpoint, StoredEntry,
+};
+use pishkhan_merkle::{Hash, NodeId};
+use pishkhan_sign::{KeyPair, KeyStatus, Keyring};
+use pishkhan_store::{ExchangeCheckpoint, ExchangeLogBatch, ExchangeLogEntry, Store, StoreError};
+use serde_json::Value;
+
+use crate::AppState;
+use crate::auth::Staff;
+use crate::error::ApiError;
+
+/// The exchange log kept in the server's [`Store`] (SQLite or PostgreSQL).
+pub struct StoreLog(pub Arc<dyn Store>);
+
+fn backend(e: StoreError) -> LogStoreError {
+    LogStoreError::backend(e)
+}
+
+fn checkpoint_out(c: ExchangeCheckpoint) -> SignedCheckpoint {
+    SignedCheckpoint {
+        size: c.size,
+        root: c.root,
+        note_body: c.note_body,
+        signature: c.signature,
+        at_ms: c.at_ms,
+    }
+}
+
+#[async_trait]
+impl LogStore for StoreLog {
+    async fn load_head(&self) -> Result<Option<LogHead>, LogStoreError> {
+        Ok(self
+            .0
+            .exchange_log_head()
+            .await
+            .map_err(backend)?
+            .map(|(frontier, size)| LogHead { frontier, size }))
+    }
+
+    async fn append_batch(&self, batch: &Batch) -> Result<(), LogStoreError> {
+        let entries = batch
+            .entries
+            .iter()
+            .map(|(bytes, leaf)| {
+                // The store indexes subject and office for the citizen's view.
+                let parsed = LogEntry::from_canonical_bytes(bytes).ok();
+                ExchangeLogEntry {
+                    index: 0,
+                    bytes: bytes.clone(),
+                    leaf_hash: *leaf,
+                    at_ms: parsed.as_ref().map_or(0, |e| e.at_ms),
+                    subject: parsed.as_ref().and_then(|e| e.subject.clone()),
+                    office: parsed.map(|e| e.office.to_string()).unwrap_or_default(),
+                }
+            })
+            .collect();
+        let c = &batch.checkpoint;
+        let row = ExchangeLogBatch {
+            first_index: batch.first_index,
+            entries,
+            nodes: batch
+                .nodes
+                .iter()
+                .map(|(id, h)| (id.level, id.index, *h))
+                .collect(),
+            frontier: batch.frontier.clone(),
+            checkpoint: ExchangeCheckpoint {
+                size: c.size,
+                root: c.root,
+                note_body: c.note_body.clone(),
+                signature: c.signature.clone(),
+                at_ms: c.at_ms,
+            },
+        };
+        match self.0.append_exchange_log(&row).await {
+            Ok(()) => Ok(()),
+            Err(StoreError::Conflict { .. }) => {
+                let size = self
+                    .0
+                    .exchange_log_head()
+                    .await
+                    .map_err(backend)?
+                    .map_or(0, |(_, s)| s);
+                Err(LogStoreError::Conflict {
+                    first_index: batch.first_index,
+                    size,
+                })
+            }
+            Err(e) => Err(backend(e)),
+        }
+    }
+
+    async fn node(&self, id: NodeId) -> Result<Option<Hash>, LogStoreError> {
+        Ok(self
+            .0
+            .exchange_log_nodes(&[(id.level, id.index)])
+            .await
+            .map_err(backend)?
+            .pop()
+            .flatten())
+    }
+
+    async fn nodes(&self, ids: &[NodeId]) -> Result<Vec<Option<Hash>>, LogStoreError> {
+        let ids: Vec<(u8, u64)> = ids.iter().map(|i| (i.level, i.index)).collect();
+        self.0.exchange_log_nodes(&ids).await.map_err(backend)
+    }
+
+    async fn entries(&self, from: u64, to: u64) -> Result<Vec<StoredEntry>, LogStoreError> {
+        Ok(self
+            .0
+            .exchange_log_entries(from, to)
+            .await
+            .map_err(backend)?
+            .into_iter()
+            .map(|e| StoredEntry {
+                index: e.index,
+                bytes: e.bytes,
+                leaf_hash: e.leaf_hash,
+            })
+            .collect())
+    }
+
+    async fn checkpoints(
+        &self,
+        from_size: u64,
+        limit: usize,
+    ) -> Result<Vec<SignedCheckpoint>, LogStoreError> {
+        Ok(self
+            .0
+            .exchange_checkpoints(from_size, limit as u64)
+            .await
+            .map_err(backend)?
+            .into_iter()
+            .map(checkpoint_out)
+            .collect())
+    }
+
+    async fn checkpoint_at_or_after(
+        &self,
+        size: u64,
+    ) -> Result<Option<SignedCheckpoint>, LogStoreError> {
+        Ok(self
+            .0
+            .exchange_checkpoints(size, 1)
+            .await
+            .map_err(backend)?
+            .into_iter()
+            .next()
+            .map(checkpoint_out))
+    }
+}
+
+/// What the server needs to run the exchange.
+pub struct ExchangeSetup {
+    pub directory: DirectoryHandle,
+    /// This server's member id (kind `exchange`) and signing key.
+    pub member: MemberId,
+    pub key: KeyPair,
+    /// Signs the log's checkpoints.
+    pub log_key: KeyPair,
+    /// Signs identity-verification receipts (published at `/api/v1/identity/keys`).
+    pub receipt_key: KeyPair,
+    /// Names the log in its checkpoints, such as `pishkhan.example/inquiry-log`.
+    pub origin: String,
+}
+
+/// The running exchange: the signed client, the log appender and the log's keys.
+pub struct ExchangeRuntime {
+    exchange: Exchange,
+    appender: LogAppender,
+    log: Arc<StoreLog>,
+    log_keyring: Keyring,
+    log_jwk: pishkhan_sign::Jwk,
+    directory: DirectoryHandle,
+    receipt_key: KeyPair,
+}
+
+impl ExchangeRuntime {
+    pub async fn start(
+        store: Arc<dyn Store>,
+        setup: ExchangeSetup,
+    ) -> Result<Arc<ExchangeRuntime>, anyhow::Error> {
+        let http = reqwest::Client::builder()
+            .no_proxy()
+            .pool_max_idle_per_host(64)
+            .build()?;
+        let log = Arc::new(StoreLog(store));
+        let mut log_keyring = Keyring::new();
+        log_keyring.add(setup.log_key.public(), KeyStatus::Active, None)?;
+        let log_jwk = setup.log_key.public().to_jwk();
+        let appender = LogAppender::start(log.clone(), setup.log_key, setup.origin).await?;
+        let exchange = Exchange::new(setup.directory.clone(), setup.member, setup.key, http)?;
+        Ok(Arc::new(ExchangeRuntime {
+            exchange,
+            appender,
+            log,
+            log_keyring,
+            log_jwk,
+            directory: setup.directory,
+            receipt_key: setup.receipt_key,
+        }))
+    }
+
+    pub fn log(&self) -> &StoreLog {
+        &self.log
+    }
+
+    pub fn log_keyring(&self) -> &Keyring {
+        &self.log_keyring
+    }
+
+    pub fn log_jwk(&self) -> &pishkhan_sign::Jwk {
+        &self.log_jwk
+    }
+
+    pub fn directory(&self) -> &DirectoryHandle {
+        &self.directory
+    }
+
+    pub fn receipt_key(&self) -> &KeyPair {
+        &self.receipt_key
+    }
+}
+
+/// An inquiry an office's staff asks for.
+pub struct InquiryRequest {
+    pub office: OfficeCode,
+    pub service: String,
+    /// The catalogue service being performed.
+    pub catalogue_service: String,
+    pub legal_basis: String,
+    pub case_id: String,
+    pub body: Value,
+}
+
+/// An answered inquiry and where its record sits in the log.
+pub struct InquiryDone {
+    pub log_index: u64,
+    pub outcome: InquiryOutcome,
+}
+
+pub(crate) fn runtime(state: &AppState) -> Result<&Arc<ExchangeRuntime>, ApiError> {
+    state.exchange().ok_or(ApiError::ExchangeNotConfigured)
+}
+
+fn refused(e: &InquiryError) -> ApiError {
+    let code = e.code();
+    let message = e.to_string();
+    match code {
+        "office_suspended" => ApiError::Forbidden(pishkhan_domain::access::Denied::OfficeSuspended),
+        "inquiry_not_allowed" => ApiError::Forbidden(pishkhan_domain::access::Denied::Role),
+        "invalid_purpose" | "invalid_request" | "request_too_large" | "unknown_service"
+        | "agency_refused" => ApiError::Invalid {
+            code,
+            field: None,
+            message,
+        },
+        // Down, slow, overloaded or failing: one clear, fast answer so the counter can carry
+        // on with other work; the detail names the cause.
+        "agency_unavailable" | "agency_busy" | "agency_timeout" | "agency_unreachable"
+        | "agency_failed" | "directory_expired" => ApiError::Upstream {
+            code: "agency_unavailable",
+            message: format!("the agency cannot answer now ({code}): {message}"),
+            timeout: false,
+        },
+        _ => ApiError::Upstream {
+            code,
+            message,
+            timeout: true,
+        },
+    }
+}
+
+/// The problem for a refused inquiry; a new block is reported to the regulator in the audit
+/// log (`inquiry.blocked`).
+async fn limit_refused(
+    state: &AppState,
+    staff: &Staff,
+    office: OfficeCode,
+    refusal: crate::inquiry_limits::Refusal,
+) -> ApiError {
+    use crate::inquiry_limits::Refusal;
+    match refusal {
+        Refusal::OperatorRate { retry_after_s } | Refusal::OfficeRate { retry_after_s } => {
+            ApiError::TooManyRequests { retry_after_s }
+        }
+        Refusal::Blocked {
+            newly,
+            distinct,
+            until_ms,
+        } => {
+            if newly {
+                let event = pishkhan_store::AuditEvent {
+                    actor: staff.actor.username.to_string(),
+                    actor_staff_id: Some(staff.actor.id),
+                    action: "inquiry.blocked",
+                    target: format!("office:{office}"),
+                    detail: serde_json::json!({
+                        "distinct_citizens": distinct,
+                        "blocked_until_ms": until_ms,
+                        "threshold_per_hour": state.config().inquiry_limits.distinct_subjects_per_hour,
+                    }),
+                };
+                let ctx = pishkhan_store::AuditContext {
+                    now_ms: state.now_ms(),
+                    ip: None,
+                    request_id: None,
+                };
+                if let Err(e) = state.store().record_event(&event, &ctx).await {
+                    tracing::error!(error = %e, "could not report a blocked operator");
+                }
+                tracing::warn!(operator = %staff.actor.username, distinct, "operator blocked from inquiries");
+            }
+            ApiError::Forbidden(pishkhan_domain::access::Denied::InquiriesBlocked)
+        }
+    }
+}
+
+/// Runs one inquiry for `staff` at their office: authorization, the catalogue rule (the
+/// service being performed must need this inquiry), the purpose, the signed call, and the log.
+pub async fn run_inquiry(
+    state: &AppState,
+    staff: &Staff,
+    request: InquiryRequest,
+) -> Result<InquiryDone, ApiError> {
+    let rt = runtime(state)?;
+    staff.permit(Action::RunInquiry {
+        office: request.office,
+    })?;
+    let subject = request
+        .body
+        .get("national_code")
+        .and_then(Value::as_str)
+        .map(|s| pishkhan_domain::digits::to_ascii_digits(s.trim()));
+    let admitted = state.inquiry_limits().admit(
+        staff.actor.username.as_str(),
+        request.office,
+        subject.as_deref(),
+        state.now_ms(),
+    );
+    if let Err(refusal) = admitted {
+        return Err(limit_refused(state, staff, request.office, refusal).await);
+    }
+    let office = state.store().office(request.office).await?;
+    let catalogue = ServiceCode::parse(request.catalogue_service.trim())
+        .map_err(|e| ApiError::invalid(e.code, "purpose.service_code", e.message))?;
+    let service_id = ServiceId::parse(request.service.trim())
+        .map_err(|e| ApiError::invalid("unknown_service", "service", e.to_string()))?;
+    let service = state.store().service(&catalogue).await.map_err(|_| {
+        ApiError::invalid(
+            "unknown_service",
+            "purpose.service_code",
+            "no catalogue service has this code",
+        )
+    })?;
+    if !service
+        .required_inquiries
+        .iter()
+        .any(|i| i == service_id.as_str())
+    {
+        return Err(ApiError::invalid(
+            "inquiry_not_required",
+            "service",
+            format!(
+                "catalogue service {} does not need the inquiry {}",
+                catalogue.as_str(),
+                service_id.as_str()
+            ),
+        ));
+    }
+    let purpose = Purpose::new(
+        &request.legal_basis,
+        catalogue.as_str(),
+        &request.case_id,
+        staff.actor.username.as_str(),
+    )
+    .map_err(|e| ApiError::invalid(e.code(), "purpose", e.to_string()))?;
+    let office_member = MemberId::parse(&format!("office:{}", office.code))
+        .map_err(|e| ApiError::Internal(anyhow::anyhow!("office member id: {e}")))?;
+    let inquiry = Inquiry {
+        office: office_member,
+        office_active: office.status.may_use_network(),
+        service: service_id,
+        catalogue_service: catalogue.as_str().to_string(),
+        purpose,
+        body: request.body,
+    };
+    let result = rt.exchange.inquire(&inquiry).await;
+    let entry = rt.exchange.log_entry(&inquiry, &result, state.now_ms());
+    let log_index = rt
+        .appender
+        .append(&entry)
+        .await
+        .map_err(|e| ApiError::Internal(anyhow::anyhow!("exchange log: {e}")))?;
+    match result {
+        Ok(outcome) => Ok(InquiryDone { log_index, outcome }),
+        Err(e) => Err(refused(&e)),
+    }
+}
+
+/// The keys of a one-machine deployment of the exchange: the regulator (who signs the
+/// directory), this server, the log, and each reference agency. Kept as private JWK files
+/// (mode 0600) in one directory.
+pub struct DeploymentKeys {
+    pub regulator: KeyPair,
+    pub exchange: KeyPair,
+    pub log: KeyPair,
+    pub receipt: KeyPair,
+    pub agencies: Vec<(pishkhan_exchange::ReferenceAgency, KeyPair)>,
+}
+
+/// File name of an agency's key in a key directory, such as `agency-sabt.jwk`.
+pub fn agency_key_file(agency: pishkhan_exchange::ReferenceAgency) -> String {
+    let id = agency.member_id().to_string();
+    format!("{}.jwk", id.replace(':', "-"))
+}
+
+impl DeploymentKeys {
+    /// Reads the keys in `dir`, generating (and writing) the missing ones.
+    pub fn load_or_create(dir: &std::path::Path) -> Result<DeploymentKeys, anyhow::Error> {
+        std::fs::create_dir_all(dir)?;
+        let key = |name: &str| -> Result<KeyPair, anyhow::Error> {
+            let path = dir.join(name);
+            if !path.exists() {
+                let k = KeyPair::generate()?;
+                // Another process may have written it meanwhile: then its key is the key.
+                match k.write_file(&path) {
+                    Ok(()) => return Ok(k),
+                    Err(e) if e.code() == "already_exists" => {}
+                    Err(e) => return Err(e.into()),
+                }
+            }
+            Ok(KeyPair::read_file(&path)?)
+        };
+        Ok(DeploymentKeys {
+            regulator: key("regulator.jwk")?,
+            exchange: key("exchange.jwk")?,
+            log: key("log.jwk")?,
+            receipt: key("receipt.jwk")?,
+            agencies: pishkhan_exchange::ReferenceAgency::ALL
+                .iter()
+                .map(|a| Ok((*a, key(&agency_key_file(*a))?)))
+                .collect::<Result<_, anyhow::Error>>()?,
+        })
+    }
+
+    /// Fresh keys held only in memory (tests, benchmarks).
+    pub fn generate() -> Result<DeploymentKeys, anyhow::Error> {
+        Ok(DeploymentKeys {
+            regulator: KeyPair::generate()?,
+            exchange: KeyPair::generate()?,
+            log: KeyPair::generate()?,
+            receipt: KeyPair::generate()?,
+            agencies: pishkhan_exchange::ReferenceAgency::ALL
+                .iter()
+                .map(|a| Ok((*a, KeyPair::generate()?)))
+                .collect::<Result<_, anyhow::Error>>()?,
+        })
+    }
+
+    /// The regulator's public key as the trust anchor for directories.
+    pub fn regulator_keyring(&self) -> Result<Keyring, anyhow::Error> {
+        let mut k = Keyring::new();
+        k.add(self.regulator.public(), KeyStatus::Active, None)?;
+        Ok(k)
+    }
+}
+
+/// Member id of the central exchange (this server).
+pub const EXCHANGE_MEMBER: &str = "exchange:central";
+
+/// Builds and signs the reference directory: the reference agencies at `agency_urls`, this
+/// server as the exchange, and access rights for every active office limited to the catalogue
+/// services that need each inquiry (from each service's `required_inquiries`).
+pub fn sign_reference_directory(
+    keys: &DeploymentKeys,
+    agency_urls: &[(pishkhan_exchange::ReferenceAgency, String)],
+    catalogue: &[pishkhan_domain::model::Service],
+    limits: pishkhan_exchange::Limits,
+    version: u64,
+    now: i64,
+    valid_for_s: i64,
+) -> Result<String, anyhow::Error> {
+    use pishkhan_exchange::{MemberKey, ReferenceAgencySpec, ReferenceParams};
+    let mut required_by: std::collections::BTreeMap<ServiceId, Vec<String>> = Default::default();
+    for s in catalogue {
+        for inquiry in &s.required_inquiries {
+            if let Ok(id) = ServiceId::parse(inquiry) {
+                required_by
+                    .entry(id)
+                    .or_default()
+                    .push(s.code.as_str().to_string());
+            }
+        }
+    }
+    let agencies = agency_urls
+        .iter()
+        .map(|(agency, url)| {
+            let key = keys
+                .agencies
+                .iter()
+                .find(|(a, _)| a == agency)
+                .map(|(_, k)| k)
+                .ok_or_else(|| anyhow::anyhow!("no key for {}", agency.member_id()))?;
+            Ok(ReferenceAgencySpec {
+                agency: *agency,
+                base_url: url.clone(),
+                keys: vec![MemberKey::new(&key.public(), KeyStatus::Active)],
+            })
+        })
+        .collect::<Result<Vec<_>, anyhow::Error>>()?;
+    let config = pishkhan_exchange::Directory::reference(&ReferenceParams {
+        exchange: MemberId::parse(EXCHANGE_MEMBER)?,
+        exchange_keys: vec![MemberKey::new(&keys.exchange.public(), KeyStatus::Active)],
+        agencies,
+        required_by,
+        limits,
+    });
+    let envelope = pishkhan_sign::ConfigEnvelope {
+        version,
+        issued_at: now,
+        expires_at: now + valid_for_s,
+        config,
+    };
+    Ok(pishkhan_exchange::Directory::sign(
+        &envelope,
+        &keys.regulator,
+    )?)
+}
+
+/// Every catalogue service, read page by page.
+pub async fn whole_catalogue(
+    store: &dyn Store,
+) -> Result<Vec<pishkhan_domain::model::Service>, StoreError> {
+    let mut out = Vec::new();
+    for page in 1.. {
+        let request = pishkhan_store::PageRequest::new(page, pishkhan_store::MAX_PER_PAGE)
+            .map_err(|e| StoreError::WrongState(e.message))?;
+        let found = store
+            .services(&pishkhan_store::ServiceFilter::default(), request)
+            .await?;
+        let n = found.items.len();
+        out.extend(found.items);
+        if n < pishkhan_store::MAX_PER_PAGE as usize || out.len() as u64 >= found.total {
+            break;
+        }
+    }
+    Ok(out)
+}

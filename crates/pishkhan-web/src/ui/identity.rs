@@ -1,0 +1,407 @@
+//! The verification panel of the operator console and the printable receipt with its QR
+//! code. The panel posts to the same code path as the API (`api::identity::verify_claim`).
+
+use askama::Template;
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use pishkhan_domain::schedule::TrackingCode;
+use serde::Deserialize;
+
+use super::{Chrome, PageCtx, UiError, render};
+use crate::AppState;
+use crate::api::identity::{VerifyIn, VerifyOut, VerifyPurposeIn, verify_claim};
+use crate::error::ApiError;
+use crate::extract::{ApiForm, ApiQuery, Ctx};
+
+pub const MESSAGES: &[(&str, &str, &str)] = &[
+    (
+        "id_title",
+        "احراز هویت متقاضی",
+        "Verify the applicant's identity",
+    ),
+    (
+        "id_intro",
+        "آنچه متقاضی ارائه می‌کند را وارد کنید؛ استعلام از ثبت احوال از راه تبادل ثبت می‌شود.",
+        "Enter what the applicant presents; the civil registry is asked through the exchange, and the check is logged.",
+    ),
+    ("id_national_code", "کد ملی", "National code"),
+    ("id_first_name", "نام", "First name"),
+    ("id_last_name", "نام خانوادگی", "Last name"),
+    (
+        "id_father_name",
+        "نام پدر (اختیاری)",
+        "Father's name (optional)",
+    ),
+    (
+        "id_birth_date",
+        "تاریخ تولد (۱۳۷۰-۰۱-۰۵)",
+        "Birth date (1370-01-05)",
+    ),
+    ("id_card_serial", "سریال کارت ملی", "National card serial"),
+    ("id_mobile", "تلفن همراه (اختیاری)", "Mobile (optional)"),
+    ("id_service", "خدمت در حال انجام", "Service being performed"),
+    ("id_case", "شماره پرونده", "Case number"),
+    ("id_submit", "استعلام و احراز هویت", "Check identity"),
+    ("id_decision_verified", "هویت تأیید شد", "Identity verified"),
+    (
+        "id_decision_rejected",
+        "هویت تأیید نشد",
+        "Identity rejected",
+    ),
+    ("id_decision_needs_review", "نیازمند بررسی", "Needs review"),
+    ("id_attr_national_code", "کد ملی", "National code"),
+    ("id_attr_first_name", "نام", "First name"),
+    ("id_attr_last_name", "نام خانوادگی", "Last name"),
+    ("id_attr_father_name", "نام پدر", "Father's name"),
+    ("id_attr_birth_date", "تاریخ تولد", "Birth date"),
+    ("id_attr_card_serial", "سریال کارت", "Card serial"),
+    ("id_attr_mobile", "تلفن همراه", "Mobile"),
+    ("id_match", "مطابق", "Match"),
+    (
+        "id_match_normalized",
+        "مطابق پس از یکسان‌سازی",
+        "Match after normalization",
+    ),
+    ("id_mismatch", "نامطابق", "Mismatch"),
+    ("id_not_given", "ارائه نشده", "Not given"),
+    ("id_not_checked", "بررسی نشد", "Not checked"),
+    ("id_signals", "هشدارها", "Signals"),
+    ("id_print", "چاپ رسید", "Print the receipt"),
+    (
+        "id_send_code",
+        "ارسال کد به همراه متقاضی",
+        "Send a code to the applicant's mobile",
+    ),
+    (
+        "id_code_sent",
+        "کد پیامک شد؛ آن را از متقاضی بپرسید و وارد کنید.",
+        "The code was texted; ask the applicant for it.",
+    ),
+    ("id_confirm", "تأیید کد", "Confirm the code"),
+    (
+        "id_second_factor_done",
+        "عامل دوم تأیید شد.",
+        "Second factor confirmed.",
+    ),
+    (
+        "id_receipt_title",
+        "رسید احراز هویت",
+        "Identity check receipt",
+    ),
+    (
+        "id_receipt_note",
+        "این رسید امضای دیجیتال دارد و بدون اتصال به شبکه با کلید عمومی پیشخوان قابل بررسی است.",
+        "This receipt is digitally signed and can be checked offline with Pishkhan's public key.",
+    ),
+    ("id_verification", "شناسه احراز", "Verification id"),
+    ("id_profile", "نسخه قواعد تطبیق", "Matching profile"),
+    ("id_operator", "کاربر", "Operator"),
+    ("id_when", "زمان", "When"),
+    ("id_from_booking", "احراز هویت", "Verify identity"),
+];
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/console/identity", get(form).post(submit))
+        .route(
+            "/console/identity/{id}/code",
+            axum::routing::post(send_code),
+        )
+        .route(
+            "/console/identity/{id}/confirm",
+            axum::routing::post(confirm),
+        )
+        .route("/identity/receipts/{id}", get(receipt))
+}
+
+#[derive(Deserialize, Default, Clone)]
+pub struct IdForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    national_code: String,
+    #[serde(default)]
+    first_name: String,
+    #[serde(default)]
+    last_name: String,
+    #[serde(default)]
+    father_name: String,
+    #[serde(default)]
+    birth_date: String,
+    #[serde(default)]
+    card_serial: String,
+    #[serde(default)]
+    mobile: String,
+    #[serde(default)]
+    service_code: String,
+    #[serde(default)]
+    case_id: String,
+    #[serde(default)]
+    code: String,
+}
+
+struct AttrRow {
+    label: String,
+    state: &'static str,
+    text: String,
+}
+
+#[derive(Template)]
+#[template(path = "identity.html")]
+struct IdPage {
+    chrome: Chrome,
+    form: IdForm,
+    error: Option<String>,
+    result: Option<VerifyOut>,
+    decision_label: String,
+    attrs: Vec<AttrRow>,
+    info: Option<String>,
+}
+
+fn attr_rows(page: &PageCtx, out: &VerifyOut) -> Vec<AttrRow> {
+    let t = page.t;
+    out.attribute_details
+        .iter()
+        .map(|(name, d)| {
+            let (state, key) = match (d.outcome.as_str(), d.exact) {
+                ("match", true) => ("ok", "id_match"),
+                ("match", false) => ("ok", "id_match_normalized"),
+                ("mismatch", _) => ("bad", "id_mismatch"),
+                ("not_checked", _) => ("none", "id_not_checked"),
+                _ => ("none", "id_not_given"),
+            };
+            AttrRow {
+                label: t.t(format!("id_attr_{name}")),
+                state,
+                text: t.t(key),
+            }
+        })
+        .collect()
+}
+
+fn show(
+    page: &PageCtx,
+    form: IdForm,
+    result: Option<VerifyOut>,
+    error: Option<String>,
+    info: Option<String>,
+) -> IdPage {
+    let decision_label = result
+        .as_ref()
+        .map(|r| page.t.t(format!("id_decision_{}", r.decision)))
+        .unwrap_or_default();
+    let attrs = result
+        .as_ref()
+        .map(|r| attr_rows(page, r))
+        .unwrap_or_default();
+    let mut chrome = page.chrome("console");
+    if let Some(s) = &page.staff {
+        chrome.csrf = s.csrf_token.clone();
+    }
+    IdPage {
+        chrome,
+        form,
+        error,
+        result,
+        decision_label,
+        attrs,
+        info,
+    }
+}
+
+#[derive(Deserialize, Default)]
+pub struct FromBooking {
+    booking: Option<String>,
+}
+
+/// The panel, empty or filled from a checked-in booking (`?booking=TRACKING-CODE`).
+pub async fn form(
+    State(state): State<AppState>,
+    page: PageCtx,
+    ApiQuery(q): ApiQuery<FromBooking>,
+) -> Result<Response, UiError> {
+    let staff = page.require_staff()?;
+    let mut f = IdForm::default();
+    if let Some(code) = q
+        .booking
+        .as_deref()
+        .and_then(|c| TrackingCode::parse(c).ok())
+    {
+        let b = state
+            .store()
+            .booking(&code)
+            .await
+            .map_err(|e| page.fail(e))?;
+        if staff.actor.office == Some(b.office) {
+            f.national_code = b.national_code.as_str().to_string();
+            f.mobile = b.mobile.as_str().to_string();
+            f.service_code = b.service.as_str().to_string();
+            f.case_id = b.tracking_code.to_string();
+        }
+    }
+    Ok(render(&show(&page, f, None, None, None)))
+}
+
+fn opt(s: &str) -> Option<String> {
+    Some(s.trim().to_string()).filter(|s| !s.is_empty())
+}
+
+pub async fn submit(
+    State(state): State<AppState>,
+    page: PageCtx,
+    Ctx(ctx): Ctx,
+    ApiForm(form): ApiForm<IdForm>,
+) -> Result<Response, UiError> {
+    let staff = page.require_staff()?.clone();
+    staff.check_csrf(&form.csrf).map_err(|e| page.fail(e))?;
+    let input = VerifyIn {
+        national_code: form.national_code.clone(),
+        first_name: form.first_name.clone(),
+        last_name: form.last_name.clone(),
+        father_name: opt(&form.father_name),
+        birth_date: form.birth_date.clone(),
+        card_serial: opt(&form.card_serial),
+        mobile: opt(&form.mobile),
+        purpose: Some(VerifyPurposeIn {
+            service_code: form.service_code.clone(),
+            case_id: form.case_id.clone(),
+        }),
+    };
+    match verify_claim(&state, &staff, &ctx, input).await {
+        Ok(out) => Ok(render(&show(&page, form, Some(out), None, None))),
+        Err(e @ (ApiError::Invalid { .. } | ApiError::Conflict { .. })) => {
+            let msg = match &e {
+                ApiError::Invalid { field: Some(f), .. } => format!("{}: {e}", page.t.field(f)),
+                _ => e.to_string(),
+            };
+            Ok((
+                StatusCode::UNPROCESSABLE_ENTITY,
+                render(&show(&page, form, None, Some(msg), None)),
+            )
+                .into_response())
+        }
+        Err(e) => Err(page.fail(e)),
+    }
+}
+
+pub async fn send_code(
+    State(state): State<AppState>,
+    page: PageCtx,
+    Ctx(ctx): Ctx,
+    Path(id): Path<String>,
+    ApiForm(form): ApiForm<IdForm>,
+) -> Result<Response, UiError> {
+    let staff = page.require_staff()?.clone();
+    staff.check_csrf(&form.csrf).map_err(|e| page.fail(e))?;
+    crate::api::identity::send_code(
+        State(state.clone()),
+        staff.clone(),
+        Ctx(ctx),
+        Path(id.clone()),
+    )
+    .await
+    .map_err(|e| page.fail(e))?;
+    let (_, out) = crate::api::identity::load(&state, &staff, &id)
+        .await
+        .map_err(|e| page.fail(e))?;
+    Ok(render(&show(
+        &page,
+        form,
+        Some(out),
+        None,
+        Some(page.t.t("id_code_sent")),
+    )))
+}
+
+pub async fn confirm(
+    State(state): State<AppState>,
+    page: PageCtx,
+    Ctx(ctx): Ctx,
+    Path(id): Path<String>,
+    ApiForm(form): ApiForm<IdForm>,
+) -> Result<Response, UiError> {
+    let staff = page.require_staff()?.clone();
+    staff.check_csrf(&form.csrf).map_err(|e| page.fail(e))?;
+    let done = crate::api::identity::confirm_code(
+        State(state.clone()),
+        staff.clone(),
+        Ctx(ctx),
+        Path(id.clone()),
+        crate::extract::ApiJson(crate::api::identity::CodeIn {
+            code: form.code.clone(),
+        }),
+    )
+    .await;
+    let (_, out) = crate::api::identity::load(&state, &staff, &id)
+        .await
+        .map_err(|e| page.fail(e))?;
+    match done {
+        Ok(_) => Ok(render(&show(
+            &page,
+            form,
+            Some(out),
+            None,
+            Some(page.t.t("id_second_factor_done")),
+        ))),
+        Err(e @ (ApiError::Invalid { .. } | ApiError::Gone(_))) => Ok((
+            StatusCode::UNPROCESSABLE_ENTITY,
+            render(&show(&page, form, Some(out), Some(e.to_string()), None)),
+        )
+            .into_response()),
+        Err(e) => Err(page.fail(e)),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "receipt.html")]
+struct ReceiptPage {
+    chrome: Chrome,
+    id: String,
+    decision_label: String,
+    decision: String,
+    office: String,
+    operator: String,
+    when: String,
+    profile: String,
+    second_factor: bool,
+    receipt: String,
+    qr_svg: String,
+}
+
+/// The printable receipt: the facts, and a QR code holding the signed receipt itself, so it
+/// verifies offline (no log-in page behind the code).
+pub async fn receipt(
+    State(state): State<AppState>,
+    page: PageCtx,
+    Path(id): Path<String>,
+) -> Result<Response, UiError> {
+    let staff = page.require_staff()?;
+    let (record, out) = crate::api::identity::load(&state, staff, &id)
+        .await
+        .map_err(|e| page.fail(e))?;
+    let qr =
+        qrcode::QrCode::with_error_correction_level(out.receipt.as_bytes(), qrcode::EcLevel::L)
+            .map_err(|e| page.fail(ApiError::Internal(anyhow::anyhow!("qr: {e}"))))?;
+    let qr_svg = qr
+        .render::<qrcode::render::svg::Color<'_>>()
+        .min_dimensions(320, 320)
+        .quiet_zone(true)
+        .build();
+    let t = page.t;
+    Ok(render(&ReceiptPage {
+        chrome: page.chrome("console"),
+        id: record.id.clone(),
+        decision_label: t.t(format!("id_decision_{}", out.decision)),
+        decision: out.decision.clone(),
+        office: t.num(record.office),
+        operator: record.operator,
+        when: t.datetime_ms(record.at_ms),
+        profile: out.profile_version.clone(),
+        second_factor: out.second_factor,
+        receipt: out.receipt,
+        qr_svg,
+    }))
+}

@@ -1,0 +1,71 @@
+//! `pishkhan audit verify`: recompute the exchange's Merkle message log from the stored rows
+//! and check every signed checkpoint. Exits non-zero naming the first bad entry.
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::{Args, Subcommand};
+
+use crate::Global;
+
+#[derive(Subcommand)]
+pub enum AuditCommand {
+    /// Recompute the message log's tree and check every checkpoint and its signature.
+    Verify(VerifyArgs),
+}
+
+#[derive(Args)]
+pub struct VerifyArgs {
+    /// The log's public key (JWK, JWKS or the private key file); defaults to
+    /// DATA_DIR/keys/log.jwk.
+    #[arg(long)]
+    pub log_key: Option<PathBuf>,
+}
+
+pub async fn run(global: &Global, cmd: &AuditCommand) -> anyhow::Result<()> {
+    match cmd {
+        AuditCommand::Verify(a) => verify(global, a).await,
+    }
+}
+
+async fn verify(global: &Global, a: &VerifyArgs) -> anyhow::Result<()> {
+    let key = a
+        .log_key
+        .clone()
+        .unwrap_or_else(|| global.data_dir.join("keys").join("log.jwk"));
+    let keyring = crate::keys::trust_anchor(&key).with_context(|| {
+        format!(
+            "the log key {} is needed to check checkpoints",
+            key.display()
+        )
+    })?;
+    let store = crate::run::open_store(global).await?;
+    let log = pishkhan_web::exchange::StoreLog(store);
+    match pishkhan_exchange::verify_log(&log, &keyring).await {
+        Ok(report) => {
+            println!(
+                "exchange log verified: {} entries, {} signed checkpoints, root {}",
+                report.entries,
+                report.checkpoints,
+                hex_of(&report.root)
+            );
+            Ok(())
+        }
+        Err(f) => {
+            let at = match (f.first_bad_index, f.checkpoint_size) {
+                (Some(i), _) => format!("entry {i}"),
+                (None, Some(size)) => format!("checkpoint at size {size}"),
+                (None, None) => "the log".to_string(),
+            };
+            anyhow::bail!(
+                "exchange log does NOT verify: {at}: {} ({})",
+                f.reason,
+                f.code
+            )
+        }
+    }
+}
+
+fn hex_of(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
