@@ -97,10 +97,7 @@ async fn demo_inquiries_are_logged_and_audit_verify_names_the_first_tampered_ent
             let status = reply.status().as_u16();
             let body: Value = reply.json().await.unwrap();
             assert_eq!(status, 200, "[{be}] {body}");
-            assert_eq!(
-                body["result"]["first_name"], person["first_name"],
-                "[{be}]"
-            );
+            assert_eq!(body["result"]["first_name"], person["first_name"], "[{be}]");
         }
         // An identity check: its receipt verifies offline with the receipt key, and one
         // changed byte makes it fail.
