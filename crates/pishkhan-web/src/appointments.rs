@@ -110,7 +110,7 @@ async fn closures_of(
     Ok(c)
 }
 
-async fn office_of(state: &AppState, code: OfficeCode) -> Result<Office, StoreError> {
+pub(crate) async fn office_of(state: &AppState, code: OfficeCode) -> Result<Office, StoreError> {
     if let Some(o) = state.refs().office(code) {
         return Ok(o);
     }
@@ -119,7 +119,10 @@ async fn office_of(state: &AppState, code: OfficeCode) -> Result<Office, StoreEr
     Ok(o)
 }
 
-async fn service_of(state: &AppState, code: &ServiceCode) -> Result<Service, StoreError> {
+pub(crate) async fn service_of(
+    state: &AppState,
+    code: &ServiceCode,
+) -> Result<Service, StoreError> {
     if let Some(s) = state.refs().service(code) {
         return Ok(s);
     }

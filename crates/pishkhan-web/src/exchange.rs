@@ -355,18 +355,21 @@ pub async fn run_inquiry(
     if let Err(refusal) = admitted {
         return Err(limit_refused(state, staff, request.office, refusal).await);
     }
-    let office = state.store().office(request.office).await?;
+    // Cached reads: the inquiry path is hot, and a status change drops the office's entry.
+    let office = crate::appointments::office_of(state, request.office).await?;
     let catalogue = ServiceCode::parse(request.catalogue_service.trim())
         .map_err(|e| ApiError::invalid(e.code, "purpose.service_code", e.message))?;
     let service_id = ServiceId::parse(request.service.trim())
         .map_err(|e| ApiError::invalid("unknown_service", "service", e.to_string()))?;
-    let service = state.store().service(&catalogue).await.map_err(|_| {
-        ApiError::invalid(
-            "unknown_service",
-            "purpose.service_code",
-            "no catalogue service has this code",
-        )
-    })?;
+    let service = crate::appointments::service_of(state, &catalogue)
+        .await
+        .map_err(|_| {
+            ApiError::invalid(
+                "unknown_service",
+                "purpose.service_code",
+                "no catalogue service has this code",
+            )
+        })?;
     if !service
         .required_inquiries
         .iter()

@@ -132,13 +132,6 @@ async fn serve(global: &Global, a: &ServeArgs) -> anyhow::Result<()> {
 /// How often the directory file is checked for a new version.
 const DIRECTORY_POLL: std::time::Duration = std::time::Duration::from_secs(2);
 
-fn now_s() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
-}
-
 fn signed_envelope(
     member: &str,
     key: &std::path::Path,
@@ -156,7 +149,7 @@ fn signed_envelope(
             .trim()
             .to_string())
     };
-    let dir = Directory::verify(&read(directory)?, &anchor, None, now_s())
+    let dir = Directory::verify(&read(directory)?, &anchor, None, pishkhan_sign::unix_now())
         .with_context(|| format!("{} does not verify", directory.display()))?;
     let handle = DirectoryHandle::new(dir);
     let envelope = std::sync::Arc::new(SignedEnvelope::new(member, key, handle.clone())?);
@@ -172,7 +165,7 @@ fn signed_envelope(
                 continue;
             }
             seen = modified;
-            match read(&path).map(|t| handle.update(&t, &anchor, now_s())) {
+            match read(&path).map(|t| handle.update(&t, &anchor, pishkhan_sign::unix_now())) {
                 Ok(Ok(v)) => tracing::info!(version = v, "directory updated"),
                 Ok(Err(e)) => tracing::warn!(error = %e, "new directory refused"),
                 Err(e) => tracing::warn!(error = %e, "directory unreadable"),

@@ -239,13 +239,6 @@ fn http_client<C: Default, R>(_constructor: fn(DirectoryHandle, MemberId, KeyPai
     C::default()
 }
 
-fn now_s() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
-}
-
 fn free_port() -> anyhow::Result<u16> {
     let l = std::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0))?;
     Ok(l.local_addr()?.port())
@@ -694,7 +687,7 @@ async fn run(args: &ExchangeBenchArgs, postgres: Option<&PgTarget>) -> anyhow::R
     let (signed_port, direct_port) = (free_port()?, free_port()?);
     let signed_url = format!("http://127.0.0.1:{signed_port}");
     let direct_url = format!("http://127.0.0.1:{direct_port}");
-    let now = now_s();
+    let now = pishkhan_sign::unix_now();
     let token = sign_reference_directory(
         &keys,
         &[(ReferenceAgency::CivilRegistry, signed_url.clone())],

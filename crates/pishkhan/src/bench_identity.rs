@@ -42,13 +42,6 @@ const MAX_VERIFICATIONS: u64 = 1_000_000;
 /// The whole run gives up after this long.
 const RUN_TIMEOUT: Duration = Duration::from_secs(900);
 
-fn now_s() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
-}
-
 pub async fn identity(args: &IdentityBenchArgs) -> anyhow::Result<()> {
     anyhow::ensure!(
         (1..=MAX_VERIFICATIONS).contains(&args.verifications),
@@ -91,7 +84,7 @@ async fn run(args: &IdentityBenchArgs) -> anyhow::Result<()> {
         urls.push((a, format!("http://{}", l.local_addr()?)));
     }
     let catalogue = whole_catalogue(store.as_ref()).await?;
-    let now = now_s();
+    let now = pishkhan_sign::unix_now();
     let token = sign_reference_directory(
         &keys,
         &urls,

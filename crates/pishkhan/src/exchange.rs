@@ -28,13 +28,6 @@ pub struct Agencies {
     pub urls: Vec<(ReferenceAgency, String)>,
 }
 
-fn now_s() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
-}
-
 fn origin(public_url: &str) -> String {
     let host = public_url
         .trim_start_matches("https://")
@@ -61,7 +54,7 @@ pub async fn from_flags(
     let anchor = crate::keys::trust_anchor(anchor)?;
     let token = std::fs::read_to_string(directory)
         .with_context(|| format!("cannot read {}", directory.display()))?;
-    let dir = Directory::verify(token.trim(), &anchor, None, now_s())
+    let dir = Directory::verify(token.trim(), &anchor, None, pishkhan_sign::unix_now())
         .with_context(|| format!("{} does not verify", directory.display()))?;
     let read = |p: &PathBuf| {
         pishkhan_sign::KeyPair::read_file(p).with_context(|| format!("cannot read {}", p.display()))
@@ -162,7 +155,7 @@ pub async fn demo(
         .map(|(a, p)| (*a, format!("http://127.0.0.1:{p}")))
         .collect();
     let catalogue = whole_catalogue(store.as_ref()).await?;
-    let now = now_s();
+    let now = pishkhan_sign::unix_now();
     let token = sign_reference_directory(
         &keys,
         &urls,

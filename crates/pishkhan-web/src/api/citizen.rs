@@ -33,10 +33,7 @@ pub(crate) async fn send_code(
     mobile: Mobile,
     ctx: &pishkhan_store::AuditContext,
 ) -> Result<(), ApiError> {
-    let mut digits = [0u8; 4];
-    getrandom::fill(&mut digits)
-        .map_err(|e| ApiError::Internal(anyhow::anyhow!("no randomness: {e}")))?;
-    let code = format!("{:06}", u32::from_le_bytes(digits) % 1_000_000);
+    let code = crate::auth::one_time_code()?;
     let request = OtpRequest {
         code_hash: token_hash(&format!("{}:{code}", national_code.as_str())),
         national_code,

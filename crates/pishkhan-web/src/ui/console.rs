@@ -15,7 +15,6 @@ use pishkhan_domain::model::{LocalizedText, Office, OfficeCode, ServiceCode};
 use pishkhan_domain::tehran::to_tehran;
 use pishkhan_domain::{NationalCode, schedule::TrackingCode};
 use pishkhan_queue::{CounterId, PriorityCode, QueueConfig, Ticket};
-use pishkhan_store::{PageRequest, ServiceFilter};
 use serde::Deserialize;
 
 use super::{Chrome, PageCtx, UiError, render};
@@ -231,21 +230,11 @@ async fn catalogue(state: &AppState) -> Result<Vec<(ServiceCode, LocalizedText)>
     if let Some(c) = state.refs().catalogue() {
         return Ok(c);
     }
-    let mut out = Vec::new();
-    let per_page = pishkhan_store::MAX_PER_PAGE;
-    for page in 1.. {
-        let request = PageRequest::new(page, per_page)
-            .map_err(|e| ApiError::Internal(anyhow::anyhow!("{}", e.message)))?;
-        let found = state
-            .store()
-            .services(&ServiceFilter::default(), request)
-            .await?;
-        let n = found.items.len();
-        out.extend(found.items.into_iter().map(|s| (s.code, s.title)));
-        if n < per_page as usize || out.len() as u64 >= found.total {
-            break;
-        }
-    }
+    let out: Vec<_> = crate::exchange::whole_catalogue(state.store())
+        .await?
+        .into_iter()
+        .map(|s| (s.code, s.title))
+        .collect();
     state.refs().put_catalogue(out.clone());
     Ok(out)
 }
