@@ -279,8 +279,8 @@ pub(crate) async fn verify_claim(
     let now_ms = state.now_ms();
     let mut inquiries = Vec::new();
     let mut owned_mobile = None;
-    let (eval, code) = match pishkhan_identity::precheck(&claim, profile) {
-        Err(eval) => (eval, None),
+    let (eval, code, failures) = match pishkhan_identity::precheck(&claim, profile) {
+        Err(eval) => (eval, None, 0),
         Ok(code) => {
             let since = now_ms - state.config().identity_lockout_s as i64 * 1000;
             let failures = state
@@ -346,6 +346,7 @@ pub(crate) async fn verify_claim(
             (
                 pishkhan_identity::evaluate(&claim, &record, owned, profile),
                 Some(code),
+                failures,
             )
         }
     };
@@ -374,12 +375,8 @@ pub(crate) async fn verify_claim(
         if eval.decision == Decision::Rejected
             && let Some(mobile) = &owned_mobile
         {
-            let since = now_ms - state.config().identity_lockout_s as i64 * 1000;
-            let failures = state
-                .store()
-                .identity_rejections_since(&code, since)
-                .await?
-                + 1;
+            // This rejection is the next failure after those counted for the lockout check.
+            let failures = failures + 1;
             if failures >= state.config().identity_max_failures {
                 notices.push(Notice {
                     kind: "identity.locked",
