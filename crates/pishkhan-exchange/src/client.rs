@@ -37,6 +37,7 @@ use sha2::{Digest as _, Sha256};
 use tokio::sync::Semaphore;
 
 use crate::SetupError;
+use crate::cache::{AnswerCache, CacheKey, CachedAnswer, MAX_CACHED_ANSWERS};
 use crate::directory::{
     Denial, Directory, DirectoryHandle, InquiryService, MemberId, MemberKind, MemberStatus,
     ServiceId,
@@ -74,6 +75,10 @@ pub struct Inquiry {
     pub catalogue_service: String,
     pub purpose: Purpose,
     pub body: Value,
+    /// Ask the agency even if the service's policy allows a cached answer (identity checks:
+    /// a card reported lost a minute ago must show at once). The answer still refreshes the
+    /// cache.
+    pub fresh: bool,
 }
 
 /// A verified answer.
@@ -99,6 +104,9 @@ pub struct InquiryOutcome {
     pub attempts: u32,
     /// For a yes/no service, the answer.
     pub yes_no: Option<bool>,
+    /// When the answer came from the cache (see [`crate::cache`]): Unix milliseconds at which
+    /// the agency gave it. The signature, nonce and hashes are those of that original answer.
+    pub cached_at_ms: Option<i64>,
 }
 
 /// How far an inquiry got before failing: attempts made and the last request nonce.
@@ -287,6 +295,7 @@ pub struct Exchange {
     key: RwLock<Arc<KeyPair>>,
     http: reqwest::Client,
     gates: Mutex<HashMap<MemberId, Arc<AgencyGate>>>,
+    cache: AnswerCache,
     epoch: Instant,
 }
 
@@ -338,6 +347,7 @@ impl Exchange {
             key: RwLock::new(Arc::new(key)),
             http,
             gates: Mutex::new(HashMap::new()),
+            cache: AnswerCache::new(MAX_CACHED_ANSWERS),
             epoch: Instant::now(),
         })
     }
@@ -436,15 +446,47 @@ impl Exchange {
             .and_then(|m| m.base_url.as_deref())
             .expect("a validated directory gives every agency a base_url");
         let url = format!("{}{}", base_url.trim_end_matches('/'), service.path);
-        self.send_with_retries(
-            &dir,
-            service,
-            inquiry,
-            &url,
-            body,
-            &right.allowed_attributes,
-        )
-        .await
+        let cache_key = (service.cache_ttl_ms > 0 && service.idempotent).then(|| CacheKey {
+            service: service.id.clone(),
+            client: inquiry.office.clone(),
+            request_sha256: hex::encode(Sha256::digest(&body)),
+        });
+        if let Some(key) = &cache_key
+            && !inquiry.fresh
+            && let Some(hit) = self.cache.get(key, dir.version())
+        {
+            let mut outcome = hit.outcome;
+            outcome.cached_at_ms = Some(hit.answered_at_ms);
+            outcome.latency_ms = 0;
+            outcome.attempts = 0;
+            return finish(
+                &dir,
+                service,
+                outcome,
+                &hit.answer,
+                &right.allowed_attributes,
+            );
+        }
+        let sent = self
+            .send_with_retries(&dir, service, inquiry, &url, body)
+            .await;
+        let (outcome, answer) = match sent {
+            Ok(answered) => answered,
+            Err(e) => return Err(e),
+        };
+        if let Some(key) = cache_key {
+            self.cache.put(
+                key,
+                CachedAnswer {
+                    outcome: outcome.clone(),
+                    answer: Arc::from(answer.as_slice()),
+                    answered_at_ms: unix_now_ms(),
+                },
+                dir.version(),
+                Duration::from_millis(service.cache_ttl_ms),
+            );
+        }
+        finish(&dir, service, outcome, &answer, &right.allowed_attributes)
     }
 
     async fn send_with_retries(
@@ -454,8 +496,7 @@ impl Exchange {
         inquiry: &Inquiry,
         url: &str,
         body: Vec<u8>,
-        allowed: &[String],
-    ) -> Result<InquiryOutcome, InquiryError> {
+    ) -> Result<(InquiryOutcome, Vec<u8>), InquiryError> {
         let limits = *dir.limits();
         let timeout = Duration::from_millis(limits.agency_timeout_ms);
         let gate = self.gate(&service.agency);
@@ -514,13 +555,14 @@ impl Exchange {
                     latency_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
                     attempts: attempts.count,
                     yes_no: None,
+                    cached_at_ms: None,
                 };
                 Ok((outcome, raw.body))
             });
             let error = match result {
                 Ok((outcome, answer)) if outcome.status < 500 => {
                     ticket.success();
-                    return finish(dir, service, outcome, &answer, allowed);
+                    return Ok((outcome, answer));
                 }
                 Ok((outcome, _)) => {
                     ticket.failure(&limits, self.now_ms());
@@ -648,6 +690,12 @@ impl Exchange {
         let dir = self.directory.current();
         LogEntry::for_inquiry(inquiry, dir.service(&inquiry.service), result, at_ms)
     }
+}
+
+fn unix_now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
 
 fn error_chain(e: &dyn std::error::Error) -> String {
@@ -782,6 +830,7 @@ impl LogEntry {
             } else {
                 None
             },
+            cached_at_ms: outcome.and_then(|o| o.cached_at_ms),
         }
     }
 }

@@ -293,6 +293,11 @@ pub struct InquiryService {
     /// citizen's data-access view), if any. Must be a string property of the request schema.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub subject_field: Option<String>,
+    /// How long a verified answer may be reused for the same office and the same request, in
+    /// milliseconds (see [`crate::cache`]); 0, the default, never. Only for idempotent
+    /// services; at most [`crate::cache::MAX_CACHE_TTL_MS`].
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub cache_ttl_ms: u64,
     pub description_fa: String,
     pub description_en: String,
 }
@@ -681,6 +686,10 @@ impl Directory {
     }
 }
 
+fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
+
 fn check_text(what: &str, s: &str, required: bool) -> Result<(), DirectoryError> {
     if required && s.trim().is_empty() {
         return Err(invalid(format!("{what} is empty")));
@@ -833,6 +842,12 @@ fn check_service(
                 "service {id}: a yes/no service answers exactly one required boolean property"
             )));
         }
+    }
+    if s.cache_ttl_ms > crate::cache::MAX_CACHE_TTL_MS || (s.cache_ttl_ms > 0 && !s.idempotent) {
+        return Err(invalid(format!(
+            "service {id}: cache_ttl_ms must be at most {} and only for an idempotent service",
+            crate::cache::MAX_CACHE_TTL_MS
+        )));
     }
     if let Some(field) = &s.subject_field
         && !request.property(field).is_some_and(Schema::is_string)
@@ -1049,6 +1064,7 @@ struct ReferenceService {
     keep_bodies: bool,
     yes_no: bool,
     subject_field: Option<&'static str>,
+    cache_ttl_ms: u64,
     description_fa: &'static str,
     description_en: &'static str,
 }
@@ -1088,6 +1104,7 @@ fn reference_service(service: pishkhan_agency::Service) -> ReferenceService {
             keep_bodies: false,
             yes_no: false,
             subject_field: Some("national_code"),
+            cache_ttl_ms: 60_000,
             description_fa: "استعلام هویت از ثبت احوال با کد ملی",
             description_en: "Identity inquiry from the civil registry by national code",
         },
@@ -1102,6 +1119,7 @@ fn reference_service(service: pishkhan_agency::Service) -> ReferenceService {
             keep_bodies: true,
             yes_no: true,
             subject_field: Some("national_code"),
+            cache_ttl_ms: 0,
             description_fa: "استعلام تطابق مالکیت سیم‌کارت با کد ملی (شاهکار)",
             description_en: "Does this mobile number belong to this national code (Shahkar)",
         },
@@ -1129,6 +1147,7 @@ fn reference_service(service: pishkhan_agency::Service) -> ReferenceService {
             keep_bodies: false,
             yes_no: false,
             subject_field: None,
+            cache_ttl_ms: 3_600_000,
             description_fa: "استعلام نشانی با کد پستی",
             description_en: "Address inquiry by postal code",
         },
@@ -1143,6 +1162,7 @@ fn reference_service(service: pishkhan_agency::Service) -> ReferenceService {
             keep_bodies: true,
             yes_no: true,
             subject_field: Some("national_code"),
+            cache_ttl_ms: 600_000,
             description_fa: "استعلام تطابق کد پستی با نشانی ثبت‌شده‌ی شخص",
             description_en: "Is this postal code the person's registered address",
         },
@@ -1166,6 +1186,7 @@ fn reference_service(service: pishkhan_agency::Service) -> ReferenceService {
             keep_bodies: true,
             yes_no: false,
             subject_field: Some("national_code"),
+            cache_ttl_ms: 0,
             description_fa: "استعلام خلافی خودرو با کد ملی",
             description_en: "Unpaid traffic fines by national code",
         },
@@ -1221,6 +1242,7 @@ fn reference_config(params: &ReferenceParams) -> DirectoryConfig {
                 keep_bodies: r.keep_bodies,
                 yes_no: r.yes_no,
                 subject_field: r.subject_field.map(str::to_owned),
+                cache_ttl_ms: r.cache_ttl_ms,
                 description_fa: r.description_fa.to_owned(),
                 description_en: r.description_en.to_owned(),
             });

@@ -10,6 +10,7 @@
 //!   `Envelope` seam.
 //! * [`client`]: [`Exchange`], the exchange side: checks, signing, timeouts, retries within a
 //!   budget, a circuit breaker per agency, answer verification and data minimisation.
+//! * [`cache`]: verified answers reused within a service's `cache_ttl_ms`.
 //! * [`resilience`]: the retry budget and circuit breaker, pure.
 //! * [`log`]: the RFC 6962 message log: entries, the [`LogStore`] contract, the group-commit
 //!   [`LogAppender`], proofs and [`verify_log`].
@@ -19,6 +20,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod cache;
 pub mod client;
 pub mod directory;
 pub mod envelope;

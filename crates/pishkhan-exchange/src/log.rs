@@ -110,6 +110,10 @@ pub struct LogEntry {
     /// The answer as delivered to the office (minimised), only with `keep_bodies`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub response_body: Option<Value>,
+    /// Set when the answer was served from the exchange's cache: when the agency gave it (Unix
+    /// milliseconds). The nonce, signature and hashes are then those of that original answer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cached_at_ms: Option<i64>,
 }
 
 /// Why an entry's bytes are not a canonical log entry.

@@ -245,6 +245,8 @@ pub struct InquiryRequest {
     pub legal_basis: String,
     pub case_id: String,
     pub body: Value,
+    /// Ask the agency even if the service allows a cached answer.
+    pub fresh: bool,
 }
 
 /// An answered inquiry and where its record sits in the log.
@@ -401,6 +403,7 @@ pub async fn run_inquiry(
         catalogue_service: catalogue.as_str().to_string(),
         purpose,
         body: request.body,
+        fresh: request.fresh,
     };
     let result = rt.exchange.inquire(&inquiry).await;
     let entry = rt.exchange.log_entry(&inquiry, &result, state.now_ms());

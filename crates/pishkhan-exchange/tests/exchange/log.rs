@@ -49,6 +49,7 @@ fn entry(i: u64) -> LogEntry {
         response_signature: None,
         request_body: Some(json!({"national_code": format!("{:010}", i), "mobile": "09120000000"})),
         response_body: Some(json!({"match": i.is_multiple_of(2)})),
+        cached_at_ms: i.is_multiple_of(5).then_some(1_759_999_000_000),
     }
 }
 
@@ -198,6 +199,7 @@ fn entries_have_one_canonical_encoding() {
         request_nonce: None,
         response_signature: None,
         request_body: None,
+        cached_at_ms: None,
         response_body: None,
     };
     let bytes = minimal.to_canonical_bytes();

@@ -2,6 +2,7 @@
 //! `SignedEnvelope`, the `Exchange` client over real HTTP, and the message log.
 
 mod agency_side;
+mod cache;
 mod common;
 mod directory;
 mod inquiry;

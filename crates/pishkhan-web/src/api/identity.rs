@@ -305,6 +305,8 @@ pub(crate) async fn verify_claim(
                     legal_basis: IDENTITY_LEGAL_BASIS.into(),
                     case_id: purpose.case_id.clone(),
                     body: serde_json::json!({ "national_code": code.as_str() }),
+                    // A card reported lost a minute ago must show: never a cached answer.
+                    fresh: true,
                 },
             )
             .await?;
@@ -323,6 +325,7 @@ pub(crate) async fn verify_claim(
                         legal_basis: IDENTITY_LEGAL_BASIS.into(),
                         case_id: purpose.case_id.clone(),
                         body: serde_json::json!({ "national_code": code.as_str(), "mobile": mobile }),
+                        fresh: true,
                     },
                 )
                 .await;

@@ -49,6 +49,9 @@ pub struct InquiryIn {
     pub request: Option<serde_json::Value>,
     /// The office making the inquiry; defaults to the caller's own office.
     pub office: Option<String>,
+    /// Ask the agency even when the service's policy allows a recent cached answer.
+    #[serde(default)]
+    pub fresh: bool,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -67,6 +70,9 @@ pub struct InquiryOut {
     pub latency_ms: u64,
     /// The agency's signature over its answer (compact JWS).
     pub agency_signature: String,
+    /// Set when the answer is a cached one (the service's policy allows reuse for a while):
+    /// when the agency gave it. Absent for a fresh answer.
+    pub cached_at: Option<String>,
 }
 
 /// Run an inquiry at an agency through the exchange, for a case at the caller's office.
@@ -124,6 +130,7 @@ pub async fn create(
             legal_basis: purpose.legal_basis,
             case_id: purpose.case_id,
             body,
+            fresh: input.fresh,
         },
     )
     .await?;
@@ -137,6 +144,7 @@ pub async fn create(
         answer: o.yes_no,
         latency_ms: o.latency_ms,
         agency_signature: o.response_signature,
+        cached_at: o.cached_at_ms.map(super::types::rfc3339_ms),
     }))
 }
 

@@ -197,12 +197,24 @@ async fn offices_inquire_through_the_signed_logged_exchange() {
             .as_u64()
             .unwrap();
         let url = fx.stop_agency(ReferenceAgency::CivilRegistry);
-        let down = app
+        // The person was asked about a moment ago: the service's policy allows reusing that
+        // signed answer for a while, so the counter carries on, and says the answer is cached.
+        let cached = app
             .post_json(
                 "/api/v1/inquiries",
                 Some(&operator),
                 &person_inquiry(&code, "CASE-2"),
             )
+            .await;
+        assert_eq!(cached.status, 200, "[{be}] {}", cached.text);
+        let cached = cached.json();
+        assert!(cached["cached_at"].is_string(), "[{be}] {cached}");
+        assert_eq!(cached["result"]["national_code"], code.as_str());
+        let before = before + 1;
+        let mut fresh = person_inquiry(&code, "CASE-2");
+        fresh["fresh"] = json!(true);
+        let down = app
+            .post_json("/api/v1/inquiries", Some(&operator), &fresh)
             .await;
         down.problem(503, "agency_unavailable");
         let after = app.get("/api/v1/exchange/checkpoint").await.json()["size"]
@@ -215,13 +227,10 @@ async fn offices_inquire_through_the_signed_logged_exchange() {
         let mut recovered = false;
         for _ in 0..100 {
             let again = app
-                .post_json(
-                    "/api/v1/inquiries",
-                    Some(&operator),
-                    &person_inquiry(&code, "CASE-2"),
-                )
+                .post_json("/api/v1/inquiries", Some(&operator), &fresh)
                 .await;
             if again.status == 200 {
+                assert!(again.json()["cached_at"].is_null(), "[{be}] a fresh answer");
                 recovered = true;
                 break;
             }
