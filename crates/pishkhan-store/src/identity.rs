@@ -30,6 +30,19 @@ pub struct NewVerification {
     pub at_ms: i64,
 }
 
+/// One verification to record with everything written beside it: [`crate::Store::record_verifications`]
+/// group-commits many in one transaction.
+#[derive(Debug, Clone)]
+pub struct VerificationWrite {
+    pub permit: Permit,
+    pub verification: NewVerification,
+    pub notices: Vec<Notice>,
+    pub ctx: AuditContext,
+}
+
+/// Most verifications one [`crate::Store::record_verifications`] call takes.
+pub const MAX_VERIFICATION_BATCH: usize = 512;
+
 /// A verification as stored.
 #[derive(Debug, Clone, PartialEq)]
 pub struct VerificationRecord {
@@ -84,15 +97,33 @@ fn may_verify(permit: &Permit, office: pishkhan_domain::model::OfficeCode) -> Re
     )
 }
 
-pub(crate) async fn record(
-    store: &SqlStore,
+pub(crate) async fn record(store: &SqlStore, batch: &[VerificationWrite]) -> Result<()> {
+    if batch.len() > MAX_VERIFICATION_BATCH {
+        return Err(StoreError::LimitReached {
+            rule: format!("at most {MAX_VERIFICATION_BATCH} verifications per batch"),
+        });
+    }
+    for w in batch {
+        may_verify(&w.permit, w.verification.office)?;
+    }
+    if batch.is_empty() {
+        return Ok(());
+    }
+    let (_turn, mut tx) = store.begin_write().await?;
+    for w in batch {
+        write_one(&mut tx, &w.permit, &w.verification, &w.notices, &w.ctx).await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+async fn write_one(
+    tx: &mut crate::sql::AnyTx<'static>,
     permit: &Permit,
     v: &NewVerification,
     notices: &[Notice],
     ctx: &AuditContext,
 ) -> Result<()> {
-    may_verify(permit, v.office)?;
-    let (_turn, mut tx) = store.begin_write().await?;
     sqlx::query(
         "INSERT INTO identity_verifications (id, national_code, office_code, operator, decision, \
          profile_version, receipt, result_json, owned_mobile, at_ms) \
@@ -108,11 +139,11 @@ pub(crate) async fn record(
     .bind(v.result.to_string())
     .bind(v.owned_mobile.clone())
     .bind(v.at_ms)
-    .execute(&mut *tx)
+    .execute(&mut **tx)
     .await?;
     for n in notices {
         crate::outbox::enqueue(
-            &mut tx,
+            tx,
             &crate::outbox::NewMessage {
                 kind: n.kind,
                 recipient: n.recipient.clone(),
@@ -124,15 +155,13 @@ pub(crate) async fn record(
         .await?;
     }
     audit_permit(
-        &mut tx,
+        tx,
         permit,
         &format!("verification:{}", v.id),
         serde_json::json!({ "decision": v.decision, "profile": v.profile_version }),
         ctx,
     )
-    .await?;
-    tx.commit().await?;
-    Ok(())
+    .await
 }
 
 pub(crate) async fn rejected_since(

@@ -40,7 +40,8 @@ pub use database_url::DatabaseUrl;
 pub use error::StoreError;
 pub use exchange_log::MAX_LOG_READ_ROWS;
 pub use identity::{
-    MAX_IDENTITY_OTP_ATTEMPTS, NewVerification, OperatorFailures, VerificationRecord,
+    MAX_IDENTITY_OTP_ATTEMPTS, MAX_VERIFICATION_BATCH, NewVerification, OperatorFailures,
+    VerificationRecord, VerificationWrite,
 };
 pub use releases::{
     CitizenRelease, NewRelease, NewReleaseRequest, NewWinner, PlannedSlot, Release,
@@ -736,14 +737,26 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<()>;
 
     // Identity verifications (see `identity.rs`).
-    /// Records a verification and the messages it causes, in one transaction.
+    /// Records verifications, each with the messages it causes and its audit row, all in one
+    /// transaction (group commit; at most [`MAX_VERIFICATION_BATCH`]). Every permit is checked
+    /// before anything is written: nothing is written unless all may be.
+    async fn record_verifications(&self, batch: &[VerificationWrite]) -> Result<()>;
+    /// Records one verification (see [`Store::record_verifications`]).
     async fn record_verification(
         &self,
         permit: &Permit,
         verification: &NewVerification,
         notices: &[Notice],
         ctx: &AuditContext,
-    ) -> Result<()>;
+    ) -> Result<()> {
+        self.record_verifications(&[VerificationWrite {
+            permit: permit.clone(),
+            verification: verification.clone(),
+            notices: notices.to_vec(),
+            ctx: ctx.clone(),
+        }])
+        .await
+    }
     /// Rejected verifications of `national_code` since `since_ms`: the lockout count.
     async fn identity_rejections_since(
         &self,

@@ -1680,14 +1680,8 @@ impl Store for SqlStore {
         Ok(())
     }
 
-    async fn record_verification(
-        &self,
-        permit: &Permit,
-        verification: &crate::NewVerification,
-        notices: &[crate::Notice],
-        ctx: &AuditContext,
-    ) -> Result<()> {
-        crate::identity::record(self, permit, verification, notices, ctx).await
+    async fn record_verifications(&self, batch: &[crate::VerificationWrite]) -> Result<()> {
+        crate::identity::record(self, batch).await
     }
 
     async fn identity_rejections_since(

@@ -1111,3 +1111,140 @@ async fn bookings_queue_their_notifications_in_the_same_transaction() {
     })
     .await;
 }
+
+fn verification(
+    id: &str,
+    office: OfficeCode,
+    operator: &str,
+    decision: &str,
+) -> pishkhan_store::NewVerification {
+    pishkhan_store::NewVerification {
+        id: id.into(),
+        national_code: NationalCode::parse("0012345679").unwrap(),
+        office,
+        operator: operator.into(),
+        decision: decision.into(),
+        profile_version: "fa-1".into(),
+        receipt: format!("receipt-{id}"),
+        result: serde_json::json!({ "verification_id": id, "decision": decision }),
+        owned_mobile: None,
+        at_ms: T0,
+    }
+}
+
+#[tokio::test]
+async fn verifications_are_group_committed_all_or_nothing() {
+    each_backend(|db| async move {
+        let store = db.open().await;
+        load_small_nation(store.as_ref()).await;
+        let operator = store
+            .staff_by_username(&Username::parse("operator").unwrap())
+            .await
+            .unwrap();
+        let office = operator
+            .staff
+            .office
+            .expect("the demo operator has an office");
+        let actor = StaffActor {
+            id: operator.id,
+            username: operator.staff.username.clone(),
+            role: Role::Operator,
+            office: Some(office),
+            office_status: Some(OfficeStatus::Active),
+        };
+        let permit = authorize(
+            &Principal::Staff(actor.clone()),
+            Action::RunInquiry { office },
+        )
+        .unwrap();
+        let write = |id: &str, decision: &str, permit: &pishkhan_domain::access::Permit| {
+            pishkhan_store::VerificationWrite {
+                permit: permit.clone(),
+                verification: verification(id, office, "operator", decision),
+                notices: vec![pishkhan_store::Notice {
+                    kind: "identity.locked",
+                    recipient: "09120000000".into(),
+                    dedupe_key: format!("identity.locked:{id}"),
+                    payload: serde_json::json!({}),
+                }],
+                ctx: ctx(T0),
+            }
+        };
+        // A batch whose last record's permit is for another office writes nothing at all.
+        let other = OfficeCode::from_u32(office.get() + 1).unwrap();
+        let wrong = authorize(
+            &Principal::Staff(StaffActor {
+                office: Some(other),
+                ..actor.clone()
+            }),
+            Action::RunInquiry { office: other },
+        )
+        .unwrap();
+        let outbox_before = store.outbox_messages(None, 100).await.unwrap().len();
+        let refused = store
+            .record_verifications(&[
+                write("v-1", "rejected", &permit),
+                write("v-2", "verified", &wrong),
+            ])
+            .await;
+        assert!(
+            matches!(refused, Err(StoreError::PermitMismatch)),
+            "{refused:?}"
+        );
+        assert!(matches!(
+            store.verification("v-1").await,
+            Err(StoreError::NotFound { .. })
+        ));
+        assert_eq!(
+            store.outbox_messages(None, 100).await.unwrap().len(),
+            outbox_before
+        );
+
+        // A batch of many commits together: every record, notice and audit row.
+        let batch: Vec<_> = (0..40)
+            .map(|i| {
+                write(
+                    &format!("v-{i}"),
+                    if i % 4 == 0 { "rejected" } else { "verified" },
+                    &permit,
+                )
+            })
+            .collect();
+        store.record_verifications(&batch).await.unwrap();
+        for i in [0, 17, 39] {
+            let r = store.verification(&format!("v-{i}")).await.unwrap();
+            assert_eq!(r.office, office.get());
+            assert_eq!(r.receipt, format!("receipt-v-{i}"));
+        }
+        let code = NationalCode::parse("0012345679").unwrap();
+        assert_eq!(
+            store
+                .identity_rejections_since(&code, T0 - 1)
+                .await
+                .unwrap(),
+            10
+        );
+        assert_eq!(
+            store.outbox_messages(None, 100).await.unwrap().len(),
+            outbox_before + 40
+        );
+        // The same id twice is refused, and the batch with it leaves nothing behind.
+        let dup = store
+            .record_verifications(&[
+                write("v-new", "verified", &permit),
+                write("v-3", "verified", &permit),
+            ])
+            .await;
+        assert!(dup.is_err());
+        assert!(store.verification("v-new").await.is_err());
+        // Batches are bounded.
+        let too_many: Vec<_> = (0..=pishkhan_store::MAX_VERIFICATION_BATCH)
+            .map(|i| write(&format!("w-{i}"), "verified", &permit))
+            .collect();
+        assert!(matches!(
+            store.record_verifications(&too_many).await,
+            Err(StoreError::LimitReached { .. })
+        ));
+    })
+    .await;
+}

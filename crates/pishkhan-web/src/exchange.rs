@@ -5,6 +5,7 @@
 //! **Invariant:** an inquiry's answer reaches the caller only after its log entry is committed;
 //! refused and failed inquiries are logged too.
 
+use crate::verification_writer::VerificationWriter;
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -187,6 +188,7 @@ pub struct ExchangeRuntime {
     log_jwk: pishkhan_sign::Jwk,
     directory: DirectoryHandle,
     receipt_key: KeyPair,
+    verifications: VerificationWriter,
 }
 
 impl ExchangeRuntime {
@@ -198,6 +200,7 @@ impl ExchangeRuntime {
             .no_proxy()
             .pool_max_idle_per_host(64)
             .build()?;
+        let verifications = VerificationWriter::start(store.clone());
         let log = Arc::new(StoreLog(store));
         let mut log_keyring = Keyring::new();
         log_keyring.add(setup.log_key.public(), KeyStatus::Active, None)?;
@@ -212,6 +215,7 @@ impl ExchangeRuntime {
             log_jwk,
             directory: setup.directory,
             receipt_key: setup.receipt_key,
+            verifications,
         }))
     }
 
@@ -233,6 +237,11 @@ impl ExchangeRuntime {
 
     pub fn receipt_key(&self) -> &KeyPair {
         &self.receipt_key
+    }
+
+    /// Where identity verifications are recorded (group commit).
+    pub(crate) fn verifications(&self) -> &VerificationWriter {
+        &self.verifications
     }
 }
 

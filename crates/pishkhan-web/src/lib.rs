@@ -22,6 +22,7 @@ mod refcache;
 mod static_files;
 mod sweep;
 mod ui;
+mod verification_writer;
 
 use std::net::SocketAddr;
 use std::sync::Arc;

@@ -10,7 +10,7 @@ use axum::http::StatusCode;
 use pishkhan_domain::access::Action;
 use pishkhan_domain::{JalaliDate, Mobile};
 use pishkhan_identity::{Claim, Decision, Evaluation, Outcome, RegistryRecord};
-use pishkhan_store::{NewVerification, Notice, StoreError};
+use pishkhan_store::{NewVerification, Notice, StoreError, VerificationWrite};
 use serde::{Deserialize, Serialize};
 use sha2::Digest;
 use utoipa::{IntoParams, ToSchema};
@@ -389,11 +389,11 @@ pub(crate) async fn verify_claim(
                 });
             }
         }
-        state
-            .store()
-            .record_verification(
-                &permit,
-                &NewVerification {
+        runtime(state)?
+            .verifications()
+            .record(VerificationWrite {
+                permit: permit.clone(),
+                verification: NewVerification {
                     id: id.clone(),
                     national_code: code,
                     office,
@@ -405,9 +405,9 @@ pub(crate) async fn verify_claim(
                     owned_mobile,
                     at_ms: now_ms,
                 },
-                &notices,
-                ctx,
-            )
+                notices,
+                ctx: ctx.clone(),
+            })
             .await?;
     }
     Ok(out)
