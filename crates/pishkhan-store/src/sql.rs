@@ -49,6 +49,8 @@ pub(crate) struct SqlStore {
     pub(crate) tracking_key: [u8; 32],
     /// The embedded store's in-memory booking engine (group commit); `None` on PostgreSQL.
     pub(crate) engine: Option<crate::engine::Engine>,
+    /// The embedded store's background WAL checkpointer.
+    _checkpointer: Option<crate::sqlite::Checkpointer>,
 }
 
 impl SqlStore {
@@ -63,7 +65,10 @@ impl SqlStore {
             Backend::Postgres => None,
         };
         let writer = (backend == Backend::Sqlite).then(|| tokio::sync::Mutex::new(()));
+        let checkpointer =
+            (backend == Backend::Sqlite).then(|| crate::sqlite::spawn_checkpointer(pool.clone()));
         Ok(Self {
+            _checkpointer: checkpointer,
             pool,
             backend,
             _lock: lock,

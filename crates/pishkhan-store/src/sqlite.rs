@@ -52,6 +52,40 @@ const MIGRATIONS: &[Migration] = &[
 /// Readers run in parallel under WAL; writes serialize on SQLite's own lock.
 const MAX_CONNECTIONS: u32 = 8;
 const BUSY_TIMEOUT_MS: u32 = 5_000;
+/// How often the background checkpointer copies the WAL into the database file.
+const CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_millis(500);
+/// WAL pages after which a committing connection checkpoints itself: only a safety net for a
+/// checkpointer that falls behind (64 MiB at 4 KiB pages).
+const WAL_AUTOCHECKPOINT_PAGES: u32 = 16_384;
+
+/// Copies the WAL into the database file from a pooled connection of its own, every
+/// [`CHECKPOINT_EVERY`]. SQLite otherwise checkpoints inside whichever commit crosses 1,000
+/// pages, and that commit (and every one queued behind the writer) waits for the copy and its
+/// fsync: a few hundred milliseconds at the tail. A passive checkpoint takes no writer lock.
+/// Stops when dropped.
+pub(crate) struct Checkpointer(tokio::task::JoinHandle<()>);
+
+impl Drop for Checkpointer {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+pub(crate) fn spawn_checkpointer(pool: sqlx::AnyPool) -> Checkpointer {
+    Checkpointer(tokio::spawn(async move {
+        let mut tick = tokio::time::interval(CHECKPOINT_EVERY);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            if pool.is_closed() {
+                break;
+            }
+            if let Err(e) = pool.execute("PRAGMA wal_checkpoint(PASSIVE)").await {
+                tracing::debug!(error = %e, "background WAL checkpoint did not run");
+            }
+        }
+    }))
+}
 
 pub(crate) async fn open(url: &DatabaseUrl) -> Result<SqlStore, StoreError> {
     sqlx::any::install_default_drivers();
@@ -73,7 +107,8 @@ pub(crate) async fn open(url: &DatabaseUrl) -> Result<SqlStore, StoreError> {
                 // busy_timeout first: every later statement may wait for a lock.
                 conn.execute(sqlx::AssertSqlSafe(format!(
                     "PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}; PRAGMA synchronous = FULL; \
-                     PRAGMA foreign_keys = ON;"
+                     PRAGMA foreign_keys = ON; \
+                     PRAGMA wal_autocheckpoint = {WAL_AUTOCHECKPOINT_PAGES};"
                 )))
                 .await?;
                 Ok(())

@@ -42,6 +42,8 @@ const PREFERRED_SERVICE: &str = "NID-001";
 const MAX_OFFICES: usize = 256;
 /// Warm-up requests before each measured run (connections, caches), at most.
 const MAX_WARMUP: u32 = 2_000;
+/// Length of each steady-rate run that measures latency at half load, in seconds.
+const PACED_SECONDS: f64 = 10.0;
 /// Longest one request may take before the benchmark counts it as failed.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 /// How long an agency process may take to start listening.
@@ -404,6 +406,89 @@ where
     Ok(report)
 }
 
+/// How a run loads the system.
+#[derive(Clone, Copy)]
+enum Load {
+    /// This many requests in flight, each starting when one answers: the saturation figure.
+    Closed { concurrency: u32 },
+    /// Requests started at this steady rate: latency at a known load.
+    Paced { per_second: f64 },
+}
+
+async fn apply<F, Fut>(
+    requests: std::ops::Range<u64>,
+    load: Load,
+    agency_pid: Option<u32>,
+    one: F,
+) -> anyhow::Result<RunReport>
+where
+    F: Fn(u64) -> Fut + Clone + Send + Sync + 'static,
+    Fut: Future<Output = Result<(), Failure>> + Send + 'static,
+{
+    match load {
+        Load::Closed { concurrency } => drive(requests, concurrency, agency_pid, one).await,
+        Load::Paced { per_second } => drive_paced(requests, per_second, agency_pid, one).await,
+    }
+}
+
+/// Sends requests at a steady `rate_per_s` (open loop: a request starts on schedule
+/// whether or not earlier ones have answered), so latency is measured at a known load rather
+/// than at saturation. Latency counts from each request's scheduled start.
+async fn drive_paced<F, Fut>(
+    requests: std::ops::Range<u64>,
+    rate_per_s: f64,
+    agency_pid: Option<u32>,
+    one: F,
+) -> anyhow::Result<RunReport>
+where
+    F: Fn(u64) -> Fut + Clone + Send + Sync + 'static,
+    Fut: Future<Output = Result<(), Failure>> + Send + 'static,
+{
+    let mut report = RunReport {
+        ok: 0,
+        failures: BTreeMap::new(),
+        first_failure: None,
+        seconds: 0.0,
+        latencies_us: Vec::with_capacity((requests.end - requests.start) as usize),
+        cpu: None,
+    };
+    let keep = |report: &mut RunReport, (latency, result): (u64, Result<(), Failure>)| {
+        report.latencies_us.push(latency);
+        if let Err((code, detail)) = result {
+            *report.failures.entry(code).or_default() += 1;
+            report
+                .first_failure
+                .get_or_insert_with(|| format!("{code}: {detail}"));
+        }
+    };
+    let meter = CpuMeter::start(agency_pid);
+    let started = tokio::time::Instant::now();
+    let mut tasks = tokio::task::JoinSet::new();
+    for (i, k) in requests.enumerate() {
+        let due = started + Duration::from_secs_f64(i as f64 / rate_per_s);
+        tokio::time::sleep_until(due).await;
+        let one = one.clone();
+        tasks.spawn(async move {
+            let result = match tokio::time::timeout(REQUEST_TIMEOUT, one(k)).await {
+                Ok(r) => r,
+                Err(_) => Err(("bench_timeout", "no answer within 30 s".to_string())),
+            };
+            (due.elapsed().as_micros() as u64, result)
+        });
+        while let Some(done) = tasks.try_join_next() {
+            keep(&mut report, done.context("a benchmark task panicked")?);
+        }
+    }
+    while let Some(done) = tasks.join_next().await {
+        keep(&mut report, done.context("a benchmark task panicked")?);
+    }
+    report.seconds = started.elapsed().as_secs_f64();
+    report.cpu = meter.stop();
+    report.ok = report.latencies_us.len() as u64 - report.failed();
+    report.latencies_us.sort_unstable();
+    Ok(report)
+}
+
 /// What the measured inquiries share.
 struct Bench {
     store: Arc<dyn Store>,
@@ -490,7 +575,7 @@ async fn direct_run(
     population: Arc<pishkhan_agency::Population>,
     base_url: &str,
     requests: std::ops::Range<u64>,
-    concurrency: u32,
+    load: Load,
     agency_pid: Option<u32>,
 ) -> anyhow::Result<RunReport> {
     let http = http_client(Exchange::new);
@@ -528,7 +613,7 @@ async fn direct_run(
             Ok(())
         }
     };
-    drive(requests, concurrency, agency_pid, one).await
+    apply(requests, load, agency_pid, one).await
 }
 
 /// Starts `pishkhan agency serve` without `--member` (unsigned) and waits until it listens.
@@ -770,11 +855,12 @@ async fn run(args: &ExchangeBenchArgs, postgres: Option<&PgTarget>) -> anyhow::R
     // Warm-up (connections, caches), with other request numbers than the measured runs'; the
     // warm-up inquiries are logged too.
     let w = u64::from(warmup);
+    let closed = Load::Closed { concurrency: c };
     let warm = direct_run(
         population.clone(),
         &direct_url,
         n..n + w,
-        c,
+        closed,
         direct_agency.id(),
     )
     .await?;
@@ -792,7 +878,14 @@ async fn run(args: &ExchangeBenchArgs, postgres: Option<&PgTarget>) -> anyhow::R
     println!("warm-up: {warmup} direct calls and {warmup} inquiries (logged) before measuring");
 
     // Baselines: direct unsigned calls at the same concurrency.
-    let direct = direct_run(population.clone(), &direct_url, 0..n, c, direct_agency.id()).await?;
+    let direct = direct_run(
+        population.clone(),
+        &direct_url,
+        0..n,
+        closed,
+        direct_agency.id(),
+    )
+    .await?;
     direct.print(
         &format!("baseline: direct unsigned HTTP, same client, {c} in flight"),
         "calls",
@@ -832,7 +925,7 @@ async fn run(args: &ExchangeBenchArgs, postgres: Option<&PgTarget>) -> anyhow::R
         .await
         .map_err(|e| anyhow::anyhow!("log head: {e}"))?
         .map_or(0, |h| h.size);
-    let measured = drive(0..n, c, signed_agency.id(), inquire).await?;
+    let measured = drive(0..n, c, signed_agency.id(), inquire.clone()).await?;
     measured.print(
         &format!(
             "exchange: signed inquiries over HTTP to {}, verified, logged durably, {c} in flight",
@@ -873,7 +966,47 @@ async fn run(args: &ExchangeBenchArgs, postgres: Option<&PgTarget>) -> anyhow::R
         );
     }
 
+    // Added latency at half the measured throughput: the same steady rate for direct calls
+    // and for inquiries, with other request numbers than the runs above.
+    let half = (measured.per_second() / 2.0).max(1.0);
+    let paced_n = ((half * PACED_SECONDS) as u64).clamp(1, n);
+    let paced = Load::Paced { per_second: half };
+    let base = 2 * n + w;
+    let direct_half = direct_run(
+        population.clone(),
+        &direct_url,
+        base..base + paced_n,
+        paced,
+        direct_agency.id(),
+    )
+    .await?;
+    direct_half.print(
+        &format!("baseline at half load: direct unsigned HTTP, {half:.0} calls/s steady"),
+        "calls",
+    );
+    let exchange_half = apply(
+        base + paced_n..base + 2 * paced_n,
+        paced,
+        signed_agency.id(),
+        inquire,
+    )
+    .await?;
+    exchange_half.print(
+        &format!("exchange at half load: {half:.0} inquiries/s steady"),
+        "inquiries",
+    );
+    println!(
+        "added latency at half load ({half:.0}/s): p50 {:+.2} ms, p99 {:+.2} ms",
+        exchange_half.percentile_ms(0.5) - direct_half.percentile_ms(0.5),
+        exchange_half.percentile_ms(0.99) - direct_half.percentile_ms(0.99)
+    );
+
     // Stop the agencies, then audit the whole log.
+    let head_after = log
+        .load_head()
+        .await
+        .map_err(|e| anyhow::anyhow!("log head: {e}"))?
+        .map_or(0, |h| h.size);
     drop(signed_agency);
     drop(direct_agency);
     let started = Instant::now();
@@ -896,7 +1029,8 @@ async fn run(args: &ExchangeBenchArgs, postgres: Option<&PgTarget>) -> anyhow::R
     );
     drop(bench);
     drop(store);
-    let failed = measured.failed() + direct.failed();
+    let failed =
+        measured.failed() + direct.failed() + direct_half.failed() + exchange_half.failed();
     anyhow::ensure!(
         failed == 0,
         "{failed} requests failed (exchange {:?}, direct {:?})",
