@@ -291,6 +291,44 @@ struct RunReport {
 }
 
 impl RunReport {
+    fn with_capacity(requests: u64) -> RunReport {
+        RunReport {
+            ok: 0,
+            failures: BTreeMap::new(),
+            first_failure: None,
+            seconds: 0.0,
+            latencies_us: Vec::with_capacity(requests as usize),
+            cpu: None,
+        }
+    }
+
+    fn record(&mut self, latency_us: u64, result: Result<(), Failure>) {
+        self.latencies_us.push(latency_us);
+        if let Err((code, detail)) = result {
+            *self.failures.entry(code).or_default() += 1;
+            self.first_failure
+                .get_or_insert_with(|| format!("{code}: {detail}"));
+        }
+    }
+
+    fn merge(&mut self, other: RunReport) {
+        self.latencies_us.extend(other.latencies_us);
+        for (code, n) in other.failures {
+            *self.failures.entry(code).or_default() += n;
+        }
+        if self.first_failure.is_none() {
+            self.first_failure = other.first_failure;
+        }
+    }
+
+    fn finish(mut self, seconds: f64, cpu: Option<(f64, f64)>) -> RunReport {
+        self.seconds = seconds;
+        self.cpu = cpu;
+        self.ok = self.latencies_us.len() as u64 - self.failed();
+        self.latencies_us.sort_unstable();
+        self
+    }
+
     fn failed(&self) -> u64 {
         self.failures.values().sum()
     }
@@ -339,6 +377,13 @@ impl RunReport {
 
 type Failure = (&'static str, String);
 
+/// One request, given up on after [`REQUEST_TIMEOUT`].
+async fn within_timeout(request: impl Future<Output = Result<(), Failure>>) -> Result<(), Failure> {
+    tokio::time::timeout(REQUEST_TIMEOUT, request)
+        .await
+        .unwrap_or_else(|_| Err(("bench_timeout", "no answer within 30 s".to_string())))
+}
+
 /// Runs `requests` through `one` from `concurrency` tasks; each request gets the index of its
 /// national code.
 async fn drive<F, Fut>(
@@ -359,51 +404,24 @@ where
     for _ in 0..concurrency {
         let (next, one) = (next.clone(), one.clone());
         tasks.spawn(async move {
-            let mut latencies = Vec::new();
-            let mut failures: BTreeMap<&'static str, u64> = BTreeMap::new();
-            let mut first_failure = None;
+            let mut part = RunReport::with_capacity(0);
             loop {
                 let k = next.fetch_add(1, Ordering::Relaxed);
                 if k >= end {
                     break;
                 }
                 let t = Instant::now();
-                let result = match tokio::time::timeout(REQUEST_TIMEOUT, one(k)).await {
-                    Ok(r) => r,
-                    Err(_) => Err(("bench_timeout", "no answer within 30 s".to_string())),
-                };
-                latencies.push(t.elapsed().as_micros() as u64);
-                if let Err((code, detail)) = result {
-                    *failures.entry(code).or_default() += 1;
-                    first_failure.get_or_insert_with(|| format!("{code}: {detail}"));
-                }
+                let result = within_timeout(one(k)).await;
+                part.record(t.elapsed().as_micros() as u64, result);
             }
-            (latencies, failures, first_failure)
+            part
         });
     }
-    let mut report = RunReport {
-        ok: 0,
-        failures: BTreeMap::new(),
-        first_failure: None,
-        seconds: 0.0,
-        latencies_us: Vec::with_capacity((end - requests.start) as usize),
-        cpu: None,
-    };
+    let mut report = RunReport::with_capacity(end - requests.start);
     while let Some(joined) = tasks.join_next().await {
-        let (latencies, failures, first) = joined.context("a benchmark task panicked")?;
-        report.latencies_us.extend(latencies);
-        for (code, n) in failures {
-            *report.failures.entry(code).or_default() += n;
-        }
-        if report.first_failure.is_none() {
-            report.first_failure = first;
-        }
+        report.merge(joined.context("a benchmark task panicked")?);
     }
-    report.seconds = started.elapsed().as_secs_f64();
-    report.cpu = meter.stop();
-    report.ok = report.latencies_us.len() as u64 - report.failed();
-    report.latencies_us.sort_unstable();
-    Ok(report)
+    Ok(report.finish(started.elapsed().as_secs_f64(), meter.stop()))
 }
 
 /// How a run loads the system.
@@ -444,23 +462,7 @@ where
     F: Fn(u64) -> Fut + Clone + Send + Sync + 'static,
     Fut: Future<Output = Result<(), Failure>> + Send + 'static,
 {
-    let mut report = RunReport {
-        ok: 0,
-        failures: BTreeMap::new(),
-        first_failure: None,
-        seconds: 0.0,
-        latencies_us: Vec::with_capacity((requests.end - requests.start) as usize),
-        cpu: None,
-    };
-    let keep = |report: &mut RunReport, (latency, result): (u64, Result<(), Failure>)| {
-        report.latencies_us.push(latency);
-        if let Err((code, detail)) = result {
-            *report.failures.entry(code).or_default() += 1;
-            report
-                .first_failure
-                .get_or_insert_with(|| format!("{code}: {detail}"));
-        }
-    };
+    let mut report = RunReport::with_capacity(requests.end - requests.start);
     let meter = CpuMeter::start(agency_pid);
     let started = tokio::time::Instant::now();
     let mut tasks = tokio::task::JoinSet::new();
@@ -469,24 +471,19 @@ where
         tokio::time::sleep_until(due).await;
         let one = one.clone();
         tasks.spawn(async move {
-            let result = match tokio::time::timeout(REQUEST_TIMEOUT, one(k)).await {
-                Ok(r) => r,
-                Err(_) => Err(("bench_timeout", "no answer within 30 s".to_string())),
-            };
+            let result = within_timeout(one(k)).await;
             (due.elapsed().as_micros() as u64, result)
         });
         while let Some(done) = tasks.try_join_next() {
-            keep(&mut report, done.context("a benchmark task panicked")?);
+            let (latency, result) = done.context("a benchmark task panicked")?;
+            report.record(latency, result);
         }
     }
     while let Some(done) = tasks.join_next().await {
-        keep(&mut report, done.context("a benchmark task panicked")?);
+        let (latency, result) = done.context("a benchmark task panicked")?;
+        report.record(latency, result);
     }
-    report.seconds = started.elapsed().as_secs_f64();
-    report.cpu = meter.stop();
-    report.ok = report.latencies_us.len() as u64 - report.failed();
-    report.latencies_us.sort_unstable();
-    Ok(report)
+    Ok(report.finish(started.elapsed().as_secs_f64(), meter.stop()))
 }
 
 /// What the measured inquiries share.
