@@ -35,6 +35,31 @@ pub(crate) async fn head(store: &SqlStore) -> Result<Option<(Vec<u8>, u64)>> {
     .transpose()
 }
 
+/// Rows per multi-row insert: at most 999 parameters per statement, the oldest SQLite limit.
+const ENTRY_ROWS_PER_INSERT: usize = 166;
+const NODE_ROWS_PER_INSERT: usize = 333;
+
+/// `prefix` followed by `rows` groups of `columns` numbered parameters: `($1, $2), ($3, $4)`.
+fn multi_row_insert(prefix: &str, columns: usize, rows: usize) -> String {
+    let mut sql = String::with_capacity(prefix.len() + rows * columns * 6);
+    sql.push_str(prefix);
+    for r in 0..rows {
+        if r > 0 {
+            sql.push_str(", ");
+        }
+        sql.push('(');
+        for c in 0..columns {
+            if c > 0 {
+                sql.push_str(", ");
+            }
+            sql.push('$');
+            sql.push_str(&(r * columns + c + 1).to_string());
+        }
+        sql.push(')');
+    }
+    sql
+}
+
 pub(crate) async fn append(store: &SqlStore, batch: &ExchangeLogBatch) -> Result<()> {
     let n = batch.entries.len() as u64;
     let (_turn, mut tx) = store.begin_write().await?;
@@ -66,27 +91,42 @@ pub(crate) async fn append(store: &SqlStore, batch: &ExchangeLogBatch) -> Result
             ),
         });
     }
-    for (i, e) in batch.entries.iter().enumerate() {
-        sqlx::query(
-            "INSERT INTO exchange_log_entries (idx, leaf_hash, entry, at_ms, subject, office_code) \
-             VALUES ($1, $2, $3, $4, $5, $6)",
-        )
-        .bind((batch.first_index + i as u64) as i64)
-        .bind(e.leaf_hash.to_vec())
-        .bind(e.bytes.clone())
-        .bind(e.at_ms)
-        .bind(e.subject.clone())
-        .bind(e.office.clone())
-        .execute(&mut *tx)
-        .await?;
+    // Multi-row inserts: a batch is a handful of statements, not one per row (each statement
+    // is a round trip to the driver's worker).
+    let first = batch.first_index;
+    for (chunk_no, chunk) in batch.entries.chunks(ENTRY_ROWS_PER_INSERT).enumerate() {
+        let sql = multi_row_insert(
+            "INSERT INTO exchange_log_entries (idx, leaf_hash, entry, at_ms, subject, office_code) VALUES ",
+            6,
+            chunk.len(),
+        );
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for (i, e) in chunk.iter().enumerate() {
+            let index = first + (chunk_no * ENTRY_ROWS_PER_INSERT + i) as u64;
+            q = q
+                .bind(index as i64)
+                .bind(e.leaf_hash.to_vec())
+                .bind(e.bytes.clone())
+                .bind(e.at_ms)
+                .bind(e.subject.clone())
+                .bind(e.office.clone());
+        }
+        q.execute(&mut *tx).await?;
     }
-    for (level, idx, hash) in &batch.nodes {
-        sqlx::query("INSERT INTO exchange_log_nodes (level, idx, hash) VALUES ($1, $2, $3)")
-            .bind(i64::from(*level))
-            .bind(*idx as i64)
-            .bind(hash.to_vec())
-            .execute(&mut *tx)
-            .await?;
+    for chunk in batch.nodes.chunks(NODE_ROWS_PER_INSERT) {
+        let sql = multi_row_insert(
+            "INSERT INTO exchange_log_nodes (level, idx, hash) VALUES ",
+            3,
+            chunk.len(),
+        );
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for (level, idx, hash) in chunk {
+            q = q
+                .bind(i64::from(*level))
+                .bind(*idx as i64)
+                .bind(hash.to_vec());
+        }
+        q.execute(&mut *tx).await?;
     }
     let c = &batch.checkpoint;
     sqlx::query(
@@ -105,20 +145,51 @@ pub(crate) async fn append(store: &SqlStore, batch: &ExchangeLogBatch) -> Result
 }
 
 pub(crate) async fn nodes(store: &SqlStore, ids: &[(u8, u64)]) -> Result<Vec<Option<[u8; 32]>>> {
-    let mut out = Vec::with_capacity(ids.len());
-    // Proofs ask for O(log n) nodes; one indexed lookup each keeps the SQL portable.
-    for (level, idx) in ids {
-        let row = sqlx::query("SELECT hash FROM exchange_log_nodes WHERE level = $1 AND idx = $2")
-            .bind(i64::from(*level))
-            .bind(*idx as i64)
-            .fetch_optional(&store.pool)
-            .await?;
-        out.push(
-            row.map(|r| hash_of(r.try_get("hash")?, "log node"))
-                .transpose()?,
-        );
+    // Per level, the wanted indices: a dense run (an audit page) is one range read; scattered
+    // ones (a proof's O(log n) siblings) are point reads.
+    let mut by_level: std::collections::BTreeMap<u8, Vec<u64>> = std::collections::BTreeMap::new();
+    for &(level, idx) in ids {
+        by_level.entry(level).or_default().push(idx);
     }
-    Ok(out)
+    let mut found: std::collections::HashMap<(u8, u64), [u8; 32]> =
+        std::collections::HashMap::with_capacity(ids.len());
+    for (level, mut wanted) in by_level {
+        wanted.sort_unstable();
+        wanted.dedup();
+        let (lo, hi) = (wanted[0], wanted[wanted.len() - 1]);
+        let dense = hi - lo < (wanted.len() as u64).saturating_mul(4).saturating_add(16);
+        if dense && wanted.len() > 1 {
+            let rows = sqlx::query(
+                "SELECT idx, hash FROM exchange_log_nodes WHERE level = $1 AND idx >= $2 AND idx <= $3",
+            )
+            .bind(i64::from(level))
+            .bind(lo as i64)
+            .bind(hi as i64)
+            .fetch_all(&store.pool)
+            .await?;
+            for r in rows {
+                let idx: i64 = r.try_get("idx")?;
+                found.insert(
+                    (level, idx as u64),
+                    hash_of(r.try_get("hash")?, "log node")?,
+                );
+            }
+        } else {
+            for idx in wanted {
+                let row = sqlx::query(
+                    "SELECT hash FROM exchange_log_nodes WHERE level = $1 AND idx = $2",
+                )
+                .bind(i64::from(level))
+                .bind(idx as i64)
+                .fetch_optional(&store.pool)
+                .await?;
+                if let Some(r) = row {
+                    found.insert((level, idx), hash_of(r.try_get("hash")?, "log node")?);
+                }
+            }
+        }
+    }
+    Ok(ids.iter().map(|id| found.get(id).copied()).collect())
 }
 
 fn entry_from_row(r: &AnyRow) -> Result<ExchangeLogEntry> {
