@@ -312,6 +312,11 @@ pub struct DataAccessOut {
     pub case_id: String,
     /// ok, refused or failed.
     pub outcome: String,
+    /// Set when the answer was the signed answer of an earlier lookup, reused under the
+    /// service's cache policy: when that lookup was (RFC 3339).
+    pub cached_at: Option<String>,
+    /// The same, as a Jalali date and Tehran time.
+    pub cached_at_local: Option<String>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -320,6 +325,18 @@ pub struct DataAccessList {
     pub total: u64,
     pub page: u32,
     pub per_page: u32,
+}
+
+/// A Jalali date and Tehran time to the minute, for people: `1405-09-10 14:05`.
+fn jalali_minute(ms: i64) -> String {
+    let at = crate::appointments::instant(ms);
+    let local = pishkhan_domain::tehran::to_tehran(at);
+    format!(
+        "{} {:02}:{:02}",
+        pishkhan_domain::tehran::jalali_today(at),
+        local.hour(),
+        local.minute()
+    )
 }
 
 pub(crate) async fn data_access_rows(
@@ -343,20 +360,11 @@ pub(crate) async fn data_access_rows(
             Some(code) => state.store().office(code).await.ok().map(|o| o.name.fa),
             None => None,
         };
-        let at = crate::appointments::instant(e.at_ms);
-        let local = pishkhan_domain::tehran::to_tehran(at);
         rows.push((
             DataAccessOut {
                 message_id: stored.index,
-                at: at
-                    .format(&time::format_description::well_known::Rfc3339)
-                    .unwrap_or_default(),
-                at_local: format!(
-                    "{} {:02}:{:02}",
-                    pishkhan_domain::tehran::jalali_today(at),
-                    local.hour(),
-                    local.minute()
-                ),
+                at: super::types::rfc3339_ms(e.at_ms),
+                at_local: jalali_minute(e.at_ms),
                 office: office_code,
                 office_name,
                 operator: e.operator.clone(),
@@ -369,6 +377,8 @@ pub(crate) async fn data_access_rows(
                     .ok()
                     .and_then(|v| v.as_str().map(str::to_string))
                     .unwrap_or_default(),
+                cached_at: e.cached_at_ms.map(super::types::rfc3339_ms),
+                cached_at_local: e.cached_at_ms.map(jalali_minute),
             },
             e,
         ));

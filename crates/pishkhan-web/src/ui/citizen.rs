@@ -134,6 +134,11 @@ pub const MESSAGES: &[(&str, &str, &str)] = &[
     ("c_access_outcome_ok", "پاسخ داده شد", "Answered"),
     ("c_access_outcome_refused", "رد شد", "Refused"),
     ("c_access_outcome_failed", "ناموفق", "Failed"),
+    (
+        "c_access_reused",
+        "پاسخ امضاشدهٔ استعلام پیشین، از",
+        "the signed answer of an earlier lookup, from",
+    ),
     ("c_signed_in_as", "کد ملی", "National code"),
     (
         "c_booked",
@@ -269,6 +274,8 @@ struct AccessRow {
     purpose: String,
     case: String,
     outcome: String,
+    /// When the reused answer was given, if the answer was an earlier lookup's.
+    reused: Option<String>,
 }
 
 #[derive(Template)]
@@ -307,6 +314,7 @@ pub async fn data_access(
             purpose: r.legal_basis,
             case: format!("{} · {}", r.case_service, t.num(&r.case_id)),
             outcome: t.t(format!("c_access_outcome_{}", r.outcome)),
+            reused: r.cached_at_local.as_deref().map(|w| t.num(w)),
         })
         .collect();
     Ok(c.page(

@@ -210,6 +210,41 @@ async fn offices_inquire_through_the_signed_logged_exchange() {
         let cached = cached.json();
         assert!(cached["cached_at"].is_string(), "[{be}] {cached}");
         assert_eq!(cached["result"]["national_code"], code.as_str());
+        // The citizen sees that lookup too, marked as a reused answer, in both languages.
+        let seen = app
+            .get_as("/api/v1/me/data-access", Some(&token))
+            .await
+            .json();
+        let reused = seen["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["message_id"] == cached["message_id"])
+            .expect("the cached inquiry is listed");
+        assert_eq!(reused["case_id"], "CASE-2");
+        assert!(reused["cached_at"].is_string(), "[{be}] {reused}");
+        assert!(reused["cached_at_local"].is_string(), "[{be}] {reused}");
+        let first_row = seen["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["message_id"] == first_id)
+            .unwrap();
+        assert!(first_row["cached_at"].is_null(), "[{be}] a fresh answer");
+        for (lang, label) in [
+            ("fa", "پاسخ امضاشدهٔ استعلام پیشین"),
+            ("en", "an earlier lookup"),
+        ] {
+            let page = app
+                .send(
+                    app.client
+                        .get(app.url(&format!("/citizen/data-access?lang={lang}")))
+                        .header("cookie", format!("pishkhan_citizen={token}")),
+                )
+                .await;
+            assert_eq!(page.status, 200, "[{be}]");
+            assert!(page.text.contains(label), "[{be}] {lang}");
+        }
         let before = before + 1;
         let mut fresh = person_inquiry(&code, "CASE-2");
         fresh["fresh"] = json!(true);
