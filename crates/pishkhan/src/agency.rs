@@ -43,6 +43,11 @@ pub struct ServeArgs {
     /// The regulator's public key (JWK or JWKS): the directory's trust anchor.
     #[arg(long)]
     pub regulator_key: Option<std::path::PathBuf>,
+    /// Stop when standard input reaches its end. A parent that starts this process with a
+    /// pipe on its stdin (the demo, the benchmarks) takes it down when the parent exits, even
+    /// by `kill -9`, so no agency outlives its demo.
+    #[arg(long)]
+    pub exit_with_parent: bool,
 }
 
 #[derive(Args)]
@@ -122,11 +127,29 @@ async fn serve(global: &Global, a: &ServeArgs) -> anyhow::Result<()> {
         println!("signing as {member}; directory {}", directory.display());
         state = state.with_envelope(envelope);
     }
-    pishkhan_agency::serve(listener, state, async {
-        let _ = tokio::signal::ctrl_c().await;
+    let exit_with_parent = a.exit_with_parent;
+    pishkhan_agency::serve(listener, state, async move {
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = stdin_closed(), if exit_with_parent => {
+                eprintln!("standard input closed: the parent has gone; stopping");
+            }
+        }
     })
     .await?;
     Ok(())
+}
+
+/// Resolves when standard input reaches its end (or fails).
+async fn stdin_closed() {
+    use tokio::io::AsyncReadExt as _;
+    let mut stdin = tokio::io::stdin();
+    let mut buf = [0u8; 256];
+    while let Ok(n) = stdin.read(&mut buf).await {
+        if n == 0 {
+            break;
+        }
+    }
 }
 
 /// How often the directory file is checked for a new version.

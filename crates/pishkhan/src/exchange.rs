@@ -97,6 +97,10 @@ pub(crate) async fn spawn_agency(
         .arg(directory)
         .arg("--regulator-key")
         .arg(regulator_pub)
+        // The child holds the read end; when this process ends, however it ends, the pipe
+        // closes and the agency stops.
+        .arg("--exit-with-parent")
+        .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::inherit())
         .kill_on_drop(true)

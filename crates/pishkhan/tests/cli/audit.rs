@@ -139,7 +139,29 @@ async fn demo_inquiries_are_logged_and_audit_verify_names_the_first_tampered_ent
                 .failed()
                 .stderr_has(&["does NOT verify"]);
         }
-        assert!(server.stop().success(), "[{be}]");
+        // A crash: every answered inquiry is in the log afterwards, and the agency processes
+        // the demo started go with it.
+        let agencies: Vec<String> = out
+            .lines()
+            .filter(|l| l.trim_start().starts_with("agency:"))
+            .filter_map(|l| l.split("http://").nth(1))
+            .map(|a| a.trim().trim_end_matches('/').to_string())
+            .collect();
+        assert_eq!(agencies.len(), 4, "[{be}] {out}");
+        for a in &agencies {
+            assert!(std::net::TcpStream::connect(a).is_ok(), "[{be}] {a} is up");
+        }
+        server.kill9();
+        for a in &agencies {
+            let deadline = std::time::Instant::now() + Duration::from_secs(15);
+            while std::net::TcpStream::connect(a).is_ok() {
+                assert!(
+                    std::time::Instant::now() < deadline,
+                    "[{be}] the agency at {a} outlived its demo"
+                );
+                std::thread::sleep(Duration::from_millis(100));
+            }
+        }
 
         verify(&db, &key)
             .ok()

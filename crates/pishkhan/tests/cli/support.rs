@@ -459,13 +459,13 @@ impl Server {
             .unwrap_or_else(|| panic!("no total in {body}"))
     }
 
-    /// Stops the server with SIGTERM, as a service manager would, and returns its exit status.
     /// `kill -9`: the process gets no chance to flush or shut down.
     pub fn kill9(mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
 
+    /// Stops the server with SIGTERM, as a service manager would, and returns its exit status.
     pub fn stop(mut self) -> ExitStatus {
         let pid = self.child.id().to_string();
         let sent = Command::new("kill")
