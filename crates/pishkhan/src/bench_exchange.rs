@@ -112,14 +112,14 @@ pub async fn exchange(args: &ExchangeBenchArgs) -> anyhow::Result<()> {
 }
 
 /// A PostgreSQL database the benchmark creates and drops.
-struct PgTarget {
+pub(crate) struct PgTarget {
     /// `postgres://USER@HOST:PORT`, without the database.
     server: String,
-    name: String,
+    pub(crate) name: String,
 }
 
 impl PgTarget {
-    fn parse(url: &str) -> anyhow::Result<PgTarget> {
+    pub(crate) fn parse(url: &str) -> anyhow::Result<PgTarget> {
         let url = url.trim();
         anyhow::ensure!(
             url.starts_with("postgres://") || url.starts_with("postgresql://"),
@@ -155,7 +155,7 @@ impl PgTarget {
         })
     }
 
-    fn url(&self) -> String {
+    pub(crate) fn url(&self) -> String {
         format!("{}/{}", self.server, self.name)
     }
 
@@ -170,7 +170,7 @@ impl PgTarget {
 
     /// Creates the database; refuses one that exists (it is dropped afterwards, so it must be
     /// the benchmark's own).
-    async fn create(&self) -> anyhow::Result<()> {
+    pub(crate) async fn create(&self) -> anyhow::Result<()> {
         let mut admin = self.admin().await?;
         let exists = sqlx::query("SELECT 1 AS one FROM pg_database WHERE datname = $1")
             .bind(&self.name)
@@ -193,7 +193,7 @@ impl PgTarget {
         Ok(())
     }
 
-    async fn drop_database(&self) {
+    pub(crate) async fn drop_database(&self) {
         let dropped = async {
             let mut admin = self.admin().await?;
             admin

@@ -35,6 +35,11 @@ pub struct IdentityBenchArgs {
     /// Also present the mobile: a second inquiry (Shahkar ownership) per verification.
     #[arg(long)]
     pub with_mobile: bool,
+    /// Use PostgreSQL instead: postgres://USER@HOST:PORT/NAME. Database NAME must not exist;
+    /// it is created for the run and dropped after it. Without this flag the store is a fresh
+    /// SQLite database (WAL, synchronous=FULL) in a temporary directory.
+    #[arg(long)]
+    pub database_url: Option<String>,
 }
 
 /// Most verifications one run may ask for.
@@ -51,23 +56,49 @@ pub async fn identity(args: &IdentityBenchArgs) -> anyhow::Result<()> {
         (1..=4096).contains(&args.concurrency),
         "--concurrency must be 1..=4096"
     );
-    tokio::time::timeout(RUN_TIMEOUT, run(args))
+    let postgres = args
+        .database_url
+        .as_deref()
+        .map(crate::bench_exchange::PgTarget::parse)
+        .transpose()?;
+    if let Some(pg) = &postgres {
+        pg.create().await?;
+    }
+    let outcome = tokio::time::timeout(RUN_TIMEOUT, run(args, postgres.as_ref()))
         .await
-        .context("the benchmark took too long")?
+        .context("the benchmark took too long");
+    if let Some(pg) = &postgres {
+        pg.drop_database().await;
+    }
+    outcome?
 }
 
-async fn run(args: &IdentityBenchArgs) -> anyhow::Result<()> {
+async fn run(
+    args: &IdentityBenchArgs,
+    postgres: Option<&crate::bench_exchange::PgTarget>,
+) -> anyhow::Result<()> {
     let work = tempfile::tempdir()?;
     let dir = work.path();
-    println!(
-        "machine: {} cores; embedded store (SQLite, WAL, synchronous=FULL) in {}",
-        std::thread::available_parallelism().map_or(0, |n| n.get()),
-        dir.display()
-    );
-    let url = pishkhan_store::DatabaseUrl::parse(&format!(
-        "sqlite://{}",
-        dir.join("pishkhan.db").display()
-    ))?;
+    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    let url = match postgres {
+        Some(pg) => {
+            println!(
+                "machine: {cores} cores; PostgreSQL database {} (created for this run)",
+                pg.name
+            );
+            pishkhan_store::DatabaseUrl::parse(&pg.url())?
+        }
+        None => {
+            println!(
+                "machine: {cores} cores; embedded store (SQLite, WAL, synchronous=FULL) in {}",
+                dir.display()
+            );
+            pishkhan_store::DatabaseUrl::parse(&format!(
+                "sqlite://{}",
+                dir.join("pishkhan.db").display()
+            ))?
+        }
+    };
     let store = pishkhan_store::open(&url).await?;
     crate::run::load_demo(store.as_ref(), pishkhan_nation::DEFAULT_SEED).await?;
 
