@@ -42,7 +42,7 @@ use crate::directory::{
     Denial, Directory, DirectoryHandle, InquiryService, MemberId, MemberKind, MemberStatus,
     ServiceId,
 };
-use crate::log::{LogEntry, LogOutcome, LoggedPurpose};
+use crate::log::{LogEntry, LogOutcome, LoggedPurpose, unix_now_ms};
 use crate::purpose::Purpose;
 use crate::resilience::{Admission, CircuitBreaker, CircuitState, RetryBudget};
 use crate::schema::SchemaViolation;
@@ -446,10 +446,11 @@ impl Exchange {
             .and_then(|m| m.base_url.as_deref())
             .expect("a validated directory gives every agency a base_url");
         let url = format!("{}{}", base_url.trim_end_matches('/'), service.path);
+        let request_sha256 = hex::encode(Sha256::digest(&body));
         let cache_key = (service.cache_ttl_ms > 0 && service.idempotent).then(|| CacheKey {
             service: service.id.clone(),
             client: inquiry.office.clone(),
-            request_sha256: hex::encode(Sha256::digest(&body)),
+            request_sha256: request_sha256.clone(),
         });
         if let Some(key) = &cache_key
             && !inquiry.fresh
@@ -468,7 +469,7 @@ impl Exchange {
             );
         }
         let sent = self
-            .send_with_retries(&dir, service, inquiry, &url, body)
+            .send_with_retries(&dir, service, inquiry, &url, body, request_sha256)
             .await;
         let (outcome, answer) = match sent {
             Ok(answered) => answered,
@@ -496,12 +497,12 @@ impl Exchange {
         inquiry: &Inquiry,
         url: &str,
         body: Vec<u8>,
+        request_sha256: String,
     ) -> Result<(InquiryOutcome, Vec<u8>), InquiryError> {
         let limits = *dir.limits();
         let timeout = Duration::from_millis(limits.agency_timeout_ms);
         let gate = self.gate(&service.agency);
         lock(&gate.budget).record_request(self.now_ms());
-        let request_sha256 = hex::encode(Sha256::digest(&body));
         let started = Instant::now();
         let mut attempts = Attempts {
             count: 0,
@@ -692,12 +693,6 @@ impl Exchange {
     }
 }
 
-fn unix_now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-}
-
 fn error_chain(e: &dyn std::error::Error) -> String {
     let mut out = e.to_string();
     let mut source = e.source();
@@ -794,11 +789,18 @@ impl LogEntry {
                 Ok(code) => code.as_str().to_owned(),
                 Err(_) => raw.chars().take(32).collect(),
             });
-        let request_bytes = serde_json::to_vec(&inquiry.body).unwrap_or_default();
         let outcome = match result {
             Ok(o) => Some(o),
             Err(e) => e.outcome(),
         };
+        // An answered inquiry already hashed the exact bytes it sent.
+        let request_sha256 = outcome.map_or_else(
+            || {
+                let bytes = serde_json::to_vec(&inquiry.body).unwrap_or_default();
+                hex::encode(Sha256::digest(&bytes))
+            },
+            |o| o.request_sha256.clone(),
+        );
         LogEntry {
             at_ms,
             office: inquiry.office.clone(),
@@ -811,7 +813,7 @@ impl LogEntry {
                 case_id: inquiry.purpose.case_id().to_owned(),
             },
             subject,
-            request_sha256: hex::encode(Sha256::digest(&request_bytes)),
+            request_sha256,
             response_sha256: outcome.map(|o| o.response_sha256.clone()),
             status: outcome.map(|o| o.status),
             outcome: match result {

@@ -107,6 +107,33 @@ pub struct IdError {
     pub reason: &'static str,
 }
 
+/// The conversions every parsed string id has: from a `String` through `parse` (serde's
+/// `try_from`), back into one (serde's `into`), and `Display` as itself.
+macro_rules! string_id_conversions {
+    ($($ty:ident),+) => {$(
+        impl TryFrom<String> for $ty {
+            type Error = IdError;
+            fn try_from(s: String) -> Result<Self, IdError> {
+                $ty::parse(&s)
+            }
+        }
+
+        impl From<$ty> for String {
+            fn from(id: $ty) -> String {
+                id.0
+            }
+        }
+
+        impl fmt::Display for $ty {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+    )+};
+}
+
+string_id_conversions!(MemberId, ServiceId);
+
 fn id_error(what: &'static str, value: &str, reason: &'static str) -> IdError {
     IdError {
         what,
@@ -150,25 +177,6 @@ impl MemberId {
     }
 }
 
-impl TryFrom<String> for MemberId {
-    type Error = IdError;
-    fn try_from(s: String) -> Result<Self, IdError> {
-        MemberId::parse(&s)
-    }
-}
-
-impl From<MemberId> for String {
-    fn from(id: MemberId) -> String {
-        id.0
-    }
-}
-
-impl fmt::Display for MemberId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
 /// An inquiry service id, such as `civil-registry.person`: 3..=64 of `a-z 0-9 . -`,
 /// starting with a letter and ending with a letter or digit.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -198,25 +206,6 @@ impl ServiceId {
 
     pub fn as_str(&self) -> &str {
         &self.0
-    }
-}
-
-impl TryFrom<String> for ServiceId {
-    type Error = IdError;
-    fn try_from(s: String) -> Result<Self, IdError> {
-        ServiceId::parse(&s)
-    }
-}
-
-impl From<ServiceId> for String {
-    fn from(id: ServiceId) -> String {
-        id.0
-    }
-}
-
-impl fmt::Display for ServiceId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
     }
 }
 

@@ -7,6 +7,7 @@ use sha2::Digest;
 use sqlx::{AnyConnection, Connection};
 
 use crate::StoreError;
+use crate::sql::now_ms;
 
 pub(crate) struct Migration {
     pub name: &'static str,
@@ -64,11 +65,4 @@ pub(crate) async fn run(
         tracing::info!(migration = m.name, "applied migration");
     }
     Ok(())
-}
-
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
 }

@@ -473,10 +473,10 @@ async fn a_revoked_key_is_refused_at_once_after_a_directory_update() {
     world.publish(|c| {
         set_exchange_keys(
             c,
-            vec![
-                MemberKey::new(&old, KeyStatus::Revoked),
-                MemberKey::new(&new.public(), KeyStatus::Active),
-            ],
+            member_keys(&[
+                (&old, KeyStatus::Revoked),
+                (&new.public(), KeyStatus::Active),
+            ]),
         )
     });
     // The exchange still signs with the revoked key: the very next inquiry is refused.
@@ -493,10 +493,10 @@ async fn a_revoked_key_is_refused_at_once_after_a_directory_update() {
     world.publish(|c| {
         set_exchange_keys(
             c,
-            vec![
-                MemberKey::new(&old, KeyStatus::Active),
-                MemberKey::new(&new.public(), KeyStatus::Active),
-            ],
+            member_keys(&[
+                (&old, KeyStatus::Active),
+                (&new.public(), KeyStatus::Active),
+            ]),
         )
     });
     world.exchange.set_key(key(EXCHANGE_SEED));
@@ -560,18 +560,18 @@ async fn keys_rotate_without_downtime() {
     world.publish(|c| {
         set_exchange_keys(
             c,
-            vec![
-                MemberKey::new(&ex_old.public(), KeyStatus::Active),
-                MemberKey::new(&ex_new.public(), KeyStatus::Active),
-            ],
+            member_keys(&[
+                (&ex_old.public(), KeyStatus::Active),
+                (&ex_new.public(), KeyStatus::Active),
+            ]),
         );
         set_agency_keys(
             c,
             sabt,
-            vec![
-                MemberKey::new(&ag_old.public(), KeyStatus::Active),
-                MemberKey::new(&ag_new.public(), KeyStatus::Active),
-            ],
+            member_keys(&[
+                (&ag_old.public(), KeyStatus::Active),
+                (&ag_new.public(), KeyStatus::Active),
+            ]),
         );
     });
     wait_for(5).await;
@@ -583,18 +583,18 @@ async fn keys_rotate_without_downtime() {
     world.publish(|c| {
         set_exchange_keys(
             c,
-            vec![
-                MemberKey::new(&ex_old.public(), KeyStatus::Retired),
-                MemberKey::new(&ex_new.public(), KeyStatus::Active),
-            ],
+            member_keys(&[
+                (&ex_old.public(), KeyStatus::Retired),
+                (&ex_new.public(), KeyStatus::Active),
+            ]),
         );
         set_agency_keys(
             c,
             sabt,
-            vec![
-                MemberKey::new(&ag_old.public(), KeyStatus::Retired),
-                MemberKey::new(&ag_new.public(), KeyStatus::Active),
-            ],
+            member_keys(&[
+                (&ag_old.public(), KeyStatus::Retired),
+                (&ag_new.public(), KeyStatus::Active),
+            ]),
         );
     });
     wait_for(5).await;

@@ -251,6 +251,11 @@ pub fn inquiry(s: pishkhan_agency::Service, catalogue: &str, body: Value) -> Inq
     }
 }
 
+/// Published keys with their statuses, for a directory's key lists.
+pub fn member_keys(keys: &[(&pishkhan_sign::PublicKey, KeyStatus)]) -> Vec<MemberKey> {
+    keys.iter().map(|(k, s)| MemberKey::new(k, *s)).collect()
+}
+
 /// Changes the exchange key list of the directory.
 pub fn set_exchange_keys(config: &mut DirectoryConfig, keys: Vec<MemberKey>) {
     let m = config
