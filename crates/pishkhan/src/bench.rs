@@ -170,7 +170,9 @@ async fn lone_latency(store: Arc<dyn Store>, reqs: Vec<NewBooking>) -> anyhow::R
     Ok((pick(0.5), pick(0.99)))
 }
 
-async fn load_nation(store: &dyn Store) -> anyhow::Result<pishkhan_nation::Nation> {
+/// The demo nation's registry (offices, staff and the service catalogue) into the store,
+/// without passwords.
+pub(crate) async fn load_nation(store: &dyn Store) -> anyhow::Result<pishkhan_nation::Nation> {
     let nation = pishkhan_nation::generate(pishkhan_nation::DEFAULT_SEED);
     let permit = authorize(&Principal::System { reason: "bench" }, Action::LoadDemo)?;
     store

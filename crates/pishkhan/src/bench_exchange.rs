@@ -19,14 +19,13 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use clap::Args;
-use pishkhan_domain::access::{Action, Principal, authorize};
 use pishkhan_domain::model::{OfficeCode, ServiceCode};
 use pishkhan_exchange::{
     Directory, DirectoryHandle, Exchange, Inquiry, LogAppender, LogStore, MemberId, Purpose,
     ReferenceAgency, ServiceId, verify_log,
 };
 use pishkhan_sign::{KeyPair, KeyStatus, Keyring};
-use pishkhan_store::{DatabaseUrl, NationLoad, Store};
+use pishkhan_store::{DatabaseUrl, Store};
 use pishkhan_web::exchange::{
     DeploymentKeys, EXCHANGE_MEMBER, StoreLog, sign_reference_directory, whole_catalogue,
 };
@@ -649,28 +648,6 @@ async fn spawn_unsigned_agency(
     Ok(child)
 }
 
-/// The demo nation's registry (offices and the service catalogue) into the store.
-async fn load_nation(store: &dyn Store) -> anyhow::Result<pishkhan_nation::Nation> {
-    let nation = pishkhan_nation::generate(pishkhan_nation::DEFAULT_SEED);
-    let permit = authorize(&Principal::System { reason: "bench" }, Action::LoadDemo)?;
-    store
-        .load_nation(
-            &permit,
-            NationLoad {
-                seed: pishkhan_nation::DEFAULT_SEED,
-                provinces: &nation.provinces,
-                agencies: &nation.agencies,
-                services: &nation.services,
-                offices: &nation.offices,
-                staff: &nation.staff,
-                passwords: &[],
-            },
-            &crate::run::system_ctx(),
-        )
-        .await?;
-    Ok(nation)
-}
-
 /// Checkpoints (= committed batches) of trees larger than `after` entries: `(count, largest
 /// batch)`.
 async fn batches_after(log: &StoreLog, after: u64) -> anyhow::Result<(u64, u64)> {
@@ -738,7 +715,7 @@ async fn run(args: &ExchangeBenchArgs, postgres: Option<&PgTarget>) -> anyhow::R
     };
     let store = pishkhan_store::open(&url).await?;
     let started = Instant::now();
-    let nation = load_nation(store.as_ref()).await?;
+    let nation = crate::bench::load_nation(store.as_ref()).await?;
     let catalogue = whole_catalogue(store.as_ref()).await?;
     let requires =
         |s: &&pishkhan_domain::model::Service| s.required_inquiries.iter().any(|i| i == INQUIRY);
@@ -782,15 +759,10 @@ async fn run(args: &ExchangeBenchArgs, postgres: Option<&PgTarget>) -> anyhow::R
         now,
         DIRECTORY_VALID_S,
     )?;
-    let exchange_dir = tmp.path().join("exchange");
-    std::fs::create_dir_all(&exchange_dir)?;
-    let directory_path = exchange_dir.join("directory.jws");
-    std::fs::write(&directory_path, &token)?;
-    let regulator_pub = exchange_dir.join("regulator.pub.jwk");
-    std::fs::write(
-        &regulator_pub,
-        serde_json::to_string_pretty(&keys.regulator.public().to_jwk())?,
-    )?;
+    let crate::exchange::AgencyFiles {
+        directory: directory_path,
+        regulator_pub,
+    } = crate::exchange::write_agency_files(&tmp.path().join("exchange"), &token, &keys.regulator)?;
     let started = Instant::now();
     let signed_agency = crate::exchange::spawn_agency(
         &agency_dir,

@@ -125,13 +125,10 @@ async fn run(
         now,
         24 * 3600,
     )?;
-    let directory = dir.join("directory.jws");
-    std::fs::write(&directory, &token)?;
-    let regulator_pub = dir.join("regulator.pub.jwk");
-    std::fs::write(
-        &regulator_pub,
-        serde_json::to_string(&keys.regulator.public().to_jwk())?,
-    )?;
+    let crate::exchange::AgencyFiles {
+        directory,
+        regulator_pub,
+    } = crate::exchange::write_agency_files(dir, &token, &keys.regulator)?;
     let mut children = Vec::new();
     for (agency, url) in &urls {
         let port: u16 = url.rsplit(':').next().unwrap_or("0").parse()?;

@@ -75,6 +75,32 @@ pub async fn from_flags(
 }
 
 /// Starts one agency process and waits until it listens.
+/// What an agency process reads at start: the signed directory and the regulator's public
+/// key (its trust anchor), written into `dir` as `directory.jws` and `regulator.pub.jwk`.
+pub(crate) struct AgencyFiles {
+    pub directory: PathBuf,
+    pub regulator_pub: PathBuf,
+}
+
+pub(crate) fn write_agency_files(
+    dir: &Path,
+    token: &str,
+    regulator: &pishkhan_sign::KeyPair,
+) -> anyhow::Result<AgencyFiles> {
+    std::fs::create_dir_all(dir)?;
+    let directory = dir.join("directory.jws");
+    std::fs::write(&directory, token)?;
+    let regulator_pub = dir.join("regulator.pub.jwk");
+    std::fs::write(
+        &regulator_pub,
+        serde_json::to_string_pretty(&regulator.public().to_jwk())?,
+    )?;
+    Ok(AgencyFiles {
+        directory,
+        regulator_pub,
+    })
+}
+
 pub(crate) async fn spawn_agency(
     data_dir: &Path,
     agency: ReferenceAgency,
@@ -170,13 +196,10 @@ pub async fn demo(
         now,
         DEMO_DIRECTORY_VALID_S,
     )?;
-    let directory = exchange_dir.join("directory.jws");
-    std::fs::write(&directory, &token)?;
-    let regulator_pub = exchange_dir.join("regulator.pub.jwk");
-    std::fs::write(
-        &regulator_pub,
-        serde_json::to_string_pretty(&keys.regulator.public().to_jwk())?,
-    )?;
+    let AgencyFiles {
+        directory,
+        regulator_pub,
+    } = write_agency_files(&exchange_dir, &token, &keys.regulator)?;
     let mut children = Vec::new();
     for (agency, port) in ReferenceAgency::ALL.iter().zip(&ports) {
         children.push(
