@@ -220,6 +220,18 @@ pub enum Caller {
 }
 
 impl Caller {
+    /// The signed-in citizen, for lists that are only a citizen's own (`not_a_citizen`
+    /// otherwise).
+    pub fn into_citizen(self) -> Result<Citizen, ApiError> {
+        match self {
+            Caller::Citizen(c) => Ok(c),
+            Caller::Staff(_) => Err(ApiError::bad_request(
+                "not_a_citizen",
+                "this list is for signed-in citizens",
+            )),
+        }
+    }
+
     /// The permit to book, move or cancel the booking of `national_code` at `office`: staff
     /// of that office (or the regulator), or that very citizen.
     pub fn booking_permit(

@@ -171,12 +171,7 @@ pub async fn my_bookings(
     State(state): State<AppState>,
     caller: Caller,
 ) -> Result<Json<Vec<BookingOut>>, ApiError> {
-    let Caller::Citizen(citizen) = caller else {
-        return Err(ApiError::bad_request(
-            "not_a_citizen",
-            "this list is for signed-in citizens",
-        ));
-    };
+    let citizen = caller.into_citizen()?;
     let list = state
         .store()
         .citizen_bookings(&citizen.national_code)

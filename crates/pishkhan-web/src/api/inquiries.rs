@@ -396,12 +396,7 @@ pub async fn my_data_access(
     caller: Caller,
     ApiQuery(q): ApiQuery<AccessQuery>,
 ) -> Result<Json<DataAccessList>, ApiError> {
-    let Caller::Citizen(citizen) = caller else {
-        return Err(ApiError::bad_request(
-            "not_a_citizen",
-            "this list is for signed-in citizens",
-        ));
-    };
+    let citizen = caller.into_citizen()?;
     pishkhan_domain::access::authorize(
         &pishkhan_domain::access::Principal::Citizen(citizen.national_code.clone()),
         Action::ViewDataAccess {

@@ -1202,12 +1202,7 @@ pub async fn mine(
     State(state): State<AppState>,
     caller: Caller,
 ) -> Result<Json<Vec<MyReleaseOut>>, ApiError> {
-    let Caller::Citizen(citizen) = caller else {
-        return Err(ApiError::bad_request(
-            "not_a_citizen",
-            "this list is for signed-in citizens",
-        ));
-    };
+    let citizen = caller.into_citizen()?;
     let list = state
         .store()
         .citizen_releases(&citizen.national_code)
