@@ -111,19 +111,14 @@ pub(crate) async fn record(store: &SqlStore, batch: &[VerificationWrite]) -> Res
     }
     let (_turn, mut tx) = store.begin_write().await?;
     for w in batch {
-        write_one(&mut tx, &w.permit, &w.verification, &w.notices, &w.ctx).await?;
+        write_one(&mut tx, w).await?;
     }
     tx.commit().await?;
     Ok(())
 }
 
-async fn write_one(
-    tx: &mut crate::sql::AnyTx<'static>,
-    permit: &Permit,
-    v: &NewVerification,
-    notices: &[Notice],
-    ctx: &AuditContext,
-) -> Result<()> {
+async fn write_one(tx: &mut crate::sql::AnyTx<'static>, w: &VerificationWrite) -> Result<()> {
+    let (permit, v, ctx) = (&w.permit, &w.verification, &w.ctx);
     sqlx::query(
         "INSERT INTO identity_verifications (id, national_code, office_code, operator, decision, \
          profile_version, receipt, result_json, owned_mobile, at_ms) \
@@ -141,7 +136,7 @@ async fn write_one(
     .bind(v.at_ms)
     .execute(&mut **tx)
     .await?;
-    for n in notices {
+    for n in &w.notices {
         crate::outbox::enqueue(
             tx,
             &crate::outbox::NewMessage {

@@ -741,22 +741,6 @@ pub trait Store: Send + Sync + 'static {
     /// transaction (group commit; at most [`MAX_VERIFICATION_BATCH`]). Every permit is checked
     /// before anything is written: nothing is written unless all may be.
     async fn record_verifications(&self, batch: &[VerificationWrite]) -> Result<()>;
-    /// Records one verification (see [`Store::record_verifications`]).
-    async fn record_verification(
-        &self,
-        permit: &Permit,
-        verification: &NewVerification,
-        notices: &[Notice],
-        ctx: &AuditContext,
-    ) -> Result<()> {
-        self.record_verifications(&[VerificationWrite {
-            permit: permit.clone(),
-            verification: verification.clone(),
-            notices: notices.to_vec(),
-            ctx: ctx.clone(),
-        }])
-        .await
-    }
     /// Rejected verifications of `national_code` since `since_ms`: the lockout count.
     async fn identity_rejections_since(
         &self,

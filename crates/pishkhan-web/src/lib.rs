@@ -104,6 +104,9 @@ struct Inner {
     refs: refcache::RefCache,
     exchange: std::sync::OnceLock<Arc<exchange::ExchangeRuntime>>,
     inquiry_limits: inquiry_limits::InquiryLimits,
+    /// One close sequence at a time per release in this process (see `api::releases::close`).
+    release_closes:
+        std::sync::Mutex<std::collections::HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
 }
 
 /// Live-board (SSE) connections one process keeps open: every office's TV fits.
@@ -127,6 +130,7 @@ impl AppState {
                 refs: refcache::RefCache::default(),
                 exchange: std::sync::OnceLock::new(),
                 inquiry_limits: limits_for_inquiries,
+                release_closes: std::sync::Mutex::default(),
             }),
         }
     }
@@ -134,6 +138,37 @@ impl AppState {
     /// Turns the inquiry exchange on; false if it was already on.
     pub fn set_exchange(&self, runtime: Arc<exchange::ExchangeRuntime>) -> bool {
         self.inner.exchange.set(runtime).is_ok()
+    }
+
+    /// Runs `work` as the only close sequence of release `id` in this process; a second
+    /// caller waits and then runs its own (idempotent) sequence over the finished state.
+    pub(crate) async fn one_release_close<T>(
+        &self,
+        id: &str,
+        work: impl std::future::Future<Output = T>,
+    ) -> T {
+        let turn = {
+            let mut closes = self
+                .inner
+                .release_closes
+                .lock()
+                .unwrap_or_else(|p| p.into_inner());
+            closes.entry(id.to_owned()).or_default().clone()
+        };
+        let out = {
+            let _held = turn.lock().await;
+            work.await
+        };
+        let mut closes = self
+            .inner
+            .release_closes
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        // The map's handle and ours: nobody else is waiting, so the entry can go.
+        if Arc::strong_count(&turn) <= 2 {
+            closes.remove(id);
+        }
+        out
     }
 
     pub(crate) fn inquiry_limits(&self) -> &inquiry_limits::InquiryLimits {

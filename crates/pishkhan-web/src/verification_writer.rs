@@ -47,23 +47,27 @@ impl VerificationWriter {
 async fn run(store: Arc<dyn Store>, mut rx: mpsc::Receiver<Pending>) {
     let mut batch = Vec::with_capacity(MAX_VERIFICATION_BATCH);
     while rx.recv_many(&mut batch, MAX_VERIFICATION_BATCH).await > 0 {
-        let writes: Vec<VerificationWrite> = batch.iter().map(|p| p.write.clone()).collect();
+        let (writes, waiting): (Vec<VerificationWrite>, Vec<_>) =
+            batch.drain(..).map(|p| (p.write, p.done)).unzip();
         match store.record_verifications(&writes).await {
             Ok(()) => {
-                for p in batch.drain(..) {
-                    let _ = p.done.send(Ok(()));
+                for done in waiting {
+                    let _ = done.send(Ok(()));
                 }
             }
-            Err(e) if batch.len() == 1 => {
-                if let Some(p) = batch.pop() {
-                    let _ = p.done.send(Err(e));
+            Err(e) if writes.len() == 1 => {
+                if let Some(done) = waiting.into_iter().next() {
+                    let _ = done.send(Err(e));
                 }
             }
             Err(e) => {
-                tracing::warn!(error = %e, records = batch.len(), "verification batch failed; writing one by one");
-                for p in batch.drain(..) {
-                    let result = store.record_verifications(&[p.write]).await;
-                    let _ = p.done.send(result);
+                tracing::warn!(error = %e, records = writes.len(), "verification batch failed; writing one by one");
+                for (write, done) in writes.iter().zip(waiting) {
+                    let _ = done.send(
+                        store
+                            .record_verifications(std::slice::from_ref(write))
+                            .await,
+                    );
                 }
             }
         }

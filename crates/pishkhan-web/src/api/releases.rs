@@ -903,8 +903,15 @@ pub async fn close(
     let permit = staff.permit(Action::ManageReleases)?;
     check_id(&id)?;
     // In its own task: a client that gives up (or the request timeout) does not cut the
-    // sequence short; a call made meanwhile runs the same idempotent steps.
-    let task = tokio::spawn(run_close(state, staff, permit, id, ctx));
+    // sequence short. Calls made meanwhile wait for it, then run the same idempotent steps
+    // over the settled state: two sequences seating the same winners at once could deadlock
+    // each other's booking transactions on PostgreSQL.
+    let task = tokio::spawn(async move {
+        let turn = state.clone();
+        let key = id.clone();
+        turn.one_release_close(&key, run_close(state, staff, permit, id, ctx))
+            .await
+    });
     match task.await {
         Ok(out) => out.map(Json),
         Err(e) => Err(ApiError::Internal(anyhow::anyhow!(
