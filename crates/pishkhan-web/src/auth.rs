@@ -1,82 +1,25 @@
-//! Sign-in: argon2id password hashes, random tokens, and resolving the caller of a request.
+//! Who is calling: the session token from the bearer header or the cookie, resolved by the
+//! application ([`pishkhan_app::accounts`], [`pishkhan_app::citizens`]), and CSRF.
 //!
 //! A session has one secret token. API clients send it as `Authorization: Bearer …`; browsers
 //! hold it in an HttpOnly, SameSite=Lax cookie. Only its SHA-256 is stored. A cookie-borne
 //! request that changes state must also carry the session's CSRF token (a form field or the
 //! `x-csrf-token` header), because a browser attaches cookies to cross-site requests.
 
-use argon2::{Argon2, PasswordHasher, PasswordVerifier};
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::{Method, header};
-use base64::Engine;
-use pishkhan_domain::access::{Action, Denied, Permit, Principal, StaffActor, authorize};
-use pishkhan_store::token_hash;
+use pishkhan_app::{StaffSession, accounts, citizens};
+
+pub use pishkhan_app::{Caller, Citizen};
+
+pub use pishkhan_app::secrets::{constant_time_eq, new_token};
 
 use crate::AppState;
 use crate::error::ApiError;
 
 pub const SESSION_COOKIE: &str = "pishkhan_session";
 pub const CSRF_HEADER: &str = "x-csrf-token";
-pub const MIN_PASSWORD_CHARS: usize = 8;
-pub const MAX_PASSWORD_CHARS: usize = 128;
-
-/// Hashes a password with argon2id and a fresh salt, as a PHC string.
-pub fn hash_password(password: &str) -> anyhow::Result<String> {
-    Argon2::default()
-        .hash_password(password.as_bytes())
-        .map(|h| h.to_string())
-        .map_err(|e| anyhow::anyhow!("argon2: {e}"))
-}
-
-/// Checks a password against a PHC string. A malformed hash never verifies.
-pub fn verify_password(phc: &str, password: &str) -> bool {
-    Argon2::default()
-        .verify_password(password.as_bytes(), phc)
-        .is_ok()
-}
-
-/// A hash to verify against when the username is unknown, so that timing does not reveal
-/// which usernames exist.
-pub fn decoy_hash() -> &'static str {
-    static DECOY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    DECOY.get_or_init(|| hash_password("decoy-password-not-used").unwrap_or_default())
-}
-
-pub fn check_new_password(password: &str) -> Result<(), ApiError> {
-    let n = password.chars().count();
-    if n < MIN_PASSWORD_CHARS {
-        return Err(ApiError::invalid(
-            "weak_password",
-            "password",
-            format!("a password needs at least {MIN_PASSWORD_CHARS} characters"),
-        ));
-    }
-    if n > MAX_PASSWORD_CHARS {
-        return Err(ApiError::invalid(
-            "invalid_password",
-            "password",
-            format!("a password has at most {MAX_PASSWORD_CHARS} characters"),
-        ));
-    }
-    Ok(())
-}
-
-/// 32 random bytes, URL-safe base64: session tokens, CSRF tokens, invitation tokens.
-/// Six random digits for an SMS code.
-pub fn one_time_code() -> Result<String, ApiError> {
-    let mut digits = [0u8; 4];
-    getrandom::fill(&mut digits)
-        .map_err(|e| ApiError::Internal(anyhow::anyhow!("no randomness: {e}")))?;
-    Ok(format!("{:06}", u32::from_le_bytes(digits) % 1_000_000))
-}
-
-pub fn new_token() -> Result<String, ApiError> {
-    let mut bytes = [0u8; 32];
-    getrandom::fill(&mut bytes)
-        .map_err(|e| ApiError::Internal(anyhow::anyhow!("no randomness: {e}")))?;
-    Ok(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes))
-}
 
 /// Reads a cookie by name from the request headers.
 pub fn cookie<'a>(parts: &'a Parts, name: &str) -> Option<&'a str> {
@@ -111,25 +54,24 @@ pub enum AuthVia {
     Cookie,
 }
 
-/// The signed-in member of staff making this request.
+/// The signed-in member of staff making this request: the application's session, and how
+/// it came (a bearer token needs no CSRF token; a cookie does).
 #[derive(Debug, Clone)]
 pub struct Staff {
-    pub actor: StaffActor,
+    pub session: StaffSession,
     pub via: AuthVia,
     pub csrf_token: String,
-    pub token_hash: String,
+}
+
+impl std::ops::Deref for Staff {
+    type Target = StaffSession;
+
+    fn deref(&self) -> &StaffSession {
+        &self.session
+    }
 }
 
 impl Staff {
-    pub fn principal(&self) -> Principal {
-        Principal::Staff(self.actor.clone())
-    }
-
-    /// Asks the one authorization function for a permit.
-    pub fn permit(&self, action: Action) -> Result<Permit, Denied> {
-        authorize(&self.principal(), action)
-    }
-
     /// For form posts: the hidden field must carry this session's CSRF token.
     pub fn check_csrf(&self, presented: &str) -> Result<(), ApiError> {
         if self.via == AuthVia::Bearer || constant_time_eq(presented, &self.csrf_token) {
@@ -138,14 +80,6 @@ impl Staff {
             Err(ApiError::Csrf)
         }
     }
-}
-
-pub fn constant_time_eq(a: &str, b: &str) -> bool {
-    a.len() == b.len()
-        && a.bytes()
-            .zip(b.bytes())
-            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
-            == 0
 }
 
 /// Finds the session token: the bearer header wins over the cookie.
@@ -167,19 +101,13 @@ pub async fn resolve(parts: &Parts, state: &AppState) -> Result<Option<Staff>, A
     let Some((token, via)) = presented_token(parts) else {
         return Ok(None);
     };
-    if token.len() > 256 {
-        return Ok(None);
-    }
-    let hash = token_hash(&token);
-    let Some(session) = state.store().session(&hash, state.now_ms()).await? else {
-        return Ok(None);
-    };
-    Ok(Some(Staff {
-        actor: session.actor,
-        via,
-        csrf_token: session.csrf_token,
-        token_hash: hash,
-    }))
+    Ok(accounts::staff_session(state.app(), &token)
+        .await?
+        .map(|(session, csrf_token)| Staff {
+            session,
+            via,
+            csrf_token,
+        }))
 }
 
 impl FromRequestParts<AppState> for Staff {
@@ -206,51 +134,6 @@ impl FromRequestParts<AppState> for Staff {
     }
 }
 
-/// A citizen signed in with national code, mobile and a one-time code (bearer token only).
-#[derive(Debug, Clone)]
-pub struct Citizen {
-    pub national_code: pishkhan_domain::NationalCode,
-}
-
-/// Whoever may act on bookings: a member of staff, or the citizen themself.
-#[derive(Debug, Clone)]
-pub enum Caller {
-    Staff(Staff),
-    Citizen(Citizen),
-}
-
-impl Caller {
-    /// The signed-in citizen, for lists that are only a citizen's own (`not_a_citizen`
-    /// otherwise).
-    pub fn into_citizen(self) -> Result<Citizen, ApiError> {
-        match self {
-            Caller::Citizen(c) => Ok(c),
-            Caller::Staff(_) => Err(ApiError::bad_request(
-                "not_a_citizen",
-                "this list is for signed-in citizens",
-            )),
-        }
-    }
-
-    /// The permit to book, move or cancel the booking of `national_code` at `office`: staff
-    /// of that office (or the regulator), or that very citizen.
-    pub fn booking_permit(
-        &self,
-        office: pishkhan_domain::model::OfficeCode,
-        national_code: &pishkhan_domain::NationalCode,
-    ) -> Result<Permit, Denied> {
-        match self {
-            Caller::Staff(s) => s.permit(Action::BookOnBehalf { office }),
-            Caller::Citizen(c) => authorize(
-                &Principal::Citizen(c.national_code.clone()),
-                Action::BookAsCitizen {
-                    national_code: national_code.clone(),
-                },
-            ),
-        }
-    }
-}
-
 impl FromRequestParts<AppState> for Caller {
     type Rejection = ApiError;
 
@@ -261,15 +144,14 @@ impl FromRequestParts<AppState> for Caller {
         if let Some(staff) = resolve(parts, state).await? {
             return Staff::from_request_parts(parts, state)
                 .await
-                .map(Caller::Staff)
-                .or(Ok(Caller::Staff(staff)));
+                .map(|s| Caller::Staff(s.session))
+                .or(Ok(Caller::Staff(staff.session)));
         }
         let Some((token, AuthVia::Bearer)) = presented_token(parts) else {
             return Err(ApiError::Unauthenticated);
         };
-        let hash = token_hash(&token);
-        match state.store().citizen_session(&hash, state.now_ms()).await? {
-            Some((national_code, _mobile)) => Ok(Caller::Citizen(Citizen { national_code })),
+        match citizens::citizen_session(state.app(), &token).await? {
+            Some(citizen) => Ok(Caller::Citizen(citizen)),
             None => Err(ApiError::Unauthenticated),
         }
     }

@@ -5,6 +5,7 @@
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use pishkhan_app::AppError;
 use pishkhan_domain::access::Denied;
 use pishkhan_domain::model::FieldError;
 use pishkhan_store::StoreError;
@@ -167,58 +168,50 @@ impl From<Denied> for ApiError {
     }
 }
 
-impl From<StoreError> for ApiError {
-    fn from(e: StoreError) -> Self {
+/// The one mapping of the application's error kinds to HTTP.
+impl From<AppError> for ApiError {
+    fn from(e: AppError) -> Self {
         match e {
-            StoreError::NotFound { entity } => ApiError::NotFound(entity),
-            StoreError::Conflict { what } => ApiError::Conflict {
-                code: conflict_code(&what),
-                message: conflict_message(&what),
-            },
-            StoreError::UnknownReference { what } => ApiError::Invalid {
-                code: "unknown_reference",
-                field: None,
-                message: format!("unknown {what}"),
-            },
-            StoreError::Expired(what) => ApiError::Gone(what),
-            StoreError::SlotFull => ApiError::Conflict {
-                code: "slot_full",
-                message: "this slot is fully booked".into(),
-            },
-            StoreError::LimitReached { rule } => ApiError::Invalid {
-                code: "booking_limit_reached",
-                field: None,
-                message: rule,
-            },
-            StoreError::WrongState(message) => ApiError::Conflict {
-                code: "wrong_state",
+            AppError::Invalid {
+                code,
+                field,
+                message,
+            } => ApiError::Invalid {
+                code,
+                field,
                 message,
             },
-            other => ApiError::Internal(other.into()),
+            AppError::BadRequest { code, message } => ApiError::BadRequest { code, message },
+            AppError::Unauthenticated => ApiError::Unauthenticated,
+            AppError::BadCredentials => ApiError::BadCredentials,
+            AppError::BadCode => ApiError::BadCode,
+            AppError::Forbidden(d) => ApiError::Forbidden(d),
+            AppError::NotFound(what) => ApiError::NotFound(what),
+            AppError::Conflict { code, message } => ApiError::Conflict { code, message },
+            AppError::Gone(what) => ApiError::Gone(what),
+            AppError::TooManyRequests { retry_after_s } => {
+                ApiError::TooManyRequests { retry_after_s }
+            }
+            AppError::Unavailable => ApiError::Unavailable,
+            AppError::ExchangeNotConfigured => ApiError::ExchangeNotConfigured,
+            AppError::Upstream {
+                code,
+                message,
+                timeout,
+            } => ApiError::Upstream {
+                code,
+                message,
+                timeout,
+            },
+            AppError::Internal(e) => ApiError::Internal(e),
         }
     }
 }
 
-/// Maps the constraint or column a store names to a stable code.
-fn conflict_code(what: &str) -> &'static str {
-    if what.contains("username") {
-        "username_taken"
-    } else if what.contains("national_code") {
-        "national_code_taken"
-    } else if what.contains("licence") {
-        "licence_taken"
-    } else if what.contains("office") || what.contains("offices.code") || what.contains("pkey") {
-        "office_exists"
-    } else {
-        "conflict"
-    }
-}
-
-fn conflict_message(what: &str) -> String {
-    match conflict_code(what) {
-        "username_taken" => "that username is already taken".into(),
-        "national_code_taken" => "a member of staff with that national code already exists".into(),
-        _ => what.to_string(),
+/// A plain store read in an adapter fails the way the application's would.
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        AppError::from(e).into()
     }
 }
 

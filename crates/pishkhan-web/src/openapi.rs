@@ -33,7 +33,7 @@ use crate::api::{
         types::ProvinceOut, types::AgencyOut, types::OfficeOut, types::OfficeList, types::HoursOut,
         types::ServiceOut, types::ServiceList, types::TextOut, types::LoginIn, types::LoginOut,
         types::UserOut, types::StaffOut, types::StaffCreated, types::AuditOut, types::AuditList,
-        types::AcceptInvitationIn, types::InvitationOut, types::ProblemOut, staff::NewStaffIn,
+        types::AcceptInvitationIn, types::InvitationOut, types::ProblemOut, crate::input::NewStaffIn,
         bookings::SlotOut, bookings::DayOut, bookings::AvailabilityOut, bookings::BookingIn,
         bookings::BookingOut, bookings::ScheduleIo, bookings::NamedDayIn, bookings::RescheduleIn,
         citizen::CodeIn, citizen::CodeOut, citizen::CitizenLoginIn, citizen::CitizenLoginOut,

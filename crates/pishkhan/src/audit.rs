@@ -40,7 +40,7 @@ async fn verify(global: &Global, a: &VerifyArgs) -> anyhow::Result<()> {
         )
     })?;
     let store = crate::run::open_store(global).await?;
-    let log = pishkhan_web::exchange::StoreLog(store);
+    let log = pishkhan_app::exchange::StoreLog(store);
     match pishkhan_exchange::verify_log(&log, &keyring).await {
         Ok(report) => {
             println!(

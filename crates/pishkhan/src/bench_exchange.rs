@@ -3,7 +3,7 @@
 //! serve` process, beside direct unsigned calls to an unsigned agency process measured in the
 //! same run.
 //!
-//! Each measured inquiry takes the path of `pishkhan_web::exchange::run_inquiry` without the
+//! Each measured inquiry takes the path of `pishkhan_app::exchange::run_inquiry` without the
 //! HTTP request into Pishkhan itself: the office and the catalogue service are read from the
 //! store, the catalogue rule is checked, [`Exchange::inquire`] signs the request, the agency
 //! verifies it (signature, purpose, replay) and signs its answer, the exchange verifies and
@@ -19,6 +19,9 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use clap::Args;
+use pishkhan_app::exchange::{
+    DeploymentKeys, EXCHANGE_MEMBER, StoreLog, sign_reference_directory, whole_catalogue,
+};
 use pishkhan_domain::model::{OfficeCode, ServiceCode};
 use pishkhan_exchange::{
     Directory, DirectoryHandle, Exchange, Inquiry, LogAppender, LogStore, MemberId, Purpose,
@@ -26,9 +29,6 @@ use pishkhan_exchange::{
 };
 use pishkhan_sign::{KeyPair, KeyStatus, Keyring};
 use pishkhan_store::{DatabaseUrl, Store};
-use pishkhan_web::exchange::{
-    DeploymentKeys, EXCHANGE_MEMBER, StoreLog, sign_reference_directory, whole_catalogue,
-};
 use serde_json::Value;
 use sqlx::{Connection, Executor};
 use tokio::io::AsyncBufReadExt;

@@ -13,12 +13,13 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use clap::Args;
-use pishkhan_exchange::{Directory, DirectoryHandle, MemberId, ReferenceAgency};
-use pishkhan_web::exchange::{
+use pishkhan_app::SystemClock;
+use pishkhan_app::exchange::{
     DeploymentKeys, EXCHANGE_MEMBER, ExchangeRuntime, ExchangeSetup, sign_reference_directory,
     whole_catalogue,
 };
-use pishkhan_web::{AppState, SystemClock, WebConfig};
+use pishkhan_exchange::{Directory, DirectoryHandle, MemberId, ReferenceAgency};
+use pishkhan_web::{AppState, WebConfig};
 use serde_json::{Value, json};
 
 #[derive(Args)]
@@ -160,9 +161,9 @@ async fn run(
     // One operator runs the whole load: lift the per-operator abuse limits, which would
     // (rightly) block a single account looking up thousands of people.
     let mut config = WebConfig::default();
-    config.inquiry_limits.per_operator_per_min = u32::MAX / 2;
-    config.inquiry_limits.per_office_per_min = u32::MAX / 2;
-    config.inquiry_limits.distinct_subjects_per_hour = u32::MAX / 2;
+    config.app.inquiry_limits.per_operator_per_min = u32::MAX / 2;
+    config.app.inquiry_limits.per_office_per_min = u32::MAX / 2;
+    config.app.inquiry_limits.distinct_subjects_per_hour = u32::MAX / 2;
     config.max_concurrent_requests = 8192;
     let state = AppState::new(store.clone(), config, Arc::new(SystemClock));
     state.set_exchange(runtime);

@@ -7,12 +7,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use pishkhan_exchange::{Directory, DirectoryHandle, MemberId, ReferenceAgency};
-use pishkhan_store::Store;
-use pishkhan_web::exchange::{
+use pishkhan_app::exchange::{
     DeploymentKeys, EXCHANGE_MEMBER, ExchangeRuntime, ExchangeSetup, agency_key_file,
     sign_reference_directory, whole_catalogue,
 };
+use pishkhan_exchange::{Directory, DirectoryHandle, MemberId, ReferenceAgency};
+use pishkhan_store::Store;
 use tokio::io::AsyncBufReadExt;
 
 use crate::{Global, ServeArgs};

@@ -96,6 +96,11 @@ pub struct ServeArgs {
     /// The regulator's public key (JWK or JWKS): the directory's trust anchor.
     #[arg(long, env = "PISHKHAN_REGULATOR_KEY")]
     pub regulator_key: Option<PathBuf>,
+    /// Booking rules as a JSON file (`first_day_offset`, `last_day_offset`, `per_service`,
+    /// `max_visits_in_window`, `visit_window_days`; each optional). They apply to every
+    /// booking, on either store.
+    #[arg(long, env = "PISHKHAN_BOOKING_RULES")]
+    pub booking_rules: Option<PathBuf>,
 }
 
 #[derive(Subcommand)]

@@ -5,11 +5,12 @@ use std::time::Instant;
 
 use anyhow::Context;
 use clap::Args;
+use pishkhan_app::{App, AppConfig, SystemClock};
 use pishkhan_domain::access::{Action, Principal, authorize};
 use pishkhan_domain::model::{OfficeCode, Role, Staff, Username};
 use pishkhan_domain::{Mobile, NationalCode};
 use pishkhan_store::{AuditContext, DatabaseUrl, NationLoad, NewInvitation, Store, token_hash};
-use pishkhan_web::{AppState, SystemClock, WebConfig};
+use pishkhan_web::{AppState, WebConfig};
 
 use crate::{Global, ServeArgs};
 
@@ -69,7 +70,7 @@ pub(crate) async fn load_demo(store: &dyn Store, seed: u64) -> anyhow::Result<()
     let generated = started.elapsed();
     let mut passwords = Vec::new();
     for login in pishkhan_nation::demo_logins() {
-        let hash = pishkhan_web::hash_password(pishkhan_nation::DEMO_PASSWORD)?;
+        let hash = pishkhan_app::secrets::hash_password(pishkhan_nation::DEMO_PASSWORD)?;
         passwords.push((Username::parse(login.username)?, hash));
     }
     let permit = authorize(&Principal::System { reason: "demo" }, Action::LoadDemo)?;
@@ -217,7 +218,7 @@ async fn run_server(
     args: &ServeArgs,
     public_url: String,
     listener: tokio::net::TcpListener,
-    exchange: Option<Arc<pishkhan_web::exchange::ExchangeRuntime>>,
+    exchange: Option<Arc<pishkhan_app::exchange::ExchangeRuntime>>,
 ) -> anyhow::Result<()> {
     std::fs::create_dir_all(&global.data_dir)
         .with_context(|| format!("cannot create {}", global.data_dir.display()))?;
@@ -235,20 +236,24 @@ async fn run_server(
         let _ = rx.wait_for(|stop| *stop).await;
     }));
     let config = WebConfig {
-        public_url,
+        app: AppConfig {
+            public_url,
+            booking_rules: booking_rules(args.booking_rules.as_deref())?,
+            ..AppConfig::default()
+        },
         cookie_secure: args.cookie_secure,
         ..WebConfig::default()
     };
-    let state = AppState::new(store, config, Arc::new(SystemClock));
+    let app = App::new(store, config.app.clone(), Arc::new(SystemClock));
     if let Some(exchange) = exchange {
-        state.set_exchange(exchange);
+        app.set_exchange(exchange);
     }
     let mut sweep_stop = stop_tx.subscribe();
-    let sweeper = tokio::spawn(pishkhan_web::run_sweeper(state.clone(), async move {
+    let sweeper = tokio::spawn(pishkhan_app::sweep::run_sweeper(app.clone(), async move {
         let _ = sweep_stop.wait_for(|stop| *stop).await;
     }));
-    let app = pishkhan_web::router(state);
-    let served = pishkhan_web::serve(listener, app, shutdown_signal()).await;
+    let router = pishkhan_web::router(AppState::with_app(app, config));
+    let served = pishkhan_web::serve(listener, router, shutdown_signal()).await;
     let _ = stop_tx.send(true);
     let _ = sweeper.await;
     let stats = notifications.await.unwrap_or_default();
@@ -354,4 +359,37 @@ pub async fn invite(global: &Global, args: &InviteArgs) -> anyhow::Result<()> {
         args.public_url.trim_end_matches('/')
     );
     Ok(())
+}
+
+/// The booking rules of `--booking-rules FILE`: the defaults, overridden field by field.
+fn booking_rules(
+    path: Option<&std::path::Path>,
+) -> anyhow::Result<pishkhan_domain::schedule::BookingRules> {
+    #[derive(serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct RulesFile {
+        first_day_offset: Option<u16>,
+        last_day_offset: Option<u16>,
+        per_service: Option<u16>,
+        max_visits_in_window: Option<u16>,
+        visit_window_days: Option<u16>,
+    }
+    let mut rules = pishkhan_domain::schedule::BookingRules::default();
+    let Some(path) = path else {
+        return Ok(rules);
+    };
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read the booking rules {}", path.display()))?;
+    let file: RulesFile = serde_json::from_str(&text)
+        .with_context(|| format!("{}: not a booking rules file", path.display()))?;
+    rules.first_day_offset = file.first_day_offset.unwrap_or(rules.first_day_offset);
+    rules.last_day_offset = file.last_day_offset.unwrap_or(rules.last_day_offset);
+    rules.per_service = file.per_service.unwrap_or(rules.per_service);
+    rules.max_visits_in_window = file
+        .max_visits_in_window
+        .unwrap_or(rules.max_visits_in_window);
+    rules.visit_window_days = file.visit_window_days.unwrap_or(rules.visit_window_days);
+    pishkhan_app::appointments::check_booking_rules(&rules)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    Ok(rules)
 }

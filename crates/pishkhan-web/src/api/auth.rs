@@ -7,10 +7,10 @@ use axum::response::IntoResponse;
 
 use super::types::{LoginIn, LoginOut, ProblemOut, UserOut, rfc3339_ms};
 use crate::AppState;
-use crate::actions;
 use crate::auth::{self, Staff};
 use crate::error::ApiError;
 use crate::extract::{ApiJson, Ctx};
+use pishkhan_app::accounts;
 
 /// Sign in with username and password. Returns a bearer token and sets the session cookie.
 #[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth", request_body = LoginIn,
@@ -22,10 +22,10 @@ pub async fn login(
     Ctx(ctx): Ctx,
     ApiJson(input): ApiJson<LoginIn>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let done = actions::login(&state, &input.username, &input.password, &ctx).await?;
+    let done = accounts::login(state.app(), &input.username, &input.password, &ctx).await?;
     let cookie = auth::session_cookie(
         &done.token,
-        state.config().session_ttl_s,
+        state.config().app.session_ttl_s,
         state.config().cookie_secure,
     );
     Ok((
@@ -53,7 +53,7 @@ pub async fn logout(
     staff: Staff,
     Ctx(ctx): Ctx,
 ) -> Result<impl IntoResponse, ApiError> {
-    actions::logout(&state, &staff, &ctx).await?;
+    accounts::logout(state.app(), &staff, &ctx).await?;
     Ok((
         StatusCode::NO_CONTENT,
         [(

@@ -5,7 +5,6 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use pishkhan_domain::JalaliDate;
-use pishkhan_domain::access::Action;
 use pishkhan_domain::model::{LocalizedText, ServiceCode};
 use pishkhan_domain::schedule::{SlotPolicy, TrackingCode};
 use pishkhan_domain::tehran::jalali_today;
@@ -14,13 +13,13 @@ use pishkhan_store::{Booked, Booking};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::registry::parse_office_code;
 use super::types::ProblemOut;
 use crate::AppState;
-use crate::appointments::{self, BookingRequest, MAX_AVAILABILITY_DAYS, instant};
 use crate::auth::{Caller, Staff};
 use crate::error::ApiError;
 use crate::extract::{ApiJson, ApiQuery, Ctx};
+use crate::input::parse_office_code;
+use pishkhan_app::appointments::{self, BookingRequest, MAX_AVAILABILITY_DAYS, instant};
 
 /// Longest Idempotency-Key accepted.
 const MAX_IDEMPOTENCY_KEY_CHARS: usize = 128;
@@ -113,7 +112,7 @@ pub async fn availability(
             })?,
         None => 7,
     };
-    let calendar = appointments::availability(&state, &office, &service, from, days).await?;
+    let calendar = appointments::availability(state.app(), &office, &service, from, days).await?;
     Ok(Json(AvailabilityOut {
         office: office.code.to_string(),
         service: service.code.to_string(),
@@ -249,7 +248,7 @@ pub async fn create(
         mobile: Mobile::parse(&input.mobile)?,
         idempotency_key,
     };
-    let outcome = appointments::book(&state, &caller, req, &ctx).await?;
+    let outcome = appointments::book(state.app(), &caller, req, &ctx).await?;
     let (booking, replayed) = match &outcome {
         Booked::New(b) => (b, false),
         Booked::Replayed(b) => (b, true),
@@ -276,12 +275,7 @@ pub async fn get(
     caller: Caller,
     Path(code): Path<String>,
 ) -> Result<Json<BookingOut>, ApiError> {
-    let booking = state.store().booking(&parse_tracking(&code)?).await?;
-    // Staff see bookings of offices they may book for, citizens their own; others learn
-    // nothing, not even that the code exists.
-    caller
-        .booking_permit(booking.office, &booking.national_code)
-        .map_err(|_| ApiError::NotFound("booking"))?;
+    let booking = appointments::booking_for(state.app(), &caller, &parse_tracking(&code)?).await?;
     Ok(Json(BookingOut::from(&booking)))
 }
 
@@ -299,18 +293,8 @@ pub async fn cancel(
     Path(code): Path<String>,
 ) -> Result<Json<BookingOut>, ApiError> {
     let code = parse_tracking(&code)?;
-    let booking = state.store().booking(&code).await?;
-    let permit = caller
-        .booking_permit(booking.office, &booking.national_code)
-        .map_err(|_| ApiError::NotFound("booking"))?;
-    match state.store().cancel_booking(&permit, &code, &ctx).await {
-        Ok(b) => Ok(Json(BookingOut::from(&b))),
-        Err(pishkhan_store::StoreError::WrongState(m)) => Err(ApiError::Conflict {
-            code: "not_cancellable",
-            message: m,
-        }),
-        Err(e) => Err(e.into()),
-    }
+    let cancelled = appointments::cancel(state.app(), &caller, &code, &ctx).await?;
+    Ok(Json(BookingOut::from(&cancelled)))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -342,7 +326,7 @@ pub async fn reschedule(
         &time::format_description::well_known::Rfc3339,
     )
     .map_err(|_| ApiError::invalid("invalid_start", "start", "start must be an RFC 3339 time"))?;
-    let moved = appointments::reschedule(&state, &caller, &code, start, &ctx).await?;
+    let moved = appointments::reschedule(state.app(), &caller, &code, start, &ctx).await?;
     Ok(Json(BookingOut::from(&moved)))
 }
 
@@ -361,8 +345,7 @@ pub async fn get_schedule(
     State(state): State<AppState>,
     Path(code): Path<String>,
 ) -> Result<Json<ScheduleIo>, ApiError> {
-    let office = state.store().office(parse_office_code(&code)?).await?;
-    let p = appointments::policy_of(&state, &office).await?;
+    let p = appointments::schedule(state.app(), parse_office_code(&code)?).await?;
     Ok(Json(ScheduleIo {
         slot_minutes: p.slot_minutes,
         occupancy_cap: p.occupancy_cap,
@@ -386,19 +369,12 @@ pub async fn put_schedule(
     ApiJson(input): ApiJson<ScheduleIo>,
 ) -> Result<Json<ScheduleIo>, ApiError> {
     let code = parse_office_code(&code)?;
-    let permit = staff.permit(Action::ConfigureSchedule { office: code })?;
-    let office = state.store().office(code).await?;
     let policy = SlotPolicy {
         slot_minutes: input.slot_minutes,
         occupancy_cap: input.occupancy_cap,
         booking_counters: input.booking_counters,
     };
-    policy.validate(&office)?;
-    state
-        .store()
-        .set_slot_policy(&permit, code, &policy, &ctx)
-        .await?;
-    state.refs().forget_office(code);
+    appointments::set_schedule(state.app(), &staff, code, policy, &ctx).await?;
     Ok(Json(input))
 }
 
@@ -434,13 +410,8 @@ pub async fn put_holiday(
     Path(date): Path<String>,
     ApiJson(input): ApiJson<NamedDayIn>,
 ) -> Result<StatusCode, ApiError> {
-    let permit = staff.permit(Action::ManageHolidays)?;
     let day = JalaliDate::parse(&date)?;
-    state
-        .store()
-        .set_holiday(&permit, day, &named(input)?, &ctx)
-        .await?;
-    state.refs().forget_holidays();
+    appointments::set_holiday(state.app(), &staff, day, &named(input)?, &ctx).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -457,13 +428,7 @@ pub async fn put_closure(
     ApiJson(input): ApiJson<NamedDayIn>,
 ) -> Result<StatusCode, ApiError> {
     let code = parse_office_code(&code)?;
-    let permit = staff.permit(Action::ConfigureSchedule { office: code })?;
-    state.store().office(code).await?;
     let day = JalaliDate::parse(&date)?;
-    state
-        .store()
-        .set_closure(&permit, code, day, &named(input)?, &ctx)
-        .await?;
-    state.refs().forget_office(code);
+    appointments::set_closure(state.app(), &staff, code, day, &named(input)?, &ctx).await?;
     Ok(StatusCode::NO_CONTENT)
 }

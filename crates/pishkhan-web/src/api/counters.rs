@@ -3,20 +3,17 @@
 
 use axum::Json;
 use axum::extract::{Path, State};
-use pishkhan_domain::access::Action;
+use pishkhan_app::offices::{self, CounterSetting};
 use pishkhan_domain::model::ServiceCode;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::registry::parse_office_code;
 use super::types::ProblemOut;
 use crate::AppState;
 use crate::auth::Staff;
 use crate::error::ApiError;
 use crate::extract::{ApiJson, Ctx};
-
-/// Services one counter may list, at most.
-const MAX_SERVICES_PER_COUNTER: usize = 200;
+use crate::input::parse_office_code;
 
 #[derive(Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -67,49 +64,24 @@ pub async fn put(
     ApiJson(input): ApiJson<CountersIo>,
 ) -> Result<Json<CountersIo>, ApiError> {
     let code = parse_office_code(&code)?;
-    let permit = staff.permit(Action::ConfigureSchedule { office: code })?;
-    let office = state.store().office(code).await?;
-    let mut seen = std::collections::BTreeSet::new();
-    let mut parsed = Vec::with_capacity(input.counters.len());
+    let mut settings = Vec::with_capacity(input.counters.len());
     for c in &input.counters {
-        if !(1..=office.counters).contains(&c.counter) || !seen.insert(c.counter) {
-            return Err(ApiError::invalid(
-                "invalid_counter",
-                "counters",
-                format!(
-                    "counters are numbered 1..={} and listed once each",
-                    office.counters
-                ),
-            ));
-        }
         let services = match &c.services {
             None => None,
-            Some(list) => {
-                if list.is_empty() || list.len() > MAX_SERVICES_PER_COUNTER {
-                    return Err(ApiError::invalid(
-                        "invalid_services",
-                        "services",
-                        "list 1 to 200 services, or leave it out for every service",
-                    ));
-                }
-                let mut out = Vec::with_capacity(list.len());
-                for s in list {
-                    let sc = ServiceCode::parse(s)
-                        .map_err(|e| ApiError::invalid(e.code, "services", e.message))?;
-                    state.store().service(&sc).await.map_err(|_| {
-                        ApiError::invalid("unknown_service", "services", format!("no service {s}"))
-                    })?;
-                    out.push(sc);
-                }
-                Some(out)
-            }
+            Some(list) => Some(
+                list.iter()
+                    .map(|s| {
+                        ServiceCode::parse(s)
+                            .map_err(|e| ApiError::invalid(e.code, "services", e.message))
+                    })
+                    .collect::<Result<Vec<_>, _>>()?,
+            ),
         };
-        parsed.push((c.counter, services));
+        settings.push(CounterSetting {
+            counter: c.counter,
+            services,
+        });
     }
-    state
-        .store()
-        .set_office_counters(&permit, code, &parsed, &ctx)
-        .await?;
-    state.refs().forget_office(code);
+    offices::set_counters(state.app(), &staff, code, settings, &ctx).await?;
     Ok(Json(input))
 }

@@ -11,12 +11,12 @@ use pishkhan_queue::DailyFigures;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::registry::{page_request, parse_office_code};
 use super::types::ProblemOut;
 use crate::AppState;
 use crate::auth::Staff;
 use crate::error::ApiError;
 use crate::extract::ApiQuery;
+use crate::input::{page_request, parse_office_code};
 
 #[derive(Serialize, ToSchema)]
 pub struct FiguresOut {
@@ -90,10 +90,8 @@ pub async fn office(
     ApiQuery(q): ApiQuery<DayQuery>,
 ) -> Result<Json<FiguresOut>, ApiError> {
     let code = parse_office_code(&code)?;
-    staff.permit(Action::ViewOfficeFigures { office: code })?;
     let day = day_of(&state, q.date.as_deref())?;
-    let office = state.store().office(code).await?;
-    let figures = super::queue::figures(&state, &office, day).await?;
+    let figures = pishkhan_app::queue::figures(state.app(), &staff, code, day).await?;
     Ok(Json(FiguresOut::new(
         code.to_string(),
         day.to_string(),
@@ -140,7 +138,7 @@ pub async fn daily(
                 .map_err(|e| ApiError::Internal(anyhow::anyhow!("stored figures: {e}")))?;
             Ok(FiguresRowOut {
                 figures: FiguresOut::new(row.office.to_string(), row.day.to_string(), f),
-                updated_at: crate::appointments::instant(row.updated_at_ms)
+                updated_at: pishkhan_app::appointments::instant(row.updated_at_ms)
                     .format(&time::format_description::well_known::Rfc3339)
                     .unwrap_or_default(),
             })

@@ -5,19 +5,17 @@
 use axum::Json;
 use axum::extract::{Path, State};
 use base64::Engine;
-use pishkhan_domain::access::Action;
-use pishkhan_exchange::LogEntry;
+use pishkhan_app::exchange::{self, DataAccessRow, InquiryRequest};
 use pishkhan_store::ExchangeCheckpoint;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::registry::page_request;
 use super::types::ProblemOut;
 use crate::AppState;
 use crate::auth::{Caller, Staff};
 use crate::error::ApiError;
-use crate::exchange::{InquiryRequest, run_inquiry, runtime};
 use crate::extract::{ApiJson, ApiQuery};
+use crate::input::{page_request, parse_office_code};
 
 fn b64(bytes: &[u8]) -> String {
     base64::engine::general_purpose::STANDARD.encode(bytes)
@@ -96,7 +94,7 @@ pub async fn create(
         ));
     };
     let office = match input.office.as_deref().filter(|o| !o.trim().is_empty()) {
-        Some(o) => super::registry::parse_office_code(o)?,
+        Some(o) => parse_office_code(o)?,
         None => staff.actor.office.ok_or_else(|| {
             ApiError::invalid(
                 "missing_field",
@@ -120,8 +118,8 @@ pub async fn create(
     if let Some(subject) = input.subject.as_deref().filter(|s| !s.trim().is_empty()) {
         body["national_code"] = serde_json::json!(subject.trim());
     }
-    let done = run_inquiry(
-        &state,
+    let done = exchange::run_inquiry(
+        state.app(),
         &staff,
         InquiryRequest {
             office,
@@ -174,12 +172,7 @@ impl From<ExchangeCheckpoint> for CheckpointOut {
 #[utoipa::path(get, path = "/api/v1/exchange/checkpoint", tag = "exchange",
     responses((status = 200, body = CheckpointOut), (status = 404, body = ProblemOut, content_type = "application/problem+json")))]
 pub async fn checkpoint(State(state): State<AppState>) -> Result<Json<CheckpointOut>, ApiError> {
-    runtime(&state)?;
-    let c = state
-        .store()
-        .latest_exchange_checkpoint()
-        .await?
-        .ok_or(ApiError::NotFound("checkpoint"))?;
+    let c = exchange::latest_checkpoint(state.app()).await?;
     Ok(Json(c.into()))
 }
 
@@ -187,8 +180,8 @@ pub async fn checkpoint(State(state): State<AppState>) -> Result<Json<Checkpoint
 #[utoipa::path(get, path = "/api/v1/exchange/keys", tag = "exchange",
     responses((status = 200, description = "JWKS")))]
 pub async fn keys(State(state): State<AppState>) -> Result<Json<serde_json::Value>, ApiError> {
-    let rt = runtime(&state)?;
-    Ok(Json(serde_json::json!({ "keys": [rt.log_jwk()] })))
+    let jwk = exchange::log_jwk(state.app())?;
+    Ok(Json(serde_json::json!({ "keys": [jwk] })))
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -225,65 +218,15 @@ pub async fn proof(
     Path(id): Path<u64>,
     ApiQuery(q): ApiQuery<ProofQuery>,
 ) -> Result<Json<ProofOut>, ApiError> {
-    let rt = runtime(&state)?;
-    let stored = state
-        .store()
-        .exchange_log_entries(id, id.saturating_add(1))
-        .await?
-        .pop()
-        .ok_or(ApiError::NotFound("inquiry"))?;
-    let entry = LogEntry::from_canonical_bytes(&stored.bytes)
-        .map_err(|e| ApiError::Internal(anyhow::anyhow!("log entry {id}: {e}")))?;
-    let allowed = match &caller {
-        Caller::Staff(s) => match s.actor.office {
-            None => s.actor.role == pishkhan_domain::model::Role::Regulator,
-            Some(o) => entry.office.to_string() == format!("office:{o}"),
-        },
-        Caller::Citizen(c) => entry.subject.as_deref() == Some(c.national_code.as_str()),
-    };
-    if !allowed {
-        // Whether an inquiry exists is itself private.
-        return Err(ApiError::NotFound("inquiry"));
-    }
-    let checkpoint = match q.tree_size {
-        Some(size) => state
-            .store()
-            .exchange_checkpoints(size, 1)
-            .await?
-            .into_iter()
-            .next()
-            .filter(|c| c.size == size)
-            .ok_or_else(|| {
-                ApiError::invalid(
-                    "no_checkpoint",
-                    "tree_size",
-                    "no signed checkpoint has this size",
-                )
-            })?,
-        None => state
-            .store()
-            .latest_exchange_checkpoint()
-            .await?
-            .ok_or(ApiError::NotFound("checkpoint"))?,
-    };
-    if checkpoint.size <= id {
-        return Err(ApiError::invalid(
-            "not_yet_checkpointed",
-            "tree_size",
-            "the tree at this size does not hold the inquiry yet",
-        ));
-    }
-    let path = pishkhan_exchange::inclusion_proof(rt.log(), id, checkpoint.size)
-        .await
-        .map_err(|e| ApiError::Internal(anyhow::anyhow!("inclusion proof: {e}")))?;
+    let p = exchange::inclusion_proof(state.app(), &caller, id, q.tree_size).await?;
     Ok(Json(ProofOut {
-        leaf_index: id,
-        tree_size: checkpoint.size,
-        leaf_hash: hex::encode(stored.leaf_hash),
-        audit_path: path.iter().map(hex::encode).collect(),
-        root: hex::encode(checkpoint.root),
-        entry: b64(&stored.bytes),
-        checkpoint: checkpoint.into(),
+        leaf_index: p.leaf_index,
+        tree_size: p.tree_size,
+        leaf_hash: hex::encode(p.leaf_hash),
+        audit_path: p.audit_path.iter().map(hex::encode).collect(),
+        root: hex::encode(p.checkpoint.root),
+        entry: b64(&p.entry),
+        checkpoint: p.checkpoint.into(),
     }))
 }
 
@@ -327,63 +270,25 @@ pub struct DataAccessList {
     pub per_page: u32,
 }
 
-/// A Jalali date and Tehran time to the minute, for people: `1405-09-10 14:05`.
-fn jalali_minute(ms: i64) -> String {
-    let at = crate::appointments::instant(ms);
-    let local = pishkhan_domain::tehran::to_tehran(at);
-    format!(
-        "{} {:02}:{:02}",
-        pishkhan_domain::tehran::jalali_today(at),
-        local.hour(),
-        local.minute()
-    )
-}
-
-pub(crate) async fn data_access_rows(
-    state: &AppState,
-    national_code: &pishkhan_domain::NationalCode,
-    page: pishkhan_store::PageRequest,
-) -> Result<(Vec<(DataAccessOut, LogEntry)>, u64), ApiError> {
-    let found = state
-        .store()
-        .exchange_log_subject(national_code, page)
-        .await?;
-    let mut rows = Vec::with_capacity(found.items.len());
-    for stored in found.items {
-        let e = LogEntry::from_canonical_bytes(&stored.bytes)
-            .map_err(|e| ApiError::Internal(anyhow::anyhow!("log entry: {e}")))?;
-        let office_code = e.office.to_string();
-        let office_name = match office_code
-            .strip_prefix("office:")
-            .and_then(|c| super::registry::parse_office_code(c).ok())
-        {
-            Some(code) => state.store().office(code).await.ok().map(|o| o.name.fa),
-            None => None,
-        };
-        rows.push((
-            DataAccessOut {
-                message_id: stored.index,
-                at: super::types::rfc3339_ms(e.at_ms),
-                at_local: jalali_minute(e.at_ms),
-                office: office_code,
-                office_name,
-                operator: e.operator.clone(),
-                service: e.service.to_string(),
-                agency: e.agency.as_ref().map(|a| a.to_string()),
-                legal_basis: e.purpose.legal_basis.clone(),
-                case_service: e.purpose.service_code.clone(),
-                case_id: e.purpose.case_id.clone(),
-                outcome: serde_json::to_value(e.outcome)
-                    .ok()
-                    .and_then(|v| v.as_str().map(str::to_string))
-                    .unwrap_or_default(),
-                cached_at: e.cached_at_ms.map(super::types::rfc3339_ms),
-                cached_at_local: e.cached_at_ms.map(jalali_minute),
-            },
-            e,
-        ));
+impl From<DataAccessRow> for DataAccessOut {
+    fn from(r: DataAccessRow) -> Self {
+        DataAccessOut {
+            message_id: r.message_id,
+            at: super::types::rfc3339_ms(r.at_ms),
+            at_local: r.at_local(),
+            outcome: r.outcome_code().to_string(),
+            cached_at: r.cached_at_ms.map(super::types::rfc3339_ms),
+            cached_at_local: r.cached_at_local(),
+            office: r.office,
+            office_name: r.office_name,
+            operator: r.operator,
+            service: r.service,
+            agency: r.agency,
+            legal_basis: r.legal_basis,
+            case_service: r.case_service,
+            case_id: r.case_id,
+        }
     }
-    Ok((rows, found.total))
 }
 
 /// Every inquiry made about the signed-in citizen: which office and operator, which agency
@@ -397,17 +302,11 @@ pub async fn my_data_access(
     ApiQuery(q): ApiQuery<AccessQuery>,
 ) -> Result<Json<DataAccessList>, ApiError> {
     let citizen = caller.into_citizen()?;
-    pishkhan_domain::access::authorize(
-        &pishkhan_domain::access::Principal::Citizen(citizen.national_code.clone()),
-        Action::ViewDataAccess {
-            national_code: citizen.national_code.clone(),
-        },
-    )?;
     let page = page_request(q.page.as_deref(), q.per_page.as_deref())?;
-    let (rows, total) = data_access_rows(&state, &citizen.national_code, page).await?;
+    let found = exchange::data_access(state.app(), &citizen, page).await?;
     Ok(Json(DataAccessList {
-        items: rows.into_iter().map(|(r, _)| r).collect(),
-        total,
+        items: found.rows.into_iter().map(DataAccessOut::from).collect(),
+        total: found.total,
         page: page.page(),
         per_page: page.per_page(),
     }))

@@ -4,153 +4,22 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
+use pishkhan_app::offices;
 use pishkhan_domain::access::Action;
 use pishkhan_domain::input::{OfficeDefaults, OfficeInput};
-use pishkhan_domain::model::{
-    AgencyCode, Category, Channel, Digitization, OfficeCode, OfficeStatus, ServiceCode,
-};
+use pishkhan_domain::model::{OfficeCode, OfficeStatus, ServiceCode};
 use pishkhan_domain::tehran::jalali_today;
-use pishkhan_store::{OfficeFilter, PageRequest, ServiceFilter};
 use serde::Deserialize;
-use utoipa::IntoParams;
 
 use super::types::{
     AgencyOut, OfficeList, OfficeOut, ProblemOut, ProvinceOut, ServiceList, ServiceOut, StaffOut,
 };
 use crate::AppState;
-use crate::actions;
 use crate::auth::Staff;
 use crate::error::ApiError;
 use crate::extract::{ApiJson, ApiQuery, Ctx};
-
-/// Parses `page` and `per_page`, refusing values over the cap rather than clamping them.
-pub fn page_request(page: Option<&str>, per_page: Option<&str>) -> Result<PageRequest, ApiError> {
-    let parse = |v: Option<&str>,
-                 default: u32,
-                 field: &'static str,
-                 code: &'static str|
-     -> Result<u32, ApiError> {
-        match v.map(str::trim).filter(|s| !s.is_empty()) {
-            None => Ok(default),
-            Some(s) => pishkhan_domain::digits::to_ascii_digits(s)
-                .parse::<u32>()
-                .map_err(|_| {
-                    ApiError::invalid(
-                        code,
-                        field,
-                        format!("{field} must be a positive whole number"),
-                    )
-                }),
-        }
-    };
-    let page = parse(page, 1, "page", "invalid_page")?;
-    let per_page = parse(per_page, 20, "per_page", "invalid_page_size")?;
-    Ok(PageRequest::new(page, per_page)?)
-}
-
-fn non_empty(v: &Option<String>) -> Option<&str> {
-    v.as_deref().map(str::trim).filter(|s| !s.is_empty())
-}
-
-#[derive(Deserialize, IntoParams)]
-pub struct OfficeQuery {
-    /// Free text: name, city, address or code. Persian spelling variants match.
-    pub q: Option<String>,
-    /// Province id, 1..=31.
-    pub province: Option<String>,
-    /// active, warned, suspended or revoked.
-    pub status: Option<String>,
-    pub page: Option<String>,
-    /// 1..=100, default 20.
-    pub per_page: Option<String>,
-}
-
-impl OfficeQuery {
-    pub fn filter(&self) -> Result<OfficeFilter, ApiError> {
-        let province = match non_empty(&self.province) {
-            None => None,
-            Some(p) => {
-                let n: u8 = pishkhan_domain::digits::to_ascii_digits(p)
-                    .parse()
-                    .ok()
-                    .filter(|n| (1..=31).contains(n))
-                    .ok_or_else(|| {
-                        ApiError::invalid("invalid_province", "province", "province must be 1..=31")
-                    })?;
-                Some(n)
-            }
-        };
-        let status = match non_empty(&self.status) {
-            None => None,
-            Some(s) => Some(OfficeStatus::parse(s).ok_or_else(|| {
-                ApiError::invalid(
-                    "invalid_status",
-                    "status",
-                    "status is one of active, warned, suspended, revoked",
-                )
-            })?),
-        };
-        Ok(OfficeFilter {
-            q: non_empty(&self.q).map(|q| q.chars().take(100).collect()),
-            province,
-            status,
-        })
-    }
-}
-
-#[derive(Deserialize, IntoParams)]
-pub struct ServiceQuery {
-    /// Free text: code or title. Persian spelling variants match.
-    pub q: Option<String>,
-    /// Agency code, such as `nocr`.
-    pub agency: Option<String>,
-    pub category: Option<String>,
-    /// networked, in_progress or not_started.
-    pub digitization: Option<String>,
-    /// counter, online or both.
-    pub channel: Option<String>,
-    pub page: Option<String>,
-    /// 1..=100, default 20.
-    pub per_page: Option<String>,
-}
-
-impl ServiceQuery {
-    pub fn filter(&self) -> Result<ServiceFilter, ApiError> {
-        Ok(ServiceFilter {
-            q: non_empty(&self.q).map(|q| q.chars().take(100).collect()),
-            agency: non_empty(&self.agency).map(AgencyCode::parse).transpose()?,
-            category: non_empty(&self.category)
-                .map(|c| {
-                    Category::parse(c).ok_or_else(|| {
-                        ApiError::invalid("invalid_category", "category", "unknown category")
-                    })
-                })
-                .transpose()?,
-            digitization: non_empty(&self.digitization)
-                .map(|d| {
-                    Digitization::parse(d).ok_or_else(|| {
-                        ApiError::invalid(
-                            "invalid_digitization",
-                            "digitization",
-                            "digitization is one of networked, in_progress, not_started",
-                        )
-                    })
-                })
-                .transpose()?,
-            channel: non_empty(&self.channel)
-                .map(|c| {
-                    Channel::parse(c).ok_or_else(|| {
-                        ApiError::invalid(
-                            "invalid_channel",
-                            "channel",
-                            "channel is one of counter, online, both",
-                        )
-                    })
-                })
-                .transpose()?,
-        })
-    }
-}
+pub use crate::input::parse_office_code;
+use crate::input::{OfficeQuery, ServiceQuery, page_request};
 
 /// The 31 provinces with their office counts.
 #[utoipa::path(get, path = "/api/v1/provinces", tag = "registry",
@@ -183,10 +52,6 @@ pub async fn offices(
         page: page.page(),
         per_page: page.per_page(),
     }))
-}
-
-pub fn parse_office_code(code: &str) -> Result<OfficeCode, ApiError> {
-    OfficeCode::parse(code).map_err(|_| ApiError::NotFound("office"))
 }
 
 /// One office by its 8-digit code.
@@ -225,7 +90,7 @@ pub async fn create_office(
         licence_issued: jalali_today(state.now()),
     };
     let office = input.parse(&defaults)?;
-    let office = actions::create_office(&state, &staff, &office, allocate, &ctx).await?;
+    let office = offices::create_office(state.app(), &staff, &office, allocate, &ctx).await?;
     Ok((StatusCode::CREATED, Json(OfficeOut::from(&office))))
 }
 
@@ -300,27 +165,13 @@ pub async fn put_status(
     ApiJson(input): ApiJson<OfficeStatusIn>,
 ) -> Result<StatusCode, ApiError> {
     let code = parse_office_code(&code)?;
-    let permit = staff.permit(Action::ChangeOfficeStatus { office: code })?;
-    let status =
-        pishkhan_domain::model::OfficeStatus::parse(input.status.trim()).ok_or_else(|| {
-            ApiError::invalid(
-                "invalid_status",
-                "status",
-                "use active, warned, suspended or revoked",
-            )
-        })?;
-    let reason = input.reason.trim();
-    if reason.is_empty() || reason.chars().count() > 500 {
-        return Err(ApiError::invalid(
-            "invalid_reason",
-            "reason",
-            "give a reason of at most 500 characters",
-        ));
-    }
-    state
-        .store()
-        .set_office_status(&permit, code, status, reason, &ctx)
-        .await?;
-    state.refs().forget_office(code);
+    let status = OfficeStatus::parse(input.status.trim()).ok_or_else(|| {
+        ApiError::invalid(
+            "invalid_status",
+            "status",
+            "use active, warned, suspended or revoked",
+        )
+    })?;
+    offices::set_status(state.app(), &staff, code, status, &input.reason, &ctx).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -3,11 +3,11 @@
 
 use axum::Json;
 use axum::extract::State;
+use pishkhan_app::search::{MAX_DAYS, MAX_RESULTS, SlotSearch};
 use pishkhan_domain::JalaliDate;
 use pishkhan_domain::model::ServiceCode;
 use pishkhan_domain::normalize::normalize_for_search;
 use pishkhan_domain::tehran::jalali_today;
-use pishkhan_store::OfficeLocation;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -15,13 +15,6 @@ use super::types::ProblemOut;
 use crate::AppState;
 use crate::error::ApiError;
 use crate::extract::ApiQuery;
-
-/// Offices whose calendars are read for one search, at most: nearest first, or by code.
-const MAX_CANDIDATES: usize = 40;
-/// Results returned, at most.
-const MAX_RESULTS: usize = 20;
-/// Days looked ahead, at most (the booking window is 14 days by default).
-const MAX_DAYS: u16 = 31;
 
 #[derive(Deserialize, IntoParams)]
 pub struct SearchQuery {
@@ -63,14 +56,6 @@ pub struct SlotMatchOut {
 pub struct SearchOut {
     pub service: String,
     pub results: Vec<SlotMatchOut>,
-}
-
-fn haversine_km(lat1: f64, lon1: f64, lat2: f64, lon2: f64) -> f64 {
-    let (p1, p2) = (lat1.to_radians(), lat2.to_radians());
-    let dp = (lat2 - lat1).to_radians();
-    let dl = (lon2 - lon1).to_radians();
-    let a = (dp / 2.0).sin().powi(2) + p1.cos() * p2.cos() * (dl / 2.0).sin().powi(2);
-    6371.0 * 2.0 * a.sqrt().asin()
 }
 
 fn number<T: std::str::FromStr>(
@@ -155,71 +140,35 @@ pub async fn slots(
         None => jalali_today(state.now()).add_days(1),
     };
 
-    let mut candidates: Vec<(OfficeLocation, Option<f64>)> = state
-        .store()
-        .office_locations()
-        .await?
-        .into_iter()
-        .filter(|o| o.status.may_use_network())
-        .filter(|o| province.is_none_or(|p| o.province == p))
-        .filter(|o| {
-            city.as_ref().is_none_or(|c| {
-                normalize_for_search(&o.city.fa).contains(c.as_str())
-                    || normalize_for_search(&o.city.en).contains(c.as_str())
-            })
-        })
-        .map(|o| {
-            let d = here.map(|(a, b)| haversine_km(a, b, o.lat, o.lon));
-            (o, d)
-        })
-        .collect();
-    if here.is_some() {
-        candidates.sort_by(|a, b| a.1.unwrap_or(0.0).total_cmp(&b.1.unwrap_or(0.0)));
-    }
-    candidates.truncate(MAX_CANDIDATES);
-
-    let mut found = Vec::new();
-    for (loc, distance) in candidates {
-        let office = state.store().office(loc.code).await?;
-        let calendar =
-            crate::appointments::availability(&state, &office, &service, from, days).await?;
-        let earliest = calendar.iter().find_map(|d| {
-            d.slots
-                .iter()
-                .find(|s| s.available > 0 && d.bookable)
-                .map(|s| (d.date, s.slot, s.available))
-        });
-        if let Some((date, slot, available)) = earliest {
-            let fmt = |t: time::OffsetDateTime| {
-                t.format(&time::format_description::well_known::Rfc3339)
-                    .unwrap_or_default()
-            };
-            found.push((
-                distance.map(|d| (d * 10.0).round() / 10.0),
-                slot.start,
-                SlotMatchOut {
-                    office: office.code.to_string(),
-                    office_name_fa: office.name.fa.clone(),
-                    office_name_en: office.name.en.clone(),
-                    city_fa: office.city.fa.clone(),
-                    city_en: office.city.en.clone(),
-                    distance_km: distance.map(|d| (d * 10.0).round() / 10.0),
-                    start: fmt(slot.start),
-                    end: fmt(slot.end),
-                    date: date.to_string(),
-                    available,
-                },
-            ));
-        }
-    }
-    // Distance (to 0.1 km) first, then time; without a position, time alone.
-    found.sort_by(|a, b| {
-        a.0.unwrap_or(0.0)
-            .total_cmp(&b.0.unwrap_or(0.0))
-            .then(a.1.cmp(&b.1))
-    });
+    let search = SlotSearch {
+        here,
+        province,
+        city,
+        from,
+        days,
+        limit,
+    };
+    let found = pishkhan_app::search::slots(state.app(), &service, &search).await?;
+    let fmt = |t: time::OffsetDateTime| {
+        t.format(&time::format_description::well_known::Rfc3339)
+            .unwrap_or_default()
+    };
     Ok(Json(SearchOut {
         service: service.code.to_string(),
-        results: found.into_iter().take(limit).map(|(_, _, r)| r).collect(),
+        results: found
+            .into_iter()
+            .map(|m| SlotMatchOut {
+                office: m.office.code.to_string(),
+                office_name_fa: m.office.name.fa.clone(),
+                office_name_en: m.office.name.en.clone(),
+                city_fa: m.office.city.fa.clone(),
+                city_en: m.office.city.en.clone(),
+                distance_km: m.distance_km,
+                start: fmt(m.slot.start),
+                end: fmt(m.slot.end),
+                date: m.date.to_string(),
+                available: m.available,
+            })
+            .collect(),
     }))
 }

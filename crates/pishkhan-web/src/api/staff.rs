@@ -4,74 +4,17 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
-use pishkhan_domain::model::{OfficeCode, Role, Staff as StaffModel, Username};
-use pishkhan_domain::{Mobile, NationalCode};
 use pishkhan_store::token_hash;
-use serde::Deserialize;
-use utoipa::ToSchema;
 
 use super::types::{
     AcceptInvitationIn, InvitationOut, ProblemOut, StaffCreated, StaffOut, UserOut, rfc3339_ms,
 };
 use crate::AppState;
-use crate::actions;
 use crate::auth::Staff;
 use crate::error::ApiError;
 use crate::extract::{ApiJson, Ctx};
-
-#[derive(Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct NewStaffIn {
-    pub national_code: String,
-    pub first_name: String,
-    pub last_name: String,
-    /// Any usual form: 0912…, +98912…, 98912…, Persian digits.
-    pub mobile: String,
-    /// 8-digit office code; omit for a regulator.
-    pub office: Option<String>,
-    /// regulator, manager or operator.
-    pub role: String,
-    /// Defaults to `u` followed by the national code.
-    pub username: Option<String>,
-}
-
-impl NewStaffIn {
-    pub fn parse(self) -> Result<StaffModel, ApiError> {
-        let national_code = NationalCode::parse(&self.national_code)?;
-        let role = Role::parse(&self.role).ok_or_else(|| {
-            ApiError::invalid(
-                "invalid_role",
-                "role",
-                "role is one of regulator, manager, operator",
-            )
-        })?;
-        let office = self
-            .office
-            .as_deref()
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-            .map(OfficeCode::parse)
-            .transpose()?;
-        let username = match self
-            .username
-            .as_deref()
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-        {
-            Some(u) => Username::parse(u)?,
-            None => Username::parse(&format!("u{}", national_code.as_str()))?,
-        };
-        Ok(StaffModel {
-            username,
-            national_code,
-            first_name: self.first_name.trim().to_string(),
-            last_name: self.last_name.trim().to_string(),
-            mobile: Mobile::parse(&self.mobile)?,
-            office,
-            role,
-        })
-    }
-}
+use crate::input::NewStaffIn;
+use pishkhan_app::accounts;
 
 /// Invite a member of staff: the regulator for any office, a manager for their own.
 #[utoipa::path(post, path = "/api/v1/staff", tag = "staff", request_body = NewStaffIn,
@@ -87,7 +30,7 @@ pub async fn create(
     ApiJson(input): ApiJson<NewStaffIn>,
 ) -> Result<impl IntoResponse, ApiError> {
     let new = input.parse()?;
-    let invited = actions::invite_staff(&state, &staff, new, &ctx).await?;
+    let invited = accounts::invite_staff(state.app(), &staff, new, &ctx).await?;
     Ok((
         StatusCode::CREATED,
         Json(StaffCreated {
@@ -135,7 +78,7 @@ pub async fn accept(
     Ctx(ctx): Ctx,
     ApiJson(input): ApiJson<AcceptInvitationIn>,
 ) -> Result<Json<UserOut>, ApiError> {
-    let username = actions::accept_invitation(&state, &token, &input.password, &ctx).await?;
+    let username = accounts::accept_invitation(state.app(), &token, &input.password, &ctx).await?;
     let record = state.store().staff_by_username(&username).await?;
     Ok(Json(UserOut {
         username: username.to_string(),

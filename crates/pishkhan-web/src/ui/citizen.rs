@@ -20,16 +20,17 @@ use pishkhan_domain::model::{Channel, Office, OfficeCode, Service, ServiceCode};
 use pishkhan_domain::schedule::{BookingStatus, ClosedReason, TrackingCode};
 use pishkhan_domain::tehran::{jalali_today, to_tehran};
 use pishkhan_domain::{Mobile, NationalCode};
-use pishkhan_store::{OfficeFilter, PageRequest, ServiceFilter, StoreError, token_hash};
+use pishkhan_store::{OfficeFilter, PageRequest, ServiceFilter, StoreError};
 use serde::Deserialize;
 
 use super::{Chrome, UiError, render, set_cookie};
 use crate::AppState;
-use crate::appointments::{self, BookingRequest};
 use crate::auth::{self, Caller, Citizen, constant_time_eq};
 use crate::error::ApiError;
 use crate::extract::{ApiForm, ApiQuery, Ctx};
 use crate::i18n::Tr;
+use pishkhan_app::appointments::{self, BookingRequest};
+use pishkhan_app::{AppError, citizens};
 
 pub const CITIZEN_COOKIE: &str = "pishkhan_citizen";
 pub const CITIZEN_CSRF_COOKIE: &str = "pishkhan_citizen_csrf";
@@ -291,30 +292,35 @@ pub async fn data_access(
     State(state): State<AppState>,
     c: CitizenCtx,
 ) -> Result<Response, UiError> {
-    let Some((nc, _)) = &c.who else {
+    let Some(citizen) = &c.who else {
         return Ok(to_login());
     };
     let t = c.t;
     let page = PageRequest::new(1, pishkhan_store::MAX_PER_PAGE)
         .map_err(|e| c.fail(ApiError::Internal(anyhow::anyhow!("{}", e.message))))?;
-    let (rows, total) = crate::api::inquiries::data_access_rows(&state, nc, page)
+    let found = pishkhan_app::exchange::data_access(state.app(), citizen, page)
         .await
         .map_err(|e| c.fail(e))?;
-    let rows = rows
+    let total = found.total;
+    let rows = found
+        .rows
         .into_iter()
-        .map(|(r, _)| AccessRow {
-            when: t.num(&r.at_local),
-            office: format!(
-                "{} ({})",
-                r.office_name.clone().unwrap_or_default(),
-                t.num(r.office.trim_start_matches("office:"))
-            ),
-            operator: r.operator,
-            service: r.service,
-            purpose: r.legal_basis,
-            case: format!("{} · {}", r.case_service, t.num(&r.case_id)),
-            outcome: t.t(format!("c_access_outcome_{}", r.outcome)),
-            reused: r.cached_at_local.as_deref().map(|w| t.num(w)),
+        .map(|r| {
+            let (outcome, reused) = (r.outcome_code(), r.cached_at_local());
+            AccessRow {
+                when: t.num(&r.at_local()),
+                office: format!(
+                    "{} ({})",
+                    r.office_name.clone().unwrap_or_default(),
+                    t.num(r.office.trim_start_matches("office:"))
+                ),
+                operator: r.operator,
+                service: r.service,
+                purpose: r.legal_basis,
+                case: format!("{} · {}", r.case_service, t.num(&r.case_id)),
+                outcome: t.t(format!("c_access_outcome_{outcome}")),
+                reused: reused.as_deref().map(|w| t.num(w)),
+            }
         })
         .collect();
     Ok(c.page(
@@ -333,7 +339,7 @@ pub async fn data_access(
 pub struct CitizenCtx {
     t: Tr,
     today: JalaliDate,
-    who: Option<(NationalCode, Mobile)>,
+    who: Option<Citizen>,
     /// The session cookie's token, to end the session on sign-out.
     token: Option<String>,
     csrf: String,
@@ -360,9 +366,7 @@ impl FromRequestParts<AppState> for CitizenCtx {
             .filter(|tok| !tok.is_empty() && tok.len() <= 256)
             .map(str::to_string);
         let who = match token.as_deref() {
-            Some(token) => state
-                .store()
-                .citizen_session(&token_hash(token), state.now_ms())
+            Some(token) => citizens::citizen_session(state.app(), token)
                 .await
                 .map_err(|e| fail(e.into()))?,
             None => None,
@@ -371,7 +375,7 @@ impl FromRequestParts<AppState> for CitizenCtx {
             .filter(|c| (20..=100).contains(&c.len()))
         {
             Some(c) => (c.to_string(), false),
-            None => (auth::new_token().map_err(fail)?, true),
+            None => (auth::new_token().map_err(|e| fail(e.into()))?, true),
         };
         Ok(CitizenCtx {
             t,
@@ -413,11 +417,7 @@ impl CitizenCtx {
     }
 
     fn citizen(&self) -> Option<Caller> {
-        self.who.as_ref().map(|(nc, _)| {
-            Caller::Citizen(Citizen {
-                national_code: nc.clone(),
-            })
-        })
+        self.who.clone().map(Caller::Citizen)
     }
 
     /// Adds the CSRF cookie when the request came without one.
@@ -555,10 +555,10 @@ pub async fn login_submit(
 
     let Some(code) = form.code.as_deref() else {
         // First step: send a code.
-        return match crate::api::citizen::send_code(&state, national_code, mobile, &ctx).await {
+        return match citizens::send_code(state.app(), national_code, mobile, &ctx).await {
             Ok(()) => Ok(show(StatusCode::OK, true, Some("c_code_sent"), None)),
             // A code asked for a moment ago may still be live: keep the code form open.
-            Err(ApiError::TooManyRequests { .. }) => Ok(show(
+            Err(AppError::TooManyRequests { .. }) => Ok(show(
                 StatusCode::TOO_MANY_REQUESTS,
                 true,
                 None,
@@ -569,11 +569,11 @@ pub async fn login_submit(
     };
 
     // Second step: check the code.
-    match crate::api::citizen::sign_in(&state, &national_code, &mobile, code, &ctx).await {
+    match citizens::sign_in(state.app(), &national_code, &mobile, code, &ctx).await {
         Ok(token) => {
             let cookie = session_cookie(
                 &token,
-                (crate::api::citizen::CITIZEN_SESSION_TTL_MS / 1000) as u64,
+                (citizens::CITIZEN_SESSION_TTL_MS / 1000) as u64,
                 state.config().cookie_secure,
             );
             Ok(
@@ -582,13 +582,13 @@ pub async fn login_submit(
                 ),
             )
         }
-        Err(ApiError::BadCode) => Ok(show(
+        Err(AppError::BadCode) => Ok(show(
             StatusCode::UNAUTHORIZED,
             true,
             None,
             Some("c_wrong_code"),
         )),
-        Err(ApiError::Gone(_)) => Ok(show(
+        Err(AppError::Gone(_)) => Ok(show(
             StatusCode::UNAUTHORIZED,
             true,
             None,
@@ -612,9 +612,7 @@ pub async fn logout(
     c.check_csrf(&form.csrf)?;
     // End the session on the server too, not just in this browser.
     if let Some(token) = c.token.as_deref() {
-        state
-            .store()
-            .delete_citizen_session(&token_hash(token))
+        citizens::sign_out(state.app(), token)
             .await
             .map_err(|e| c.fail(e))?;
     }
@@ -670,7 +668,10 @@ pub async fn home(
     c: CitizenCtx,
     ApiQuery(q): ApiQuery<HomeQuery>,
 ) -> Result<Response, UiError> {
-    let Some((nc, _)) = &c.who else {
+    let Some(Citizen {
+        national_code: nc, ..
+    }) = &c.who
+    else {
         return Ok(to_login());
     };
     let t = c.t;
@@ -760,15 +761,12 @@ pub async fn cancel(
     };
     c.check_csrf(&form.csrf)?;
     let code = parse_tracking(&c, &code)?;
-    let booking = state.store().booking(&code).await.map_err(|e| c.fail(e))?;
-    let permit = caller
-        .booking_permit(booking.office, &booking.national_code)
-        .map_err(|_| c.fail(ApiError::NotFound("booking")))?;
-    match state.store().cancel_booking(&permit, &code, &ctx).await {
+    match appointments::cancel(state.app(), &caller, &code, &ctx).await {
         Ok(_) => Ok(Redirect::to("/citizen?done=cancelled").into_response()),
-        Err(StoreError::WrongState(_)) => {
-            Ok(Redirect::to("/citizen?error=c_not_cancellable").into_response())
-        }
+        Err(AppError::Conflict {
+            code: "not_cancellable",
+            ..
+        }) => Ok(Redirect::to("/citizen?error=c_not_cancellable").into_response()),
         Err(e) => Err(c.fail(e)),
     }
 }
@@ -818,7 +816,7 @@ async fn picker(
         .min(last);
     let days = (last.to_gregorian() - from.to_gregorian()).whole_days() + 1;
     let days = days.clamp(1, DAYS_PER_PAGE);
-    let calendar = appointments::availability(state, office, service, from, days as u16)
+    let calendar = appointments::availability(state.app(), office, service, from, days as u16)
         .await
         .map_err(|e| c.fail(e))?;
     let days_view = calendar
@@ -1087,7 +1085,14 @@ pub async fn book_submit(
     Ctx(ctx): Ctx,
     ApiForm(form): ApiForm<SlotForm>,
 ) -> Result<Response, UiError> {
-    let (Some(caller), Some((nc, mobile))) = (c.citizen(), c.who.clone()) else {
+    let (
+        Some(caller),
+        Some(Citizen {
+            national_code: nc,
+            mobile,
+        }),
+    ) = (c.citizen(), c.who.clone())
+    else {
         return Ok(to_login());
     };
     c.check_csrf(&form.csrf)?;
@@ -1102,7 +1107,9 @@ pub async fn book_submit(
             mobile,
             idempotency_key: None,
         };
-        appointments::book(&state, &caller, req, &ctx).await
+        appointments::book(state.app(), &caller, req, &ctx)
+            .await
+            .map_err(ApiError::from)
     }
     .await;
     match outcome {
@@ -1211,7 +1218,9 @@ pub async fn reschedule_submit(
     c.check_csrf(&form.csrf)?;
     let tracking = parse_tracking(&c, &code)?;
     let outcome = match parse_start(&form.start) {
-        Ok(start) => appointments::reschedule(&state, &caller, &tracking, start, &ctx).await,
+        Ok(start) => appointments::reschedule(state.app(), &caller, &tracking, start, &ctx)
+            .await
+            .map_err(ApiError::from),
         Err(e) => Err(e),
     };
     match outcome {

@@ -2,7 +2,7 @@
 //! walk-in tickets, call the next person, complete or mark a no-show, and watch the line with
 //! estimated waits. The line redraws live from the office's board stream.
 //!
-//! Every action goes through the same queue operations as the API (`api::queue`), so the
+//! Every action goes through the same queue operations as the API (`pishkhan_app::queue`), so the
 //! calling rules, the audit log, booking statuses and notifications are the same.
 
 use askama::Template;
@@ -19,11 +19,12 @@ use serde::Deserialize;
 
 use super::{Chrome, PageCtx, UiError, render};
 use crate::AppState;
-use crate::api::registry::parse_office_code;
 use crate::auth::Staff;
 use crate::error::ApiError;
 use crate::extract::{ApiForm, ApiQuery, Ctx};
 use crate::i18n::Tr;
+use crate::input::parse_office_code;
+use pishkhan_app::queue::{self, CheckInBy};
 
 /// UI strings of the console: (key, Persian, English).
 pub const MESSAGES: &[(&str, &str, &str)] = &[
@@ -226,19 +227,6 @@ fn service_label(t: Tr, catalogue: &[(ServiceCode, LocalizedText)], code: &str) 
         .unwrap_or_else(|| code.to_string())
 }
 
-async fn catalogue(state: &AppState) -> Result<Vec<(ServiceCode, LocalizedText)>, ApiError> {
-    if let Some(c) = state.refs().catalogue() {
-        return Ok(c);
-    }
-    let out: Vec<_> = crate::exchange::whole_catalogue(state.store())
-        .await?
-        .into_iter()
-        .map(|s| (s.code, s.title))
-        .collect();
-    state.refs().put_catalogue(out.clone());
-    Ok(out)
-}
-
 /// The live part of the console: who this counter serves, the line, today's bookings, figures.
 async fn live_panel(
     state: &AppState,
@@ -246,9 +234,9 @@ async fn live_panel(
     csrf: String,
     desk: &Desk,
 ) -> Result<LivePanel, ApiError> {
-    let catalogue = catalogue(state).await?;
+    let catalogue = pishkhan_app::appointments::catalogue(state.app()).await?;
     let now = state.now();
-    let queue = crate::api::queue::today(state, &desk.office).await?;
+    let queue = pishkhan_app::queue::today(state.app(), &desk.office).await?;
     let serving = queue.serving(CounterId(desk.counter)).and_then(|ticket| {
         queue.ticket(ticket).map(|info| {
             (
@@ -375,7 +363,7 @@ async fn render_page(
     let live = live_panel(state, t, staff.csrf_token.clone(), &desk)
         .await
         .map_err(|e| page.fail(e))?;
-    let services = catalogue(state)
+    let services = pishkhan_app::appointments::catalogue(state.app())
         .await
         .map_err(|e| page.fail(e))?
         .iter()
@@ -539,21 +527,13 @@ pub async fn check_in(
         let raw = pishkhan_domain::digits::to_ascii_digits(form.code.trim());
         // Ten digits are a national code; anything else is read as a tracking code.
         let by_person = raw.len() == 10 && raw.bytes().all(|b| b.is_ascii_digit());
-        let code = desk.office.code.to_string();
-        let ticket = if by_person {
-            let n = NationalCode::parse(&raw)?;
-            crate::api::queue::run_ticket_op(&state, &staff, &code, &ctx, |q, now| {
-                q.check_in_by_national_code(&n, prio.as_ref(), now)
-            })
-            .await?
+        let by = if by_person {
+            CheckInBy::NationalCode(NationalCode::parse(&raw)?)
         } else {
-            let c = TrackingCode::parse(&raw)?;
-            crate::api::queue::run_ticket_op(&state, &staff, &code, &ctx, |q, now| {
-                q.check_in_by_tracking(&c, prio.as_ref(), now)
-            })
-            .await?
+            CheckInBy::Tracking(TrackingCode::parse(&raw)?)
         };
-        Ok((desk, Some(ticket)))
+        let issued = queue::check_in(state.app(), &staff, desk.office.code, by, prio, &ctx).await?;
+        Ok((desk, Some(issued.ticket.to_string())))
     })
     .await
 }
@@ -569,15 +549,9 @@ pub async fn walk_in(
         let prio = priority(&form.priority)?;
         let service = ServiceCode::parse(form.service.trim())
             .map_err(|e| ApiError::invalid(e.code, "service", e.message))?;
-        state.store().service(&service).await.map_err(|_| {
-            ApiError::invalid("unknown_service", "service", "no service has this code")
-        })?;
-        let code = desk.office.code.to_string();
-        let ticket = crate::api::queue::run_ticket_op(&state, &staff, &code, &ctx, |q, now| {
-            q.walk_in(&service, prio.as_ref(), now)
-        })
-        .await?;
-        Ok((desk, Some(ticket)))
+        let issued =
+            queue::walk_in(state.app(), &staff, desk.office.code, service, prio, &ctx).await?;
+        Ok((desk, Some(issued.ticket.to_string())))
     })
     .await
 }
@@ -590,13 +564,9 @@ pub async fn call_next(
 ) -> Result<Response, UiError> {
     let staff = page.require_staff()?.clone();
     act(&state, &page, &form, "call", |desk| async {
-        let code = desk.office.code.to_string();
         let counter = CounterId(desk.counter);
-        let ticket = crate::api::queue::run_ticket_op(&state, &staff, &code, &ctx, |q, now| {
-            q.call_next(counter, now)
-        })
-        .await?;
-        Ok((desk, Some(ticket)))
+        let issued = queue::call_next(state.app(), &staff, desk.office.code, counter, &ctx).await?;
+        Ok((desk, Some(issued.ticket.to_string())))
     })
     .await
 }
@@ -612,13 +582,13 @@ async fn settle(
 ) -> Result<Response, UiError> {
     let staff = page.require_staff()?.clone();
     act(&state, &page, &form, done, |desk| async {
-        let code = desk.office.code.to_string();
-        let op = if no_show {
-            pishkhan_queue::Queue::no_show
+        let ticket = Ticket::parse(&ticket)
+            .map_err(|e| ApiError::invalid(e.code(), "ticket", e.to_string()))?;
+        if no_show {
+            queue::no_show(state.app(), &staff, desk.office.code, ticket, &ctx).await?;
         } else {
-            pishkhan_queue::Queue::complete
-        };
-        crate::api::queue::run_settle_op(&state, &staff, &code, &ticket, &ctx, op).await?;
+            queue::complete(state.app(), &staff, desk.office.code, ticket, &ctx).await?;
+        }
         Ok((desk, None))
     })
     .await

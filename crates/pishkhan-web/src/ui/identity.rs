@@ -1,5 +1,5 @@
 //! The verification panel of the operator console and the printable receipt with its QR
-//! code. The panel posts to the same code path as the API (`api::identity::verify_claim`).
+//! code. The panel runs the same use cases as the API (`pishkhan_app::identity`).
 
 use askama::Template;
 use axum::Router;
@@ -7,12 +7,16 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use pishkhan_app::AppError;
+use pishkhan_app::identity::{
+    self, ClaimInput, Verification, VerifyCommand, VerifyPurpose, decision_code,
+};
 use pishkhan_domain::schedule::TrackingCode;
+use pishkhan_identity::Outcome;
 use serde::Deserialize;
 
 use super::{Chrome, PageCtx, UiError, render};
 use crate::AppState;
-use crate::api::identity::{VerifyIn, VerifyOut, VerifyPurposeIn, verify_claim};
 use crate::error::ApiError;
 use crate::extract::{ApiForm, ApiQuery, Ctx};
 
@@ -149,54 +153,96 @@ struct AttrRow {
     text: String,
 }
 
+struct SignalRow {
+    code: &'static str,
+    message: String,
+    message_en: String,
+}
+
+/// What the panel shows of a verification.
+struct ResultView {
+    verification_id: String,
+    decision: &'static str,
+    signals: Vec<SignalRow>,
+    profile_version: String,
+    second_factor_available: bool,
+    second_factor: bool,
+}
+
 #[derive(Template)]
 #[template(path = "identity.html")]
 struct IdPage {
     chrome: Chrome,
     form: IdForm,
     error: Option<String>,
-    result: Option<VerifyOut>,
+    result: Option<ResultView>,
     decision_label: String,
     attrs: Vec<AttrRow>,
     info: Option<String>,
 }
 
-fn attr_rows(page: &PageCtx, out: &VerifyOut) -> Vec<AttrRow> {
+fn attr_rows(page: &PageCtx, v: &Verification) -> Vec<AttrRow> {
     let t = page.t;
-    out.attribute_details
+    v.evaluation
+        .attributes
         .iter()
-        .map(|(name, d)| {
-            let (state, key) = match (d.outcome.as_str(), d.exact) {
-                ("match", true) => ("ok", "id_match"),
-                ("match", false) => ("ok", "id_match_normalized"),
-                ("mismatch", _) => ("bad", "id_mismatch"),
-                ("not_checked", _) => ("none", "id_not_checked"),
-                _ => ("none", "id_not_given"),
+        .map(|(attr, r)| {
+            let (state, key) = match (r.outcome, r.exact) {
+                (Outcome::Match, true) => ("ok", "id_match"),
+                (Outcome::Match, false) => ("ok", "id_match_normalized"),
+                (Outcome::Mismatch, _) => ("bad", "id_mismatch"),
+                (Outcome::NotChecked, _) => ("none", "id_not_checked"),
+                (Outcome::NotGiven, _) => ("none", "id_not_given"),
             };
-            AttrRow {
-                label: t.t(format!("id_attr_{name}")),
-                state,
-                text: t.t(key),
-            }
+            (attr.as_str(), (state, key))
+        })
+        // In the order of their names, as the panel has always listed them.
+        .collect::<std::collections::BTreeMap<_, _>>()
+        .into_iter()
+        .map(|(name, (state, key))| AttrRow {
+            label: t.t(format!("id_attr_{name}")),
+            state,
+            text: t.t(key),
         })
         .collect()
+}
+
+fn view(v: &Verification) -> ResultView {
+    ResultView {
+        verification_id: v.id.clone(),
+        decision: decision_code(v.evaluation.decision),
+        signals: v
+            .evaluation
+            .signals
+            .iter()
+            .map(|s| SignalRow {
+                code: s.code.as_str(),
+                message: s.message_fa.clone(),
+                message_en: s.message_en.clone(),
+            })
+            .collect(),
+        profile_version: v.evaluation.profile_version.clone(),
+        second_factor_available: v.second_factor_available,
+        second_factor: v.second_factor,
+    }
 }
 
 fn show(
     page: &PageCtx,
     form: IdForm,
-    result: Option<VerifyOut>,
+    result: Option<&Verification>,
     error: Option<String>,
     info: Option<String>,
 ) -> IdPage {
     let decision_label = result
-        .as_ref()
-        .map(|r| page.t.t(format!("id_decision_{}", r.decision)))
+        .map(|r| {
+            page.t.t(format!(
+                "id_decision_{}",
+                decision_code(r.evaluation.decision)
+            ))
+        })
         .unwrap_or_default();
-    let attrs = result
-        .as_ref()
-        .map(|r| attr_rows(page, r))
-        .unwrap_or_default();
+    let attrs = result.map(|r| attr_rows(page, r)).unwrap_or_default();
     let mut chrome = page.chrome("console");
     if let Some(s) = &page.staff {
         chrome.csrf = s.csrf_token.clone();
@@ -205,7 +251,7 @@ fn show(
         chrome,
         form,
         error,
-        result,
+        result: result.map(view),
         decision_label,
         attrs,
         info,
@@ -257,24 +303,26 @@ pub async fn submit(
 ) -> Result<Response, UiError> {
     let staff = page.require_staff()?.clone();
     staff.check_csrf(&form.csrf).map_err(|e| page.fail(e))?;
-    let input = VerifyIn {
-        national_code: form.national_code.clone(),
-        first_name: form.first_name.clone(),
-        last_name: form.last_name.clone(),
-        father_name: opt(&form.father_name),
-        birth_date: form.birth_date.clone(),
-        card_serial: opt(&form.card_serial),
-        mobile: opt(&form.mobile),
-        purpose: Some(VerifyPurposeIn {
+    let command = VerifyCommand {
+        claim: ClaimInput {
+            national_code: form.national_code.clone(),
+            first_name: form.first_name.clone(),
+            last_name: form.last_name.clone(),
+            father_name: opt(&form.father_name),
+            birth_date: form.birth_date.clone(),
+            card_serial: opt(&form.card_serial),
+            mobile: opt(&form.mobile),
+        },
+        purpose: Some(VerifyPurpose {
             service_code: form.service_code.clone(),
             case_id: form.case_id.clone(),
         }),
     };
-    match verify_claim(&state, &staff, &ctx, input).await {
-        Ok(out) => Ok(render(&show(&page, form, Some(out), None, None))),
-        Err(e @ (ApiError::Invalid { .. } | ApiError::Conflict { .. })) => {
+    match identity::verify(state.app(), &staff, &ctx, command).await {
+        Ok(done) => Ok(render(&show(&page, form, Some(&done), None, None))),
+        Err(e @ (AppError::Invalid { .. } | AppError::Conflict { .. })) => {
             let msg = match &e {
-                ApiError::Invalid { field: Some(f), .. } => format!("{}: {e}", page.t.field(f)),
+                AppError::Invalid { field: Some(f), .. } => format!("{}: {e}", page.t.field(f)),
                 _ => e.to_string(),
             };
             Ok((
@@ -296,21 +344,16 @@ pub async fn send_code(
 ) -> Result<Response, UiError> {
     let staff = page.require_staff()?.clone();
     staff.check_csrf(&form.csrf).map_err(|e| page.fail(e))?;
-    crate::api::identity::send_code(
-        State(state.clone()),
-        staff.clone(),
-        Ctx(ctx),
-        Path(id.clone()),
-    )
-    .await
-    .map_err(|e| page.fail(e))?;
-    let (_, out) = crate::api::identity::load(&state, &staff, &id)
+    identity::send_second_factor(state.app(), &staff, &ctx, &id)
+        .await
+        .map_err(|e| page.fail(e))?;
+    let shown = identity::verification(state.app(), &staff, &id)
         .await
         .map_err(|e| page.fail(e))?;
     Ok(render(&show(
         &page,
         form,
-        Some(out),
+        Some(&shown),
         None,
         Some(page.t.t("id_code_sent")),
     )))
@@ -325,30 +368,21 @@ pub async fn confirm(
 ) -> Result<Response, UiError> {
     let staff = page.require_staff()?.clone();
     staff.check_csrf(&form.csrf).map_err(|e| page.fail(e))?;
-    let done = crate::api::identity::confirm_code(
-        State(state.clone()),
-        staff.clone(),
-        Ctx(ctx),
-        Path(id.clone()),
-        crate::extract::ApiJson(crate::api::identity::CodeIn {
-            code: form.code.clone(),
-        }),
-    )
-    .await;
-    let (_, out) = crate::api::identity::load(&state, &staff, &id)
+    let done = identity::confirm_second_factor(state.app(), &staff, &ctx, &id, &form.code).await;
+    let shown = identity::verification(state.app(), &staff, &id)
         .await
         .map_err(|e| page.fail(e))?;
     match done {
         Ok(_) => Ok(render(&show(
             &page,
             form,
-            Some(out),
+            Some(&shown),
             None,
             Some(page.t.t("id_second_factor_done")),
         ))),
-        Err(e @ (ApiError::Invalid { .. } | ApiError::Gone(_))) => Ok((
+        Err(e @ (AppError::Invalid { .. } | AppError::Gone(_))) => Ok((
             StatusCode::UNPROCESSABLE_ENTITY,
-            render(&show(&page, form, Some(out), Some(e.to_string()), None)),
+            render(&show(&page, form, Some(&shown), Some(e.to_string()), None)),
         )
             .into_response()),
         Err(e) => Err(page.fail(e)),
@@ -379,29 +413,29 @@ pub async fn receipt(
     Path(id): Path<String>,
 ) -> Result<Response, UiError> {
     let staff = page.require_staff()?;
-    let (record, out) = crate::api::identity::load(&state, staff, &id)
+    let v = identity::verification(state.app(), staff, &id)
         .await
         .map_err(|e| page.fail(e))?;
-    let qr =
-        qrcode::QrCode::with_error_correction_level(out.receipt.as_bytes(), qrcode::EcLevel::L)
-            .map_err(|e| page.fail(ApiError::Internal(anyhow::anyhow!("qr: {e}"))))?;
+    let qr = qrcode::QrCode::with_error_correction_level(v.receipt.as_bytes(), qrcode::EcLevel::L)
+        .map_err(|e| page.fail(ApiError::Internal(anyhow::anyhow!("qr: {e}"))))?;
     let qr_svg = qr
         .render::<qrcode::render::svg::Color<'_>>()
         .min_dimensions(320, 320)
         .quiet_zone(true)
         .build();
     let t = page.t;
+    let decision = decision_code(v.evaluation.decision);
     Ok(render(&ReceiptPage {
         chrome: page.chrome("console"),
-        id: record.id.clone(),
-        decision_label: t.t(format!("id_decision_{}", out.decision)),
-        decision: out.decision.clone(),
-        office: t.num(record.office),
-        operator: record.operator,
-        when: t.datetime_ms(record.at_ms),
-        profile: out.profile_version.clone(),
-        second_factor: out.second_factor,
-        receipt: out.receipt,
+        id: v.id.clone(),
+        decision_label: t.t(format!("id_decision_{decision}")),
+        decision: decision.to_string(),
+        office: t.num(v.office.get()),
+        operator: v.operator,
+        when: t.datetime_ms(v.at_ms),
+        profile: v.evaluation.profile_version,
+        second_factor: v.second_factor,
+        receipt: v.receipt,
         qr_svg,
     }))
 }

@@ -17,13 +17,13 @@ use super::{
     Chrome, LANG_COOKIE, LOGIN_CSRF_COOKIE, PageCtx, Pager, UiError, render, safe_next, set_cookie,
 };
 use crate::AppState;
-use crate::actions;
-use crate::api::audit::AuditQuery;
-use crate::api::registry::{OfficeQuery, ServiceQuery, page_request, parse_office_code};
-use crate::api::staff::NewStaffIn;
 use crate::auth::{self, constant_time_eq};
 use crate::error::ApiError;
 use crate::extract::{ApiForm, ApiQuery, Ctx};
+use crate::input::{
+    AuditQuery, NewStaffIn, OfficeQuery, ServiceQuery, page_request, parse_office_code,
+};
+use pishkhan_app::accounts;
 
 pub async fn home(page: PageCtx) -> Redirect {
     if page.staff.is_some() {
@@ -112,11 +112,14 @@ pub async fn login_submit(
         return Err(page.fail(ApiError::Csrf));
     }
     let next = safe_next(form.next.as_deref());
-    match actions::login(&state, &form.username, &form.password, &ctx).await {
+    match accounts::login(state.app(), &form.username, &form.password, &ctx)
+        .await
+        .map_err(ApiError::from)
+    {
         Ok(done) => {
             let cookie = auth::session_cookie(
                 &done.token,
-                state.config().session_ttl_s,
+                state.config().app.session_ttl_s,
                 state.config().cookie_secure,
             );
             Ok((
@@ -157,7 +160,7 @@ pub async fn logout(
 ) -> Result<Response, UiError> {
     if let Some(staff) = &page.staff {
         staff.check_csrf(&form.csrf).map_err(|e| page.fail(e))?;
-        actions::logout(&state, staff, &ctx)
+        accounts::logout(state.app(), staff, &ctx)
             .await
             .map_err(|e| page.fail(e))?;
     }
@@ -563,7 +566,9 @@ pub async fn invite_submit(
         username: None,
     };
     let outcome = match input.parse() {
-        Ok(new) => actions::invite_staff(&state, staff, new, &ctx).await,
+        Ok(new) => accounts::invite_staff(state.app(), staff, new, &ctx)
+            .await
+            .map_err(ApiError::from),
         Err(e) => Err(e),
     };
     let t = page.t;
@@ -694,7 +699,10 @@ pub async fn accept_submit(
         ));
         return Ok((axum::http::StatusCode::UNPROCESSABLE_ENTITY, body).into_response());
     }
-    match actions::accept_invitation(&state, &token, &form.password, &ctx).await {
+    match accounts::accept_invitation(state.app(), &token, &form.password, &ctx)
+        .await
+        .map_err(ApiError::from)
+    {
         Ok(username) => Ok(render(&render_with(
             None,
             true,
@@ -740,9 +748,10 @@ pub async fn display(
 ) -> Result<Response, UiError> {
     let code = parse_office_code(&code).map_err(|e| page.fail(e))?;
     let office = state.store().office(code).await.map_err(|e| page.fail(e))?;
-    let board = crate::api::queue::board(&state, &office)
+    let queue = pishkhan_app::queue::today(state.app(), &office)
         .await
         .map_err(|e| page.fail(e))?;
+    let board = queue.display(state.now());
     Ok(render(&DisplayPage {
         t: page.t,
         office_code: office.code.to_string(),
@@ -751,9 +760,9 @@ pub async fn display(
         serving: board
             .now_serving
             .iter()
-            .map(|n| (n.counter, n.ticket.clone()))
+            .map(|n| (n.counter.0, n.ticket.to_string()))
             .collect(),
-        next_up: board.next_up.clone(),
-        waiting: board.waiting,
+        next_up: board.next_up.iter().map(ToString::to_string).collect(),
+        waiting: board.waiting_count,
     }))
 }

@@ -425,7 +425,7 @@ async fn sessions_expire_after_their_ttl() {
 
 #[tokio::test]
 async fn repeated_failed_logins_are_rate_limited() {
-    for app in TestApp::all_with(|c| c.login_failures_per_window = 3).await {
+    for app in TestApp::all_with(|c| c.app.login_failures_per_window = 3).await {
         let be = app.be();
         for i in 0..3 {
             let r = app.login_response("manager", &format!("guess-{i}")).await;

@@ -597,3 +597,66 @@ async fn citizens_sign_in_with_a_one_time_code_and_manage_only_their_own_booking
         app.stop().await;
     }
 }
+
+#[tokio::test]
+async fn booking_rules_come_from_configuration_on_every_store() {
+    // A deployment that lets a citizen hold two bookings of one service, and opens bookings
+    // only three days ahead.
+    let rules = pishkhan_domain::schedule::BookingRules {
+        per_service: 2,
+        last_day_offset: 3,
+        ..Default::default()
+    };
+    for app in TestApp::all_with(|c| c.app.booking_rules = rules).await {
+        let operator = app.login("operator", DEMO_PASSWORD).await;
+        let days = availability(&app, DEMO_OFFICE, TOMORROW, 7).await;
+        let slots = &days["days"][0]["slots"];
+        let citizen = app.fresh_national_code();
+        for i in [0, 3] {
+            let start = slots[i]["start"].as_str().unwrap();
+            let made = book(
+                &app,
+                &operator,
+                &booking(DEMO_OFFICE, start, &citizen),
+                None,
+            )
+            .await;
+            assert_eq!(made.status, 201, "[{}] slot {i}: {}", app.be(), made.text);
+        }
+        // The third of the same service is over the configured limit.
+        let third = slots[5]["start"].as_str().unwrap();
+        book(
+            &app,
+            &operator,
+            &booking(DEMO_OFFICE, third, &citizen),
+            None,
+        )
+        .await
+        .problem(422, "booking_limit_reached");
+
+        // Four days ahead is outside the configured window: not offered, and refused.
+        let bookable: Vec<bool> = days["days"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| d["bookable"].as_bool().unwrap())
+            .collect();
+        assert!(
+            !bookable[3..].iter().any(|b| *b),
+            "[{}] {bookable:?}",
+            app.be()
+        );
+        let beyond = days["days"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .skip(3)
+            .find_map(|d| d["slots"][0]["start"].as_str())
+            .expect("an open day past the window");
+        let other = app.fresh_national_code();
+        book(&app, &operator, &booking(DEMO_OFFICE, beyond, &other), None)
+            .await
+            .problem(422, "outside_booking_window");
+        app.stop().await;
+    }
+}

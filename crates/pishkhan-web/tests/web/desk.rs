@@ -155,7 +155,7 @@ async fn the_sweeper_sends_reminders_once_and_closes_missed_bookings() {
         assert_eq!(booked.status, 201, "[{be}] {}", booked.text);
         let tomorrow = booked.json()["tracking_code"].as_str().unwrap().to_string();
 
-        let first = pishkhan_web::sweep(&app.state).await.unwrap();
+        let first = pishkhan_app::sweep::sweep(app.state.app()).await.unwrap();
         assert_eq!(first.reminders, 1, "[{be}] {first:?}");
         assert_eq!(first.offices_settled, 1, "[{be}] {first:?}");
         assert_eq!(first.bookings_settled, 1, "[{be}] {first:?}");
@@ -172,8 +172,12 @@ async fn the_sweeper_sends_reminders_once_and_closes_missed_bookings() {
         );
 
         // Sweeping again changes nothing and sends nothing twice.
-        let second = pishkhan_web::sweep(&app.state).await.unwrap();
-        assert_eq!(second, pishkhan_web::SweepReport::default(), "[{be}]");
+        let second = pishkhan_app::sweep::sweep(app.state.app()).await.unwrap();
+        assert_eq!(
+            second,
+            pishkhan_app::sweep::SweepReport::default(),
+            "[{be}]"
+        );
         let all = app.store.outbox_messages(None, 500).await.unwrap();
         assert_eq!(messages_of(&all, "booking.reminder", &tomorrow).len(), 1);
         let f = app

@@ -295,7 +295,7 @@ async fn offices_inquire_through_the_signed_logged_exchange() {
 
 #[tokio::test]
 async fn an_operator_looking_up_too_many_people_is_blocked_and_reported() {
-    for app in TestApp::all_with(|c| c.inquiry_limits.distinct_subjects_per_hour = 3).await {
+    for app in TestApp::all_with(|c| c.app.inquiry_limits.distinct_subjects_per_hour = 3).await {
         let be = app.be();
         let fx = app.enable_exchange().await;
         let operator = app.login("operator", DEMO_PASSWORD).await;

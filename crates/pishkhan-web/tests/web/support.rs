@@ -6,10 +6,11 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
+use pishkhan_app::FixedClock;
 use pishkhan_domain::NationalCode;
 use pishkhan_store::Backend;
 use pishkhan_testkit::TestDb;
-use pishkhan_web::{AppState, FixedClock, WebConfig};
+use pishkhan_web::{AppState, WebConfig};
 use reqwest::header::{CONTENT_TYPE, HeaderMap};
 use serde_json::{Value, json};
 use time::OffsetDateTime;
@@ -82,10 +83,8 @@ impl TestApp {
             .expect("bind 127.0.0.1:0");
         let addr = listener.local_addr().expect("local addr");
         let base = format!("http://{addr}");
-        let mut config = WebConfig {
-            public_url: base.clone(),
-            ..WebConfig::default()
-        };
+        let mut config = WebConfig::default();
+        config.app.public_url = base.clone();
         configure(&mut config);
         let clock = Arc::new(FixedClock::new(fixed_now()));
         let state = AppState::new(store.clone(), config, clock.clone());
@@ -402,7 +401,7 @@ pub fn invitation_token(url: &str) -> String {
 /// the keys of the deployment.
 pub struct ExchangeFixture {
     #[allow(dead_code)]
-    pub keys: pishkhan_web::exchange::DeploymentKeys,
+    pub keys: pishkhan_app::exchange::DeploymentKeys,
     pub population: pishkhan_agency::Population,
     pub urls: Vec<(pishkhan_exchange::ReferenceAgency, String)>,
     stops: Vec<tokio::sync::oneshot::Sender<()>>,
@@ -447,7 +446,7 @@ impl ExchangeFixture {
 }
 
 fn serve_agency(
-    keys: &pishkhan_web::exchange::DeploymentKeys,
+    keys: &pishkhan_app::exchange::DeploymentKeys,
     population: &pishkhan_agency::Population,
     token: &str,
     agency: pishkhan_exchange::ReferenceAgency,
@@ -478,7 +477,7 @@ impl TestApp {
     /// Starts the four reference agencies and turns the exchange on in this server.
     pub async fn enable_exchange(&self) -> ExchangeFixture {
         use pishkhan_exchange::{Directory, DirectoryHandle, MemberId};
-        let keys = pishkhan_web::exchange::DeploymentKeys::generate().expect("keys");
+        let keys = pishkhan_app::exchange::DeploymentKeys::generate().expect("keys");
         let population =
             pishkhan_agency::Population::new(pishkhan_agency::DEFAULT_SEED, TEST_POPULATION)
                 .expect("population");
@@ -492,11 +491,11 @@ impl TestApp {
             listeners.push((agency, l, url));
         }
         let urls: Vec<_> = listeners.iter().map(|(a, _, u)| (*a, u.clone())).collect();
-        let catalogue = pishkhan_web::exchange::whole_catalogue(self.store.as_ref())
+        let catalogue = pishkhan_app::exchange::whole_catalogue(self.store.as_ref())
             .await
             .expect("catalogue");
         let real_now = time::OffsetDateTime::now_utc().unix_timestamp();
-        let token = pishkhan_web::exchange::sign_reference_directory(
+        let token = pishkhan_app::exchange::sign_reference_directory(
             &keys,
             &urls,
             &catalogue,
@@ -520,11 +519,11 @@ impl TestApp {
         let clone = |k: &pishkhan_sign::KeyPair| {
             pishkhan_sign::KeyPair::from_private_jwk(&private_jwk(k)).unwrap()
         };
-        let runtime = pishkhan_web::exchange::ExchangeRuntime::start(
+        let runtime = pishkhan_app::exchange::ExchangeRuntime::start(
             self.store.clone(),
-            pishkhan_web::exchange::ExchangeSetup {
+            pishkhan_app::exchange::ExchangeSetup {
                 directory: DirectoryHandle::new(dir),
-                member: MemberId::parse(pishkhan_web::exchange::EXCHANGE_MEMBER).unwrap(),
+                member: MemberId::parse(pishkhan_app::exchange::EXCHANGE_MEMBER).unwrap(),
                 key: clone(&keys.exchange),
                 log_key: clone(&keys.log),
                 receipt_key: clone(&keys.receipt),

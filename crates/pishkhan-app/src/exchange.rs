@@ -13,16 +13,17 @@ use pishkhan_domain::access::Action;
 use pishkhan_domain::model::{OfficeCode, ServiceCode};
 use pishkhan_exchange::{
     Batch, DirectoryHandle, Exchange, Inquiry, InquiryError, InquiryOutcome, LogAppender, LogEntry,
-    LogHead, LogStore, LogStoreError, MemberId, Purpose, ServiceId, SignedCheckpoint, StoredEntry,
+    LogHead, LogOutcome, LogStore, LogStoreError, MemberId, Purpose, ServiceId, SignedCheckpoint,
+    StoredEntry,
 };
 use pishkhan_merkle::{Hash, NodeId};
 use pishkhan_sign::{KeyPair, KeyStatus, Keyring};
-use pishkhan_store::{ExchangeCheckpoint, ExchangeLogBatch, ExchangeLogEntry, Store, StoreError};
+use pishkhan_store::{
+    ExchangeCheckpoint, ExchangeLogBatch, ExchangeLogEntry, PageRequest, Store, StoreError,
+};
 use serde_json::Value;
 
-use crate::AppState;
-use crate::auth::Staff;
-use crate::error::ApiError;
+use crate::{App, AppError, Caller, Citizen, StaffSession};
 
 /// The exchange log kept in the server's [`Store`] (SQLite or PostgreSQL).
 pub struct StoreLog(pub Arc<dyn Store>);
@@ -264,18 +265,18 @@ pub struct InquiryDone {
     pub outcome: InquiryOutcome,
 }
 
-pub(crate) fn runtime(state: &AppState) -> Result<&Arc<ExchangeRuntime>, ApiError> {
-    state.exchange().ok_or(ApiError::ExchangeNotConfigured)
+pub fn runtime(state: &App) -> Result<&Arc<ExchangeRuntime>, AppError> {
+    state.exchange().ok_or(AppError::ExchangeNotConfigured)
 }
 
-fn refused(e: &InquiryError) -> ApiError {
+fn refused(e: &InquiryError) -> AppError {
     let code = e.code();
     let message = e.to_string();
     match code {
-        "office_suspended" => ApiError::Forbidden(pishkhan_domain::access::Denied::OfficeSuspended),
-        "inquiry_not_allowed" => ApiError::Forbidden(pishkhan_domain::access::Denied::Role),
+        "office_suspended" => AppError::Forbidden(pishkhan_domain::access::Denied::OfficeSuspended),
+        "inquiry_not_allowed" => AppError::Forbidden(pishkhan_domain::access::Denied::Role),
         "invalid_purpose" | "invalid_request" | "request_too_large" | "unknown_service"
-        | "agency_refused" => ApiError::Invalid {
+        | "agency_refused" => AppError::Invalid {
             code,
             field: None,
             message,
@@ -283,12 +284,12 @@ fn refused(e: &InquiryError) -> ApiError {
         // Down, slow, overloaded or failing: one clear, fast answer so the counter can carry
         // on with other work; the detail names the cause.
         "agency_unavailable" | "agency_busy" | "agency_timeout" | "agency_unreachable"
-        | "agency_failed" | "directory_expired" => ApiError::Upstream {
+        | "agency_failed" | "directory_expired" => AppError::Upstream {
             code: "agency_unavailable",
             message: format!("the agency cannot answer now ({code}): {message}"),
             timeout: false,
         },
-        _ => ApiError::Upstream {
+        _ => AppError::Upstream {
             code,
             message,
             timeout: true,
@@ -299,15 +300,15 @@ fn refused(e: &InquiryError) -> ApiError {
 /// The problem for a refused inquiry; a new block is reported to the regulator in the audit
 /// log (`inquiry.blocked`).
 async fn limit_refused(
-    state: &AppState,
-    staff: &Staff,
+    state: &App,
+    staff: &StaffSession,
     office: OfficeCode,
     refusal: crate::inquiry_limits::Refusal,
-) -> ApiError {
+) -> AppError {
     use crate::inquiry_limits::Refusal;
     match refusal {
         Refusal::OperatorRate { retry_after_s } | Refusal::OfficeRate { retry_after_s } => {
-            ApiError::TooManyRequests { retry_after_s }
+            AppError::TooManyRequests { retry_after_s }
         }
         Refusal::Blocked {
             newly,
@@ -336,7 +337,7 @@ async fn limit_refused(
                 }
                 tracing::warn!(operator = %staff.actor.username, distinct, "operator blocked from inquiries");
             }
-            ApiError::Forbidden(pishkhan_domain::access::Denied::InquiriesBlocked)
+            AppError::Forbidden(pishkhan_domain::access::Denied::InquiriesBlocked)
         }
     }
 }
@@ -344,10 +345,10 @@ async fn limit_refused(
 /// Runs one inquiry for `staff` at their office: authorization, the catalogue rule (the
 /// service being performed must need this inquiry), the purpose, the signed call, and the log.
 pub async fn run_inquiry(
-    state: &AppState,
-    staff: &Staff,
+    state: &App,
+    staff: &StaffSession,
     request: InquiryRequest,
-) -> Result<InquiryDone, ApiError> {
+) -> Result<InquiryDone, AppError> {
     let rt = runtime(state)?;
     staff.permit(Action::RunInquiry {
         office: request.office,
@@ -369,13 +370,13 @@ pub async fn run_inquiry(
     // Cached reads: the inquiry path is hot, and a status change drops the office's entry.
     let office = crate::appointments::office_of(state, request.office).await?;
     let catalogue = ServiceCode::parse(request.catalogue_service.trim())
-        .map_err(|e| ApiError::invalid(e.code, "purpose.service_code", e.message))?;
+        .map_err(|e| AppError::invalid(e.code, "purpose.service_code", e.message))?;
     let service_id = ServiceId::parse(request.service.trim())
-        .map_err(|e| ApiError::invalid("unknown_service", "service", e.to_string()))?;
+        .map_err(|e| AppError::invalid("unknown_service", "service", e.to_string()))?;
     let service = crate::appointments::service_of(state, &catalogue)
         .await
         .map_err(|_| {
-            ApiError::invalid(
+            AppError::invalid(
                 "unknown_service",
                 "purpose.service_code",
                 "no catalogue service has this code",
@@ -386,7 +387,7 @@ pub async fn run_inquiry(
         .iter()
         .any(|i| i == service_id.as_str())
     {
-        return Err(ApiError::invalid(
+        return Err(AppError::invalid(
             "inquiry_not_required",
             "service",
             format!(
@@ -402,9 +403,9 @@ pub async fn run_inquiry(
         &request.case_id,
         staff.actor.username.as_str(),
     )
-    .map_err(|e| ApiError::invalid(e.code(), "purpose", e.to_string()))?;
+    .map_err(|e| AppError::invalid(e.code(), "purpose", e.to_string()))?;
     let office_member = MemberId::parse(&format!("office:{}", office.code))
-        .map_err(|e| ApiError::Internal(anyhow::anyhow!("office member id: {e}")))?;
+        .map_err(|e| AppError::Internal(anyhow::anyhow!("office member id: {e}")))?;
     let inquiry = Inquiry {
         office: office_member,
         office_active: office.status.may_use_network(),
@@ -420,11 +421,231 @@ pub async fn run_inquiry(
         .appender
         .append(&entry)
         .await
-        .map_err(|e| ApiError::Internal(anyhow::anyhow!("exchange log: {e}")))?;
+        .map_err(|e| AppError::Internal(anyhow::anyhow!("exchange log: {e}")))?;
     match result {
         Ok(outcome) => Ok(InquiryDone { log_index, outcome }),
         Err(e) => Err(refused(&e)),
     }
+}
+
+/// The public key that signs the log's checkpoints, as a JWK.
+pub fn log_jwk(state: &App) -> Result<&pishkhan_sign::Jwk, AppError> {
+    Ok(runtime(state)?.log_jwk())
+}
+
+/// The latest signed checkpoint of the message log; `NotFound("checkpoint")` before the first.
+pub async fn latest_checkpoint(state: &App) -> Result<ExchangeCheckpoint, AppError> {
+    runtime(state)?;
+    state
+        .store()
+        .latest_exchange_checkpoint()
+        .await?
+        .ok_or(AppError::NotFound("checkpoint"))
+}
+
+/// The inclusion proof of one inquiry's log entry against a signed checkpoint.
+#[derive(Debug, Clone)]
+pub struct InclusionProof {
+    pub leaf_index: u64,
+    pub tree_size: u64,
+    /// SHA-256(0x00 ‖ entry).
+    pub leaf_hash: Hash,
+    /// RFC 6962 audit path, leaf to root.
+    pub audit_path: Vec<Hash>,
+    /// The canonical entry bytes (the leaf).
+    pub entry: Vec<u8>,
+    /// The signed checkpoint at `tree_size` (its root is the proof's root).
+    pub checkpoint: ExchangeCheckpoint,
+}
+
+/// The inclusion proof of inquiry `message_id`, against the checkpoint of `tree_size` (the
+/// latest by default). For the office that made it, the regulator, or the citizen it was
+/// about; `NotFound("inquiry")` for anyone else.
+pub async fn inclusion_proof(
+    state: &App,
+    caller: &Caller,
+    message_id: u64,
+    tree_size: Option<u64>,
+) -> Result<InclusionProof, AppError> {
+    let id = message_id;
+    let rt = runtime(state)?;
+    let stored = state
+        .store()
+        .exchange_log_entries(id, id.saturating_add(1))
+        .await?
+        .pop()
+        .ok_or(AppError::NotFound("inquiry"))?;
+    let entry = LogEntry::from_canonical_bytes(&stored.bytes)
+        .map_err(|e| AppError::Internal(anyhow::anyhow!("log entry {id}: {e}")))?;
+    let allowed = match caller {
+        Caller::Staff(s) => match s.actor.office {
+            None => s.actor.role == pishkhan_domain::model::Role::Regulator,
+            Some(o) => entry.office.to_string() == format!("office:{o}"),
+        },
+        Caller::Citizen(c) => entry.subject.as_deref() == Some(c.national_code.as_str()),
+    };
+    if !allowed {
+        // Whether an inquiry exists is itself private.
+        return Err(AppError::NotFound("inquiry"));
+    }
+    let checkpoint = match tree_size {
+        Some(size) => state
+            .store()
+            .exchange_checkpoints(size, 1)
+            .await?
+            .into_iter()
+            .next()
+            .filter(|c| c.size == size)
+            .ok_or_else(|| {
+                AppError::invalid(
+                    "no_checkpoint",
+                    "tree_size",
+                    "no signed checkpoint has this size",
+                )
+            })?,
+        None => state
+            .store()
+            .latest_exchange_checkpoint()
+            .await?
+            .ok_or(AppError::NotFound("checkpoint"))?,
+    };
+    if checkpoint.size <= id {
+        return Err(AppError::invalid(
+            "not_yet_checkpointed",
+            "tree_size",
+            "the tree at this size does not hold the inquiry yet",
+        ));
+    }
+    let audit_path = pishkhan_exchange::inclusion_proof(rt.log(), id, checkpoint.size)
+        .await
+        .map_err(|e| AppError::Internal(anyhow::anyhow!("inclusion proof: {e}")))?;
+    Ok(InclusionProof {
+        leaf_index: id,
+        tree_size: checkpoint.size,
+        leaf_hash: stored.leaf_hash,
+        audit_path,
+        entry: stored.bytes,
+        checkpoint,
+    })
+}
+
+/// One inquiry about a citizen, as their data-access view shows it.
+#[derive(Debug, Clone)]
+pub struct DataAccessRow {
+    /// The inquiry's record in the message log.
+    pub message_id: u64,
+    /// When the inquiry ended, Unix milliseconds.
+    pub at_ms: i64,
+    /// The office's member id, such as `office:11000001`.
+    pub office: String,
+    /// The office's Persian name, if it is one of ours.
+    pub office_name: Option<String>,
+    pub operator: String,
+    pub service: String,
+    pub agency: Option<String>,
+    pub legal_basis: String,
+    /// The catalogue service performed.
+    pub case_service: String,
+    pub case_id: String,
+    pub outcome: LogOutcome,
+    /// Set when the answer was the signed answer of an earlier lookup, reused under the
+    /// service's cache policy: when that lookup was, Unix milliseconds.
+    pub cached_at_ms: Option<i64>,
+    /// The log entry itself.
+    pub entry: LogEntry,
+}
+
+impl DataAccessRow {
+    /// The outcome's stable code: ok, refused or failed.
+    pub fn outcome_code(&self) -> &'static str {
+        match self.outcome {
+            LogOutcome::Ok => "ok",
+            LogOutcome::Refused => "refused",
+            LogOutcome::Failed => "failed",
+        }
+    }
+
+    /// When, as a Jalali date and Tehran time to the minute ([`tehran_minute`]).
+    pub fn at_local(&self) -> String {
+        tehran_minute(self.at_ms)
+    }
+
+    /// When the reused answer was given, the same way.
+    pub fn cached_at_local(&self) -> Option<String> {
+        self.cached_at_ms.map(tehran_minute)
+    }
+}
+
+/// One page of a citizen's data-access view, newest first.
+#[derive(Debug, Clone)]
+pub struct DataAccess {
+    pub rows: Vec<DataAccessRow>,
+    /// Inquiries about the citizen in all.
+    pub total: u64,
+}
+
+/// A Jalali date and Tehran time to the minute, for people: `1405-09-10 14:05`.
+pub fn tehran_minute(ms: i64) -> String {
+    let at = crate::appointments::instant(ms);
+    let local = pishkhan_domain::tehran::to_tehran(at);
+    format!(
+        "{} {:02}:{:02}",
+        pishkhan_domain::tehran::jalali_today(at),
+        local.hour(),
+        local.minute()
+    )
+}
+
+/// Every inquiry made about the citizen: which office and operator, which agency service,
+/// when, and for what purpose and case. Newest first, one page.
+pub async fn data_access(
+    state: &App,
+    citizen: &Citizen,
+    page: PageRequest,
+) -> Result<DataAccess, AppError> {
+    let national_code = &citizen.national_code;
+    pishkhan_domain::access::authorize(
+        &pishkhan_domain::access::Principal::Citizen(national_code.clone()),
+        Action::ViewDataAccess {
+            national_code: national_code.clone(),
+        },
+    )?;
+    let found = state
+        .store()
+        .exchange_log_subject(national_code, page)
+        .await?;
+    let mut rows = Vec::with_capacity(found.items.len());
+    for stored in found.items {
+        let e = LogEntry::from_canonical_bytes(&stored.bytes)
+            .map_err(|e| AppError::Internal(anyhow::anyhow!("log entry: {e}")))?;
+        let office = e.office.to_string();
+        let office_name = match office
+            .strip_prefix("office:")
+            .and_then(|c| OfficeCode::parse(c).ok())
+        {
+            Some(code) => state.store().office(code).await.ok().map(|o| o.name.fa),
+            None => None,
+        };
+        rows.push(DataAccessRow {
+            message_id: stored.index,
+            at_ms: e.at_ms,
+            office,
+            office_name,
+            operator: e.operator.clone(),
+            service: e.service.to_string(),
+            agency: e.agency.as_ref().map(|a| a.to_string()),
+            legal_basis: e.purpose.legal_basis.clone(),
+            case_service: e.purpose.service_code.clone(),
+            case_id: e.purpose.case_id.clone(),
+            outcome: e.outcome,
+            cached_at_ms: e.cached_at_ms,
+            entry: e,
+        });
+    }
+    Ok(DataAccess {
+        rows,
+        total: found.total,
+    })
 }
 
 /// The keys of a one-machine deployment of the exchange: the regulator (who signs the

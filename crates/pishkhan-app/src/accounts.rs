@@ -1,15 +1,16 @@
-//! Use cases shared by the JSON API and the web UI: sign-in, inviting staff, creating offices,
-//! accepting invitations. Handlers parse input, call these, and render the outcome.
+//! Staff accounts: sign-in and sign-out, resolving a session token to its member of staff,
+//! inviting staff and accepting an invitation.
 
 use pishkhan_domain::access::Action;
-use pishkhan_domain::model::{Office, Staff as StaffModel, Username};
+use pishkhan_domain::model::{Staff as StaffModel, Username};
 use pishkhan_store::{
     AuditContext, AuditEvent, NewInvitation, NewSession, StaffRecord, StaffStatus, token_hash,
 };
 
-use crate::AppState;
-use crate::auth::{self, Staff};
-use crate::error::ApiError;
+use crate::App;
+use crate::AppError;
+use crate::StaffSession;
+use crate::secrets as auth;
 
 pub struct LoggedIn {
     pub token: String,
@@ -21,11 +22,11 @@ pub struct LoggedIn {
 /// Checks a username and password and opens a session. Failures are rate-limited per client
 /// address and username, and audited.
 pub async fn login(
-    state: &AppState,
+    state: &App,
     username: &str,
     password: &str,
     ctx: &AuditContext,
-) -> Result<LoggedIn, ApiError> {
+) -> Result<LoggedIn, AppError> {
     let limiter_key = format!(
         "{}|{}",
         ctx.ip.as_deref().unwrap_or("-"),
@@ -34,13 +35,13 @@ pub async fn login(
     state
         .login_limiter()
         .check(&limiter_key)
-        .map_err(|retry_after_s| ApiError::TooManyRequests { retry_after_s })?;
+        .map_err(|retry_after_s| AppError::TooManyRequests { retry_after_s })?;
     if password.chars().count() > auth::MAX_PASSWORD_CHARS {
-        return Err(ApiError::BadCredentials);
+        return Err(AppError::BadCredentials);
     }
     let Ok(name) = Username::parse(username) else {
         state.login_limiter().record_failure(&limiter_key);
-        return Err(ApiError::BadCredentials);
+        return Err(AppError::BadCredentials);
     };
     let creds = state.store().credentials(&name).await?;
     let (hash, creds) = match &creds {
@@ -53,7 +54,7 @@ pub async fn login(
     // argon2 takes tens of milliseconds of CPU: keep it off the async workers.
     let ok = tokio::task::spawn_blocking(move || auth::verify_password(&hash, &pw))
         .await
-        .map_err(|e| ApiError::Internal(e.into()))?;
+        .map_err(|e| AppError::Internal(e.into()))?;
     let Some(creds) = creds.filter(|_| ok) else {
         state.login_limiter().record_failure(&limiter_key);
         state
@@ -69,7 +70,7 @@ pub async fn login(
                 ctx,
             )
             .await?;
-        return Err(ApiError::BadCredentials);
+        return Err(AppError::BadCredentials);
     };
     state.login_limiter().reset(&limiter_key);
 
@@ -106,7 +107,7 @@ pub async fn login(
     })
 }
 
-pub async fn logout(state: &AppState, staff: &Staff, ctx: &AuditContext) -> Result<(), ApiError> {
+pub async fn logout(state: &App, staff: &StaffSession, ctx: &AuditContext) -> Result<(), AppError> {
     state
         .store()
         .delete_session(
@@ -132,11 +133,11 @@ pub struct Invited {
 
 /// Creates a member of staff in the `invited` state with a one-time invitation link.
 pub async fn invite_staff(
-    state: &AppState,
-    by: &Staff,
+    state: &App,
+    by: &StaffSession,
     new: StaffModel,
     ctx: &AuditContext,
-) -> Result<Invited, ApiError> {
+) -> Result<Invited, AppError> {
     let permit = by.permit(Action::CreateStaff {
         office: new.office,
         role: new.role,
@@ -166,29 +167,13 @@ pub async fn invite_staff(
     })
 }
 
-/// Creates an office; with `allocate_code` the store picks the next free code.
-pub async fn create_office(
-    state: &AppState,
-    by: &Staff,
-    office: &Office,
-    allocate_code: bool,
-    ctx: &AuditContext,
-) -> Result<Office, ApiError> {
-    let permit = by.permit(Action::CreateOffice)?;
-    office.validate()?;
-    Ok(state
-        .store()
-        .create_office(&permit, office, allocate_code, ctx)
-        .await?)
-}
-
 /// Sets the password of an invited member and activates the account.
 pub async fn accept_invitation(
-    state: &AppState,
+    state: &App,
     token: &str,
     password: &str,
     ctx: &AuditContext,
-) -> Result<Username, ApiError> {
+) -> Result<Username, AppError> {
     auth::check_new_password(password)?;
     let hash_input = token_hash(token);
     // Fail fast on a dead link before spending argon2 time.
@@ -196,10 +181,35 @@ pub async fn accept_invitation(
     let pw = password.to_string();
     let phc = tokio::task::spawn_blocking(move || auth::hash_password(&pw))
         .await
-        .map_err(|e| ApiError::Internal(e.into()))?
-        .map_err(ApiError::Internal)?;
+        .map_err(|e| AppError::Internal(e.into()))?
+        .map_err(AppError::Internal)?;
     Ok(state
         .store()
         .accept_invitation(&hash_input, &phc, ctx)
         .await?)
 }
+
+/// The member of staff whose session `token` is, with the CSRF token their browser forms
+/// must echo; `None` when no live session has it.
+pub async fn staff_session(
+    state: &App,
+    token: &str,
+) -> Result<Option<(StaffSession, String)>, AppError> {
+    if token.len() > MAX_TOKEN_CHARS {
+        return Ok(None);
+    }
+    let hash = token_hash(token);
+    let Some(session) = state.store().session(&hash, state.now_ms()).await? else {
+        return Ok(None);
+    };
+    Ok(Some((
+        StaffSession {
+            actor: session.actor,
+            token_hash: hash,
+        },
+        session.csrf_token,
+    )))
+}
+
+/// Longest token looked up; anything longer is no token of ours.
+const MAX_TOKEN_CHARS: usize = 256;

@@ -1,5 +1,5 @@
-//! Appointment use cases shared by the API and the pages: availability, booking and
-//! cancelling. Rules come from `pishkhan_domain::schedule`; capacity is enforced by the store.
+//! Appointments: availability, booking, cancelling and rescheduling. Rules come from
+//! `pishkhan_domain::schedule`; capacity is enforced by the store.
 
 use pishkhan_domain::JalaliDate;
 use pishkhan_domain::model::{Channel, LocalizedText, Office, OfficeCode, Service, ServiceCode};
@@ -11,9 +11,11 @@ use pishkhan_domain::tehran::{jalali_today, to_tehran};
 use pishkhan_domain::{Mobile, NationalCode};
 use pishkhan_store::{Booked, NewBooking, StoreError};
 
-use crate::AppState;
-use crate::auth::Caller;
-use crate::error::ApiError;
+use pishkhan_domain::access::Action;
+use pishkhan_domain::schedule::TrackingCode;
+use pishkhan_store::AuditContext;
+
+use crate::{App, AppError, Caller, StaffSession};
 
 /// Longest range one availability request may cover.
 pub const MAX_AVAILABILITY_DAYS: u16 = 31;
@@ -35,9 +37,9 @@ pub struct SlotAvailability {
 /// Which services each counter of `office` handles (empty: every counter handles every
 /// service), cached like the other reference reads.
 pub async fn counters_of(
-    state: &AppState,
+    state: &App,
     office: OfficeCode,
-) -> Result<Vec<(u16, Option<Vec<ServiceCode>>)>, ApiError> {
+) -> Result<Vec<(u16, Option<Vec<ServiceCode>>)>, AppError> {
     if let Some(c) = state.refs().counters(office) {
         return Ok(c);
     }
@@ -49,11 +51,11 @@ pub async fn counters_of(
 /// A slot's capacity for `service`: the policy's formula over the bookable counters that
 /// handle the service (all of them unless the office said which counter handles what).
 pub async fn capacity_for(
-    state: &AppState,
+    state: &App,
     office: &Office,
     policy: &SlotPolicy,
     service: &Service,
-) -> Result<u32, ApiError> {
+) -> Result<u32, AppError> {
     let counters = counters_of(state, office.code).await?;
     if counters.is_empty() {
         return Ok(policy.capacity(service.avg_handling_minutes));
@@ -71,7 +73,7 @@ pub async fn capacity_for(
     Ok(effective.capacity(service.avg_handling_minutes))
 }
 
-pub async fn policy_of(state: &AppState, office: &Office) -> Result<SlotPolicy, ApiError> {
+pub async fn policy_of(state: &App, office: &Office) -> Result<SlotPolicy, AppError> {
     let stored = match state.refs().policy(office.code) {
         Some(p) => p,
         None => {
@@ -84,10 +86,10 @@ pub async fn policy_of(state: &AppState, office: &Office) -> Result<SlotPolicy, 
 }
 
 async fn holidays_of(
-    state: &AppState,
+    state: &App,
     from: JalaliDate,
     to: JalaliDate,
-) -> Result<Vec<(JalaliDate, LocalizedText)>, ApiError> {
+) -> Result<Vec<(JalaliDate, LocalizedText)>, AppError> {
     if let Some(h) = state.refs().holidays(from, to) {
         return Ok(h);
     }
@@ -97,11 +99,11 @@ async fn holidays_of(
 }
 
 async fn closures_of(
-    state: &AppState,
+    state: &App,
     office: OfficeCode,
     from: JalaliDate,
     to: JalaliDate,
-) -> Result<Vec<(JalaliDate, LocalizedText)>, ApiError> {
+) -> Result<Vec<(JalaliDate, LocalizedText)>, AppError> {
     if let Some(c) = state.refs().closures(office, from, to) {
         return Ok(c);
     }
@@ -110,7 +112,7 @@ async fn closures_of(
     Ok(c)
 }
 
-pub(crate) async fn office_of(state: &AppState, code: OfficeCode) -> Result<Office, StoreError> {
+pub async fn office_of(state: &App, code: OfficeCode) -> Result<Office, StoreError> {
     if let Some(o) = state.refs().office(code) {
         return Ok(o);
     }
@@ -119,10 +121,7 @@ pub(crate) async fn office_of(state: &AppState, code: OfficeCode) -> Result<Offi
     Ok(o)
 }
 
-pub(crate) async fn service_of(
-    state: &AppState,
-    code: &ServiceCode,
-) -> Result<Service, StoreError> {
+pub async fn service_of(state: &App, code: &ServiceCode) -> Result<Service, StoreError> {
     if let Some(s) = state.refs().service(code) {
         return Ok(s);
     }
@@ -154,17 +153,17 @@ fn closed_reason(
 }
 
 pub async fn availability(
-    state: &AppState,
+    state: &App,
     office: &Office,
     service: &Service,
     from: JalaliDate,
     days: u16,
-) -> Result<Vec<DayAvailability>, ApiError> {
+) -> Result<Vec<DayAvailability>, AppError> {
     let to = from.add_days(i64::from(days) - 1);
     let policy = policy_of(state, office).await?;
     let holidays = holidays_of(state, from, to).await?;
     let closures = closures_of(state, office.code, from, to).await?;
-    let rules = BookingRules::default();
+    let rules = state.config().booking_rules;
     let today = jalali_today(state.now());
     let now_ms = state.now_ms();
     let capacity = capacity_for(state, office, &policy, service).await?;
@@ -242,33 +241,33 @@ pub struct BookingRequest {
 /// Books a seat on a citizen's behalf. Every rule is checked before the store is asked; the
 /// store then takes the seat atomically or refuses.
 pub async fn book(
-    state: &AppState,
+    state: &App,
     caller: &Caller,
     req: BookingRequest,
     ctx: &pishkhan_store::AuditContext,
-) -> Result<Booked, ApiError> {
+) -> Result<Booked, AppError> {
     let permit = caller.booking_permit(req.office, &req.national_code)?;
     let office = office_of(state, req.office).await.map_err(|e| match e {
         StoreError::NotFound { .. } => {
-            ApiError::invalid("unknown_office", "office", "no office has this code")
+            AppError::invalid("unknown_office", "office", "no office has this code")
         }
         other => other.into(),
     })?;
     let service = service_of(state, &req.service).await.map_err(|e| match e {
         StoreError::NotFound { .. } => {
-            ApiError::invalid("unknown_service", "service", "no service has this code")
+            AppError::invalid("unknown_service", "service", "no service has this code")
         }
         other => other.into(),
     })?;
     if service.channel == Channel::Online {
-        return Err(ApiError::invalid(
+        return Err(AppError::invalid(
             "service_not_at_counter",
             "service",
             "this service is offered online only",
         ));
     }
     if !office.status.may_use_network() {
-        return Err(ApiError::invalid(
+        return Err(AppError::invalid(
             "office_suspended",
             "office",
             "this office is not taking bookings",
@@ -283,7 +282,7 @@ pub async fn book(
         national_code: req.national_code,
         mobile: req.mobile,
         capacity: capacity_for(state, &office, &policy, &service).await?,
-        rules: BookingRules::default(),
+        rules: state.config().booking_rules,
         idempotency_key: req
             .idempotency_key
             .map(|k| format!("{}:{k}", permit.principal().audit_name())),
@@ -297,7 +296,7 @@ pub async fn book(
             if same {
                 Ok(Booked::Replayed(b))
             } else {
-                Err(ApiError::invalid(
+                Err(AppError::invalid(
                     "idempotency_key_reused",
                     "idempotency_key",
                     "this Idempotency-Key was used for a different booking",
@@ -305,11 +304,11 @@ pub async fn book(
             }
         }
         Ok(new) => Ok(new),
-        Err(StoreError::SlotFull) => Err(ApiError::Conflict {
+        Err(StoreError::SlotFull) => Err(AppError::Conflict {
             code: "slot_full",
             message: "this slot is fully booked".into(),
         }),
-        Err(StoreError::LimitReached { rule }) => Err(ApiError::invalid(
+        Err(StoreError::LimitReached { rule }) => Err(AppError::invalid(
             "booking_limit_reached",
             "national_code",
             rule,
@@ -320,16 +319,19 @@ pub async fn book(
 
 /// Checks that `start` is a bookable slot of `office` and returns it with the office's policy.
 async fn bookable_slot(
-    state: &AppState,
+    state: &App,
     office: &Office,
     start: time::OffsetDateTime,
-) -> Result<(Slot, SlotPolicy), ApiError> {
+) -> Result<(Slot, SlotPolicy), AppError> {
     let day = JalaliDate::from_gregorian(to_tehran(start).date());
-    BookingRules::default().check_window(jalali_today(state.now()), day)?;
+    state
+        .config()
+        .booking_rules
+        .check_window(jalali_today(state.now()), day)?;
     let holidays = holidays_of(state, day, day).await?;
     let closures = closures_of(state, office.code, day, day).await?;
     if let Some(reason) = closed_reason(office, day, &holidays, &closures) {
-        return Err(ApiError::invalid(
+        return Err(AppError::invalid(
             "office_closed",
             "start",
             format!("the office is closed on {day} ({})", reason.code()),
@@ -341,7 +343,7 @@ async fn bookable_slot(
         .into_iter()
         .find(|s| s.start_ms() == start_ms)
         .ok_or_else(|| {
-            ApiError::invalid(
+            AppError::invalid(
                 "not_a_slot",
                 "start",
                 "start is not the start of one of the office's slots",
@@ -353,16 +355,16 @@ async fn bookable_slot(
 /// Moves a booking to another slot of its office; the new seat is taken before the old one is
 /// released, or nothing changes.
 pub async fn reschedule(
-    state: &AppState,
+    state: &App,
     caller: &Caller,
     code: &pishkhan_domain::schedule::TrackingCode,
     start: time::OffsetDateTime,
     ctx: &pishkhan_store::AuditContext,
-) -> Result<pishkhan_store::Booking, ApiError> {
+) -> Result<pishkhan_store::Booking, AppError> {
     let booking = state.store().booking(code).await?;
     let permit = caller
         .booking_permit(booking.office, &booking.national_code)
-        .map_err(|_| ApiError::NotFound("booking"))?;
+        .map_err(|_| AppError::NotFound("booking"))?;
     let office = state.store().office(booking.office).await?;
     let service = state.store().service(&booking.service).await?;
     let (slot, policy) = bookable_slot(state, &office, start).await?;
@@ -370,7 +372,7 @@ pub async fn reschedule(
         slot_start_ms: slot.start_ms(),
         slot_end_ms: unix_ms(slot.end),
         capacity: capacity_for(state, &office, &policy, &service).await?,
-        rules: BookingRules::default(),
+        rules: state.config().booking_rules,
     };
     match state
         .store()
@@ -378,7 +380,7 @@ pub async fn reschedule(
         .await
     {
         Ok(b) => Ok(b),
-        Err(StoreError::WrongState(m)) => Err(ApiError::Conflict {
+        Err(StoreError::WrongState(m)) => Err(AppError::Conflict {
             code: "not_reschedulable",
             message: m,
         }),
@@ -388,4 +390,144 @@ pub async fn reschedule(
 
 pub fn instant(ms: i64) -> time::OffsetDateTime {
     from_unix_ms(ms).unwrap_or(time::OffsetDateTime::UNIX_EPOCH)
+}
+
+/// One booking, for a caller who may see it: staff of offices they may book for, the citizen
+/// their own. Others learn nothing, not even that the code exists.
+pub async fn booking_for(
+    state: &App,
+    caller: &Caller,
+    code: &TrackingCode,
+) -> Result<pishkhan_store::Booking, AppError> {
+    let booking = state.store().booking(code).await?;
+    caller
+        .booking_permit(booking.office, &booking.national_code)
+        .map_err(|_| AppError::NotFound("booking"))?;
+    Ok(booking)
+}
+
+/// Cancels a booking; its seat is free again at once.
+pub async fn cancel(
+    state: &App,
+    caller: &Caller,
+    code: &TrackingCode,
+    ctx: &AuditContext,
+) -> Result<pishkhan_store::Booking, AppError> {
+    let booking = state.store().booking(code).await?;
+    let permit = caller
+        .booking_permit(booking.office, &booking.national_code)
+        .map_err(|_| AppError::NotFound("booking"))?;
+    match state.store().cancel_booking(&permit, code, ctx).await {
+        Ok(b) => Ok(b),
+        Err(StoreError::WrongState(m)) => Err(AppError::Conflict {
+            code: "not_cancellable",
+            message: m,
+        }),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// The office's slot policy: its own, or the default until the manager changes it.
+pub async fn schedule(state: &App, office: OfficeCode) -> Result<SlotPolicy, AppError> {
+    let office = office_of(state, office).await?;
+    policy_of(state, &office).await
+}
+
+/// Changes the office's slot length, occupancy cap and bookable counters (its manager, or
+/// the regulator).
+pub async fn set_schedule(
+    state: &App,
+    staff: &StaffSession,
+    office: OfficeCode,
+    policy: SlotPolicy,
+    ctx: &AuditContext,
+) -> Result<SlotPolicy, AppError> {
+    let permit = staff.permit(Action::ConfigureSchedule { office })?;
+    let found = state.store().office(office).await?;
+    policy.validate(&found)?;
+    state
+        .store()
+        .set_slot_policy(&permit, office, &policy, ctx)
+        .await?;
+    state.refs().forget_office(office);
+    Ok(policy)
+}
+
+/// Enters a lunar (or extra) holiday for a Jalali day (the regulator).
+pub async fn set_holiday(
+    state: &App,
+    staff: &StaffSession,
+    day: JalaliDate,
+    name: &LocalizedText,
+    ctx: &AuditContext,
+) -> Result<(), AppError> {
+    let permit = staff.permit(Action::ManageHolidays)?;
+    state.store().set_holiday(&permit, day, name, ctx).await?;
+    state.refs().forget_holidays();
+    Ok(())
+}
+
+/// Closes an office for one Jalali day (its manager, or the regulator).
+pub async fn set_closure(
+    state: &App,
+    staff: &StaffSession,
+    office: OfficeCode,
+    day: JalaliDate,
+    reason: &LocalizedText,
+    ctx: &AuditContext,
+) -> Result<(), AppError> {
+    let permit = staff.permit(Action::ConfigureSchedule { office })?;
+    state.store().office(office).await?;
+    state
+        .store()
+        .set_closure(&permit, office, day, reason, ctx)
+        .await?;
+    state.refs().forget_office(office);
+    Ok(())
+}
+
+/// Every catalogue service's code and title, cached like the other reference reads, for
+/// pickers and labels.
+pub async fn catalogue(state: &App) -> Result<Vec<(ServiceCode, LocalizedText)>, AppError> {
+    if let Some(c) = state.refs().catalogue() {
+        return Ok(c);
+    }
+    let out: Vec<_> = crate::exchange::whole_catalogue(state.store())
+        .await?
+        .into_iter()
+        .map(|s| (s.code, s.title))
+        .collect();
+    state.refs().put_catalogue(out.clone());
+    Ok(out)
+}
+
+/// Longest booking window a deployment may open, in days.
+pub const MAX_WINDOW_DAYS: u16 = 90;
+/// Longest period the visit limit may look over, in days.
+pub const MAX_VISIT_WINDOW_DAYS: u16 = 365;
+
+/// Checks a deployment's booking rules before it serves with them.
+pub fn check_booking_rules(rules: &BookingRules) -> Result<(), AppError> {
+    let bad = |field: &'static str, message: &str| {
+        Err(AppError::invalid("invalid_booking_rules", field, message))
+    };
+    if rules.first_day_offset > rules.last_day_offset {
+        return bad(
+            "first_day_offset",
+            "first_day_offset must not be after last_day_offset",
+        );
+    }
+    if rules.last_day_offset > MAX_WINDOW_DAYS {
+        return bad("last_day_offset", "last_day_offset is at most 90 days");
+    }
+    if rules.per_service == 0 {
+        return bad("per_service", "per_service is at least 1");
+    }
+    if rules.max_visits_in_window == 0 {
+        return bad("max_visits_in_window", "max_visits_in_window is at least 1");
+    }
+    if !(1..=MAX_VISIT_WINDOW_DAYS).contains(&rules.visit_window_days) {
+        return bad("visit_window_days", "visit_window_days is 1 to 365");
+    }
+    Ok(())
 }

@@ -10,8 +10,8 @@ use std::time::Duration;
 use pishkhan_domain::schedule::{tehran_instant, unix_ms};
 use pishkhan_domain::tehran::jalali_today;
 
-use crate::AppState;
-use crate::error::ApiError;
+use crate::App;
+use crate::AppError;
 
 /// How often the sweeper wakes.
 pub const SWEEP_INTERVAL: Duration = Duration::from_secs(60);
@@ -32,7 +32,7 @@ pub struct SweepReport {
 }
 
 /// One sweep: reminders for tomorrow's appointments, then the no-shows of ended ones.
-pub async fn sweep(state: &AppState) -> Result<SweepReport, ApiError> {
+pub async fn sweep(state: &App) -> Result<SweepReport, AppError> {
     let now = state.now();
     let now_ms = state.now_ms();
     let tomorrow = jalali_today(now).add_days(1);
@@ -55,7 +55,7 @@ pub async fn sweep(state: &AppState) -> Result<SweepReport, ApiError> {
     for (code, first_ms) in overdue {
         let office = state.store().office(code).await?;
         let day = jalali_today(crate::appointments::instant(first_ms));
-        match crate::api::queue::settle_day(state, &office, day).await {
+        match crate::queue::settle_day(state, &office, day).await {
             Ok(n) => {
                 report.offices_settled += 1;
                 report.bookings_settled += n as u64;
@@ -68,7 +68,7 @@ pub async fn sweep(state: &AppState) -> Result<SweepReport, ApiError> {
 }
 
 /// Sweeps every [`SWEEP_INTERVAL`] until `stop` resolves.
-pub async fn run_sweeper(state: AppState, stop: impl Future<Output = ()>) {
+pub async fn run_sweeper(state: App, stop: impl Future<Output = ()>) {
     tokio::pin!(stop);
     loop {
         match sweep(&state).await {

@@ -1,0 +1,103 @@
+//! Citizen sign-in with national code, mobile and a one-time code sent by SMS through the
+//! outbox, and resolving a citizen's session token.
+
+use pishkhan_domain::{Mobile, NationalCode};
+use pishkhan_store::{AuditContext, OtpRequest, StoreError, token_hash};
+
+use crate::secrets::{new_token, one_time_code};
+use crate::{App, AppError, Citizen};
+
+/// How long a one-time code lives.
+pub const OTP_TTL_MS: i64 = 120_000;
+/// Shortest gap between two codes for one national code.
+pub const OTP_MIN_INTERVAL_MS: i64 = 60_000;
+/// Codes per national code per hour.
+const OTP_MAX_PER_HOUR: u32 = 5;
+pub const CITIZEN_SESSION_TTL_MS: i64 = 2 * 3600 * 1000;
+/// Longest token looked up; anything longer is no token of ours.
+const MAX_TOKEN_CHARS: usize = 256;
+
+/// Sends a new one-time code to `mobile` (through the outbox). `TooManyRequests` when the
+/// national code asks too often.
+pub async fn send_code(
+    state: &App,
+    national_code: NationalCode,
+    mobile: Mobile,
+    ctx: &AuditContext,
+) -> Result<(), AppError> {
+    let code = one_time_code()?;
+    let request = OtpRequest {
+        code_hash: token_hash(&format!("{}:{code}", national_code.as_str())),
+        national_code,
+        mobile,
+        code,
+        ttl_ms: OTP_TTL_MS,
+        min_interval_ms: OTP_MIN_INTERVAL_MS,
+        max_per_window: OTP_MAX_PER_HOUR,
+        window_ms: 3600 * 1000,
+    };
+    match state.store().request_otp(&request, ctx).await {
+        Ok(()) => Ok(()),
+        Err(StoreError::LimitReached { .. }) => Err(AppError::TooManyRequests {
+            retry_after_s: (OTP_MIN_INTERVAL_MS / 1000) as u64,
+        }),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Checks a one-time code; on success returns a new citizen session token. Errors:
+/// `BadCode` for a wrong code, `Gone` when no code is live.
+pub async fn sign_in(
+    state: &App,
+    national_code: &NationalCode,
+    mobile: &Mobile,
+    code: &str,
+    ctx: &AuditContext,
+) -> Result<String, AppError> {
+    let code = pishkhan_domain::digits::to_ascii_digits(code.trim());
+    let token = new_token()?;
+    let ok = state
+        .store()
+        .verify_otp(
+            national_code,
+            mobile,
+            &token_hash(&format!("{}:{code}", national_code.as_str())),
+            &token_hash(&token),
+            CITIZEN_SESSION_TTL_MS,
+            ctx,
+        )
+        .await
+        .map_err(|e| match e {
+            StoreError::Expired(_) => AppError::Gone("code"),
+            other => other.into(),
+        })?;
+    if ok {
+        Ok(token)
+    } else {
+        Err(AppError::BadCode)
+    }
+}
+
+/// The citizen whose session `token` is, or `None` when no live session has it.
+pub async fn citizen_session(state: &App, token: &str) -> Result<Option<Citizen>, AppError> {
+    if token.len() > MAX_TOKEN_CHARS {
+        return Ok(None);
+    }
+    let hash = token_hash(token);
+    Ok(state
+        .store()
+        .citizen_session(&hash, state.now_ms())
+        .await?
+        .map(|(national_code, mobile)| Citizen {
+            national_code,
+            mobile,
+        }))
+}
+
+/// Ends the citizen session of `token` on the server, not just in one browser.
+pub async fn sign_out(state: &App, token: &str) -> Result<(), AppError> {
+    Ok(state
+        .store()
+        .delete_citizen_session(&token_hash(token))
+        .await?)
+}

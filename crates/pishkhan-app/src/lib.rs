@@ -1,0 +1,211 @@
+//! Pishkhan's application layer: every use case, once.
+//!
+//! The JSON API, the web pages, the background tasks and the CLI all call the functions of
+//! this crate; none of them calls another front end. A use case takes the [`App`] (its
+//! context: the store, the clock, keys, the exchange runtime, caches and writers), a
+//! [`Caller`] or [`StaffSession`] where a person acts, and typed commands; it asks the
+//! domain's pure functions to decide, has the store persist the decision in one transaction,
+//! and returns domain results or an [`AppError`]. It knows nothing of HTTP, HTML, cookies or
+//! JSON bodies.
+//!
+//! Areas, one module each: [`accounts`] (staff sign-in, sessions, invitations), [`citizens`]
+//! (one-time codes and citizen sessions), [`offices`], [`appointments`] (availability, book,
+//! cancel, reschedule), [`queue`] (the office queue runner), [`releases`] (surge releases),
+//! [`exchange`] (inquiries and the message log), [`identity`] (verification at the counter),
+//! and [`sweep`] (the clock's work).
+
+pub mod accounts;
+pub mod appointments;
+mod caller;
+pub mod citizens;
+mod clock;
+mod error;
+pub mod exchange;
+pub mod identity;
+pub mod inquiry_limits;
+mod login_limiter;
+pub mod offices;
+pub mod queue;
+mod refcache;
+pub mod releases;
+pub mod search;
+pub mod secrets;
+pub mod sweep;
+mod verification_writer;
+
+use std::sync::Arc;
+
+use pishkhan_domain::schedule::BookingRules;
+use pishkhan_store::Store;
+
+pub use caller::{Caller, Citizen, StaffSession};
+pub use clock::{Clock, FixedClock, SystemClock};
+pub use error::AppError;
+
+/// Settings of the use cases. All limits carry their unit in the name.
+#[derive(Debug, Clone)]
+pub struct AppConfig {
+    /// Base URL people reach the server at; invitation and survey links are built from it.
+    pub public_url: String,
+    pub session_ttl_s: u64,
+    pub invitation_ttl_s: u64,
+    /// Failed sign-ins allowed per client address and username in one window.
+    pub login_failures_per_window: u32,
+    pub login_window_s: u64,
+    /// The booking window and the citizen limits, on both stores.
+    pub booking_rules: BookingRules,
+    /// The name-matching profile of identity checks (configuration, not code).
+    pub identity_profile: pishkhan_identity::Profile,
+    /// Rejected identity checks of one national code that lock further checks.
+    pub identity_max_failures: u32,
+    /// How long those failures count, in seconds.
+    pub identity_lockout_s: u64,
+    /// Abuse limits on inquiries (rates, distinct citizens per operator and hour).
+    pub inquiry_limits: inquiry_limits::InquiryLimitsConfig,
+}
+
+impl Default for AppConfig {
+    fn default() -> Self {
+        Self {
+            public_url: "http://127.0.0.1:8080".to_string(),
+            session_ttl_s: 12 * 3600,
+            invitation_ttl_s: 7 * 24 * 3600,
+            login_failures_per_window: 10,
+            login_window_s: 300,
+            booking_rules: BookingRules::default(),
+            identity_profile: pishkhan_identity::Profile::standard(),
+            identity_max_failures: 5,
+            identity_lockout_s: 24 * 3600,
+            inquiry_limits: inquiry_limits::InquiryLimitsConfig::default(),
+        }
+    }
+}
+
+/// The context of every use case. Cheap to clone; one per process.
+#[derive(Clone)]
+pub struct App {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    store: Arc<dyn Store>,
+    config: AppConfig,
+    clock: Arc<dyn Clock>,
+    login_limiter: login_limiter::LoginLimiter,
+    /// Office codes whose queue changed, for the live boards.
+    queue_changes: tokio::sync::broadcast::Sender<u32>,
+    /// Offices, services, policies, holidays and closures, briefly cached for the booking path.
+    refs: refcache::RefCache,
+    exchange: std::sync::OnceLock<Arc<exchange::ExchangeRuntime>>,
+    inquiry_limits: inquiry_limits::InquiryLimits,
+    /// One close sequence at a time per release in this process (see `releases::close`).
+    release_closes:
+        std::sync::Mutex<std::collections::HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+}
+
+impl App {
+    pub fn new(store: Arc<dyn Store>, config: AppConfig, clock: Arc<dyn Clock>) -> Self {
+        let login_limiter = login_limiter::LoginLimiter::new(
+            config.login_failures_per_window,
+            config.login_window_s,
+        );
+        let limits_for_inquiries = inquiry_limits::InquiryLimits::new(config.inquiry_limits);
+        Self {
+            inner: Arc::new(Inner {
+                store,
+                config,
+                clock,
+                login_limiter,
+                queue_changes: tokio::sync::broadcast::channel(4096).0,
+                refs: refcache::RefCache::default(),
+                exchange: std::sync::OnceLock::new(),
+                inquiry_limits: limits_for_inquiries,
+                release_closes: std::sync::Mutex::default(),
+            }),
+        }
+    }
+
+    /// Turns the inquiry exchange on; false if it was already on.
+    pub fn set_exchange(&self, runtime: Arc<exchange::ExchangeRuntime>) -> bool {
+        self.inner.exchange.set(runtime).is_ok()
+    }
+
+    pub fn exchange(&self) -> Option<&Arc<exchange::ExchangeRuntime>> {
+        self.inner.exchange.get()
+    }
+
+    /// The store, for the plain reads front ends render (lists, one record by key). Anything
+    /// that decides or changes state is a use case of this crate.
+    pub fn store(&self) -> &dyn Store {
+        self.inner.store.as_ref()
+    }
+
+    pub fn store_handle(&self) -> Arc<dyn Store> {
+        self.inner.store.clone()
+    }
+
+    pub fn config(&self) -> &AppConfig {
+        &self.inner.config
+    }
+
+    pub fn now(&self) -> time::OffsetDateTime {
+        self.inner.clock.now()
+    }
+
+    pub fn now_ms(&self) -> i64 {
+        (self.now().unix_timestamp_nanos() / 1_000_000) as i64
+    }
+
+    /// Subscribes to "this office's queue changed" (office codes), for live boards.
+    pub fn queue_changes(&self) -> tokio::sync::broadcast::Receiver<u32> {
+        self.inner.queue_changes.subscribe()
+    }
+
+    pub(crate) fn queue_changed(&self, office: u32) {
+        // No subscriber is fine: nobody is watching that board.
+        let _ = self.inner.queue_changes.send(office);
+    }
+
+    pub(crate) fn refs(&self) -> &refcache::RefCache {
+        &self.inner.refs
+    }
+
+    pub(crate) fn login_limiter(&self) -> &login_limiter::LoginLimiter {
+        &self.inner.login_limiter
+    }
+
+    pub(crate) fn inquiry_limits(&self) -> &inquiry_limits::InquiryLimits {
+        &self.inner.inquiry_limits
+    }
+
+    /// Runs `work` as the only close sequence of release `id` in this process; a second
+    /// caller waits and then runs its own (idempotent) sequence over the finished state.
+    pub(crate) async fn one_release_close<T>(
+        &self,
+        id: &str,
+        work: impl std::future::Future<Output = T>,
+    ) -> T {
+        let turn = {
+            let mut closes = self
+                .inner
+                .release_closes
+                .lock()
+                .unwrap_or_else(|p| p.into_inner());
+            closes.entry(id.to_owned()).or_default().clone()
+        };
+        let out = {
+            let _held = turn.lock().await;
+            work.await
+        };
+        let mut closes = self
+            .inner
+            .release_closes
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        // The map's handle and ours: nobody else is waiting, so the entry can go.
+        if Arc::strong_count(&turn) <= 2 {
+            closes.remove(id);
+        }
+        out
+    }
+}

@@ -1,0 +1,116 @@
+//! Finding a slot: "the earliest free slot for this service near me", ordered by distance,
+//! then time; or in a province and city, by time.
+
+use pishkhan_domain::JalaliDate;
+use pishkhan_domain::model::{Office, Service};
+use pishkhan_domain::normalize::normalize_for_search;
+use pishkhan_domain::schedule::Slot;
+use pishkhan_store::OfficeLocation;
+
+use crate::{App, AppError};
+
+/// Offices whose calendars are read for one search, at most: nearest first, or by code.
+const MAX_CANDIDATES: usize = 40;
+/// Results returned, at most.
+pub const MAX_RESULTS: usize = 20;
+/// Days looked ahead, at most (the booking window is 14 days by default).
+pub const MAX_DAYS: u16 = 31;
+
+/// Where and when to look, already parsed: a position, or a province and city (normalized
+/// for search), or both.
+pub struct SlotSearch {
+    /// Latitude and longitude in degrees.
+    pub here: Option<(f64, f64)>,
+    pub province: Option<u8>,
+    pub city: Option<String>,
+    pub from: JalaliDate,
+    pub days: u16,
+    pub limit: usize,
+}
+
+/// One office's earliest free slot.
+pub struct SlotMatch {
+    pub office: Office,
+    /// Kilometres from the position (great-circle), to 0.1 km.
+    pub distance_km: Option<f64>,
+    pub slot: Slot,
+    pub date: JalaliDate,
+    pub available: u32,
+}
+
+fn haversine_km(lat1: f64, lon1: f64, lat2: f64, lon2: f64) -> f64 {
+    let (p1, p2) = (lat1.to_radians(), lat2.to_radians());
+    let dp = (lat2 - lat1).to_radians();
+    let dl = (lon2 - lon1).to_radians();
+    let a = (dp / 2.0).sin().powi(2) + p1.cos() * p2.cos() * (dl / 2.0).sin().powi(2);
+    6371.0 * 2.0 * a.sqrt().asin()
+}
+
+/// Offices with a free slot for `service`, nearest first then earliest (earliest alone
+/// without a position), at most `search.limit`.
+pub async fn slots(
+    state: &App,
+    service: &Service,
+    search: &SlotSearch,
+) -> Result<Vec<SlotMatch>, AppError> {
+    let (here, province, city, from, days) = (
+        search.here,
+        search.province,
+        &search.city,
+        search.from,
+        search.days,
+    );
+    let mut candidates: Vec<(OfficeLocation, Option<f64>)> = state
+        .store()
+        .office_locations()
+        .await?
+        .into_iter()
+        .filter(|o| o.status.may_use_network())
+        .filter(|o| province.is_none_or(|p| o.province == p))
+        .filter(|o| {
+            city.as_ref().is_none_or(|c| {
+                normalize_for_search(&o.city.fa).contains(c.as_str())
+                    || normalize_for_search(&o.city.en).contains(c.as_str())
+            })
+        })
+        .map(|o| {
+            let d = here.map(|(a, b)| haversine_km(a, b, o.lat, o.lon));
+            (o, d)
+        })
+        .collect();
+    if here.is_some() {
+        candidates.sort_by(|a, b| a.1.unwrap_or(0.0).total_cmp(&b.1.unwrap_or(0.0)));
+    }
+    candidates.truncate(MAX_CANDIDATES);
+
+    let mut found = Vec::new();
+    for (loc, distance) in candidates {
+        let office = state.store().office(loc.code).await?;
+        let calendar =
+            crate::appointments::availability(state, &office, service, from, days).await?;
+        let earliest = calendar.iter().find_map(|d| {
+            d.slots
+                .iter()
+                .find(|s| s.available > 0 && d.bookable)
+                .map(|s| (d.date, s.slot, s.available))
+        });
+        if let Some((date, slot, available)) = earliest {
+            found.push(SlotMatch {
+                office,
+                distance_km: distance.map(|d| (d * 10.0).round() / 10.0),
+                slot,
+                date,
+                available,
+            });
+        }
+    }
+    // Distance (to 0.1 km) first, then time; without a position, time alone.
+    found.sort_by(|a, b| {
+        a.distance_km
+            .unwrap_or(0.0)
+            .total_cmp(&b.distance_km.unwrap_or(0.0))
+            .then(a.slot.start.cmp(&b.slot.start))
+    });
+    found.truncate(search.limit);
+    Ok(found)
+}
