@@ -57,20 +57,7 @@ pub async fn capacity_for(
     service: &Service,
 ) -> Result<u32, AppError> {
     let counters = counters_of(state, office.code).await?;
-    if counters.is_empty() {
-        return Ok(policy.capacity(service.avg_handling_minutes));
-    }
-    let handling = counters
-        .iter()
-        .filter(|(_, only)| only.as_ref().is_none_or(|s| s.contains(&service.code)))
-        .count();
-    let effective = SlotPolicy {
-        booking_counters: policy
-            .booking_counters
-            .min(u16::try_from(handling).unwrap_or(u16::MAX)),
-        ..*policy
-    };
-    Ok(effective.capacity(service.avg_handling_minutes))
+    Ok(policy.capacity_at_counters(&service.code, service.avg_handling_minutes, &counters))
 }
 
 pub async fn policy_of(state: &App, office: &Office) -> Result<SlotPolicy, AppError> {

@@ -30,6 +30,7 @@ mod refcache;
 pub mod releases;
 pub mod search;
 pub mod secrets;
+pub mod surveys;
 pub mod sweep;
 mod verification_writer;
 

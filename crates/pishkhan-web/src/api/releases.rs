@@ -261,7 +261,6 @@ fn release_offices(input: &ReleaseIn) -> Result<ReleaseOffices, ApiError> {
     }
 }
 
-/// The citizen session token of an `Authorization: Bearer` header.
 // ---- opening -----------------------------------------------------------------------------
 
 /// Open a surge release (regulator only). The server draws the 32-byte seed and keeps it

@@ -308,7 +308,7 @@ pub async fn data_access(
         .map(|r| {
             let (outcome, reused) = (r.outcome_code(), r.cached_at_local());
             AccessRow {
-                when: t.num(&r.at_local()),
+                when: t.num(r.at_local()),
                 office: format!(
                     "{} ({})",
                     r.office_name.clone().unwrap_or_default(),

@@ -7,19 +7,14 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use pishkhan_store::{StoreError, Survey, token_hash};
+use pishkhan_app::{AppError, surveys};
+use pishkhan_store::Survey;
 use serde::Deserialize;
 
 use super::{Chrome, PageCtx, UiError, render};
 use crate::AppState;
-use crate::error::ApiError;
 use crate::extract::ApiForm;
 use crate::i18n::Tr;
-
-/// Longest comment kept, in characters.
-const MAX_COMMENT_CHARS: usize = 1_000;
-/// Tokens are 43 base64url characters; anything much longer is not one of ours.
-const MAX_TOKEN_LEN: usize = 128;
 
 pub const MESSAGES: &[(&str, &str, &str)] = &[
     ("survey_title", "نظرسنجی مراجعه", "Visit survey"),
@@ -72,12 +67,7 @@ struct SurveyPage {
 }
 
 async fn open(state: &AppState, page: &PageCtx, token: &str) -> Result<Survey, UiError> {
-    if token.len() > MAX_TOKEN_LEN {
-        return Err(page.fail(ApiError::NotFound("survey")));
-    }
-    state
-        .store()
-        .survey(&token_hash(token))
+    surveys::open(state.app(), token)
         .await
         .map_err(|e| page.fail(e))
 }
@@ -156,22 +146,14 @@ pub async fn submit(
         );
         return Ok((StatusCode::UNPROCESSABLE_ENTITY, render(&body.await?)).into_response());
     };
-    let comment: String = form
-        .comment
-        .trim()
-        .chars()
-        .take(MAX_COMMENT_CHARS)
-        .collect();
-    let comment = Some(comment.as_str()).filter(|c| !c.is_empty());
-    match state
-        .store()
-        .answer_survey(&token_hash(&token), rating, comment, state.now_ms())
-        .await
-    {
+    match surveys::answer(state.app(), &token, rating, &form.comment).await {
         Ok(answered) => Ok(render(
             &show(&state, &page, token, &answered, true, None).await?,
         )),
-        Err(StoreError::WrongState(_)) => {
+        Err(AppError::Conflict {
+            code: "survey_answered",
+            ..
+        }) => {
             let body = show(
                 &state,
                 &page,
