@@ -109,6 +109,7 @@ pub async fn demo(
     load_only: bool,
 ) -> anyhow::Result<()> {
     let started = Instant::now();
+    let rules = booking_rules(args.booking_rules.as_deref())?;
     let store = open_store(global).await?;
     if store.is_empty().await? {
         load_demo(store.as_ref(), seed).await?;
@@ -181,12 +182,13 @@ pub async fn demo(
         global.data_dir.display()
     );
     println!();
-    let served = run_server(store, global, args, base, listener, Some(exchange)).await;
+    let served = run_server(store, global, args, rules, base, listener, Some(exchange)).await;
     drop(agencies);
     served
 }
 
 pub async fn serve(global: &Global, args: &ServeArgs) -> anyhow::Result<()> {
+    let rules = booking_rules(args.booking_rules.as_deref())?;
     let store = open_store(global).await?;
     seed_reference(store.as_ref()).await?;
     if store.is_empty().await? {
@@ -207,7 +209,7 @@ pub async fn serve(global: &Global, args: &ServeArgs) -> anyhow::Result<()> {
         println!("inquiry exchange on");
     }
     println!("pishkhan serving on {base}/");
-    run_server(store, global, args, base, listener, exchange).await
+    run_server(store, global, args, rules, base, listener, exchange).await
 }
 
 /// Serves HTTP and delivers notifications until a shutdown signal; then the server drains
@@ -216,6 +218,7 @@ async fn run_server(
     store: Arc<dyn Store>,
     global: &Global,
     args: &ServeArgs,
+    rules: pishkhan_domain::schedule::BookingRules,
     public_url: String,
     listener: tokio::net::TcpListener,
     exchange: Option<Arc<pishkhan_app::exchange::ExchangeRuntime>>,
@@ -238,7 +241,7 @@ async fn run_server(
     let config = WebConfig {
         app: AppConfig {
             public_url,
-            booking_rules: booking_rules(args.booking_rules.as_deref())?,
+            booking_rules: rules,
             ..AppConfig::default()
         },
         cookie_secure: args.cookie_secure,

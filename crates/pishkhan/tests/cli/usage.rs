@@ -43,6 +43,38 @@ fn bad_command_lines_exit_non_zero_with_a_clear_message() {
             .stderr_has(&["invalid database url", "sqlite://PATH or postgres://"]);
         assert!(!run.stdout.contains("serving"), "{run}");
     }
+    // Booking rules are read and checked before any database is opened or port bound.
+    let rules = write_file(
+        dir,
+        "rules.json",
+        r#"{"first_day_offset": 5, "last_day_offset": 2}"#,
+    );
+    for command in ["serve", "demo"] {
+        let run = run_in(
+            dir,
+            &[
+                command,
+                "--listen",
+                "127.0.0.1:0",
+                "--booking-rules",
+                &rules,
+            ],
+        )
+        .failed()
+        .stderr_has(&[
+            "rules.json",
+            "first_day_offset must not be after last_day_offset",
+        ]);
+        assert!(!run.stdout.contains("serving"), "{run}");
+    }
+    let unknown = write_file(dir, "unknown.json", r#"{"per_citizen": 3}"#);
+    run_in(dir, &["serve", "--booking-rules", &unknown])
+        .failed()
+        .stderr_has(&["not a booking rules file", "unknown field `per_citizen`"]);
+    let zero = write_file(dir, "zero.json", r#"{"per_service": 0}"#);
+    run_in(dir, &["serve", "--booking-rules", &zero])
+        .failed()
+        .stderr_has(&["per_service is at least 1"]);
     run_in(dir, &["--database-url", "sqlite://", "migrate"])
         .failed()
         .stderr_has(&["sqlite URL has no path"]);
