@@ -49,102 +49,15 @@ use pishkhan_domain::model::FieldError;
 use pishkhan_domain::{Mobile, NationalCode, PostalCode};
 use serde::{Deserialize, Serialize};
 
+pub use pishkhan_protocol::{Envelope, MAX_BODY_BYTES, Rejection, Service, Unsigned};
+
 use crate::error::AgencyError;
 use crate::population::Population;
 use crate::registry::Registry;
 use crate::snapshot::Snapshot;
 
-/// Largest request body accepted, in bytes.
-pub const MAX_BODY_BYTES: usize = 16 * 1024;
-
 const JSON: &str = "application/json";
 const PROBLEM_JSON: &str = "application/problem+json";
-
-/// The services an agency answers.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Service {
-    CivilRegistryPerson,
-    MobileOwnership,
-    PostalAddress,
-    PostalAddressMatch,
-    TrafficFines,
-}
-
-impl Service {
-    pub const ALL: [Service; 5] = [
-        Service::CivilRegistryPerson,
-        Service::MobileOwnership,
-        Service::PostalAddress,
-        Service::PostalAddressMatch,
-        Service::TrafficFines,
-    ];
-
-    /// The route of the service.
-    pub fn path(self) -> &'static str {
-        match self {
-            Service::CivilRegistryPerson => "/v1/civil-registry/person",
-            Service::MobileOwnership => "/v1/mobile/ownership",
-            Service::PostalAddress => "/v1/postal/address",
-            Service::PostalAddressMatch => "/v1/postal/address-match",
-            Service::TrafficFines => "/v1/traffic/fines",
-        }
-    }
-
-    /// A stable name for logs, metrics and signatures.
-    pub fn name(self) -> &'static str {
-        match self {
-            Service::CivilRegistryPerson => "civil-registry.person",
-            Service::MobileOwnership => "mobile.ownership",
-            Service::PostalAddress => "postal.address",
-            Service::PostalAddressMatch => "postal.address-match",
-            Service::TrafficFines => "traffic.fines",
-        }
-    }
-}
-
-/// Why an [`Envelope`] refused a request; rendered as problem+json.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Rejection {
-    pub status: StatusCode,
-    /// Stable machine-readable code, such as `bad_signature`.
-    pub code: &'static str,
-    pub detail: String,
-}
-
-/// The seam where request verification and response signing plug in (see the module
-/// documentation). Both methods are synchronous and run on the request's task: keep them
-/// CPU-bound and short (an ed25519 verification is ~50 µs).
-pub trait Envelope: Send + Sync + 'static {
-    /// Checks an incoming request before its body is parsed.
-    fn verify_request(
-        &self,
-        service: Service,
-        headers: &HeaderMap,
-        body: &[u8],
-    ) -> Result<(), Rejection>;
-
-    /// Sees every answer to a service request (problems included) and may add headers.
-    fn sign_response(
-        &self,
-        service: Service,
-        request_body: &[u8],
-        status: StatusCode,
-        response_body: &[u8],
-        headers: &mut HeaderMap,
-    );
-}
-
-/// No envelopes: every request is accepted, no answer is signed.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct Unsigned;
-
-impl Envelope for Unsigned {
-    fn verify_request(&self, _: Service, _: &HeaderMap, _: &[u8]) -> Result<(), Rejection> {
-        Ok(())
-    }
-
-    fn sign_response(&self, _: Service, _: &[u8], _: StatusCode, _: &[u8], _: &mut HeaderMap) {}
-}
 
 /// What the handlers share: the data and the envelope.
 #[derive(Clone)]

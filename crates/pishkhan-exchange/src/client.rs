@@ -54,7 +54,7 @@ use crate::wire::{
 /// Most requests in flight to one agency at once; more wait (up to the timeout) for a slot.
 pub const MAX_IN_FLIGHT_PER_AGENCY: usize = 64;
 /// Largest request body sent, in bytes: what the reference agencies accept.
-pub const MAX_REQUEST_BODY_BYTES: usize = pishkhan_agency::MAX_BODY_BYTES;
+pub const MAX_REQUEST_BODY_BYTES: usize = pishkhan_protocol::MAX_BODY_BYTES;
 /// Largest answer read, in bytes.
 pub const MAX_RESPONSE_BODY_BYTES: usize = 256 * 1024;
 /// First retry backoff, in milliseconds; doubles per retry, with jitter.

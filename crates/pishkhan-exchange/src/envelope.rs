@@ -1,4 +1,4 @@
-//! The agency side: [`SignedEnvelope`] plugs into `pishkhan_agency`'s [`Envelope`] seam.
+//! The agency side: [`SignedEnvelope`] plugs into `pishkhan_protocol`'s [`Envelope`] seam.
 //!
 //! # Checks, in order, and their stable codes
 //!
@@ -38,7 +38,7 @@ use std::cell::RefCell;
 use std::sync::{Arc, RwLock};
 
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
-use pishkhan_agency::{Envelope, Rejection, Service};
+use pishkhan_protocol::{Envelope, Rejection, Service};
 use pishkhan_sign::jws::JwsError;
 use pishkhan_sign::{
     DocumentError, Expectation, KeyPair, MessageClaims, MessageError, ReplayGuard, new_nonce,

@@ -6,8 +6,8 @@
 //! * [`schema`]: the small JSON-schema subset the directory's request and response schemas use.
 //! * [`purpose`]: the mandatory [`Purpose`] of every inquiry.
 //! * [`wire`]: headers and exactly what the request and response signatures cover.
-//! * [`envelope`]: [`SignedEnvelope`], the agency side, plugged into `pishkhan_agency`'s
-//!   `Envelope` seam.
+//! * [`envelope`]: [`SignedEnvelope`], the agency side, plugged into `pishkhan_protocol`'s
+//!   `Envelope` seam (which `pishkhan-agency` serves through).
 //! * [`client`]: [`Exchange`], the exchange side: checks, signing, timeouts, retries within a
 //!   budget, a circuit breaker per agency, answer verification and data minimisation.
 //! * [`cache`]: verified answers reused within a service's `cache_ttl_ms`.
@@ -33,8 +33,7 @@ pub mod wire;
 pub use client::{Exchange, Inquiry, InquiryError, InquiryOutcome};
 pub use directory::{
     AccessRight, ClientSelector, Directory, DirectoryConfig, DirectoryError, DirectoryHandle,
-    InquiryService, Limits, Member, MemberId, MemberKey, MemberKind, MemberStatus, ReferenceAgency,
-    ReferenceAgencySpec, ReferenceParams, ServiceId,
+    InquiryService, Limits, Member, MemberId, MemberKey, MemberKind, MemberStatus, ServiceId,
 };
 pub use envelope::SignedEnvelope;
 pub use log::{

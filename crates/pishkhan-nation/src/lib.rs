@@ -5,17 +5,19 @@
 //! catalogue of [`SERVICE_COUNT`] services, [`OFFICE_COUNT`] offices and
 //! [`STAFF_COUNT`] staff. It also has to be reproducible, so that tests, screenshots and the
 //! demo logins never move: [`generate`] is a pure function of its seed, built on the crate's
-//! own pseudo-random generator rather than on a library whose streams may change.
+//! own pseudo-random generators ([`rng`], shared with `pishkhan-agency`'s population) rather
+//! than on a library whose streams may change.
 //!
 //! Provinces, agencies and the catalogue are fixed tables; the seed only shapes offices and
 //! staff. Office and staff counts per province are fixed by the census as well.
 
 mod agencies;
 mod catalogue;
+pub mod names;
 mod offices;
 mod people;
 mod provinces;
-mod rng;
+pub mod rng;
 mod staff;
 
 use pishkhan_domain::model::{

@@ -3,6 +3,12 @@
 //! Names are common Iranian names written the way the civil registry writes them: Persian
 //! `ی` and `ک` (never the Arabic look-alikes) and a zero-width non-joiner inside compounds
 //! such as `عبدالله‌زاده`, so that search and normalisation are exercised by the demo data.
+//!
+//! Surnames and alleys are prefixes of the shared tables in [`crate::names`]. The given names
+//! and streets here are the nation's own selection and order, which the demo nation for a seed
+//! is pinned to (they are not a slice of the shared tables, so sharing them would change it).
+
+use crate::names;
 
 /// Common men's given names.
 pub(crate) const MALE_FIRST: &[&str] = &[
@@ -122,91 +128,8 @@ pub(crate) const FEMALE_FIRST: &[&str] = &[
     "ساناز",
 ];
 
-/// Common surnames, with a good share of compounds written with a zero-width non-joiner.
-pub(crate) const LAST: &[&str] = &[
-    "محمدی",
-    "حسینی",
-    "احمدی",
-    "رضایی",
-    "موسوی",
-    "کریمی",
-    "جعفری",
-    "رحیمی",
-    "هاشمی",
-    "کاظمی",
-    "قاسمی",
-    "صادقی",
-    "ابراهیمی",
-    "نوری",
-    "اکبری",
-    "طاهری",
-    "عباسی",
-    "یوسفی",
-    "سلیمانی",
-    "مرادی",
-    "نجفی",
-    "حیدری",
-    "زارعی",
-    "قربانی",
-    "امیری",
-    "شریفی",
-    "کرمی",
-    "باقری",
-    "رستمی",
-    "علوی",
-    "فرهادی",
-    "نظری",
-    "خسروی",
-    "میرزایی",
-    "اسدی",
-    "بهرامی",
-    "سلطانی",
-    "عزیزی",
-    "تهرانی",
-    "اصفهانی",
-    "شیرازی",
-    "تبریزی",
-    "کرمانی",
-    "یزدی",
-    "خلیلی",
-    "شجاعی",
-    "توکلی",
-    "دهقان",
-    "دهقانی",
-    "کشاورز",
-    "آهنگر",
-    "نجار",
-    "زرگر",
-    "آقایی",
-    "سیدی",
-    "میرحسینی",
-    "جعفرزاده",
-    "عبدالله‌زاده",
-    "محمدی‌نژاد",
-    "حسن‌زاده",
-    "حسین‌زاده",
-    "علی‌پور",
-    "قلی‌زاده",
-    "اسماعیل‌پور",
-    "نیک‌نام",
-    "رحمانی‌فر",
-    "کریم‌خانی",
-    "امیری‌فر",
-    "صالحی‌نیا",
-    "ملک‌زاده",
-    "شاه‌محمدی",
-    "رضایی‌نژاد",
-    "نیک‌بخت",
-    "پاک‌نژاد",
-    "فتحی",
-    "ملکی",
-    "صفری",
-    "اکبرزاده",
-    "یعقوبی",
-    "کیانی",
-    "جهانگیری",
-    "قنبری",
-];
+/// Surnames: the 82 most common of [`names::LAST`], in its order.
+pub(crate) const LAST: &[&str] = names::LAST.split_at(82).0;
 
 /// Streets that exist in almost every Iranian city: `(Persian, English)`.
 pub(crate) const STREETS: &[(&str, &str)] = &[
@@ -238,18 +161,6 @@ pub(crate) const STREETS: &[(&str, &str)] = &[
     ("بلوار امام علی", "Imam Ali Blvd."),
 ];
 
-/// Named alleys: `(Persian, English)`. Half of the addresses use numbered alleys instead.
-pub(crate) const ALLEYS: &[(&str, &str)] = &[
-    ("کوچه گلستان", "Golestan Alley"),
-    ("کوچه نسترن", "Nastaran Alley"),
-    ("کوچه لاله", "Laleh Alley"),
-    ("کوچه یاس", "Yas Alley"),
-    ("کوچه سرو", "Sarv Alley"),
-    ("کوچه نرگس", "Narges Alley"),
-    ("کوچه اقاقیا", "Aghaghia Alley"),
-    ("کوچه شقایق", "Shaghayegh Alley"),
-    ("کوچه بنفشه", "Banafsheh Alley"),
-    ("کوچه ارغوان", "Arghavan Alley"),
-    ("کوچه صنوبر", "Sanobar Alley"),
-    ("کوچه شهید رجایی", "Shahid Rajaei Alley"),
-];
+/// Named alleys: the first 12 of [`names::ALLEYS`]. Half of the addresses use numbered alleys
+/// instead.
+pub(crate) const ALLEYS: &[(&str, &str)] = names::ALLEYS.split_at(12).0;

@@ -9,8 +9,7 @@
 //!
 //! The crate is pure: no clock, no randomness, no I/O beyond the explicit bundle file helpers
 //! ([`read_bundle`], [`write_bundle`]). The seed is an input, and the caller passes only the
-//! requests received inside the window, in arrival order. ([`bench()`] reads a monotonic timer
-//! to measure itself; nothing it measures depends on it.) [`allocate`] hashes on up to
+//! requests received inside the window, in arrival order. [`allocate`] hashes on up to
 //! [`std::thread::available_parallelism`] scoped threads for large releases; the result does
 //! not depend on the number of threads.
 //!
@@ -79,18 +78,18 @@
 //! **Files.** See [`read_bundle`]: a JSON document, or JSON lines for large releases.
 
 mod allocate;
-mod bench;
 mod bundle;
 mod canon;
 mod serde_impl;
+mod synthetic;
 mod waitlist;
 
 pub use allocate::{allocate, lottery_key, lottery_order, verify};
-pub use bench::{BenchReport, bench, synthetic};
 pub use bundle::{
     Bundle, BundleError, read_bundle, read_bundle_json, read_bundle_jsonl, verify_bundle,
     write_bundle, write_bundle_json, write_bundle_jsonl,
 };
+pub use synthetic::synthetic;
 pub use waitlist::Waitlist;
 
 use pishkhan_domain::NationalCode;

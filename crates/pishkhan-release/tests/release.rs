@@ -6,8 +6,8 @@ use pishkhan_domain::NationalCode;
 use pishkhan_domain::model::{OfficeCode, ServiceCode};
 use pishkhan_release::{
     Allocation, Bundle, BundleError, MAX_PREFERENCES, Publication, Rejection, ReleaseSpec, Request,
-    SpecError, VerifyError, Waitlist, allocate, bench, commitment, lottery_key, lottery_order,
-    parse_seed, read_bundle, synthetic, verify, verify_bundle, write_bundle,
+    SpecError, VerifyError, Waitlist, allocate, commitment, lottery_key, lottery_order, parse_seed,
+    read_bundle, synthetic, verify, verify_bundle, write_bundle,
 };
 
 // ---------------------------------------------------------------- helpers
@@ -872,15 +872,4 @@ fn a_hundred_thousand_requests_conserve_counts() {
         w.position(&first).unwrap() < 100,
         "an early waitlister wants office 0"
     );
-}
-
-#[test]
-fn bench_reports_a_verified_run() {
-    let r = bench(20_000, 50, 40);
-    assert!(r.verified);
-    assert_eq!(r.requests, 20_000);
-    assert_eq!(r.offices, 50);
-    assert_eq!(r.total_slots, 2_000);
-    assert_eq!(r.winners + r.waitlisted + r.rejected as u64, 20_000);
-    assert!(r.seconds >= 0.0 && r.requests_per_s > 0.0);
 }

@@ -3,9 +3,6 @@
 
 mod agency;
 mod audit;
-mod bench;
-mod bench_exchange;
-mod bench_identity;
 mod exchange;
 mod import;
 mod keys;
@@ -167,15 +164,15 @@ enum Command {
 enum BenchWhat {
     /// Durable bookings per second on the embedded engine and on PostgreSQL, with the
     /// one-transaction-per-booking SELECT … FOR UPDATE baseline.
-    Booking(bench::BookingBenchArgs),
+    Booking(pishkhan_bench::BookingBenchArgs),
     /// Allocate and verify a synthetic surge release (default 1,000,000 requests).
-    Release(release::ReleaseBenchArgs),
+    Release(pishkhan_bench::ReleaseBenchArgs),
     /// Signed, logged inquiries per second through the exchange to a separate agency process,
     /// beside direct unsigned calls to an unsigned agency process.
-    Exchange(bench_exchange::ExchangeBenchArgs),
+    Exchange(pishkhan_bench::ExchangeBenchArgs),
     /// End-to-end identity verifications per second through the API, the exchange and a
     /// civil-registry agency process (1,000,000 people).
-    Identity(bench_identity::IdentityBenchArgs),
+    Identity(pishkhan_bench::IdentityBenchArgs),
 }
 
 #[derive(Subcommand)]
@@ -221,10 +218,10 @@ fn main() -> ExitCode {
             Command::Receipt { what } => receipt::run(&cli.global, &what),
             Command::Audit { what } => audit::run(&cli.global, &what).await,
             Command::Bench { what } => match what {
-                BenchWhat::Booking(args) => bench::booking(&args).await,
-                BenchWhat::Release(args) => release::bench(&args),
-                BenchWhat::Exchange(args) => bench_exchange::exchange(&args).await,
-                BenchWhat::Identity(args) => bench_identity::identity(&args).await,
+                BenchWhat::Booking(args) => pishkhan_bench::booking(&args).await,
+                BenchWhat::Release(args) => pishkhan_bench::release(&args),
+                BenchWhat::Exchange(args) => pishkhan_bench::exchange(&args).await,
+                BenchWhat::Identity(args) => pishkhan_bench::identity(&args).await,
             },
         }
     });

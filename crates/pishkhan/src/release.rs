@@ -1,4 +1,5 @@
-//! `pishkhan release …`: re-run a published surge-release lottery offline, and measure it.
+//! `pishkhan release …`: re-run a published surge-release lottery offline. (`pishkhan bench
+//! release` is in `pishkhan-bench`.)
 
 use std::path::PathBuf;
 
@@ -30,16 +31,6 @@ pub struct SyntheticArgs {
     #[arg(long, default_value_t = 50)]
     pub offices: usize,
     #[arg(long, default_value_t = 100)]
-    pub slots_per_office: u32,
-}
-
-#[derive(Args)]
-pub struct ReleaseBenchArgs {
-    #[arg(long, default_value_t = 1_000_000)]
-    pub requests: usize,
-    #[arg(long, default_value_t = 500)]
-    pub offices: usize,
-    #[arg(long, default_value_t = 200)]
     pub slots_per_office: u32,
 }
 
@@ -83,23 +74,4 @@ pub fn run(cmd: &ReleaseCommand) -> anyhow::Result<()> {
             Ok(())
         }
     }
-}
-
-pub fn bench(a: &ReleaseBenchArgs) -> anyhow::Result<()> {
-    let r = pishkhan_release::bench(a.requests, a.offices, a.slots_per_office);
-    println!(
-        "release lottery: {} requests over {} offices ({} slots): allocated in {:.2} s ({:.0} requests/s), verified in {:.2} s; {} winners, {} waitlisted, {} rejected; baseline (generating the requests) {:.2} s",
-        r.requests,
-        r.offices,
-        r.total_slots,
-        r.seconds,
-        r.requests_per_s,
-        r.verify_seconds,
-        r.winners,
-        r.waitlisted,
-        r.rejected,
-        r.generate_seconds
-    );
-    anyhow::ensure!(r.verified, "the allocation did not verify");
-    Ok(())
 }

@@ -9,7 +9,7 @@ use pishkhan_app::{App, AppConfig, SystemClock};
 use pishkhan_domain::access::{Action, Principal, authorize};
 use pishkhan_domain::model::{OfficeCode, Role, Staff, Username};
 use pishkhan_domain::{Mobile, NationalCode};
-use pishkhan_store::{AuditContext, DatabaseUrl, NationLoad, NewInvitation, Store, token_hash};
+use pishkhan_store::{AuditContext, DatabaseUrl, NewInvitation, Store, token_hash};
 use pishkhan_web::{AppState, WebConfig};
 
 use crate::{Global, ServeArgs};
@@ -63,45 +63,6 @@ pub async fn migrate(global: &Global) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Loads the demo nation into an empty store. Only the three demo logins get a password.
-pub(crate) async fn load_demo(store: &dyn Store, seed: u64) -> anyhow::Result<()> {
-    let started = Instant::now();
-    let nation = pishkhan_nation::generate(seed);
-    let generated = started.elapsed();
-    let mut passwords = Vec::new();
-    for login in pishkhan_nation::demo_logins() {
-        let hash = pishkhan_app::secrets::hash_password(pishkhan_nation::DEMO_PASSWORD)?;
-        passwords.push((Username::parse(login.username)?, hash));
-    }
-    let permit = authorize(&Principal::System { reason: "demo" }, Action::LoadDemo)?;
-    store
-        .load_nation(
-            &permit,
-            NationLoad {
-                seed,
-                provinces: &nation.provinces,
-                agencies: &nation.agencies,
-                services: &nation.services,
-                offices: &nation.offices,
-                staff: &nation.staff,
-                passwords: &passwords,
-            },
-            &system_ctx(),
-        )
-        .await?;
-    println!(
-        "loaded the demo nation (seed {seed}): {} provinces, {} agencies, {} services, {} offices, {} staff in {:.2}s (generation {:.2}s)",
-        nation.provinces.len(),
-        nation.agencies.len(),
-        nation.services.len(),
-        nation.offices.len(),
-        nation.staff.len(),
-        started.elapsed().as_secs_f64(),
-        generated.as_secs_f64(),
-    );
-    Ok(())
-}
-
 pub async fn demo(
     global: &Global,
     args: &ServeArgs,
@@ -112,7 +73,8 @@ pub async fn demo(
     let rules = booking_rules(args.booking_rules.as_deref())?;
     let store = open_store(global).await?;
     if store.is_empty().await? {
-        load_demo(store.as_ref(), seed).await?;
+        pishkhan_demo::load_demo(store.as_ref(), seed, pishkhan_app::secrets::hash_password)
+            .await?;
     } else {
         println!("reusing the existing database");
     }

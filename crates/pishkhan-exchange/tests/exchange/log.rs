@@ -32,7 +32,7 @@ fn entry(i: u64) -> LogEntry {
         at_ms: 1_760_000_000_000 + i as i64,
         office: member(OFFICE),
         operator: "operator.ali".into(),
-        service: service(pishkhan_agency::Service::MobileOwnership),
+        service: service(pishkhan_protocol::Service::MobileOwnership),
         agency: Some(member("agency:cra")),
         purpose: LoggedPurpose {
             legal_basis: "قانون ارتباطات".into(),
@@ -183,7 +183,7 @@ fn entries_have_one_canonical_encoding() {
         at_ms: 1,
         office: member(OFFICE),
         operator: "op".into(),
-        service: service(pishkhan_agency::Service::CivilRegistryPerson),
+        service: service(pishkhan_protocol::Service::CivilRegistryPerson),
         agency: None,
         purpose: LoggedPurpose {
             legal_basis: "law".into(),

@@ -1,11 +1,7 @@
-//! The exchange over real components: reference agency servers on 127.0.0.1:0 behind
-//! `SignedEnvelope`, the `Exchange` client over real HTTP, and the message log.
+//! The exchange's own parts without agencies: purposes, the schema subset and the message log.
+//! The end-to-end suite (reference agency servers behind `SignedEnvelope`, the `Exchange`
+//! client over real HTTP) is in `pishkhan-demo`'s tests, which may link the agencies.
 
-mod agency_side;
-mod cache;
 mod common;
-mod directory;
-mod inquiry;
 mod log;
 mod purpose_schema;
-mod resilience;

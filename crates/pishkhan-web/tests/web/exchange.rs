@@ -3,7 +3,7 @@
 //! log with proofs a verifier accepts, and the citizen's view of who looked them up.
 
 use base64::Engine;
-use pishkhan_exchange::ReferenceAgency;
+use pishkhan_demo::ReferenceAgency;
 use serde_json::{Value, json};
 
 use crate::support::{DEMO_OFFICE, DEMO_PASSWORD, OTHER_OFFICE, TestApp};

@@ -401,9 +401,9 @@ pub fn invitation_token(url: &str) -> String {
 /// the keys of the deployment.
 pub struct ExchangeFixture {
     #[allow(dead_code)]
-    pub keys: pishkhan_app::exchange::DeploymentKeys,
+    pub keys: pishkhan_demo::DeploymentKeys,
     pub population: pishkhan_agency::Population,
-    pub urls: Vec<(pishkhan_exchange::ReferenceAgency, String)>,
+    pub urls: Vec<(pishkhan_demo::ReferenceAgency, String)>,
     stops: Vec<tokio::sync::oneshot::Sender<()>>,
     token: String,
 }
@@ -413,7 +413,7 @@ pub const TEST_POPULATION: u64 = 20_000;
 
 impl ExchangeFixture {
     /// Stops one agency's server (its address then refuses connections).
-    pub fn stop_agency(&mut self, agency: pishkhan_exchange::ReferenceAgency) -> String {
+    pub fn stop_agency(&mut self, agency: pishkhan_demo::ReferenceAgency) -> String {
         let i = self
             .urls
             .iter()
@@ -425,7 +425,7 @@ impl ExchangeFixture {
     }
 
     /// Starts the agency again at the address it had.
-    pub async fn restart_agency(&mut self, agency: pishkhan_exchange::ReferenceAgency, url: &str) {
+    pub async fn restart_agency(&mut self, agency: pishkhan_demo::ReferenceAgency, url: &str) {
         let addr = url.trim_start_matches("http://");
         let mut listener = None;
         for _ in 0..200 {
@@ -446,10 +446,10 @@ impl ExchangeFixture {
 }
 
 fn serve_agency(
-    keys: &pishkhan_app::exchange::DeploymentKeys,
+    keys: &pishkhan_demo::DeploymentKeys,
     population: &pishkhan_agency::Population,
     token: &str,
-    agency: pishkhan_exchange::ReferenceAgency,
+    agency: pishkhan_demo::ReferenceAgency,
     listener: tokio::net::TcpListener,
 ) -> tokio::sync::oneshot::Sender<()> {
     use pishkhan_exchange::{Directory, DirectoryHandle, SignedEnvelope};
@@ -477,13 +477,13 @@ impl TestApp {
     /// Starts the four reference agencies and turns the exchange on in this server.
     pub async fn enable_exchange(&self) -> ExchangeFixture {
         use pishkhan_exchange::{Directory, DirectoryHandle, MemberId};
-        let keys = pishkhan_app::exchange::DeploymentKeys::generate().expect("keys");
+        let keys = pishkhan_demo::DeploymentKeys::generate().expect("keys");
         let population =
             pishkhan_agency::Population::new(pishkhan_agency::DEFAULT_SEED, TEST_POPULATION)
                 .expect("population");
         // Bind first: the directory names each agency's address.
         let mut listeners = Vec::new();
-        for agency in pishkhan_exchange::ReferenceAgency::ALL {
+        for agency in pishkhan_demo::ReferenceAgency::ALL {
             let l = tokio::net::TcpListener::bind("127.0.0.1:0")
                 .await
                 .expect("bind");
@@ -495,8 +495,9 @@ impl TestApp {
             .await
             .expect("catalogue");
         let real_now = time::OffsetDateTime::now_utc().unix_timestamp();
-        let token = pishkhan_app::exchange::sign_reference_directory(
+        let token = pishkhan_demo::sign_reference_directory(
             &keys,
+            &MemberId::parse(pishkhan_app::exchange::EXCHANGE_MEMBER).unwrap(),
             &urls,
             &catalogue,
             pishkhan_exchange::Limits {

@@ -4,7 +4,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use pishkhan_agency::Service;
-use pishkhan_exchange::directory::ReferenceAgency;
+use pishkhan_demo::ReferenceAgency;
 use pishkhan_exchange::wire::{RequestParts, SignedRequest, sign_request};
 use pishkhan_exchange::{
     InquiryError, Member, MemberId, MemberKey, MemberKind, MemberStatus, Purpose,

@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use axum::http::{HeaderMap, StatusCode};
 use pishkhan_agency::{Envelope, Rejection, Service};
-use pishkhan_exchange::directory::ReferenceAgency;
+use pishkhan_demo::ReferenceAgency;
 use pishkhan_exchange::{DirectoryConfig, InquiryError, LogEntry, MemberStatus, SignedEnvelope};
 use serde_json::json;
 
@@ -206,7 +206,7 @@ fn a_ttl_is_bounded_and_only_for_idempotent_services() {
         .iter()
         .map(|a| (*a, "http://127.0.0.1:9".to_owned()))
         .collect();
-    let base = pishkhan_exchange::Directory::reference(&params(&urls, fast_limits()));
+    let base = pishkhan_demo::reference_directory(&params(&urls, fast_limits()));
     let now = pishkhan_sign::unix_now();
     // The regulator's signing refuses an invalid directory, as verifying does.
     let check = |change: &dyn Fn(&mut DirectoryConfig)| {

@@ -1,31 +1,11 @@
-//! Deterministic synthetic releases and a benchmark of allocation and verification.
-
-use std::time::Instant;
+//! Deterministic synthetic releases: for trying `verify` (`pishkhan release synthetic`), the
+//! tests, and `pishkhan-bench`.
 
 use pishkhan_domain::NationalCode;
 use pishkhan_domain::model::{OfficeCode, ServiceCode};
 use sha2::{Digest, Sha256};
 
-use crate::{ReleaseSpec, Request, allocate, verify};
-
-/// What [`bench()`] measured. `seconds` is the time of [`allocate`] alone.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-pub struct BenchReport {
-    pub requests: usize,
-    pub offices: usize,
-    pub total_slots: u64,
-    pub winners: u64,
-    pub waitlisted: u64,
-    pub rejected: usize,
-    /// Generating the synthetic requests.
-    pub generate_seconds: f64,
-    /// Allocating: validation, deduplication, lottery, allocation and both digests.
-    pub seconds: f64,
-    pub requests_per_s: f64,
-    /// Verifying the publication, which re-runs the allocation.
-    pub verify_seconds: f64,
-    pub verified: bool,
-}
+use crate::{ReleaseSpec, Request};
 
 /// SplitMix64: a tiny deterministic generator, enough to shape synthetic data.
 struct SplitMix(u64);
@@ -112,38 +92,4 @@ pub fn synthetic(
         });
     }
     (spec, out)
-}
-
-/// Generates a synthetic release ([`synthetic`]), allocates it and verifies the publication,
-/// timing each step.
-pub fn bench(requests: usize, offices: usize, slots_per_office: u32) -> BenchReport {
-    let t = Instant::now();
-    let (spec, reqs) = synthetic(requests, offices, slots_per_office);
-    let generate_seconds = t.elapsed().as_secs_f64();
-
-    let t = Instant::now();
-    let allocation = allocate(&spec, &reqs).expect("the synthetic spec is valid");
-    let seconds = t.elapsed().as_secs_f64();
-
-    let t = Instant::now();
-    let verified = verify(&spec, &reqs, &allocation.publication, None).is_ok();
-    let verify_seconds = t.elapsed().as_secs_f64();
-
-    BenchReport {
-        requests,
-        offices: spec.offices.len(),
-        total_slots: spec.total_slots(),
-        winners: allocation.publication.winners,
-        waitlisted: allocation.publication.waitlisted,
-        rejected: allocation.rejected.len(),
-        generate_seconds,
-        seconds,
-        requests_per_s: if seconds > 0.0 {
-            requests as f64 / seconds
-        } else {
-            f64::INFINITY
-        },
-        verify_seconds,
-        verified,
-    }
 }

@@ -19,13 +19,12 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use clap::Args;
-use pishkhan_app::exchange::{
-    DeploymentKeys, EXCHANGE_MEMBER, StoreLog, sign_reference_directory, whole_catalogue,
-};
+use pishkhan_app::exchange::{EXCHANGE_MEMBER, StoreLog, whole_catalogue};
+use pishkhan_demo::{DeploymentKeys, ReferenceAgency, sign_reference_directory};
 use pishkhan_domain::model::{OfficeCode, ServiceCode};
 use pishkhan_exchange::{
     Directory, DirectoryHandle, Exchange, Inquiry, LogAppender, LogStore, MemberId, Purpose,
-    ReferenceAgency, ServiceId, verify_log,
+    ServiceId, verify_log,
 };
 use pishkhan_sign::{KeyPair, KeyStatus, Keyring};
 use pishkhan_store::{DatabaseUrl, Store};
@@ -550,9 +549,7 @@ impl Bench {
             fresh: true,
         };
         let result = self.exchange.inquire(&inquiry).await;
-        let entry = self
-            .exchange
-            .log_entry(&inquiry, &result, crate::run::now_ms());
+        let entry = self.exchange.log_entry(&inquiry, &result, crate::now_ms());
         self.appender
             .append(&entry)
             .await
@@ -715,7 +712,7 @@ async fn run(args: &ExchangeBenchArgs, postgres: Option<&PgTarget>) -> anyhow::R
     };
     let store = pishkhan_store::open(&url).await?;
     let started = Instant::now();
-    let nation = crate::bench::load_nation(store.as_ref()).await?;
+    let nation = crate::booking::load_nation(store.as_ref()).await?;
     let catalogue = whole_catalogue(store.as_ref()).await?;
     let requires =
         |s: &&pishkhan_domain::model::Service| s.required_inquiries.iter().any(|i| i == INQUIRY);
@@ -752,6 +749,7 @@ async fn run(args: &ExchangeBenchArgs, postgres: Option<&PgTarget>) -> anyhow::R
     let now = pishkhan_sign::unix_now();
     let token = sign_reference_directory(
         &keys,
+        &MemberId::parse(EXCHANGE_MEMBER)?,
         &[(ReferenceAgency::CivilRegistry, signed_url.clone())],
         &catalogue,
         pishkhan_exchange::Limits::default(),
@@ -759,12 +757,12 @@ async fn run(args: &ExchangeBenchArgs, postgres: Option<&PgTarget>) -> anyhow::R
         now,
         DIRECTORY_VALID_S,
     )?;
-    let crate::exchange::AgencyFiles {
+    let pishkhan_demo::AgencyFiles {
         directory: directory_path,
         regulator_pub,
-    } = crate::exchange::write_agency_files(&tmp.path().join("exchange"), &token, &keys.regulator)?;
+    } = pishkhan_demo::write_agency_files(&tmp.path().join("exchange"), &token, &keys.regulator)?;
     let started = Instant::now();
-    let signed_agency = crate::exchange::spawn_agency(
+    let signed_agency = pishkhan_demo::spawn_agency(
         &agency_dir,
         ReferenceAgency::CivilRegistry,
         signed_port,

@@ -11,7 +11,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::IntoResponse;
 use pishkhan_agency::{Envelope, Rejection, Service};
-use pishkhan_exchange::directory::ReferenceAgency;
+use pishkhan_demo::ReferenceAgency;
 use pishkhan_exchange::resilience::{
     Admission, CircuitBreaker, CircuitState, RETRY_BUDGET_FLOOR, RetryBudget,
 };

@@ -1,7 +1,8 @@
 use std::collections::HashMap;
 
 use pishkhan_agency::Service;
-use pishkhan_exchange::directory::{Denial, ReferenceAgency};
+use pishkhan_demo::ReferenceAgency;
+use pishkhan_exchange::directory::Denial;
 use pishkhan_exchange::{
     AccessRight, ClientSelector, Directory, DirectoryConfig, DirectoryHandle, Limits, Member,
     MemberId, MemberKey, MemberKind, MemberStatus, ServiceId,
@@ -17,7 +18,7 @@ fn reference() -> DirectoryConfig {
         .enumerate()
         .map(|(i, &a)| (a, format!("http://127.0.0.1:{}", 9000 + i)))
         .collect();
-    Directory::reference(&params(&urls, Limits::default()))
+    pishkhan_demo::reference_directory(&params(&urls, Limits::default()))
 }
 
 #[test]

@@ -14,11 +14,9 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use clap::Args;
 use pishkhan_app::SystemClock;
-use pishkhan_app::exchange::{
-    DeploymentKeys, EXCHANGE_MEMBER, ExchangeRuntime, ExchangeSetup, sign_reference_directory,
-    whole_catalogue,
-};
-use pishkhan_exchange::{Directory, DirectoryHandle, MemberId, ReferenceAgency};
+use pishkhan_app::exchange::{EXCHANGE_MEMBER, ExchangeRuntime, ExchangeSetup, whole_catalogue};
+use pishkhan_demo::{DeploymentKeys, ReferenceAgency, sign_reference_directory};
+use pishkhan_exchange::{Directory, DirectoryHandle, MemberId};
 use pishkhan_web::{AppState, WebConfig};
 use serde_json::{Value, json};
 
@@ -60,7 +58,7 @@ pub async fn identity(args: &IdentityBenchArgs) -> anyhow::Result<()> {
     let postgres = args
         .database_url
         .as_deref()
-        .map(crate::bench_exchange::PgTarget::parse)
+        .map(crate::exchange::PgTarget::parse)
         .transpose()?;
     if let Some(pg) = &postgres {
         pg.create().await?;
@@ -76,7 +74,7 @@ pub async fn identity(args: &IdentityBenchArgs) -> anyhow::Result<()> {
 
 async fn run(
     args: &IdentityBenchArgs,
-    postgres: Option<&crate::bench_exchange::PgTarget>,
+    postgres: Option<&crate::exchange::PgTarget>,
 ) -> anyhow::Result<()> {
     let work = tempfile::tempdir()?;
     let dir = work.path();
@@ -101,7 +99,12 @@ async fn run(
         }
     };
     let store = pishkhan_store::open(&url).await?;
-    crate::run::load_demo(store.as_ref(), pishkhan_nation::DEFAULT_SEED).await?;
+    pishkhan_demo::load_demo(
+        store.as_ref(),
+        pishkhan_nation::DEFAULT_SEED,
+        pishkhan_app::secrets::hash_password,
+    )
+    .await?;
 
     let keys_dir = dir.join("keys");
     let keys = DeploymentKeys::load_or_create(&keys_dir)?;
@@ -119,6 +122,7 @@ async fn run(
     let now = pishkhan_sign::unix_now();
     let token = sign_reference_directory(
         &keys,
+        &MemberId::parse(EXCHANGE_MEMBER)?,
         &urls,
         &catalogue,
         pishkhan_exchange::Limits::default(),
@@ -126,15 +130,15 @@ async fn run(
         now,
         24 * 3600,
     )?;
-    let crate::exchange::AgencyFiles {
+    let pishkhan_demo::AgencyFiles {
         directory,
         regulator_pub,
-    } = crate::exchange::write_agency_files(dir, &token, &keys.regulator)?;
+    } = pishkhan_demo::write_agency_files(dir, &token, &keys.regulator)?;
     let mut children = Vec::new();
     for (agency, url) in &urls {
         let port: u16 = url.rsplit(':').next().unwrap_or("0").parse()?;
         children.push(
-            crate::exchange::spawn_agency(
+            pishkhan_demo::spawn_agency(
                 &agency_dir,
                 *agency,
                 port,

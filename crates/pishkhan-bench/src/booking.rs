@@ -130,7 +130,7 @@ async fn run(
                 let Some(req) = next else { break };
                 let permit = authorize(&regulator, Action::BookOnBehalf { office: req.office })?;
                 let ctx = AuditContext {
-                    now_ms: crate::run::now_ms(),
+                    now_ms: crate::now_ms(),
                     ip: None,
                     request_id: None,
                 };
@@ -187,7 +187,7 @@ pub(crate) async fn load_nation(store: &dyn Store) -> anyhow::Result<pishkhan_na
                 staff: &nation.staff,
                 passwords: &[],
             },
-            &crate::run::system_ctx(),
+            &crate::system_ctx(),
         )
         .await?;
     Ok(nation)
