@@ -120,18 +120,23 @@ impl FromRequestParts<AppState> for Staff {
         let staff = resolve(parts, state)
             .await?
             .ok_or(ApiError::Unauthenticated)?;
-        // JSON API calls authenticated by cookie must prove they come from our pages.
-        let unsafe_method = !matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS);
-        if staff.via == AuthVia::Cookie && unsafe_method && parts.uri.path().starts_with("/api/") {
-            let presented = parts
-                .headers
-                .get(CSRF_HEADER)
-                .and_then(|v| v.to_str().ok())
-                .unwrap_or("");
-            staff.check_csrf(presented)?;
-        }
+        require_csrf(parts, &staff)?;
         Ok(staff)
     }
+}
+
+/// JSON API calls authenticated by cookie must prove they come from our pages.
+fn require_csrf(parts: &Parts, staff: &Staff) -> Result<(), ApiError> {
+    let unsafe_method = !matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS);
+    if staff.via == AuthVia::Cookie && unsafe_method && parts.uri.path().starts_with("/api/") {
+        let presented = parts
+            .headers
+            .get(CSRF_HEADER)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
+        staff.check_csrf(presented)?;
+    }
+    Ok(())
 }
 
 impl FromRequestParts<AppState> for Caller {
@@ -142,10 +147,8 @@ impl FromRequestParts<AppState> for Caller {
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
         if let Some(staff) = resolve(parts, state).await? {
-            return Staff::from_request_parts(parts, state)
-                .await
-                .map(|s| Caller::Staff(s.session))
-                .or(Ok(Caller::Staff(staff.session)));
+            require_csrf(parts, &staff)?;
+            return Ok(Caller::Staff(staff.session));
         }
         let Some((token, AuthVia::Bearer)) = presented_token(parts) else {
             return Err(ApiError::Unauthenticated);

@@ -2064,3 +2064,78 @@ async fn wrong_method_is_a_405_problem() {
         app.stop().await;
     }
 }
+
+#[tokio::test]
+async fn cookie_sessions_need_the_csrf_token_on_the_booking_routes_too() {
+    // The booking routes accept staff or citizens; a cookie-borne staff session must still
+    // prove it comes from our pages before it books, cancels or moves anything.
+    for app in TestApp::all().await {
+        let be = app.be();
+        let login = app.login_response("operator", DEMO_PASSWORD).await.json();
+        let token = login["token"].as_str().unwrap().to_string();
+        let csrf = login["csrf_token"].as_str().unwrap().to_string();
+        let cookie = format!("pishkhan_session={token}");
+        let days = app
+            .get(&format!(
+                "/api/v1/offices/{DEMO_OFFICE}/availability?service=PSP-001&from=1405-09-08&days=1"
+            ))
+            .await
+            .json();
+        let start = days["days"][0]["slots"][0]["start"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let citizen = app.fresh_national_code();
+        let body = json!({
+            "office": DEMO_OFFICE, "service": "PSP-001", "start": start,
+            "national_code": citizen, "mobile": "09121234567",
+        });
+        let post = |path: String, csrf: Option<&str>, body: Value| {
+            let mut req = app
+                .client
+                .post(app.url(&path))
+                .header("cookie", cookie.clone())
+                .json(&body);
+            if let Some(c) = csrf {
+                req = req.header("x-csrf-token", c);
+            }
+            app.send(req)
+        };
+        for bad in [None, Some("forged")] {
+            post("/api/v1/bookings".into(), bad, body.clone())
+                .await
+                .problem(403, "csrf_failed");
+        }
+        let list = app
+            .get_as(
+                &format!("/api/v1/offices/{DEMO_OFFICE}/availability?service=PSP-001&from=1405-09-08&days=1"),
+                None,
+            )
+            .await
+            .json();
+        assert_eq!(
+            list["days"][0]["slots"][0]["available"], days["days"][0]["slots"][0]["available"],
+            "[{be}] nothing booked without the token"
+        );
+
+        let made = post("/api/v1/bookings".into(), Some(&csrf), body.clone()).await;
+        assert_eq!(made.status, 201, "[{be}] {}", made.text);
+        let code = made.json()["tracking_code"].as_str().unwrap().to_string();
+        post(format!("/api/v1/bookings/{code}/cancel"), None, json!({}))
+            .await
+            .problem(403, "csrf_failed");
+        post(
+            format!("/api/v1/bookings/{code}/reschedule"),
+            None,
+            json!({ "start": start }),
+        )
+        .await
+        .problem(403, "csrf_failed");
+        let got = app
+            .get_as(&format!("/api/v1/bookings/{code}"), Some(&token))
+            .await
+            .json();
+        assert_eq!(got["status"], "booked", "[{be}] still booked");
+        app.stop().await;
+    }
+}
