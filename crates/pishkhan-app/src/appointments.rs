@@ -19,6 +19,19 @@ use crate::{App, AppError, Caller, StaffSession};
 
 /// Longest range one availability request may cover.
 pub const MAX_AVAILABILITY_DAYS: u16 = 31;
+/// Days one availability request covers when it does not say.
+pub const DEFAULT_AVAILABILITY_DAYS: u16 = 7;
+
+/// The first and last day a citizen may book on, seen from today, under the deployment's
+/// rules.
+pub fn booking_window(state: &App) -> (JalaliDate, JalaliDate) {
+    let today = jalali_today(state.now());
+    let rules = state.config().booking_rules;
+    (
+        today.add_days(i64::from(rules.first_day_offset)),
+        today.add_days(i64::from(rules.last_day_offset)),
+    )
+}
 
 /// One day of an office's calendar for one service.
 pub struct DayAvailability {
@@ -139,13 +152,24 @@ fn closed_reason(
     None
 }
 
+/// The calendar of `office` for `service`: `days` days (1 to [`MAX_AVAILABILITY_DAYS`],
+/// [`DEFAULT_AVAILABILITY_DAYS`] if not given) from `from`, each slot with its capacity and
+/// free seats. Only days in the booking window of the deployment's rules are bookable.
 pub async fn availability(
     state: &App,
     office: &Office,
     service: &Service,
     from: JalaliDate,
-    days: u16,
+    days: Option<u16>,
 ) -> Result<Vec<DayAvailability>, AppError> {
+    let days = days.unwrap_or(DEFAULT_AVAILABILITY_DAYS);
+    if !(1..=MAX_AVAILABILITY_DAYS).contains(&days) {
+        return Err(AppError::invalid(
+            "invalid_days",
+            "days",
+            format!("days must be 1..={MAX_AVAILABILITY_DAYS}"),
+        ));
+    }
     let to = from.add_days(i64::from(days) - 1);
     let policy = policy_of(state, office).await?;
     let holidays = holidays_of(state, from, to).await?;

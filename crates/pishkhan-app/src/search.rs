@@ -5,6 +5,7 @@ use pishkhan_domain::JalaliDate;
 use pishkhan_domain::model::{Office, Service};
 use pishkhan_domain::normalize::normalize_for_search;
 use pishkhan_domain::schedule::Slot;
+use pishkhan_domain::tehran::jalali_today;
 use pishkhan_store::OfficeLocation;
 
 use crate::{App, AppError};
@@ -16,17 +17,25 @@ pub const MAX_RESULTS: usize = 20;
 /// Days looked ahead, at most (the booking window is 14 days by default).
 pub const MAX_DAYS: u16 = 31;
 
-/// Where and when to look, already parsed: a position, or a province and city (normalized
-/// for search), or both.
+/// Where and when to look: a position (both or neither of latitude and longitude, in
+/// degrees), or a province and city, or both; from a day (tomorrow if not given) for a number
+/// of days (14) and results (10).
+#[derive(Debug, Clone, Default)]
 pub struct SlotSearch {
-    /// Latitude and longitude in degrees.
-    pub here: Option<(f64, f64)>,
+    pub lat: Option<f64>,
+    pub lon: Option<f64>,
     pub province: Option<u8>,
+    /// A city name in Persian or English, as typed.
     pub city: Option<String>,
-    pub from: JalaliDate,
-    pub days: u16,
-    pub limit: usize,
+    pub from: Option<JalaliDate>,
+    pub days: Option<u16>,
+    pub limit: Option<usize>,
 }
+
+/// Longest city name looked at, in characters.
+const MAX_CITY_CHARS: usize = 64;
+const DEFAULT_DAYS: u16 = 14;
+const DEFAULT_RESULTS: usize = 10;
 
 /// One office's earliest free slot.
 pub struct SlotMatch {
@@ -53,13 +62,48 @@ pub async fn slots(
     service: &Service,
     search: &SlotSearch,
 ) -> Result<Vec<SlotMatch>, AppError> {
-    let (here, province, city, from, days) = (
-        search.here,
-        search.province,
-        &search.city,
-        search.from,
-        search.days,
-    );
+    let here = match (search.lat, search.lon) {
+        (Some(a), Some(o)) if (-90.0..=90.0).contains(&a) && (-180.0..=180.0).contains(&o) => {
+            Some((a, o))
+        }
+        (None, None) => None,
+        _ => {
+            return Err(AppError::invalid(
+                "invalid_position",
+                "lat",
+                "give both lat and lon, in degrees",
+            ));
+        }
+    };
+    let province = search.province;
+    if province.is_some_and(|p| !(1..=31).contains(&p)) {
+        return Err(AppError::invalid("invalid_province", "province", "1 to 31"));
+    }
+    let city = search
+        .city
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|c| normalize_for_search(&c.chars().take(MAX_CITY_CHARS).collect::<String>()));
+    let city = &city;
+    if here.is_none() && province.is_none() && city.is_none() {
+        return Err(AppError::invalid(
+            "missing_field",
+            "lat",
+            "give a position (lat, lon) or a province or city",
+        ));
+    }
+    let days = search.days.unwrap_or(DEFAULT_DAYS);
+    if !(1..=MAX_DAYS).contains(&days) {
+        return Err(AppError::invalid("invalid_days", "days", "1 to 31"));
+    }
+    let limit = search.limit.unwrap_or(DEFAULT_RESULTS);
+    if !(1..=MAX_RESULTS).contains(&limit) {
+        return Err(AppError::invalid("invalid_limit", "limit", "1 to 20"));
+    }
+    let from = search
+        .from
+        .unwrap_or_else(|| jalali_today(state.now()).add_days(1));
     let mut candidates: Vec<(OfficeLocation, Option<f64>)> = state
         .store()
         .office_locations()
@@ -87,7 +131,7 @@ pub async fn slots(
     for (loc, distance) in candidates {
         let office = state.store().office(loc.code).await?;
         let calendar =
-            crate::appointments::availability(state, &office, service, from, days).await?;
+            crate::appointments::availability(state, &office, service, from, Some(days)).await?;
         let earliest = calendar.iter().find_map(|d| {
             d.slots
                 .iter()
@@ -111,6 +155,6 @@ pub async fn slots(
             .total_cmp(&b.distance_km.unwrap_or(0.0))
             .then(a.slot.start.cmp(&b.slot.start))
     });
-    found.truncate(search.limit);
+    found.truncate(limit);
     Ok(found)
 }

@@ -99,18 +99,18 @@ pub async fn availability(
         None => jalali_today(state.now()),
     };
     let days = match q.days.as_deref().filter(|s| !s.trim().is_empty()) {
-        Some(d) => pishkhan_domain::digits::to_ascii_digits(d)
-            .parse::<u16>()
-            .ok()
-            .filter(|n| (1..=MAX_AVAILABILITY_DAYS).contains(n))
-            .ok_or_else(|| {
-                ApiError::invalid(
-                    "invalid_days",
-                    "days",
-                    format!("days must be 1..={MAX_AVAILABILITY_DAYS}"),
-                )
-            })?,
-        None => 7,
+        Some(d) => Some(
+            pishkhan_domain::digits::to_ascii_digits(d)
+                .parse::<u16>()
+                .map_err(|_| {
+                    ApiError::invalid(
+                        "invalid_days",
+                        "days",
+                        format!("days must be 1..={MAX_AVAILABILITY_DAYS}"),
+                    )
+                })?,
+        ),
+        None => None,
     };
     let calendar = appointments::availability(state.app(), &office, &service, from, days).await?;
     Ok(Json(AvailabilityOut {

@@ -3,11 +3,9 @@
 
 use axum::Json;
 use axum::extract::State;
-use pishkhan_app::search::{MAX_DAYS, MAX_RESULTS, SlotSearch};
+use pishkhan_app::search::SlotSearch;
 use pishkhan_domain::JalaliDate;
 use pishkhan_domain::model::ServiceCode;
-use pishkhan_domain::normalize::normalize_for_search;
-use pishkhan_domain::tehran::jalali_today;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -93,60 +91,19 @@ pub async fn slots(
         state.store().service(&code).await.map_err(|_| {
             ApiError::invalid("unknown_service", "service", "no service has this code")
         })?;
-    let lat: Option<f64> = number(&q.lat, "lat", "invalid_position")?;
-    let lon: Option<f64> = number(&q.lon, "lon", "invalid_position")?;
-    let here = match (lat, lon) {
-        (Some(a), Some(o)) if (-90.0..=90.0).contains(&a) && (-180.0..=180.0).contains(&o) => {
-            Some((a, o))
-        }
-        (None, None) => None,
-        _ => {
-            return Err(ApiError::invalid(
-                "invalid_position",
-                "lat",
-                "give both lat and lon, in degrees",
-            ));
-        }
-    };
-    let province: Option<u8> = number(&q.province, "province", "invalid_province")?;
-    if province.is_some_and(|p| !(1..=31).contains(&p)) {
-        return Err(ApiError::invalid("invalid_province", "province", "1 to 31"));
-    }
-    let city = q
-        .city
-        .as_deref()
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(|c| normalize_for_search(&c.chars().take(64).collect::<String>()));
-    if here.is_none() && province.is_none() && city.is_none() {
-        return Err(ApiError::invalid(
-            "missing_field",
-            "lat",
-            "give a position (lat, lon) or a province or city",
-        ));
-    }
-    let days: u16 = number(&q.days, "days", "invalid_days")?.unwrap_or(14);
-    if !(1..=MAX_DAYS).contains(&days) {
-        return Err(ApiError::invalid("invalid_days", "days", "1 to 31"));
-    }
-    let limit: usize = number(&q.limit, "limit", "invalid_limit")?.unwrap_or(10);
-    if !(1..=MAX_RESULTS).contains(&limit) {
-        return Err(ApiError::invalid("invalid_limit", "limit", "1 to 20"));
-    }
-    let from = match q.from.as_deref().filter(|s| !s.trim().is_empty()) {
-        Some(f) => {
-            JalaliDate::parse(f).map_err(|e| ApiError::invalid(e.code, "from", e.message))?
-        }
-        None => jalali_today(state.now()).add_days(1),
-    };
-
     let search = SlotSearch {
-        here,
-        province,
-        city,
-        from,
-        days,
-        limit,
+        lat: number(&q.lat, "lat", "invalid_position")?,
+        lon: number(&q.lon, "lon", "invalid_position")?,
+        province: number(&q.province, "province", "invalid_province")?,
+        city: q.city.clone(),
+        days: number(&q.days, "days", "invalid_days")?,
+        limit: number(&q.limit, "limit", "invalid_limit")?,
+        from: match q.from.as_deref().filter(|s| !s.trim().is_empty()) {
+            Some(f) => Some(
+                JalaliDate::parse(f).map_err(|e| ApiError::invalid(e.code, "from", e.message))?,
+            ),
+            None => None,
+        },
     };
     let found = pishkhan_app::search::slots(state.app(), &service, &search).await?;
     let fmt = |t: time::OffsetDateTime| {

@@ -807,8 +807,7 @@ async fn picker(
     link: impl Fn(&JalaliDate) -> String,
 ) -> Result<Picker, UiError> {
     let t = c.t;
-    let first = c.today.add_days(1);
-    let last = c.today.add_days(14);
+    let (first, last) = appointments::booking_window(state.app());
     let from = from
         .and_then(|f| JalaliDate::parse(f).ok())
         .unwrap_or(first)
@@ -816,9 +815,10 @@ async fn picker(
         .min(last);
     let days = (last.to_gregorian() - from.to_gregorian()).whole_days() + 1;
     let days = days.clamp(1, DAYS_PER_PAGE);
-    let calendar = appointments::availability(state.app(), office, service, from, days as u16)
-        .await
-        .map_err(|e| c.fail(e))?;
+    let calendar =
+        appointments::availability(state.app(), office, service, from, Some(days as u16))
+            .await
+            .map_err(|e| c.fail(e))?;
     let days_view = calendar
         .into_iter()
         .map(|d| {
