@@ -6,6 +6,7 @@
 //! lease, so a crashed dispatcher's messages come back after the lease, and the dedupe key goes
 //! with every delivery so a receiver can drop a repeat.
 
+use async_trait::async_trait;
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
@@ -211,4 +212,28 @@ pub(crate) fn rescheduled_message(b: &crate::Booking) -> NewMessage {
         b.slot_start_ms
     );
     m
+}
+
+#[async_trait]
+impl crate::Outbox for SqlStore {
+    async fn claim_outbox(
+        &self,
+        limit: u32,
+        now_ms: i64,
+        lease_ms: i64,
+    ) -> Result<Vec<OutboxMessage>> {
+        crate::outbox::claim(self, limit, now_ms, lease_ms).await
+    }
+
+    async fn settle_outbox(&self, id: i64, outcome: &OutboxOutcome, now_ms: i64) -> Result<()> {
+        crate::outbox::settle(self, id, outcome, now_ms).await
+    }
+
+    async fn outbox_messages(
+        &self,
+        recipient: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<OutboxMessage>> {
+        crate::outbox::list(self, recipient, limit).await
+    }
 }

@@ -1,13 +1,16 @@
 //! Office queues: each office's day is an append-only event log. Appends are optimistic: the
 //! primary key (office, day, seq) lets exactly one writer take each number.
 
+use async_trait::async_trait;
 use pishkhan_domain::JalaliDate;
 use pishkhan_domain::access::{Action, Permit};
 use pishkhan_domain::model::OfficeCode;
 use sqlx::Row;
 
 use crate::bookings::{BOOKING_COLS, booking_from_row};
-use crate::sql::{SqlStore, audit_permit, require};
+use pishkhan_domain::model::ServiceCode;
+
+use crate::sql::{SqlStore, audit_permit, corrupt, require};
 use crate::{
     AuditContext, Booking, OfficeDayFigures, Page, PageRequest, QueueAppend, QueueEffects, Result,
     StoreError, Survey,
@@ -376,4 +379,140 @@ pub(crate) async fn answer_survey(
         ));
     }
     Ok(survey)
+}
+
+#[async_trait]
+impl crate::Queue for SqlStore {
+    async fn queue_events(&self, office: OfficeCode, day: JalaliDate) -> Result<Vec<String>> {
+        crate::queue::events(self, office, day).await
+    }
+
+    async fn append_queue_events(
+        &self,
+        permit: &Permit,
+        append: &crate::QueueAppend,
+        ctx: &AuditContext,
+    ) -> Result<()> {
+        crate::queue::append(self, permit, append, ctx).await?;
+        if let Some(engine) = &self.engine {
+            engine.observe_statuses(&append.effects.statuses).await?;
+        }
+        Ok(())
+    }
+
+    async fn office_day_figures(
+        &self,
+        office: OfficeCode,
+        day: JalaliDate,
+    ) -> Result<Option<crate::OfficeDayFigures>> {
+        crate::queue::office_day_figures(self, office, day).await
+    }
+
+    async fn day_figures(
+        &self,
+        day: JalaliDate,
+        page: PageRequest,
+    ) -> Result<Page<crate::OfficeDayFigures>> {
+        crate::queue::day_figures(self, day, page).await
+    }
+
+    async fn overdue_booking_offices(
+        &self,
+        since_ms: i64,
+        before_ms: i64,
+        limit: u32,
+    ) -> Result<Vec<(OfficeCode, i64)>> {
+        crate::queue::overdue_booking_offices(self, since_ms, before_ms, limit).await
+    }
+
+    async fn office_counters(
+        &self,
+        office: OfficeCode,
+    ) -> Result<Vec<(u16, Option<Vec<ServiceCode>>)>> {
+        let rows = sqlx::query(
+            "SELECT counter, services_json FROM office_counters WHERE office_code = $1 ORDER BY counter",
+        )
+        .bind(i64::from(office.get()))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                let counter: i64 = r.try_get("counter")?;
+                let services: Option<String> = r.try_get("services_json")?;
+                let services = services
+                    .map(|j| {
+                        let codes: Vec<String> =
+                            serde_json::from_str(&j).map_err(|e| corrupt("counter services", e))?;
+                        codes
+                            .iter()
+                            .map(|c| {
+                                ServiceCode::parse(c).map_err(|e| corrupt("service", e.message))
+                            })
+                            .collect::<Result<Vec<_>>>()
+                    })
+                    .transpose()?;
+                Ok((counter as u16, services))
+            })
+            .collect()
+    }
+
+    async fn set_office_counters(
+        &self,
+        permit: &Permit,
+        office: OfficeCode,
+        counters: &[(u16, Option<Vec<ServiceCode>>)],
+        ctx: &AuditContext,
+    ) -> Result<()> {
+        require(
+            permit,
+            |a| matches!(a, Action::ConfigureSchedule { office: o } if *o == office),
+        )?;
+        let (_turn, mut tx) = self.begin_write().await?;
+        sqlx::query("DELETE FROM office_counters WHERE office_code = $1")
+            .bind(i64::from(office.get()))
+            .execute(&mut *tx)
+            .await?;
+        for (counter, services) in counters {
+            let json = services
+                .as_ref()
+                .map(|s| {
+                    serde_json::to_string(&s.iter().map(|c| c.as_str()).collect::<Vec<_>>())
+                        .map_err(|e| corrupt("counter services", e))
+                })
+                .transpose()?;
+            sqlx::query(
+                "INSERT INTO office_counters (office_code, counter, services_json, updated_at_ms) VALUES ($1, $2, $3, $4)",
+            )
+            .bind(i64::from(office.get()))
+            .bind(i64::from(*counter))
+            .bind(json)
+            .bind(ctx.now_ms)
+            .execute(&mut *tx)
+            .await?;
+        }
+        audit_permit(
+            &mut tx,
+            permit,
+            &format!("office:{office}:counters"),
+            serde_json::json!({ "counters": counters.len() }),
+            ctx,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn survey(&self, token_hash: &str) -> Result<crate::Survey> {
+        crate::queue::survey(self, token_hash).await
+    }
+
+    async fn answer_survey(
+        &self,
+        token_hash: &str,
+        rating: u8,
+        comment: Option<&str>,
+        now_ms: i64,
+    ) -> Result<crate::Survey> {
+        crate::queue::answer_survey(self, token_hash, rating, comment, now_ms).await
+    }
 }

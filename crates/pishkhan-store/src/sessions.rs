@@ -1,46 +1,24 @@
-//! Citizen sign-in: one-time codes sent through the outbox, and citizen sessions.
+//! Sign-in's SQL, shared by both engines: staff credentials and sessions, sign-in events, and
+//! citizens' one-time codes (sent through the outbox) and sessions.
 //!
 //! **Invariant:** only hashes of codes and tokens are stored (the SMS text in the outbox is
 //! the one plaintext copy, because the gateway must send it). A code is single-use, expires,
 //! and allows a bounded number of wrong guesses; requests for codes are rate-limited per
 //! national code in the database, so every app process sees the same limit.
 
+use async_trait::async_trait;
+use pishkhan_domain::access::StaffActor;
+use pishkhan_domain::model::{OfficeCode, OfficeStatus, Role, Username};
 use pishkhan_domain::{Mobile, NationalCode};
 use sqlx::Row;
+use sqlx::any::AnyRow;
 
 use crate::outbox::{NewMessage, enqueue};
-use crate::sql::{SqlStore, write_audit};
-use crate::{AuditContext, Result, StoreError};
-
-/// What a request for a one-time code carries.
-#[derive(Clone)]
-pub struct OtpRequest {
-    pub national_code: NationalCode,
-    pub mobile: Mobile,
-    /// The code itself, for the SMS.
-    pub code: String,
-    /// SHA-256 of `national_code:code`.
-    pub code_hash: String,
-    pub ttl_ms: i64,
-    /// Shortest gap between two codes for one national code.
-    pub min_interval_ms: i64,
-    /// Codes one national code may ask for within `window_ms`.
-    pub max_per_window: u32,
-    pub window_ms: i64,
-}
-
-impl std::fmt::Debug for OtpRequest {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("OtpRequest")
-            .field("national_code", &self.national_code)
-            .field("mobile", &self.mobile)
-            .field("code", &"<redacted>")
-            .finish()
-    }
-}
-
-/// Wrong guesses a code survives.
-pub const MAX_OTP_ATTEMPTS: i64 = 5;
+use crate::sql::{SqlStore, corrupt, field, write_audit};
+use crate::{
+    AuditContext, AuditEvent, Credentials, MAX_OTP_ATTEMPTS, NewSession, OtpRequest, Result,
+    SessionRecord, StaffStatus, StoreError,
+};
 
 pub(crate) async fn request_otp(
     store: &SqlStore,
@@ -221,4 +199,189 @@ pub(crate) async fn citizen_session(
         ))
     })
     .transpose()
+}
+
+fn staff_actor_from_row(r: &AnyRow) -> Result<StaffActor> {
+    let role: String = r.try_get("role")?;
+    let office: Option<i64> = r.try_get("office_code")?;
+    let office_status: Option<String> = r.try_get("office_status")?;
+    Ok(StaffActor {
+        id: r.try_get("staff_id")?,
+        username: field(
+            "username",
+            Username::parse(&r.try_get::<String, _>("username")?),
+        )?,
+        role: Role::parse(&role).ok_or_else(|| corrupt("role", &role))?,
+        office: office
+            .map(|c| field("office code", OfficeCode::from_u32(c as u32)))
+            .transpose()?,
+        office_status: office_status
+            .map(|s| OfficeStatus::parse(&s).ok_or_else(|| corrupt("office status", &s)))
+            .transpose()?,
+    })
+}
+
+#[async_trait]
+impl crate::Sessions for SqlStore {
+    async fn credentials(&self, username: &Username) -> Result<Option<Credentials>> {
+        let row = sqlx::query("SELECT id, status, password_hash FROM staff WHERE username = $1")
+            .bind(username.as_str().to_string())
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|r| {
+            let status: String = r.try_get("status")?;
+            Ok(Credentials {
+                staff_id: r.try_get("id")?,
+                status: StaffStatus::parse(&status)
+                    .ok_or_else(|| corrupt("staff status", &status))?,
+                password_hash: r.try_get("password_hash")?,
+            })
+        })
+        .transpose()
+    }
+
+    async fn create_session(
+        &self,
+        session: &NewSession,
+        event: &AuditEvent,
+        ctx: &AuditContext,
+    ) -> Result<()> {
+        let (_turn, mut tx) = self.begin_write().await?;
+        sqlx::query(
+            "INSERT INTO sessions (token_hash, staff_id, csrf_token, created_at_ms, expires_at_ms, ip) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(session.token_hash.clone())
+        .bind(session.staff_id)
+        .bind(session.csrf_token.clone())
+        .bind(session.created_at_ms)
+        .bind(session.expires_at_ms)
+        .bind(session.ip.clone())
+        .execute(&mut *tx)
+        .await?;
+        // Expired sessions of this member are swept here rather than by a background job.
+        sqlx::query("DELETE FROM sessions WHERE staff_id = $1 AND expires_at_ms <= $2")
+            .bind(session.staff_id)
+            .bind(session.created_at_ms)
+            .execute(&mut *tx)
+            .await?;
+        write_audit(
+            &mut tx,
+            &event.actor,
+            event.actor_staff_id,
+            event.action,
+            &event.target,
+            &event.detail,
+            ctx,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn session(&self, token_hash: &str, now_ms: i64) -> Result<Option<SessionRecord>> {
+        let row = sqlx::query(
+            "SELECT s.csrf_token, s.expires_at_ms, st.id AS staff_id, st.username, st.role, \
+             st.office_code, o.status AS office_status \
+             FROM sessions s JOIN staff st ON st.id = s.staff_id \
+             LEFT JOIN offices o ON o.code = st.office_code \
+             WHERE s.token_hash = $1 AND s.expires_at_ms > $2 AND st.status = 'active'",
+        )
+        .bind(token_hash.to_string())
+        .bind(now_ms)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|r| {
+            Ok(SessionRecord {
+                actor: staff_actor_from_row(&r)?,
+                csrf_token: r.try_get("csrf_token")?,
+                expires_at_ms: r.try_get("expires_at_ms")?,
+            })
+        })
+        .transpose()
+    }
+
+    async fn delete_session(
+        &self,
+        token_hash: &str,
+        event: &AuditEvent,
+        ctx: &AuditContext,
+    ) -> Result<()> {
+        let (_turn, mut tx) = self.begin_write().await?;
+        sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
+            .bind(token_hash.to_string())
+            .execute(&mut *tx)
+            .await?;
+        write_audit(
+            &mut tx,
+            &event.actor,
+            event.actor_staff_id,
+            event.action,
+            &event.target,
+            &event.detail,
+            ctx,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn request_otp(&self, request: &crate::OtpRequest, ctx: &AuditContext) -> Result<()> {
+        request_otp(self, request, ctx).await
+    }
+
+    async fn verify_otp(
+        &self,
+        national_code: &NationalCode,
+        mobile: &Mobile,
+        code_hash: &str,
+        session_token_hash: &str,
+        session_ttl_ms: i64,
+        ctx: &AuditContext,
+    ) -> Result<bool> {
+        verify_otp(
+            self,
+            national_code,
+            mobile,
+            code_hash,
+            session_token_hash,
+            session_ttl_ms,
+            ctx,
+        )
+        .await
+    }
+
+    async fn citizen_session(
+        &self,
+        token_hash: &str,
+        now_ms: i64,
+    ) -> Result<Option<(NationalCode, Mobile)>> {
+        citizen_session(self, token_hash, now_ms).await
+    }
+
+    async fn delete_citizen_session(&self, token_hash: &str) -> Result<()> {
+        let (_turn, mut tx) = self.begin_write().await?;
+        sqlx::query("DELETE FROM citizen_sessions WHERE token_hash = $1")
+            .bind(token_hash.to_string())
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn record_event(&self, event: &AuditEvent, ctx: &AuditContext) -> Result<()> {
+        let (_turn, mut tx) = self.begin_write().await?;
+        write_audit(
+            &mut tx,
+            &event.actor,
+            event.actor_staff_id,
+            event.action,
+            &event.target,
+            &event.detail,
+            ctx,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
 }
