@@ -358,22 +358,47 @@ pub(crate) async fn answer_survey(
     token_hash: &str,
     rating: u8,
     comment: Option<&str>,
-    now_ms: i64,
+    ctx: &AuditContext,
 ) -> Result<Survey> {
     let (_turn, mut tx) = store.begin_write().await?;
-    let done = sqlx::query(
+    let answered = sqlx::query(
         "UPDATE surveys SET rating = $1, comment = $2, answered_at_ms = $3 \
-         WHERE token_hash = $4 AND answered_at_ms IS NULL",
+         WHERE token_hash = $4 AND answered_at_ms IS NULL RETURNING tracking_code",
     )
     .bind(i64::from(rating))
     .bind(comment.map(str::to_string))
-    .bind(now_ms)
+    .bind(ctx.now_ms)
     .bind(token_hash.to_string())
-    .execute(&mut *tx)
+    .fetch_optional(&mut *tx)
     .await?;
+    if let Some(row) = &answered {
+        // The link went to the booking's citizen; the comment's text stays out of the log.
+        let code: String = row.try_get("tracking_code")?;
+        let citizen = sqlx::query("SELECT national_code FROM bookings WHERE tracking_code = $1")
+            .bind(code.clone())
+            .fetch_optional(&mut *tx)
+            .await?
+            .map(|r| r.try_get::<String, _>("national_code"))
+            .transpose()?;
+        let actor = match citizen {
+            Some(nc) => format!("citizen:{nc}"),
+            None => "survey-link".to_string(),
+        };
+        crate::sql::write_audit(
+            &mut tx,
+            &actor,
+            None,
+            "survey.answer",
+            &format!("survey:{code}"),
+            &serde_json::json!({ "rating": rating, "comment": comment.is_some() }),
+            ctx,
+        )
+        .await?;
+    }
     tx.commit().await?;
+    let done = answered.is_some();
     let survey = survey(store, token_hash).await?;
-    if done.rows_affected() == 0 {
+    if !done {
         return Err(StoreError::WrongState(
             "this survey was already answered".into(),
         ));
@@ -512,7 +537,21 @@ impl crate::Queue for SqlStore {
         rating: u8,
         comment: Option<&str>,
         now_ms: i64,
-    ) -> Result<crate::Survey> {
-        crate::queue::answer_survey(self, token_hash, rating, comment, now_ms).await
+    ) -> Result<Survey> {
+        let ctx = AuditContext {
+            now_ms,
+            ..AuditContext::default()
+        };
+        answer_survey(self, token_hash, rating, comment, &ctx).await
+    }
+
+    async fn record_survey_answer(
+        &self,
+        token_hash: &str,
+        rating: u8,
+        comment: Option<&str>,
+        ctx: &AuditContext,
+    ) -> Result<Survey> {
+        answer_survey(self, token_hash, rating, comment, ctx).await
     }
 }

@@ -360,11 +360,36 @@ impl crate::Sessions for SqlStore {
     }
 
     async fn delete_citizen_session(&self, token_hash: &str) -> Result<()> {
+        let ctx = AuditContext {
+            now_ms: crate::sql::now_ms(),
+            ..AuditContext::default()
+        };
+        self.end_citizen_session(token_hash, &ctx).await
+    }
+
+    async fn end_citizen_session(&self, token_hash: &str, ctx: &AuditContext) -> Result<()> {
         let (_turn, mut tx) = self.begin_write().await?;
-        sqlx::query("DELETE FROM citizen_sessions WHERE token_hash = $1")
-            .bind(token_hash.to_string())
-            .execute(&mut *tx)
+        let ended = sqlx::query(
+            "DELETE FROM citizen_sessions WHERE token_hash = $1 RETURNING national_code",
+        )
+        .bind(token_hash.to_string())
+        .fetch_optional(&mut *tx)
+        .await?;
+        // An unknown or already ended session changes nothing, so there is nothing to audit.
+        if let Some(row) = ended {
+            let national_code: String = row.try_get("national_code")?;
+            let citizen = format!("citizen:{national_code}");
+            write_audit(
+                &mut tx,
+                &citizen,
+                None,
+                "citizen.logout",
+                &citizen,
+                &serde_json::json!({}),
+                ctx,
+            )
             .await?;
+        }
         tx.commit().await?;
         Ok(())
     }
