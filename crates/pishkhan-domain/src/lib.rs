@@ -3,6 +3,7 @@
 //! Nothing here does I/O; clocks and randomness are passed in by the caller.
 
 pub mod access;
+pub mod booking_decision;
 pub mod digits;
 pub mod input;
 pub mod jalali;

@@ -6,7 +6,7 @@ use std::fmt;
 use time::{Duration, OffsetDateTime, PrimitiveDateTime, Time};
 
 use crate::JalaliDate;
-use crate::model::{FieldError, LocalizedText, Office};
+use crate::model::{FieldError, LocalizedText, Office, ServiceCode};
 use crate::tehran::TEHRAN_OFFSET;
 
 /// Per-office appointment settings the manager can adjust.
@@ -73,6 +73,31 @@ impl SlotPolicy {
         let per_counter = u32::from(self.slot_minutes) / u32::from(handling_minutes.max(1));
         let served = u32::from(self.booking_counters) * per_counter.max(1);
         served.min(u32::from(self.occupancy_cap))
+    }
+
+    /// [`capacity`](Self::capacity) where the office has said which services each counter
+    /// handles (`counters`: counter, `None` = every service; empty = every counter handles
+    /// every service): only that many of the bookable counters count for `service`.
+    pub fn capacity_at_counters(
+        &self,
+        service: &ServiceCode,
+        handling_minutes: u16,
+        counters: &[(u16, Option<Vec<ServiceCode>>)],
+    ) -> u32 {
+        if counters.is_empty() {
+            return self.capacity(handling_minutes);
+        }
+        let handling = counters
+            .iter()
+            .filter(|(_, only)| only.as_ref().is_none_or(|s| s.contains(service)))
+            .count();
+        let effective = SlotPolicy {
+            booking_counters: self
+                .booking_counters
+                .min(u16::try_from(handling).unwrap_or(u16::MAX)),
+            ..*self
+        };
+        effective.capacity(handling_minutes)
     }
 }
 

@@ -7,16 +7,18 @@
 //! serialises writers.
 
 use pishkhan_domain::access::{Action, Permit};
+use pishkhan_domain::booking_decision::{
+    BookingAsk, BookingDecision, BookingRefusal, Change, Holding, SlotLoad, decide_booking,
+    decide_cancel, decide_reschedule,
+};
 use pishkhan_domain::model::{LocalizedText, OfficeCode, ServiceCode};
-use pishkhan_domain::schedule::{BookingStatus, SlotPolicy, TrackingCode};
+use pishkhan_domain::schedule::{BookingRules, BookingStatus, SlotPolicy, TrackingCode};
 use pishkhan_domain::{JalaliDate, Mobile, NationalCode};
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
 use crate::sql::{AnyTx, SqlStore, audit_permit, corrupt, field, require};
 use crate::{AuditContext, Backend, Booked, Booking, NewBooking, Result, StoreError};
-
-const DAY_MS: i64 = 24 * 3600 * 1000;
 
 pub(crate) const BOOKING_COLS: &str = "tracking_code, office_code, service_code, slot_start_ms, slot_end_ms, \
     national_code, mobile, status, created_at_ms, updated_at_ms, created_by";
@@ -255,61 +257,110 @@ async fn booking_by_key(tx: &mut AnyTx<'_>, key: &str) -> Result<Option<Booking>
     row.map(|r| booking_from_row(&r)).transpose()
 }
 
-/// Checks the citizen's limits and takes the seat; the caller commits.
-async fn take_seat(tx: &mut AnyTx<'_>, b: &NewBooking) -> Result<()> {
-    let same_service: i64 = sqlx::query(
-        "SELECT COUNT(*) AS n FROM bookings WHERE national_code = $1 AND service_code = $2 AND status = 'booked'",
+/// One of the citizen's bookings as read for the decision: (seq, service, slot start, status).
+type HeldRow = (i64, ServiceCode, i64, BookingStatus);
+
+/// The citizen's bookings that can matter to a booking of the slot at `slot_start_ms`: every
+/// booked one (the per-service rule) and the other visits since the window opens before the
+/// slot (the visit rule). Read inside the transaction, under the citizen's advisory lock.
+async fn holdings_in(
+    tx: &mut AnyTx<'_>,
+    national_code: &NationalCode,
+    rules: &BookingRules,
+    slot_start_ms: i64,
+) -> Result<Vec<HeldRow>> {
+    let rows = sqlx::query(
+        "SELECT seq, service_code, slot_start_ms, status FROM bookings WHERE national_code = $1 \
+         AND (status = 'booked' OR (status IN ('checked_in', 'completed') AND slot_start_ms > $2))",
     )
-    .bind(b.national_code.as_str().to_string())
-    .bind(b.service.as_str().to_string())
-    .fetch_one(&mut **tx)
-    .await?
-    .try_get("n")?;
-    if same_service >= i64::from(b.rules.per_service) {
-        return Err(StoreError::LimitReached {
-            rule: format!(
-                "at most {} active booking(s) per service",
-                b.rules.per_service
-            ),
-        });
-    }
-    let window_ms = i64::from(b.rules.visit_window_days) * DAY_MS;
-    let visits: i64 = sqlx::query(
-        "SELECT COUNT(*) AS n FROM bookings WHERE national_code = $1 \
-         AND status IN ('booked', 'checked_in', 'completed') \
-         AND slot_start_ms > $2 AND slot_start_ms < $3",
-    )
-    .bind(b.national_code.as_str().to_string())
-    .bind(b.slot_start_ms - window_ms)
-    .bind(b.slot_start_ms + window_ms)
-    .fetch_one(&mut **tx)
-    .await?
-    .try_get("n")?;
-    if visits >= i64::from(b.rules.max_visits_in_window) {
-        return Err(StoreError::LimitReached {
-            rule: format!(
-                "at most {} visits in any {} days",
-                b.rules.max_visits_in_window, b.rules.visit_window_days
-            ),
-        });
-    }
-    if b.capacity == 0 {
-        return Err(StoreError::SlotFull);
-    }
+    .bind(national_code.as_str().to_string())
+    .bind(rules.visits_matter_after_ms(slot_start_ms))
+    .fetch_all(&mut **tx)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            let status: String = r.try_get("status")?;
+            Ok((
+                r.try_get("seq")?,
+                field(
+                    "service",
+                    ServiceCode::parse(&r.try_get::<String, _>("service_code")?),
+                )?,
+                r.try_get("slot_start_ms")?,
+                BookingStatus::parse(&status).ok_or_else(|| corrupt("booking status", &status))?,
+            ))
+        })
+        .collect()
+}
+
+fn as_holdings(rows: &[HeldRow], except_seq: Option<i64>) -> Vec<Holding<'_>> {
+    rows.iter()
+        .filter(|(seq, ..)| Some(*seq) != except_seq)
+        .map(|(_, service, slot_start_ms, status)| Holding {
+            service,
+            slot_start_ms: *slot_start_ms,
+            status: *status,
+        })
+        .collect()
+}
+
+/// Seats taken in a slot, as committed so far. The decision reads it; the conditional upsert
+/// that follows is what guards the capacity across processes.
+async fn load_in(tx: &mut AnyTx<'_>, office: OfficeCode, slot_start_ms: i64) -> Result<u32> {
+    let row =
+        sqlx::query("SELECT booked FROM slot_loads WHERE office_code = $1 AND slot_start_ms = $2")
+            .bind(i64::from(office.get()))
+            .bind(slot_start_ms)
+            .fetch_optional(&mut **tx)
+            .await?;
+    Ok(match row {
+        Some(r) => r.try_get::<i64, _>("booked")? as u32,
+        None => 0,
+    })
+}
+
+/// Takes a seat in the slot unless it holds `capacity` already: the database-level guard of
+/// the capacity invariant. `SlotFull` when another writer took the last seat meanwhile.
+async fn take_seat(
+    tx: &mut AnyTx<'_>,
+    office: OfficeCode,
+    slot_start_ms: i64,
+    capacity: u32,
+) -> Result<()> {
     let taken = sqlx::query(
         "INSERT INTO slot_loads (office_code, slot_start_ms, booked) VALUES ($1, $2, 1) \
          ON CONFLICT (office_code, slot_start_ms) DO UPDATE SET booked = slot_loads.booked + 1 \
          WHERE slot_loads.booked < $3 RETURNING booked",
     )
-    .bind(i64::from(b.office.get()))
-    .bind(b.slot_start_ms)
-    .bind(i64::from(b.capacity))
+    .bind(i64::from(office.get()))
+    .bind(slot_start_ms)
+    .bind(i64::from(capacity))
     .fetch_optional(&mut **tx)
     .await?;
-    if taken.is_none() {
+    if taken.is_none() || capacity == 0 {
         return Err(StoreError::SlotFull);
     }
     Ok(())
+}
+
+/// What a new booking asks for, in the decision's terms.
+pub(crate) fn ask_of(b: &NewBooking) -> BookingAsk<'_> {
+    BookingAsk {
+        office: b.office,
+        service: &b.service,
+        slot_start_ms: b.slot_start_ms,
+        national_code: &b.national_code,
+    }
+}
+
+/// What a stored booking asked for: an idempotency key's first request.
+pub(crate) fn ask_of_booking(b: &Booking) -> BookingAsk<'_> {
+    BookingAsk {
+        office: b.office,
+        service: &b.service,
+        slot_start_ms: b.slot_start_ms,
+        national_code: &b.national_code,
+    }
 }
 
 pub(crate) async fn create_booking(
@@ -358,12 +409,28 @@ async fn book_in(
             .execute(&mut **tx)
             .await?;
     }
-    if let Some(key) = &b.idempotency_key
-        && let Some(existing) = booking_by_key(tx, key).await?
-    {
+    let prior = match &b.idempotency_key {
+        Some(key) => booking_by_key(tx, key).await?,
+        None => None,
+    };
+    let held = holdings_in(tx, &b.national_code, &b.rules, b.slot_start_ms).await?;
+    let load = SlotLoad {
+        booked: load_in(tx, b.office, b.slot_start_ms).await?,
+        capacity: b.capacity,
+    };
+    let decision = decide_booking(
+        &b.rules,
+        &ask_of(b),
+        prior.as_ref().map(ask_of_booking).as_ref(),
+        &as_holdings(&held, None),
+        load,
+    )?;
+    if let (BookingDecision::Replay { .. }, Some(existing)) = (decision, prior) {
+        // Whether the retry matches its first request is the caller's to answer
+        // (`idempotency_key_reused`); the store returns the first booking either way.
         return Ok(Booked::Replayed(existing));
     }
-    take_seat(tx, b).await?;
+    take_seat(tx, b.office, b.slot_start_ms, b.capacity).await?;
     let created_by = permit.principal().audit_name();
     let seq: i64 = sqlx::query("SELECT nextval('booking_seq') AS n")
         .fetch_one(&mut **tx)
@@ -468,6 +535,7 @@ async fn cancel_in(
 ) -> Result<Booking> {
     let code = &current.tracking_code;
     // Only a booked appointment can be cancelled; the conditional update decides races.
+    decide_cancel(Some(current.status))?;
     let done = sqlx::query(
         "UPDATE bookings SET status = 'cancelled', updated_at_ms = $1 WHERE seq = $2 AND status = 'booked'",
     )
@@ -476,10 +544,11 @@ async fn cancel_in(
     .execute(&mut **tx)
     .await?;
     if done.rows_affected() != 1 {
-        return Err(StoreError::WrongState(format!(
-            "only a booked appointment can be cancelled; this one is {}",
-            current.status.code()
-        )));
+        return Err(BookingRefusal::NotBooked {
+            change: Change::Cancel,
+            status: Some(current.status),
+        }
+        .into());
     }
     sqlx::query("UPDATE slot_loads SET booked = booked - 1 WHERE office_code = $1 AND slot_start_ms = $2 AND booked > 0")
         .bind(i64::from(current.office.get()))
@@ -545,51 +614,22 @@ async fn reschedule_in(
         .fetch_one(&mut **tx)
         .await?;
     let status: String = row.try_get("status")?;
+    let status = BookingStatus::parse(&status).ok_or_else(|| corrupt("booking status", &status))?;
     let from_ms: i64 = row.try_get("slot_start_ms")?;
-    if status != "booked" {
-        return Err(StoreError::WrongState(format!(
-            "only a booked appointment can be rescheduled; this one is {status}"
-        )));
-    }
-    if from_ms == to.slot_start_ms {
-        return Err(StoreError::WrongState(
-            "the booking is already in that slot".into(),
-        ));
-    }
-    let window_ms = i64::from(to.rules.visit_window_days) * DAY_MS;
-    let visits: i64 = sqlx::query(
-        "SELECT COUNT(*) AS n FROM bookings WHERE national_code = $1 AND seq <> $2 \
-         AND status IN ('booked', 'checked_in', 'completed') AND slot_start_ms > $3 AND slot_start_ms < $4",
-    )
-    .bind(current.national_code.as_str().to_string())
-    .bind(seq)
-    .bind(to.slot_start_ms - window_ms)
-    .bind(to.slot_start_ms + window_ms)
-    .fetch_one(&mut **tx)
-    .await?
-    .try_get("n")?;
-    if visits >= i64::from(to.rules.max_visits_in_window) {
-        return Err(StoreError::LimitReached {
-            rule: format!(
-                "at most {} visits in any {} days",
-                to.rules.max_visits_in_window, to.rules.visit_window_days
-            ),
-        });
-    }
+    let held = holdings_in(tx, &current.national_code, &to.rules, to.slot_start_ms).await?;
+    let load = SlotLoad {
+        booked: load_in(tx, current.office, to.slot_start_ms).await?,
+        capacity: to.capacity,
+    };
+    decide_reschedule(
+        &to.rules,
+        Some((status, from_ms)),
+        to.slot_start_ms,
+        &as_holdings(&held, Some(seq)),
+        load,
+    )?;
     // The new seat first; if it is full, the transaction is rolled back and nothing changed.
-    let taken = sqlx::query(
-        "INSERT INTO slot_loads (office_code, slot_start_ms, booked) VALUES ($1, $2, 1) \
-         ON CONFLICT (office_code, slot_start_ms) DO UPDATE SET booked = slot_loads.booked + 1 \
-         WHERE slot_loads.booked < $3 RETURNING booked",
-    )
-    .bind(i64::from(current.office.get()))
-    .bind(to.slot_start_ms)
-    .bind(i64::from(to.capacity))
-    .fetch_optional(&mut **tx)
-    .await?;
-    if taken.is_none() || to.capacity == 0 {
-        return Err(StoreError::SlotFull);
-    }
+    take_seat(tx, current.office, to.slot_start_ms, to.capacity).await?;
     sqlx::query("UPDATE slot_loads SET booked = booked - 1 WHERE office_code = $1 AND slot_start_ms = $2 AND booked > 0")
         .bind(i64::from(current.office.get()))
         .bind(from_ms)

@@ -12,6 +12,10 @@
 use std::collections::{BTreeMap, HashMap};
 
 use pishkhan_domain::NationalCode;
+use pishkhan_domain::booking_decision::{
+    BookingDecision, BookingRefusal, Change, DAY_MS, Holding, SlotLoad, decide_booking,
+    decide_cancel, decide_reschedule,
+};
 use pishkhan_domain::model::{OfficeCode, ServiceCode};
 use pishkhan_domain::schedule::{BookingStatus, TrackingCode};
 use sqlx::{AnyPool, Row};
@@ -25,7 +29,7 @@ const MAX_BATCH: usize = 2_000;
 /// Requests waiting for the writer; beyond this, callers wait (backpressure).
 const QUEUE_CAPACITY: usize = 65_536;
 /// Visit limits look this far back and ahead; older bookings need not be in memory.
-const MEMORY_HORIZON_MS: i64 = 60 * 24 * 3600 * 1000;
+const MEMORY_HORIZON_MS: i64 = 60 * DAY_MS;
 /// Multi-row INSERT rows per statement (positional parameters, 12 per row).
 const ROWS_PER_INSERT: usize = 500;
 
@@ -124,59 +128,72 @@ impl State {
         Some(h)
     }
 
-    /// Moves a held booking's seat to `to`, checking capacity and the visit limit without
-    /// counting the booking itself. Returns the old slot start.
-    fn move_seat(&mut self, code: &str, office: OfficeCode, to: &crate::NewSlot) -> Result<i64> {
-        let h = match self.held.get(code) {
-            Some(h) if h.status == BookingStatus::Booked && h.office == office.get() => h.clone(),
-            Some(h) => {
-                return Err(StoreError::WrongState(format!(
-                    "only a booked appointment can be rescheduled; this one is {}",
-                    h.status.code()
-                )));
-            }
-            None => {
-                return Err(StoreError::WrongState(
-                    "only a booked appointment can be rescheduled".into(),
-                ));
-            }
+    /// The bookings memory holds for a citizen, in the decision's terms, without `except`.
+    fn holdings(&self, national_code: &NationalCode, except: Option<&str>) -> Vec<Holding<'_>> {
+        let Some(codes) = self.by_citizen.get(national_code.as_str()) else {
+            return Vec::new();
         };
-        if h.slot_start_ms == to.slot_start_ms {
-            return Err(StoreError::WrongState(
-                "the booking is already in that slot".into(),
-            ));
-        }
-        let window_ms = i64::from(to.rules.visit_window_days) * 24 * 3600 * 1000;
-        let visits = self
-            .by_citizen
-            .get(h.national_code.as_str())
-            .map(|codes| {
-                codes
-                    .iter()
-                    .filter(|c| c.as_str() != code)
-                    .filter_map(|c| self.held.get(c))
-                    .filter(|o| (o.slot_start_ms - to.slot_start_ms).abs() < window_ms)
-                    .count()
+        codes
+            .iter()
+            .filter(|c| Some(c.as_str()) != except)
+            .filter_map(|c| self.held.get(c))
+            .map(|h| Holding {
+                service: &h.service,
+                slot_start_ms: h.slot_start_ms,
+                status: h.status,
             })
-            .unwrap_or(0);
-        if visits >= usize::from(to.rules.max_visits_in_window) {
-            return Err(StoreError::LimitReached {
-                rule: format!(
-                    "at most {} visits in any {} days",
-                    to.rules.max_visits_in_window, to.rules.visit_window_days
-                ),
-            });
+            .collect()
+    }
+
+    fn load(&self, office: u32, slot_start_ms: i64, capacity: u32) -> SlotLoad {
+        SlotLoad {
+            booked: self
+                .loads
+                .get(&(office, slot_start_ms))
+                .copied()
+                .unwrap_or(0),
+            capacity,
         }
-        let taken = self
-            .loads
-            .get(&(h.office, to.slot_start_ms))
-            .copied()
-            .unwrap_or(0);
-        if to.capacity == 0 || taken >= to.capacity {
-            return Err(StoreError::SlotFull);
+    }
+
+    /// What memory holds of the booking `code` at `office`, for a change's decision: `None`
+    /// when it no longer counts. A booking of another office is refused as its status is.
+    fn current(&self, code: &str, office: OfficeCode, change: Change) -> Result<Option<&Held>> {
+        match self.held.get(code) {
+            Some(h) if h.office != office.get() => Err(BookingRefusal::NotBooked {
+                change,
+                status: Some(h.status),
+            }
+            .into()),
+            held => Ok(held),
         }
-        self.move_held(code, h.slot_start_ms, to.slot_start_ms);
-        Ok(h.slot_start_ms)
+    }
+
+    /// Moves a held booking's seat to `to` if the decision allows it. Returns the old slot
+    /// start.
+    fn move_seat(&mut self, code: &str, office: OfficeCode, to: &crate::NewSlot) -> Result<i64> {
+        let (current, others, load) = match self.current(code, office, Change::Reschedule)? {
+            Some(h) => (
+                Some((h.status, h.slot_start_ms)),
+                self.holdings(&h.national_code, Some(code)),
+                self.load(h.office, to.slot_start_ms, to.capacity),
+            ),
+            None => (
+                None,
+                Vec::new(),
+                self.load(office.get(), to.slot_start_ms, to.capacity),
+            ),
+        };
+        decide_reschedule(&to.rules, current, to.slot_start_ms, &others, load)?;
+        drop(others);
+        // An accepted reschedule had a booked booking to move.
+        let Some((_, from_ms)) = current else {
+            return Err(StoreError::Corrupt(
+                "a reschedule accepted without a booking".into(),
+            ));
+        };
+        self.move_held(code, from_ms, to.slot_start_ms);
+        Ok(from_ms)
     }
 
     /// Moves a held booking's seat from the slot at `from_ms` to the one at `to_ms`.
@@ -192,52 +209,15 @@ impl State {
         *self.loads.entry((office, to_ms)).or_insert(0) += 1;
     }
 
-    /// The citizen-limit and capacity checks of the PostgreSQL path, against memory.
-    fn check(&self, b: &NewBooking) -> Result<()> {
-        let mine = self
-            .by_citizen
-            .get(b.national_code.as_str())
-            .map(|codes| {
-                codes
-                    .iter()
-                    .filter_map(|c| self.held.get(c))
-                    .collect::<Vec<_>>()
-            })
-            .unwrap_or_default();
-        let same_service = mine
-            .iter()
-            .filter(|h| h.service == b.service && h.status == BookingStatus::Booked)
-            .count();
-        if same_service >= usize::from(b.rules.per_service) {
-            return Err(StoreError::LimitReached {
-                rule: format!(
-                    "at most {} active booking(s) per service",
-                    b.rules.per_service
-                ),
-            });
-        }
-        let window_ms = i64::from(b.rules.visit_window_days) * 24 * 3600 * 1000;
-        let visits = mine
-            .iter()
-            .filter(|h| (h.slot_start_ms - b.slot_start_ms).abs() < window_ms)
-            .count();
-        if visits >= usize::from(b.rules.max_visits_in_window) {
-            return Err(StoreError::LimitReached {
-                rule: format!(
-                    "at most {} visits in any {} days",
-                    b.rules.max_visits_in_window, b.rules.visit_window_days
-                ),
-            });
-        }
-        let taken = self
-            .loads
-            .get(&(b.office.get(), b.slot_start_ms))
-            .copied()
-            .unwrap_or(0);
-        if taken >= b.capacity {
-            return Err(StoreError::SlotFull);
-        }
-        Ok(())
+    /// Decides a booking against memory: the citizen's holdings and the slot's load.
+    fn decide(&self, b: &NewBooking, prior: Option<&Booking>) -> Result<BookingDecision> {
+        Ok(decide_booking(
+            &b.rules,
+            &crate::bookings::ask_of(b),
+            prior.map(crate::bookings::ask_of_booking).as_ref(),
+            &self.holdings(&b.national_code, None),
+            self.load(b.office.get(), b.slot_start_ms, b.capacity),
+        )?)
     }
 }
 
@@ -479,7 +459,7 @@ async fn process(
                 ctx,
                 reply,
             } => {
-                let outcome = decide_booking(pool, state, numbering, &booking, &actor, &ctx).await;
+                let outcome = book_one(pool, state, numbering, &booking, &actor, &ctx).await;
                 if let Ok(Booked::New(b)) = &outcome {
                     audit_rows.push(audit_args(
                         &ctx,
@@ -560,19 +540,15 @@ async fn process(
                 ctx,
                 reply,
             } => {
-                let outcome = match state.held.get(code.as_str()) {
-                    Some(h) if h.status == BookingStatus::Booked && h.office == office.get() => {
-                        let held = state.release(code.as_str()).expect("held booking");
-                        Ok((held, ctx.now_ms))
-                    }
-                    Some(h) => Err(StoreError::WrongState(format!(
-                        "only a booked appointment can be cancelled; this one is {}",
-                        h.status.code()
-                    ))),
-                    None => Err(StoreError::WrongState(
-                        "only a booked appointment can be cancelled".into(),
-                    )),
-                };
+                let outcome = state
+                    .current(code.as_str(), office, Change::Cancel)
+                    .and_then(|h| Ok(decide_cancel(h.map(|h| h.status))?))
+                    .and_then(|()| {
+                        state
+                            .release(code.as_str())
+                            .map(|held| (held, ctx.now_ms))
+                            .ok_or_else(|| StoreError::Corrupt("held booking vanished".into()))
+                    });
                 match outcome {
                     Ok((held, _)) => {
                         let booking = match load_booking(pool, &numbering.key, &code).await {
@@ -643,7 +619,7 @@ async fn process(
 }
 
 /// Decides one booking against memory and, when accepted, records it there.
-async fn decide_booking(
+async fn book_one(
     pool: &AnyPool,
     state: &mut State,
     numbering: &mut Numbering,
@@ -651,23 +627,33 @@ async fn decide_booking(
     actor: &str,
     ctx: &AuditContext,
 ) -> Result<Booked> {
-    if let Some(key) = &b.idempotency_key {
-        if let Some(existing) = state.idempotency.get(key) {
-            return Ok(Booked::Replayed(existing.clone()));
-        }
-        // Keys made before the last restart are found in the durable record.
-        if let Some(existing) = load_by_key(pool, key).await? {
-            state.idempotency.insert(key.clone(), existing.clone());
-            return Ok(Booked::Replayed(existing));
-        }
-    }
-    // Counts older than the memory horizon were not rebuilt, so such slots can't be decided.
-    if b.slot_start_ms < ctx.now_ms - MEMORY_HORIZON_MS {
+    let prior = match &b.idempotency_key {
+        Some(key) => match state.idempotency.get(key) {
+            Some(existing) => Some(existing.clone()),
+            // Keys made before the last restart are found in the durable record.
+            None => {
+                let stored = load_by_key(pool, key).await?;
+                if let Some(existing) = &stored {
+                    state.idempotency.insert(key.clone(), existing.clone());
+                }
+                stored
+            }
+        },
+        None => None,
+    };
+    // Counts older than the memory horizon were not rebuilt, so such slots can't be decided
+    // (a replay takes no seat and needs no counts).
+    if prior.is_none() && b.slot_start_ms < ctx.now_ms - MEMORY_HORIZON_MS {
         return Err(StoreError::WrongState(
             "the slot is too far in the past to book".into(),
         ));
     }
-    state.check(b)?;
+    let decision = state.decide(b, prior.as_ref())?;
+    if let (BookingDecision::Replay { .. }, Some(existing)) = (decision, prior) {
+        // Whether the retry matches its first request is the caller's to answer
+        // (`idempotency_key_reused`); the store returns the first booking either way.
+        return Ok(Booked::Replayed(existing));
+    }
     // Numbers of undone batches are skipped, never reused: the next start resumes after the
     // highest stored one.
     let seq = numbering.next_seq;

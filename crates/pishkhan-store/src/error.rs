@@ -86,6 +86,22 @@ impl From<sqlx::Error> for StoreError {
     }
 }
 
+/// A refusal of the booking decision, in the store's terms: the citizen's limits are
+/// `LimitReached` (`booking_limit_reached`), capacity is `SlotFull` (`slot_full`), and a
+/// booking in the wrong state is `WrongState` with the refusal's message.
+impl From<pishkhan_domain::booking_decision::BookingRefusal> for StoreError {
+    fn from(r: pishkhan_domain::booking_decision::BookingRefusal) -> Self {
+        use pishkhan_domain::booking_decision::BookingRefusal as R;
+        match r {
+            R::PerServiceLimit { .. } | R::VisitLimit { .. } => StoreError::LimitReached {
+                rule: r.to_string(),
+            },
+            R::SlotFull => StoreError::SlotFull,
+            R::NotBooked { .. } | R::SameSlot => StoreError::WrongState(r.to_string()),
+        }
+    }
+}
+
 /// SQLite names the column ("UNIQUE constraint failed: staff.username"); keep just that.
 fn unique_field_from_message(msg: &str) -> String {
     msg.rsplit(':')

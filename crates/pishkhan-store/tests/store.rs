@@ -1248,3 +1248,90 @@ async fn verifications_are_group_committed_all_or_nothing() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn reschedules_keep_the_code_and_respect_state_capacity_and_limits() {
+    each_backend(|db| async move {
+        let store = db.open().await;
+        let nation = load_small_nation(store.as_ref()).await;
+        let office = nation.offices[0].code;
+        let permit = system_book(office);
+        let day = 86_400_000;
+        let slot = soon();
+        let to = |start: i64, capacity: u32| pishkhan_store::NewSlot {
+            slot_start_ms: start,
+            slot_end_ms: start + 30 * 60_000,
+            capacity,
+            rules: pishkhan_domain::schedule::BookingRules::default(),
+        };
+        let book = |b: pishkhan_store::NewBooking| {
+            let store = store.clone();
+            let permit = permit.clone();
+            async move {
+                match store.create_booking(&permit, &b, &ctx(T0)).await.unwrap() {
+                    pishkhan_store::Booked::New(b) => b,
+                    other => panic!("{other:?}"),
+                }
+            }
+        };
+        // Person 9 holds A (now), B (in 20 days) and C (in 34 days): no two within 14 days.
+        let a = book(booking_for(office, slot, 9, 5)).await;
+        let mut b = booking_for(office, slot + 20 * day, 9, 5);
+        b.service = ServiceCode::parse(nation.services[5].code.as_str()).unwrap();
+        book(b).await;
+        let mut c = booking_for(office, slot + 34 * day, 9, 5);
+        c.service = ServiceCode::parse(nation.services[6].code.as_str()).unwrap();
+        book(c).await;
+        // Someone else takes the one seat of the slot in two days.
+        book(booking_for(office, slot + 2 * day, 8, 1)).await;
+
+        let code = &a.tracking_code;
+        let same = store
+            .reschedule_booking(&permit, code, &to(slot, 5), &ctx(T0 + 1))
+            .await;
+        assert!(matches!(same, Err(StoreError::WrongState(_))), "{same:?}");
+        let full = store
+            .reschedule_booking(&permit, code, &to(slot + 2 * day, 1), &ctx(T0 + 1))
+            .await;
+        assert!(matches!(full, Err(StoreError::SlotFull)), "{full:?}");
+        // In 27 days, B and C are both within 14 days: a third visit.
+        let limit = store
+            .reschedule_booking(&permit, code, &to(slot + 27 * day, 5), &ctx(T0 + 1))
+            .await;
+        assert!(
+            matches!(limit, Err(StoreError::LimitReached { .. })),
+            "{limit:?}"
+        );
+        // Nothing changed by the refusals.
+        assert_eq!(
+            store.slot_loads(office, slot, slot + 3 * day).await.unwrap(),
+            vec![(slot, 1), (slot + 2 * day, 1)]
+        );
+
+        // The move itself: the booking keeps its code, the seat follows it.
+        let moved = store
+            .reschedule_booking(&permit, code, &to(slot + day, 5), &ctx(T0 + 2))
+            .await
+            .unwrap();
+        assert_eq!(&moved.tracking_code, code);
+        assert_eq!(moved.slot_start_ms, slot + day);
+        assert_eq!(store.booking(code).await.unwrap(), moved);
+        let loads = store.slot_loads(office, slot, slot + 3 * day).await.unwrap();
+        assert!(loads.contains(&(slot + day, 1)), "{loads:?}");
+        assert!(!loads.iter().any(|(s, n)| *s == slot && *n > 0), "{loads:?}");
+
+        // A cancelled booking can't be moved.
+        store
+            .cancel_booking(&permit, code, &ctx(T0 + 3))
+            .await
+            .unwrap();
+        let gone = store
+            .reschedule_booking(&permit, code, &to(slot + 3 * day, 5), &ctx(T0 + 4))
+            .await;
+        assert!(
+            matches!(&gone, Err(StoreError::WrongState(m)) if m.starts_with("only a booked appointment can be rescheduled")),
+            "{gone:?}"
+        );
+    })
+    .await;
+}

@@ -1,6 +1,7 @@
-//! The domain's one test binary: primitives, authorization and input parsing, all through the
-//! public API.
+//! The domain's one test binary: primitives, authorization, input parsing and the booking
+//! decision, all through the public API.
 
 mod access;
+mod booking_decision;
 mod input;
 mod primitives;
