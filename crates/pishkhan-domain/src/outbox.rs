@@ -126,7 +126,13 @@ mod tests {
 
     #[test]
     fn unknown_text_parses_to_none() {
-        for s in ["", "booking", "Booking.Confirmed", "booking.confirmed ", "x.y"] {
+        for s in [
+            "",
+            "booking",
+            "Booking.Confirmed",
+            "booking.confirmed ",
+            "x.y",
+        ] {
             assert_eq!(OutboxKind::parse(s), None, "{s:?}");
         }
     }
