@@ -482,7 +482,7 @@ async fn book_in(
     };
     crate::outbox::enqueue(
         tx,
-        &crate::outbox::booking_message("booking.confirmed", &booking),
+        &crate::outbox::booking_message(crate::OutboxKind::BookingConfirmed, &booking),
         ctx.now_ms,
     )
     .await?;
@@ -570,7 +570,7 @@ async fn cancel_in(
     };
     crate::outbox::enqueue(
         tx,
-        &crate::outbox::booking_message("booking.cancelled", &cancelled),
+        &crate::outbox::booking_message(crate::OutboxKind::BookingCancelled, &cancelled),
         ctx.now_ms,
     )
     .await?;

@@ -806,11 +806,11 @@ async fn commit(
         .iter()
         .map(|d| match d {
             Decided::Booked { booking, .. } => {
-                crate::outbox::booking_message("booking.confirmed", booking)
+                crate::outbox::booking_message(crate::OutboxKind::BookingConfirmed, booking)
                     .args(booking.updated_at_ms)
             }
             Decided::Cancelled { booking, .. } => {
-                crate::outbox::booking_message("booking.cancelled", booking)
+                crate::outbox::booking_message(crate::OutboxKind::BookingCancelled, booking)
                     .args(booking.updated_at_ms)
             }
             Decided::Rescheduled { booking, .. } => {

@@ -255,8 +255,10 @@ pub(crate) async fn enqueue_reminders(
     // slot time in the key gives a rescheduled booking its own reminder.
     let (_turn, mut tx) = store.begin_write().await?;
     let concat = |parts: &[&str]| parts.join(" || ");
+    let reminder = crate::OutboxKind::BookingReminder.as_str();
+    let key_prefix = format!("'{reminder}:'");
     let key = concat(&[
-        "'booking.reminder:'",
+        &key_prefix,
         "tracking_code",
         "':'",
         "CAST(slot_start_ms AS TEXT)",
@@ -278,7 +280,7 @@ pub(crate) async fn enqueue_reminders(
     ]);
     let sql = format!(
         "INSERT INTO outbox (kind, recipient, dedupe_key, payload_json, status, next_attempt_at_ms, created_at_ms) \
-         SELECT 'booking.reminder', mobile, {key}, {payload}, 'pending', $1, $1 FROM bookings \
+         SELECT '{reminder}', mobile, {key}, {payload}, 'pending', $1, $1 FROM bookings \
          WHERE status = 'booked' AND slot_start_ms >= $2 AND slot_start_ms < $3 \
          ORDER BY slot_start_ms LIMIT {MAX_REMINDERS_PER_SWEEP} \
          ON CONFLICT (dedupe_key) DO NOTHING"

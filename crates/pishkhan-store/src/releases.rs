@@ -647,7 +647,7 @@ async fn record_in(
         .enumerate()
         .map(|(i, (code, mobile))| {
             NewMessage {
-                kind: "release.waitlisted",
+                kind: crate::OutboxKind::ReleaseWaitlisted,
                 recipient: mobile.as_str().to_string(),
                 dedupe_key: format!("release.waitlisted:{id}:{}", code.as_str()),
                 payload: serde_json::json!({
@@ -737,7 +737,7 @@ async fn settle_in(
                 enqueue(
                     tx,
                     &NewMessage {
-                        kind: "release.won",
+                        kind: crate::OutboxKind::ReleaseWon,
                         recipient: b.mobile.as_str().to_string(),
                         dedupe_key: format!("release.won:{id}:{}", b.national_code.as_str()),
                         payload: serde_json::json!({
@@ -779,7 +779,7 @@ async fn settle_in(
                 enqueue(
                     tx,
                     &NewMessage {
-                        kind: "release.unseated",
+                        kind: crate::OutboxKind::ReleaseUnseated,
                         recipient: mobile,
                         dedupe_key: format!("release.unseated:{id}:{}", national_code.as_str()),
                         payload: serde_json::json!({
@@ -882,7 +882,7 @@ async fn offer_seat(
             enqueue(
                 tx,
                 &NewMessage {
-                    kind: "release.offer",
+                    kind: crate::OutboxKind::ReleaseOffer,
                     recipient: r.try_get("mobile")?,
                     dedupe_key: format!("release.offer:{id}:{code}"),
                     payload: serde_json::json!({

@@ -80,9 +80,13 @@ pub(crate) async fn request_otp(
     enqueue(
         &mut tx,
         &NewMessage {
-            kind: "auth.otp",
+            kind: crate::OutboxKind::AuthOtp,
             recipient: r.mobile.as_str().to_string(),
-            dedupe_key: format!("auth.otp:{}:{now}", r.national_code.as_str()),
+            dedupe_key: format!(
+                "{}:{}:{now}",
+                crate::OutboxKind::AuthOtp,
+                r.national_code.as_str()
+            ),
             payload: serde_json::json!({ "code": r.code, "expires_at_ms": now + r.ttl_ms }),
         },
         now,

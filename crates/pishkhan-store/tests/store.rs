@@ -1162,7 +1162,7 @@ async fn verifications_are_group_committed_all_or_nothing() {
                 permit: permit.clone(),
                 verification: verification(id, office, "operator", decision),
                 notices: vec![pishkhan_store::Notice {
-                    kind: "identity.locked",
+                    kind: pishkhan_store::OutboxKind::IdentityLocked,
                     recipient: "09120000000".into(),
                     dedupe_key: format!("identity.locked:{id}"),
                     payload: serde_json::json!({}),

@@ -2,6 +2,7 @@
 //! them, then claimed, delivered and settled by the dispatcher.
 
 use async_trait::async_trait;
+pub use pishkhan_domain::outbox::OutboxKind;
 
 use crate::Result;
 
@@ -9,7 +10,8 @@ use crate::Result;
 #[derive(Debug, Clone, PartialEq)]
 pub struct OutboxMessage {
     pub id: i64,
-    /// What happened, such as `booking.confirmed` or `booking.cancelled`.
+    /// What happened, as stored: the text of an [`OutboxKind`] (`booking.confirmed`, …), kept
+    /// as text so a row written by a newer version still reads; see [`OutboxKind::parse`].
     pub kind: String,
     /// The citizen's mobile.
     pub recipient: String,
@@ -28,8 +30,8 @@ pub struct OutboxMessage {
 /// A repeated `dedupe_key` is not a second message.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Notice {
-    /// Such as `queue.turn_near` or `visit.survey`.
-    pub kind: &'static str,
+    /// What happened; stored as its text (`queue.turn_near`, `visit.survey`, …).
+    pub kind: OutboxKind,
     pub recipient: String,
     pub dedupe_key: String,
     pub payload: serde_json::Value,
