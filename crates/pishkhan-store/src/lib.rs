@@ -14,6 +14,7 @@
 mod areas;
 mod bookings;
 mod database_url;
+mod dialect;
 mod engine;
 mod error;
 mod exchange_log;

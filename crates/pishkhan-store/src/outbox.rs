@@ -12,7 +12,7 @@ use sqlx::Row;
 use sqlx::any::AnyRow;
 
 use crate::sql::{AnyTx, Arg, SqlStore, corrupt};
-use crate::{Backend, OutboxMessage, OutboxOutcome, Result, StoreError};
+use crate::{OutboxMessage, OutboxOutcome, Result, StoreError};
 
 /// A message to enqueue inside a change's transaction.
 pub(crate) struct NewMessage {
@@ -81,10 +81,7 @@ pub(crate) async fn claim(
     lease_ms: i64,
 ) -> Result<Vec<OutboxMessage>> {
     // Concurrent dispatchers on PostgreSQL skip each other's rows instead of waiting.
-    let lock = match store.backend {
-        Backend::Postgres => " FOR UPDATE SKIP LOCKED",
-        Backend::Sqlite => "",
-    };
+    let lock = store.dialect.skip_locked();
     let (_turn, mut tx) = store.begin_write().await?;
     let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
         "UPDATE outbox SET lease_until_ms = $1 WHERE id IN (SELECT id FROM outbox \

@@ -421,9 +421,9 @@ impl crate::Queue for SqlStore {
         ctx: &AuditContext,
     ) -> Result<()> {
         crate::queue::append(self, permit, append, ctx).await?;
-        if let Some(engine) = &self.engine {
-            engine.observe_statuses(&append.effects.statuses).await?;
-        }
+        self.bookings
+            .observe_statuses(&append.effects.statuses)
+            .await?;
         Ok(())
     }
 

@@ -14,6 +14,7 @@ use pishkhan_domain::{JalaliDate, Mobile, NationalCode, PostalCode};
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
+use crate::dialect::Dialect;
 use crate::sql::{
     AnyTx, Arg, INSERT_BATCH_ROWS, Sql, SqlStore, audit_permit, corrupt, field, insert_rows,
     require, write_audit,
@@ -23,9 +24,6 @@ use crate::{
     NewInvitation, OfficeFilter, Page, PageRequest, ProvinceSummary, RegistryCounts, Result,
     ServiceFilter, StaffRecord, StaffStatus, StoreError,
 };
-
-/// Advisory-lock key that serialises office-code allocation on PostgreSQL.
-const OFFICE_CODE_LOCK_KEY: i64 = 0x4f46_4649_4345;
 
 /// Free-text queries use at most this many words.
 const MAX_SEARCH_TERMS: usize = 6;
@@ -253,13 +251,13 @@ const STAFF_INSERT: &str = "INSERT INTO staff (username, national_code, first_na
 /// Provinces and agencies are fixed reference data: existing rows are kept as they are.
 async fn insert_reference(
     tx: &mut AnyTx<'_>,
-    backend: Backend,
+    dialect: &dyn Dialect,
     provinces: &[Province],
     agencies: &[Agency],
 ) -> Result<u64> {
     let p = insert_rows(
         tx,
-        backend,
+        dialect,
         "INSERT INTO provinces (id, name_fa, name_en, capital_fa, capital_en, population, lat, lon) VALUES ",
         " ON CONFLICT (id) DO NOTHING",
         provinces
@@ -281,7 +279,7 @@ async fn insert_reference(
     .await?;
     let a = insert_rows(
         tx,
-        backend,
+        dialect,
         "INSERT INTO agencies (code, name_fa, name_en) VALUES ",
         " ON CONFLICT (code) DO NOTHING",
         agencies
@@ -300,7 +298,11 @@ async fn insert_reference(
 }
 
 /// Refuses offices whose code or licence number is already stored, naming the first clash.
-async fn check_new_offices(tx: &mut AnyTx<'_>, backend: Backend, offices: &[Office]) -> Result<()> {
+async fn check_new_offices(
+    tx: &mut AnyTx<'_>,
+    dialect: &dyn Dialect,
+    offices: &[Office],
+) -> Result<()> {
     let mut seen_codes = HashSet::new();
     let mut seen_licences = HashSet::new();
     for o in offices {
@@ -317,7 +319,7 @@ async fn check_new_offices(tx: &mut AnyTx<'_>, backend: Backend, offices: &[Offi
     }
     for chunk in offices.chunks(INSERT_BATCH_ROWS) {
         let mut sql = Sql::bulk(
-            backend,
+            dialect,
             "SELECT code, licence_no FROM offices WHERE code IN (",
         );
         for (i, o) in chunk.iter().enumerate() {
@@ -370,7 +372,7 @@ async fn check_provinces_exist(tx: &mut AnyTx<'_>, offices: &[Office]) -> Result
 #[async_trait]
 impl crate::Registry for SqlStore {
     fn backend(&self) -> Backend {
-        self.backend
+        self.dialect.backend()
     }
 
     async fn ping(&self) -> Result<()> {
@@ -396,7 +398,7 @@ impl crate::Registry for SqlStore {
     ) -> Result<u64> {
         require(permit, |a| matches!(a, Action::SeedReferenceData))?;
         let (_turn, mut tx) = self.begin_write().await?;
-        let n = insert_reference(&mut tx, self.backend, provinces, agencies).await?;
+        let n = insert_reference(&mut tx, &*self.dialect, provinces, agencies).await?;
         if n > 0 {
             audit_permit(
                 &mut tx,
@@ -430,7 +432,7 @@ impl crate::Registry for SqlStore {
                 what: "the database already holds offices or staff".into(),
             });
         }
-        insert_reference(&mut tx, self.backend, load.provinces, load.agencies).await?;
+        insert_reference(&mut tx, &*self.dialect, load.provinces, load.agencies).await?;
         let services = load
             .services
             .iter()
@@ -438,7 +440,7 @@ impl crate::Registry for SqlStore {
             .collect::<Result<Vec<_>>>()?;
         insert_rows(
             &mut tx,
-            self.backend,
+            &*self.dialect,
             SERVICE_INSERT,
             SERVICE_UPSERT_TAIL,
             services,
@@ -446,7 +448,7 @@ impl crate::Registry for SqlStore {
         .await?;
         insert_rows(
             &mut tx,
-            self.backend,
+            &*self.dialect,
             OFFICE_INSERT,
             "",
             load.offices
@@ -457,7 +459,7 @@ impl crate::Registry for SqlStore {
         .await?;
         insert_rows(
             &mut tx,
-            self.backend,
+            &*self.dialect,
             STAFF_INSERT,
             "",
             load.staff
@@ -717,14 +719,8 @@ impl crate::Registry for SqlStore {
         let (_turn, mut tx) = self.begin_write().await?;
         let mut office = office.clone();
         if allocate_code {
-            if self.backend == Backend::Postgres {
-                // Allocations queue here until the previous one commits; SQLite already
-                // serialises writers.
-                sqlx::query("SELECT pg_advisory_xact_lock($1)")
-                    .bind(OFFICE_CODE_LOCK_KEY)
-                    .execute(&mut *tx)
-                    .await?;
-            }
+            // Allocations queue here until the previous one commits.
+            self.dialect.lock_office_codes(&mut tx).await?;
             let n: i64 = sqlx::query("SELECT COALESCE(MAX(code), 9999999) + 1 AS n FROM offices")
                 .fetch_one(&mut *tx)
                 .await?
@@ -736,10 +732,10 @@ impl crate::Registry for SqlStore {
         let office = &office;
         let one = std::slice::from_ref(office);
         check_provinces_exist(&mut tx, one).await?;
-        check_new_offices(&mut tx, self.backend, one).await?;
+        check_new_offices(&mut tx, &*self.dialect, one).await?;
         insert_rows(
             &mut tx,
-            self.backend,
+            &*self.dialect,
             OFFICE_INSERT,
             "",
             vec![office_args(office, ctx.now_ms)],
@@ -766,10 +762,10 @@ impl crate::Registry for SqlStore {
         require(permit, |a| matches!(a, Action::ImportOffices))?;
         let (_turn, mut tx) = self.begin_write().await?;
         check_provinces_exist(&mut tx, offices).await?;
-        check_new_offices(&mut tx, self.backend, offices).await?;
+        check_new_offices(&mut tx, &*self.dialect, offices).await?;
         let n = insert_rows(
             &mut tx,
-            self.backend,
+            &*self.dialect,
             OFFICE_INSERT,
             "",
             offices.iter().map(|o| office_args(o, ctx.now_ms)).collect(),
@@ -822,7 +818,7 @@ impl crate::Registry for SqlStore {
             .collect::<Result<Vec<_>>>()?;
         let n = insert_rows(
             &mut tx,
-            self.backend,
+            &*self.dialect,
             SERVICE_INSERT,
             SERVICE_UPSERT_TAIL,
             rows,
@@ -863,7 +859,7 @@ impl crate::Registry for SqlStore {
         }
         insert_rows(
             &mut tx,
-            self.backend,
+            &*self.dialect,
             STAFF_INSERT,
             "",
             vec![staff_args(staff, StaffStatus::Invited, ctx.now_ms)],

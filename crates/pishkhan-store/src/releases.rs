@@ -27,9 +27,9 @@ use sqlx::any::AnyRow;
 use crate::outbox::{NewMessage, enqueue};
 use crate::sql::{AnyTx, Arg, SqlStore, audit_permit, corrupt, field, insert_rows, require};
 use crate::{
-    AuditContext, Backend, Booking, CitizenRelease, NewRelease, NewReleaseRequest, PlannedSlot,
-    Release, ReleaseAllocation, ReleaseOffer, ReleaseOffice, ReleaseOutcome, ReleaseRequest,
-    ReleaseResult, ReleaseStatus, Result, Seat, SeatSettlement, StoreError,
+    AuditContext, Booking, CitizenRelease, NewRelease, NewReleaseRequest, PlannedSlot, Release,
+    ReleaseAllocation, ReleaseOffer, ReleaseOffice, ReleaseOutcome, ReleaseRequest, ReleaseResult,
+    ReleaseStatus, Result, Seat, SeatSettlement, StoreError,
 };
 
 /// Waitlist rows read at a time while looking for the next citizen to offer a seat to.
@@ -418,10 +418,7 @@ async fn submit_in(
 ) -> Result<bool> {
     // A shared lock on PostgreSQL: submissions don't wait for each other, but sealing the
     // release waits until every request that saw it open has committed.
-    let lock = match store.backend {
-        Backend::Postgres => " FOR SHARE",
-        Backend::Sqlite => "",
-    };
+    let lock = store.dialect.for_share();
     let row = sqlx::query(sqlx::AssertSqlSafe(format!(
         "SELECT status, opens_at_ms, closes_at_ms FROM releases WHERE id = $1{lock}"
     )))
@@ -437,20 +434,7 @@ async fn submit_in(
             "the release is not taking requests now".into(),
         ));
     }
-    let seq: i64 = match store.backend {
-        Backend::Postgres => sqlx::query("SELECT nextval('release_request_seq') AS n")
-            .fetch_one(&mut **tx)
-            .await?
-            .try_get("n")?,
-        // The one writer holds the database: nobody takes the same number meanwhile.
-        Backend::Sqlite => sqlx::query(
-            "SELECT COALESCE(MAX(seq), 0) + 1 AS n FROM release_requests WHERE release_id = $1",
-        )
-        .bind(id.to_string())
-        .fetch_one(&mut **tx)
-        .await?
-        .try_get("n")?,
-    };
+    let seq = store.dialect.next_release_request_seq(tx, id).await?;
     let stored = sqlx::query(
         "INSERT INTO release_requests (release_id, national_code, mobile, preferences_json, seq, at_ms, submissions) \
          VALUES ($1, $2, $3, $4, $5, $6, 1) ON CONFLICT (release_id, national_code) DO UPDATE SET \
@@ -621,7 +605,7 @@ async fn record_in(
             ]
         })
         .collect();
-    insert_rows(tx, store.backend, HEAD, "", winners).await?;
+    insert_rows(tx, &*store.dialect, HEAD, "", winners).await?;
     let waitlisted = result
         .waitlist
         .iter()
@@ -640,7 +624,7 @@ async fn record_in(
             ]
         })
         .collect();
-    insert_rows(tx, store.backend, HEAD, "", waitlisted).await?;
+    insert_rows(tx, &*store.dialect, HEAD, "", waitlisted).await?;
     let notices = result
         .waitlist
         .iter()
@@ -661,7 +645,7 @@ async fn record_in(
         .collect();
     insert_rows(
         tx,
-        store.backend,
+        &*store.dialect,
         crate::outbox::OUTBOX_INSERT,
         crate::outbox::OUTBOX_INSERT_TAIL,
         notices,
@@ -1034,48 +1018,6 @@ pub(crate) async fn after_cancel(
     crate::bookings::finish(tx, outcome).await
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn plans_round_trip_through_json() {
-        let plan = vec![ReleaseOffice {
-            office: OfficeCode::from_u32(11_000_001).unwrap(),
-            slots: 3,
-            times: vec![
-                PlannedSlot {
-                    start_ms: 1_000,
-                    end_ms: 2_000,
-                    seats: 2,
-                },
-                PlannedSlot {
-                    start_ms: 2_000,
-                    end_ms: 3_000,
-                    seats: 1,
-                },
-            ],
-        }];
-        assert_eq!(plan_from_json(&plan_to_json(&plan)).unwrap(), plan);
-        assert!(plan_from_json("[{\"office\": 1}]").is_err());
-    }
-
-    #[test]
-    fn a_secret_seed_stays_out_of_debug_output() {
-        let r = NewRelease {
-            id: "r-1".into(),
-            service: ServiceCode::parse("PSP-001").unwrap(),
-            province: 1,
-            offices: Vec::new(),
-            opens_at_ms: 0,
-            closes_at_ms: 1,
-            seed_hex: "ab".repeat(32),
-            seed_commitment: "cd".repeat(32),
-        };
-        assert!(!format!("{r:?}").contains(&"ab".repeat(32)));
-    }
-}
-
 #[async_trait]
 impl crate::Releases for SqlStore {
     async fn create_release(
@@ -1156,5 +1098,47 @@ impl crate::Releases for SqlStore {
         national_code: &NationalCode,
     ) -> Result<Vec<crate::CitizenRelease>> {
         crate::releases::citizen_releases(self, national_code).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plans_round_trip_through_json() {
+        let plan = vec![ReleaseOffice {
+            office: OfficeCode::from_u32(11_000_001).unwrap(),
+            slots: 3,
+            times: vec![
+                PlannedSlot {
+                    start_ms: 1_000,
+                    end_ms: 2_000,
+                    seats: 2,
+                },
+                PlannedSlot {
+                    start_ms: 2_000,
+                    end_ms: 3_000,
+                    seats: 1,
+                },
+            ],
+        }];
+        assert_eq!(plan_from_json(&plan_to_json(&plan)).unwrap(), plan);
+        assert!(plan_from_json("[{\"office\": 1}]").is_err());
+    }
+
+    #[test]
+    fn a_secret_seed_stays_out_of_debug_output() {
+        let r = NewRelease {
+            id: "r-1".into(),
+            service: ServiceCode::parse("PSP-001").unwrap(),
+            province: 1,
+            offices: Vec::new(),
+            opens_at_ms: 0,
+            closes_at_ms: 1,
+            seed_hex: "ab".repeat(32),
+            seed_commitment: "cd".repeat(32),
+        };
+        assert!(!format!("{r:?}").contains(&"ab".repeat(32)));
     }
 }

@@ -1,83 +1,69 @@
-//! The SQL both backends share.
+//! The store both backends share: `SqlStore` over sqlx's `Any` driver, the statement builder
+//! and the helpers every area uses (audit rows, permit checks, batched inserts).
 //!
-//! The registry's SQL is the same on SQLite and PostgreSQL (`$N` parameters, `ON CONFLICT`,
-//! `RETURNING`), so it is written once here over sqlx's `Any` driver. What differs per backend
-//! (opening, locking, migrations, and later the hot-path engines) lives in `sqlite.rs` and
-//! `postgres.rs`.
+//! Each area's SQL sits in its own file (`registry.rs`, `sessions.rs`, `bookings.rs`,
+//! `queue.rs`, `releases.rs`, `outbox.rs`, `exchange_log.rs`, `identity.rs`), written once for
+//! both engines. What differs per engine sits behind `dialect::Dialect` and
+//! `bookings::BookingWriter`, chosen once at open; opening, locking and migrations live in
+//! `sqlite.rs` and `postgres.rs`.
 
 use std::fs::File;
 
-use async_trait::async_trait;
 use pishkhan_domain::access::{Action, Permit};
-use pishkhan_domain::model::{FieldError, LocalizedText, OfficeCode};
-use pishkhan_domain::schedule::{SlotPolicy, TrackingCode};
-use pishkhan_domain::{JalaliDate, NationalCode};
+use pishkhan_domain::model::FieldError;
 use sqlx::any::AnyArguments;
 use sqlx::{Any, AnyPool, Row};
 
-use crate::bookings;
-use crate::{AuditContext, Backend, Booked, Booking, NewBooking, Result, StoreError};
+use crate::bookings::BookingWriter;
+use crate::dialect::{Dialect, WriteTurn};
+use crate::{AuditContext, Result, StoreError};
 
 /// Rows per multi-row INSERT: keeps each statement under both engines' parameter limits.
 pub(crate) const INSERT_BATCH_ROWS: usize = 400;
 
 pub(crate) struct SqlStore {
     pub(crate) pool: AnyPool,
-    pub(crate) backend: Backend,
+    /// What differs per engine on this shared path; chosen once at open.
+    pub(crate) dialect: Box<dyn Dialect>,
     /// Held for the life of the store: the embedded database's single-owner lock.
     _lock: Option<File>,
-    /// The embedded store's single writer. This process owns the database (see `_lock`), so
-    /// serialising read-then-write transactions here is sound, and it spares SQLite the
-    /// failed lock upgrades of concurrent deferred transactions.
-    writer: Option<tokio::sync::Mutex<()>>,
     /// Key of the permutation from booking numbers to tracking codes; kept in `meta`.
     pub(crate) tracking_key: [u8; 32],
-    /// The embedded store's in-memory booking engine (group commit); `None` on PostgreSQL.
-    pub(crate) engine: Option<crate::engine::Engine>,
-    /// The embedded store's background WAL checkpointer.
-    _checkpointer: Option<crate::sqlite::Checkpointer>,
+    /// Takes and frees seats: the in-memory engine on SQLite, conditional updates on
+    /// PostgreSQL.
+    pub(crate) bookings: Box<dyn BookingWriter>,
+    /// Background work of the engine (the WAL checkpointer on SQLite).
+    _background: Option<crate::sqlite::Checkpointer>,
 }
 
 impl SqlStore {
-    /// Finishes opening a migrated database: loads (or creates) the tracking-code key and,
-    /// on SQLite, starts the booking engine from the durable record.
-    pub(crate) async fn new(pool: AnyPool, backend: Backend, lock: Option<File>) -> Result<Self> {
+    /// Finishes opening a migrated database: loads (or creates) the tracking-code key and
+    /// starts the dialect's booking writer and background work.
+    pub(crate) async fn new(
+        pool: AnyPool,
+        dialect: Box<dyn Dialect>,
+        lock: Option<File>,
+    ) -> Result<Self> {
         let tracking_key = tracking_key(&pool).await?;
-        let engine = match backend {
-            Backend::Sqlite => {
-                Some(crate::engine::Engine::start(pool.clone(), tracking_key, now_ms()).await?)
-            }
-            Backend::Postgres => None,
-        };
-        let writer = (backend == Backend::Sqlite).then(|| tokio::sync::Mutex::new(()));
-        let checkpointer =
-            (backend == Backend::Sqlite).then(|| crate::sqlite::spawn_checkpointer(pool.clone()));
+        let bookings = dialect
+            .start_booking_writer(&pool, tracking_key, now_ms())
+            .await?;
+        let background = dialect.start_background(&pool);
         Ok(Self {
-            _checkpointer: checkpointer,
+            _background: background,
             pool,
-            backend,
+            dialect,
             _lock: lock,
-            writer,
             tracking_key,
-            engine,
+            bookings,
         })
     }
 
     /// Starts a write transaction. On SQLite it waits for the writer's turn and begins
-    /// `IMMEDIATE`, taking the write lock up front: a deferred transaction that reads first
-    /// can fail to upgrade (`SQLITE_BUSY_SNAPSHOT`) without ever waiting. Bind the result as
-    /// `let (_turn, mut tx) = …` so the transaction ends before the turn is released.
-    pub(crate) async fn begin_write(
-        &self,
-    ) -> Result<(Option<tokio::sync::MutexGuard<'_, ()>>, AnyTx<'static>)> {
-        match &self.writer {
-            Some(m) => {
-                let turn = m.lock().await;
-                let tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
-                Ok((Some(turn), tx))
-            }
-            None => Ok((None, self.pool.begin().await?)),
-        }
+    /// `IMMEDIATE`. Bind the result as `let (_turn, mut tx) = …` so the transaction ends
+    /// before the turn is released.
+    pub(crate) async fn begin_write(&self) -> Result<(WriteTurn<'_>, AnyTx<'static>)> {
+        self.dialect.begin_write(&self.pool).await
     }
 }
 
@@ -148,10 +134,18 @@ impl Sql {
         }
     }
 
-    /// A statement with many parameters, in the placeholder style cheapest for `backend`.
-    pub(crate) fn bulk(backend: Backend, text: &str) -> Self {
+    /// A statement with many parameters, in the placeholder style cheapest for `dialect`.
+    pub(crate) fn bulk(dialect: &dyn Dialect, text: &str) -> Self {
         Self {
-            positional: backend == Backend::Sqlite,
+            positional: dialect.positional_params(),
+            ..Self::new(text)
+        }
+    }
+
+    /// A statement with many parameters for SQLite alone (the booking engine).
+    pub(crate) fn positional(text: &str) -> Self {
+        Self {
+            positional: true,
             ..Self::new(text)
         }
     }
@@ -202,7 +196,7 @@ pub(crate) fn field<T>(what: &str, r: std::result::Result<T, FieldError>) -> Res
 /// Inserts rows in batches of multi-row `INSERT`s. `head` is `INSERT INTO t (cols) VALUES `.
 pub(crate) async fn insert_rows(
     tx: &mut AnyTx<'_>,
-    backend: Backend,
+    dialect: &dyn Dialect,
     head: &str,
     tail: &str,
     rows: Vec<Vec<Arg>>,
@@ -210,7 +204,7 @@ pub(crate) async fn insert_rows(
     let mut inserted = 0u64;
     let mut rows = rows.into_iter().peekable();
     while rows.peek().is_some() {
-        let mut sql = Sql::bulk(backend, head);
+        let mut sql = Sql::bulk(dialect, head);
         for (i, row) in rows.by_ref().take(INSERT_BATCH_ROWS).enumerate() {
             if i > 0 {
                 sql.push(", ");
@@ -281,124 +275,5 @@ pub(crate) fn require(permit: &Permit, ok: impl FnOnce(&Action) -> bool) -> Resu
         Ok(())
     } else {
         Err(StoreError::PermitMismatch)
-    }
-}
-
-#[async_trait]
-impl crate::Appointments for SqlStore {
-    async fn slot_policy(&self, office: OfficeCode) -> Result<Option<SlotPolicy>> {
-        bookings::slot_policy(self, office).await
-    }
-
-    async fn set_slot_policy(
-        &self,
-        permit: &Permit,
-        office: OfficeCode,
-        policy: &SlotPolicy,
-        ctx: &AuditContext,
-    ) -> Result<()> {
-        bookings::set_slot_policy(self, permit, office, policy, ctx).await
-    }
-
-    async fn holidays(
-        &self,
-        from: JalaliDate,
-        to: JalaliDate,
-    ) -> Result<Vec<(JalaliDate, LocalizedText)>> {
-        bookings::holidays(self, from, to).await
-    }
-
-    async fn set_holiday(
-        &self,
-        permit: &Permit,
-        day: JalaliDate,
-        name: &LocalizedText,
-        ctx: &AuditContext,
-    ) -> Result<()> {
-        bookings::set_holiday(self, permit, day, name, ctx).await
-    }
-
-    async fn closures(
-        &self,
-        office: OfficeCode,
-        from: JalaliDate,
-        to: JalaliDate,
-    ) -> Result<Vec<(JalaliDate, LocalizedText)>> {
-        bookings::closures(self, office, from, to).await
-    }
-
-    async fn set_closure(
-        &self,
-        permit: &Permit,
-        office: OfficeCode,
-        day: JalaliDate,
-        reason: &LocalizedText,
-        ctx: &AuditContext,
-    ) -> Result<()> {
-        bookings::set_closure(self, permit, office, day, reason, ctx).await
-    }
-
-    async fn slot_loads(
-        &self,
-        office: OfficeCode,
-        from_ms: i64,
-        to_ms: i64,
-    ) -> Result<Vec<(i64, u32)>> {
-        bookings::slot_loads(self, office, from_ms, to_ms).await
-    }
-
-    async fn create_booking(
-        &self,
-        permit: &Permit,
-        booking: &NewBooking,
-        ctx: &AuditContext,
-    ) -> Result<Booked> {
-        bookings::create_booking(self, permit, booking, ctx).await
-    }
-
-    async fn booking(&self, code: &TrackingCode) -> Result<Booking> {
-        bookings::booking(self, code).await
-    }
-
-    async fn cancel_booking(
-        &self,
-        permit: &Permit,
-        code: &TrackingCode,
-        ctx: &AuditContext,
-    ) -> Result<Booking> {
-        let cancelled = bookings::cancel_booking(self, permit, code, ctx).await?;
-        // A seat a surge release gave out goes on to its waitlist. The cancellation stands
-        // either way; a missed offer is made at the release's next close call.
-        if let Err(e) = crate::releases::after_cancel(self, permit, &cancelled, ctx).await {
-            tracing::warn!(error = %e, booking = %cancelled.tracking_code, "release waitlist offer failed; the next close call makes it");
-        }
-        Ok(cancelled)
-    }
-
-    async fn reschedule_booking(
-        &self,
-        permit: &Permit,
-        code: &TrackingCode,
-        to: &crate::NewSlot,
-        ctx: &AuditContext,
-    ) -> Result<Booking> {
-        bookings::reschedule_booking(self, permit, code, to, ctx).await
-    }
-
-    async fn office_bookings(
-        &self,
-        office: OfficeCode,
-        from_ms: i64,
-        to_ms: i64,
-    ) -> Result<Vec<Booking>> {
-        crate::queue::office_bookings(self, office, from_ms, to_ms).await
-    }
-
-    async fn enqueue_reminders(&self, from_ms: i64, to_ms: i64, now_ms: i64) -> Result<u64> {
-        crate::queue::enqueue_reminders(self, from_ms, to_ms, now_ms).await
-    }
-
-    async fn citizen_bookings(&self, national_code: &NationalCode) -> Result<Vec<Booking>> {
-        bookings::citizen_bookings(self, national_code).await
     }
 }
