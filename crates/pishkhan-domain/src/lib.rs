@@ -1,6 +1,6 @@
 //! Pure domain of Pishkhan: parsed identifiers, Jalali dates, Persian text, the model of
-//! offices, services and staff, and the authorization rules. Nothing here does I/O; clocks and
-//! randomness are passed in by the caller.
+//! offices, services and staff, the authorization rules and the kinds of outbox notification.
+//! Nothing here does I/O; clocks and randomness are passed in by the caller.
 
 pub mod access;
 pub mod booking_decision;
@@ -11,6 +11,7 @@ pub mod mobile;
 pub mod model;
 pub mod national_code;
 pub mod normalize;
+pub mod outbox;
 pub mod postal_code;
 pub mod schedule;
 pub mod sheba;

@@ -36,6 +36,7 @@ use std::sync::{Arc, Mutex};
 use pishkhan_domain::JalaliDate;
 use pishkhan_domain::digits::to_persian_digits;
 use pishkhan_domain::model::{Lang, LocalizedText, OfficeCode, ServiceCode};
+use pishkhan_domain::outbox::OutboxKind;
 use pishkhan_domain::schedule::TrackingCode;
 use pishkhan_domain::tehran::to_tehran;
 use pishkhan_store::{OutboxMessage, Store, StoreError};
@@ -163,8 +164,8 @@ pub fn render_message(
         .and_then(serde_json::Value::as_i64)
         .and_then(When::at);
 
-    match msg.kind.as_str() {
-        "booking.confirmed" => booking_text(
+    match OutboxKind::parse(&msg.kind) {
+        Some(OutboxKind::BookingConfirmed) => booking_text(
             &office,
             &service,
             when.as_ref(),
@@ -172,7 +173,7 @@ pub fn render_message(
             ("ثبت شد", "is booked"),
             false,
         ),
-        "booking.cancelled" => booking_text(
+        Some(OutboxKind::BookingCancelled) => booking_text(
             &office,
             &service,
             when.as_ref(),
@@ -180,7 +181,7 @@ pub fn render_message(
             ("لغو شد", "was cancelled"),
             false,
         ),
-        "booking.rescheduled" => {
+        Some(OutboxKind::BookingRescheduled) => {
             let fa = format!(
                 "نوبت شما برای «{}» در «{}»{} منتقل شد.{}",
                 service.fa,
@@ -204,7 +205,7 @@ pub fn render_message(
                 text_en: en,
             }
         }
-        "booking.reminder" => booking_text(
+        Some(OutboxKind::BookingReminder) => booking_text(
             &office,
             &service,
             when.as_ref(),
@@ -212,7 +213,7 @@ pub fn render_message(
             ("است", "is"),
             true,
         ),
-        "queue.turn_near" => {
+        Some(OutboxKind::QueueTurnNear) => {
             let ticket = ticket(p);
             let ahead = p
                 .get("ahead")
@@ -245,7 +246,7 @@ pub fn render_message(
                 text_en: en,
             }
         }
-        "visit.survey" => {
+        Some(OutboxKind::VisitSurvey) => {
             let url = survey_url(p);
             let fa = format!(
                 "از مراجعه شما به «{}» سپاسگزاریم.{}",
@@ -268,7 +269,7 @@ pub fn render_message(
                 text_en: en,
             }
         }
-        "auth.otp" => {
+        Some(OutboxKind::AuthOtp) => {
             let Some(otp) = otp_code(p) else {
                 return Rendered {
                     text_fa: "درخواست کد ورود به پیشخوان دولت دریافت شد.".into(),
@@ -302,7 +303,7 @@ pub fn render_message(
                 text_en: en,
             }
         }
-        "release.won" => {
+        Some(OutboxKind::ReleaseWon) => {
             let fa = format!(
                 "در قرعه‌کشی «{}» برنده شدید: نوبت شما در «{}»{} است.{}",
                 service.fa,
@@ -326,7 +327,7 @@ pub fn render_message(
                 text_en: en,
             }
         }
-        "release.waitlisted" => {
+        Some(OutboxKind::ReleaseWaitlisted) => {
             let place = p
                 .get("place")
                 .and_then(serde_json::Value::as_u64)
@@ -348,7 +349,7 @@ pub fn render_message(
                 text_en: en,
             }
         }
-        "release.offer" => {
+        Some(OutboxKind::ReleaseOffer) => {
             let fa = format!(
                 "یک نوبت «{}» در «{}»{} برای شما آزاد شد؛ تا پر نشده آن را رزرو کنید.",
                 service.fa,
@@ -370,7 +371,7 @@ pub fn render_message(
                 text_en: en,
             }
         }
-        "release.unseated" => Rendered {
+        Some(OutboxKind::ReleaseUnseated) => Rendered {
             text_fa: format!(
                 "در قرعه‌کشی «{}» برنده شدید، اما چون نوبت فعال دیگری دارید نوبتی برایتان ثبت نشد.",
                 service.fa
@@ -380,7 +381,7 @@ pub fn render_message(
                 service.en
             ),
         },
-        "identity.otp" => match otp_code(p) {
+        Some(OutboxKind::IdentityOtp) => match otp_code(p) {
             // The code stays in ASCII digits, for phones that fill it in.
             Some(otp) => Rendered {
                 text_fa: format!(
@@ -397,7 +398,7 @@ pub fn render_message(
                 text_en: "An identity check of yours was started at a Pishkhan office.".into(),
             },
         },
-        "identity.locked" => Rendered {
+        Some(OutboxKind::IdentityLocked) => Rendered {
             text_fa: format!(
                 "چند تلاش ناموفق برای احراز هویت با کد ملی شما در «{}» ثبت شد و احراز هویت شما موقتاً قفل شد. اگر این شما نبودید، به دفتر پیشخوان یا ثبت احوال مراجعه کنید.",
                 office.fa
@@ -407,7 +408,8 @@ pub fn render_message(
                 office.en
             ),
         },
-        _ => Rendered {
+        // A kind this version does not know (a newer writer): a generic text.
+        None => Rendered {
             text_fa: format!(
                 "پیام تازه‌ای از پیشخوان دولت دارید.{}",
                 code_fa(code.as_deref())

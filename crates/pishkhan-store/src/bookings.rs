@@ -5,7 +5,13 @@
 //! capacity`), in the same transaction as the booking row. On PostgreSQL the database
 //! arbitrates between any number of app processes; on SQLite the single owning process
 //! serialises writers.
+//!
+//! Seats are taken and freed by a [`BookingWriter`], chosen once at open by the dialect: on
+//! PostgreSQL [`ConditionalUpdates`] (below: the statements run in the request's own
+//! transaction), on SQLite the in-memory single-writer engine (`engine.rs`). Both call the
+//! domain's booking decision.
 
+use async_trait::async_trait;
 use pishkhan_domain::access::{Action, Permit};
 use pishkhan_domain::booking_decision::{
     BookingAsk, BookingDecision, BookingRefusal, Change, Holding, SlotLoad, decide_booking,
@@ -18,7 +24,7 @@ use sqlx::Row;
 use sqlx::any::AnyRow;
 
 use crate::sql::{AnyTx, SqlStore, audit_permit, corrupt, field, require};
-use crate::{AuditContext, Backend, Booked, Booking, NewBooking, Result, StoreError};
+use crate::{AuditContext, Booked, Booking, NewBooking, NewSlot, Result, StoreError};
 
 pub(crate) const BOOKING_COLS: &str = "tracking_code, office_code, service_code, slot_start_ms, slot_end_ms, \
     national_code, mobile, status, created_at_ms, updated_at_ms, created_by";
@@ -226,9 +232,16 @@ pub(crate) async fn slot_loads(
     from_ms: i64,
     to_ms: i64,
 ) -> Result<Vec<(i64, u32)>> {
-    if let Some(engine) = &store.engine {
-        return engine.loads(office, from_ms, to_ms).await;
-    }
+    store.bookings.loads(store, office, from_ms, to_ms).await
+}
+
+/// Booked seats per slot as `slot_loads` holds them (the PostgreSQL writer's view).
+async fn stored_loads(
+    store: &SqlStore,
+    office: OfficeCode,
+    from_ms: i64,
+    to_ms: i64,
+) -> Result<Vec<(i64, u32)>> {
     let rows = sqlx::query(
         "SELECT slot_start_ms, booked FROM slot_loads WHERE office_code = $1 AND slot_start_ms >= $2 AND slot_start_ms < $3",
     )
@@ -370,13 +383,7 @@ pub(crate) async fn create_booking(
     ctx: &AuditContext,
 ) -> Result<Booked> {
     require(permit, |a| may_book(a, b.office, &b.national_code))?;
-    if let Some(engine) = &store.engine {
-        let p = permit.principal();
-        return engine.book(b, p.audit_name(), p.staff_id(), ctx).await;
-    }
-    let (_turn, mut tx) = store.begin_write().await?;
-    let outcome = book_in(store, &mut tx, permit, b, ctx).await;
-    finish(tx, outcome).await
+    store.bookings.book(store, permit, b, ctx).await
 }
 
 /// Commits on success. On failure it rolls back before the writer's turn ends: a transaction
@@ -401,14 +408,12 @@ async fn book_in(
     b: &NewBooking,
     ctx: &AuditContext,
 ) -> Result<Booked> {
-    if store.backend == Backend::Postgres {
-        // Serialise one citizen's concurrent bookings across processes: the limit checks can't
-        // both pass, and a retried request waits here, then finds the first one's booking.
-        sqlx::query("SELECT pg_advisory_xact_lock(hashtext($1))")
-            .bind(b.national_code.as_str().to_string())
-            .execute(&mut **tx)
-            .await?;
-    }
+    // Serialise one citizen's concurrent bookings across processes: the limit checks can't
+    // both pass, and a retried request waits here, then finds the first one's booking.
+    sqlx::query("SELECT pg_advisory_xact_lock(hashtext($1))")
+        .bind(b.national_code.as_str().to_string())
+        .execute(&mut **tx)
+        .await?;
     let prior = match &b.idempotency_key {
         Some(key) => booking_by_key(tx, key).await?,
         None => None,
@@ -482,7 +487,7 @@ async fn book_in(
     };
     crate::outbox::enqueue(
         tx,
-        &crate::outbox::booking_message("booking.confirmed", &booking),
+        &crate::outbox::booking_message(crate::OutboxKind::BookingConfirmed, &booking),
         ctx.now_ms,
     )
     .await?;
@@ -515,15 +520,7 @@ pub(crate) async fn cancel_booking(
     require(permit, |a| {
         may_book(a, current.office, &current.national_code)
     })?;
-    if let Some(engine) = &store.engine {
-        let p = permit.principal();
-        return engine
-            .cancel(code, current.office, p.audit_name(), p.staff_id(), ctx)
-            .await;
-    }
-    let (_turn, mut tx) = store.begin_write().await?;
-    let outcome = cancel_in(store, &mut tx, permit, &current, ctx).await;
-    finish(tx, outcome).await
+    store.bookings.cancel(store, permit, &current, ctx).await
 }
 
 async fn cancel_in(
@@ -570,7 +567,7 @@ async fn cancel_in(
     };
     crate::outbox::enqueue(
         tx,
-        &crate::outbox::booking_message("booking.cancelled", &cancelled),
+        &crate::outbox::booking_message(crate::OutboxKind::BookingCancelled, &cancelled),
         ctx.now_ms,
     )
     .await?;
@@ -588,15 +585,10 @@ pub(crate) async fn reschedule_booking(
     require(permit, |a| {
         may_book(a, current.office, &current.national_code)
     })?;
-    if let Some(engine) = &store.engine {
-        let p = permit.principal();
-        return engine
-            .reschedule(code, current.office, to, p.audit_name(), p.staff_id(), ctx)
-            .await;
-    }
-    let (_turn, mut tx) = store.begin_write().await?;
-    let outcome = reschedule_in(store, &mut tx, permit, &current, to, ctx).await;
-    finish(tx, outcome).await
+    store
+        .bookings
+        .reschedule(store, permit, &current, to, ctx)
+        .await
 }
 
 async fn reschedule_in(
@@ -681,4 +673,224 @@ pub(crate) async fn citizen_bookings(
     .fetch_all(&store.pool)
     .await?;
     rows.iter().map(booking_from_row).collect()
+}
+
+/// Takes and frees seats. Permits are checked by the callers above before a writer is asked.
+#[async_trait]
+pub(crate) trait BookingWriter: Send + Sync + 'static {
+    /// Booked seats per slot start of `office` in `[from_ms, to_ms)`.
+    async fn loads(
+        &self,
+        store: &SqlStore,
+        office: OfficeCode,
+        from_ms: i64,
+        to_ms: i64,
+    ) -> Result<Vec<(i64, u32)>>;
+
+    async fn book(
+        &self,
+        store: &SqlStore,
+        permit: &Permit,
+        b: &NewBooking,
+        ctx: &AuditContext,
+    ) -> Result<Booked>;
+
+    async fn cancel(
+        &self,
+        store: &SqlStore,
+        permit: &Permit,
+        current: &Booking,
+        ctx: &AuditContext,
+    ) -> Result<Booking>;
+
+    async fn reschedule(
+        &self,
+        store: &SqlStore,
+        permit: &Permit,
+        current: &Booking,
+        to: &NewSlot,
+        ctx: &AuditContext,
+    ) -> Result<Booking>;
+
+    /// Told after a queue append committed the statuses it set (checked in, completed, no
+    /// show).
+    async fn observe_statuses(&self, statuses: &[(TrackingCode, BookingStatus)]) -> Result<()>;
+}
+
+/// The PostgreSQL writer: conditional updates in the request's own transaction, the
+/// conditional upsert on `slot_loads` the guard, a per-citizen advisory lock for the limits.
+pub(crate) struct ConditionalUpdates;
+
+#[async_trait]
+impl BookingWriter for ConditionalUpdates {
+    async fn loads(
+        &self,
+        store: &SqlStore,
+        office: OfficeCode,
+        from_ms: i64,
+        to_ms: i64,
+    ) -> Result<Vec<(i64, u32)>> {
+        stored_loads(store, office, from_ms, to_ms).await
+    }
+
+    async fn book(
+        &self,
+        store: &SqlStore,
+        permit: &Permit,
+        b: &NewBooking,
+        ctx: &AuditContext,
+    ) -> Result<Booked> {
+        let (_turn, mut tx) = store.begin_write().await?;
+        let outcome = book_in(store, &mut tx, permit, b, ctx).await;
+        finish(tx, outcome).await
+    }
+
+    async fn cancel(
+        &self,
+        store: &SqlStore,
+        permit: &Permit,
+        current: &Booking,
+        ctx: &AuditContext,
+    ) -> Result<Booking> {
+        let (_turn, mut tx) = store.begin_write().await?;
+        let outcome = cancel_in(store, &mut tx, permit, current, ctx).await;
+        finish(tx, outcome).await
+    }
+
+    async fn reschedule(
+        &self,
+        store: &SqlStore,
+        permit: &Permit,
+        current: &Booking,
+        to: &NewSlot,
+        ctx: &AuditContext,
+    ) -> Result<Booking> {
+        let (_turn, mut tx) = store.begin_write().await?;
+        let outcome = reschedule_in(store, &mut tx, permit, current, to, ctx).await;
+        finish(tx, outcome).await
+    }
+
+    /// The statuses are in the database already; there is no memory to tell.
+    async fn observe_statuses(&self, _statuses: &[(TrackingCode, BookingStatus)]) -> Result<()> {
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl crate::Appointments for SqlStore {
+    async fn slot_policy(&self, office: OfficeCode) -> Result<Option<SlotPolicy>> {
+        slot_policy(self, office).await
+    }
+
+    async fn set_slot_policy(
+        &self,
+        permit: &Permit,
+        office: OfficeCode,
+        policy: &SlotPolicy,
+        ctx: &AuditContext,
+    ) -> Result<()> {
+        set_slot_policy(self, permit, office, policy, ctx).await
+    }
+
+    async fn holidays(
+        &self,
+        from: JalaliDate,
+        to: JalaliDate,
+    ) -> Result<Vec<(JalaliDate, LocalizedText)>> {
+        holidays(self, from, to).await
+    }
+
+    async fn set_holiday(
+        &self,
+        permit: &Permit,
+        day: JalaliDate,
+        name: &LocalizedText,
+        ctx: &AuditContext,
+    ) -> Result<()> {
+        set_holiday(self, permit, day, name, ctx).await
+    }
+
+    async fn closures(
+        &self,
+        office: OfficeCode,
+        from: JalaliDate,
+        to: JalaliDate,
+    ) -> Result<Vec<(JalaliDate, LocalizedText)>> {
+        closures(self, office, from, to).await
+    }
+
+    async fn set_closure(
+        &self,
+        permit: &Permit,
+        office: OfficeCode,
+        day: JalaliDate,
+        reason: &LocalizedText,
+        ctx: &AuditContext,
+    ) -> Result<()> {
+        set_closure(self, permit, office, day, reason, ctx).await
+    }
+
+    async fn slot_loads(
+        &self,
+        office: OfficeCode,
+        from_ms: i64,
+        to_ms: i64,
+    ) -> Result<Vec<(i64, u32)>> {
+        slot_loads(self, office, from_ms, to_ms).await
+    }
+
+    async fn create_booking(
+        &self,
+        permit: &Permit,
+        booking: &NewBooking,
+        ctx: &AuditContext,
+    ) -> Result<Booked> {
+        create_booking(self, permit, booking, ctx).await
+    }
+
+    async fn booking(&self, code: &TrackingCode) -> Result<Booking> {
+        booking(self, code).await
+    }
+
+    async fn cancel_booking(
+        &self,
+        permit: &Permit,
+        code: &TrackingCode,
+        ctx: &AuditContext,
+    ) -> Result<Booking> {
+        let cancelled = cancel_booking(self, permit, code, ctx).await?;
+        // A seat a surge release gave out goes on to its waitlist. The cancellation stands
+        // either way; a missed offer is made at the release's next close call.
+        if let Err(e) = crate::releases::after_cancel(self, permit, &cancelled, ctx).await {
+            tracing::warn!(error = %e, booking = %cancelled.tracking_code, "release waitlist offer failed; the next close call makes it");
+        }
+        Ok(cancelled)
+    }
+
+    async fn reschedule_booking(
+        &self,
+        permit: &Permit,
+        code: &TrackingCode,
+        to: &crate::NewSlot,
+        ctx: &AuditContext,
+    ) -> Result<Booking> {
+        reschedule_booking(self, permit, code, to, ctx).await
+    }
+
+    async fn office_bookings(
+        &self,
+        office: OfficeCode,
+        from_ms: i64,
+        to_ms: i64,
+    ) -> Result<Vec<Booking>> {
+        crate::queue::office_bookings(self, office, from_ms, to_ms).await
+    }
+
+    async fn enqueue_reminders(&self, from_ms: i64, to_ms: i64, now_ms: i64) -> Result<u64> {
+        crate::queue::enqueue_reminders(self, from_ms, to_ms, now_ms).await
+    }
+
+    async fn citizen_bookings(&self, national_code: &NationalCode) -> Result<Vec<Booking>> {
+        citizen_bookings(self, national_code).await
+    }
 }

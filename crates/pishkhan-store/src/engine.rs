@@ -806,11 +806,11 @@ async fn commit(
         .iter()
         .map(|d| match d {
             Decided::Booked { booking, .. } => {
-                crate::outbox::booking_message("booking.confirmed", booking)
+                crate::outbox::booking_message(crate::OutboxKind::BookingConfirmed, booking)
                     .args(booking.updated_at_ms)
             }
             Decided::Cancelled { booking, .. } => {
-                crate::outbox::booking_message("booking.cancelled", booking)
+                crate::outbox::booking_message(crate::OutboxKind::BookingCancelled, booking)
                     .args(booking.updated_at_ms)
             }
             Decided::Rescheduled { booking, .. } => {
@@ -853,7 +853,7 @@ async fn insert_with_tail(
     tail: &str,
     rows: &[Vec<Arg>],
 ) -> Result<()> {
-    let mut sql = Sql::bulk(crate::Backend::Sqlite, head);
+    let mut sql = Sql::positional(head);
     for (i, row) in rows.iter().enumerate() {
         if i > 0 {
             sql.push(", ");
@@ -896,5 +896,74 @@ async fn load_booking(pool: &AnyPool, key: &[u8; 32], code: &TrackingCode) -> Re
     match row {
         Some(r) => crate::bookings::booking_from_row(&r),
         None => Err(StoreError::NotFound { entity: "booking" }),
+    }
+}
+
+/// The SQLite writer: every change goes through the engine's one task.
+#[async_trait::async_trait]
+impl crate::bookings::BookingWriter for Engine {
+    async fn loads(
+        &self,
+        _store: &crate::sql::SqlStore,
+        office: OfficeCode,
+        from_ms: i64,
+        to_ms: i64,
+    ) -> Result<Vec<(i64, u32)>> {
+        Engine::loads(self, office, from_ms, to_ms).await
+    }
+
+    async fn book(
+        &self,
+        _store: &crate::sql::SqlStore,
+        permit: &pishkhan_domain::access::Permit,
+        b: &NewBooking,
+        ctx: &AuditContext,
+    ) -> Result<Booked> {
+        let p = permit.principal();
+        Engine::book(self, b, p.audit_name(), p.staff_id(), ctx).await
+    }
+
+    async fn cancel(
+        &self,
+        _store: &crate::sql::SqlStore,
+        permit: &pishkhan_domain::access::Permit,
+        current: &Booking,
+        ctx: &AuditContext,
+    ) -> Result<Booking> {
+        let p = permit.principal();
+        Engine::cancel(
+            self,
+            &current.tracking_code,
+            current.office,
+            p.audit_name(),
+            p.staff_id(),
+            ctx,
+        )
+        .await
+    }
+
+    async fn reschedule(
+        &self,
+        _store: &crate::sql::SqlStore,
+        permit: &pishkhan_domain::access::Permit,
+        current: &Booking,
+        to: &crate::NewSlot,
+        ctx: &AuditContext,
+    ) -> Result<Booking> {
+        let p = permit.principal();
+        Engine::reschedule(
+            self,
+            &current.tracking_code,
+            current.office,
+            to,
+            p.audit_name(),
+            p.staff_id(),
+            ctx,
+        )
+        .await
+    }
+
+    async fn observe_statuses(&self, statuses: &[(TrackingCode, BookingStatus)]) -> Result<()> {
+        Engine::observe_statuses(self, statuses).await
     }
 }

@@ -7,16 +7,17 @@
 //! `first_index` to `first_index + n`; a batch that does not start at the stored size
 //! changes nothing and is a `Conflict`.
 
+use async_trait::async_trait;
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
 use crate::sql::{SqlStore, corrupt};
-use crate::{
-    ExchangeCheckpoint, ExchangeLogBatch, ExchangeLogEntry, Page, PageRequest, Result, StoreError,
-};
+use pishkhan_domain::NationalCode;
 
-/// Rows one read returns at most.
-pub const MAX_LOG_READ_ROWS: u64 = 4_096;
+use crate::{
+    ExchangeCheckpoint, ExchangeLogBatch, ExchangeLogEntry, MAX_LOG_READ_ROWS, Page, PageRequest,
+    Result, StoreError,
+};
 
 fn hash_of(bytes: Vec<u8>, what: &str) -> Result<[u8; 32]> {
     bytes
@@ -279,4 +280,47 @@ pub(crate) async fn latest_checkpoint(store: &SqlStore) -> Result<Option<Exchang
     .fetch_optional(&store.pool)
     .await?;
     row.as_ref().map(checkpoint_from_row).transpose()
+}
+
+#[async_trait]
+impl crate::ExchangeLog for SqlStore {
+    async fn exchange_log_head(&self) -> Result<Option<(Vec<u8>, u64)>> {
+        crate::exchange_log::head(self).await
+    }
+
+    async fn append_exchange_log(&self, batch: &crate::ExchangeLogBatch) -> Result<()> {
+        crate::exchange_log::append(self, batch).await
+    }
+
+    async fn exchange_log_nodes(&self, ids: &[(u8, u64)]) -> Result<Vec<Option<[u8; 32]>>> {
+        crate::exchange_log::nodes(self, ids).await
+    }
+
+    async fn exchange_log_entries(
+        &self,
+        from: u64,
+        to: u64,
+    ) -> Result<Vec<crate::ExchangeLogEntry>> {
+        crate::exchange_log::entries(self, from, to).await
+    }
+
+    async fn exchange_log_subject(
+        &self,
+        national_code: &NationalCode,
+        page: PageRequest,
+    ) -> Result<Page<crate::ExchangeLogEntry>> {
+        crate::exchange_log::subject_entries(self, national_code.as_str(), page).await
+    }
+
+    async fn exchange_checkpoints(
+        &self,
+        from_size: u64,
+        limit: u64,
+    ) -> Result<Vec<crate::ExchangeCheckpoint>> {
+        crate::exchange_log::checkpoints(self, from_size, limit).await
+    }
+
+    async fn latest_exchange_checkpoint(&self) -> Result<Option<crate::ExchangeCheckpoint>> {
+        crate::exchange_log::latest_checkpoint(self).await
+    }
 }

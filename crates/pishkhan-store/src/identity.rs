@@ -1,72 +1,17 @@
 //! Identity verifications at the counter: the record of each decision with its signed
 //! receipt, the second-factor code, the lockout count and the per-operator failure figures.
 
+use async_trait::async_trait;
 use pishkhan_domain::NationalCode;
 use pishkhan_domain::access::{Action, Permit};
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
 use crate::sql::{SqlStore, audit_permit, require};
-use crate::{AuditContext, Notice, Result, StoreError};
-
-/// Wrong second-factor codes allowed per verification.
-pub const MAX_IDENTITY_OTP_ATTEMPTS: u32 = 5;
-
-/// A verification to record.
-#[derive(Debug, Clone, PartialEq)]
-pub struct NewVerification {
-    pub id: String,
-    pub national_code: NationalCode,
-    pub office: pishkhan_domain::model::OfficeCode,
-    pub operator: String,
-    /// verified, rejected or needs_review.
-    pub decision: String,
-    pub profile_version: String,
-    pub receipt: String,
-    /// The full answer as the API gave it.
-    pub result: serde_json::Value,
-    /// The presented mobile, when the registry side said it is the person's.
-    pub owned_mobile: Option<String>,
-    pub at_ms: i64,
-}
-
-/// One verification to record with everything written beside it: [`crate::Store::record_verifications`]
-/// group-commits many in one transaction.
-#[derive(Debug, Clone)]
-pub struct VerificationWrite {
-    pub permit: Permit,
-    pub verification: NewVerification,
-    pub notices: Vec<Notice>,
-    pub ctx: AuditContext,
-}
-
-/// Most verifications one [`crate::Store::record_verifications`] call takes.
-pub const MAX_VERIFICATION_BATCH: usize = 512;
-
-/// A verification as stored.
-#[derive(Debug, Clone, PartialEq)]
-pub struct VerificationRecord {
-    pub id: String,
-    pub national_code: String,
-    pub office: u32,
-    pub operator: String,
-    pub decision: String,
-    pub profile_version: String,
-    pub receipt: String,
-    pub result: serde_json::Value,
-    pub owned_mobile: Option<String>,
-    pub second_factor_at_ms: Option<i64>,
-    pub at_ms: i64,
-}
-
-/// One operator's verifications in a period.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct OperatorFailures {
-    pub operator: String,
-    pub office: u32,
-    pub attempts: u64,
-    pub rejected: u64,
-}
+use crate::{
+    AuditContext, MAX_IDENTITY_OTP_ATTEMPTS, MAX_VERIFICATION_BATCH, Notice, OperatorFailures,
+    Result, StoreError, VerificationRecord, VerificationWrite,
+};
 
 const COLS: &str = "id, national_code, office_code, operator, decision, profile_version, receipt, \
     result_json, owned_mobile, second_factor_at_ms, at_ms";
@@ -333,4 +278,64 @@ pub(crate) async fn operator_failures(
             })
         })
         .collect()
+}
+
+#[async_trait]
+impl crate::Identity for SqlStore {
+    async fn record_verifications(&self, batch: &[crate::VerificationWrite]) -> Result<()> {
+        crate::identity::record(self, batch).await
+    }
+
+    async fn identity_rejections_since(
+        &self,
+        national_code: &NationalCode,
+        since_ms: i64,
+    ) -> Result<u32> {
+        crate::identity::rejected_since(self, national_code, since_ms).await
+    }
+
+    async fn verification(&self, id: &str) -> Result<crate::VerificationRecord> {
+        crate::identity::get(self, id).await
+    }
+
+    async fn set_verification_otp(
+        &self,
+        permit: &Permit,
+        id: &str,
+        otp_hash: &str,
+        expires_ms: i64,
+        sms: &crate::Notice,
+        ctx: &AuditContext,
+    ) -> Result<()> {
+        crate::identity::set_otp(self, permit, id, otp_hash, expires_ms, sms, ctx).await
+    }
+
+    async fn confirm_verification_otp(
+        &self,
+        permit: &Permit,
+        id: &str,
+        otp_hash: &str,
+        upgraded_receipt: &str,
+        upgraded_result: &serde_json::Value,
+        ctx: &AuditContext,
+    ) -> Result<bool> {
+        crate::identity::confirm_otp(
+            self,
+            permit,
+            id,
+            otp_hash,
+            upgraded_receipt,
+            upgraded_result,
+            ctx,
+        )
+        .await
+    }
+
+    async fn operator_identity_failures(
+        &self,
+        since_ms: i64,
+        min_attempts: u32,
+    ) -> Result<Vec<crate::OperatorFailures>> {
+        crate::identity::operator_failures(self, since_ms, min_attempts).await
+    }
 }

@@ -6,15 +6,17 @@
 //! lease, so a crashed dispatcher's messages come back after the lease, and the dedupe key goes
 //! with every delivery so a receiver can drop a repeat.
 
+use async_trait::async_trait;
+use pishkhan_domain::outbox::OutboxKind;
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
 use crate::sql::{AnyTx, Arg, SqlStore, corrupt};
-use crate::{Backend, OutboxMessage, OutboxOutcome, Result, StoreError};
+use crate::{OutboxMessage, OutboxOutcome, Result, StoreError};
 
 /// A message to enqueue inside a change's transaction.
 pub(crate) struct NewMessage {
-    pub kind: &'static str,
+    pub kind: OutboxKind,
     pub recipient: String,
     pub dedupe_key: String,
     pub payload: serde_json::Value,
@@ -23,7 +25,7 @@ pub(crate) struct NewMessage {
 impl NewMessage {
     pub(crate) fn args(&self, now_ms: i64) -> Vec<Arg> {
         vec![
-            Arg::Text(self.kind.to_string()),
+            Arg::Text(self.kind.as_str().to_string()),
             Arg::Text(self.recipient.clone()),
             Arg::Text(self.dedupe_key.clone()),
             Arg::Text(self.payload.to_string()),
@@ -44,7 +46,7 @@ pub(crate) async fn enqueue(tx: &mut AnyTx<'_>, msg: &NewMessage, now_ms: i64) -
         "INSERT INTO outbox (kind, recipient, dedupe_key, payload_json, status, next_attempt_at_ms, created_at_ms) \
          VALUES ($1, $2, $3, $4, 'pending', $5, $5) ON CONFLICT (dedupe_key) DO NOTHING",
     )
-    .bind(msg.kind.to_string())
+    .bind(msg.kind.as_str())
     .bind(msg.recipient.clone())
     .bind(msg.dedupe_key.clone())
     .bind(msg.payload.to_string())
@@ -79,10 +81,7 @@ pub(crate) async fn claim(
     lease_ms: i64,
 ) -> Result<Vec<OutboxMessage>> {
     // Concurrent dispatchers on PostgreSQL skip each other's rows instead of waiting.
-    let lock = match store.backend {
-        Backend::Postgres => " FOR UPDATE SKIP LOCKED",
-        Backend::Sqlite => "",
-    };
+    let lock = store.dialect.skip_locked();
     let (_turn, mut tx) = store.begin_write().await?;
     let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
         "UPDATE outbox SET lease_until_ms = $1 WHERE id IN (SELECT id FROM outbox \
@@ -182,8 +181,8 @@ pub(crate) async fn list(
 /// The notification of a booking event, keyed so the same event is never queued twice. The
 /// key leads with the event's time so that, under load, new keys land at the end of the unique
 /// index instead of at random pages.
-pub(crate) fn booking_message(kind: &'static str, b: &crate::Booking) -> NewMessage {
-    let at = if kind == "booking.confirmed" {
+pub(crate) fn booking_message(kind: OutboxKind, b: &crate::Booking) -> NewMessage {
+    let at = if kind == OutboxKind::BookingConfirmed {
         b.created_at_ms
     } else {
         b.updated_at_ms
@@ -204,11 +203,36 @@ pub(crate) fn booking_message(kind: &'static str, b: &crate::Booking) -> NewMess
 
 /// A reschedule is its own event per destination slot.
 pub(crate) fn rescheduled_message(b: &crate::Booking) -> NewMessage {
-    let mut m = booking_message("booking.rescheduled", b);
+    let mut m = booking_message(OutboxKind::BookingRescheduled, b);
     m.dedupe_key = format!(
-        "booking.rescheduled:{}:{}",
+        "{}:{}:{}",
+        OutboxKind::BookingRescheduled,
         b.tracking_code.as_str(),
         b.slot_start_ms
     );
     m
+}
+
+#[async_trait]
+impl crate::Outbox for SqlStore {
+    async fn claim_outbox(
+        &self,
+        limit: u32,
+        now_ms: i64,
+        lease_ms: i64,
+    ) -> Result<Vec<OutboxMessage>> {
+        crate::outbox::claim(self, limit, now_ms, lease_ms).await
+    }
+
+    async fn settle_outbox(&self, id: i64, outcome: &OutboxOutcome, now_ms: i64) -> Result<()> {
+        crate::outbox::settle(self, id, outcome, now_ms).await
+    }
+
+    async fn outbox_messages(
+        &self,
+        recipient: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<OutboxMessage>> {
+        crate::outbox::list(self, recipient, limit).await
+    }
 }

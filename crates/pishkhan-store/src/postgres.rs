@@ -5,7 +5,7 @@ use sqlx::any::AnyPoolOptions;
 
 use crate::migrate::{self, Migration};
 use crate::sql::SqlStore;
-use crate::{Backend, DatabaseUrl, StoreError};
+use crate::{DatabaseUrl, StoreError};
 
 const MIGRATIONS: &[Migration] = &[
     Migration {
@@ -66,5 +66,5 @@ pub(crate) async fn open(url: &DatabaseUrl) -> Result<SqlStore, StoreError> {
         .await?;
     result?;
     drop(conn);
-    SqlStore::new(pool, Backend::Postgres, None).await
+    SqlStore::new(pool, Box::new(crate::dialect::Postgres), None).await
 }

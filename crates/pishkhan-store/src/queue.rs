@@ -1,13 +1,16 @@
 //! Office queues: each office's day is an append-only event log. Appends are optimistic: the
 //! primary key (office, day, seq) lets exactly one writer take each number.
 
+use async_trait::async_trait;
 use pishkhan_domain::JalaliDate;
 use pishkhan_domain::access::{Action, Permit};
 use pishkhan_domain::model::OfficeCode;
 use sqlx::Row;
 
 use crate::bookings::{BOOKING_COLS, booking_from_row};
-use crate::sql::{SqlStore, audit_permit, require};
+use pishkhan_domain::model::ServiceCode;
+
+use crate::sql::{SqlStore, audit_permit, corrupt, require};
 use crate::{
     AuditContext, Booking, OfficeDayFigures, Page, PageRequest, QueueAppend, QueueEffects, Result,
     StoreError, Survey,
@@ -252,8 +255,10 @@ pub(crate) async fn enqueue_reminders(
     // slot time in the key gives a rescheduled booking its own reminder.
     let (_turn, mut tx) = store.begin_write().await?;
     let concat = |parts: &[&str]| parts.join(" || ");
+    let reminder = crate::OutboxKind::BookingReminder.as_str();
+    let key_prefix = format!("'{reminder}:'");
     let key = concat(&[
-        "'booking.reminder:'",
+        &key_prefix,
         "tracking_code",
         "':'",
         "CAST(slot_start_ms AS TEXT)",
@@ -275,7 +280,7 @@ pub(crate) async fn enqueue_reminders(
     ]);
     let sql = format!(
         "INSERT INTO outbox (kind, recipient, dedupe_key, payload_json, status, next_attempt_at_ms, created_at_ms) \
-         SELECT 'booking.reminder', mobile, {key}, {payload}, 'pending', $1, $1 FROM bookings \
+         SELECT '{reminder}', mobile, {key}, {payload}, 'pending', $1, $1 FROM bookings \
          WHERE status = 'booked' AND slot_start_ms >= $2 AND slot_start_ms < $3 \
          ORDER BY slot_start_ms LIMIT {MAX_REMINDERS_PER_SWEEP} \
          ON CONFLICT (dedupe_key) DO NOTHING"
@@ -355,25 +360,200 @@ pub(crate) async fn answer_survey(
     token_hash: &str,
     rating: u8,
     comment: Option<&str>,
-    now_ms: i64,
+    ctx: &AuditContext,
 ) -> Result<Survey> {
     let (_turn, mut tx) = store.begin_write().await?;
-    let done = sqlx::query(
+    let answered = sqlx::query(
         "UPDATE surveys SET rating = $1, comment = $2, answered_at_ms = $3 \
-         WHERE token_hash = $4 AND answered_at_ms IS NULL",
+         WHERE token_hash = $4 AND answered_at_ms IS NULL RETURNING tracking_code",
     )
     .bind(i64::from(rating))
     .bind(comment.map(str::to_string))
-    .bind(now_ms)
+    .bind(ctx.now_ms)
     .bind(token_hash.to_string())
-    .execute(&mut *tx)
+    .fetch_optional(&mut *tx)
     .await?;
+    if let Some(row) = &answered {
+        // The link went to the booking's citizen; the comment's text stays out of the log.
+        let code: String = row.try_get("tracking_code")?;
+        let citizen = sqlx::query("SELECT national_code FROM bookings WHERE tracking_code = $1")
+            .bind(code.clone())
+            .fetch_optional(&mut *tx)
+            .await?
+            .map(|r| r.try_get::<String, _>("national_code"))
+            .transpose()?;
+        let actor = match citizen {
+            Some(nc) => format!("citizen:{nc}"),
+            None => "survey-link".to_string(),
+        };
+        crate::sql::write_audit(
+            &mut tx,
+            &actor,
+            None,
+            "survey.answer",
+            &format!("survey:{code}"),
+            &serde_json::json!({ "rating": rating, "comment": comment.is_some() }),
+            ctx,
+        )
+        .await?;
+    }
     tx.commit().await?;
+    let done = answered.is_some();
     let survey = survey(store, token_hash).await?;
-    if done.rows_affected() == 0 {
+    if !done {
         return Err(StoreError::WrongState(
             "this survey was already answered".into(),
         ));
     }
     Ok(survey)
+}
+
+#[async_trait]
+impl crate::Queue for SqlStore {
+    async fn queue_events(&self, office: OfficeCode, day: JalaliDate) -> Result<Vec<String>> {
+        crate::queue::events(self, office, day).await
+    }
+
+    async fn append_queue_events(
+        &self,
+        permit: &Permit,
+        append: &crate::QueueAppend,
+        ctx: &AuditContext,
+    ) -> Result<()> {
+        crate::queue::append(self, permit, append, ctx).await?;
+        self.bookings
+            .observe_statuses(&append.effects.statuses)
+            .await?;
+        Ok(())
+    }
+
+    async fn office_day_figures(
+        &self,
+        office: OfficeCode,
+        day: JalaliDate,
+    ) -> Result<Option<crate::OfficeDayFigures>> {
+        crate::queue::office_day_figures(self, office, day).await
+    }
+
+    async fn day_figures(
+        &self,
+        day: JalaliDate,
+        page: PageRequest,
+    ) -> Result<Page<crate::OfficeDayFigures>> {
+        crate::queue::day_figures(self, day, page).await
+    }
+
+    async fn overdue_booking_offices(
+        &self,
+        since_ms: i64,
+        before_ms: i64,
+        limit: u32,
+    ) -> Result<Vec<(OfficeCode, i64)>> {
+        crate::queue::overdue_booking_offices(self, since_ms, before_ms, limit).await
+    }
+
+    async fn office_counters(
+        &self,
+        office: OfficeCode,
+    ) -> Result<Vec<(u16, Option<Vec<ServiceCode>>)>> {
+        let rows = sqlx::query(
+            "SELECT counter, services_json FROM office_counters WHERE office_code = $1 ORDER BY counter",
+        )
+        .bind(i64::from(office.get()))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                let counter: i64 = r.try_get("counter")?;
+                let services: Option<String> = r.try_get("services_json")?;
+                let services = services
+                    .map(|j| {
+                        let codes: Vec<String> =
+                            serde_json::from_str(&j).map_err(|e| corrupt("counter services", e))?;
+                        codes
+                            .iter()
+                            .map(|c| {
+                                ServiceCode::parse(c).map_err(|e| corrupt("service", e.message))
+                            })
+                            .collect::<Result<Vec<_>>>()
+                    })
+                    .transpose()?;
+                Ok((counter as u16, services))
+            })
+            .collect()
+    }
+
+    async fn set_office_counters(
+        &self,
+        permit: &Permit,
+        office: OfficeCode,
+        counters: &[(u16, Option<Vec<ServiceCode>>)],
+        ctx: &AuditContext,
+    ) -> Result<()> {
+        require(
+            permit,
+            |a| matches!(a, Action::ConfigureSchedule { office: o } if *o == office),
+        )?;
+        let (_turn, mut tx) = self.begin_write().await?;
+        sqlx::query("DELETE FROM office_counters WHERE office_code = $1")
+            .bind(i64::from(office.get()))
+            .execute(&mut *tx)
+            .await?;
+        for (counter, services) in counters {
+            let json = services
+                .as_ref()
+                .map(|s| {
+                    serde_json::to_string(&s.iter().map(|c| c.as_str()).collect::<Vec<_>>())
+                        .map_err(|e| corrupt("counter services", e))
+                })
+                .transpose()?;
+            sqlx::query(
+                "INSERT INTO office_counters (office_code, counter, services_json, updated_at_ms) VALUES ($1, $2, $3, $4)",
+            )
+            .bind(i64::from(office.get()))
+            .bind(i64::from(*counter))
+            .bind(json)
+            .bind(ctx.now_ms)
+            .execute(&mut *tx)
+            .await?;
+        }
+        audit_permit(
+            &mut tx,
+            permit,
+            &format!("office:{office}:counters"),
+            serde_json::json!({ "counters": counters.len() }),
+            ctx,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn survey(&self, token_hash: &str) -> Result<crate::Survey> {
+        crate::queue::survey(self, token_hash).await
+    }
+
+    async fn answer_survey(
+        &self,
+        token_hash: &str,
+        rating: u8,
+        comment: Option<&str>,
+        now_ms: i64,
+    ) -> Result<Survey> {
+        let ctx = AuditContext {
+            now_ms,
+            ..AuditContext::default()
+        };
+        answer_survey(self, token_hash, rating, comment, &ctx).await
+    }
+
+    async fn record_survey_answer(
+        &self,
+        token_hash: &str,
+        rating: u8,
+        comment: Option<&str>,
+        ctx: &AuditContext,
+    ) -> Result<Survey> {
+        answer_survey(self, token_hash, rating, comment, ctx).await
+    }
 }

@@ -16,6 +16,7 @@
 //! - A seat a winner gives back is handed on at most once (`freed_at_ms`), and each waitlisted
 //!   citizen is offered at most one seat (`offered_at_ms`).
 
+use async_trait::async_trait;
 use pishkhan_domain::access::{Action, Permit};
 use pishkhan_domain::model::{OfficeCode, ServiceCode};
 use pishkhan_domain::schedule::TrackingCode;
@@ -25,7 +26,11 @@ use sqlx::any::AnyRow;
 
 use crate::outbox::{NewMessage, enqueue};
 use crate::sql::{AnyTx, Arg, SqlStore, audit_permit, corrupt, field, insert_rows, require};
-use crate::{AuditContext, Backend, Booking, Result, StoreError};
+use crate::{
+    AuditContext, Booking, CitizenRelease, NewRelease, NewReleaseRequest, PlannedSlot, Release,
+    ReleaseAllocation, ReleaseOffer, ReleaseOffice, ReleaseOutcome, ReleaseRequest, ReleaseResult,
+    ReleaseStatus, Result, Seat, SeatSettlement, StoreError,
+};
 
 /// Waitlist rows read at a time while looking for the next citizen to offer a seat to.
 const OFFER_SCAN_ROWS: i64 = 500;
@@ -33,270 +38,6 @@ const OFFER_SCAN_ROWS: i64 = 500;
 const MAX_UNALLOCATED: i64 = 1_000;
 /// Requests of one citizen `citizen_releases` returns at most.
 const MAX_CITIZEN_RELEASES: i64 = 100;
-
-/// Where a release's slots are: one office, how many slots it gives, and at which slot times.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ReleaseOffice {
-    pub office: OfficeCode,
-    /// The sum of `times[..].seats`.
-    pub slots: u32,
-    /// In time order.
-    pub times: Vec<PlannedSlot>,
-}
-
-/// Seats of a release in one slot of one office.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct PlannedSlot {
-    pub start_ms: i64,
-    pub end_ms: i64,
-    pub seats: u32,
-}
-
-/// A release to open. `seed_hex` stays secret until the result is stored.
-#[derive(Clone)]
-pub struct NewRelease {
-    pub id: String,
-    pub service: ServiceCode,
-    pub province: u8,
-    pub offices: Vec<ReleaseOffice>,
-    pub opens_at_ms: i64,
-    pub closes_at_ms: i64,
-    /// 64 lowercase hex digits.
-    pub seed_hex: String,
-    /// SHA-256 of the seed bytes, lowercase hex: published at the opening.
-    pub seed_commitment: String,
-}
-
-impl std::fmt::Debug for NewRelease {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("NewRelease")
-            .field("id", &self.id)
-            .field("service", &self.service)
-            .field("province", &self.province)
-            .field("offices", &self.offices.len())
-            .field("seed_hex", &"<redacted>")
-            .field("seed_commitment", &self.seed_commitment)
-            .finish()
-    }
-}
-
-/// Where a release stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ReleaseStatus {
-    /// Taking requests while inside its window.
-    Open,
-    /// Sealed: no request is taken any more; the result is not stored yet.
-    Closed,
-    /// The result is stored and the seed published.
-    Allocated,
-}
-
-impl ReleaseStatus {
-    pub fn code(self) -> &'static str {
-        match self {
-            ReleaseStatus::Open => "open",
-            ReleaseStatus::Closed => "closed",
-            ReleaseStatus::Allocated => "allocated",
-        }
-    }
-
-    fn parse(s: &str) -> Option<Self> {
-        [
-            ReleaseStatus::Open,
-            ReleaseStatus::Closed,
-            ReleaseStatus::Allocated,
-        ]
-        .into_iter()
-        .find(|v| v.code() == s)
-    }
-}
-
-/// A release as stored. `seed_hex` is secret while the release is not allocated: publish it
-/// only through [`Release::published_seed`].
-#[derive(Clone, PartialEq)]
-pub struct Release {
-    pub id: String,
-    pub service: ServiceCode,
-    pub province: u8,
-    pub offices: Vec<ReleaseOffice>,
-    pub total_slots: u64,
-    pub opens_at_ms: i64,
-    pub closes_at_ms: i64,
-    pub seed_commitment: String,
-    pub seed_hex: String,
-    pub status: ReleaseStatus,
-    pub inputs_digest: Option<String>,
-    pub allocation_digest: Option<String>,
-    pub winners: Option<u64>,
-    pub waitlisted: Option<u64>,
-    pub created_by: String,
-    pub created_at_ms: i64,
-    pub closed_at_ms: Option<i64>,
-    pub allocated_at_ms: Option<i64>,
-}
-
-impl Release {
-    /// The seed, once the result is stored; `None` before.
-    pub fn published_seed(&self) -> Option<&str> {
-        (self.status == ReleaseStatus::Allocated).then_some(self.seed_hex.as_str())
-    }
-
-    /// Whether a request made at `now_ms` is inside the window of an open release.
-    pub fn takes_requests_at(&self, now_ms: i64) -> bool {
-        self.status == ReleaseStatus::Open
-            && self.opens_at_ms <= now_ms
-            && now_ms < self.closes_at_ms
-    }
-}
-
-impl std::fmt::Debug for Release {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Release")
-            .field("id", &self.id)
-            .field("service", &self.service)
-            .field("status", &self.status)
-            .field("total_slots", &self.total_slots)
-            .field("seed_commitment", &self.seed_commitment)
-            .field("seed_hex", &self.published_seed().unwrap_or("<secret>"))
-            .finish_non_exhaustive()
-    }
-}
-
-/// A citizen's request to take part in a release.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct NewReleaseRequest {
-    pub national_code: NationalCode,
-    pub mobile: Mobile,
-    /// Already checked against the release by the caller (1..=5 distinct offices of it).
-    pub preferences: Vec<OfficeCode>,
-    /// Resubmissions one citizen may make; beyond it the request is refused (`LimitReached`).
-    pub max_submissions: u32,
-}
-
-/// A citizen's request as stored: their last one.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ReleaseRequest {
-    pub release_id: String,
-    pub national_code: NationalCode,
-    pub mobile: Mobile,
-    pub preferences: Vec<OfficeCode>,
-    /// Arrival number of the last submission; ascending is arrival order.
-    pub seq: i64,
-    pub at_ms: i64,
-    pub submissions: u32,
-}
-
-/// The result of a release's lottery, to be stored at once.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ReleaseResult {
-    pub inputs_digest: String,
-    pub allocation_digest: String,
-    /// In lottery order, each with the slot their seat is planned in.
-    pub winners: Vec<NewWinner>,
-    /// In waitlist order.
-    pub waitlist: Vec<(NationalCode, Mobile)>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct NewWinner {
-    pub national_code: NationalCode,
-    pub mobile: Mobile,
-    pub office: OfficeCode,
-    pub slot_start_ms: i64,
-    pub slot_end_ms: i64,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ReleaseOutcome {
-    Won,
-    Waitlisted,
-}
-
-impl ReleaseOutcome {
-    pub fn code(self) -> &'static str {
-        match self {
-            ReleaseOutcome::Won => "won",
-            ReleaseOutcome::Waitlisted => "waitlisted",
-        }
-    }
-}
-
-/// A winner's seat.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Seat {
-    /// The booking is not made yet.
-    Pending,
-    Booked,
-    /// A booking rule (such as one active booking per service) refused the booking; the seat
-    /// went to the waitlist.
-    Unseated,
-}
-
-impl Seat {
-    pub fn code(self) -> &'static str {
-        match self {
-            Seat::Pending => "pending",
-            Seat::Booked => "booked",
-            Seat::Unseated => "unseated",
-        }
-    }
-
-    fn parse(s: &str) -> Option<Self> {
-        [Seat::Pending, Seat::Booked, Seat::Unseated]
-            .into_iter()
-            .find(|v| v.code() == s)
-    }
-}
-
-/// A seat given back by a winner, offered to a waitlisted citizen.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ReleaseOffer {
-    pub office: OfficeCode,
-    pub slot_start_ms: i64,
-    pub slot_end_ms: i64,
-    pub offered_at_ms: i64,
-}
-
-/// One citizen's stored outcome.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ReleaseAllocation {
-    pub release_id: String,
-    pub national_code: NationalCode,
-    pub mobile: Mobile,
-    pub outcome: ReleaseOutcome,
-    /// 1-based: the place among winners in lottery order, or on the waitlist.
-    pub place: u64,
-    /// Winners: the office won, and the slot of the seat (the booked one once booked).
-    pub office: Option<OfficeCode>,
-    pub slot_start_ms: Option<i64>,
-    pub slot_end_ms: Option<i64>,
-    pub seat: Option<Seat>,
-    pub tracking_code: Option<TrackingCode>,
-    pub unseated_reason: Option<String>,
-    pub freed_at_ms: Option<i64>,
-    /// Waitlisted: the seat offered to them, if any.
-    pub offer: Option<ReleaseOffer>,
-}
-
-/// What became of a winner's booking.
-#[derive(Debug, Clone, PartialEq)]
-pub enum SeatSettlement {
-    Booked(Booking),
-    Unseated {
-        national_code: NationalCode,
-        reason: String,
-    },
-}
-
-/// A citizen's request to a release, with the release and their outcome once stored.
-#[derive(Debug, Clone, PartialEq)]
-pub struct CitizenRelease {
-    pub release: Release,
-    pub request: ReleaseRequest,
-    pub allocation: Option<ReleaseAllocation>,
-}
-
-// ---- row mapping -------------------------------------------------------------------------
 
 fn release_cols(prefix: &str) -> String {
     [
@@ -677,10 +418,7 @@ async fn submit_in(
 ) -> Result<bool> {
     // A shared lock on PostgreSQL: submissions don't wait for each other, but sealing the
     // release waits until every request that saw it open has committed.
-    let lock = match store.backend {
-        Backend::Postgres => " FOR SHARE",
-        Backend::Sqlite => "",
-    };
+    let lock = store.dialect.for_share();
     let row = sqlx::query(sqlx::AssertSqlSafe(format!(
         "SELECT status, opens_at_ms, closes_at_ms FROM releases WHERE id = $1{lock}"
     )))
@@ -696,20 +434,7 @@ async fn submit_in(
             "the release is not taking requests now".into(),
         ));
     }
-    let seq: i64 = match store.backend {
-        Backend::Postgres => sqlx::query("SELECT nextval('release_request_seq') AS n")
-            .fetch_one(&mut **tx)
-            .await?
-            .try_get("n")?,
-        // The one writer holds the database: nobody takes the same number meanwhile.
-        Backend::Sqlite => sqlx::query(
-            "SELECT COALESCE(MAX(seq), 0) + 1 AS n FROM release_requests WHERE release_id = $1",
-        )
-        .bind(id.to_string())
-        .fetch_one(&mut **tx)
-        .await?
-        .try_get("n")?,
-    };
+    let seq = store.dialect.next_release_request_seq(tx, id).await?;
     let stored = sqlx::query(
         "INSERT INTO release_requests (release_id, national_code, mobile, preferences_json, seq, at_ms, submissions) \
          VALUES ($1, $2, $3, $4, $5, $6, 1) ON CONFLICT (release_id, national_code) DO UPDATE SET \
@@ -880,7 +605,7 @@ async fn record_in(
             ]
         })
         .collect();
-    insert_rows(tx, store.backend, HEAD, "", winners).await?;
+    insert_rows(tx, &*store.dialect, HEAD, "", winners).await?;
     let waitlisted = result
         .waitlist
         .iter()
@@ -899,14 +624,14 @@ async fn record_in(
             ]
         })
         .collect();
-    insert_rows(tx, store.backend, HEAD, "", waitlisted).await?;
+    insert_rows(tx, &*store.dialect, HEAD, "", waitlisted).await?;
     let notices = result
         .waitlist
         .iter()
         .enumerate()
         .map(|(i, (code, mobile))| {
             NewMessage {
-                kind: "release.waitlisted",
+                kind: crate::OutboxKind::ReleaseWaitlisted,
                 recipient: mobile.as_str().to_string(),
                 dedupe_key: format!("release.waitlisted:{id}:{}", code.as_str()),
                 payload: serde_json::json!({
@@ -920,7 +645,7 @@ async fn record_in(
         .collect();
     insert_rows(
         tx,
-        store.backend,
+        &*store.dialect,
         crate::outbox::OUTBOX_INSERT,
         crate::outbox::OUTBOX_INSERT_TAIL,
         notices,
@@ -996,7 +721,7 @@ async fn settle_in(
                 enqueue(
                     tx,
                     &NewMessage {
-                        kind: "release.won",
+                        kind: crate::OutboxKind::ReleaseWon,
                         recipient: b.mobile.as_str().to_string(),
                         dedupe_key: format!("release.won:{id}:{}", b.national_code.as_str()),
                         payload: serde_json::json!({
@@ -1038,7 +763,7 @@ async fn settle_in(
                 enqueue(
                     tx,
                     &NewMessage {
-                        kind: "release.unseated",
+                        kind: crate::OutboxKind::ReleaseUnseated,
                         recipient: mobile,
                         dedupe_key: format!("release.unseated:{id}:{}", national_code.as_str()),
                         payload: serde_json::json!({
@@ -1141,7 +866,7 @@ async fn offer_seat(
             enqueue(
                 tx,
                 &NewMessage {
-                    kind: "release.offer",
+                    kind: crate::OutboxKind::ReleaseOffer,
                     recipient: r.try_get("mobile")?,
                     dedupe_key: format!("release.offer:{id}:{code}"),
                     payload: serde_json::json!({
@@ -1291,6 +1016,89 @@ pub(crate) async fn after_cancel(
     }
     .await;
     crate::bookings::finish(tx, outcome).await
+}
+
+#[async_trait]
+impl crate::Releases for SqlStore {
+    async fn create_release(
+        &self,
+        permit: &Permit,
+        release: &crate::NewRelease,
+        ctx: &AuditContext,
+    ) -> Result<()> {
+        crate::releases::create(self, permit, release, ctx).await
+    }
+
+    async fn release(&self, id: &str) -> Result<crate::Release> {
+        crate::releases::release(self, id).await
+    }
+
+    async fn unallocated_releases(&self) -> Result<Vec<crate::Release>> {
+        crate::releases::unallocated_releases(self).await
+    }
+
+    async fn submit_release_request(
+        &self,
+        permit: &Permit,
+        release_id: &str,
+        request: &crate::NewReleaseRequest,
+        ctx: &AuditContext,
+    ) -> Result<bool> {
+        crate::releases::submit(self, permit, release_id, request, ctx).await
+    }
+
+    async fn release_requests(&self, release_id: &str) -> Result<Vec<crate::ReleaseRequest>> {
+        crate::releases::requests(self, release_id).await
+    }
+
+    async fn seal_release(
+        &self,
+        permit: &Permit,
+        release_id: &str,
+        ctx: &AuditContext,
+    ) -> Result<bool> {
+        crate::releases::seal(self, permit, release_id, ctx).await
+    }
+
+    async fn record_release_result(
+        &self,
+        permit: &Permit,
+        release_id: &str,
+        result: &crate::ReleaseResult,
+        ctx: &AuditContext,
+    ) -> Result<bool> {
+        crate::releases::record_result(self, permit, release_id, result, ctx).await
+    }
+
+    async fn release_allocations(&self, release_id: &str) -> Result<Vec<crate::ReleaseAllocation>> {
+        crate::releases::allocations(self, release_id).await
+    }
+
+    async fn settle_release_seats(
+        &self,
+        permit: &Permit,
+        release_id: &str,
+        settlements: &[crate::SeatSettlement],
+        ctx: &AuditContext,
+    ) -> Result<u64> {
+        crate::releases::settle_seats(self, permit, release_id, settlements, ctx).await
+    }
+
+    async fn offer_freed_release_seats(
+        &self,
+        permit: &Permit,
+        release_id: &str,
+        ctx: &AuditContext,
+    ) -> Result<u64> {
+        crate::releases::offer_freed_seats(self, permit, release_id, ctx).await
+    }
+
+    async fn citizen_releases(
+        &self,
+        national_code: &NationalCode,
+    ) -> Result<Vec<crate::CitizenRelease>> {
+        crate::releases::citizen_releases(self, national_code).await
+    }
 }
 
 #[cfg(test)]

@@ -12,7 +12,7 @@ use sqlx::any::AnyPoolOptions;
 
 use crate::migrate::{self, Migration};
 use crate::sql::SqlStore;
-use crate::{Backend, DatabaseUrl, StoreError};
+use crate::{DatabaseUrl, StoreError};
 
 const MIGRATIONS: &[Migration] = &[
     Migration {
@@ -125,7 +125,7 @@ pub(crate) async fn open(url: &DatabaseUrl) -> Result<SqlStore, StoreError> {
     conn.execute("PRAGMA journal_mode = WAL").await?;
     migrate::run(&mut conn, MIGRATIONS).await?;
     drop(conn);
-    SqlStore::new(pool, Backend::Sqlite, Some(lock)).await
+    SqlStore::new(pool, Box::new(crate::dialect::Sqlite::new()), Some(lock)).await
 }
 
 fn take_lock(db_path: &Path) -> Result<File, StoreError> {

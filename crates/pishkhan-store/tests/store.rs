@@ -1162,7 +1162,7 @@ async fn verifications_are_group_committed_all_or_nothing() {
                 permit: permit.clone(),
                 verification: verification(id, office, "operator", decision),
                 notices: vec![pishkhan_store::Notice {
-                    kind: "identity.locked",
+                    kind: pishkhan_store::OutboxKind::IdentityLocked,
                     recipient: "09120000000".into(),
                     dedupe_key: format!("identity.locked:{id}"),
                     payload: serde_json::json!({}),
@@ -1332,6 +1332,212 @@ async fn reschedules_keep_the_code_and_respect_state_capacity_and_limits() {
             matches!(&gone, Err(StoreError::WrongState(m)) if m.starts_with("only a booked appointment can be rescheduled")),
             "{gone:?}"
         );
+    })
+    .await;
+}
+
+fn auditor() -> pishkhan_domain::access::Permit {
+    let regulator = StaffActor {
+        id: 0,
+        username: Username::parse("regulator").unwrap(),
+        role: Role::Regulator,
+        office: None,
+        office_status: None,
+    };
+    authorize(&Principal::Staff(regulator), Action::ViewAuditLog).unwrap()
+}
+
+fn audit_of(action: &str) -> AuditFilter {
+    AuditFilter {
+        actor: None,
+        action: Some(action.into()),
+    }
+}
+
+#[tokio::test]
+async fn a_survey_answer_is_audited_in_its_transaction() {
+    each_backend(|db| async move {
+        let store = db.open().await;
+        let nation = load_small_nation(store.as_ref()).await;
+        let office = nation.offices[0].code;
+        let req = booking_for(office, soon(), 7, 5);
+        let pishkhan_store::Booked::New(b) = store
+            .create_booking(&system_book(office), &req, &ctx(T0))
+            .await
+            .unwrap()
+        else {
+            panic!("replayed")
+        };
+        let operator = Principal::Staff(StaffActor {
+            id: 0,
+            username: Username::parse("operator").unwrap(),
+            role: Role::Operator,
+            office: Some(office),
+            office_status: Some(OfficeStatus::Active),
+        });
+        let queue = authorize(&operator, Action::OperateQueue { office }).unwrap();
+        let survey = |n: u32| pishkhan_store::NewSurvey {
+            tracking_code: b.tracking_code.clone(),
+            token_hash: token_hash(&format!("survey-{n}")),
+            office,
+            service: b.service.clone(),
+        };
+        let append = pishkhan_store::QueueAppend {
+            office,
+            day: pishkhan_domain::JalaliDate::new(1404, 9, 7).unwrap(),
+            first_seq: 0,
+            events: vec![],
+            effects: pishkhan_store::QueueEffects {
+                surveys: vec![survey(1)],
+                ..Default::default()
+            },
+        };
+        store
+            .append_queue_events(&queue, &append, &ctx(T0 + 1))
+            .await
+            .unwrap();
+        let answers = || async {
+            store
+                .audit_log(&auditor(), &audit_of("survey.answer"), page(1, 10))
+                .await
+                .unwrap()
+        };
+        assert_eq!(answers().await.total, 0);
+
+        let answered = store
+            .record_survey_answer(&token_hash("survey-1"), 4, Some("kind staff"), &ctx(T0 + 2))
+            .await
+            .unwrap();
+        assert_eq!(answered.rating, Some(4));
+        let log = answers().await;
+        assert_eq!(log.total, 1);
+        let row = &log.items[0];
+        assert_eq!(row.actor, format!("citizen:{}", req.national_code.as_str()));
+        assert_eq!(row.target, format!("survey:{}", b.tracking_code.as_str()));
+        assert_eq!(row.at_ms, T0 + 2);
+        assert_eq!(row.ip.as_deref(), Some("127.0.0.1"));
+        assert_eq!(row.request_id.as_deref(), Some("test-1"));
+        // The rating is logged; the comment's text is not.
+        assert_eq!(
+            row.detail,
+            serde_json::json!({ "rating": 4, "comment": true })
+        );
+
+        // A second answer is refused and audits nothing.
+        let again = store
+            .record_survey_answer(&token_hash("survey-1"), 1, None, &ctx(T0 + 3))
+            .await;
+        assert!(matches!(again, Err(StoreError::WrongState(_))), "{again:?}");
+        assert_eq!(answers().await.total, 1);
+        // An unknown link changes nothing and audits nothing.
+        let unknown = store
+            .record_survey_answer(&token_hash("nobody"), 5, None, &ctx(T0 + 3))
+            .await;
+        assert!(
+            matches!(unknown, Err(StoreError::NotFound { .. })),
+            "{unknown:?}"
+        );
+        assert_eq!(answers().await.total, 1);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_citizen_sign_out_is_audited_in_its_transaction() {
+    each_backend(|db| async move {
+        let store = db.open().await;
+        let national_code = NationalCode::from_body(123_456_789).unwrap();
+        let mobile = Mobile::from_parts(912, 77).unwrap();
+        let sign_in = |at: i64, session: &'static str| {
+            let store = store.clone();
+            let (national_code, mobile) = (national_code.clone(), mobile.clone());
+            async move {
+                let code_hash = token_hash(&format!("{}:{at}", national_code.as_str()));
+                let request = pishkhan_store::OtpRequest {
+                    national_code: national_code.clone(),
+                    mobile: mobile.clone(),
+                    code: "123456".into(),
+                    code_hash: code_hash.clone(),
+                    ttl_ms: 120_000,
+                    min_interval_ms: 0,
+                    max_per_window: 100,
+                    window_ms: 3_600_000,
+                };
+                store.request_otp(&request, &ctx(at)).await.unwrap();
+                let ok = store
+                    .verify_otp(
+                        &national_code,
+                        &mobile,
+                        &code_hash,
+                        &token_hash(session),
+                        3_600_000,
+                        &ctx(at + 1),
+                    )
+                    .await
+                    .unwrap();
+                assert!(ok);
+            }
+        };
+        let logouts = || async {
+            store
+                .audit_log(&auditor(), &audit_of("citizen.logout"), page(1, 10))
+                .await
+                .unwrap()
+        };
+        sign_in(T0, "citizen-session-1").await;
+        assert!(
+            store
+                .citizen_session(&token_hash("citizen-session-1"), T0 + 2)
+                .await
+                .unwrap()
+                .is_some()
+        );
+        assert_eq!(logouts().await.total, 0);
+
+        store
+            .end_citizen_session(&token_hash("citizen-session-1"), &ctx(T0 + 3))
+            .await
+            .unwrap();
+        assert_eq!(
+            store
+                .citizen_session(&token_hash("citizen-session-1"), T0 + 4)
+                .await
+                .unwrap(),
+            None
+        );
+        let log = logouts().await;
+        assert_eq!(log.total, 1);
+        let row = &log.items[0];
+        let citizen = format!("citizen:{}", national_code.as_str());
+        assert_eq!(
+            (row.actor.as_str(), row.target.as_str()),
+            (citizen.as_str(), citizen.as_str())
+        );
+        assert_eq!(row.at_ms, T0 + 3);
+        assert_eq!(row.ip.as_deref(), Some("127.0.0.1"));
+        assert_eq!(row.request_id.as_deref(), Some("test-1"));
+
+        // Ending it again, or an unknown session, changes and audits nothing.
+        store
+            .end_citizen_session(&token_hash("citizen-session-1"), &ctx(T0 + 5))
+            .await
+            .unwrap();
+        store
+            .end_citizen_session(&token_hash("never-issued"), &ctx(T0 + 5))
+            .await
+            .unwrap();
+        assert_eq!(logouts().await.total, 1);
+
+        // The older sign-out path is audited too, with the time only.
+        sign_in(T0 + 600_000, "citizen-session-2").await;
+        store
+            .delete_citizen_session(&token_hash("citizen-session-2"))
+            .await
+            .unwrap();
+        let log = logouts().await;
+        assert_eq!(log.total, 2);
+        assert_eq!(log.items[0].actor, citizen);
+        assert_eq!(log.items[0].ip, None);
     })
     .await;
 }

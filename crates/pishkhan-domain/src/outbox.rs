@@ -1,0 +1,139 @@
+//! The kinds of notification the outbox carries.
+//!
+//! Every kind is listed once, in [`OutboxKind::ALL`], with the text stored in the outbox's
+//! `kind` column and sent in the webhook payload. That text is a contract with the database
+//! and with receivers: never change an existing one, only add new kinds.
+
+use std::fmt;
+
+/// What happened, as the outbox stores it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum OutboxKind {
+    /// A booking was made.
+    BookingConfirmed,
+    /// A booking was cancelled.
+    BookingCancelled,
+    /// A booking moved to another slot.
+    BookingRescheduled,
+    /// The day-before reminder of a booking.
+    BookingReminder,
+    /// The citizen's turn in the queue is near.
+    QueueTurnNear,
+    /// A survey link after a completed visit.
+    VisitSurvey,
+    /// A citizen's one-time sign-in code.
+    AuthOtp,
+    /// Identity checks of a national code were locked after failures.
+    IdentityLocked,
+    /// A second-factor code for an identity check.
+    IdentityOtp,
+    /// A surge-release request went onto the waitlist.
+    ReleaseWaitlisted,
+    /// A surge-release request won a seat.
+    ReleaseWon,
+    /// A surge-release winner's seat could not be booked.
+    ReleaseUnseated,
+    /// A freed surge-release seat is offered to the waitlist.
+    ReleaseOffer,
+}
+
+impl OutboxKind {
+    /// Every kind, once.
+    pub const ALL: [OutboxKind; 13] = [
+        OutboxKind::BookingConfirmed,
+        OutboxKind::BookingCancelled,
+        OutboxKind::BookingRescheduled,
+        OutboxKind::BookingReminder,
+        OutboxKind::QueueTurnNear,
+        OutboxKind::VisitSurvey,
+        OutboxKind::AuthOtp,
+        OutboxKind::IdentityLocked,
+        OutboxKind::IdentityOtp,
+        OutboxKind::ReleaseWaitlisted,
+        OutboxKind::ReleaseWon,
+        OutboxKind::ReleaseUnseated,
+        OutboxKind::ReleaseOffer,
+    ];
+
+    /// The stored and transmitted text.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            OutboxKind::BookingConfirmed => "booking.confirmed",
+            OutboxKind::BookingCancelled => "booking.cancelled",
+            OutboxKind::BookingRescheduled => "booking.rescheduled",
+            OutboxKind::BookingReminder => "booking.reminder",
+            OutboxKind::QueueTurnNear => "queue.turn_near",
+            OutboxKind::VisitSurvey => "visit.survey",
+            OutboxKind::AuthOtp => "auth.otp",
+            OutboxKind::IdentityLocked => "identity.locked",
+            OutboxKind::IdentityOtp => "identity.otp",
+            OutboxKind::ReleaseWaitlisted => "release.waitlisted",
+            OutboxKind::ReleaseWon => "release.won",
+            OutboxKind::ReleaseUnseated => "release.unseated",
+            OutboxKind::ReleaseOffer => "release.offer",
+        }
+    }
+
+    /// The kind whose text is `s`; `None` for text no kind uses.
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+}
+
+impl fmt::Display for OutboxKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::OutboxKind;
+
+    #[test]
+    fn every_kind_round_trips_through_its_text_and_texts_are_distinct() {
+        let mut seen = std::collections::HashSet::new();
+        for k in OutboxKind::ALL {
+            assert_eq!(OutboxKind::parse(k.as_str()), Some(k));
+            assert_eq!(k.to_string(), k.as_str());
+            assert!(seen.insert(k.as_str()), "{k} listed twice");
+        }
+    }
+
+    #[test]
+    fn stored_texts_are_unchanged() {
+        // The outbox column and the webhook payload carry these exact bytes.
+        let texts: Vec<&str> = OutboxKind::ALL.iter().map(|k| k.as_str()).collect();
+        assert_eq!(
+            texts,
+            [
+                "booking.confirmed",
+                "booking.cancelled",
+                "booking.rescheduled",
+                "booking.reminder",
+                "queue.turn_near",
+                "visit.survey",
+                "auth.otp",
+                "identity.locked",
+                "identity.otp",
+                "release.waitlisted",
+                "release.won",
+                "release.unseated",
+                "release.offer",
+            ]
+        );
+    }
+
+    #[test]
+    fn unknown_text_parses_to_none() {
+        for s in [
+            "",
+            "booking",
+            "Booking.Confirmed",
+            "booking.confirmed ",
+            "x.y",
+        ] {
+            assert_eq!(OutboxKind::parse(s), None, "{s:?}");
+        }
+    }
+}

@@ -1,0 +1,160 @@
+//! Appointments: each office's settings, holidays and closures, slot loads and bookings
+//! (make, cancel, reschedule, list) and the day-before reminders.
+
+use async_trait::async_trait;
+use pishkhan_domain::access::Permit;
+use pishkhan_domain::model::{LocalizedText, OfficeCode, ServiceCode};
+use pishkhan_domain::schedule::{BookingRules, BookingStatus, SlotPolicy, TrackingCode};
+use pishkhan_domain::{JalaliDate, Mobile, NationalCode};
+
+use crate::{AuditContext, Result};
+
+/// A booking as stored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Booking {
+    pub tracking_code: TrackingCode,
+    pub office: OfficeCode,
+    pub service: ServiceCode,
+    pub slot_start_ms: i64,
+    pub slot_end_ms: i64,
+    pub national_code: NationalCode,
+    pub mobile: Mobile,
+    pub status: BookingStatus,
+    pub created_at_ms: i64,
+    pub updated_at_ms: i64,
+    pub created_by: String,
+}
+
+/// A booking to make. `capacity` is what the slot holds for this service, computed by the
+/// caller from the office's policy; the store refuses to go past it. The store assigns the
+/// booking's number and tracking code.
+#[derive(Debug, Clone)]
+pub struct NewBooking {
+    pub office: OfficeCode,
+    pub service: ServiceCode,
+    pub slot_start_ms: i64,
+    pub slot_end_ms: i64,
+    pub national_code: NationalCode,
+    pub mobile: Mobile,
+    pub capacity: u32,
+    pub rules: BookingRules,
+    /// Scoped by the caller (for example `staff:operator:KEY`).
+    pub idempotency_key: Option<String>,
+}
+
+/// Where a rescheduled booking goes, with the capacity the new slot has for its service.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewSlot {
+    pub slot_start_ms: i64,
+    pub slot_end_ms: i64,
+    pub capacity: u32,
+    pub rules: BookingRules,
+}
+
+/// The outcome of a booking request: a new booking, or the one an idempotent retry made.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Booked {
+    New(Booking),
+    Replayed(Booking),
+}
+
+/// One area of [`crate::Store`]: see the module documentation.
+#[async_trait]
+pub trait Appointments: Send + Sync + 'static {
+    /// The office's appointment settings, if the manager set any.
+    async fn slot_policy(&self, office: OfficeCode) -> Result<Option<SlotPolicy>>;
+
+    async fn set_slot_policy(
+        &self,
+        permit: &Permit,
+        office: OfficeCode,
+        policy: &SlotPolicy,
+        ctx: &AuditContext,
+    ) -> Result<()>;
+
+    /// Holidays entered by the regulator between `from` and `to`, inclusive.
+    async fn holidays(
+        &self,
+        from: JalaliDate,
+        to: JalaliDate,
+    ) -> Result<Vec<(JalaliDate, LocalizedText)>>;
+
+    async fn set_holiday(
+        &self,
+        permit: &Permit,
+        day: JalaliDate,
+        name: &LocalizedText,
+        ctx: &AuditContext,
+    ) -> Result<()>;
+
+    async fn closures(
+        &self,
+        office: OfficeCode,
+        from: JalaliDate,
+        to: JalaliDate,
+    ) -> Result<Vec<(JalaliDate, LocalizedText)>>;
+
+    async fn set_closure(
+        &self,
+        permit: &Permit,
+        office: OfficeCode,
+        day: JalaliDate,
+        reason: &LocalizedText,
+        ctx: &AuditContext,
+    ) -> Result<()>;
+
+    /// Booked seats per slot start of `office` in `[from_ms, to_ms)`.
+    async fn slot_loads(
+        &self,
+        office: OfficeCode,
+        from_ms: i64,
+        to_ms: i64,
+    ) -> Result<Vec<(i64, u32)>>;
+
+    /// Books a seat. Refuses with `SlotFull` when the slot is at capacity and `LimitReached`
+    /// when the citizen already holds what the rules allow; either way nothing is written.
+    async fn create_booking(
+        &self,
+        permit: &Permit,
+        booking: &NewBooking,
+        ctx: &AuditContext,
+    ) -> Result<Booked>;
+
+    async fn booking(&self, code: &TrackingCode) -> Result<Booking>;
+
+    /// Bookings of `office` with slots in `[from_ms, to_ms)`, every status, by slot then number.
+    async fn office_bookings(
+        &self,
+        office: OfficeCode,
+        from_ms: i64,
+        to_ms: i64,
+    ) -> Result<Vec<Booking>>;
+
+    /// Enqueues the day-before reminder of every booked appointment with a slot in
+    /// `[from_ms, to_ms)`, once per booking and slot; returns how many were new.
+    ///
+    /// **No permit:** system work (the sweeper); it only adds outbox messages, one per booking and
+    /// slot.
+    async fn enqueue_reminders(&self, from_ms: i64, to_ms: i64, now_ms: i64) -> Result<u64>;
+
+    /// A citizen's bookings, latest slot first (at most 100).
+    async fn citizen_bookings(&self, national_code: &NationalCode) -> Result<Vec<Booking>>;
+
+    /// Cancels a booked appointment and frees its seat.
+    async fn cancel_booking(
+        &self,
+        permit: &Permit,
+        code: &TrackingCode,
+        ctx: &AuditContext,
+    ) -> Result<Booking>;
+
+    /// Moves a booked appointment to another slot of the same office, atomically: the new seat
+    /// is taken before the old one is released, or nothing changes (`SlotFull`).
+    async fn reschedule_booking(
+        &self,
+        permit: &Permit,
+        code: &TrackingCode,
+        to: &NewSlot,
+        ctx: &AuditContext,
+    ) -> Result<Booking>;
+}

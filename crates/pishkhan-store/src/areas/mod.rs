@@ -1,0 +1,41 @@
+//! The store's interface, one trait per area, each in its own file with the types it takes and
+//! returns. [`crate::Store`] is all of them together.
+//!
+//! | area | trait | file |
+//! |---|---|---|
+//! | provinces, agencies, offices, services, staff, invitations, audit log reads | [`Registry`] | `registry.rs` |
+//! | staff sessions, sign-in events, citizens' one-time codes and sessions | [`Sessions`] | `sessions.rs` |
+//! | appointment settings, holidays, closures, slot loads, bookings, reminders | [`Appointments`] | `appointments.rs` |
+//! | queue logs, counters, day figures, surveys | [`Queue`] | `queue.rs` |
+//! | surge releases | [`Releases`] | `releases.rs` |
+//! | the notification outbox | [`Outbox`] | `outbox.rs` |
+//! | the exchange's message log | [`ExchangeLog`] | `exchange_log.rs` |
+//! | identity verifications | [`Identity`] | `identity.rs` |
+//!
+//! **The permit rule.** Every method that changes state takes a `&Permit` and checks it was
+//! issued for that change, or says in its documentation why it need not: system work (the
+//! outbox dispatcher, the sweeper's reminders, the group-committed logs) or a secret token
+//! that is itself the capability (invitations, sessions, one-time codes, survey links). Every
+//! change a person causes writes its audit row in the change's transaction.
+//!
+//! **Adding an area.** The ledger and compliance areas to come each get a trait here (with
+//! their types), an `impl` for `SqlStore` in their own file beside the others, and a place in
+//! `Store`'s supertraits; nothing else changes for callers of `dyn Store`.
+
+mod appointments;
+mod exchange_log;
+mod identity;
+mod outbox;
+mod queue;
+mod registry;
+mod releases;
+mod sessions;
+
+pub use appointments::*;
+pub use exchange_log::*;
+pub use identity::*;
+pub use outbox::*;
+pub use queue::*;
+pub use registry::*;
+pub use releases::*;
+pub use sessions::*;
