@@ -9,7 +9,7 @@ use pishkhan_domain::schedule::{
 };
 use pishkhan_domain::tehran::{jalali_today, to_tehran};
 use pishkhan_domain::{Mobile, NationalCode};
-use pishkhan_store::{Booked, NewBooking, StoreError};
+use pishkhan_store::{Booked, NewBooking, StateRule, StoreError};
 
 use pishkhan_domain::access::Action;
 use pishkhan_domain::schedule::TrackingCode;
@@ -391,10 +391,17 @@ pub async fn reschedule(
         .await
     {
         Ok(b) => Ok(b),
-        Err(StoreError::WrongState(m)) => Err(AppError::Conflict {
-            code: "not_reschedulable",
-            message: m,
-        }),
+        Err(StoreError::WrongState(w))
+            if matches!(
+                w.rule,
+                StateRule::NotBooked | StateRule::SameSlot | StateRule::SlotTooOld
+            ) =>
+        {
+            Err(AppError::Conflict {
+                code: "not_reschedulable",
+                message: w.message,
+            })
+        }
         Err(e) => Err(e.into()),
     }
 }
@@ -430,10 +437,12 @@ pub async fn cancel(
         .map_err(|_| AppError::NotFound("booking"))?;
     match state.store().cancel_booking(&permit, code, ctx).await {
         Ok(b) => Ok(b),
-        Err(StoreError::WrongState(m)) => Err(AppError::Conflict {
-            code: "not_cancellable",
-            message: m,
-        }),
+        Err(StoreError::WrongState(w)) if w.rule == StateRule::NotBooked => {
+            Err(AppError::Conflict {
+                code: "not_cancellable",
+                message: w.message,
+            })
+        }
         Err(e) => Err(e.into()),
     }
 }

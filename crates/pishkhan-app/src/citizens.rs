@@ -94,10 +94,10 @@ pub async fn citizen_session(state: &App, token: &str) -> Result<Option<Citizen>
         }))
 }
 
-/// Ends the citizen session of `token` on the server, not just in one browser.
-pub async fn sign_out(state: &App, token: &str) -> Result<(), AppError> {
+/// Ends the citizen session of `token` on the server, not just in one browser; audited.
+pub async fn sign_out(state: &App, token: &str, ctx: &AuditContext) -> Result<(), AppError> {
     Ok(state
         .store()
-        .delete_citizen_session(&token_hash(token))
+        .end_citizen_session(&token_hash(token), ctx)
         .await?)
 }

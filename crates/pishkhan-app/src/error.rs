@@ -114,9 +114,9 @@ impl From<StoreError> for AppError {
                 field: None,
                 message: rule,
             },
-            StoreError::WrongState(message) => AppError::Conflict {
+            StoreError::WrongState(w) => AppError::Conflict {
                 code: "wrong_state",
-                message,
+                message: w.message,
             },
             other => AppError::Internal(other.into()),
         }

@@ -657,8 +657,11 @@ pub async fn whole_catalogue(
 ) -> Result<Vec<pishkhan_domain::model::Service>, StoreError> {
     let mut out = Vec::new();
     for page in 1.. {
-        let request = pishkhan_store::PageRequest::new(page, pishkhan_store::MAX_PER_PAGE)
-            .map_err(|e| StoreError::WrongState(e.message))?;
+        // Past the last page a request can name, there is nothing left to read.
+        let Ok(request) = pishkhan_store::PageRequest::new(page, pishkhan_store::MAX_PER_PAGE)
+        else {
+            break;
+        };
         let found = store
             .services(&pishkhan_store::ServiceFilter::default(), request)
             .await?;

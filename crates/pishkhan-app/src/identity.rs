@@ -16,6 +16,7 @@ use pishkhan_domain::{JalaliDate, Mobile};
 use pishkhan_identity::{
     Attribute, Attributes, Claim, Decision, Evaluation, Outcome, RegistryRecord, Signal, SignalCode,
 };
+use pishkhan_store::OutboxKind;
 use pishkhan_store::{
     AuditContext, NewVerification, Notice, StoreError, VerificationRecord, VerificationWrite,
     token_hash,
@@ -480,7 +481,7 @@ pub async fn verify(
         let failures = failures + 1;
         if failures >= config.identity_max_failures {
             notices.push(Notice {
-                kind: "identity.locked",
+                kind: OutboxKind::IdentityLocked,
                 recipient: mobile.clone(),
                 dedupe_key: format!("identity.locked:{}:{}", code.as_str(), now_ms / 3_600_000),
                 payload: serde_json::json!({ "office": office.to_string(), "failures": failures }),
@@ -566,7 +567,7 @@ pub async fn send_second_factor(
             &token_hash(&code),
             now + OTP_TTL_MS,
             &Notice {
-                kind: "identity.otp",
+                kind: OutboxKind::IdentityOtp,
                 recipient: mobile,
                 dedupe_key: format!("identity.otp:{id}:{now:013}"),
                 payload: serde_json::json!({ "code": code, "office": office.to_string() }),

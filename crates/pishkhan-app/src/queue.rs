@@ -17,6 +17,7 @@ use pishkhan_domain::tehran::jalali_today;
 use pishkhan_queue::{
     CounterId, Event, ExpectedBooking, PriorityCode, Queue, QueueConfig, QueueError, Ticket,
 };
+use pishkhan_store::OutboxKind;
 use pishkhan_store::{
     AuditContext, Booking, NewSurvey, Notice, QueueAppend, QueueEffects, StoreError,
 };
@@ -177,7 +178,7 @@ fn effects(
                 service: b.service.clone(),
             });
             out.notices.push(Notice {
-                kind: "visit.survey",
+                kind: OutboxKind::VisitSurvey,
                 recipient: b.mobile.as_str().to_string(),
                 dedupe_key: format!("visit.survey:{}", b.tracking_code.as_str()),
                 payload: serde_json::json!({
@@ -195,7 +196,7 @@ fn effects(
     for (ahead, entry) in queue.line(now).iter().take(TURN_NEAR_AHEAD).enumerate() {
         if let Some(b) = booking_of(entry.ticket) {
             out.notices.push(Notice {
-                kind: "queue.turn_near",
+                kind: OutboxKind::QueueTurnNear,
                 recipient: b.mobile.as_str().to_string(),
                 dedupe_key: format!("queue.turn_near:{office}:{day}:{}", entry.ticket),
                 payload: serde_json::json!({

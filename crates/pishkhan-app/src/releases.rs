@@ -33,7 +33,7 @@ use pishkhan_release::{Bundle, MAX_PREFERENCES, Rejection, ReleaseSpec};
 use pishkhan_store::{
     AuditContext, Booked, CitizenRelease, NewBooking, NewReleaseRequest, NewWinner, OfficeFilter,
     PageRequest, PlannedSlot, Release, ReleaseAllocation, ReleaseOffice, ReleaseResult,
-    ReleaseStatus, Seat, SeatSettlement, StoreError,
+    ReleaseStatus, Seat, SeatSettlement, StateRule, StoreError,
 };
 
 use crate::appointments::{instant, policy_of};
@@ -660,7 +660,9 @@ pub async fn submit(
         .await
     {
         Ok(r) => r,
-        Err(StoreError::WrongState(_)) => return Err(not_open()),
+        Err(StoreError::WrongState(w)) if w.rule == StateRule::ReleaseNotOpen => {
+            return Err(not_open());
+        }
         Err(StoreError::LimitReached { rule }) => {
             return Err(AppError::invalid(
                 "too_many_submissions",
@@ -732,7 +734,9 @@ async fn run_close(
         }
         match store.seal_release(&permit, &id, &ctx).await {
             Ok(_) => {}
-            Err(StoreError::WrongState(_)) => return Err(window_open()),
+            Err(StoreError::WrongState(w)) if w.rule == StateRule::ReleaseStillOpen => {
+                return Err(window_open());
+            }
             Err(e) => return Err(e.into()),
         }
         release.status = ReleaseStatus::Closed;

@@ -1,7 +1,7 @@
 //! The satisfaction survey a citizen reaches from the SMS sent after a completed visit. The
 //! random token in the link is the only credential; it opens one survey, answered once.
 
-use pishkhan_store::{StoreError, Survey, token_hash};
+use pishkhan_store::{AuditContext, StateRule, StoreError, Survey, token_hash};
 
 use crate::{App, AppError};
 
@@ -25,6 +25,7 @@ pub async fn answer(
     token: &str,
     rating: u8,
     comment: &str,
+    ctx: &AuditContext,
 ) -> Result<Survey, AppError> {
     if !(1..=5).contains(&rating) {
         return Err(AppError::invalid(
@@ -40,14 +41,16 @@ pub async fn answer(
     let comment = Some(comment.as_str()).filter(|c| !c.is_empty());
     match state
         .store()
-        .answer_survey(&token_hash(token), rating, comment, state.now_ms())
+        .record_survey_answer(&token_hash(token), rating, comment, ctx)
         .await
     {
         Ok(answered) => Ok(answered),
-        Err(StoreError::WrongState(message)) => Err(AppError::Conflict {
-            code: "survey_answered",
-            message,
-        }),
+        Err(StoreError::WrongState(w)) if w.rule == StateRule::SurveyAnswered => {
+            Err(AppError::Conflict {
+                code: "survey_answered",
+                message: w.message,
+            })
+        }
         Err(e) => Err(e.into()),
     }
 }

@@ -644,8 +644,9 @@ async fn book_one(
     // Counts older than the memory horizon were not rebuilt, so such slots can't be decided
     // (a replay takes no seat and needs no counts).
     if prior.is_none() && b.slot_start_ms < ctx.now_ms - MEMORY_HORIZON_MS {
-        return Err(StoreError::WrongState(
-            "the slot is too far in the past to book".into(),
+        return Err(StoreError::wrong_state(
+            crate::StateRule::SlotTooOld,
+            "the slot is too far in the past to book",
         ));
     }
     let decision = state.decide(b, prior.as_ref())?;

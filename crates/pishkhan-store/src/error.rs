@@ -31,9 +31,9 @@ pub enum StoreError {
     #[error("{rule}")]
     LimitReached { rule: String },
 
-    /// The change is not allowed in the record's current state.
+    /// The change is not allowed in the record's current state; the kind says which rule.
     #[error("{0}")]
-    WrongState(String),
+    WrongState(WrongState),
 
     /// Another process owns the embedded database.
     #[error("the database at {path} is in use by another pishkhan process")]
@@ -53,6 +53,72 @@ pub enum StoreError {
 
     #[error("i/o error: {0}")]
     Io(#[from] std::io::Error),
+}
+
+/// Which state rule refused a change. Callers switch on this, never on the message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StateRule {
+    /// Only a booked appointment can be cancelled or moved.
+    NotBooked,
+    /// A booking cannot be moved to the slot it already holds.
+    SameSlot,
+    /// The slot lies before what the embedded engine keeps in memory.
+    SlotTooOld,
+    /// An identity check has no mobile known for a second factor.
+    NoSecondFactorMobile,
+    /// An identity check's code was confirmed before any was sent.
+    NoCodeSent,
+    /// A queue append carried more events than one append may.
+    TooManyQueueEvents,
+    /// A queue tried to set a booking status only bookings set (booked, cancelled).
+    QueueStatus,
+    /// A survey is answered once.
+    SurveyAnswered,
+    /// An outbox message was settled that is not pending.
+    OutboxNotPending,
+    /// A release takes requests only while its window is open.
+    ReleaseNotOpen,
+    /// A release is sealed only once its window has passed.
+    ReleaseStillOpen,
+    /// A release is allocated only once sealed.
+    ReleaseNotSealed,
+}
+
+/// A refusal for the record's current state: the rule, and a message for people.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WrongState {
+    pub rule: StateRule,
+    pub message: String,
+}
+
+impl WrongState {
+    pub fn new(rule: StateRule, message: impl Into<String>) -> Self {
+        Self {
+            rule,
+            message: message.into(),
+        }
+    }
+}
+
+impl std::fmt::Display for WrongState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+/// The message, for code that only shows it.
+impl std::ops::Deref for WrongState {
+    type Target = str;
+
+    fn deref(&self) -> &str {
+        &self.message
+    }
+}
+
+impl StoreError {
+    pub fn wrong_state(rule: StateRule, message: impl Into<String>) -> Self {
+        StoreError::WrongState(WrongState::new(rule, message))
+    }
 }
 
 impl From<sqlx::Error> for StoreError {
@@ -97,7 +163,8 @@ impl From<pishkhan_domain::booking_decision::BookingRefusal> for StoreError {
                 rule: r.to_string(),
             },
             R::SlotFull => StoreError::SlotFull,
-            R::NotBooked { .. } | R::SameSlot => StoreError::WrongState(r.to_string()),
+            R::NotBooked { .. } => StoreError::wrong_state(StateRule::NotBooked, r.to_string()),
+            R::SameSlot => StoreError::wrong_state(StateRule::SameSlot, r.to_string()),
         }
     }
 }

@@ -150,8 +150,9 @@ pub(crate) async fn set_otp(
             .map_err(|e| crate::sql::corrupt("verification office", e))?,
     )?;
     if current.owned_mobile.is_none() {
-        return Err(StoreError::WrongState(
-            "no mobile of this person is known for a second factor".into(),
+        return Err(StoreError::wrong_state(
+            crate::StateRule::NoSecondFactorMobile,
+            "no mobile of this person is known for a second factor",
         ));
     }
     let (_turn, mut tx) = store.begin_write().await?;
@@ -208,8 +209,9 @@ pub(crate) async fn confirm_otp(
     let attempts: i64 = row.try_get("otp_attempts")?;
     let Some(stored) = stored else {
         let _ = tx.rollback().await;
-        return Err(StoreError::WrongState(
-            "no code was sent for this verification".into(),
+        return Err(StoreError::wrong_state(
+            crate::StateRule::NoCodeSent,
+            "no code was sent for this verification",
         ));
     };
     if expires.is_none_or(|e| e < ctx.now_ms) || attempts >= i64::from(MAX_IDENTITY_OTP_ATTEMPTS) {

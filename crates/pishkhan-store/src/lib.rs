@@ -33,7 +33,7 @@ use std::sync::Arc;
 
 pub use areas::*;
 pub use database_url::DatabaseUrl;
-pub use error::StoreError;
+pub use error::{StateRule, StoreError, WrongState};
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 

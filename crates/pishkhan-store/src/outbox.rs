@@ -144,9 +144,10 @@ pub(crate) async fn settle(
     };
     tx.commit().await?;
     if done.rows_affected() != 1 {
-        return Err(StoreError::WrongState(format!(
-            "outbox message {id} is not pending"
-        )));
+        return Err(StoreError::wrong_state(
+            crate::StateRule::OutboxNotPending,
+            format!("outbox message {id} is not pending"),
+        ));
     }
     Ok(())
 }

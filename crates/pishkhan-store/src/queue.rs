@@ -77,9 +77,10 @@ pub(crate) async fn append(
         return Ok(());
     }
     if events.len() > MAX_EVENTS_PER_APPEND {
-        return Err(StoreError::WrongState(format!(
-            "at most {MAX_EVENTS_PER_APPEND} events per append"
-        )));
+        return Err(StoreError::wrong_state(
+            crate::StateRule::TooManyQueueEvents,
+            format!("at most {MAX_EVENTS_PER_APPEND} events per append"),
+        ));
     }
     let (_turn, mut tx) = store.begin_write().await?;
     for (i, e) in events.iter().enumerate() {
@@ -129,10 +130,10 @@ async fn write_effects(
 ) -> Result<()> {
     for (code, status) in &effects.statuses {
         if matches!(status, BookingStatus::Booked | BookingStatus::Cancelled) {
-            return Err(StoreError::WrongState(format!(
-                "a queue does not set a booking to {}",
-                status.code()
-            )));
+            return Err(StoreError::wrong_state(
+                crate::StateRule::QueueStatus,
+                format!("a queue does not set a booking to {}", status.code()),
+            ));
         }
         // A cancelled booking stays cancelled: the queue never revives it.
         sqlx::query(
@@ -401,8 +402,9 @@ pub(crate) async fn answer_survey(
     let done = answered.is_some();
     let survey = survey(store, token_hash).await?;
     if !done {
-        return Err(StoreError::WrongState(
-            "this survey was already answered".into(),
+        return Err(StoreError::wrong_state(
+            crate::StateRule::SurveyAnswered,
+            "this survey was already answered",
         ));
     }
     Ok(survey)
@@ -531,20 +533,6 @@ impl crate::Queue for SqlStore {
 
     async fn survey(&self, token_hash: &str) -> Result<crate::Survey> {
         crate::queue::survey(self, token_hash).await
-    }
-
-    async fn answer_survey(
-        &self,
-        token_hash: &str,
-        rating: u8,
-        comment: Option<&str>,
-        now_ms: i64,
-    ) -> Result<Survey> {
-        let ctx = AuditContext {
-            now_ms,
-            ..AuditContext::default()
-        };
-        answer_survey(self, token_hash, rating, comment, &ctx).await
     }
 
     async fn record_survey_answer(

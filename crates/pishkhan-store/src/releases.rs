@@ -430,8 +430,9 @@ async fn submit_in(
     let opens: i64 = row.try_get("opens_at_ms")?;
     let closes: i64 = row.try_get("closes_at_ms")?;
     if status != "open" || ctx.now_ms < opens || ctx.now_ms >= closes {
-        return Err(StoreError::WrongState(
-            "the release is not taking requests now".into(),
+        return Err(StoreError::wrong_state(
+            crate::StateRule::ReleaseNotOpen,
+            "the release is not taking requests now",
         ));
     }
     let seq = store.dialect.next_release_request_seq(tx, id).await?;
@@ -501,8 +502,9 @@ pub(crate) async fn seal(
                 .ok_or_else(not_found)?;
             let status: String = row.try_get("status")?;
             return if status == "open" {
-                Err(StoreError::WrongState(
-                    "the release's window has not passed yet".into(),
+                Err(StoreError::wrong_state(
+                    crate::StateRule::ReleaseStillOpen,
+                    "the release's window has not passed yet",
                 ))
             } else {
                 Ok(false)
@@ -575,9 +577,10 @@ async fn record_in(
         return if status == "allocated" {
             Ok(false)
         } else {
-            Err(StoreError::WrongState(format!(
-                "a release is allocated only once sealed; this one is {status}"
-            )))
+            Err(StoreError::wrong_state(
+                crate::StateRule::ReleaseNotSealed,
+                format!("a release is allocated only once sealed; this one is {status}"),
+            ))
         };
     }
     let service: String = sqlx::query("SELECT service_code FROM releases WHERE id = $1")

@@ -363,14 +363,6 @@ impl crate::Sessions for SqlStore {
         citizen_session(self, token_hash, now_ms).await
     }
 
-    async fn delete_citizen_session(&self, token_hash: &str) -> Result<()> {
-        let ctx = AuditContext {
-            now_ms: crate::sql::now_ms(),
-            ..AuditContext::default()
-        };
-        self.end_citizen_session(token_hash, &ctx).await
-    }
-
     async fn end_citizen_session(&self, token_hash: &str, ctx: &AuditContext) -> Result<()> {
         let (_turn, mut tx) = self.begin_write().await?;
         let ended = sqlx::query(

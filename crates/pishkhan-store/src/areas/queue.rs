@@ -122,19 +122,6 @@ pub trait Queue: Send + Sync + 'static {
     /// The survey a link's token opens; `NotFound` for an unknown token.
     async fn survey(&self, token_hash: &str) -> Result<Survey>;
 
-    /// Records the answer once; `WrongState` when it was already answered. Audited with only
-    /// the time: prefer [`Queue::record_survey_answer`], which records where the request came
-    /// from.
-    ///
-    /// **No permit:** the survey link's token is the capability.
-    async fn answer_survey(
-        &self,
-        token_hash: &str,
-        rating: u8,
-        comment: Option<&str>,
-        now_ms: i64,
-    ) -> Result<Survey>;
-
     /// Records the answer once and writes `survey.answer` to the audit log (the rating, and
     /// whether there was a comment) in the same transaction; `WrongState`, with nothing
     /// written, when it was already answered.

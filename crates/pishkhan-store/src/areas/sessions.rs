@@ -133,12 +133,6 @@ pub trait Sessions: Send + Sync + 'static {
         now_ms: i64,
     ) -> Result<Option<(NationalCode, Mobile)>>;
 
-    /// Ends a citizen session (sign-out), audited with only the time: prefer
-    /// [`Sessions::end_citizen_session`], which records where the request came from.
-    ///
-    /// **No permit:** the session token is the capability.
-    async fn delete_citizen_session(&self, token_hash: &str) -> Result<()>;
-
     /// Ends a citizen session (sign-out) and writes `citizen.logout` to the audit log in the
     /// same transaction. An unknown or already ended session changes and audits nothing.
     ///

@@ -607,12 +607,13 @@ pub struct CsrfForm {
 pub async fn logout(
     State(state): State<AppState>,
     c: CitizenCtx,
+    Ctx(ctx): Ctx,
     ApiForm(form): ApiForm<CsrfForm>,
 ) -> Result<Response, UiError> {
     c.check_csrf(&form.csrf)?;
     // End the session on the server too, not just in this browser.
     if let Some(token) = c.token.as_deref() {
-        citizens::sign_out(state.app(), token)
+        citizens::sign_out(state.app(), token, &ctx)
             .await
             .map_err(|e| c.fail(e))?;
     }

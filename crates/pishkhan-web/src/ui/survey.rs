@@ -13,7 +13,7 @@ use serde::Deserialize;
 
 use super::{Chrome, PageCtx, UiError, render};
 use crate::AppState;
-use crate::extract::ApiForm;
+use crate::extract::{ApiForm, Ctx};
 use crate::i18n::Tr;
 
 pub const MESSAGES: &[(&str, &str, &str)] = &[
@@ -127,6 +127,7 @@ pub struct SurveyForm {
 pub async fn submit(
     State(state): State<AppState>,
     page: PageCtx,
+    Ctx(ctx): Ctx,
     Path(token): Path<String>,
     ApiForm(form): ApiForm<SurveyForm>,
 ) -> Result<Response, UiError> {
@@ -146,7 +147,7 @@ pub async fn submit(
         );
         return Ok((StatusCode::UNPROCESSABLE_ENTITY, render(&body.await?)).into_response());
     };
-    match surveys::answer(state.app(), &token, rating, &form.comment).await {
+    match surveys::answer(state.app(), &token, rating, &form.comment, &ctx).await {
         Ok(answered) => Ok(render(
             &show(&state, &page, token, &answered, true, None).await?,
         )),
