@@ -167,6 +167,21 @@ pub async fn invite_staff(
     })
 }
 
+/// The invitation a link's token opens: who it is for. `Gone` once used or expired,
+/// `NotFound` for a token no invitation has.
+pub async fn invitation(
+    state: &App,
+    token: &str,
+) -> Result<pishkhan_store::InvitationInfo, AppError> {
+    if token.len() > MAX_TOKEN_CHARS {
+        return Err(AppError::NotFound("invitation"));
+    }
+    Ok(state
+        .store()
+        .invitation(&token_hash(token), state.now_ms())
+        .await?)
+}
+
 /// Sets the password of an invited member and activates the account.
 pub async fn accept_invitation(
     state: &App,

@@ -473,6 +473,23 @@ pub async fn set_schedule(
     Ok(policy)
 }
 
+/// Longest name of a holiday or reason for a closure, in characters, per language.
+const MAX_DAY_NAME_CHARS: usize = 200;
+
+/// A holiday's name or a closure's reason: 1 to 200 characters in each language, trimmed.
+fn day_name(name: &LocalizedText) -> Result<LocalizedText, AppError> {
+    let (fa, en) = (name.fa.trim(), name.en.trim());
+    let fits = |s: &str| !s.is_empty() && s.chars().count() <= MAX_DAY_NAME_CHARS;
+    if !fits(fa) || !fits(en) {
+        return Err(AppError::invalid(
+            "invalid_name",
+            "name_fa",
+            "name_fa and name_en are 1..=200 characters",
+        ));
+    }
+    Ok(LocalizedText::new(fa, en))
+}
+
 /// Enters a lunar (or extra) holiday for a Jalali day (the regulator).
 pub async fn set_holiday(
     state: &App,
@@ -482,7 +499,8 @@ pub async fn set_holiday(
     ctx: &AuditContext,
 ) -> Result<(), AppError> {
     let permit = staff.permit(Action::ManageHolidays)?;
-    state.store().set_holiday(&permit, day, name, ctx).await?;
+    let name = day_name(name)?;
+    state.store().set_holiday(&permit, day, &name, ctx).await?;
     state.refs().forget_holidays();
     Ok(())
 }
@@ -498,9 +516,10 @@ pub async fn set_closure(
 ) -> Result<(), AppError> {
     let permit = staff.permit(Action::ConfigureSchedule { office })?;
     state.store().office(office).await?;
+    let reason = day_name(reason)?;
     state
         .store()
-        .set_closure(&permit, office, day, reason, ctx)
+        .set_closure(&permit, office, day, &reason, ctx)
         .await?;
     state.refs().forget_office(office);
     Ok(())

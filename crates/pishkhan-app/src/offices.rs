@@ -2,7 +2,9 @@
 //! its counters handles.
 
 use pishkhan_domain::access::Action;
+use pishkhan_domain::input::{OfficeDefaults, OfficeInput};
 use pishkhan_domain::model::{Office, OfficeCode, OfficeStatus, ServiceCode};
+use pishkhan_domain::tehran::jalali_today;
 use pishkhan_store::AuditContext;
 
 use crate::{App, AppError, StaffSession};
@@ -12,19 +14,27 @@ pub const MAX_SERVICES_PER_COUNTER: usize = 200;
 /// Longest reason given for a status change.
 const MAX_REASON_CHARS: usize = 500;
 
-/// Creates an office; with `allocate_code` the store picks the next free code.
+/// Creates an office (the regulator). Without a code, the store allocates the next free one
+/// inside its transaction; without a licence date, the licence dates from today.
 pub async fn create_office(
     state: &App,
     by: &StaffSession,
-    office: &Office,
-    allocate_code: bool,
+    input: OfficeInput,
     ctx: &AuditContext,
 ) -> Result<Office, AppError> {
+    // Refuse before reading anything else, so non-regulators learn nothing from validation.
     let permit = by.permit(Action::CreateOffice)?;
+    let allocate = !matches!(&input.code, Some(c) if !c.trim().is_empty());
+    let defaults = OfficeDefaults {
+        // A placeholder the store replaces with the next free code.
+        code: allocate.then_some(OfficeCode::from_u32(OfficeCode::MIN)?),
+        licence_issued: jalali_today(state.now()),
+    };
+    let office = input.parse(&defaults)?;
     office.validate()?;
     Ok(state
         .store()
-        .create_office(&permit, office, allocate_code, ctx)
+        .create_office(&permit, &office, allocate, ctx)
         .await?)
 }
 

@@ -385,17 +385,8 @@ pub struct NamedDayIn {
     pub name_en: String,
 }
 
-fn named(input: NamedDayIn) -> Result<LocalizedText, ApiError> {
-    let fa = input.name_fa.trim();
-    let en = input.name_en.trim();
-    if fa.is_empty() || en.is_empty() || fa.chars().count() > 200 || en.chars().count() > 200 {
-        return Err(ApiError::invalid(
-            "invalid_name",
-            "name_fa",
-            "name_fa and name_en are 1..=200 characters",
-        ));
-    }
-    Ok(LocalizedText::new(fa, en))
+fn named(input: &NamedDayIn) -> LocalizedText {
+    LocalizedText::new(&input.name_fa, &input.name_en)
 }
 
 /// Enter a lunar (or extra) holiday for a Jalali day (regulator only).
@@ -411,7 +402,7 @@ pub async fn put_holiday(
     ApiJson(input): ApiJson<NamedDayIn>,
 ) -> Result<StatusCode, ApiError> {
     let day = JalaliDate::parse(&date)?;
-    appointments::set_holiday(state.app(), &staff, day, &named(input)?, &ctx).await?;
+    appointments::set_holiday(state.app(), &staff, day, &named(&input), &ctx).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -429,6 +420,6 @@ pub async fn put_closure(
 ) -> Result<StatusCode, ApiError> {
     let code = parse_office_code(&code)?;
     let day = JalaliDate::parse(&date)?;
-    appointments::set_closure(state.app(), &staff, code, day, &named(input)?, &ctx).await?;
+    appointments::set_closure(state.app(), &staff, code, day, &named(&input), &ctx).await?;
     Ok(StatusCode::NO_CONTENT)
 }

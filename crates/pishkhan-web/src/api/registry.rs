@@ -6,9 +6,8 @@ use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use pishkhan_app::offices;
 use pishkhan_domain::access::Action;
-use pishkhan_domain::input::{OfficeDefaults, OfficeInput};
-use pishkhan_domain::model::{OfficeCode, OfficeStatus, ServiceCode};
-use pishkhan_domain::tehran::jalali_today;
+use pishkhan_domain::input::OfficeInput;
+use pishkhan_domain::model::{OfficeStatus, ServiceCode};
 use serde::Deserialize;
 
 use super::types::{
@@ -81,16 +80,7 @@ pub async fn create_office(
     Ctx(ctx): Ctx,
     ApiJson(input): ApiJson<OfficeInput>,
 ) -> Result<impl IntoResponse, ApiError> {
-    // Refuse before reading anything else, so non-regulators learn nothing from validation.
-    staff.permit(Action::CreateOffice)?;
-    let allocate = !matches!(&input.code, Some(c) if !c.trim().is_empty());
-    let defaults = OfficeDefaults {
-        // A placeholder the store replaces with the next free code, inside its transaction.
-        code: allocate.then_some(OfficeCode::from_u32(OfficeCode::MIN)?),
-        licence_issued: jalali_today(state.now()),
-    };
-    let office = input.parse(&defaults)?;
-    let office = offices::create_office(state.app(), &staff, &office, allocate, &ctx).await?;
+    let office = offices::create_office(state.app(), &staff, input, &ctx).await?;
     Ok((StatusCode::CREATED, Json(OfficeOut::from(&office))))
 }
 

@@ -4,7 +4,6 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
-use pishkhan_store::token_hash;
 
 use super::types::{
     AcceptInvitationIn, InvitationOut, ProblemOut, StaffCreated, StaffOut, UserOut, rfc3339_ms,
@@ -51,10 +50,7 @@ pub async fn invitation(
     State(state): State<AppState>,
     Path(token): Path<String>,
 ) -> Result<Json<InvitationOut>, ApiError> {
-    let info = state
-        .store()
-        .invitation(&token_hash(&token), state.now_ms())
-        .await?;
+    let info = accounts::invitation(state.app(), &token).await?;
     Ok(Json(InvitationOut {
         username: info.username.to_string(),
         first_name: info.first_name,

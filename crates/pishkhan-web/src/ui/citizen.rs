@@ -1153,14 +1153,9 @@ async fn reschedule_page(
     };
     let t = c.t;
     let tracking = parse_tracking(c, code)?;
-    let booking = state
-        .store()
-        .booking(&tracking)
+    let booking = appointments::booking_for(state.app(), &caller, &tracking)
         .await
         .map_err(|e| c.fail(e))?;
-    caller
-        .booking_permit(booking.office, &booking.national_code)
-        .map_err(|_| c.fail(ApiError::NotFound("booking")))?;
     let office = state
         .store()
         .office(booking.office)

@@ -276,16 +276,18 @@ pub async fn form(
         .as_deref()
         .and_then(|c| TrackingCode::parse(c).ok())
     {
-        let b = state
-            .store()
-            .booking(&code)
-            .await
-            .map_err(|e| page.fail(e))?;
-        if staff.actor.office == Some(b.office) {
-            f.national_code = b.national_code.as_str().to_string();
-            f.mobile = b.mobile.as_str().to_string();
-            f.service_code = b.service.as_str().to_string();
-            f.case_id = b.tracking_code.to_string();
+        let caller = pishkhan_app::Caller::Staff(staff.session.clone());
+        // Only a booking at the operator's own office fills the form; anything else leaves it
+        // empty, without saying whether the code exists.
+        match pishkhan_app::appointments::booking_for(state.app(), &caller, &code).await {
+            Ok(b) if staff.actor.office == Some(b.office) => {
+                f.national_code = b.national_code.as_str().to_string();
+                f.mobile = b.mobile.as_str().to_string();
+                f.service_code = b.service.as_str().to_string();
+                f.case_id = b.tracking_code.to_string();
+            }
+            Ok(_) | Err(pishkhan_app::AppError::NotFound(_)) => {}
+            Err(e) => return Err(page.fail(e)),
         }
     }
     Ok(render(&show(&page, f, None, None, None)))

@@ -8,9 +8,7 @@ use pishkhan_domain::access::Action;
 use pishkhan_domain::model::{
     Category, Digitization, Lang, Office, OfficeStatus, Role, Service, ServiceCode, Weekday,
 };
-use pishkhan_store::{
-    AgencySummary, AuditRecord, ProvinceSummary, RegistryCounts, StaffRecord, token_hash,
-};
+use pishkhan_store::{AgencySummary, AuditRecord, ProvinceSummary, RegistryCounts, StaffRecord};
 use serde::Deserialize;
 
 use super::{
@@ -629,19 +627,16 @@ pub async fn accept_form(
     page: PageCtx,
     Path(token): Path<String>,
 ) -> Result<Response, UiError> {
-    let info = state
-        .store()
-        .invitation(&token_hash(&token), state.now_ms())
-        .await;
+    let info = accounts::invitation(state.app(), &token).await;
     let (name, username, dead) = match info {
         Ok(i) => (
             format!("{} {}", i.first_name, i.last_name),
             i.username.to_string(),
             false,
         ),
-        Err(
-            pishkhan_store::StoreError::NotFound { .. } | pishkhan_store::StoreError::Expired(_),
-        ) => (String::new(), String::new(), true),
+        Err(pishkhan_app::AppError::NotFound(_) | pishkhan_app::AppError::Gone(_)) => {
+            (String::new(), String::new(), true)
+        }
         Err(e) => return Err(page.fail(e)),
     };
     let status = if dead {
