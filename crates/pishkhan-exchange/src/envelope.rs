@@ -37,7 +37,7 @@
 use std::cell::RefCell;
 use std::sync::{Arc, RwLock};
 
-use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use http::{HeaderMap, HeaderValue, StatusCode};
 use pishkhan_protocol::{Envelope, Rejection, Service};
 use pishkhan_sign::jws::JwsError;
 use pishkhan_sign::{
