@@ -62,7 +62,8 @@ pub async fn counters_of(
 }
 
 /// A slot's capacity for `service`: the policy's formula over the bookable counters that
-/// handle the service (all of them unless the office said which counter handles what).
+/// handle the service (all of them unless the office said which counter handles what). For
+/// display only (from cached reads): the store computes the capacity it enforces.
 pub async fn capacity_for(
     state: &App,
     office: &Office,
@@ -284,7 +285,9 @@ pub async fn book(
             "this office is not taking bookings",
         ));
     }
-    let (slot, policy) = bookable_slot(state, &office, req.start).await?;
+    let (slot, _) = bookable_slot(state, &office, req.start).await?;
+    // The store computes the slot's capacity from its own data: nothing read through the
+    // cache above decides it.
     let booking = NewBooking {
         office: office.code,
         service: service.code.clone(),
@@ -292,7 +295,6 @@ pub async fn book(
         slot_end_ms: unix_ms(slot.end),
         national_code: req.national_code,
         mobile: req.mobile,
-        capacity: capacity_for(state, &office, &policy, &service).await?,
         rules: state.config().booking_rules,
         idempotency_key: req
             .idempotency_key
@@ -377,12 +379,11 @@ pub async fn reschedule(
         .booking_permit(booking.office, &booking.national_code)
         .map_err(|_| AppError::NotFound("booking"))?;
     let office = state.store().office(booking.office).await?;
-    let service = state.store().service(&booking.service).await?;
-    let (slot, policy) = bookable_slot(state, &office, start).await?;
+    let (slot, _) = bookable_slot(state, &office, start).await?;
+    // The store computes the new slot's capacity for the booking's service itself.
     let to = pishkhan_store::NewSlot {
         slot_start_ms: slot.start_ms(),
         slot_end_ms: unix_ms(slot.end),
-        capacity: capacity_for(state, &office, &policy, &service).await?,
         rules: state.config().booking_rules,
     };
     match state

@@ -876,7 +876,7 @@ async fn seat_winner(
     state: &App,
     by: &StaffSession,
     release: &Release,
-    service: &Service,
+    _service: &Service,
     a: &ReleaseAllocation,
     ctx: &AuditContext,
 ) -> Result<Option<SeatSettlement>, AppError> {
@@ -885,10 +885,7 @@ async fn seat_winner(
     };
     // The regulator books on the winner's behalf, as the national call centre does.
     let permit = by.permit(Action::BookOnBehalf { office })?;
-    let office_rec = state.store().office(office).await?;
-    let capacity = policy_of(state, &office_rec)
-        .await?
-        .capacity(service.avg_handling_minutes);
+    // The store computes each slot's capacity for the service itself.
     let planned = release
         .offices
         .iter()
@@ -910,7 +907,6 @@ async fn seat_winner(
             slot_end_ms: slot.end_ms,
             national_code: a.national_code.clone(),
             mobile: a.mobile.clone(),
-            capacity,
             rules: state.config().booking_rules,
             // '#' is in no username, so no caller-scoped key can take this one.
             idempotency_key: Some(format!(

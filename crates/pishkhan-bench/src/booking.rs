@@ -51,13 +51,7 @@ impl SplitMix {
 
 /// `n` booking requests for random slots among all offices' next 14 days, each by a
 /// different citizen.
-fn requests(
-    offices: &[Office],
-    service: &ServiceCode,
-    minutes: u16,
-    n: u32,
-    seed: u64,
-) -> Vec<NewBooking> {
+fn requests(offices: &[Office], service: &ServiceCode, n: u32, seed: u64) -> Vec<NewBooking> {
     let today = jalali_today(time::OffsetDateTime::now_utc());
     let mut rng = SplitMix(seed);
     let mut out = Vec::with_capacity(n as usize);
@@ -84,7 +78,6 @@ fn requests(
             national_code,
             mobile: Mobile::from_parts(912, person % 10_000_000)
                 .unwrap_or_else(|_| Mobile::parse("09120000000").expect("a valid mobile")),
-            capacity: policy.capacity(minutes),
             rules: BookingRules::default(),
             idempotency_key: None,
         });
@@ -219,10 +212,10 @@ pub async fn booking(args: &BookingBenchArgs) -> anyhow::Result<()> {
         "embedded store: SQLite WAL, synchronous=FULL, group commit; {} offices × 14 days of slots",
         nation.offices.len()
     );
-    let lone = requests(&nation.offices, &service, minutes, 200, 1);
+    let lone = requests(&nation.offices, &service, 200, 1);
     let (p50, p99) = lone_latency(store.clone(), lone).await?;
     println!("embedded lone request latency: p50 {p50:.2} ms, p99 {p99:.2} ms");
-    let reqs = requests(&nation.offices, &service, minutes, args.requests, 2);
+    let reqs = requests(&nation.offices, &service, args.requests, 2);
     let r = run(store.clone(), reqs, args.concurrency).await?;
     print_run(
         &format!("embedded engine, {} in flight", args.concurrency),
@@ -259,10 +252,10 @@ async fn postgres_runs(
     let outcome = async {
         let store = pishkhan_store::open(&DatabaseUrl::parse(&url)?).await?;
         load_nation(store.as_ref()).await?;
-        let lone = requests(&nation.offices, service, minutes, 200, 3);
+        let lone = requests(&nation.offices, service, 200, 3);
         let (p50, p99) = lone_latency(store.clone(), lone).await?;
         println!("postgres lone request latency: p50 {p50:.2} ms, p99 {p99:.2} ms");
-        let reqs = requests(&nation.offices, service, minutes, args.postgres_requests, 4);
+        let reqs = requests(&nation.offices, service, args.postgres_requests, 4);
         let r = run(store.clone(), reqs, args.concurrency.min(64)).await?;
         print_run(
             &format!(
@@ -272,8 +265,15 @@ async fn postgres_runs(
             &r,
         );
         drop(store);
-        let reqs = requests(&nation.offices, service, minutes, args.postgres_requests, 5);
-        let b = baseline(&url, reqs, args.baseline_clients).await?;
+        let reqs = requests(&nation.offices, service, args.postgres_requests, 5);
+        // The store computes capacity from the offices' (default) policies; the baseline's
+        // slot rows get the same numbers.
+        let capacity: std::collections::HashMap<u32, u32> = nation
+            .offices
+            .iter()
+            .map(|o| (o.code.get(), SlotPolicy::default_for(o).capacity(minutes)))
+            .collect();
+        let b = baseline(&url, reqs, &capacity, args.baseline_clients).await?;
         print_run(
             &format!(
                 "baseline: postgres, one transaction per booking with SELECT … FOR UPDATE, {} clients",
@@ -297,7 +297,12 @@ async fn postgres_runs(
 }
 
 /// The conventional design: lock the slot row, check, update, insert, commit — per booking.
-async fn baseline(url: &str, reqs: Vec<NewBooking>, clients: u32) -> anyhow::Result<RunReport> {
+async fn baseline(
+    url: &str,
+    reqs: Vec<NewBooking>,
+    capacity: &std::collections::HashMap<u32, u32>,
+    clients: u32,
+) -> anyhow::Result<RunReport> {
     let pool = sqlx::postgres::PgPoolOptions::new()
         .max_connections(clients)
         .acquire_timeout(Duration::from_secs(30))
@@ -315,7 +320,7 @@ async fn baseline(url: &str, reqs: Vec<NewBooking>, clients: u32) -> anyhow::Res
         q.push_values(chunk, |mut b, r| {
             b.push_bind(i64::from(r.office.get()))
                 .push_bind(r.slot_start_ms)
-                .push_bind(r.capacity as i32)
+                .push_bind(capacity.get(&r.office.get()).copied().unwrap_or(0) as i32)
                 .push_bind(0i32);
         });
         q.push(" ON CONFLICT DO NOTHING");

@@ -51,6 +51,38 @@ fn operator_permit(office: OfficeCode) -> pishkhan_domain::access::Permit {
     authorize(&staff, Action::BookOnBehalf { office }).unwrap()
 }
 
+/// Gives `office` a policy under which every slot holds ten people (long slots, all counters
+/// bookable, an occupancy cap of ten): the store computes capacity from it.
+async fn hold_ten_per_slot(store: &dyn Store, office: &pishkhan_domain::model::Office) {
+    let regulator = store
+        .staff_by_username(&Username::parse("regulator").unwrap())
+        .await
+        .unwrap();
+    let actor = Principal::Staff(StaffActor {
+        id: regulator.id,
+        username: regulator.staff.username.clone(),
+        role: Role::Regulator,
+        office: None,
+        office_status: None,
+    });
+    let permit = authorize(
+        &actor,
+        Action::ConfigureSchedule {
+            office: office.code,
+        },
+    )
+    .unwrap();
+    let policy = pishkhan_domain::schedule::SlotPolicy {
+        slot_minutes: pishkhan_domain::schedule::SlotPolicy::MAX_SLOT_MINUTES,
+        occupancy_cap: 10,
+        booking_counters: office.counters,
+    };
+    store
+        .set_slot_policy(&permit, office.code, &policy, &ctx(T0))
+        .await
+        .unwrap();
+}
+
 async fn book(store: &dyn Store, office: OfficeCode, slot_start_ms: i64, person: u32) -> Booking {
     let req = pishkhan_store::NewBooking {
         office,
@@ -59,7 +91,6 @@ async fn book(store: &dyn Store, office: OfficeCode, slot_start_ms: i64, person:
         slot_end_ms: slot_start_ms + 30 * 60_000,
         national_code: NationalCode::from_body(100_000_000 + person).unwrap(),
         mobile: Mobile::from_parts(912, person).unwrap(),
-        capacity: 10,
         rules: pishkhan_domain::schedule::BookingRules::default(),
         idempotency_key: None,
     };
@@ -124,6 +155,7 @@ async fn the_log_gets_one_line_per_event_even_across_a_crash() {
         let store = db.open().await;
         let nation = load_small_nation(store.as_ref()).await;
         let office = &nation.offices[0];
+        hold_ten_per_slot(store.as_ref(), office).await;
         let slot = soon();
         let mut booked = Vec::new();
         for person in 1..=3 {
@@ -396,6 +428,7 @@ async fn shutdown_finishes_the_sends_in_flight_and_starts_no_more() {
         eprintln!("scenario on {}", db.backend().name());
         let store = db.open().await;
         let nation = load_small_nation(store.as_ref()).await;
+        hold_ten_per_slot(store.as_ref(), &nation.offices[0]).await;
         let office = nation.offices[0].code;
         let slot = soon();
         for person in 1..=3 {

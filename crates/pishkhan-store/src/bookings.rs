@@ -1,10 +1,11 @@
 //! Appointments in storage: settings, holidays, closures, slot loads and bookings.
 //!
-//! **Invariant:** a slot never holds more bookings than its capacity. The seat is taken by one
+//! **Invariant:** a slot never holds more bookings than its capacity, and that capacity is
+//! computed by the store from its own data (`capacity.rs`), never taken from the caller. On
+//! PostgreSQL the capacity is read in the booking's transaction and the seat taken by one
 //! conditional upsert on `slot_loads` (`… DO UPDATE SET booked = booked + 1 WHERE booked <
-//! capacity`), in the same transaction as the booking row. On PostgreSQL the database
-//! arbitrates between any number of app processes; on SQLite the single owning process
-//! serialises writers.
+//! capacity`), in the same transaction as the booking row: the database arbitrates between any
+//! number of app processes. On SQLite the single owning process serialises writers.
 //!
 //! Seats are taken and freed by a [`BookingWriter`], chosen once at open by the dialect: on
 //! PostgreSQL [`ConditionalUpdates`] (below: the statements run in the request's own
@@ -114,6 +115,7 @@ pub(crate) async fn set_slot_policy(
     )
     .await?;
     tx.commit().await?;
+    store.bookings.references_changed(Some(office));
     Ok(())
 }
 
@@ -419,9 +421,14 @@ async fn book_in(
         None => None,
     };
     let held = holdings_in(tx, &b.national_code, &b.rules, b.slot_start_ms).await?;
+    // A replay takes no seat: no capacity is needed to decide it.
+    let capacity = match prior {
+        Some(_) => 0,
+        None => crate::capacity::in_transaction(tx, b.office, &b.service).await?,
+    };
     let load = SlotLoad {
         booked: load_in(tx, b.office, b.slot_start_ms).await?,
-        capacity: b.capacity,
+        capacity,
     };
     let decision = decide_booking(
         &b.rules,
@@ -435,7 +442,7 @@ async fn book_in(
         // (`idempotency_key_reused`); the store returns the first booking either way.
         return Ok(Booked::Replayed(existing));
     }
-    take_seat(tx, b.office, b.slot_start_ms, b.capacity).await?;
+    take_seat(tx, b.office, b.slot_start_ms, capacity).await?;
     let created_by = permit.principal().audit_name();
     let seq: i64 = sqlx::query("SELECT nextval('booking_seq') AS n")
         .fetch_one(&mut **tx)
@@ -609,9 +616,10 @@ async fn reschedule_in(
     let status = BookingStatus::parse(&status).ok_or_else(|| corrupt("booking status", &status))?;
     let from_ms: i64 = row.try_get("slot_start_ms")?;
     let held = holdings_in(tx, &current.national_code, &to.rules, to.slot_start_ms).await?;
+    let capacity = crate::capacity::in_transaction(tx, current.office, &current.service).await?;
     let load = SlotLoad {
         booked: load_in(tx, current.office, to.slot_start_ms).await?,
-        capacity: to.capacity,
+        capacity,
     };
     decide_reschedule(
         &to.rules,
@@ -621,7 +629,7 @@ async fn reschedule_in(
         load,
     )?;
     // The new seat first; if it is full, the transaction is rolled back and nothing changed.
-    take_seat(tx, current.office, to.slot_start_ms, to.capacity).await?;
+    take_seat(tx, current.office, to.slot_start_ms, capacity).await?;
     sqlx::query("UPDATE slot_loads SET booked = booked - 1 WHERE office_code = $1 AND slot_start_ms = $2 AND booked > 0")
         .bind(i64::from(current.office.get()))
         .bind(from_ms)
@@ -715,6 +723,12 @@ pub(crate) trait BookingWriter: Send + Sync + 'static {
     /// Told after a queue append committed the statuses it set (checked in, completed, no
     /// show).
     async fn observe_statuses(&self, statuses: &[(TrackingCode, BookingStatus)]) -> Result<()>;
+
+    /// Told after the store committed a change to what capacity is computed from: an office's
+    /// slot policy, counters or counter assignments (`Some(office)`), or offices or services
+    /// created, imported or loaded (`None`: any of them). Every such write path calls it after
+    /// its commit and before it returns, so the next booking decides with the change.
+    fn references_changed(&self, office: Option<OfficeCode>);
 }
 
 /// The PostgreSQL writer: conditional updates in the request's own transaction, the
@@ -774,6 +788,9 @@ impl BookingWriter for ConditionalUpdates {
     async fn observe_statuses(&self, _statuses: &[(TrackingCode, BookingStatus)]) -> Result<()> {
         Ok(())
     }
+
+    /// Capacity is read inside each booking's transaction; there is nothing to drop.
+    fn references_changed(&self, _office: Option<OfficeCode>) {}
 }
 
 #[async_trait]

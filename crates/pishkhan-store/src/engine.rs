@@ -8,6 +8,11 @@
 //! commit. If the commit fails, every decision of the batch is undone and every request in it
 //! gets the error. The durable record (the `bookings` table) is enough to rebuild the counts
 //! at start-up, so a crash loses nothing that was acknowledged.
+//!
+//! Capacities are the engine's own: computed from the office's policy and counters and the
+//! service's handling minutes as the database holds them, kept in memory per office (a hash
+//! lookup per booking) and dropped whenever the store commits a change to those inputs
+//! (`BookingWriter::references_changed`, `capacity.rs`).
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -21,6 +26,7 @@ use pishkhan_domain::schedule::{BookingStatus, TrackingCode};
 use sqlx::{AnyPool, Row};
 use tokio::sync::{mpsc, oneshot};
 
+use crate::capacity::{CapacityCache, Stale};
 use crate::sql::{Arg, Sql};
 use crate::{AuditContext, Booked, Booking, NewBooking, Result, StoreError};
 
@@ -77,6 +83,8 @@ enum Command {
 /// Handle to the writer task.
 pub(crate) struct Engine {
     tx: mpsc::Sender<Command>,
+    /// Capacity inputs the store changed, for the writer to drop before its next decision.
+    stale: std::sync::Arc<Stale>,
 }
 
 /// Numbers and codes of new bookings.
@@ -105,6 +113,8 @@ struct State {
     by_citizen: HashMap<String, Vec<String>>,
     /// Idempotency key → the booking it made.
     idempotency: HashMap<String, Booking>,
+    /// Slot capacities per office and service, loaded on first use, dropped on a change.
+    capacities: CapacityCache,
 }
 
 impl State {
@@ -169,19 +179,25 @@ impl State {
         }
     }
 
-    /// Moves a held booking's seat to `to` if the decision allows it. Returns the old slot
-    /// start.
-    fn move_seat(&mut self, code: &str, office: OfficeCode, to: &crate::NewSlot) -> Result<i64> {
+    /// Moves a held booking's seat to `to` if the decision allows it, `capacity` being what
+    /// the new slot holds for the booking's service. Returns the old slot start.
+    fn move_seat(
+        &mut self,
+        code: &str,
+        office: OfficeCode,
+        to: &crate::NewSlot,
+        capacity: u32,
+    ) -> Result<i64> {
         let (current, others, load) = match self.current(code, office, Change::Reschedule)? {
             Some(h) => (
                 Some((h.status, h.slot_start_ms)),
                 self.holdings(&h.national_code, Some(code)),
-                self.load(h.office, to.slot_start_ms, to.capacity),
+                self.load(h.office, to.slot_start_ms, capacity),
             ),
             None => (
                 None,
                 Vec::new(),
-                self.load(office.get(), to.slot_start_ms, to.capacity),
+                self.load(office.get(), to.slot_start_ms, capacity),
             ),
         };
         decide_reschedule(&to.rules, current, to.slot_start_ms, &others, load)?;
@@ -209,14 +225,20 @@ impl State {
         *self.loads.entry((office, to_ms)).or_insert(0) += 1;
     }
 
-    /// Decides a booking against memory: the citizen's holdings and the slot's load.
-    fn decide(&self, b: &NewBooking, prior: Option<&Booking>) -> Result<BookingDecision> {
+    /// Decides a booking against memory: the citizen's holdings and the slot's load, with
+    /// `capacity` seats for its service.
+    fn decide(
+        &self,
+        b: &NewBooking,
+        prior: Option<&Booking>,
+        capacity: u32,
+    ) -> Result<BookingDecision> {
         Ok(decide_booking(
             &b.rules,
             &crate::bookings::ask_of(b),
             prior.map(crate::bookings::ask_of_booking).as_ref(),
             &self.holdings(&b.national_code, None),
-            self.load(b.office.get(), b.slot_start_ms, b.capacity),
+            self.load(b.office.get(), b.slot_start_ms, capacity),
         )?)
     }
 }
@@ -253,8 +275,9 @@ impl Engine {
             key,
         };
         let (tx, rx) = mpsc::channel(QUEUE_CAPACITY);
-        tokio::spawn(writer(pool, state, numbering, rx));
-        Ok(Self { tx })
+        let stale = std::sync::Arc::new(Stale::default());
+        tokio::spawn(writer(pool, state, numbering, stale.clone(), rx));
+        Ok(Self { tx, stale })
     }
 
     async fn send<T>(&self, make: impl FnOnce(oneshot::Sender<T>) -> Command) -> Result<T> {
@@ -386,6 +409,7 @@ async fn writer(
     pool: AnyPool,
     mut state: State,
     mut numbering: Numbering,
+    stale: std::sync::Arc<Stale>,
     mut rx: mpsc::Receiver<Command>,
 ) {
     while let Some(first) = rx.recv().await {
@@ -396,7 +420,7 @@ async fn writer(
                 Err(_) => break,
             }
         }
-        process(&pool, &mut state, &mut numbering, batch).await;
+        process(&pool, &mut state, &mut numbering, &stale, batch).await;
     }
 }
 
@@ -409,6 +433,7 @@ async fn process(
     pool: &AnyPool,
     state: &mut State,
     numbering: &mut Numbering,
+    stale: &Stale,
     batch: Vec<Command>,
 ) {
     let mut decided: Vec<Decided> = Vec::new();
@@ -459,7 +484,7 @@ async fn process(
                 ctx,
                 reply,
             } => {
-                let outcome = book_one(pool, state, numbering, &booking, &actor, &ctx).await;
+                let outcome = book_one(pool, state, numbering, stale, &booking, &actor, &ctx).await;
                 if let Ok(Booked::New(b)) = &outcome {
                     audit_rows.push(audit_args(
                         &ctx,
@@ -490,7 +515,20 @@ async fn process(
                 ctx,
                 reply,
             } => {
-                let outcome = match state.move_seat(code.as_str(), office, &to) {
+                // The held booking's service decides the new slot's capacity; a booking memory
+                // doesn't hold is refused without one.
+                let capacity = match state.held.get(code.as_str()).map(|h| h.service.clone()) {
+                    Some(service) => {
+                        state
+                            .capacities
+                            .capacity(pool, stale, office, &service)
+                            .await
+                    }
+                    None => Ok(0),
+                };
+                let outcome = match capacity
+                    .and_then(|capacity| state.move_seat(code.as_str(), office, &to, capacity))
+                {
                     Ok(from_ms) => match load_booking(pool, &numbering.key, &code).await {
                         Ok(b) => Ok((from_ms, b)),
                         Err(e) => {
@@ -623,6 +661,7 @@ async fn book_one(
     pool: &AnyPool,
     state: &mut State,
     numbering: &mut Numbering,
+    stale: &Stale,
     b: &NewBooking,
     actor: &str,
     ctx: &AuditContext,
@@ -649,7 +688,17 @@ async fn book_one(
             "the slot is too far in the past to book",
         ));
     }
-    let decision = state.decide(b, prior.as_ref())?;
+    // A replay takes no seat: no capacity is needed to decide it.
+    let capacity = match prior {
+        Some(_) => 0,
+        None => {
+            state
+                .capacities
+                .capacity(pool, stale, b.office, &b.service)
+                .await?
+        }
+    };
+    let decision = state.decide(b, prior.as_ref(), capacity)?;
     if let (BookingDecision::Replay { .. }, Some(existing)) = (decision, prior) {
         // Whether the retry matches its first request is the caller's to answer
         // (`idempotency_key_reused`); the store returns the first booking either way.
@@ -966,5 +1015,11 @@ impl crate::bookings::BookingWriter for Engine {
 
     async fn observe_statuses(&self, statuses: &[(TrackingCode, BookingStatus)]) -> Result<()> {
         Engine::observe_statuses(self, statuses).await
+    }
+
+    /// Noted at once, without waiting for the writer: any request sent after this returns is
+    /// decided after the cached inputs it touched are dropped.
+    fn references_changed(&self, office: Option<OfficeCode>) {
+        self.stale.note(office);
     }
 }

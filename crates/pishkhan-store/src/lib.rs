@@ -13,6 +13,7 @@
 
 mod areas;
 mod bookings;
+mod capacity;
 mod database_url;
 mod dialect;
 mod engine;

@@ -467,19 +467,7 @@ impl crate::Queue for SqlStore {
         rows.iter()
             .map(|r| {
                 let counter: i64 = r.try_get("counter")?;
-                let services: Option<String> = r.try_get("services_json")?;
-                let services = services
-                    .map(|j| {
-                        let codes: Vec<String> =
-                            serde_json::from_str(&j).map_err(|e| corrupt("counter services", e))?;
-                        codes
-                            .iter()
-                            .map(|c| {
-                                ServiceCode::parse(c).map_err(|e| corrupt("service", e.message))
-                            })
-                            .collect::<Result<Vec<_>>>()
-                    })
-                    .transpose()?;
+                let services = crate::capacity::counter_services(r.try_get("services_json")?)?;
                 Ok((counter as u16, services))
             })
             .collect()
@@ -528,6 +516,7 @@ impl crate::Queue for SqlStore {
         )
         .await?;
         tx.commit().await?;
+        self.bookings.references_changed(Some(office));
         Ok(())
     }
 

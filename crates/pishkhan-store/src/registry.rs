@@ -53,10 +53,10 @@ fn push_like_terms(sql: &mut Sql, column: &str, q: &Option<String>) {
     }
 }
 
-const OFFICE_COLS: &str = "code, name_fa, name_en, province_id, city_fa, city_en, address_fa, \
+pub(crate) const OFFICE_COLS: &str = "code, name_fa, name_en, province_id, city_fa, city_en, address_fa, \
     address_en, postal_code, phone, lat, lon, licence_no, licence_issued, status, counters, hours";
 
-fn office_from_row(r: &AnyRow) -> Result<Office> {
+pub(crate) fn office_from_row(r: &AnyRow) -> Result<Office> {
     let code: i64 = r.try_get("code")?;
     let code = field("office code", OfficeCode::from_u32(code as u32))?;
     let status: String = r.try_get("status")?;
@@ -502,6 +502,7 @@ impl crate::Registry for SqlStore {
         )
         .await?;
         tx.commit().await?;
+        self.bookings.references_changed(None);
         Ok(())
     }
 
@@ -750,6 +751,7 @@ impl crate::Registry for SqlStore {
         )
         .await?;
         tx.commit().await?;
+        self.bookings.references_changed(Some(office.code));
         Ok(office.clone())
     }
 
@@ -780,6 +782,7 @@ impl crate::Registry for SqlStore {
         )
         .await?;
         tx.commit().await?;
+        self.bookings.references_changed(None);
         Ok(n)
     }
 
@@ -833,6 +836,8 @@ impl crate::Registry for SqlStore {
         )
         .await?;
         tx.commit().await?;
+        // Handling minutes may have changed, and with them every office's capacities.
+        self.bookings.references_changed(None);
         Ok(n)
     }
 

@@ -9,6 +9,7 @@ use pishkhan_domain::model::{
     Username,
 };
 use pishkhan_domain::normalize::normalize_for_search;
+use pishkhan_domain::schedule::SlotPolicy;
 use pishkhan_domain::{Mobile, NationalCode};
 use pishkhan_store::{
     AuditContext, AuditEvent, AuditFilter, Backend, DatabaseUrl, NewInvitation, NewSession,
@@ -782,12 +783,7 @@ fn page_requests_are_bounded() {
     assert_eq!(PageRequest::new(3, 100).unwrap().per_page(), 100);
 }
 
-fn booking_for(
-    office: OfficeCode,
-    slot_start_ms: i64,
-    person: u32,
-    capacity: u32,
-) -> pishkhan_store::NewBooking {
+fn booking_for(office: OfficeCode, slot_start_ms: i64, person: u32) -> pishkhan_store::NewBooking {
     pishkhan_store::NewBooking {
         office,
         service: ServiceCode::parse("PSP-001").unwrap(),
@@ -795,10 +791,42 @@ fn booking_for(
         slot_end_ms: slot_start_ms + 30 * 60_000,
         national_code: NationalCode::from_body(100_000_000 + person).unwrap(),
         mobile: Mobile::from_parts(912, person).unwrap(),
-        capacity,
         rules: pishkhan_domain::schedule::BookingRules::default(),
         idempotency_key: None,
     }
+}
+
+/// Sets the office's slot policy (as the regulator), as a manager would.
+async fn set_policy(store: &dyn Store, office: OfficeCode, policy: SlotPolicy) {
+    let permit = regulator_permit(store, Action::ConfigureSchedule { office }).await;
+    store
+        .set_slot_policy(&permit, office, &policy, &ctx(T0))
+        .await
+        .unwrap();
+}
+
+/// Gives the office a policy under which every slot holds `capacity` people for PSP-001: long
+/// slots and all counters bookable, so the occupancy cap is what binds. The store computes
+/// capacity from this; callers can't pass one.
+async fn set_capacity(store: &dyn Store, office: OfficeCode, capacity: u16) {
+    let counters = store.office(office).await.unwrap().counters;
+    let minutes = store
+        .service(&ServiceCode::parse("PSP-001").unwrap())
+        .await
+        .unwrap()
+        .avg_handling_minutes;
+    let policy = SlotPolicy {
+        slot_minutes: SlotPolicy::MAX_SLOT_MINUTES,
+        occupancy_cap: capacity,
+        booking_counters: counters,
+    };
+    // Set-up check: the office's counters can serve that many in one slot.
+    assert_eq!(
+        policy.capacity(minutes),
+        u32::from(capacity),
+        "office {office} can't hold {capacity} per slot"
+    );
+    set_policy(store, office, policy).await;
 }
 
 #[tokio::test]
@@ -807,6 +835,7 @@ async fn a_thousand_concurrent_bookings_fill_a_slot_of_ten_exactly() {
         let store = db.open().await;
         let nation = load_small_nation(store.as_ref()).await;
         let office = nation.offices[0].code;
+        set_capacity(store.as_ref(), office, 10).await;
         let slot = soon();
         let permit = system_book(office);
         let mut tasks = Vec::new();
@@ -815,7 +844,7 @@ async fn a_thousand_concurrent_bookings_fill_a_slot_of_ten_exactly() {
             let permit = permit.clone();
             tasks.push(tokio::spawn(async move {
                 store
-                    .create_booking(&permit, &booking_for(office, slot, person, 10), &ctx(T0))
+                    .create_booking(&permit, &booking_for(office, slot, person), &ctx(T0))
                     .await
             }));
         }
@@ -853,12 +882,13 @@ async fn bookings_respect_limits_idempotency_and_cancellation() {
         let store = db.open().await;
         let nation = load_small_nation(store.as_ref()).await;
         let office = nation.offices[0].code;
+        set_capacity(store.as_ref(), office, 5).await;
         let permit = system_book(office);
         let day = 86_400_000;
         let slot = soon();
 
         // An idempotent retry returns the first booking and takes no second seat.
-        let mut first = booking_for(office, slot, 1, 5);
+        let mut first = booking_for(office, slot, 1);
         first.idempotency_key = Some("operator:key-1".into());
         let made = match store
             .create_booking(&permit, &first, &ctx(T0))
@@ -884,7 +914,7 @@ async fn bookings_respect_limits_idempotency_and_cancellation() {
         assert_eq!(store.booking(&made.tracking_code).await.unwrap(), made);
 
         // One active booking per service.
-        let same_service = booking_for(office, slot + day, 1, 5);
+        let same_service = booking_for(office, slot + day, 1);
         let refused = store.create_booking(&permit, &same_service, &ctx(T0)).await;
         assert!(
             matches!(refused, Err(StoreError::LimitReached { .. })),
@@ -892,13 +922,13 @@ async fn bookings_respect_limits_idempotency_and_cancellation() {
         );
 
         // At most two visits in 14 days: a second service is fine, a third is not.
-        let mut second = booking_for(office, slot + 2 * day, 1, 5);
+        let mut second = booking_for(office, slot + 2 * day, 1);
         second.service = ServiceCode::parse(nation.services[5].code.as_str()).unwrap();
         store
             .create_booking(&permit, &second, &ctx(T0))
             .await
             .unwrap();
-        let mut third = booking_for(office, slot + 3 * day, 1, 5);
+        let mut third = booking_for(office, slot + 3 * day, 1);
         third.service = ServiceCode::parse(nation.services[6].code.as_str()).unwrap();
         let refused = store.create_booking(&permit, &third, &ctx(T0)).await;
         assert!(
@@ -927,7 +957,7 @@ async fn bookings_respect_limits_idempotency_and_cancellation() {
         // A permit for another office is refused.
         let other = system_book(nation.offices[1].code);
         let wrong = store
-            .create_booking(&other, &booking_for(office, slot, 77, 5), &ctx(T0))
+            .create_booking(&other, &booking_for(office, slot, 77), &ctx(T0))
             .await;
         assert!(matches!(wrong, Err(StoreError::PermitMismatch)));
     })
@@ -944,11 +974,12 @@ async fn bookings_survive_a_restart_and_still_bound_the_slot() {
             let store = db.open().await;
             let nation = load_small_nation(store.as_ref()).await;
             office = nation.offices[0].code;
+            set_capacity(store.as_ref(), office, 3).await;
             let permit = system_book(office);
             let mut codes = Vec::new();
             for person in 0..3 {
                 match store
-                    .create_booking(&permit, &booking_for(office, slot, person, 3), &ctx(T0))
+                    .create_booking(&permit, &booking_for(office, slot, person), &ctx(T0))
                     .await
                     .unwrap()
                 {
@@ -966,7 +997,7 @@ async fn bookings_survive_a_restart_and_still_bound_the_slot() {
             vec![(slot, 3)]
         );
         let full = store
-            .create_booking(&permit, &booking_for(office, slot, 10, 3), &ctx(T0))
+            .create_booking(&permit, &booking_for(office, slot, 10), &ctx(T0))
             .await;
         assert!(matches!(full, Err(StoreError::SlotFull)), "{full:?}");
         for code in &kept {
@@ -977,7 +1008,7 @@ async fn bookings_survive_a_restart_and_still_bound_the_slot() {
             .await
             .unwrap();
         let again = store
-            .create_booking(&permit, &booking_for(office, slot, 11, 3), &ctx(T0))
+            .create_booking(&permit, &booking_for(office, slot, 11), &ctx(T0))
             .await
             .unwrap();
         let pishkhan_store::Booked::New(b) = again else {
@@ -995,9 +1026,10 @@ async fn bookings_queue_their_notifications_in_the_same_transaction() {
         let store = db.open().await;
         let nation = load_small_nation(store.as_ref()).await;
         let office = nation.offices[0].code;
+        set_capacity(store.as_ref(), office, 5).await;
         let permit = system_book(office);
         let slot = soon();
-        let req = booking_for(office, slot, 42, 5);
+        let req = booking_for(office, slot, 42);
         let pishkhan_store::Booked::New(b) =
             store.create_booking(&permit, &req, &ctx(T0)).await.unwrap()
         else {
@@ -1005,7 +1037,7 @@ async fn bookings_queue_their_notifications_in_the_same_transaction() {
         };
         // A refused booking queues nothing.
         let refused = store
-            .create_booking(&permit, &booking_for(office, slot, 42, 5), &ctx(T0))
+            .create_booking(&permit, &booking_for(office, slot, 42), &ctx(T0))
             .await;
         assert!(refused.is_err());
         store
@@ -1258,10 +1290,12 @@ async fn reschedules_keep_the_code_and_respect_state_capacity_and_limits() {
         let permit = system_book(office);
         let day = 86_400_000;
         let slot = soon();
-        let to = |start: i64, capacity: u32| pishkhan_store::NewSlot {
+        // One seat per slot: the slot in two days is full once someone takes it, the others
+        // have room for the one booking that moves.
+        set_capacity(store.as_ref(), office, 1).await;
+        let to = |start: i64| pishkhan_store::NewSlot {
             slot_start_ms: start,
             slot_end_ms: start + 30 * 60_000,
-            capacity,
             rules: pishkhan_domain::schedule::BookingRules::default(),
         };
         let book = |b: pishkhan_store::NewBooking| {
@@ -1275,28 +1309,28 @@ async fn reschedules_keep_the_code_and_respect_state_capacity_and_limits() {
             }
         };
         // Person 9 holds A (now), B (in 20 days) and C (in 34 days): no two within 14 days.
-        let a = book(booking_for(office, slot, 9, 5)).await;
-        let mut b = booking_for(office, slot + 20 * day, 9, 5);
+        let a = book(booking_for(office, slot, 9)).await;
+        let mut b = booking_for(office, slot + 20 * day, 9);
         b.service = ServiceCode::parse(nation.services[5].code.as_str()).unwrap();
         book(b).await;
-        let mut c = booking_for(office, slot + 34 * day, 9, 5);
+        let mut c = booking_for(office, slot + 34 * day, 9);
         c.service = ServiceCode::parse(nation.services[6].code.as_str()).unwrap();
         book(c).await;
         // Someone else takes the one seat of the slot in two days.
-        book(booking_for(office, slot + 2 * day, 8, 1)).await;
+        book(booking_for(office, slot + 2 * day, 8)).await;
 
         let code = &a.tracking_code;
         let same = store
-            .reschedule_booking(&permit, code, &to(slot, 5), &ctx(T0 + 1))
+            .reschedule_booking(&permit, code, &to(slot), &ctx(T0 + 1))
             .await;
         assert!(matches!(same, Err(StoreError::WrongState(_))), "{same:?}");
         let full = store
-            .reschedule_booking(&permit, code, &to(slot + 2 * day, 1), &ctx(T0 + 1))
+            .reschedule_booking(&permit, code, &to(slot + 2 * day), &ctx(T0 + 1))
             .await;
         assert!(matches!(full, Err(StoreError::SlotFull)), "{full:?}");
         // In 27 days, B and C are both within 14 days: a third visit.
         let limit = store
-            .reschedule_booking(&permit, code, &to(slot + 27 * day, 5), &ctx(T0 + 1))
+            .reschedule_booking(&permit, code, &to(slot + 27 * day), &ctx(T0 + 1))
             .await;
         assert!(
             matches!(limit, Err(StoreError::LimitReached { .. })),
@@ -1310,7 +1344,7 @@ async fn reschedules_keep_the_code_and_respect_state_capacity_and_limits() {
 
         // The move itself: the booking keeps its code, the seat follows it.
         let moved = store
-            .reschedule_booking(&permit, code, &to(slot + day, 5), &ctx(T0 + 2))
+            .reschedule_booking(&permit, code, &to(slot + day), &ctx(T0 + 2))
             .await
             .unwrap();
         assert_eq!(&moved.tracking_code, code);
@@ -1326,11 +1360,171 @@ async fn reschedules_keep_the_code_and_respect_state_capacity_and_limits() {
             .await
             .unwrap();
         let gone = store
-            .reschedule_booking(&permit, code, &to(slot + 3 * day, 5), &ctx(T0 + 4))
+            .reschedule_booking(&permit, code, &to(slot + 3 * day), &ctx(T0 + 4))
             .await;
         assert!(
             matches!(&gone, Err(StoreError::WrongState(m)) if m.starts_with("only a booked appointment can be rescheduled")),
             "{gone:?}"
+        );
+    })
+    .await;
+}
+
+/// Books `person` into `slot` at `office`: `Ok(())` when a new seat is taken.
+async fn try_book(
+    store: &dyn Store,
+    office: OfficeCode,
+    slot: i64,
+    person: u32,
+) -> Result<(), StoreError> {
+    match store
+        .create_booking(
+            &system_book(office),
+            &booking_for(office, slot, person),
+            &ctx(T0),
+        )
+        .await?
+    {
+        pishkhan_store::Booked::New(_) => Ok(()),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn a_changed_slot_policy_binds_the_very_next_booking() {
+    each_backend(|db| async move {
+        let store = db.open().await;
+        let nation = load_small_nation(store.as_ref()).await;
+        let office = nation.offices[0].code;
+        let (slot, other_slot) = (soon(), soon() + 3_600_000);
+        set_capacity(store.as_ref(), office, 4).await;
+        for person in 1..=3 {
+            try_book(store.as_ref(), office, slot, person)
+                .await
+                .unwrap();
+        }
+        let mover = match store
+            .create_booking(
+                &system_book(office),
+                &booking_for(office, other_slot, 9),
+                &ctx(T0),
+            )
+            .await
+            .unwrap()
+        {
+            pishkhan_store::Booked::New(b) => b,
+            other => panic!("{other:?}"),
+        };
+
+        // The manager lowers the cap below the seats taken: no booking or move gets in, at
+        // once (nothing waits out a cache).
+        set_capacity(store.as_ref(), office, 2).await;
+        let refused = try_book(store.as_ref(), office, slot, 4).await;
+        assert!(matches!(refused, Err(StoreError::SlotFull)), "{refused:?}");
+        let moved = store
+            .reschedule_booking(
+                &system_book(office),
+                &mover.tracking_code,
+                &pishkhan_store::NewSlot {
+                    slot_start_ms: slot,
+                    slot_end_ms: slot + 30 * 60_000,
+                    rules: pishkhan_domain::schedule::BookingRules::default(),
+                },
+                &ctx(T0 + 1),
+            )
+            .await;
+        assert!(matches!(moved, Err(StoreError::SlotFull)), "{moved:?}");
+        assert_eq!(
+            store.slot_loads(office, slot, slot + 1).await.unwrap(),
+            vec![(slot, 3)]
+        );
+
+        // Raised again, the slot takes exactly the new cap.
+        set_capacity(store.as_ref(), office, 5).await;
+        try_book(store.as_ref(), office, slot, 4).await.unwrap();
+        try_book(store.as_ref(), office, slot, 5).await.unwrap();
+        let full = try_book(store.as_ref(), office, slot, 6).await;
+        assert!(matches!(full, Err(StoreError::SlotFull)), "{full:?}");
+        assert_eq!(
+            store.slot_loads(office, slot, slot + 1).await.unwrap(),
+            vec![(slot, 5)]
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn counters_restricted_to_other_services_bind_the_very_next_booking() {
+    each_backend(|db| async move {
+        let store = db.open().await;
+        let nation = load_small_nation(store.as_ref()).await;
+        let office = nation
+            .offices
+            .iter()
+            .find(|o| o.counters >= 3)
+            .expect("an office with three counters")
+            .code;
+        let psp = ServiceCode::parse("PSP-001").unwrap();
+        let minutes = store.service(&psp).await.unwrap().avg_handling_minutes;
+        let other = nation
+            .services
+            .iter()
+            .find(|s| s.code != psp)
+            .unwrap()
+            .code
+            .clone();
+        // Slots as long as one PSP-001 visit and three bookable counters: three seats while
+        // every counter handles every service.
+        let policy = SlotPolicy {
+            slot_minutes: minutes.clamp(SlotPolicy::MIN_SLOT_MINUTES, SlotPolicy::MAX_SLOT_MINUTES),
+            occupancy_cap: 1000,
+            booking_counters: 3,
+        };
+        assert_eq!(policy.capacity(minutes), 3, "set-up");
+        set_policy(store.as_ref(), office, policy).await;
+        let slot = soon();
+        try_book(store.as_ref(), office, slot, 1).await.unwrap();
+        try_book(store.as_ref(), office, slot, 2).await.unwrap();
+
+        let set_counters = |counters: Vec<(u16, Option<Vec<ServiceCode>>)>| {
+            let store = store.clone();
+            async move {
+                let permit =
+                    regulator_permit(store.as_ref(), Action::ConfigureSchedule { office }).await;
+                store
+                    .set_office_counters(&permit, office, &counters, &ctx(T0))
+                    .await
+                    .unwrap();
+            }
+        };
+        // Only counter 1 handles PSP-001 now: one seat, and two are taken.
+        set_counters(vec![
+            (1, Some(vec![psp.clone()])),
+            (2, Some(vec![other.clone()])),
+            (3, Some(vec![other.clone()])),
+        ])
+        .await;
+        let refused = try_book(store.as_ref(), office, slot, 3).await;
+        assert!(matches!(refused, Err(StoreError::SlotFull)), "{refused:?}");
+
+        // Counter 2 handles every service again: two seats, still full.
+        set_counters(vec![
+            (1, Some(vec![psp.clone()])),
+            (2, None),
+            (3, Some(vec![other.clone()])),
+        ])
+        .await;
+        let refused = try_book(store.as_ref(), office, slot, 3).await;
+        assert!(matches!(refused, Err(StoreError::SlotFull)), "{refused:?}");
+
+        // Every counter handles PSP-001: the third seat is free, and only it.
+        set_counters(vec![(1, None), (2, None), (3, Some(vec![psp.clone()]))]).await;
+        try_book(store.as_ref(), office, slot, 3).await.unwrap();
+        let full = try_book(store.as_ref(), office, slot, 4).await;
+        assert!(matches!(full, Err(StoreError::SlotFull)), "{full:?}");
+        assert_eq!(
+            store.slot_loads(office, slot, slot + 1).await.unwrap(),
+            vec![(slot, 3)]
         );
     })
     .await;
@@ -1360,7 +1554,8 @@ async fn a_survey_answer_is_audited_in_its_transaction() {
         let store = db.open().await;
         let nation = load_small_nation(store.as_ref()).await;
         let office = nation.offices[0].code;
-        let req = booking_for(office, soon(), 7, 5);
+        set_capacity(store.as_ref(), office, 5).await;
+        let req = booking_for(office, soon(), 7);
         let pishkhan_store::Booked::New(b) = store
             .create_booking(&system_book(office), &req, &ctx(T0))
             .await

@@ -25,9 +25,9 @@ pub struct Booking {
     pub created_by: String,
 }
 
-/// A booking to make. `capacity` is what the slot holds for this service, computed by the
-/// caller from the office's policy; the store refuses to go past it. The store assigns the
-/// booking's number and tracking code.
+/// A booking to make. The store computes what the slot holds for this service from its own
+/// data (the office's policy and counters, the service's handling minutes) and refuses to go
+/// past it; the caller can't say. The store assigns the booking's number and tracking code.
 #[derive(Debug, Clone)]
 pub struct NewBooking {
     pub office: OfficeCode,
@@ -36,18 +36,17 @@ pub struct NewBooking {
     pub slot_end_ms: i64,
     pub national_code: NationalCode,
     pub mobile: Mobile,
-    pub capacity: u32,
     pub rules: BookingRules,
     /// Scoped by the caller (for example `staff:operator:KEY`).
     pub idempotency_key: Option<String>,
 }
 
-/// Where a rescheduled booking goes, with the capacity the new slot has for its service.
+/// Where a rescheduled booking goes. The store computes the new slot's capacity for the
+/// booking's service, as for a new booking.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewSlot {
     pub slot_start_ms: i64,
     pub slot_end_ms: i64,
-    pub capacity: u32,
     pub rules: BookingRules,
 }
 

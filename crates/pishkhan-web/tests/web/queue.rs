@@ -43,7 +43,6 @@ pub(crate) async fn book_at(app: &TestApp, national_code: &str, start: i64) -> S
                 slot_end_ms: start + 30 * 60_000,
                 national_code: NationalCode::parse(national_code).unwrap(),
                 mobile: Mobile::parse("09121234567").unwrap(),
-                capacity: 5,
                 rules: BookingRules::default(),
                 idempotency_key: None,
             },
