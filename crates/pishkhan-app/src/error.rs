@@ -73,6 +73,26 @@ impl AppError {
     pub fn internal(e: impl Into<anyhow::Error>) -> Self {
         AppError::Internal(e.into())
     }
+
+    /// The stable machine-readable code clients switch on.
+    pub fn code(&self) -> &'static str {
+        match self {
+            AppError::Invalid { code, .. }
+            | AppError::BadRequest { code, .. }
+            | AppError::Conflict { code, .. }
+            | AppError::Upstream { code, .. } => code,
+            AppError::Unauthenticated => "unauthenticated",
+            AppError::BadCredentials => "bad_credentials",
+            AppError::BadCode => "wrong_code",
+            AppError::Forbidden(d) => d.code(),
+            AppError::NotFound(_) => "not_found",
+            AppError::Gone(_) => "gone",
+            AppError::TooManyRequests { .. } => "rate_limited",
+            AppError::Unavailable => "unavailable",
+            AppError::ExchangeNotConfigured => "exchange_not_configured",
+            AppError::Internal(_) => "internal",
+        }
+    }
 }
 
 impl From<FieldError> for AppError {

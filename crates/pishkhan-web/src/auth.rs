@@ -17,6 +17,7 @@ pub use pishkhan_app::secrets::{constant_time_eq, new_token};
 
 use crate::AppState;
 use crate::error::ApiError;
+use pishkhan_app::AppError;
 
 pub const SESSION_COOKIE: &str = "pishkhan_session";
 pub const CSRF_HEADER: &str = "x-csrf-token";
@@ -119,7 +120,7 @@ impl FromRequestParts<AppState> for Staff {
     ) -> Result<Self, Self::Rejection> {
         let staff = resolve(parts, state)
             .await?
-            .ok_or(ApiError::Unauthenticated)?;
+            .ok_or(ApiError::App(AppError::Unauthenticated))?;
         require_csrf(parts, &staff)?;
         Ok(staff)
     }
@@ -151,11 +152,11 @@ impl FromRequestParts<AppState> for Caller {
             return Ok(Caller::Staff(staff.session));
         }
         let Some((token, AuthVia::Bearer)) = presented_token(parts) else {
-            return Err(ApiError::Unauthenticated);
+            return Err(ApiError::App(AppError::Unauthenticated));
         };
         match citizens::citizen_session(state.app(), &token).await? {
             Some(citizen) => Ok(Caller::Citizen(citizen)),
-            None => Err(ApiError::Unauthenticated),
+            None => Err(ApiError::App(AppError::Unauthenticated)),
         }
     }
 }

@@ -1,7 +1,10 @@
 //! The HTTP layer's one error type, rendered as RFC 9457 `application/problem+json`.
 //!
-//! Every client mistake maps to a 4xx with a stable `code`. A 5xx logs its cause chain and
-//! tells the client only that something failed, with the request id to quote.
+//! An `ApiError` is either the application's outcome ([`AppError`], whose kinds this file maps
+//! to HTTP statuses, in one place) or one of the few refusals only HTTP knows (a missing CSRF
+//! token, a body too large, a wrong media type or method). Every client mistake is a 4xx with
+//! a stable `code`. A 5xx logs its cause chain and tells the client only that something failed,
+//! with the request id to quote.
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -15,203 +18,128 @@ pub const PROBLEM_JSON: &str = "application/problem+json";
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
-    #[error("{message}")]
-    Invalid {
-        code: &'static str,
-        field: Option<&'static str>,
-        message: String,
-    },
-    #[error("{message}")]
-    BadRequest { code: &'static str, message: String },
-    #[error("sign-in required")]
-    Unauthenticated,
-    #[error("wrong username or password")]
-    BadCredentials,
-    #[error("the code is wrong")]
-    BadCode,
-    #[error("forbidden: {0}")]
-    Forbidden(Denied),
+    /// What the application decided (invalid input, not found, a refusal, a fault).
+    #[error(transparent)]
+    App(#[from] AppError),
     #[error("csrf token missing or wrong")]
     Csrf,
-    #[error("{0} not found")]
-    NotFound(&'static str),
-    #[error("{message}")]
-    Conflict { code: &'static str, message: String },
-    #[error("{0}")]
-    Gone(&'static str),
     #[error("request body too large")]
     PayloadTooLarge,
     #[error("unsupported media type")]
     UnsupportedMediaType,
     #[error("this method is not allowed here")]
     MethodNotAllowed,
-    #[error("too many requests")]
-    TooManyRequests { retry_after_s: u64 },
-    #[error("service unavailable")]
-    Unavailable,
-    /// This server runs without the inquiry exchange.
-    #[error("this server runs without the inquiry exchange")]
-    ExchangeNotConfigured,
-    /// An agency behind the exchange failed or did not answer in time.
-    #[error("{message}")]
-    Upstream {
-        code: &'static str,
-        message: String,
-        timeout: bool,
-    },
-    #[error("internal error")]
-    Internal(#[source] anyhow::Error),
 }
 
 impl ApiError {
     pub fn invalid(code: &'static str, field: &'static str, message: impl Into<String>) -> Self {
-        ApiError::Invalid {
-            code,
-            field: Some(field),
-            message: message.into(),
-        }
+        ApiError::App(AppError::invalid(code, field, message))
     }
 
     pub fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
-        ApiError::BadRequest {
-            code,
-            message: message.into(),
+        ApiError::App(AppError::bad_request(code, message))
+    }
+
+    /// A request about something that does not exist (or that the caller may not know of).
+    pub fn not_found(what: &'static str) -> Self {
+        ApiError::App(AppError::NotFound(what))
+    }
+
+    pub fn internal(e: impl Into<anyhow::Error>) -> Self {
+        ApiError::App(AppError::Internal(e.into()))
+    }
+
+    /// The application's outcome, when it is one.
+    pub fn app(&self) -> Option<&AppError> {
+        match self {
+            ApiError::App(e) => Some(e),
+            _ => None,
         }
     }
 
     pub fn status(&self) -> StatusCode {
-        match self {
-            ApiError::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
-            ApiError::BadRequest { .. } => StatusCode::BAD_REQUEST,
-            ApiError::Unauthenticated | ApiError::BadCredentials | ApiError::BadCode => {
+        let app = match self {
+            ApiError::App(e) => e,
+            ApiError::Csrf => return StatusCode::FORBIDDEN,
+            ApiError::PayloadTooLarge => return StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::UnsupportedMediaType => return StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::MethodNotAllowed => return StatusCode::METHOD_NOT_ALLOWED,
+        };
+        match app {
+            AppError::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            AppError::BadRequest { .. } => StatusCode::BAD_REQUEST,
+            AppError::Unauthenticated | AppError::BadCredentials | AppError::BadCode => {
                 StatusCode::UNAUTHORIZED
             }
-            ApiError::Forbidden(_) | ApiError::Csrf => StatusCode::FORBIDDEN,
-            ApiError::NotFound(_) => StatusCode::NOT_FOUND,
-            ApiError::Conflict { .. } => StatusCode::CONFLICT,
-            ApiError::Gone(_) => StatusCode::GONE,
-            ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-            ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
-            ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
-            ApiError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
-            ApiError::ExchangeNotConfigured => StatusCode::NOT_FOUND,
-            ApiError::Upstream {
+            AppError::Forbidden(_) => StatusCode::FORBIDDEN,
+            AppError::NotFound(_) | AppError::ExchangeNotConfigured => StatusCode::NOT_FOUND,
+            AppError::Conflict { .. } => StatusCode::CONFLICT,
+            AppError::Gone(_) => StatusCode::GONE,
+            AppError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
+            AppError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::Upstream {
                 code: "agency_unavailable",
                 ..
             } => StatusCode::SERVICE_UNAVAILABLE,
-            ApiError::Upstream { timeout: true, .. } => StatusCode::GATEWAY_TIMEOUT,
-            ApiError::Upstream { .. } => StatusCode::BAD_GATEWAY,
-            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            AppError::Upstream { timeout: true, .. } => StatusCode::GATEWAY_TIMEOUT,
+            AppError::Upstream { .. } => StatusCode::BAD_GATEWAY,
+            AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 
     /// The stable machine-readable code clients switch on.
     pub fn code(&self) -> &'static str {
         match self {
-            ApiError::Invalid { code, .. } | ApiError::BadRequest { code, .. } => code,
-            ApiError::Unauthenticated => "unauthenticated",
-            ApiError::BadCredentials => "bad_credentials",
-            ApiError::BadCode => "wrong_code",
-            ApiError::Forbidden(d) => d.code(),
+            ApiError::App(e) => e.code(),
             ApiError::Csrf => "csrf_failed",
-            ApiError::NotFound(_) => "not_found",
-            ApiError::Conflict { code, .. } => code,
-            ApiError::Gone(_) => "gone",
             ApiError::PayloadTooLarge => "payload_too_large",
             ApiError::UnsupportedMediaType => "unsupported_media_type",
             ApiError::MethodNotAllowed => "method_not_allowed",
-            ApiError::TooManyRequests { .. } => "rate_limited",
-            ApiError::Unavailable => "unavailable",
-            ApiError::Upstream { code, .. } => code,
-            ApiError::ExchangeNotConfigured => "exchange_not_configured",
-            ApiError::Internal(_) => "internal",
         }
     }
 
     fn title(&self) -> &'static str {
-        match self {
-            ApiError::Invalid { .. } => "Invalid input",
-            ApiError::BadRequest { .. } => "Bad request",
-            ApiError::Unauthenticated => "Sign-in required",
-            ApiError::BadCredentials | ApiError::BadCode => "Sign-in failed",
-            ApiError::Forbidden(_) | ApiError::Csrf => "Forbidden",
-            ApiError::NotFound(_) => "Not found",
-            ApiError::Conflict { .. } => "Conflict",
-            ApiError::Gone(_) => "Gone",
-            ApiError::PayloadTooLarge => "Payload too large",
-            ApiError::UnsupportedMediaType => "Unsupported media type",
-            ApiError::MethodNotAllowed => "Method not allowed",
-            ApiError::TooManyRequests { .. } => "Too many requests",
-            ApiError::Unavailable => "Service unavailable",
-            ApiError::ExchangeNotConfigured => "Not found",
-            ApiError::Upstream { timeout: true, .. } => "Agency timeout",
-            ApiError::Upstream { .. } => "Agency failure",
-            ApiError::Internal(_) => "Internal error",
+        let app = match self {
+            ApiError::App(e) => e,
+            ApiError::Csrf => return "Forbidden",
+            ApiError::PayloadTooLarge => return "Payload too large",
+            ApiError::UnsupportedMediaType => return "Unsupported media type",
+            ApiError::MethodNotAllowed => return "Method not allowed",
+        };
+        match app {
+            AppError::Invalid { .. } => "Invalid input",
+            AppError::BadRequest { .. } => "Bad request",
+            AppError::Unauthenticated => "Sign-in required",
+            AppError::BadCredentials | AppError::BadCode => "Sign-in failed",
+            AppError::Forbidden(_) => "Forbidden",
+            AppError::NotFound(_) | AppError::ExchangeNotConfigured => "Not found",
+            AppError::Conflict { .. } => "Conflict",
+            AppError::Gone(_) => "Gone",
+            AppError::TooManyRequests { .. } => "Too many requests",
+            AppError::Unavailable => "Service unavailable",
+            AppError::Upstream { timeout: true, .. } => "Agency timeout",
+            AppError::Upstream { .. } => "Agency failure",
+            AppError::Internal(_) => "Internal error",
         }
     }
 }
 
 impl From<FieldError> for ApiError {
     fn from(e: FieldError) -> Self {
-        ApiError::Invalid {
-            code: e.code,
-            field: Some(e.field),
-            message: e.message,
-        }
+        ApiError::App(e.into())
     }
 }
 
 impl From<Denied> for ApiError {
     fn from(d: Denied) -> Self {
-        ApiError::Forbidden(d)
-    }
-}
-
-/// The one mapping of the application's error kinds to HTTP.
-impl From<AppError> for ApiError {
-    fn from(e: AppError) -> Self {
-        match e {
-            AppError::Invalid {
-                code,
-                field,
-                message,
-            } => ApiError::Invalid {
-                code,
-                field,
-                message,
-            },
-            AppError::BadRequest { code, message } => ApiError::BadRequest { code, message },
-            AppError::Unauthenticated => ApiError::Unauthenticated,
-            AppError::BadCredentials => ApiError::BadCredentials,
-            AppError::BadCode => ApiError::BadCode,
-            AppError::Forbidden(d) => ApiError::Forbidden(d),
-            AppError::NotFound(what) => ApiError::NotFound(what),
-            AppError::Conflict { code, message } => ApiError::Conflict { code, message },
-            AppError::Gone(what) => ApiError::Gone(what),
-            AppError::TooManyRequests { retry_after_s } => {
-                ApiError::TooManyRequests { retry_after_s }
-            }
-            AppError::Unavailable => ApiError::Unavailable,
-            AppError::ExchangeNotConfigured => ApiError::ExchangeNotConfigured,
-            AppError::Upstream {
-                code,
-                message,
-                timeout,
-            } => ApiError::Upstream {
-                code,
-                message,
-                timeout,
-            },
-            AppError::Internal(e) => ApiError::Internal(e),
-        }
+        ApiError::App(d.into())
     }
 }
 
 /// A plain store read in an adapter fails the way the application's would.
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
-        AppError::from(e).into()
+        ApiError::App(e.into())
     }
 }
 
@@ -231,7 +159,7 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = self.status();
         let detail = match &self {
-            ApiError::Internal(e) => {
+            ApiError::App(AppError::Internal(e)) => {
                 tracing::error!(error = ?e, "internal error");
                 "something went wrong on our side; quote the x-request-id header if you report it"
                     .to_string()
@@ -239,7 +167,7 @@ impl IntoResponse for ApiError {
             other => other.to_string(),
         };
         let field = match &self {
-            ApiError::Invalid { field, .. } => *field,
+            ApiError::App(AppError::Invalid { field, .. }) => *field,
             _ => None,
         };
         let body = Problem {
@@ -253,7 +181,7 @@ impl IntoResponse for ApiError {
         let mut resp = (status, axum::Json(body)).into_response();
         resp.headers_mut()
             .insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
-        if let ApiError::TooManyRequests { retry_after_s } = self
+        if let ApiError::App(AppError::TooManyRequests { retry_after_s }) = self
             && let Ok(v) = HeaderValue::from_str(&retry_after_s.to_string())
         {
             resp.headers_mut().insert(header::RETRY_AFTER, v);

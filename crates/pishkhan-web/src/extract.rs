@@ -12,6 +12,7 @@ use serde::de::DeserializeOwned;
 use crate::AppState;
 use crate::error::ApiError;
 use crate::middleware::REQUEST_ID;
+use pishkhan_app::AppError;
 
 /// JSON body; syntax, type, size and content-type errors become problems with clear codes.
 pub struct ApiJson<T>(pub T);
@@ -29,11 +30,11 @@ impl<T: DeserializeOwned> FromRequest<AppState> for ApiJson<T> {
 
 fn json_rejection(e: JsonRejection) -> ApiError {
     match e {
-        JsonRejection::JsonDataError(e) => ApiError::Invalid {
+        JsonRejection::JsonDataError(e) => ApiError::App(AppError::Invalid {
             code: "invalid_body",
             field: None,
             message: e.body_text(),
-        },
+        }),
         JsonRejection::JsonSyntaxError(e) => ApiError::bad_request("malformed_json", e.body_text()),
         JsonRejection::MissingJsonContentType(_) => ApiError::UnsupportedMediaType,
         JsonRejection::BytesRejection(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {

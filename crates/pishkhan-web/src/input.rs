@@ -12,6 +12,7 @@ use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 
 use crate::error::ApiError;
+use pishkhan_app::AppError;
 
 /// Parses `page` and `per_page`, refusing values over the cap rather than clamping them.
 pub fn page_request(page: Option<&str>, per_page: Option<&str>) -> Result<PageRequest, ApiError> {
@@ -143,7 +144,7 @@ impl ServiceQuery {
 }
 
 pub fn parse_office_code(code: &str) -> Result<OfficeCode, ApiError> {
-    OfficeCode::parse(code).map_err(|_| ApiError::NotFound("office"))
+    OfficeCode::parse(code).map_err(|_| ApiError::App(AppError::NotFound("office")))
 }
 
 #[derive(Deserialize, IntoParams)]

@@ -22,6 +22,7 @@ use tower_http::trace::{DefaultOnResponse, TraceLayer};
 
 use crate::error::ApiError;
 use crate::{AppState, WebConfig};
+use pishkhan_app::AppError;
 
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
@@ -137,9 +138,9 @@ async fn readyz(State(state): State<AppState>) -> Result<impl IntoResponse, ApiE
         }))),
         Ok(Err(e)) => {
             tracing::warn!(error = %e, "readiness check failed");
-            Err(ApiError::Unavailable)
+            Err(ApiError::App(AppError::Unavailable))
         }
-        Err(_) => Err(ApiError::Unavailable),
+        Err(_) => Err(ApiError::App(AppError::Unavailable)),
     }
 }
 
@@ -159,7 +160,7 @@ async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
 
 pub async fn not_found(uri: axum::http::Uri) -> Response {
     if uri.path().starts_with("/api/") {
-        ApiError::NotFound("route").into_response()
+        ApiError::App(AppError::NotFound("route")).into_response()
     } else {
         crate::ui::not_found_page(&uri).into_response()
     }

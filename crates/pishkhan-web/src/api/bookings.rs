@@ -19,6 +19,7 @@ use crate::auth::{Caller, Staff};
 use crate::error::ApiError;
 use crate::extract::{ApiJson, ApiQuery, Ctx};
 use crate::input::parse_office_code;
+use pishkhan_app::AppError;
 use pishkhan_app::appointments::{self, BookingRequest, MAX_AVAILABILITY_DAYS, instant};
 
 /// Longest Idempotency-Key accepted.
@@ -262,7 +263,7 @@ pub async fn create(
 }
 
 fn parse_tracking(code: &str) -> Result<TrackingCode, ApiError> {
-    TrackingCode::parse(code).map_err(|_| ApiError::NotFound("booking"))
+    TrackingCode::parse(code).map_err(|_| ApiError::App(AppError::NotFound("booking")))
 }
 
 /// One booking by its tracking code.

@@ -83,10 +83,10 @@ pub async fn login(
     let token = citizens::sign_in(state.app(), &national_code, &mobile, &input.code, &ctx)
         .await
         .map_err(|e| match e {
-            AppError::Gone(_) => ApiError::BadRequest {
+            AppError::Gone(_) => ApiError::App(AppError::BadRequest {
                 code: "code_expired",
                 message: "no live code: ask for a new one".into(),
-            },
+            }),
             other => other.into(),
         })?;
     Ok(Json(CitizenLoginOut {

@@ -17,6 +17,7 @@ use crate::auth::Staff;
 use crate::error::ApiError;
 use crate::extract::ApiQuery;
 use crate::input::{page_request, parse_office_code};
+use pishkhan_app::AppError;
 
 #[derive(Serialize, ToSchema)]
 pub struct FiguresOut {
@@ -134,8 +135,9 @@ pub async fn daily(
         .items
         .into_iter()
         .map(|row| {
-            let f: DailyFigures = serde_json::from_value(row.figures)
-                .map_err(|e| ApiError::Internal(anyhow::anyhow!("stored figures: {e}")))?;
+            let f: DailyFigures = serde_json::from_value(row.figures).map_err(|e| {
+                ApiError::App(AppError::Internal(anyhow::anyhow!("stored figures: {e}")))
+            })?;
             Ok(FiguresRowOut {
                 figures: FiguresOut::new(row.office.to_string(), row.day.to_string(), f),
                 updated_at: pishkhan_app::appointments::instant(row.updated_at_ms)

@@ -17,6 +17,7 @@ use crate::AppState;
 use crate::auth::Staff;
 use crate::error::ApiError;
 use crate::extract::{ApiJson, ApiQuery, Ctx};
+use pishkhan_app::AppError;
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -221,7 +222,7 @@ pub async fn confirm_code(
     responses((status = 200, description = "JWKS of the receipt keys")))]
 pub async fn keys(State(state): State<AppState>) -> Result<Json<serde_json::Value>, ApiError> {
     let mut jwk = serde_json::to_value(identity::receipt_jwk(state.app())?)
-        .map_err(|e| ApiError::Internal(e.into()))?;
+        .map_err(|e| ApiError::App(AppError::Internal(e.into())))?;
     jwk["alg"] = serde_json::json!("EdDSA");
     jwk["use"] = serde_json::json!("sig");
     Ok(Json(serde_json::json!({ "keys": [jwk] })))

@@ -20,6 +20,7 @@ use crate::auth::Staff;
 use crate::error::ApiError;
 use crate::extract::{ApiJson, Ctx};
 use crate::input::parse_office_code;
+use pishkhan_app::AppError;
 
 #[derive(Serialize, ToSchema)]
 pub struct LineEntryOut {
@@ -290,7 +291,7 @@ pub async fn stream(
     let slot = state
         .board_streams()
         .try_acquire_owned()
-        .map_err(|_| ApiError::Unavailable)?;
+        .map_err(|_| ApiError::App(AppError::Unavailable))?;
     let changes = state.app().queue_changes();
     let first = board_json(&state, &office).await;
     let stream = futures_util::stream::unfold(

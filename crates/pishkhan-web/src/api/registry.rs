@@ -19,6 +19,7 @@ use crate::error::ApiError;
 use crate::extract::{ApiJson, ApiQuery, Ctx};
 pub use crate::input::parse_office_code;
 use crate::input::{OfficeQuery, ServiceQuery, page_request};
+use pishkhan_app::AppError;
 
 /// The 31 provinces with their office counts.
 #[utoipa::path(get, path = "/api/v1/provinces", tag = "registry",
@@ -126,7 +127,8 @@ pub async fn service(
     State(state): State<AppState>,
     Path(code): Path<String>,
 ) -> Result<Json<ServiceOut>, ApiError> {
-    let code = ServiceCode::parse(&code).map_err(|_| ApiError::NotFound("service"))?;
+    let code =
+        ServiceCode::parse(&code).map_err(|_| ApiError::App(AppError::NotFound("service")))?;
     let service = state.store().service(&code).await?;
     Ok(Json(ServiceOut::from(&service)))
 }

@@ -296,8 +296,11 @@ pub async fn data_access(
         return Ok(to_login());
     };
     let t = c.t;
-    let page = PageRequest::new(1, pishkhan_store::MAX_PER_PAGE)
-        .map_err(|e| c.fail(ApiError::Internal(anyhow::anyhow!("{}", e.message))))?;
+    let page = PageRequest::new(1, pishkhan_store::MAX_PER_PAGE).map_err(|e| {
+        c.fail(ApiError::App(AppError::Internal(anyhow::anyhow!(
+            "{}", e.message
+        ))))
+    })?;
     let found = pishkhan_app::exchange::data_access(state.app(), citizen, page)
         .await
         .map_err(|e| c.fail(e))?;
@@ -462,8 +465,8 @@ fn error_key(e: &ApiError) -> &'static str {
         "not_cancellable" => "c_not_cancellable",
         "not_reschedulable" => "c_not_reschedulable",
         _ => match e {
-            ApiError::NotFound("office") => "c_unknown_office",
-            ApiError::NotFound("service") => "c_unknown_service",
+            ApiError::App(AppError::NotFound("office")) => "c_unknown_office",
+            ApiError::App(AppError::NotFound("service")) => "c_unknown_service",
             _ => "c_failed",
         },
     }
@@ -747,7 +750,7 @@ pub async fn home(
 }
 
 fn parse_tracking(c: &CitizenCtx, code: &str) -> Result<TrackingCode, UiError> {
-    TrackingCode::parse(code).map_err(|_| c.fail(ApiError::NotFound("booking")))
+    TrackingCode::parse(code).map_err(|_| c.fail(ApiError::App(AppError::NotFound("booking"))))
 }
 
 pub async fn cancel(
@@ -1120,7 +1123,9 @@ pub async fn book_submit(
             };
             Ok(Redirect::to(&format!("/citizen?booked={}", b.tracking_code)).into_response())
         }
-        Err(e @ (ApiError::Internal(_) | ApiError::Unavailable)) => Err(c.fail(e)),
+        Err(e @ (ApiError::App(AppError::Internal(_)) | ApiError::App(AppError::Unavailable))) => {
+            Err(c.fail(e))
+        }
         Err(e) => {
             let status = e.status();
             let q = BookQuery {
@@ -1221,9 +1226,11 @@ pub async fn reschedule_submit(
     };
     match outcome {
         Ok(_) => Ok(Redirect::to("/citizen?done=moved").into_response()),
-        Err(e @ (ApiError::Internal(_) | ApiError::Unavailable | ApiError::NotFound(_))) => {
-            Err(c.fail(e))
-        }
+        Err(
+            e @ (ApiError::App(AppError::Internal(_))
+            | ApiError::App(AppError::Unavailable)
+            | ApiError::App(AppError::NotFound(_))),
+        ) => Err(c.fail(e)),
         Err(e) => {
             let status = e.status();
             let msg = c.t.t(error_key(&e));

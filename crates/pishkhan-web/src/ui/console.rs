@@ -24,6 +24,7 @@ use crate::error::ApiError;
 use crate::extract::{ApiForm, ApiQuery, Ctx};
 use crate::i18n::Tr;
 use crate::input::parse_office_code;
+use pishkhan_app::AppError;
 use pishkhan_app::queue::{self, CheckInBy};
 
 /// UI strings of the console: (key, Persian, English).
@@ -492,9 +493,13 @@ where
     };
     match run(desk).await {
         Ok((desk, ticket)) => Ok(back(&desk, done, ticket.as_deref())),
-        Err(e @ (ApiError::Invalid { .. } | ApiError::Conflict { .. } | ApiError::NotFound(_))) => {
+        Err(
+            e @ (ApiError::App(AppError::Invalid { .. })
+            | ApiError::App(AppError::Conflict { .. })
+            | ApiError::App(AppError::NotFound(_))),
+        ) => {
             let message = match &e {
-                ApiError::Invalid { field: Some(f), .. } => {
+                ApiError::App(AppError::Invalid { field: Some(f), .. }) => {
                     format!("{}: {e}", page.t.field(f))
                 }
                 _ => e.to_string(),

@@ -419,7 +419,11 @@ pub async fn receipt(
         .await
         .map_err(|e| page.fail(e))?;
     let qr = qrcode::QrCode::with_error_correction_level(v.receipt.as_bytes(), qrcode::EcLevel::L)
-        .map_err(|e| page.fail(ApiError::Internal(anyhow::anyhow!("qr: {e}"))))?;
+        .map_err(|e| {
+            page.fail(ApiError::App(AppError::Internal(anyhow::anyhow!(
+                "qr: {e}"
+            ))))
+        })?;
     let qr_svg = qr
         .render::<qrcode::render::svg::Color<'_>>()
         .min_dimensions(320, 320)

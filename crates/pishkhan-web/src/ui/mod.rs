@@ -22,6 +22,7 @@ use crate::AppState;
 use crate::auth::{self, Staff};
 use crate::error::ApiError;
 use crate::i18n::Tr;
+use pishkhan_app::AppError;
 
 pub const LANG_COOKIE: &str = "pishkhan_lang";
 pub const LOGIN_CSRF_COOKIE: &str = "pishkhan_login_csrf";
@@ -157,7 +158,7 @@ impl PageCtx {
     pub fn require_staff(&self) -> Result<&Staff, UiError> {
         self.staff.as_ref().ok_or_else(|| UiError {
             t: self.t,
-            err: ApiError::Unauthenticated,
+            err: ApiError::App(AppError::Unauthenticated),
             path: self.path.clone(),
         })
     }
@@ -191,17 +192,19 @@ impl IntoResponse for UiError {
     fn into_response(self) -> Response {
         let t = self.t;
         let (heading, text, detail) = match &self.err {
-            ApiError::Unauthenticated => {
+            ApiError::App(AppError::Unauthenticated) => {
                 let next = urlencode(&self.path);
                 return Redirect::to(&format!("/login?next={next}")).into_response();
             }
-            ApiError::NotFound(_) => (t.t("not_found_title"), t.t("not_found_text"), None),
-            ApiError::Forbidden(_) | ApiError::Csrf => (
+            ApiError::App(AppError::NotFound(_)) => {
+                (t.t("not_found_title"), t.t("not_found_text"), None)
+            }
+            ApiError::App(AppError::Forbidden(_)) | ApiError::Csrf => (
                 t.t("forbidden_title"),
                 t.t("forbidden_text"),
                 Some(self.err.to_string()),
             ),
-            ApiError::Internal(e) => {
+            ApiError::App(AppError::Internal(e)) => {
                 tracing::error!(error = ?e, "page failed");
                 (t.t("error_title"), t.t("error_text"), None)
             }
@@ -236,7 +239,7 @@ pub fn render(page: &impl Template) -> Response {
 pub fn not_found_page(uri: &Uri) -> Response {
     UiError {
         t: Tr::new(Lang::Fa),
-        err: ApiError::NotFound("page"),
+        err: ApiError::App(AppError::NotFound("page")),
         path: uri.path().to_string(),
     }
     .into_response()

@@ -21,6 +21,7 @@ use crate::extract::{ApiForm, ApiQuery, Ctx};
 use crate::input::{
     AuditQuery, NewStaffIn, OfficeQuery, ServiceQuery, page_request, parse_office_code,
 };
+use pishkhan_app::AppError;
 use pishkhan_app::accounts;
 
 pub async fn home(page: PageCtx) -> Redirect {
@@ -126,8 +127,11 @@ pub async fn login_submit(
             )
                 .into_response())
         }
-        Err(e @ (ApiError::BadCredentials | ApiError::TooManyRequests { .. })) => {
-            let key = if matches!(e, ApiError::BadCredentials) {
+        Err(
+            e @ (ApiError::App(AppError::BadCredentials)
+            | ApiError::App(AppError::TooManyRequests { .. })),
+        ) => {
+            let key = if matches!(e, ApiError::App(AppError::BadCredentials)) {
                 "login_failed"
             } else {
                 "login_rate_limited"
@@ -418,7 +422,8 @@ pub async fn service(
     Path(code): Path<String>,
 ) -> Result<Response, UiError> {
     page.require_staff()?;
-    let code = ServiceCode::parse(&code).map_err(|_| page.fail(ApiError::NotFound("service")))?;
+    let code = ServiceCode::parse(&code)
+        .map_err(|_| page.fail(ApiError::App(AppError::NotFound("service"))))?;
     let service = state
         .store()
         .service(&code)
@@ -580,9 +585,13 @@ pub async fn invite_submit(
                 t.datetime_ms(done.expires_at_ms),
             )),
         ),
-        Err(e @ (ApiError::Invalid { .. } | ApiError::Conflict { .. } | ApiError::NotFound(_))) => {
+        Err(
+            e @ (ApiError::App(AppError::Invalid { .. })
+            | ApiError::App(AppError::Conflict { .. })
+            | ApiError::App(AppError::NotFound(_))),
+        ) => {
             let field = match &e {
-                ApiError::Invalid { field: Some(f), .. } => t.field(f),
+                ApiError::App(AppError::Invalid { field: Some(f), .. }) => t.field(f),
                 _ => String::new(),
             };
             (e.status(), Some((field, e.to_string())), None)
@@ -704,11 +713,11 @@ pub async fn accept_submit(
             false,
             username.to_string(),
         ))),
-        Err(ApiError::NotFound(_) | ApiError::Gone(_)) => {
+        Err(ApiError::App(AppError::NotFound(_)) | ApiError::App(AppError::Gone(_))) => {
             let body = render(&render_with(None, false, true, String::new()));
             Ok((axum::http::StatusCode::GONE, body).into_response())
         }
-        Err(e @ ApiError::Invalid { .. }) => {
+        Err(e @ ApiError::App(AppError::Invalid { .. })) => {
             let body = render(&render_with(
                 Some(e.to_string()),
                 false,
