@@ -3,6 +3,7 @@
 //! Nothing here does I/O; clocks and randomness are passed in by the caller.
 
 pub mod access;
+pub mod booking;
 pub mod booking_decision;
 pub mod digits;
 pub mod input;
@@ -13,6 +14,7 @@ pub mod national_code;
 pub mod normalize;
 pub mod outbox;
 pub mod postal_code;
+pub mod release;
 pub mod schedule;
 pub mod sheba;
 pub mod tehran;
