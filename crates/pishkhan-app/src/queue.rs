@@ -454,3 +454,30 @@ pub async fn figures(
     let loaded = load(state, &office, day, state.now()).await?;
     Ok(loaded.queue.figures())
 }
+
+/// The desk a member of staff works at the console: their own office (the regulator names
+/// one) and one of its counters (the first when none is named). `None` when the regulator
+/// named no office; `invalid_counter` for a counter the office does not have, rather than
+/// serving someone at another counter.
+pub async fn desk(
+    state: &App,
+    staff: &StaffSession,
+    office: Option<OfficeCode>,
+    counter: Option<u16>,
+) -> Result<Option<(Office, CounterId)>, AppError> {
+    let Some(code) = staff.actor.office.or(office) else {
+        return Ok(None);
+    };
+    staff.permit(Action::OperateQueue { office: code })?;
+    let office = state.store().office(code).await?;
+    let counters = office.counters.max(1);
+    let counter = counter.unwrap_or(1);
+    if !(1..=counters).contains(&counter) {
+        return Err(AppError::invalid(
+            "invalid_counter",
+            "counter",
+            format!("this office has counters 1 to {counters}"),
+        ));
+    }
+    Ok(Some((office, CounterId(counter))))
+}

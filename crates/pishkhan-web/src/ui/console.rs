@@ -11,7 +11,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use pishkhan_domain::model::{LocalizedText, Office, OfficeCode, ServiceCode};
+use pishkhan_domain::model::{LocalizedText, Office, ServiceCode};
 use pishkhan_domain::tehran::to_tehran;
 use pishkhan_domain::{NationalCode, schedule::TrackingCode};
 use pishkhan_queue::{CounterId, PriorityCode, QueueConfig, Ticket};
@@ -151,22 +151,22 @@ async fn desk(
     office: Option<&str>,
     counter: Option<&str>,
 ) -> Result<Option<Desk>, ApiError> {
-    let code: Option<OfficeCode> = match (staff.actor.office, office.map(str::trim)) {
-        (Some(own), _) => Some(own),
-        (None, Some(o)) if !o.is_empty() => Some(parse_office_code(o)?),
+    let office = match office.map(str::trim) {
+        Some(o) if !o.is_empty() && staff.actor.office.is_none() => Some(parse_office_code(o)?),
         _ => None,
     };
-    let Some(code) = code else {
-        return Ok(None);
+    let counter = match counter.map(|c| pishkhan_domain::digits::to_ascii_digits(c.trim())) {
+        Some(c) if !c.is_empty() => Some(c.parse::<u16>().map_err(|_| {
+            ApiError::invalid("invalid_counter", "counter", "a counter is a number")
+        })?),
+        _ => None,
     };
-    staff.permit(pishkhan_domain::access::Action::OperateQueue { office: code })?;
-    let office = state.store().office(code).await?;
-    let counter = counter
-        .map(pishkhan_domain::digits::to_ascii_digits)
-        .and_then(|c| c.trim().parse::<u16>().ok())
-        .filter(|c| (1..=office.counters.max(1)).contains(c))
-        .unwrap_or(1);
-    Ok(Some(Desk { office, counter }))
+    Ok(queue::desk(state.app(), staff, office, counter)
+        .await?
+        .map(|(office, counter)| Desk {
+            office,
+            counter: counter.0,
+        }))
 }
 
 struct LineRow {

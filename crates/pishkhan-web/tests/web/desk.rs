@@ -439,3 +439,48 @@ async fn counters_serve_only_their_services_and_capacity_follows() {
         app.stop().await;
     }
 }
+
+#[tokio::test]
+async fn a_console_action_at_a_counter_the_office_lacks_is_refused() {
+    for app in TestApp::all().await {
+        let be = app.be();
+        let (_, session) = form_login(&app, "operator", "/console").await;
+        let page = app
+            .send(
+                app.client
+                    .get(app.url("/console"))
+                    .header("cookie", &session),
+            )
+            .await;
+        let csrf = input_value(&page.text, "csrf");
+        let citizen = app.fresh_national_code();
+        book_today(&app, &citizen).await;
+        let checked = post_form(
+            &app,
+            "/console/check-in",
+            &session,
+            form(&[("csrf", &csrf), ("counter", "1"), ("code", &citizen)]),
+        )
+        .await;
+        assert_eq!(checked.status, 303, "[{be}] {}", checked.text);
+        // Counter 99 does not exist: nobody is called there, or at counter 1 in its place.
+        let called = post_form(
+            &app,
+            "/console/call-next",
+            &session,
+            form(&[("csrf", &csrf), ("counter", "99")]),
+        )
+        .await;
+        assert_eq!(called.status, 422, "[{be}] {}", called.text);
+        let board = app
+            .get(&format!("/api/v1/offices/{DEMO_OFFICE}/queue"))
+            .await
+            .json();
+        assert_eq!(
+            board["now_serving"],
+            serde_json::json!([]),
+            "[{be}] {board}"
+        );
+        app.stop().await;
+    }
+}
