@@ -45,15 +45,21 @@ pub async fn send_code(
     }
 }
 
-/// Checks a one-time code; on success returns a new citizen session token. Errors:
-/// `BadCode` for a wrong code, `Gone` when no code is live.
+/// A new citizen session: its bearer token and when it ends.
+pub struct SignedIn {
+    pub token: String,
+    pub expires_at_ms: i64,
+}
+
+/// Checks a one-time code; on success opens a citizen session. Errors: `BadCode` for a
+/// wrong code, `Gone` when no code is live.
 pub async fn sign_in(
     state: &App,
     national_code: &NationalCode,
     mobile: &Mobile,
     code: &str,
     ctx: &AuditContext,
-) -> Result<String, AppError> {
+) -> Result<SignedIn, AppError> {
     let code = pishkhan_domain::digits::to_ascii_digits(code.trim());
     let token = new_token()?;
     let ok = state
@@ -72,7 +78,10 @@ pub async fn sign_in(
             other => other.into(),
         })?;
     if ok {
-        Ok(token)
+        Ok(SignedIn {
+            token,
+            expires_at_ms: ctx.now_ms + CITIZEN_SESSION_TTL_MS,
+        })
     } else {
         Err(AppError::BadCode)
     }

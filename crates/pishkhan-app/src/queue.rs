@@ -481,3 +481,41 @@ pub async fn desk(
     }
     Ok(Some((office, CounterId(counter))))
 }
+
+/// One office's stored figures for a day, as the queue last wrote them.
+pub struct StoredDayFigures {
+    pub office: OfficeCode,
+    pub day: JalaliDate,
+    pub figures: pishkhan_queue::DailyFigures,
+    pub updated_at_ms: i64,
+}
+
+/// Every office's stored figures for `day`, one page (the regulator): the compliance read
+/// model, written by each queue change and by the day-closing sweep.
+pub async fn daily_figures(
+    state: &App,
+    staff: &StaffSession,
+    day: JalaliDate,
+    page: pishkhan_store::PageRequest,
+) -> Result<pishkhan_store::Page<StoredDayFigures>, AppError> {
+    staff.permit(Action::ViewNationalFigures)?;
+    let found = state.store().day_figures(day, page).await?;
+    let items = found
+        .items
+        .into_iter()
+        .map(|row| {
+            let figures = serde_json::from_value(row.figures)
+                .map_err(|e| AppError::Internal(anyhow::anyhow!("stored figures: {e}")))?;
+            Ok(StoredDayFigures {
+                office: row.office,
+                day: row.day,
+                figures,
+                updated_at_ms: row.updated_at_ms,
+            })
+        })
+        .collect::<Result<_, AppError>>()?;
+    Ok(pishkhan_store::Page {
+        items,
+        total: found.total,
+    })
+}

@@ -6,7 +6,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use pishkhan_app::AppError;
-use pishkhan_app::citizens::{self, CITIZEN_SESSION_TTL_MS, OTP_TTL_MS};
+use pishkhan_app::citizens::{self, OTP_TTL_MS};
 use pishkhan_domain::{Mobile, NationalCode};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -80,7 +80,7 @@ pub async fn login(
 ) -> Result<Json<CitizenLoginOut>, ApiError> {
     let national_code = NationalCode::parse(&input.national_code)?;
     let mobile = Mobile::parse(&input.mobile)?;
-    let token = citizens::sign_in(state.app(), &national_code, &mobile, &input.code, &ctx)
+    let signed_in = citizens::sign_in(state.app(), &national_code, &mobile, &input.code, &ctx)
         .await
         .map_err(|e| match e {
             AppError::Gone(_) => ApiError::App(AppError::BadRequest {
@@ -90,8 +90,8 @@ pub async fn login(
             other => other.into(),
         })?;
     Ok(Json(CitizenLoginOut {
-        token,
-        expires_at: rfc3339_ms(ctx.now_ms + CITIZEN_SESSION_TTL_MS),
+        token: signed_in.token,
+        expires_at: rfc3339_ms(signed_in.expires_at_ms),
     }))
 }
 

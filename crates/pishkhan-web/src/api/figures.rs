@@ -5,7 +5,6 @@
 use axum::Json;
 use axum::extract::{Path, State};
 use pishkhan_domain::JalaliDate;
-use pishkhan_domain::access::Action;
 use pishkhan_domain::tehran::jalali_today;
 use pishkhan_queue::DailyFigures;
 use serde::{Deserialize, Serialize};
@@ -17,7 +16,6 @@ use crate::auth::Staff;
 use crate::error::ApiError;
 use crate::extract::ApiQuery;
 use crate::input::{page_request, parse_office_code};
-use pishkhan_app::AppError;
 
 #[derive(Serialize, ToSchema)]
 pub struct FiguresOut {
@@ -127,25 +125,19 @@ pub async fn daily(
     staff: Staff,
     ApiQuery(q): ApiQuery<DayQuery>,
 ) -> Result<Json<FiguresList>, ApiError> {
-    staff.permit(Action::ViewNationalFigures)?;
     let day = day_of(&state, q.date.as_deref())?;
     let page = page_request(q.page.as_deref(), q.per_page.as_deref())?;
-    let found = state.store().day_figures(day, page).await?;
+    let found = pishkhan_app::queue::daily_figures(state.app(), &staff, day, page).await?;
     let items = found
         .items
         .into_iter()
-        .map(|row| {
-            let f: DailyFigures = serde_json::from_value(row.figures).map_err(|e| {
-                ApiError::App(AppError::Internal(anyhow::anyhow!("stored figures: {e}")))
-            })?;
-            Ok(FiguresRowOut {
-                figures: FiguresOut::new(row.office.to_string(), row.day.to_string(), f),
-                updated_at: pishkhan_app::appointments::instant(row.updated_at_ms)
-                    .format(&time::format_description::well_known::Rfc3339)
-                    .unwrap_or_default(),
-            })
+        .map(|row| FiguresRowOut {
+            figures: FiguresOut::new(row.office.to_string(), row.day.to_string(), row.figures),
+            updated_at: pishkhan_app::appointments::instant(row.updated_at_ms)
+                .format(&time::format_description::well_known::Rfc3339)
+                .unwrap_or_default(),
         })
-        .collect::<Result<_, ApiError>>()?;
+        .collect();
     Ok(Json(FiguresList {
         items,
         total: found.total,

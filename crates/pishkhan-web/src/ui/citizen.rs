@@ -573,10 +573,10 @@ pub async fn login_submit(
 
     // Second step: check the code.
     match citizens::sign_in(state.app(), &national_code, &mobile, code, &ctx).await {
-        Ok(token) => {
+        Ok(signed_in) => {
             let cookie = session_cookie(
-                &token,
-                (citizens::CITIZEN_SESSION_TTL_MS / 1000) as u64,
+                &signed_in.token,
+                ((signed_in.expires_at_ms - ctx.now_ms).max(0) / 1000) as u64,
                 state.config().cookie_secure,
             );
             Ok(
