@@ -173,7 +173,7 @@ pub async fn invitation(
     state: &App,
     token: &str,
 ) -> Result<pishkhan_store::InvitationInfo, AppError> {
-    if token.len() > MAX_TOKEN_CHARS {
+    if !crate::secrets::plausible_token(token) {
         return Err(AppError::NotFound("invitation"));
     }
     Ok(state
@@ -210,7 +210,7 @@ pub async fn staff_session(
     state: &App,
     token: &str,
 ) -> Result<Option<(StaffSession, String)>, AppError> {
-    if token.len() > MAX_TOKEN_CHARS {
+    if !crate::secrets::plausible_token(token) {
         return Ok(None);
     }
     let hash = token_hash(token);
@@ -225,6 +225,3 @@ pub async fn staff_session(
         session.csrf_token,
     )))
 }
-
-/// Longest token looked up; anything longer is no token of ours.
-const MAX_TOKEN_CHARS: usize = 256;

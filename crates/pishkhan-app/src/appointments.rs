@@ -374,10 +374,7 @@ pub async fn reschedule(
     start: time::OffsetDateTime,
     ctx: &pishkhan_store::AuditContext,
 ) -> Result<pishkhan_store::Booking, AppError> {
-    let booking = state.store().booking(code).await?;
-    let permit = caller
-        .booking_permit(booking.office, &booking.national_code)
-        .map_err(|_| AppError::NotFound("booking"))?;
+    let (booking, permit) = permitted_booking(state, caller, code).await?;
     let office = state.store().office(booking.office).await?;
     let (slot, _) = bookable_slot(state, &office, start).await?;
     // The store computes the new slot's capacity for the booking's service itself.
@@ -418,11 +415,21 @@ pub async fn booking_for(
     caller: &Caller,
     code: &TrackingCode,
 ) -> Result<pishkhan_store::Booking, AppError> {
+    Ok(permitted_booking(state, caller, code).await?.0)
+}
+
+/// The booking `code` names, with the caller's permit to act on it. A caller who may not
+/// learns nothing, not even that the code exists.
+async fn permitted_booking(
+    state: &App,
+    caller: &Caller,
+    code: &TrackingCode,
+) -> Result<(pishkhan_store::Booking, pishkhan_domain::access::Permit), AppError> {
     let booking = state.store().booking(code).await?;
-    caller
+    let permit = caller
         .booking_permit(booking.office, &booking.national_code)
         .map_err(|_| AppError::NotFound("booking"))?;
-    Ok(booking)
+    Ok((booking, permit))
 }
 
 /// Cancels a booking; its seat is free again at once.
@@ -432,10 +439,7 @@ pub async fn cancel(
     code: &TrackingCode,
     ctx: &AuditContext,
 ) -> Result<pishkhan_store::Booking, AppError> {
-    let booking = state.store().booking(code).await?;
-    let permit = caller
-        .booking_permit(booking.office, &booking.national_code)
-        .map_err(|_| AppError::NotFound("booking"))?;
+    let (_, permit) = permitted_booking(state, caller, code).await?;
     match state.store().cancel_booking(&permit, code, ctx).await {
         Ok(b) => Ok(b),
         Err(StoreError::WrongState(w)) if w.rule == StateRule::NotBooked => {

@@ -65,6 +65,15 @@ pub fn new_token() -> Result<String, AppError> {
     Ok(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes))
 }
 
+/// Longest token (session, invitation, survey link) worth looking up; ours are 43
+/// characters, so anything longer is no token of ours and costs no database read.
+const MAX_TOKEN_CHARS: usize = 256;
+
+/// Whether `token` could be one of ours at all.
+pub(crate) fn plausible_token(token: &str) -> bool {
+    token.len() <= MAX_TOKEN_CHARS
+}
+
 /// Compares two secrets in time that depends only on their length.
 pub fn constant_time_eq(a: &str, b: &str) -> bool {
     a.len() == b.len()

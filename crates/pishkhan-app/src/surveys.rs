@@ -7,12 +7,10 @@ use crate::{App, AppError};
 
 /// Longest comment kept, in characters; a longer one is cut, not refused.
 pub const MAX_COMMENT_CHARS: usize = 1_000;
-/// Tokens are 43 base64url characters; anything much longer is not one of ours.
-const MAX_TOKEN_LEN: usize = 128;
 
 /// The survey a link's token opens: `NotFound("survey")` for a token no survey has.
 pub async fn open(state: &App, token: &str) -> Result<Survey, AppError> {
-    if token.len() > MAX_TOKEN_LEN {
+    if !crate::secrets::plausible_token(token) {
         return Err(AppError::NotFound("survey"));
     }
     Ok(state.store().survey(&token_hash(token)).await?)
@@ -34,7 +32,7 @@ pub async fn answer(
             "the rating is 1 to 5",
         ));
     }
-    if token.len() > MAX_TOKEN_LEN {
+    if !crate::secrets::plausible_token(token) {
         return Err(AppError::NotFound("survey"));
     }
     let comment: String = comment.trim().chars().take(MAX_COMMENT_CHARS).collect();
