@@ -648,8 +648,7 @@ pub async fn data_access(
     })
 }
 
-/// Member id of the central exchange (this server).
-pub const EXCHANGE_MEMBER: &str = "exchange:central";
+pub use pishkhan_exchange::EXCHANGE_MEMBER;
 
 /// Every catalogue service, read page by page.
 pub async fn whole_catalogue(

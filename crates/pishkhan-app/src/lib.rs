@@ -141,10 +141,6 @@ impl App {
         self.inner.store.as_ref()
     }
 
-    pub fn store_handle(&self) -> Arc<dyn Store> {
-        self.inner.store.clone()
-    }
-
     pub fn config(&self) -> &AppConfig {
         &self.inner.config
     }

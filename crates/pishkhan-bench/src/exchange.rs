@@ -749,7 +749,6 @@ async fn run(args: &ExchangeBenchArgs, postgres: Option<&PgTarget>) -> anyhow::R
     let now = pishkhan_sign::unix_now();
     let token = sign_reference_directory(
         &keys,
-        &MemberId::parse(EXCHANGE_MEMBER)?,
         &[(ReferenceAgency::CivilRegistry, signed_url.clone())],
         &catalogue,
         pishkhan_exchange::Limits::default(),

@@ -122,7 +122,6 @@ async fn run(
     let now = pishkhan_sign::unix_now();
     let token = sign_reference_directory(
         &keys,
-        &MemberId::parse(EXCHANGE_MEMBER)?,
         &urls,
         &catalogue,
         pishkhan_exchange::Limits::default(),

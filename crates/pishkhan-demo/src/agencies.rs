@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::Context;
-use pishkhan_exchange::{Directory, Limits, MemberId};
+use pishkhan_exchange::{Directory, Limits};
 use tokio::io::AsyncBufReadExt;
 
 use crate::keys::{DeploymentKeys, agency_key_file, sign_reference_directory};
@@ -113,11 +113,10 @@ pub struct DemoNetwork {
 
 /// Starts the demo's exchange network under `data_dir`: keys in `keys/` (generated where
 /// missing), the demo population in `agency/` (written once), and the four reference agencies
-/// as processes, named by a freshly signed directory (in `exchange/`) in which `exchange` is
-/// the server's member and `catalogue` says which catalogue services need which inquiry.
+/// as processes, named by a freshly signed directory (in `exchange/`) in which `catalogue`
+/// says which catalogue services need which inquiry.
 pub async fn start_network(
     data_dir: &Path,
-    exchange: &MemberId,
     catalogue: &[pishkhan_domain::model::Service],
 ) -> anyhow::Result<DemoNetwork> {
     let keys_dir = data_dir.join("keys");
@@ -148,7 +147,6 @@ pub async fn start_network(
     let now = pishkhan_sign::unix_now();
     let token = sign_reference_directory(
         &keys,
-        exchange,
         &urls,
         catalogue,
         Limits::default(),

@@ -76,13 +76,11 @@ impl DeploymentKeys {
 }
 
 /// Builds and signs the reference directory: the reference agencies at `agency_urls`,
-/// `exchange` (the server's member id, such as `exchange:central`) with the deployment's
+/// the central exchange (`exchange:central`, this server) with the deployment's
 /// exchange key, and access rights for every active office limited to the catalogue
 /// services that need each inquiry (from each service's `required_inquiries`).
-#[allow(clippy::too_many_arguments)]
 pub fn sign_reference_directory(
     keys: &DeploymentKeys,
-    exchange: &MemberId,
     agency_urls: &[(ReferenceAgency, String)],
     catalogue: &[pishkhan_domain::model::Service],
     limits: Limits,
@@ -118,7 +116,7 @@ pub fn sign_reference_directory(
         })
         .collect::<Result<Vec<_>, anyhow::Error>>()?;
     let config = reference_directory(&ReferenceParams {
-        exchange: exchange.clone(),
+        exchange: MemberId::parse(pishkhan_exchange::EXCHANGE_MEMBER)?,
         exchange_keys: vec![MemberKey::new(&keys.exchange.public(), KeyStatus::Active)],
         agencies,
         required_by,

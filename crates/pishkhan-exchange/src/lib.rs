@@ -47,3 +47,6 @@ pub use purpose::{Purpose, PurposeError, PurposeInput};
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("exchange setup: {0}")]
 pub struct SetupError(pub String);
+
+/// Member id of the central exchange: the server that signs inquiries for the offices.
+pub const EXCHANGE_MEMBER: &str = "exchange:central";

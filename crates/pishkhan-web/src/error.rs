@@ -40,23 +40,6 @@ impl ApiError {
         ApiError::App(AppError::bad_request(code, message))
     }
 
-    /// A request about something that does not exist (or that the caller may not know of).
-    pub fn not_found(what: &'static str) -> Self {
-        ApiError::App(AppError::NotFound(what))
-    }
-
-    pub fn internal(e: impl Into<anyhow::Error>) -> Self {
-        ApiError::App(AppError::Internal(e.into()))
-    }
-
-    /// The application's outcome, when it is one.
-    pub fn app(&self) -> Option<&AppError> {
-        match self {
-            ApiError::App(e) => Some(e),
-            _ => None,
-        }
-    }
-
     pub fn status(&self) -> StatusCode {
         let app = match self {
             ApiError::App(e) => e,

@@ -68,13 +68,12 @@ pub async fn demo(
     public_url: &str,
 ) -> anyhow::Result<(Arc<ExchangeRuntime>, Agencies)> {
     let catalogue = whole_catalogue(store.as_ref()).await?;
-    let member = MemberId::parse(EXCHANGE_MEMBER)?;
-    let network = pishkhan_demo::start_network(&global.data_dir, &member, &catalogue).await?;
+    let network = pishkhan_demo::start_network(&global.data_dir, &catalogue).await?;
     let runtime = ExchangeRuntime::start(
         store,
         ExchangeSetup {
             directory: DirectoryHandle::new(network.directory),
-            member,
+            member: MemberId::parse(EXCHANGE_MEMBER)?,
             key: network.keys.exchange,
             log_key: network.keys.log,
             receipt_key: network.keys.receipt,

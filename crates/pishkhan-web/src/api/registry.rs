@@ -17,8 +17,7 @@ use crate::AppState;
 use crate::auth::Staff;
 use crate::error::ApiError;
 use crate::extract::{ApiJson, ApiQuery, Ctx};
-pub use crate::input::parse_office_code;
-use crate::input::{OfficeQuery, ServiceQuery, page_request};
+use crate::input::{OfficeQuery, ServiceQuery, page_request, parse_office_code};
 use pishkhan_app::AppError;
 
 /// The 31 provinces with their office counts.

@@ -497,7 +497,6 @@ impl TestApp {
         let real_now = time::OffsetDateTime::now_utc().unix_timestamp();
         let token = pishkhan_demo::sign_reference_directory(
             &keys,
-            &MemberId::parse(pishkhan_app::exchange::EXCHANGE_MEMBER).unwrap(),
             &urls,
             &catalogue,
             pishkhan_exchange::Limits {
