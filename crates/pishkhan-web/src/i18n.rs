@@ -263,6 +263,14 @@ impl Tr {
         Self { lang }
     }
 
+    /// The page-language text of a problem's stable code (`problem_<code>` in the string
+    /// tables), when the tables have one.
+    pub fn problem(&self, code: &str) -> Option<String> {
+        let key = format!("problem_{code}");
+        let text = self.t(&key);
+        (!text.starts_with('⟦')).then_some(text)
+    }
+
     pub fn t(&self, key: impl AsRef<str>) -> String {
         let key = key.as_ref();
         let found = MESSAGES

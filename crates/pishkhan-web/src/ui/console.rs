@@ -30,6 +30,11 @@ use pishkhan_app::queue::{self, CheckInBy};
 /// UI strings of the console: (key, Persian, English).
 pub const MESSAGES: &[(&str, &str, &str)] = &[
     ("console_title", "میز کار باجه", "Counter console"),
+    (
+        "problem_invalid_counter",
+        "این دفتر چنین باجه‌ای ندارد؛ یکی از باجه‌های دفتر را انتخاب کنید.",
+        "This office has no such counter; choose one of its counters.",
+    ),
     ("nav_console", "میز کار", "Console"),
     ("console_counter", "باجه", "Counter"),
     (

@@ -208,7 +208,11 @@ impl IntoResponse for UiError {
                 tracing::error!(error = ?e, "page failed");
                 (t.t("error_title"), t.t("error_text"), None)
             }
-            other => (t.t("bad_input_title"), other.to_string(), None),
+            other => (
+                t.t("bad_input_title"),
+                t.problem(other.code()).unwrap_or_else(|| other.to_string()),
+                None,
+            ),
         };
         let page = MessagePage {
             chrome: Chrome {

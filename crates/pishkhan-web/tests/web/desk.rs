@@ -472,6 +472,13 @@ async fn a_console_action_at_a_counter_the_office_lacks_is_refused() {
         )
         .await;
         assert_eq!(called.status, 422, "[{be}] {}", called.text);
+        // In the page's language (Persian by default), not the API's English detail.
+        assert!(
+            called.text.contains("این دفتر چنین باجه‌ای ندارد"),
+            "[{be}] {}",
+            called.text
+        );
+        assert!(!called.text.contains("this office has counters"), "[{be}]");
         let board = app
             .get(&format!("/api/v1/offices/{DEMO_OFFICE}/queue"))
             .await
