@@ -449,10 +449,13 @@ async fn book_in(
         .await?
         .try_get("n")?;
     let tracking_code = TrackingCode::from_sequence(seq as u64, &store.tracking_key);
+    // The row is the booking's creation audit record (migration 0009): no audit_log row.
+    let staff_id = permit.principal().staff_id();
     sqlx::query(
         "INSERT INTO bookings (seq, tracking_code, office_code, service_code, slot_start_ms, slot_end_ms, \
-         national_code, mobile, status, created_at_ms, updated_at_ms, created_by, idempotency_key) \
-         VALUES ($11, $1, $2, $3, $4, $5, $6, $7, 'booked', $8, $8, $9, $10)",
+         national_code, mobile, status, created_at_ms, updated_at_ms, created_by, idempotency_key, \
+         actor_staff_id, client_ip, request_id, audit_action) \
+         VALUES ($11, $1, $2, $3, $4, $5, $6, $7, 'booked', $8, $8, $9, $10, $12, $13, $14, $15)",
     )
     .bind(tracking_code.as_str().to_string())
     .bind(i64::from(b.office.get()))
@@ -465,19 +468,11 @@ async fn book_in(
     .bind(created_by.clone())
     .bind(b.idempotency_key.clone())
     .bind(seq)
+    .bind(staff_id)
+    .bind(ctx.ip.clone())
+    .bind(ctx.request_id.clone())
+    .bind(permit.action().audit_name())
     .execute(&mut **tx)
-    .await?;
-    audit_permit(
-        tx,
-        permit,
-        &format!("booking:{}", tracking_code.as_str()),
-        serde_json::json!({
-            "office": b.office.to_string(),
-            "service": b.service.as_str(),
-            "slot_start_ms": b.slot_start_ms,
-        }),
-        ctx,
-    )
     .await?;
     let booking = Booking {
         tracking_code,

@@ -46,6 +46,7 @@ enum Command {
         booking: Box<NewBooking>,
         actor: String,
         actor_staff_id: Option<i64>,
+        action: &'static str,
         ctx: AuditContext,
         reply: Reply<Booked>,
     },
@@ -54,6 +55,7 @@ enum Command {
         office: OfficeCode,
         actor: String,
         actor_staff_id: Option<i64>,
+        action: &'static str,
         ctx: AuditContext,
         reply: Reply<Booking>,
     },
@@ -63,6 +65,7 @@ enum Command {
         to: crate::NewSlot,
         actor: String,
         actor_staff_id: Option<i64>,
+        action: &'static str,
         ctx: AuditContext,
         reply: Reply<Booking>,
     },
@@ -243,12 +246,22 @@ impl State {
     }
 }
 
+/// Who made a booking, from where and under which action: its row's audit columns.
+struct CreationAudit {
+    staff_id: Option<i64>,
+    ip: Option<String>,
+    request_id: Option<String>,
+    action: &'static str,
+}
+
 /// One decided change, kept so a failed commit can be undone.
 enum Decided {
     Booked {
         code: String,
         booking: Booking,
         key: Option<String>,
+        /// The creation's audit record, written into the booking's own row.
+        audit: CreationAudit,
     },
     Cancelled {
         code: String,
@@ -295,12 +308,14 @@ impl Engine {
         booking: &NewBooking,
         actor: String,
         actor_staff_id: Option<i64>,
+        action: &'static str,
         ctx: &AuditContext,
     ) -> Result<Booked> {
         self.send(|reply| Command::Book {
             booking: Box::new(booking.clone()),
             actor,
             actor_staff_id,
+            action,
             ctx: ctx.clone(),
             reply,
         })
@@ -313,6 +328,7 @@ impl Engine {
         office: OfficeCode,
         actor: String,
         actor_staff_id: Option<i64>,
+        action: &'static str,
         ctx: &AuditContext,
     ) -> Result<Booking> {
         self.send(|reply| Command::Cancel {
@@ -320,6 +336,7 @@ impl Engine {
             office,
             actor,
             actor_staff_id,
+            action,
             ctx: ctx.clone(),
             reply,
         })
@@ -333,6 +350,7 @@ impl Engine {
         to: &crate::NewSlot,
         actor: String,
         actor_staff_id: Option<i64>,
+        action: &'static str,
         ctx: &AuditContext,
     ) -> Result<Booking> {
         self.send(|reply| Command::Reschedule {
@@ -341,6 +359,7 @@ impl Engine {
             to: to.clone(),
             actor,
             actor_staff_id,
+            action,
             ctx: ctx.clone(),
             reply,
         })
@@ -481,27 +500,22 @@ async fn process(
                 booking,
                 actor,
                 actor_staff_id,
+                action,
                 ctx,
                 reply,
             } => {
                 let outcome = book_one(pool, state, numbering, stale, &booking, &actor, &ctx).await;
                 if let Ok(Booked::New(b)) = &outcome {
-                    audit_rows.push(audit_args(
-                        &ctx,
-                        &actor,
-                        actor_staff_id,
-                        "booking.staff",
-                        &format!("booking:{}", b.tracking_code.as_str()),
-                        serde_json::json!({
-                            "office": b.office.to_string(),
-                            "service": b.service.as_str(),
-                            "slot_start_ms": b.slot_start_ms,
-                        }),
-                    ));
                     decided.push(Decided::Booked {
                         code: b.tracking_code.as_str().to_string(),
                         booking: b.clone(),
                         key: booking.idempotency_key.clone(),
+                        audit: CreationAudit {
+                            staff_id: actor_staff_id,
+                            ip: ctx.ip,
+                            request_id: ctx.request_id,
+                            action,
+                        },
                     });
                 }
                 booked_replies.push(Pending { reply, outcome });
@@ -512,6 +526,7 @@ async fn process(
                 to,
                 actor,
                 actor_staff_id,
+                action,
                 ctx,
                 reply,
             } => {
@@ -550,7 +565,7 @@ async fn process(
                             &ctx,
                             &actor,
                             actor_staff_id,
-                            "booking.staff",
+                            action,
                             &format!("booking:{}", code.as_str()),
                             serde_json::json!({ "rescheduled_from_ms": from_ms, "to_ms": to.slot_start_ms }),
                         ));
@@ -575,6 +590,7 @@ async fn process(
                 office,
                 actor,
                 actor_staff_id,
+                action,
                 ctx,
                 reply,
             } => {
@@ -608,7 +624,7 @@ async fn process(
                             &ctx,
                             &actor,
                             actor_staff_id,
-                            "booking.staff",
+                            action,
                             &format!("booking:{}", code.as_str()),
                             serde_json::json!({ "cancelled": true }),
                         ));
@@ -790,6 +806,7 @@ async fn commit(
             Decided::Booked {
                 booking: b,
                 key: idempotency_key,
+                audit,
                 ..
             } => Some(vec![
                 Arg::Int(b.tracking_code.to_sequence(key) as i64),
@@ -805,6 +822,10 @@ async fn commit(
                 Arg::Int(b.updated_at_ms),
                 Arg::Text(b.created_by.clone()),
                 Arg::OptText(idempotency_key.clone()),
+                Arg::OptInt(audit.staff_id),
+                Arg::OptText(audit.ip.clone()),
+                Arg::OptText(audit.request_id.clone()),
+                Arg::Text(audit.action.to_string()),
             ]),
             Decided::Cancelled { .. } | Decided::Rescheduled { .. } => None,
         })
@@ -813,7 +834,8 @@ async fn commit(
         insert(
             &mut tx,
             "INSERT INTO bookings (seq, tracking_code, office_code, service_code, slot_start_ms, slot_end_ms, \
-             national_code, mobile, status, created_at_ms, updated_at_ms, created_by, idempotency_key) VALUES ",
+             national_code, mobile, status, created_at_ms, updated_at_ms, created_by, idempotency_key, \
+             actor_staff_id, client_ip, request_id, audit_action) VALUES ",
             chunk,
         )
         .await?;
@@ -970,7 +992,8 @@ impl crate::bookings::BookingWriter for Engine {
         ctx: &AuditContext,
     ) -> Result<Booked> {
         let p = permit.principal();
-        Engine::book(self, b, p.audit_name(), p.staff_id(), ctx).await
+        let action = permit.action().audit_name();
+        Engine::book(self, b, p.audit_name(), p.staff_id(), action, ctx).await
     }
 
     async fn cancel(
@@ -987,6 +1010,7 @@ impl crate::bookings::BookingWriter for Engine {
             current.office,
             p.audit_name(),
             p.staff_id(),
+            permit.action().audit_name(),
             ctx,
         )
         .await
@@ -1008,6 +1032,7 @@ impl crate::bookings::BookingWriter for Engine {
             to,
             p.audit_name(),
             p.staff_id(),
+            permit.action().audit_name(),
             ctx,
         )
         .await

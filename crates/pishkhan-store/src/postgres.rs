@@ -40,6 +40,10 @@ const MIGRATIONS: &[Migration] = &[
         name: "0008_counters",
         sql: include_str!("../migrations/postgres/0008_counters.sql"),
     },
+    Migration {
+        name: "0009_booking_audit",
+        sql: include_str!("../migrations/postgres/0009_booking_audit.sql"),
+    },
 ];
 
 const MAX_CONNECTIONS: u32 = 16;

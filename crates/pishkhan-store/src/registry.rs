@@ -1068,24 +1068,41 @@ impl crate::Registry for SqlStore {
         page: PageRequest,
     ) -> Result<Page<AuditRecord>> {
         require(permit, |a| matches!(a, Action::ViewAuditLog))?;
-        let build = |select: &str| {
-            let mut sql = Sql::new(select);
-            sql.push(" FROM audit_log WHERE 1 = 1");
+        // Two sources, read as one log: audit_log, and the bookings whose own row records
+        // their creation (`audit_action` set, migration 0009). A booking's entry has the
+        // negated booking number as its id.
+        let filtered = |sql: &mut Sql, actor: &str, action: &str| {
             if let Some(a) = &filter.actor {
-                sql.push(" AND actor = ").arg(Arg::Text(a.clone()));
+                sql.push(" AND ")
+                    .push(actor)
+                    .push(" = ")
+                    .arg(Arg::Text(a.clone()));
             }
             if let Some(a) = &filter.action {
-                sql.push(" AND action = ").arg(Arg::Text(a.clone()));
+                sql.push(" AND ")
+                    .push(action)
+                    .push(" = ")
+                    .arg(Arg::Text(a.clone()));
             }
-            sql
         };
-        let total: i64 = build("SELECT COUNT(*) AS n")
-            .query()
-            .fetch_one(&self.pool)
-            .await?
-            .try_get("n")?;
-        let mut sql = build("SELECT id, at_ms, actor, action, target, ip, request_id, detail_json");
-        sql.push(" ORDER BY id DESC LIMIT ")
+        let mut count = Sql::new("SELECT (SELECT COUNT(*) FROM audit_log WHERE 1 = 1");
+        filtered(&mut count, "actor", "action");
+        count.push(") + (SELECT COUNT(*) FROM bookings WHERE audit_action IS NOT NULL");
+        filtered(&mut count, "created_by", "audit_action");
+        count.push(") AS n");
+        let total: i64 = count.query().fetch_one(&self.pool).await?.try_get("n")?;
+        let mut sql = Sql::new(
+            "SELECT id, at_ms, actor, action, target, ip, request_id, detail_json, \
+             NULL AS b_office, NULL AS b_service, NULL AS b_slot FROM audit_log WHERE 1 = 1",
+        );
+        filtered(&mut sql, "actor", "action");
+        sql.push(
+            " UNION ALL SELECT -seq, created_at_ms, created_by, audit_action, tracking_code, \
+             client_ip, request_id, NULL, office_code, service_code, slot_start_ms \
+             FROM bookings WHERE audit_action IS NOT NULL",
+        );
+        filtered(&mut sql, "created_by", "audit_action");
+        sql.push(" ORDER BY at_ms DESC, id DESC LIMIT ")
             .arg(Arg::Int(i64::from(page.per_page())))
             .push(" OFFSET ")
             .arg(Arg::Int(page.offset()));
@@ -1093,17 +1110,34 @@ impl crate::Registry for SqlStore {
         let items = rows
             .iter()
             .map(|r| {
-                let detail: String = r.try_get("detail_json")?;
+                let id: i64 = r.try_get("id")?;
+                let target: String = r.try_get("target")?;
+                let (target, detail) = if id < 0 {
+                    // The detail a booking's creation wrote to audit_log before 0009.
+                    let office: i64 = r.try_get("b_office")?;
+                    let office = OfficeCode::from_u32(office as u32)
+                        .map_err(|e| corrupt("booking office", e))?;
+                    let detail = serde_json::json!({
+                        "office": office.to_string(),
+                        "service": r.try_get::<String, _>("b_service")?,
+                        "slot_start_ms": r.try_get::<i64, _>("b_slot")?,
+                    });
+                    (format!("booking:{target}"), detail)
+                } else {
+                    let detail: String = r.try_get("detail_json")?;
+                    let detail =
+                        serde_json::from_str(&detail).map_err(|e| corrupt("audit detail", e))?;
+                    (target, detail)
+                };
                 Ok(AuditRecord {
-                    id: r.try_get("id")?,
+                    id,
                     at_ms: r.try_get("at_ms")?,
                     actor: r.try_get("actor")?,
                     action: r.try_get("action")?,
-                    target: r.try_get("target")?,
+                    target,
                     ip: r.try_get("ip")?,
                     request_id: r.try_get("request_id")?,
-                    detail: serde_json::from_str(&detail)
-                        .map_err(|e| corrupt("audit detail", e))?,
+                    detail,
                 })
             })
             .collect::<Result<_>>()?;

@@ -47,6 +47,10 @@ const MIGRATIONS: &[Migration] = &[
         name: "0008_counters",
         sql: include_str!("../migrations/sqlite/0008_counters.sql"),
     },
+    Migration {
+        name: "0009_booking_audit",
+        sql: include_str!("../migrations/sqlite/0009_booking_audit.sql"),
+    },
 ];
 
 /// Readers run in parallel under WAL; writes serialize on SQLite's own lock.
