@@ -17,6 +17,8 @@ use crate::AppError;
 pub const SWEEP_INTERVAL: Duration = Duration::from_secs(60);
 /// Offices settled per sweep; the rest wait for the next one.
 const MAX_OFFICES_PER_SWEEP: u32 = 500;
+/// Bookings archived per sweep; a backlog drains over the following sweeps.
+const MAX_ARCHIVED_PER_SWEEP: u32 = 20_000;
 /// Past appointments older than this are not looked at again.
 const SETTLE_LOOKBACK_MS: i64 = 7 * 24 * 3600 * 1000;
 
@@ -29,6 +31,8 @@ pub struct SweepReport {
     pub offices_settled: u32,
     /// Bookings that became no-shows (or otherwise changed status) by settling.
     pub bookings_settled: u64,
+    /// Bookings archived out of the embedded engine's memory.
+    pub archived: u64,
 }
 
 /// One sweep: reminders for tomorrow's appointments, then the no-shows of ended ones.
@@ -48,8 +52,13 @@ pub async fn sweep(state: &App) -> Result<SweepReport, AppError> {
         .store()
         .overdue_booking_offices(now_ms - SETTLE_LOOKBACK_MS, now_ms, MAX_OFFICES_PER_SWEEP)
         .await?;
+    let archived = state
+        .store()
+        .archive_bookings(now_ms, MAX_ARCHIVED_PER_SWEEP)
+        .await?;
     let mut report = SweepReport {
         reminders,
+        archived,
         ..SweepReport::default()
     };
     for (code, first_ms) in overdue {
@@ -76,6 +85,7 @@ pub async fn run_sweeper(state: App, stop: impl Future<Output = ()>) {
                 reminders = r.reminders,
                 offices = r.offices_settled,
                 settled = r.bookings_settled,
+                archived = r.archived,
                 "sweep"
             ),
             Ok(_) => {}

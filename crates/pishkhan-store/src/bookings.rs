@@ -669,13 +669,7 @@ pub(crate) async fn citizen_bookings(
     store: &SqlStore,
     national_code: &NationalCode,
 ) -> Result<Vec<Booking>> {
-    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-        "SELECT {BOOKING_COLS} FROM bookings WHERE national_code = $1 ORDER BY slot_start_ms DESC LIMIT 100"
-    )))
-    .bind(national_code.as_str().to_string())
-    .fetch_all(&store.pool)
-    .await?;
-    rows.iter().map(booking_from_row).collect()
+    crate::listing::citizen_bookings(store, national_code).await
 }
 
 /// Takes and frees seats. Permits are checked by the callers above before a writer is asked.
@@ -718,6 +712,18 @@ pub(crate) trait BookingWriter: Send + Sync + 'static {
     /// Told after a queue append committed the statuses it set (checked in, completed, no
     /// show).
     async fn observe_statuses(&self, statuses: &[(TrackingCode, BookingStatus)]) -> Result<()>;
+
+    /// Numbers of the live bookings a listing shows, where this writer indexes them in memory
+    /// (the embedded engine); `None` where the database's own indexes serve every row.
+    async fn listing(&self, _of: crate::engine::Listing) -> Result<Option<Vec<i64>>> {
+        Ok(None)
+    }
+
+    /// Archives up to `limit` bookings whose slots lie past what the writer keeps in memory at
+    /// `now_ms`, returning how many; a no-op where nothing is archived.
+    async fn archive(&self, _now_ms: i64, _limit: usize) -> Result<u64> {
+        Ok(0)
+    }
 
     /// Told after the store committed a change to what capacity is computed from: an office's
     /// slot policy, counters or counter assignments (`Some(office)`), or offices or services
@@ -904,5 +910,9 @@ impl crate::Appointments for SqlStore {
 
     async fn citizen_bookings(&self, national_code: &NationalCode) -> Result<Vec<Booking>> {
         citizen_bookings(self, national_code).await
+    }
+
+    async fn archive_bookings(&self, now_ms: i64, limit: u32) -> Result<u64> {
+        self.bookings.archive(now_ms, limit as usize).await
     }
 }

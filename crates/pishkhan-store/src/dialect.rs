@@ -54,6 +54,8 @@ pub(crate) trait Dialect: Send + Sync + 'static {
 
 /// The embedded store: one owning process, one writer.
 pub(crate) struct Sqlite {
+    /// The database file, for the engine's native commit connection.
+    path: std::path::PathBuf,
     /// The single writer. This process owns the database (see the lock in `sqlite.rs`), so
     /// serialising read-then-write transactions here is sound, and it spares SQLite the
     /// failed lock upgrades of concurrent deferred transactions.
@@ -61,8 +63,9 @@ pub(crate) struct Sqlite {
 }
 
 impl Sqlite {
-    pub(crate) fn new() -> Self {
+    pub(crate) fn new(path: std::path::PathBuf) -> Self {
         Self {
+            path,
             writer: tokio::sync::Mutex::new(()),
         }
     }
@@ -123,7 +126,14 @@ impl Dialect for Sqlite {
         now_ms: i64,
     ) -> Result<Box<dyn BookingWriter>> {
         Ok(Box::new(
-            crate::engine::Engine::start(pool.clone(), tracking_key, now_ms).await?,
+            crate::engine::Engine::start(
+                pool.clone(),
+                &self.path,
+                crate::sqlite::BUSY_TIMEOUT_MS,
+                tracking_key,
+                now_ms,
+            )
+            .await?,
         ))
     }
 

@@ -14,7 +14,7 @@
 //! lookup per booking) and dropped whenever the store commits a change to those inputs
 //! (`BookingWriter::references_changed`, `capacity.rs`).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use pishkhan_domain::NationalCode;
 use pishkhan_domain::booking_decision::{
@@ -27,7 +27,8 @@ use sqlx::{AnyPool, Row};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::capacity::{CapacityCache, Stale};
-use crate::sql::{Arg, Sql};
+use crate::sql::Arg;
+use crate::sqlite_commit::{Batch, Committer, Guarded, Insert};
 use crate::{AuditContext, Booked, Booking, NewBooking, Result, StoreError};
 
 /// Most requests decided and committed together.
@@ -36,26 +37,20 @@ const MAX_BATCH: usize = 2_000;
 const QUEUE_CAPACITY: usize = 65_536;
 /// Visit limits look this far back and ahead; older bookings need not be in memory.
 const MEMORY_HORIZON_MS: i64 = 60 * DAY_MS;
-/// Multi-row INSERT rows per statement (positional parameters, 12 per row).
-const ROWS_PER_INSERT: usize = 500;
 
 type Reply<T> = oneshot::Sender<Result<T>>;
 
 enum Command {
     Book {
         booking: Box<NewBooking>,
-        actor: String,
-        actor_staff_id: Option<i64>,
-        action: &'static str,
+        who: Who,
         ctx: AuditContext,
         reply: Reply<Booked>,
     },
     Cancel {
         code: TrackingCode,
         office: OfficeCode,
-        actor: String,
-        actor_staff_id: Option<i64>,
-        action: &'static str,
+        who: Who,
         ctx: AuditContext,
         reply: Reply<Booking>,
     },
@@ -63,9 +58,7 @@ enum Command {
         code: TrackingCode,
         office: OfficeCode,
         to: crate::NewSlot,
-        actor: String,
-        actor_staff_id: Option<i64>,
-        action: &'static str,
+        who: Who,
         ctx: AuditContext,
         reply: Reply<Booking>,
     },
@@ -80,6 +73,27 @@ enum Command {
         from_ms: i64,
         to_ms: i64,
         reply: oneshot::Sender<Vec<(i64, u32)>>,
+    },
+    /// Numbers of the live bookings a listing shows.
+    Listing {
+        of: Listing,
+        reply: oneshot::Sender<Vec<i64>>,
+    },
+    /// Archives up to `limit` live bookings whose slot starts before `before_ms`.
+    Archive {
+        before_ms: i64,
+        limit: usize,
+        reply: Reply<u64>,
+    },
+}
+
+/// Which live bookings a listing asks for.
+pub(crate) enum Listing {
+    Citizen(NationalCode),
+    Office {
+        office: OfficeCode,
+        from_ms: i64,
+        to_ms: i64,
     },
 }
 
@@ -99,6 +113,7 @@ struct Numbering {
 /// What memory keeps of a booking that still counts (booked, checked in or completed).
 #[derive(Clone)]
 struct Held {
+    seq: i64,
     office: u32,
     slot_start_ms: i64,
     service: ServiceCode,
@@ -116,6 +131,11 @@ struct State {
     by_citizen: HashMap<String, Vec<String>>,
     /// Idempotency key → the booking it made.
     idempotency: HashMap<String, Booking>,
+    /// Every live (unarchived) booking of a citizen, whatever its status: SQLite keeps no
+    /// index of its own on live rows (migration 0011), so this is it.
+    listed_by_citizen: HashMap<String, Vec<i64>>,
+    /// Every live booking as (office, slot start, number), whatever its status.
+    listed_by_office: BTreeSet<(u32, i64, i64)>,
     /// Slot capacities per office and service, loaded on first use, dropped on a change.
     capacities: CapacityCache,
 }
@@ -130,6 +150,25 @@ impl State {
         self.held.insert(code.to_string(), h);
     }
 
+    /// Indexes a live booking for the listings.
+    fn list(&mut self, national_code: &str, office: u32, slot_start_ms: i64, seq: i64) {
+        self.listed_by_citizen
+            .entry(national_code.to_string())
+            .or_default()
+            .push(seq);
+        self.listed_by_office.insert((office, slot_start_ms, seq));
+    }
+
+    fn unlist(&mut self, national_code: &str, office: u32, slot_start_ms: i64, seq: i64) {
+        if let Some(list) = self.listed_by_citizen.get_mut(national_code) {
+            list.retain(|s| *s != seq);
+            if list.is_empty() {
+                self.listed_by_citizen.remove(national_code);
+            }
+        }
+        self.listed_by_office.remove(&(office, slot_start_ms, seq));
+    }
+
     fn release(&mut self, code: &str) -> Option<Held> {
         let h = self.held.remove(code)?;
         if let Some(n) = self.loads.get_mut(&(h.office, h.slot_start_ms)) {
@@ -139,6 +178,26 @@ impl State {
             list.retain(|c| c != code);
         }
         Some(h)
+    }
+
+    fn listing(&self, of: &Listing) -> Vec<i64> {
+        match of {
+            Listing::Citizen(national_code) => self
+                .listed_by_citizen
+                .get(national_code.as_str())
+                .cloned()
+                .unwrap_or_default(),
+            Listing::Office {
+                office,
+                from_ms,
+                to_ms,
+            } if from_ms < to_ms => self
+                .listed_by_office
+                .range((office.get(), *from_ms, i64::MIN)..(office.get(), *to_ms, i64::MIN))
+                .map(|(_, _, seq)| *seq)
+                .collect(),
+            Listing::Office { .. } => Vec::new(),
+        }
     }
 
     /// The bookings memory holds for a citizen, in the decision's terms, without `except`.
@@ -220,12 +279,15 @@ impl State {
         let Some(h) = self.held.get_mut(code) else {
             return;
         };
-        let office = h.office;
+        let (office, seq) = (h.office, h.seq);
         h.slot_start_ms = to_ms;
         if let Some(n) = self.loads.get_mut(&(office, from_ms)) {
             *n = n.saturating_sub(1);
         }
         *self.loads.entry((office, to_ms)).or_insert(0) += 1;
+        if self.listed_by_office.remove(&(office, from_ms, seq)) {
+            self.listed_by_office.insert((office, to_ms, seq));
+        }
     }
 
     /// Decides a booking against memory: the citizen's holdings and the slot's load, with
@@ -243,6 +305,24 @@ impl State {
             &self.holdings(&b.national_code, None),
             self.load(b.office.get(), b.slot_start_ms, capacity),
         )?)
+    }
+}
+
+/// Who asks for a change, under which action: what its audit record names.
+pub(crate) struct Who {
+    name: String,
+    staff_id: Option<i64>,
+    action: &'static str,
+}
+
+impl Who {
+    fn of(permit: &pishkhan_domain::access::Permit) -> Self {
+        let p = permit.principal();
+        Self {
+            name: p.audit_name(),
+            staff_id: p.staff_id(),
+            action: permit.action().audit_name(),
+        }
     }
 }
 
@@ -277,7 +357,14 @@ enum Decided {
 
 impl Engine {
     /// Rebuilds memory from the durable record, then starts the writer.
-    pub(crate) async fn start(pool: AnyPool, key: [u8; 32], now_ms: i64) -> Result<Self> {
+    pub(crate) async fn start(
+        pool: AnyPool,
+        path: &std::path::Path,
+        busy_timeout_ms: u32,
+        key: [u8; 32],
+        now_ms: i64,
+    ) -> Result<Self> {
+        let committer = Committer::start(path, busy_timeout_ms)?;
         let state = rebuild(&pool, now_ms).await?;
         let next: i64 = sqlx::query("SELECT COALESCE(MAX(seq), 0) + 1 AS n FROM bookings")
             .fetch_one(&pool)
@@ -289,7 +376,7 @@ impl Engine {
         };
         let (tx, rx) = mpsc::channel(QUEUE_CAPACITY);
         let stale = std::sync::Arc::new(Stale::default());
-        tokio::spawn(writer(pool, state, numbering, stale.clone(), rx));
+        tokio::spawn(writer(pool, committer, state, numbering, stale.clone(), rx));
         Ok(Self { tx, stale })
     }
 
@@ -306,16 +393,12 @@ impl Engine {
     pub(crate) async fn book(
         &self,
         booking: &NewBooking,
-        actor: String,
-        actor_staff_id: Option<i64>,
-        action: &'static str,
+        who: Who,
         ctx: &AuditContext,
     ) -> Result<Booked> {
         self.send(|reply| Command::Book {
             booking: Box::new(booking.clone()),
-            actor,
-            actor_staff_id,
-            action,
+            who,
             ctx: ctx.clone(),
             reply,
         })
@@ -326,17 +409,13 @@ impl Engine {
         &self,
         code: &TrackingCode,
         office: OfficeCode,
-        actor: String,
-        actor_staff_id: Option<i64>,
-        action: &'static str,
+        who: Who,
         ctx: &AuditContext,
     ) -> Result<Booking> {
         self.send(|reply| Command::Cancel {
             code: code.clone(),
             office,
-            actor,
-            actor_staff_id,
-            action,
+            who,
             ctx: ctx.clone(),
             reply,
         })
@@ -348,18 +427,14 @@ impl Engine {
         code: &TrackingCode,
         office: OfficeCode,
         to: &crate::NewSlot,
-        actor: String,
-        actor_staff_id: Option<i64>,
-        action: &'static str,
+        who: Who,
         ctx: &AuditContext,
     ) -> Result<Booking> {
         self.send(|reply| Command::Reschedule {
             code: code.clone(),
             office,
             to: to.clone(),
-            actor,
-            actor_staff_id,
-            action,
+            who,
             ctx: ctx.clone(),
             reply,
         })
@@ -381,6 +456,19 @@ impl Engine {
             .await
     }
 
+    pub(crate) async fn listing(&self, of: Listing) -> Result<Vec<i64>> {
+        self.send(|reply| Command::Listing { of, reply }).await
+    }
+
+    pub(crate) async fn archive(&self, before_ms: i64, limit: usize) -> Result<u64> {
+        self.send(|reply| Command::Archive {
+            before_ms,
+            limit,
+            reply,
+        })
+        .await?
+    }
+
     pub(crate) async fn loads(
         &self,
         office: OfficeCode,
@@ -397,27 +485,47 @@ impl Engine {
     }
 }
 
+/// Whether a booking in this status holds its seat (and counts for the citizen's limits).
+fn takes_seat(status: BookingStatus) -> bool {
+    matches!(
+        status,
+        BookingStatus::Booked | BookingStatus::CheckedIn | BookingStatus::Completed
+    )
+}
+
+/// Memory from the live rows (`bookings_live`, in number order): every one is listed, and
+/// those that count and lie within the horizon are held.
 async fn rebuild(pool: &AnyPool, now_ms: i64) -> Result<State> {
     let mut state = State::default();
     let rows = sqlx::query(
-        "SELECT tracking_code, office_code, service_code, slot_start_ms, national_code, status \
-         FROM bookings WHERE status IN ('booked', 'checked_in', 'completed') AND slot_start_ms > $1",
+        "SELECT seq, tracking_code, office_code, service_code, slot_start_ms, national_code, status \
+         FROM bookings WHERE archived = 0 ORDER BY seq",
     )
-    .bind(now_ms - MEMORY_HORIZON_MS)
     .fetch_all(pool)
     .await?;
+    let horizon = now_ms - MEMORY_HORIZON_MS;
     for r in rows {
+        let seq: i64 = r.try_get("seq")?;
         let code: String = r.try_get("tracking_code")?;
         let status: String = r.try_get("status")?;
+        let status =
+            BookingStatus::parse(&status).ok_or_else(|| StoreError::Corrupt(status.clone()))?;
+        let office = r.try_get::<i64, _>("office_code")? as u32;
+        let slot_start_ms: i64 = r.try_get("slot_start_ms")?;
+        let national_code = NationalCode::parse(&r.try_get::<String, _>("national_code")?)
+            .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        state.list(national_code.as_str(), office, slot_start_ms, seq);
+        if !takes_seat(status) || slot_start_ms <= horizon {
+            continue;
+        }
         let held = Held {
-            office: r.try_get::<i64, _>("office_code")? as u32,
-            slot_start_ms: r.try_get("slot_start_ms")?,
+            seq,
+            office,
+            slot_start_ms,
             service: ServiceCode::parse(&r.try_get::<String, _>("service_code")?)
                 .map_err(|e| StoreError::Corrupt(e.to_string()))?,
-            national_code: NationalCode::parse(&r.try_get::<String, _>("national_code")?)
-                .map_err(|e| StoreError::Corrupt(e.to_string()))?,
-            status: BookingStatus::parse(&status)
-                .ok_or_else(|| StoreError::Corrupt(status.clone()))?,
+            national_code,
+            status,
         };
         state.hold(&code, held);
     }
@@ -426,12 +534,30 @@ async fn rebuild(pool: &AnyPool, now_ms: i64) -> Result<State> {
 
 async fn writer(
     pool: AnyPool,
+    committer: Committer,
     mut state: State,
     mut numbering: Numbering,
     stale: std::sync::Arc<Stale>,
     mut rx: mpsc::Receiver<Command>,
 ) {
-    while let Some(first) = rx.recv().await {
+    // Deciding a batch overlaps the commit of the one before it; answers wait for their own
+    // commit, and commits run in decision order.
+    let mut in_flight: Option<InFlight> = None;
+    loop {
+        let first = match in_flight.as_mut() {
+            None => rx.recv().await,
+            Some(f) => tokio::select! {
+                biased;
+                outcome = &mut f.commit => {
+                    if let Some(f) = in_flight.take() {
+                        f.settle_with(&mut state, outcome.map_err(stopped).and_then(|r| r));
+                    }
+                    continue;
+                }
+                next = rx.recv() => next,
+            },
+        };
+        let Some(first) = first else { break };
         let mut batch = vec![first];
         while batch.len() < MAX_BATCH {
             match rx.try_recv() {
@@ -439,8 +565,44 @@ async fn writer(
                 Err(_) => break,
             }
         }
-        process(&pool, &mut state, &mut numbering, &stale, batch).await;
+        // Anything but new bookings reads the durable record or reports memory to a reader:
+        // it waits until what memory holds is committed.
+        if batch.iter().any(|c| !matches!(c, Command::Book { .. }))
+            && let Some(f) = in_flight.take()
+        {
+            f.finish(&mut state).await;
+        }
+        let mut decided =
+            process(&pool, &committer, &mut state, &mut numbering, &stale, batch).await;
+        if let Some(mut previous) = in_flight.take() {
+            let outcome = previous.wait().await;
+            if let Err(e) = &outcome {
+                // This batch was decided on top of the failed one: both are undone, newest
+                // first.
+                decided.fail(&mut state, e);
+                previous.settle_with(&mut state, outcome);
+                continue;
+            }
+            previous.settle_with(&mut state, outcome);
+        }
+        if !decided.decided.is_empty() {
+            let commit = committer.submit(commit_batch(
+                &numbering.key,
+                &decided.decided,
+                std::mem::take(&mut decided.audit_rows),
+            ));
+            in_flight = Some(InFlight::new(decided, commit));
+        } else {
+            decided.answer();
+        }
     }
+    if let Some(f) = in_flight.take() {
+        f.finish(&mut state).await;
+    }
+}
+
+fn stopped(_: oneshot::error::RecvError) -> StoreError {
+    StoreError::Corrupt("the commit thread has stopped".into())
 }
 
 struct Pending<T> {
@@ -448,13 +610,86 @@ struct Pending<T> {
     outcome: Result<T>,
 }
 
+/// A decided batch: its changes to memory, the writes that make them durable, and the answers
+/// that wait for those writes.
+#[derive(Default)]
+struct DecidedBatch {
+    decided: Vec<Decided>,
+    audit_rows: Vec<Vec<Arg>>,
+    booked_replies: Vec<Pending<Booked>>,
+    cancel_replies: Vec<Pending<Booking>>,
+}
+
+impl DecidedBatch {
+    fn answer(self) {
+        for p in self.booked_replies {
+            let _ = p.reply.send(p.outcome);
+        }
+        for p in self.cancel_replies {
+            let _ = p.reply.send(p.outcome);
+        }
+    }
+
+    /// Undoes the batch's decisions and answers every accepted request with the failure.
+    fn fail(mut self, state: &mut State, e: &StoreError) {
+        tracing::error!(error = %e, "booking batch failed to commit; undoing its decisions");
+        undo(state, &self.decided);
+        let message = e.to_string();
+        for p in &mut self.booked_replies {
+            if p.outcome.is_ok() {
+                p.outcome = Err(StoreError::Corrupt(format!("commit failed: {message}")));
+            }
+        }
+        for p in &mut self.cancel_replies {
+            if p.outcome.is_ok() {
+                p.outcome = Err(StoreError::Corrupt(format!("commit failed: {message}")));
+            }
+        }
+        self.answer();
+    }
+}
+
+/// A batch whose commit is under way.
+struct InFlight {
+    batch: DecidedBatch,
+    commit: oneshot::Receiver<Result<()>>,
+}
+
+impl InFlight {
+    fn new(batch: DecidedBatch, commit: crate::sqlite_commit::Commit) -> Self {
+        Self {
+            batch,
+            commit: commit.into_receiver(),
+        }
+    }
+
+    async fn wait(&mut self) -> Result<()> {
+        (&mut self.commit).await.map_err(stopped).and_then(|r| r)
+    }
+
+    fn settle_with(self, state: &mut State, outcome: Result<()>) {
+        match outcome {
+            Ok(()) => self.batch.answer(),
+            Err(e) => self.batch.fail(state, &e),
+        }
+    }
+
+    async fn finish(mut self, state: &mut State) {
+        let outcome = self.wait().await;
+        self.settle_with(state, outcome);
+    }
+}
+
+/// Decides a batch against memory, in arrival order; reads and status notes are answered at
+/// once, changes when their commit ends.
 async fn process(
     pool: &AnyPool,
+    committer: &Committer,
     state: &mut State,
     numbering: &mut Numbering,
     stale: &Stale,
     batch: Vec<Command>,
-) {
+) -> DecidedBatch {
     let mut decided: Vec<Decided> = Vec::new();
     let mut booked_replies: Vec<Pending<Booked>> = Vec::new();
     let mut cancel_replies: Vec<Pending<Booking>> = Vec::new();
@@ -478,6 +713,17 @@ async fn process(
                 }
                 let _ = reply.send(());
             }
+            Command::Listing { of, reply } => {
+                let _ = reply.send(state.listing(&of));
+            }
+            Command::Archive {
+                before_ms,
+                limit,
+                reply,
+            } => {
+                let _ =
+                    reply.send(archive(committer, state, &numbering.key, before_ms, limit).await);
+            }
             Command::Loads {
                 office,
                 from_ms,
@@ -498,23 +744,22 @@ async fn process(
             }
             Command::Book {
                 booking,
-                actor,
-                actor_staff_id,
-                action,
+                who,
                 ctx,
                 reply,
             } => {
-                let outcome = book_one(pool, state, numbering, stale, &booking, &actor, &ctx).await;
+                let outcome =
+                    book_one(pool, state, numbering, stale, &booking, &who.name, &ctx).await;
                 if let Ok(Booked::New(b)) = &outcome {
                     decided.push(Decided::Booked {
                         code: b.tracking_code.as_str().to_string(),
                         booking: b.clone(),
                         key: booking.idempotency_key.clone(),
                         audit: CreationAudit {
-                            staff_id: actor_staff_id,
+                            staff_id: who.staff_id,
                             ip: ctx.ip,
                             request_id: ctx.request_id,
-                            action,
+                            action: who.action,
                         },
                     });
                 }
@@ -524,9 +769,7 @@ async fn process(
                 code,
                 office,
                 to,
-                actor,
-                actor_staff_id,
-                action,
+                who,
                 ctx,
                 reply,
             } => {
@@ -563,9 +806,7 @@ async fn process(
                         };
                         audit_rows.push(audit_args(
                             &ctx,
-                            &actor,
-                            actor_staff_id,
-                            action,
+                            &who,
                             &format!("booking:{}", code.as_str()),
                             serde_json::json!({ "rescheduled_from_ms": from_ms, "to_ms": to.slot_start_ms }),
                         ));
@@ -588,9 +829,7 @@ async fn process(
             Command::Cancel {
                 code,
                 office,
-                actor,
-                actor_staff_id,
-                action,
+                who,
                 ctx,
                 reply,
             } => {
@@ -622,9 +861,7 @@ async fn process(
                         };
                         audit_rows.push(audit_args(
                             &ctx,
-                            &actor,
-                            actor_staff_id,
-                            action,
+                            &who,
                             &format!("booking:{}", code.as_str()),
                             serde_json::json!({ "cancelled": true }),
                         ));
@@ -647,28 +884,11 @@ async fn process(
         }
     }
 
-    if !decided.is_empty()
-        && let Err(e) = commit(pool, &numbering.key, &decided, audit_rows).await
-    {
-        tracing::error!(error = %e, "booking batch failed to commit; undoing its decisions");
-        undo(state, &decided);
-        let message = e.to_string();
-        for p in &mut booked_replies {
-            if p.outcome.is_ok() {
-                p.outcome = Err(StoreError::Corrupt(format!("commit failed: {message}")));
-            }
-        }
-        for p in &mut cancel_replies {
-            if p.outcome.is_ok() {
-                p.outcome = Err(StoreError::Corrupt(format!("commit failed: {message}")));
-            }
-        }
-    }
-    for p in booked_replies {
-        let _ = p.reply.send(p.outcome);
-    }
-    for p in cancel_replies {
-        let _ = p.reply.send(p.outcome);
+    DecidedBatch {
+        decided,
+        audit_rows,
+        booked_replies,
+        cancel_replies,
     }
 }
 
@@ -738,9 +958,16 @@ async fn book_one(
         updated_at_ms: ctx.now_ms,
         created_by: actor.to_string(),
     };
+    state.list(
+        b.national_code.as_str(),
+        b.office.get(),
+        b.slot_start_ms,
+        seq as i64,
+    );
     state.hold(
         tracking_code.as_str(),
         Held {
+            seq: seq as i64,
             office: b.office.get(),
             slot_start_ms: b.slot_start_ms,
             service: b.service.clone(),
@@ -754,11 +981,71 @@ async fn book_one(
     Ok(Booked::New(booking))
 }
 
+/// Marks up to `limit` live bookings of slots before `before_ms` archived in one
+/// transaction, then drops them from memory. They enter SQLite's citizen and office indexes
+/// here, in one batch off the booking path.
+async fn archive(
+    committer: &Committer,
+    state: &mut State,
+    key: &[u8; 32],
+    before_ms: i64,
+    limit: usize,
+) -> Result<u64> {
+    let old: Vec<(u32, i64, i64)> = state
+        .listed_by_office
+        .iter()
+        .filter(|(_, slot, _)| *slot < before_ms)
+        .take(limit)
+        .copied()
+        .collect();
+    if old.is_empty() {
+        return Ok(0);
+    }
+    let updates = old
+        .iter()
+        .map(|(_, _, seq)| Guarded {
+            sql: "UPDATE bookings SET archived = 1 WHERE seq = ? AND archived = 0",
+            args: vec![Arg::Int(*seq)],
+            what: format!("booking number {seq} was archived meanwhile"),
+        })
+        .collect();
+    committer
+        .commit(Batch {
+            updates,
+            ..Batch::default()
+        })
+        .await?;
+    let archived: std::collections::HashSet<i64> = old.iter().map(|(_, _, seq)| *seq).collect();
+    for (office, slot, seq) in &old {
+        state.listed_by_office.remove(&(*office, *slot, *seq));
+        let code = TrackingCode::from_sequence(*seq as u64, key);
+        state.release(code.as_str());
+    }
+    state.listed_by_citizen.retain(|_, seqs| {
+        seqs.retain(|s| !archived.contains(s));
+        !seqs.is_empty()
+    });
+    // Seats of archived slots are no longer asked about.
+    state
+        .loads
+        .retain(|(_, slot), n| *slot >= before_ms || *n > 0);
+    Ok(old.len() as u64)
+}
+
 fn undo(state: &mut State, decided: &[Decided]) {
     for d in decided.iter().rev() {
         match d {
-            Decided::Booked { code, key, .. } => {
-                state.release(code);
+            Decided::Booked {
+                code, key, booking, ..
+            } => {
+                if let Some(h) = state.release(code) {
+                    state.unlist(
+                        booking.national_code.as_str(),
+                        booking.office.get(),
+                        booking.slot_start_ms,
+                        h.seq,
+                    );
+                }
                 if let Some(k) = key {
                     state.idempotency.remove(k);
                 }
@@ -775,17 +1062,15 @@ fn undo(state: &mut State, decided: &[Decided]) {
 
 fn audit_args(
     ctx: &AuditContext,
-    actor: &str,
-    actor_staff_id: Option<i64>,
-    action: &str,
+    who: &Who,
     target: &str,
     detail: serde_json::Value,
 ) -> Vec<Arg> {
     vec![
         Arg::Int(ctx.now_ms),
-        Arg::Text(actor.to_string()),
-        Arg::OptInt(actor_staff_id),
-        Arg::Text(action.to_string()),
+        Arg::Text(who.name.clone()),
+        Arg::OptInt(who.staff_id),
+        Arg::Text(who.action.to_string()),
         Arg::Text(target.to_string()),
         Arg::OptText(ctx.ip.clone()),
         Arg::OptText(ctx.request_id.clone()),
@@ -793,14 +1078,10 @@ fn audit_args(
     ]
 }
 
-async fn commit(
-    pool: &AnyPool,
-    key: &[u8; 32],
-    decided: &[Decided],
-    audit_rows: Vec<Vec<Arg>>,
-) -> Result<()> {
-    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
-    let rows: Vec<Vec<Arg>> = decided
+/// The batch's writes as one transaction: new bookings (their rows are also their creation's
+/// audit record), the guarded cancellations and moves, their messages and audit rows.
+fn commit_batch(key: &[u8; 32], decided: &[Decided], audit_rows: Vec<Vec<Arg>>) -> Batch {
+    let bookings: Vec<Vec<Arg>> = decided
         .iter()
         .filter_map(|d| match d {
             Decided::Booked {
@@ -830,50 +1111,36 @@ async fn commit(
             Decided::Cancelled { .. } | Decided::Rescheduled { .. } => None,
         })
         .collect();
-    for chunk in rows.chunks(ROWS_PER_INSERT) {
-        insert(
-            &mut tx,
-            "INSERT INTO bookings (seq, tracking_code, office_code, service_code, slot_start_ms, slot_end_ms, \
-             national_code, mobile, status, created_at_ms, updated_at_ms, created_by, idempotency_key, \
-             actor_staff_id, client_ip, request_id, audit_action) VALUES ",
-            chunk,
-        )
-        .await?;
-    }
-    for d in decided {
-        if let Decided::Rescheduled { code, booking, .. } = d {
-            let done = sqlx::query(
-                "UPDATE bookings SET slot_start_ms = $1, slot_end_ms = $2, updated_at_ms = $3 WHERE seq = $4 AND tracking_code = $5 AND status = 'booked'",
-            )
-            .bind(booking.slot_start_ms)
-            .bind(booking.slot_end_ms)
-            .bind(booking.updated_at_ms)
-            .bind(booking.tracking_code.to_sequence(key) as i64)
-            .bind(code.clone())
-            .execute(&mut *tx)
-            .await?;
-            if done.rows_affected() != 1 {
-                return Err(StoreError::Conflict {
-                    what: format!("booking {} changed meanwhile", booking.tracking_code),
-                });
-            }
-        }
-        if let Decided::Cancelled { code, booking, .. } = d {
+    let updates = decided
+        .iter()
+        .filter_map(|d| match d {
             // The queue may have checked the citizen in since memory decided; the table is
             // the authority, and a lost race fails the batch rather than undo a check-in.
-            let done = sqlx::query("UPDATE bookings SET status = 'cancelled', updated_at_ms = $1 WHERE seq = $2 AND tracking_code = $3 AND status = 'booked'")
-                .bind(booking.updated_at_ms)
-                .bind(booking.tracking_code.to_sequence(key) as i64)
-                .bind(code.clone())
-                .execute(&mut *tx)
-                .await?;
-            if done.rows_affected() != 1 {
-                return Err(StoreError::Conflict {
-                    what: format!("booking {} changed meanwhile", booking.tracking_code),
-                });
-            }
-        }
-    }
+            Decided::Rescheduled { code, booking, .. } => Some(Guarded {
+                sql: "UPDATE bookings SET slot_start_ms = ?, slot_end_ms = ?, updated_at_ms = ? \
+                      WHERE seq = ? AND tracking_code = ? AND status = 'booked'",
+                args: vec![
+                    Arg::Int(booking.slot_start_ms),
+                    Arg::Int(booking.slot_end_ms),
+                    Arg::Int(booking.updated_at_ms),
+                    Arg::Int(booking.tracking_code.to_sequence(key) as i64),
+                    Arg::Text(code.clone()),
+                ],
+                what: format!("booking {} changed meanwhile", booking.tracking_code),
+            }),
+            Decided::Cancelled { code, booking, .. } => Some(Guarded {
+                sql: "UPDATE bookings SET status = 'cancelled', updated_at_ms = ? \
+                      WHERE seq = ? AND tracking_code = ? AND status = 'booked'",
+                args: vec![
+                    Arg::Int(booking.updated_at_ms),
+                    Arg::Int(booking.tracking_code.to_sequence(key) as i64),
+                    Arg::Text(code.clone()),
+                ],
+                what: format!("booking {} changed meanwhile", booking.tracking_code),
+            }),
+            Decided::Booked { .. } => None,
+        })
+        .collect();
     let messages: Vec<Vec<Arg>> = decided
         .iter()
         .map(|d| match d {
@@ -890,58 +1157,30 @@ async fn commit(
             }
         })
         .collect();
-    for chunk in messages.chunks(ROWS_PER_INSERT) {
-        insert_with_tail(
-            &mut tx,
-            crate::outbox::OUTBOX_INSERT,
-            crate::outbox::OUTBOX_INSERT_TAIL,
-            chunk,
-        )
-        .await?;
+    Batch {
+        inserts: vec![Insert {
+            head: "INSERT INTO bookings (seq, tracking_code, office_code, service_code, slot_start_ms, \
+                   slot_end_ms, national_code, mobile, status, created_at_ms, updated_at_ms, \
+                   created_by, idempotency_key, actor_staff_id, client_ip, request_id, \
+                   audit_action) VALUES ",
+            tail: "",
+            rows: bookings,
+        }],
+        updates,
+        trailing: vec![
+            Insert {
+                head: crate::outbox::OUTBOX_INSERT,
+                tail: crate::outbox::OUTBOX_INSERT_TAIL,
+                rows: messages,
+            },
+            Insert {
+                head: "INSERT INTO audit_log (at_ms, actor, actor_staff_id, action, target, ip, \
+                       request_id, detail_json) VALUES ",
+                tail: "",
+                rows: audit_rows,
+            },
+        ],
     }
-    for chunk in audit_rows.chunks(ROWS_PER_INSERT) {
-        insert(
-            &mut tx,
-            "INSERT INTO audit_log (at_ms, actor, actor_staff_id, action, target, ip, request_id, detail_json) VALUES ",
-            chunk,
-        )
-        .await?;
-    }
-    tx.commit().await?;
-    Ok(())
-}
-
-async fn insert(
-    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
-    head: &str,
-    rows: &[Vec<Arg>],
-) -> Result<()> {
-    insert_with_tail(tx, head, "", rows).await
-}
-
-async fn insert_with_tail(
-    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
-    head: &str,
-    tail: &str,
-    rows: &[Vec<Arg>],
-) -> Result<()> {
-    let mut sql = Sql::positional(head);
-    for (i, row) in rows.iter().enumerate() {
-        if i > 0 {
-            sql.push(", ");
-        }
-        sql.push("(");
-        for (j, a) in row.iter().enumerate() {
-            if j > 0 {
-                sql.push(", ");
-            }
-            sql.arg(a.clone());
-        }
-        sql.push(")");
-    }
-    sql.push(tail);
-    sql.query().execute(&mut **tx).await?;
-    Ok(())
 }
 
 async fn load_by_key(pool: &AnyPool, key: &str) -> Result<Option<Booking>> {
@@ -991,9 +1230,7 @@ impl crate::bookings::BookingWriter for Engine {
         b: &NewBooking,
         ctx: &AuditContext,
     ) -> Result<Booked> {
-        let p = permit.principal();
-        let action = permit.action().audit_name();
-        Engine::book(self, b, p.audit_name(), p.staff_id(), action, ctx).await
+        Engine::book(self, b, Who::of(permit), ctx).await
     }
 
     async fn cancel(
@@ -1003,14 +1240,11 @@ impl crate::bookings::BookingWriter for Engine {
         current: &Booking,
         ctx: &AuditContext,
     ) -> Result<Booking> {
-        let p = permit.principal();
         Engine::cancel(
             self,
             &current.tracking_code,
             current.office,
-            p.audit_name(),
-            p.staff_id(),
-            permit.action().audit_name(),
+            Who::of(permit),
             ctx,
         )
         .await
@@ -1024,15 +1258,12 @@ impl crate::bookings::BookingWriter for Engine {
         to: &crate::NewSlot,
         ctx: &AuditContext,
     ) -> Result<Booking> {
-        let p = permit.principal();
         Engine::reschedule(
             self,
             &current.tracking_code,
             current.office,
             to,
-            p.audit_name(),
-            p.staff_id(),
-            permit.action().audit_name(),
+            Who::of(permit),
             ctx,
         )
         .await
@@ -1040,6 +1271,15 @@ impl crate::bookings::BookingWriter for Engine {
 
     async fn observe_statuses(&self, statuses: &[(TrackingCode, BookingStatus)]) -> Result<()> {
         Engine::observe_statuses(self, statuses).await
+    }
+
+    async fn listing(&self, of: Listing) -> Result<Option<Vec<i64>>> {
+        Ok(Some(Engine::listing(self, of).await?))
+    }
+
+    /// Only slots past the memory horizon: no decision needs what leaves memory.
+    async fn archive(&self, now_ms: i64, limit: usize) -> Result<u64> {
+        Engine::archive(self, now_ms - MEMORY_HORIZON_MS, limit).await
     }
 
     /// Noted at once, without waiting for the writer: any request sent after this returns is

@@ -51,6 +51,10 @@ pub enum StoreError {
     #[error("database error")]
     Database(#[source] sqlx::Error),
 
+    /// A fault of the embedded engine's native commit connection (`sqlite_commit.rs`).
+    #[error("database error: {0}")]
+    Embedded(#[from] rusqlite::Error),
+
     #[error("i/o error: {0}")]
     Io(#[from] std::io::Error),
 }

@@ -20,6 +20,7 @@ mod engine;
 mod error;
 mod exchange_log;
 mod identity;
+mod listing;
 mod migrate;
 mod outbox;
 mod postgres;
@@ -29,6 +30,7 @@ mod releases;
 mod sessions;
 mod sql;
 mod sqlite;
+mod sqlite_commit;
 
 use std::sync::Arc;
 

@@ -44,6 +44,10 @@ const MIGRATIONS: &[Migration] = &[
         name: "0009_booking_audit",
         sql: include_str!("../migrations/postgres/0009_booking_audit.sql"),
     },
+    Migration {
+        name: "0011_live_bookings",
+        sql: include_str!("../migrations/postgres/0011_live_bookings.sql"),
+    },
 ];
 
 const MAX_CONNECTIONS: u32 = 16;

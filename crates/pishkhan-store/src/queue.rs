@@ -7,7 +7,6 @@ use pishkhan_domain::access::{Action, Permit};
 use pishkhan_domain::model::OfficeCode;
 use sqlx::Row;
 
-use crate::bookings::{BOOKING_COLS, booking_from_row};
 use pishkhan_domain::model::ServiceCode;
 
 use crate::sql::{SqlStore, audit_permit, corrupt, require};
@@ -26,16 +25,7 @@ pub(crate) async fn office_bookings(
     from_ms: i64,
     to_ms: i64,
 ) -> Result<Vec<Booking>> {
-    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-        "SELECT {BOOKING_COLS} FROM bookings WHERE office_code = $1 AND slot_start_ms >= $2 AND slot_start_ms < $3 \
-         ORDER BY slot_start_ms, seq"
-    )))
-    .bind(i64::from(office.get()))
-    .bind(from_ms)
-    .bind(to_ms)
-    .fetch_all(&store.pool)
-    .await?;
-    rows.iter().map(booking_from_row).collect()
+    crate::listing::office_bookings(store, office, from_ms, to_ms).await
 }
 
 pub(crate) async fn events(
@@ -282,7 +272,7 @@ pub(crate) async fn enqueue_reminders(
     let sql = format!(
         "INSERT INTO outbox (kind, recipient, dedupe_key, payload_json, status, next_attempt_at_ms, created_at_ms) \
          SELECT '{reminder}', mobile, {key}, {payload}, 'pending', $1, $1 FROM bookings \
-         WHERE status = 'booked' AND slot_start_ms >= $2 AND slot_start_ms < $3 \
+         WHERE archived = 0 AND status = 'booked' AND slot_start_ms >= $2 AND slot_start_ms < $3 \
          ORDER BY slot_start_ms LIMIT {MAX_REMINDERS_PER_SWEEP} \
          ON CONFLICT (dedupe_key) DO NOTHING"
     );
@@ -304,7 +294,7 @@ pub(crate) async fn overdue_booking_offices(
 ) -> Result<Vec<(OfficeCode, i64)>> {
     let rows = sqlx::query(
         "SELECT office_code, MIN(slot_start_ms) AS first_ms FROM bookings \
-         WHERE status = 'booked' AND slot_start_ms >= $1 AND slot_start_ms < $2 AND slot_end_ms <= $2 \
+         WHERE archived = 0 AND status = 'booked' AND slot_start_ms >= $1 AND slot_start_ms < $2 AND slot_end_ms <= $2 \
          GROUP BY office_code ORDER BY office_code LIMIT $3",
     )
     .bind(since_ms)
@@ -377,12 +367,17 @@ pub(crate) async fn answer_survey(
     if let Some(row) = &answered {
         // The link went to the booking's citizen; the comment's text stays out of the log.
         let code: String = row.try_get("tracking_code")?;
-        let citizen = sqlx::query("SELECT national_code FROM bookings WHERE tracking_code = $1")
-            .bind(code.clone())
-            .fetch_optional(&mut *tx)
-            .await?
-            .map(|r| r.try_get::<String, _>("national_code"))
-            .transpose()?;
+        let seq = TrackingCode::parse(&code)
+            .map_err(|e| crate::sql::corrupt("survey tracking code", e))?
+            .to_sequence(&store.tracking_key);
+        let citizen =
+            sqlx::query("SELECT national_code FROM bookings WHERE seq = $1 AND tracking_code = $2")
+                .bind(seq as i64)
+                .bind(code.clone())
+                .fetch_optional(&mut *tx)
+                .await?
+                .map(|r| r.try_get::<String, _>("national_code"))
+                .transpose()?;
         let actor = match citizen {
             Some(nc) => format!("citizen:{nc}"),
             None => "survey-link".to_string(),

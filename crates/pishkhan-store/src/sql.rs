@@ -142,14 +142,6 @@ impl Sql {
         }
     }
 
-    /// A statement with many parameters for SQLite alone (the booking engine).
-    pub(crate) fn positional(text: &str) -> Self {
-        Self {
-            positional: true,
-            ..Self::new(text)
-        }
-    }
-
     pub(crate) fn push(&mut self, s: &str) -> &mut Self {
         self.text.push_str(s);
         self

@@ -51,11 +51,15 @@ const MIGRATIONS: &[Migration] = &[
         name: "0009_booking_audit",
         sql: include_str!("../migrations/sqlite/0009_booking_audit.sql"),
     },
+    Migration {
+        name: "0011_live_bookings",
+        sql: include_str!("../migrations/sqlite/0011_live_bookings.sql"),
+    },
 ];
 
 /// Readers run in parallel under WAL; writes serialize on SQLite's own lock.
 const MAX_CONNECTIONS: u32 = 8;
-const BUSY_TIMEOUT_MS: u32 = 5_000;
+pub(crate) const BUSY_TIMEOUT_MS: u32 = 5_000;
 /// How often the background checkpointer copies the WAL into the database file. Often, so
 /// each copy (and its fsync, which a concurrent commit's fsync may wait behind) stays small:
 /// at steady load, every 2 s gave commit stalls near 90 ms at p99, every 100 ms near 45 ms.
@@ -129,7 +133,12 @@ pub(crate) async fn open(url: &DatabaseUrl) -> Result<SqlStore, StoreError> {
     conn.execute("PRAGMA journal_mode = WAL").await?;
     migrate::run(&mut conn, MIGRATIONS).await?;
     drop(conn);
-    SqlStore::new(pool, Box::new(crate::dialect::Sqlite::new()), Some(lock)).await
+    SqlStore::new(
+        pool,
+        Box::new(crate::dialect::Sqlite::new(path.to_path_buf())),
+        Some(lock),
+    )
+    .await
 }
 
 fn take_lock(db_path: &Path) -> Result<File, StoreError> {

@@ -1725,3 +1725,197 @@ async fn a_citizen_sign_out_is_audited_in_its_transaction() {
     })
     .await;
 }
+
+/// A connection that goes around the store, as an attacker with SQL access would.
+async fn raw_connection(db: &TestDb) -> sqlx::AnyConnection {
+    let raw_url = match db.backend() {
+        Backend::Sqlite => format!("sqlite://{}", db.url().sqlite_path().unwrap()),
+        Backend::Postgres => db.url().expose().to_string(),
+    };
+    sqlx::any::install_default_drivers();
+    <sqlx::AnyConnection as sqlx::Connection>::connect(&raw_url)
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_bookings_creation_is_audited_by_its_own_row_which_cannot_be_edited() {
+    each_backend(|db| async move {
+        let store = db.open().await;
+        let nation = load_small_nation(store.as_ref()).await;
+        let office = nation.offices[0].code;
+        set_capacity(store.as_ref(), office, 10).await;
+        let slot = soon();
+        let staff = Principal::Staff(StaffActor {
+            id: 7,
+            username: Username::parse("operator").unwrap(),
+            role: Role::Operator,
+            office: Some(office),
+            office_status: Some(OfficeStatus::Active),
+        });
+        let permit = authorize(&staff, Action::BookOnBehalf { office }).unwrap();
+        let at = ctx(T0 + 5);
+        let pishkhan_store::Booked::New(b) = store
+            .create_booking(&permit, &booking_for(office, slot, 1), &at)
+            .await
+            .unwrap()
+        else {
+            panic!("replayed")
+        };
+        let log = store
+            .audit_log(&auditor(), &audit_of("booking.staff"), page(1, 10))
+            .await
+            .unwrap();
+        assert_eq!(log.total, 1, "{}", db.backend().name());
+        let entry = &log.items[0];
+        assert_eq!(entry.actor, "operator");
+        assert_eq!(entry.at_ms, T0 + 5);
+        assert_eq!(
+            entry.target,
+            format!("booking:{}", b.tracking_code.as_str())
+        );
+        assert_eq!(entry.ip.as_deref(), Some("127.0.0.1"));
+        assert_eq!(entry.request_id.as_deref(), Some("test-1"));
+        assert_eq!(entry.detail["office"], office.to_string());
+        assert_eq!(entry.detail["service"], "PSP-001");
+        assert_eq!(entry.detail["slot_start_ms"], slot);
+        // The staff id is kept too: filtering by actor finds it, and the row holds it.
+        let by_actor = store
+            .audit_log(
+                &auditor(),
+                &AuditFilter {
+                    actor: Some("operator".into()),
+                    action: None,
+                },
+                page(1, 10),
+            )
+            .await
+            .unwrap();
+        assert_eq!(by_actor.items, log.items);
+
+        let mut conn = raw_connection(&db).await;
+        let staff_id: i64 = sqlx::Row::get(
+            &sqlx::query("SELECT actor_staff_id FROM bookings")
+                .fetch_one(&mut conn)
+                .await
+                .unwrap(),
+            "actor_staff_id",
+        );
+        assert_eq!(staff_id, 7);
+        for sql in [
+            "UPDATE bookings SET seq = seq + 1000",
+            "UPDATE bookings SET tracking_code = 'XXXX-XXXX-XXXX'",
+            "UPDATE bookings SET office_code = office_code + 1",
+            "UPDATE bookings SET service_code = 'PSP-002'",
+            "UPDATE bookings SET national_code = '0000000000'",
+            "UPDATE bookings SET mobile = '09000000000'",
+            "UPDATE bookings SET created_at_ms = 1",
+            "UPDATE bookings SET created_by = 'someone else'",
+            "UPDATE bookings SET idempotency_key = 'forged'",
+            "UPDATE bookings SET actor_staff_id = 8",
+            "UPDATE bookings SET client_ip = '10.0.0.1'",
+            "UPDATE bookings SET request_id = 'forged'",
+            "UPDATE bookings SET audit_action = 'booking.citizen'",
+            "UPDATE bookings SET audit_action = NULL",
+            "DELETE FROM bookings",
+        ] {
+            let r = sqlx::Executor::execute(&mut conn, sql).await;
+            assert!(r.is_err(), "{} allowed `{sql}`", db.backend().name());
+        }
+        // What a booking's life changes stays changeable (each change is audited on its own).
+        for sql in [
+            "UPDATE bookings SET status = 'checked_in'",
+            "UPDATE bookings SET slot_start_ms = slot_start_ms + 1, slot_end_ms = slot_end_ms + 1",
+            "UPDATE bookings SET updated_at_ms = updated_at_ms + 1",
+            "UPDATE bookings SET archived = 0",
+        ] {
+            sqlx::Executor::execute(&mut conn, sql)
+                .await
+                .unwrap_or_else(|e| panic!("{} refused `{sql}`: {e}", db.backend().name()));
+        }
+        let after = store
+            .audit_log(&auditor(), &audit_of("booking.staff"), page(1, 10))
+            .await
+            .unwrap();
+        assert_eq!(after.items[0].actor, "operator");
+        assert_eq!(after.items[0].ip.as_deref(), Some("127.0.0.1"));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn archived_bookings_leave_the_engines_memory_and_stay_listed() {
+    each_backend(|db| async move {
+        let store = db.open().await;
+        let nation = load_small_nation(store.as_ref()).await;
+        let office = nation.offices[0].code;
+        set_capacity(store.as_ref(), office, 10).await;
+        let slot = soon();
+        let permit = system_book(office);
+        let mut codes = Vec::new();
+        for person in 0..3 {
+            let pishkhan_store::Booked::New(b) = store
+                .create_booking(&permit, &booking_for(office, slot, person), &ctx(T0))
+                .await
+                .unwrap()
+            else {
+                panic!("replayed")
+            };
+            codes.push(b.tracking_code);
+        }
+        store
+            .cancel_booking(&permit, &codes[2], &ctx(T0 + 1))
+            .await
+            .unwrap();
+        // Nothing is archived while its slot is within the memory horizon.
+        assert_eq!(store.archive_bookings(soon(), 100).await.unwrap(), 0);
+        let later = slot + 61 * 24 * 3_600_000;
+        let archived = store.archive_bookings(later, 100).await.unwrap();
+        match db.backend() {
+            Backend::Sqlite => assert_eq!(archived, 3),
+            Backend::Postgres => assert_eq!(archived, 0),
+        }
+        let check = |store: std::sync::Arc<dyn Store>| {
+            let codes = codes.clone();
+            async move {
+                let listed = store.office_bookings(office, slot, slot + 1).await.unwrap();
+                let mut listed: Vec<String> = listed
+                    .into_iter()
+                    .map(|b| b.tracking_code.as_str().to_string())
+                    .collect();
+                listed.sort();
+                let mut want: Vec<String> = codes.iter().map(|c| c.as_str().to_string()).collect();
+                want.sort();
+                assert_eq!(listed, want);
+                let mine = store
+                    .citizen_bookings(&booking_for(office, slot, 2).national_code)
+                    .await
+                    .unwrap();
+                assert_eq!(mine.len(), 1);
+                assert_eq!(mine[0].tracking_code, codes[2]);
+                assert_eq!(
+                    mine[0].status,
+                    pishkhan_domain::schedule::BookingStatus::Cancelled
+                );
+            }
+        };
+        check(store.clone()).await;
+        drop(store);
+        // After a restart the archived rows are not rebuilt into memory and are still listed.
+        let store = db.open().await;
+        check(store.clone()).await;
+        assert_eq!(store.archive_bookings(later, 100).await.unwrap(), 0);
+        // A booking made after the archive is listed beside the archived ones.
+        let pishkhan_store::Booked::New(b) = store
+            .create_booking(&permit, &booking_for(office, slot, 9), &ctx(T0))
+            .await
+            .unwrap()
+        else {
+            panic!("replayed")
+        };
+        let listed = store.office_bookings(office, slot, slot + 1).await.unwrap();
+        assert_eq!(listed.len(), 4);
+        assert!(listed.iter().any(|x| x.tracking_code == b.tracking_code));
+    })
+    .await;
+}

@@ -90,6 +90,13 @@ pub trait Appointments: Send + Sync + 'static {
     /// slot.
     async fn enqueue_reminders(&self, from_ms: i64, to_ms: i64, now_ms: i64) -> Result<u64>;
 
+    /// Moves bookings whose slots lie past the embedded engine's memory horizon at `now_ms`
+    /// (at most `limit`) out of its memory and into SQLite's citizen and office indexes;
+    /// returns how many. PostgreSQL archives nothing.
+    ///
+    /// **No permit:** system work (the sweeper); no booking's status, slot or record changes.
+    async fn archive_bookings(&self, now_ms: i64, limit: u32) -> Result<u64>;
+
     /// A citizen's bookings, latest slot first (at most 100).
     async fn citizen_bookings(&self, national_code: &NationalCode) -> Result<Vec<Booking>>;
 
