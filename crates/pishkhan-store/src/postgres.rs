@@ -44,6 +44,10 @@ const MIGRATIONS: &[Migration] = &[
         name: "0009_booking_audit",
         sql: include_str!("../migrations/postgres/0009_booking_audit.sql"),
     },
+    Migration {
+        name: "0010_session_epoch",
+        sql: include_str!("../migrations/postgres/0010_session_epoch.sql"),
+    },
 ];
 
 const MAX_CONNECTIONS: u32 = 16;

@@ -51,6 +51,10 @@ const MIGRATIONS: &[Migration] = &[
         name: "0009_booking_audit",
         sql: include_str!("../migrations/sqlite/0009_booking_audit.sql"),
     },
+    Migration {
+        name: "0010_session_epoch",
+        sql: include_str!("../migrations/sqlite/0010_session_epoch.sql"),
+    },
 ];
 
 /// Readers run in parallel under WAL; writes serialize on SQLite's own lock.
