@@ -11,8 +11,8 @@ use pishkhan_store::{
 
 use crate::App;
 use crate::AppError;
-use crate::StaffSession;
 use crate::secrets as auth;
+use crate::{Citizen, Session, StaffSession};
 
 pub struct LoggedIn {
     pub token: String,
@@ -358,4 +358,52 @@ pub async fn staff_session(
         },
         session.csrf_token,
     )))
+}
+
+/// The session `token` opens: a member of staff's, or (when `citizens` may call) a citizen's;
+/// `None` when no live session has it. Both kinds are asked of the session cache before the
+/// database, so a cached session of either kind costs no database read.
+pub async fn any_session(
+    state: &App,
+    token: &str,
+    citizens: bool,
+) -> Result<Option<Session>, AppError> {
+    if !crate::secrets::plausible_token(token) {
+        return Ok(None);
+    }
+    let hash = token_hash(token);
+    let now_ms = state.now_ms();
+    let ticket = match state.sessions().any(&hash, now_ms) {
+        Ok(Session::Citizen(_)) if !citizens => return Ok(None),
+        Ok(found) => return Ok(Some(found)),
+        Err(ticket) => ticket,
+    };
+    if let Some(session) = state.store().session(&hash, now_ms).await? {
+        state.sessions().put_staff(ticket, &hash, &session, now_ms);
+        return Ok(Some(Session::Staff {
+            session: StaffSession {
+                actor: session.actor,
+                token_hash: hash,
+            },
+            csrf_token: session.csrf_token,
+        }));
+    }
+    if !citizens {
+        return Ok(None);
+    }
+    let Some(session) = state.store().citizen_session(&hash, now_ms).await? else {
+        return Ok(None);
+    };
+    let citizen = Citizen {
+        national_code: session.national_code,
+        mobile: session.mobile,
+    };
+    state.sessions().put_citizen(
+        ticket,
+        &hash,
+        citizen.clone(),
+        session.expires_at_ms,
+        now_ms,
+    );
+    Ok(Some(Session::Citizen(citizen)))
 }

@@ -42,7 +42,7 @@ use std::sync::Arc;
 use pishkhan_domain::schedule::BookingRules;
 use pishkhan_store::Store;
 
-pub use caller::{Caller, Citizen, StaffSession};
+pub use caller::{Caller, Citizen, Session, StaffSession};
 pub use clock::{Clock, FixedClock, SystemClock};
 pub use error::AppError;
 pub use session_cache::SessionCacheStats;
