@@ -64,41 +64,60 @@ async fn a_cached_session_needs_no_database_read_until_its_ttl_ends() {
     let ttl = Duration::from_millis(1_500);
     for app in TestApp::all_with(|c| c.app.session_cache_ttl_ms = ttl.as_millis() as u64).await {
         let be = app.be();
-        let token = app.login("manager", DEMO_PASSWORD).await;
-        warm(&app, "/api/v1/me", &token).await;
+        let staff = app.login("manager", DEMO_PASSWORD).await;
+        let nc = app.fresh_national_code();
+        let citizen = app.citizen_token(&nc, "09121234567").await;
+        // (path, token, its table)
+        let cases = [
+            ("/api/v1/me", &staff, "sessions"),
+            ("/api/v1/me/bookings", &citizen, "citizen_sessions"),
+        ];
+        for (path, token, _) in cases {
+            warm(&app, path, token).await;
+        }
         let cached_at = Instant::now();
 
-        // Behind the application's back: the row is gone, and no epoch moved.
-        let gone = app
-            .raw_sql(&format!(
-                "DELETE FROM sessions WHERE token_hash = '{}'",
-                token_hash(&token)
-            ))
-            .await;
-        assert_eq!(gone, 1, "[{be}]");
-        let before = stats(app.state.app());
-        let r = app.get_as("/api/v1/me", Some(&token)).await;
-        assert_eq!(r.status, 200, "[{be}] served from the cache: {}", r.text);
-        let after = stats(app.state.app());
-        assert_eq!(
-            after.misses, before.misses,
-            "[{be}] no lookup went to the database"
-        );
-        assert_eq!(after.hits, before.hits + 1, "[{be}]");
+        // Behind the application's back: the rows are gone, and no epoch moved.
+        for (_, token, table) in cases {
+            let gone = app
+                .raw_sql(&format!(
+                    "DELETE FROM {table} WHERE token_hash = '{}'",
+                    token_hash(token)
+                ))
+                .await;
+            assert_eq!(gone, 1, "[{be}] {table}");
+        }
+        for (path, token, _) in cases {
+            let before = stats(app.state.app());
+            let r = app.get_as(path, Some(token)).await;
+            assert_eq!(
+                r.status, 200,
+                "[{be}] {path} served from the cache: {}",
+                r.text
+            );
+            let after = stats(app.state.app());
+            assert_eq!(
+                (after.hits, after.misses),
+                (before.hits + 1, before.misses),
+                "[{be}] {path}: no session lookup went to the database"
+            );
+        }
 
         // The TTL bounds how long: then the database is read again, and says no.
         let deadline = Instant::now() + ttl + PATIENCE;
-        loop {
-            let r = app.get_as("/api/v1/me", Some(&token)).await;
-            if r.status == 401 {
-                r.problem(401, "unauthenticated");
-                break;
+        for (path, token, _) in cases {
+            loop {
+                let r = app.get_as(path, Some(token)).await;
+                if r.status == 401 {
+                    r.problem(401, "unauthenticated");
+                    break;
+                }
+                assert!(
+                    Instant::now() < deadline,
+                    "[{be}] {path} served past the TTL"
+                );
+                tokio::time::sleep(Duration::from_millis(50)).await;
             }
-            assert!(
-                Instant::now() < deadline,
-                "[{be}] still served past the TTL"
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
         }
         assert!(
             cached_at.elapsed() >= ttl - Duration::from_millis(300),
