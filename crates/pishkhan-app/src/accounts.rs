@@ -1,16 +1,18 @@
 //! Staff accounts: sign-in and sign-out, resolving a session token to its member of staff,
-//! inviting staff and accepting an invitation.
+//! inviting staff and accepting an invitation, changing one's password and disabling an
+//! account.
 
 use pishkhan_domain::access::Action;
 use pishkhan_domain::model::{Staff as StaffModel, Username};
 use pishkhan_store::{
-    AuditContext, AuditEvent, NewInvitation, NewSession, StaffRecord, StaffStatus, token_hash,
+    AuditContext, AuditEvent, NewInvitation, NewSession, SessionInvalidation, StaffRecord,
+    StaffStatus, StateRule, StoreError, token_hash,
 };
 
 use crate::App;
 use crate::AppError;
-use crate::StaffSession;
 use crate::secrets as auth;
+use crate::{Citizen, Session, StaffSession};
 
 pub struct LoggedIn {
     pub token: String,
@@ -122,7 +124,124 @@ pub async fn logout(state: &App, staff: &StaffSession, ctx: &AuditContext) -> Re
             ctx,
         )
         .await?;
+    state
+        .sessions()
+        .forget(&SessionInvalidation::Token(staff.token_hash.clone()));
     Ok(())
+}
+
+/// Changes the caller's own password, given the current one, and ends every session of
+/// theirs (this one included): whoever held one must sign in with the new password. Wrong
+/// current passwords count as failed sign-ins for the caller's address and username.
+pub async fn change_password(
+    state: &App,
+    staff: &StaffSession,
+    current: &str,
+    new: &str,
+    ctx: &AuditContext,
+) -> Result<(), AppError> {
+    let permit = staff.permit(Action::ChangeOwnPassword {
+        staff: staff.actor.id,
+    })?;
+    auth::check_new_password(new).map_err(|e| match e {
+        AppError::Invalid { code, message, .. } => AppError::Invalid {
+            code,
+            field: Some("new_password"),
+            message,
+        },
+        other => other,
+    })?;
+    let limiter_key = format!(
+        "{}|{}",
+        ctx.ip.as_deref().unwrap_or("-"),
+        staff.actor.username.as_str()
+    );
+    state
+        .login_limiter()
+        .check(&limiter_key)
+        .map_err(|retry_after_s| AppError::TooManyRequests { retry_after_s })?;
+    let wrong = || {
+        AppError::invalid(
+            "wrong_password",
+            "current_password",
+            "the current password is wrong",
+        )
+    };
+    if current.chars().count() > auth::MAX_PASSWORD_CHARS {
+        return Err(wrong());
+    }
+    if current == new {
+        return Err(AppError::invalid(
+            "same_password",
+            "new_password",
+            "the new password must differ from the current one",
+        ));
+    }
+    let creds = state
+        .store()
+        .credentials(&staff.actor.username)
+        .await?
+        .filter(|c| c.status == StaffStatus::Active && c.staff_id == staff.actor.id)
+        .ok_or(AppError::Unauthenticated)?;
+    let current_hash = creds.password_hash.unwrap_or_default();
+    let (pw, new_pw, phc) = (current.to_string(), new.to_string(), current_hash.clone());
+    // Two argon2 runs: tens of milliseconds of CPU, off the async workers.
+    let new_hash = tokio::task::spawn_blocking(move || {
+        if auth::verify_password(&phc, &pw) {
+            auth::hash_password(&new_pw).map(Some)
+        } else {
+            Ok(None)
+        }
+    })
+    .await
+    .map_err(AppError::internal)?
+    .map_err(AppError::Internal)?;
+    let Some(new_hash) = new_hash else {
+        state.login_limiter().record_failure(&limiter_key);
+        return Err(wrong());
+    };
+    state.login_limiter().reset(&limiter_key);
+    match state
+        .store()
+        .change_password(&permit, staff.actor.id, &current_hash, &new_hash, ctx)
+        .await
+    {
+        Ok(()) => {}
+        // Changed by a concurrent request since it was read: the one given is not current.
+        Err(StoreError::WrongState(w)) if w.rule == StateRule::PasswordChanged => {
+            return Err(wrong());
+        }
+        Err(e) => return Err(e.into()),
+    }
+    state
+        .sessions()
+        .forget(&SessionInvalidation::Staff(staff.actor.id));
+    Ok(())
+}
+
+/// Disables the account of `username` (a manager for their own office's staff, the regulator
+/// for anyone): they can no longer sign in, and their sessions end at once. Disabling a
+/// disabled account changes nothing.
+pub async fn deactivate_staff(
+    state: &App,
+    by: &StaffSession,
+    username: &Username,
+    ctx: &AuditContext,
+) -> Result<StaffRecord, AppError> {
+    let found = state.store().staff_by_username(username).await?;
+    let permit = by.permit(Action::DeactivateStaff {
+        staff: found.id,
+        office: found.staff.office,
+        role: found.staff.role,
+    })?;
+    let record = state
+        .store()
+        .deactivate_staff(&permit, found.id, ctx)
+        .await?;
+    state
+        .sessions()
+        .forget(&SessionInvalidation::Staff(found.id));
+    Ok(record)
 }
 
 pub struct Invited {
@@ -205,7 +324,8 @@ pub async fn accept_invitation(
 }
 
 /// The member of staff whose session `token` is, with the CSRF token their browser forms
-/// must echo; `None` when no live session has it.
+/// must echo; `None` when no live session has it. A session resolved recently comes from the
+/// session cache, without a database read.
 pub async fn staff_session(
     state: &App,
     token: &str,
@@ -214,9 +334,23 @@ pub async fn staff_session(
         return Ok(None);
     }
     let hash = token_hash(token);
-    let Some(session) = state.store().session(&hash, state.now_ms()).await? else {
+    let now_ms = state.now_ms();
+    let ticket = match state.sessions().staff(&hash, now_ms) {
+        Ok(cached) => {
+            return Ok(Some((
+                StaffSession {
+                    actor: cached.actor,
+                    token_hash: hash,
+                },
+                cached.csrf_token,
+            )));
+        }
+        Err(ticket) => ticket,
+    };
+    let Some(session) = state.store().session(&hash, now_ms).await? else {
         return Ok(None);
     };
+    state.sessions().put_staff(ticket, &hash, &session, now_ms);
     Ok(Some((
         StaffSession {
             actor: session.actor,
@@ -224,4 +358,52 @@ pub async fn staff_session(
         },
         session.csrf_token,
     )))
+}
+
+/// The session `token` opens: a member of staff's, or (when `citizens` may call) a citizen's;
+/// `None` when no live session has it. Both kinds are asked of the session cache before the
+/// database, so a cached session of either kind costs no database read.
+pub async fn any_session(
+    state: &App,
+    token: &str,
+    citizens: bool,
+) -> Result<Option<Session>, AppError> {
+    if !crate::secrets::plausible_token(token) {
+        return Ok(None);
+    }
+    let hash = token_hash(token);
+    let now_ms = state.now_ms();
+    let ticket = match state.sessions().any(&hash, now_ms) {
+        Ok(Session::Citizen(_)) if !citizens => return Ok(None),
+        Ok(found) => return Ok(Some(found)),
+        Err(ticket) => ticket,
+    };
+    if let Some(session) = state.store().session(&hash, now_ms).await? {
+        state.sessions().put_staff(ticket, &hash, &session, now_ms);
+        return Ok(Some(Session::Staff {
+            session: StaffSession {
+                actor: session.actor,
+                token_hash: hash,
+            },
+            csrf_token: session.csrf_token,
+        }));
+    }
+    if !citizens {
+        return Ok(None);
+    }
+    let Some(session) = state.store().citizen_session(&hash, now_ms).await? else {
+        return Ok(None);
+    };
+    let citizen = Citizen {
+        national_code: session.national_code,
+        mobile: session.mobile,
+    };
+    state.sessions().put_citizen(
+        ticket,
+        &hash,
+        citizen.clone(),
+        session.expires_at_ms,
+        now_ms,
+    );
+    Ok(Some(Session::Citizen(citizen)))
 }

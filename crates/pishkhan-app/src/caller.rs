@@ -35,6 +35,17 @@ pub struct Citizen {
     pub mobile: pishkhan_domain::Mobile,
 }
 
+/// What a session token opens: a member of staff's session, with the CSRF token their
+/// browser forms must echo, or a citizen's.
+#[derive(Debug, Clone)]
+pub enum Session {
+    Staff {
+        session: StaffSession,
+        csrf_token: String,
+    },
+    Citizen(Citizen),
+}
+
 /// Whoever may act on bookings: a member of staff, or the citizen themself.
 #[derive(Debug, Clone)]
 pub enum Caller {

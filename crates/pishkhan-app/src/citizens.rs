@@ -2,7 +2,7 @@
 //! outbox, and resolving a citizen's session token.
 
 use pishkhan_domain::{Mobile, NationalCode};
-use pishkhan_store::{AuditContext, OtpRequest, StoreError, token_hash};
+use pishkhan_store::{AuditContext, OtpRequest, SessionInvalidation, StoreError, token_hash};
 
 use crate::secrets::{new_token, one_time_code};
 use crate::{App, AppError, Citizen};
@@ -85,26 +85,39 @@ pub async fn sign_in(
     }
 }
 
-/// The citizen whose session `token` is, or `None` when no live session has it.
+/// The citizen whose session `token` is, or `None` when no live session has it. A session
+/// resolved recently comes from the session cache, without a database read.
 pub async fn citizen_session(state: &App, token: &str) -> Result<Option<Citizen>, AppError> {
     if !crate::secrets::plausible_token(token) {
         return Ok(None);
     }
     let hash = token_hash(token);
-    Ok(state
-        .store()
-        .citizen_session(&hash, state.now_ms())
-        .await?
-        .map(|(national_code, mobile)| Citizen {
-            national_code,
-            mobile,
-        }))
+    let now_ms = state.now_ms();
+    let ticket = match state.sessions().citizen(&hash, now_ms) {
+        Ok(cached) => return Ok(Some(cached)),
+        Err(ticket) => ticket,
+    };
+    let Some(session) = state.store().citizen_session(&hash, now_ms).await? else {
+        return Ok(None);
+    };
+    let citizen = Citizen {
+        national_code: session.national_code,
+        mobile: session.mobile,
+    };
+    state.sessions().put_citizen(
+        ticket,
+        &hash,
+        citizen.clone(),
+        session.expires_at_ms,
+        now_ms,
+    );
+    Ok(Some(citizen))
 }
 
 /// Ends the citizen session of `token` on the server, not just in one browser; audited.
 pub async fn sign_out(state: &App, token: &str, ctx: &AuditContext) -> Result<(), AppError> {
-    Ok(state
-        .store()
-        .end_citizen_session(&token_hash(token), ctx)
-        .await?)
+    let hash = token_hash(token);
+    state.store().end_citizen_session(&hash, ctx).await?;
+    state.sessions().forget(&SessionInvalidation::Token(hash));
+    Ok(())
 }

@@ -12,7 +12,9 @@
 //! (one-time codes and citizen sessions), [`offices`], [`appointments`] (availability, book,
 //! cancel, reschedule), [`queue`] (the office queue runner), [`releases`] (surge releases),
 //! [`exchange`] (inquiries and the message log), [`identity`] (verification at the counter),
-//! and [`sweep`] (the clock's work).
+//! and [`sweep`] (the clock's work). Sessions resolve through a bounded in-process cache
+//! (`session_cache.rs`) that every session-ending change invalidates, here at once and in
+//! every other process within a second.
 
 pub mod accounts;
 pub mod appointments;
@@ -30,6 +32,7 @@ mod refcache;
 pub mod releases;
 pub mod search;
 pub mod secrets;
+mod session_cache;
 pub mod surveys;
 pub mod sweep;
 mod verification_writer;
@@ -39,9 +42,10 @@ use std::sync::Arc;
 use pishkhan_domain::schedule::BookingRules;
 use pishkhan_store::Store;
 
-pub use caller::{Caller, Citizen, StaffSession};
+pub use caller::{Caller, Citizen, Session, StaffSession};
 pub use clock::{Clock, FixedClock, SystemClock};
 pub use error::AppError;
+pub use session_cache::SessionCacheStats;
 
 /// Settings of the use cases. All limits carry their unit in the name.
 #[derive(Debug, Clone)]
@@ -63,6 +67,10 @@ pub struct AppConfig {
     pub identity_lockout_s: u64,
     /// Abuse limits on inquiries (rates, distinct citizens per operator and hour).
     pub inquiry_limits: inquiry_limits::InquiryLimitsConfig,
+    /// Resolved sessions cached per kind (staff, citizens); a full cache takes no new ones.
+    pub session_cache_max_entries: usize,
+    /// Longest a resolved session is served from the cache before it is read again.
+    pub session_cache_ttl_ms: u64,
 }
 
 impl Default for AppConfig {
@@ -78,6 +86,9 @@ impl Default for AppConfig {
             identity_max_failures: 5,
             identity_lockout_s: 24 * 3600,
             inquiry_limits: inquiry_limits::InquiryLimitsConfig::default(),
+            // About 30 MB at most for both maps.
+            session_cache_max_entries: 100_000,
+            session_cache_ttl_ms: 30_000,
         }
     }
 }
@@ -102,6 +113,8 @@ struct Inner {
     /// One close sequence at a time per release in this process (see `releases::close`).
     release_closes:
         std::sync::Mutex<std::collections::HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+    /// Resolved sessions, so a live one costs no database read per request.
+    sessions: session_cache::SessionCache,
 }
 
 impl App {
@@ -111,7 +124,11 @@ impl App {
             config.login_window_s,
         );
         let limits_for_inquiries = inquiry_limits::InquiryLimits::new(config.inquiry_limits);
-        Self {
+        let sessions = session_cache::SessionCache::new(
+            config.session_cache_max_entries,
+            std::time::Duration::from_millis(config.session_cache_ttl_ms),
+        );
+        let app = Self {
             inner: Arc::new(Inner {
                 store,
                 config,
@@ -122,8 +139,15 @@ impl App {
                 exchange: std::sync::OnceLock::new(),
                 inquiry_limits: limits_for_inquiries,
                 release_closes: std::sync::Mutex::default(),
+                sessions,
             }),
+        };
+        // Outside a runtime no poll ever vouches for the cache, so every session is read
+        // from the database: slower, never stale.
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            runtime.spawn(session_cache::run_poller(Arc::downgrade(&app.inner)));
         }
+        app
     }
 
     /// Turns the inquiry exchange on; false if it was already on.
@@ -165,6 +189,15 @@ impl App {
 
     pub(crate) fn refs(&self) -> &refcache::RefCache {
         &self.inner.refs
+    }
+
+    pub(crate) fn sessions(&self) -> &session_cache::SessionCache {
+        &self.inner.sessions
+    }
+
+    /// How the session cache is doing: entries held, hits and misses.
+    pub fn session_cache_stats(&self) -> SessionCacheStats {
+        self.inner.sessions.stats()
     }
 
     pub(crate) fn login_limiter(&self) -> &login_limiter::LoginLimiter {

@@ -61,6 +61,9 @@ pub async fn set_status(
         .set_office_status(&permit, office, status, reason, ctx)
         .await?;
     state.refs().forget_office(office);
+    state
+        .sessions()
+        .forget(&pishkhan_store::SessionInvalidation::Office(office));
     Ok(())
 }
 

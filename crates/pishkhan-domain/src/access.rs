@@ -67,6 +67,17 @@ pub enum Action {
         office: Option<OfficeCode>,
         role: Role,
     },
+    /// Disable the account of member `staff` of `office` (None for a regulator), who has
+    /// `role`: their sessions end and they can no longer sign in.
+    DeactivateStaff {
+        staff: i64,
+        office: Option<OfficeCode>,
+        role: Role,
+    },
+    /// Change the password of the account with id `staff`, giving the current one.
+    ChangeOwnPassword {
+        staff: i64,
+    },
     ImportServices,
     ImportOffices,
     LoadDemo,
@@ -119,6 +130,8 @@ impl Action {
             Action::CreateOffice => "office.create",
             Action::ChangeOfficeStatus { .. } => "office.status",
             Action::CreateStaff { .. } => "staff.create",
+            Action::DeactivateStaff { .. } => "staff.deactivate",
+            Action::ChangeOwnPassword { .. } => "staff.password",
             Action::ImportServices => "import.services",
             Action::ImportOffices => "import.offices",
             Action::LoadDemo => "demo.load",
@@ -150,6 +163,8 @@ pub enum Denied {
     NotForSystem,
     #[error("citizens may act only on their own bookings")]
     NotYours,
+    #[error("staff may change only their own password")]
+    OtherAccount,
     #[error(
         "too many different citizens looked up; inquiries are blocked and the regulator is told"
     )]
@@ -164,6 +179,7 @@ impl Denied {
             Denied::OfficeSuspended => "office_suspended",
             Denied::NotForSystem => "forbidden",
             Denied::NotYours => "forbidden_not_yours",
+            Denied::OtherAccount => "forbidden_other_account",
             Denied::InquiriesBlocked => "inquiries_blocked",
         }
     }
@@ -243,6 +259,10 @@ fn decide(principal: &Principal, action: &Action) -> Result<(), Denied> {
 
     match (staff.role, action) {
         (_, Action::BrowseRegistry) => Ok(()),
+        // One's own password, and only one's own, whatever the role. Allowed for a suspended
+        // office's staff too: a password that may have leaked must stay changeable.
+        (_, Action::ChangeOwnPassword { staff: id }) if *id == staff.id => Ok(()),
+        (_, Action::ChangeOwnPassword { .. }) => Err(Denied::OtherAccount),
         // Staff book on a citizen's behalf through `BookOnBehalf`, never as the citizen.
         (_, Action::BookAsCitizen { .. }) => Err(Denied::Role),
         // An inquiry is made for a case at an office by its own staff, never from above.
@@ -269,7 +289,8 @@ fn decide(principal: &Principal, action: &Action) -> Result<(), Denied> {
             own_office(office)?;
             office_live()
         }
-        (Role::Manager, Action::CreateStaff { office, role }) => {
+        (Role::Manager, Action::CreateStaff { office, role })
+        | (Role::Manager, Action::DeactivateStaff { office, role, .. }) => {
             let office = office.as_ref().ok_or(Denied::OtherOffice)?;
             own_office(office)?;
             if *role == Role::Regulator {
@@ -296,6 +317,7 @@ fn decide(principal: &Principal, action: &Action) -> Result<(), Denied> {
             Action::ViewOfficeStaff { .. }
             | Action::ViewOfficeFigures { .. }
             | Action::CreateStaff { .. }
+            | Action::DeactivateStaff { .. }
             | Action::ConfigureSchedule { .. },
         ) => Err(Denied::Role),
     }

@@ -86,6 +86,8 @@ pub enum StateRule {
     ReleaseStillOpen,
     /// A release is allocated only once sealed.
     ReleaseNotSealed,
+    /// A password is changed only from the one stored, on an active account.
+    PasswordChanged,
 }
 
 /// A refusal for the record's current state: the rule, and a message for people.

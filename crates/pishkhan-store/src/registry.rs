@@ -15,6 +15,7 @@ use sqlx::Row;
 use sqlx::any::AnyRow;
 
 use crate::dialect::Dialect;
+use crate::sessions::invalidate_sessions;
 use crate::sql::{
     AnyTx, Arg, INSERT_BATCH_ROWS, Sql, SqlStore, audit_permit, corrupt, field, insert_rows,
     require, write_audit,
@@ -22,7 +23,7 @@ use crate::sql::{
 use crate::{
     AgencySummary, AuditContext, AuditFilter, AuditRecord, Backend, InvitationInfo, NationLoad,
     NewInvitation, OfficeFilter, Page, PageRequest, ProvinceSummary, RegistryCounts, Result,
-    ServiceFilter, StaffRecord, StaffStatus, StoreError,
+    ServiceFilter, SessionInvalidation, StaffRecord, StaffStatus, StoreError,
 };
 
 /// Free-text queries use at most this many words.
@@ -901,6 +902,72 @@ impl crate::Registry for SqlStore {
         Ok(record)
     }
 
+    async fn deactivate_staff(
+        &self,
+        permit: &Permit,
+        staff_id: i64,
+        ctx: &AuditContext,
+    ) -> Result<StaffRecord> {
+        require(
+            permit,
+            |a| matches!(a, Action::DeactivateStaff { staff, .. } if *staff == staff_id),
+        )?;
+        let (_turn, mut tx) = self.begin_write().await?;
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {STAFF_COLS} FROM staff WHERE id = $1"
+        )))
+        .bind(staff_id)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(row) = row else {
+            let _ = tx.rollback().await;
+            return Err(StoreError::NotFound { entity: "staff" });
+        };
+        let mut record = staff_from_row(&row)?;
+        // The permit was decided on an office and a role; they must be this member's.
+        require(permit, |a| {
+            matches!(a, Action::DeactivateStaff { office, role, .. }
+                if *office == record.staff.office && *role == record.staff.role)
+        })?;
+        if record.status == StaffStatus::Disabled {
+            let _ = tx.rollback().await;
+            return Ok(record);
+        }
+        sqlx::query("UPDATE staff SET status = 'disabled' WHERE id = $1")
+            .bind(staff_id)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(
+            "UPDATE invitations SET used_at_ms = $1 WHERE staff_id = $2 AND used_at_ms IS NULL",
+        )
+        .bind(ctx.now_ms)
+        .bind(staff_id)
+        .execute(&mut *tx)
+        .await?;
+        let ended = sqlx::query("DELETE FROM sessions WHERE staff_id = $1")
+            .bind(staff_id)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        audit_permit(
+            &mut tx,
+            permit,
+            &format!("staff:{}", record.staff.username),
+            serde_json::json!({
+                "office": record.staff.office.map(|o| o.to_string()),
+                "role": record.staff.role.code(),
+                "was": record.status.code(),
+                "sessions_ended": ended,
+            }),
+            ctx,
+        )
+        .await?;
+        invalidate_sessions(&mut tx, &SessionInvalidation::Staff(staff_id), ctx.now_ms).await?;
+        tx.commit().await?;
+        record.status = StaffStatus::Disabled;
+        Ok(record)
+    }
+
     async fn staff_by_username(&self, username: &Username) -> Result<StaffRecord> {
         let row = sqlx::query(sqlx::AssertSqlSafe(format!(
             "SELECT {STAFF_COLS} FROM staff WHERE username = $1"
@@ -980,11 +1047,18 @@ impl crate::Registry for SqlStore {
         if used.rows_affected() != 1 {
             return Err(StoreError::Expired("invitation"));
         }
-        sqlx::query("UPDATE staff SET password_hash = $1, status = 'active' WHERE id = $2")
-            .bind(password_hash.to_string())
-            .bind(info.staff_id)
-            .execute(&mut *tx)
-            .await?;
+        // Only an invited member: a deactivated one's link must not bring the account back.
+        let activated = sqlx::query(
+            "UPDATE staff SET password_hash = $1, status = 'active' WHERE id = $2 AND status = 'invited'",
+        )
+        .bind(password_hash.to_string())
+        .bind(info.staff_id)
+        .execute(&mut *tx)
+        .await?;
+        if activated.rows_affected() != 1 {
+            let _ = tx.rollback().await;
+            return Err(StoreError::Expired("invitation"));
+        }
         write_audit(
             &mut tx,
             info.username.as_str(),
@@ -1057,6 +1131,8 @@ impl crate::Registry for SqlStore {
             ctx,
         )
         .await?;
+        // Its staff's sessions carry the office's status, which their permits are decided on.
+        invalidate_sessions(&mut tx, &SessionInvalidation::Office(office), ctx.now_ms).await?;
         tx.commit().await?;
         Ok(())
     }

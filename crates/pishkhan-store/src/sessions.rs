@@ -7,18 +7,75 @@
 //! national code in the database, so every app process sees the same limit.
 
 use async_trait::async_trait;
-use pishkhan_domain::access::StaffActor;
+use pishkhan_domain::access::{Action, Permit, StaffActor};
 use pishkhan_domain::model::{OfficeCode, OfficeStatus, Role, Username};
 use pishkhan_domain::{Mobile, NationalCode};
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
 use crate::outbox::{NewMessage, enqueue};
-use crate::sql::{SqlStore, corrupt, field, write_audit};
+use crate::sql::{AnyTx, SqlStore, audit_permit, corrupt, field, require, write_audit};
 use crate::{
-    AuditContext, AuditEvent, Credentials, MAX_OTP_ATTEMPTS, NewSession, OtpRequest, Result,
-    SessionRecord, StaffStatus, StoreError,
+    AuditContext, AuditEvent, CitizenSession, Credentials, MAX_OTP_ATTEMPTS, NewSession,
+    OtpRequest, Result, SessionInvalidation, SessionRecord, StaffStatus, StateRule, StoreError,
 };
+
+/// Invalidations kept for processes to catch up on. At a poll every 250 ms a process falls
+/// this far behind only past 40,000 invalidations a second, far beyond what the one epoch
+/// row lets commit; one that does anyway drops its whole cache.
+const KEPT_INVALIDATIONS: i64 = 10_000;
+
+/// Records that the committing transaction invalidated `what` among the sessions processes
+/// may have cached: bumps the session epoch and logs `what` under the new epoch.
+///
+/// Call it last before the commit: the epoch row's lock is held until then, which is what
+/// makes epochs commit in order (a reader that sees epoch n has every change up to n), and
+/// what serializes these transactions.
+pub(crate) async fn invalidate_sessions(
+    tx: &mut AnyTx<'_>,
+    what: &SessionInvalidation,
+    now_ms: i64,
+) -> Result<()> {
+    let row =
+        sqlx::query("UPDATE session_epoch SET epoch = epoch + 1 WHERE id = 1 RETURNING epoch")
+            .fetch_one(&mut **tx)
+            .await?;
+    let epoch: i64 = row.try_get("epoch")?;
+    let (kind, subject) = match what {
+        SessionInvalidation::Token(hash) => ("token", hash.clone()),
+        SessionInvalidation::Staff(id) => ("staff", id.to_string()),
+        SessionInvalidation::Office(code) => ("office", code.get().to_string()),
+    };
+    sqlx::query(
+        "INSERT INTO session_invalidations (epoch, at_ms, kind, subject) VALUES ($1, $2, $3, $4)",
+    )
+    .bind(epoch)
+    .bind(now_ms)
+    .bind(kind)
+    .bind(subject)
+    .execute(&mut **tx)
+    .await?;
+    sqlx::query("DELETE FROM session_invalidations WHERE epoch <= $1")
+        .bind(epoch - KEPT_INVALIDATIONS)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+fn invalidation_from_row(r: &AnyRow) -> Result<SessionInvalidation> {
+    let kind: String = r.try_get("kind")?;
+    let subject: String = r.try_get("subject")?;
+    let number = |what: &str| -> Result<i64> { subject.parse().map_err(|e| corrupt(what, e)) };
+    match kind.as_str() {
+        "token" => Ok(SessionInvalidation::Token(subject)),
+        "staff" => Ok(SessionInvalidation::Staff(number("invalidated staff id")?)),
+        "office" => Ok(SessionInvalidation::Office(field(
+            "invalidated office",
+            OfficeCode::from_u32(number("invalidated office")? as u32),
+        )?)),
+        other => Err(corrupt("invalidation kind", other)),
+    }
+}
 
 pub(crate) async fn request_otp(
     store: &SqlStore,
@@ -186,9 +243,9 @@ pub(crate) async fn citizen_session(
     store: &SqlStore,
     token_hash: &str,
     now_ms: i64,
-) -> Result<Option<(NationalCode, Mobile)>> {
+) -> Result<Option<CitizenSession>> {
     let row = sqlx::query(
-        "SELECT national_code, mobile FROM citizen_sessions WHERE token_hash = $1 AND expires_at_ms > $2",
+        "SELECT national_code, mobile, expires_at_ms FROM citizen_sessions WHERE token_hash = $1 AND expires_at_ms > $2",
     )
     .bind(token_hash.to_string())
     .bind(now_ms)
@@ -197,10 +254,12 @@ pub(crate) async fn citizen_session(
     row.map(|r| {
         let nc: String = r.try_get("national_code")?;
         let m: String = r.try_get("mobile")?;
-        Ok((
-            NationalCode::parse(&nc).map_err(|e| StoreError::Corrupt(e.to_string()))?,
-            Mobile::parse(&m).map_err(|e| StoreError::Corrupt(e.to_string()))?,
-        ))
+        Ok(CitizenSession {
+            national_code: NationalCode::parse(&nc)
+                .map_err(|e| StoreError::Corrupt(e.to_string()))?,
+            mobile: Mobile::parse(&m).map_err(|e| StoreError::Corrupt(e.to_string()))?,
+            expires_at_ms: r.try_get("expires_at_ms")?,
+        })
     })
     .transpose()
 }
@@ -326,6 +385,12 @@ impl crate::Sessions for SqlStore {
             ctx,
         )
         .await?;
+        invalidate_sessions(
+            &mut tx,
+            &SessionInvalidation::Token(token_hash.to_string()),
+            ctx.now_ms,
+        )
+        .await?;
         tx.commit().await?;
         Ok(())
     }
@@ -359,7 +424,7 @@ impl crate::Sessions for SqlStore {
         &self,
         token_hash: &str,
         now_ms: i64,
-    ) -> Result<Option<(NationalCode, Mobile)>> {
+    ) -> Result<Option<CitizenSession>> {
         citizen_session(self, token_hash, now_ms).await
     }
 
@@ -385,9 +450,85 @@ impl crate::Sessions for SqlStore {
                 ctx,
             )
             .await?;
+            invalidate_sessions(
+                &mut tx,
+                &SessionInvalidation::Token(token_hash.to_string()),
+                ctx.now_ms,
+            )
+            .await?;
         }
         tx.commit().await?;
         Ok(())
+    }
+
+    async fn change_password(
+        &self,
+        permit: &Permit,
+        staff_id: i64,
+        current_hash: &str,
+        new_hash: &str,
+        ctx: &AuditContext,
+    ) -> Result<()> {
+        require(
+            permit,
+            |a| matches!(a, Action::ChangeOwnPassword { staff } if *staff == staff_id),
+        )?;
+        let (_turn, mut tx) = self.begin_write().await?;
+        // Conditional on the hash the caller verified against: of two concurrent changes
+        // that both knew the old password, only one wins.
+        let changed = sqlx::query(
+            "UPDATE staff SET password_hash = $1 WHERE id = $2 AND status = 'active' AND password_hash = $3",
+        )
+        .bind(new_hash.to_string())
+        .bind(staff_id)
+        .bind(current_hash.to_string())
+        .execute(&mut *tx)
+        .await?;
+        if changed.rows_affected() != 1 {
+            let _ = tx.rollback().await;
+            return Err(StoreError::wrong_state(
+                StateRule::PasswordChanged,
+                "the password is no longer the one given",
+            ));
+        }
+        let ended = sqlx::query("DELETE FROM sessions WHERE staff_id = $1")
+            .bind(staff_id)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        audit_permit(
+            &mut tx,
+            permit,
+            &format!("staff:{}", permit.principal().audit_name()),
+            serde_json::json!({ "sessions_ended": ended }),
+            ctx,
+        )
+        .await?;
+        invalidate_sessions(&mut tx, &SessionInvalidation::Staff(staff_id), ctx.now_ms).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn session_epoch(&self) -> Result<i64> {
+        let row = sqlx::query("SELECT epoch FROM session_epoch WHERE id = 1")
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(row.try_get("epoch")?)
+    }
+
+    async fn session_invalidations(
+        &self,
+        after: i64,
+        upto: i64,
+    ) -> Result<Vec<SessionInvalidation>> {
+        let rows = sqlx::query(
+            "SELECT kind, subject FROM session_invalidations WHERE epoch > $1 AND epoch <= $2 ORDER BY epoch",
+        )
+        .bind(after)
+        .bind(upto)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(invalidation_from_row).collect()
     }
 
     async fn record_event(&self, event: &AuditEvent, ctx: &AuditContext) -> Result<()> {

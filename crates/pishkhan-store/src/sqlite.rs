@@ -52,6 +52,10 @@ const MIGRATIONS: &[Migration] = &[
         sql: include_str!("../migrations/sqlite/0009_booking_audit.sql"),
     },
     Migration {
+        name: "0010_session_epoch",
+        sql: include_str!("../migrations/sqlite/0010_session_epoch.sql"),
+    },
+    Migration {
         name: "0011_live_bookings",
         sql: include_str!("../migrations/sqlite/0011_live_bookings.sql"),
     },

@@ -17,6 +17,9 @@ use pishkhan_store::{
 };
 use pishkhan_testkit::{SMALL_OFFICES, TestDb, load_small_nation};
 
+#[path = "store/session_invalidation.rs"]
+mod session_invalidation;
+
 const T0: i64 = 1_764_300_000_000;
 
 /// Tomorrow at this hour, as a slot start: bookings are decided against the real clock's

@@ -90,6 +90,24 @@ impl TestDb {
         dbs
     }
 
+    /// Runs `sql` straight on the database, around the store, as a tamperer (or a test
+    /// showing what the application does not read) would; returns the rows affected.
+    pub async fn execute_raw(&self, sql: &str) -> u64 {
+        let raw_url = match self.backend {
+            Backend::Sqlite => format!("sqlite://{}", self.url.sqlite_path().expect("sqlite path")),
+            Backend::Postgres => self.url.expose().to_string(),
+        };
+        sqlx::any::install_default_drivers();
+        let mut conn = <sqlx::AnyConnection as sqlx::Connection>::connect(&raw_url)
+            .await
+            .expect("connect around the store");
+        let done = sqlx::Executor::execute(&mut conn, sqlx::AssertSqlSafe(sql.to_string()))
+            .await
+            .expect("raw statement");
+        let _ = sqlx::Connection::close(conn).await;
+        done.rows_affected()
+    }
+
     pub async fn open(&self) -> std::sync::Arc<dyn Store> {
         pishkhan_store::open(&self.url)
             .await

@@ -9,7 +9,7 @@
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::{Method, header};
-use pishkhan_app::{StaffSession, accounts, citizens};
+use pishkhan_app::{Session, StaffSession, accounts};
 
 pub use pishkhan_app::{Caller, Citizen};
 
@@ -147,15 +147,25 @@ impl FromRequestParts<AppState> for Caller {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        if let Some(staff) = resolve(parts, state).await? {
-            require_csrf(parts, &staff)?;
-            return Ok(Caller::Staff(staff.session));
-        }
-        let Some((token, AuthVia::Bearer)) = presented_token(parts) else {
+        let Some((token, via)) = presented_token(parts) else {
             return Err(ApiError::App(AppError::Unauthenticated));
         };
-        match citizens::citizen_session(state.app(), &token).await? {
-            Some(citizen) => Ok(Caller::Citizen(citizen)),
+        // Citizens carry their token as a bearer only; a cookie here is a staff session's.
+        let citizens = via == AuthVia::Bearer;
+        match accounts::any_session(state.app(), &token, citizens).await? {
+            Some(Session::Staff {
+                session,
+                csrf_token,
+            }) => {
+                let staff = Staff {
+                    session,
+                    via,
+                    csrf_token,
+                };
+                require_csrf(parts, &staff)?;
+                Ok(Caller::Staff(staff.session))
+            }
+            Some(Session::Citizen(citizen)) => Ok(Caller::Citizen(citizen)),
             None => Err(ApiError::App(AppError::Unauthenticated)),
         }
     }

@@ -1,5 +1,5 @@
 //! Prometheus text metrics, kept small: request counts by route and status class, latency
-//! buckets, and in-flight requests.
+//! buckets, in-flight requests, and the session cache's size and hit rate.
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
@@ -37,7 +37,12 @@ impl Metrics {
         h.2 += seconds;
     }
 
-    pub fn render(&self, uptime_s: f64, backend: &str) -> String {
+    pub fn render(
+        &self,
+        uptime_s: f64,
+        backend: &str,
+        sessions: &pishkhan_app::SessionCacheStats,
+    ) -> String {
         let mut out = String::new();
         let _ = writeln!(
             out,
@@ -88,6 +93,36 @@ impl Metrics {
             out,
             "pishkhan_http_in_flight {}",
             self.in_flight.load(Ordering::Relaxed)
+        );
+        let _ = writeln!(
+            out,
+            "# HELP pishkhan_session_cache_entries Resolved sessions cached now, by kind."
+        );
+        let _ = writeln!(out, "# TYPE pishkhan_session_cache_entries gauge");
+        let _ = writeln!(
+            out,
+            "pishkhan_session_cache_entries{{kind=\"staff\"}} {}",
+            sessions.staff_entries
+        );
+        let _ = writeln!(
+            out,
+            "pishkhan_session_cache_entries{{kind=\"citizen\"}} {}",
+            sessions.citizen_entries
+        );
+        let _ = writeln!(
+            out,
+            "# HELP pishkhan_session_cache_lookups_total Session lookups, answered from the cache (hit) or the database (miss)."
+        );
+        let _ = writeln!(out, "# TYPE pishkhan_session_cache_lookups_total counter");
+        let _ = writeln!(
+            out,
+            "pishkhan_session_cache_lookups_total{{result=\"hit\"}} {}",
+            sessions.hits
+        );
+        let _ = writeln!(
+            out,
+            "pishkhan_session_cache_lookups_total{{result=\"miss\"}} {}",
+            sessions.misses
         );
         let _ = writeln!(out, "# HELP pishkhan_uptime_seconds Seconds since start.");
         let _ = writeln!(out, "# TYPE pishkhan_uptime_seconds gauge");

@@ -148,6 +148,7 @@ async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     let body = state.metrics().render(
         state.inner.started.elapsed().as_secs_f64(),
         state.store().backend().name(),
+        &state.app().session_cache_stats(),
     );
     (
         [(

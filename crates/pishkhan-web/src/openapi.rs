@@ -13,12 +13,12 @@ use crate::api::{
 #[openapi(
     info(title = "Pishkhan API", description = "Government service counters: registry, catalogue, staff, audit and appointments."),
     paths(
-        auth::login, auth::logout, auth::me,
+        auth::login, auth::logout, auth::me, auth::change_password,
         citizen::request_code, citizen::login, citizen::my_bookings,
         queue::show, queue::stream, queue::check_in, queue::walk_in, queue::call_next, queue::complete, queue::no_show,
         registry::provinces, registry::agencies, registry::offices, registry::office,
         registry::create_office, registry::office_staff, registry::services, registry::service,
-        staff::create, staff::invitation, staff::accept,
+        staff::create, staff::invitation, staff::accept, staff::deactivate,
         audit::list,
         bookings::availability, bookings::create, bookings::get, bookings::cancel, bookings::reschedule,
         bookings::get_schedule, bookings::put_schedule, bookings::put_holiday, bookings::put_closure,
@@ -33,7 +33,7 @@ use crate::api::{
         types::ProvinceOut, types::AgencyOut, types::OfficeOut, types::OfficeList, types::HoursOut,
         types::ServiceOut, types::ServiceList, types::TextOut, types::LoginIn, types::LoginOut,
         types::UserOut, types::StaffOut, types::StaffCreated, types::AuditOut, types::AuditList,
-        types::AcceptInvitationIn, types::InvitationOut, types::ProblemOut, crate::input::NewStaffIn,
+        types::AcceptInvitationIn, auth::ChangePasswordIn, types::InvitationOut, types::ProblemOut, crate::input::NewStaffIn,
         bookings::SlotOut, bookings::DayOut, bookings::AvailabilityOut, bookings::BookingIn,
         bookings::BookingOut, bookings::ScheduleIo, bookings::NamedDayIn, bookings::RescheduleIn,
         citizen::CodeIn, citizen::CodeOut, citizen::CitizenLoginIn, citizen::CitizenLoginOut,

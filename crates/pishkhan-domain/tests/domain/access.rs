@@ -410,3 +410,91 @@ fn citizens_act_only_on_their_own_bookings() {
     }
     assert_eq!(Denied::NotYours.code(), "forbidden_not_yours");
 }
+
+#[test]
+fn staff_change_only_their_own_password_even_when_suspended() {
+    for status in [OfficeStatus::Active, OfficeStatus::Suspended] {
+        for role in [Role::Regulator, Role::Manager, Role::Operator] {
+            let me = staff(role, status);
+            assert!(authorize(&me, Action::ChangeOwnPassword { staff: 1 }).is_ok());
+            assert_eq!(
+                authorize(&me, Action::ChangeOwnPassword { staff: 2 }).map(|_| ()),
+                Err(Denied::OtherAccount),
+                "{role:?}"
+            );
+        }
+    }
+    assert_eq!(Denied::OtherAccount.code(), "forbidden_other_account");
+    let system = Principal::System { reason: "cli" };
+    assert!(authorize(&system, Action::ChangeOwnPassword { staff: 1 }).is_err());
+}
+
+#[test]
+fn managers_deactivate_their_own_offices_staff_and_the_regulator_anyone() {
+    use Role::{Manager, Operator, Regulator};
+    let deactivate = |office: u32, role: Role| Action::DeactivateStaff {
+        staff: 7,
+        office: (role != Regulator).then(|| self::office(office)),
+        role,
+    };
+    let table: Vec<(Role, OfficeStatus, Action, Result<(), Denied>)> = vec![
+        (
+            Regulator,
+            OfficeStatus::Active,
+            deactivate(OTHER, Manager),
+            Ok(()),
+        ),
+        (
+            Regulator,
+            OfficeStatus::Active,
+            deactivate(0, Regulator),
+            Ok(()),
+        ),
+        (
+            Manager,
+            OfficeStatus::Active,
+            deactivate(OWN, Operator),
+            Ok(()),
+        ),
+        (
+            Manager,
+            OfficeStatus::Active,
+            deactivate(OWN, Manager),
+            Ok(()),
+        ),
+        (
+            Manager,
+            OfficeStatus::Active,
+            deactivate(OTHER, Operator),
+            Err(Denied::OtherOffice),
+        ),
+        (
+            Manager,
+            OfficeStatus::Active,
+            deactivate(0, Regulator),
+            Err(Denied::OtherOffice),
+        ),
+        (
+            Manager,
+            OfficeStatus::Suspended,
+            deactivate(OWN, Operator),
+            Err(Denied::OfficeSuspended),
+        ),
+        (
+            Operator,
+            OfficeStatus::Active,
+            deactivate(OWN, Operator),
+            Err(Denied::Role),
+        ),
+    ];
+    for (role, status, action, expected) in table {
+        let got = authorize(&staff(role, status), action.clone()).map(|_| ());
+        assert_eq!(got, expected, "{role:?} {status:?} {action:?}");
+    }
+    let permit = authorize(
+        &staff(Manager, OfficeStatus::Active),
+        deactivate(OWN, Operator),
+    )
+    .unwrap();
+    assert_eq!(permit.action().audit_name(), "staff.deactivate");
+}

@@ -244,6 +244,17 @@ pub trait Registry: Send + Sync + 'static {
 
     async fn invitation(&self, token_hash: &str, now_ms: i64) -> Result<InvitationInfo>;
 
+    /// Disables a member of staff's account: it can't sign in, its sessions end and any unused
+    /// invitation is void, audited in the same transaction. The permit names the member, their
+    /// office and role. Deactivating a disabled member changes and audits nothing. Returns
+    /// the member as now stored.
+    async fn deactivate_staff(
+        &self,
+        permit: &Permit,
+        staff_id: i64,
+        ctx: &AuditContext,
+    ) -> Result<StaffRecord>;
+
     /// Sets the password and activates the account; the invitation can't be used again.
     ///
     /// **No permit:** the invitation token is the capability (only its holder has it); the

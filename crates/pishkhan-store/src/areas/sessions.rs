@@ -2,8 +2,8 @@
 //! audit events that are not guarded changes (sign-in, sign-out, failed sign-in).
 
 use async_trait::async_trait;
-use pishkhan_domain::access::StaffActor;
-use pishkhan_domain::model::Username;
+use pishkhan_domain::access::{Permit, StaffActor};
+use pishkhan_domain::model::{OfficeCode, Username};
 use pishkhan_domain::{Mobile, NationalCode};
 
 use crate::{AuditContext, AuditEvent, Result, StaffStatus};
@@ -47,6 +47,27 @@ pub struct SessionRecord {
     pub actor: StaffActor,
     pub csrf_token: String,
     pub expires_at_ms: i64,
+}
+
+/// A live citizen session.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CitizenSession {
+    pub national_code: NationalCode,
+    /// The mobile the one-time code went to.
+    pub mobile: Mobile,
+    pub expires_at_ms: i64,
+}
+
+/// Sessions a committed change invalidated, for the caches of every process: each change
+/// that ends a session or alters what it resolves to records one, in its own transaction.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SessionInvalidation {
+    /// One session, staff or citizen, by the SHA-256 of its token (a sign-out).
+    Token(String),
+    /// Every session of one member of staff (a password change, a deactivation).
+    Staff(i64),
+    /// Every session of one office's staff (its status is part of what they resolve to).
+    Office(OfficeCode),
 }
 
 /// What a request for a one-time code carries.
@@ -131,13 +152,38 @@ pub trait Sessions: Send + Sync + 'static {
         &self,
         token_hash: &str,
         now_ms: i64,
-    ) -> Result<Option<(NationalCode, Mobile)>>;
+    ) -> Result<Option<CitizenSession>>;
 
     /// Ends a citizen session (sign-out) and writes `citizen.logout` to the audit log in the
     /// same transaction. An unknown or already ended session changes and audits nothing.
     ///
     /// **No permit:** the session token is the capability.
     async fn end_citizen_session(&self, token_hash: &str, ctx: &AuditContext) -> Result<()>;
+
+    /// Replaces the password of active member `staff_id` whose stored hash is still
+    /// `current_hash`, and ends every session of theirs, audited in the same transaction.
+    /// `WrongState(PasswordChanged)` when the hash changed meanwhile or the member is no longer
+    /// active.
+    async fn change_password(
+        &self,
+        permit: &Permit,
+        staff_id: i64,
+        current_hash: &str,
+        new_hash: &str,
+        ctx: &AuditContext,
+    ) -> Result<()>;
+
+    /// The newest session epoch: how many invalidations have been committed so far.
+    async fn session_epoch(&self) -> Result<i64>;
+
+    /// The invalidations committed after epoch `after` up to and including `upto`, oldest
+    /// first. Fewer than `upto - after` means older ones were pruned: the caller has fallen
+    /// behind and must drop everything it cached.
+    async fn session_invalidations(
+        &self,
+        after: i64,
+        upto: i64,
+    ) -> Result<Vec<SessionInvalidation>>;
 
     /// **No permit:** it only appends to the audit log (failed sign-ins, refused inquiries), which
     /// is append-only.

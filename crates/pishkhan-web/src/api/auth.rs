@@ -4,6 +4,8 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
+use serde::Deserialize;
+use utoipa::ToSchema;
 
 use super::types::{LoginIn, LoginOut, ProblemOut, UserOut, rfc3339_ms};
 use crate::AppState;
@@ -73,4 +75,44 @@ pub async fn me(staff: Staff) -> Json<UserOut> {
         role: staff.actor.role.code().to_string(),
         office: staff.actor.office.map(|o| o.to_string()),
     })
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ChangePasswordIn {
+    pub current_password: String,
+    /// 8 to 128 characters, different from the current one.
+    pub new_password: String,
+}
+
+/// Change the signed-in member's own password. Every session of theirs ends, this one
+/// included: sign in again with the new password.
+#[utoipa::path(post, path = "/api/v1/me/password", tag = "auth", request_body = ChangePasswordIn,
+    responses((status = 204),
+        (status = 401, body = ProblemOut, content_type = "application/problem+json"),
+        (status = 422, body = ProblemOut, content_type = "application/problem+json",
+            description = "wrong_password, same_password, weak_password or invalid_password"),
+        (status = 429, body = ProblemOut, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+pub async fn change_password(
+    State(state): State<AppState>,
+    staff: Staff,
+    Ctx(ctx): Ctx,
+    ApiJson(input): ApiJson<ChangePasswordIn>,
+) -> Result<impl IntoResponse, ApiError> {
+    accounts::change_password(
+        state.app(),
+        &staff,
+        &input.current_password,
+        &input.new_password,
+        &ctx,
+    )
+    .await?;
+    Ok((
+        StatusCode::NO_CONTENT,
+        [(
+            header::SET_COOKIE,
+            auth::clear_session_cookie(state.config().cookie_secure),
+        )],
+    ))
 }

@@ -26,6 +26,7 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/auth/login", post(auth::login))
         .route("/api/v1/auth/logout", post(auth::logout))
         .route("/api/v1/me", get(auth::me))
+        .route("/api/v1/me/password", post(auth::change_password))
         .route("/api/v1/citizen/code", post(citizen::request_code))
         .route("/api/v1/citizen/login", post(citizen::login))
         .route("/api/v1/me/bookings", get(citizen::my_bookings))
@@ -40,6 +41,10 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/services", get(registry::services))
         .route("/api/v1/services/{code}", get(registry::service))
         .route("/api/v1/staff", post(staff::create))
+        .route(
+            "/api/v1/staff/{username}/deactivate",
+            post(staff::deactivate),
+        )
         .route("/api/v1/invitations/{token}", get(staff::invitation))
         .route("/api/v1/invitations/{token}/accept", post(staff::accept))
         .route("/api/v1/audit", get(audit::list))

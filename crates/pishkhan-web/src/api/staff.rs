@@ -14,6 +14,7 @@ use crate::error::ApiError;
 use crate::extract::{ApiJson, Ctx};
 use crate::input::NewStaffIn;
 use pishkhan_app::accounts;
+use pishkhan_domain::model::Username;
 
 /// Invite a member of staff: the regulator for any office, a manager for their own.
 #[utoipa::path(post, path = "/api/v1/staff", tag = "staff", request_body = NewStaffIn,
@@ -81,4 +82,25 @@ pub async fn accept(
         role: record.staff.role.code().to_string(),
         office: record.staff.office.map(|o| o.to_string()),
     }))
+}
+
+/// Disable a member of staff's account: the regulator for anyone, a manager for their own
+/// office's staff. Their sessions end at once and they can no longer sign in; disabling a
+/// disabled account changes nothing.
+#[utoipa::path(post, path = "/api/v1/staff/{username}/deactivate", tag = "staff",
+    params(("username" = String, Path)),
+    responses((status = 200, body = StaffOut),
+        (status = 403, body = ProblemOut, content_type = "application/problem+json"),
+        (status = 404, body = ProblemOut, content_type = "application/problem+json"),
+        (status = 422, body = ProblemOut, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+pub async fn deactivate(
+    State(state): State<AppState>,
+    staff: Staff,
+    Ctx(ctx): Ctx,
+    Path(username): Path<String>,
+) -> Result<Json<StaffOut>, ApiError> {
+    let username = Username::parse(&username)?;
+    let record = accounts::deactivate_staff(state.app(), &staff, &username, &ctx).await?;
+    Ok(Json(StaffOut::from(&record)))
 }

@@ -12,5 +12,6 @@ mod exchange;
 mod identity;
 mod queue;
 mod releases;
+mod sessions;
 mod support;
 mod ui;

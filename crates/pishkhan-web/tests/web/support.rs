@@ -114,6 +114,38 @@ impl TestApp {
         }
     }
 
+    /// Runs `sql` on this server's database behind its back: no store, no app, no cache
+    /// invalidation.
+    pub async fn raw_sql(&self, sql: &str) -> u64 {
+        self._db.execute_raw(sql).await
+    }
+
+    /// A second server process on this one's database (PostgreSQL only: SQLite has one
+    /// owner): its own store, connection pool, application and session cache.
+    pub async fn peer(&self) -> Peer {
+        assert_eq!(self.backend, Backend::Postgres, "only PostgreSQL is shared");
+        let store = self._db.open().await;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind 127.0.0.1:0");
+        let base = format!("http://{}", listener.local_addr().expect("local addr"));
+        let mut config = self.state.config().clone();
+        config.app.public_url = base.clone();
+        let state = AppState::new(store, config, self.clock.clone());
+        let app = pishkhan_web::router(state.clone());
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let server = tokio::spawn(pishkhan_web::serve(listener, app, async move {
+            let _ = rx.await;
+        }));
+        Peer {
+            base,
+            client: client(),
+            state,
+            shutdown: Some(tx),
+            server: Some(server),
+        }
+    }
+
     /// The backend name, for assertion messages.
     pub fn be(&self) -> &'static str {
         self.backend.name()
@@ -247,6 +279,43 @@ impl TestApp {
             .await;
         assert_eq!(resp.status, 200, "[{}] {}", self.be(), resp.text);
         resp.json()["total"].as_u64().expect("total")
+    }
+}
+
+/// Another server on a [`TestApp`]'s database, as a second process of a deployment would be.
+pub struct Peer {
+    pub base: String,
+    pub client: reqwest::Client,
+    pub state: AppState,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    server: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
+}
+
+impl Peer {
+    pub async fn get_as(&self, path: &str, token: Option<&str>) -> Resp {
+        let req = with_token(self.client.get(format!("{}{path}", self.base)), token);
+        Resp::read(req.send().await.expect("request reaches the peer")).await
+    }
+
+    pub async fn post_json(&self, path: &str, token: Option<&str>, body: &Value) -> Resp {
+        let req = with_token(
+            self.client
+                .post(format!("{}{path}", self.base))
+                .header(CONTENT_TYPE, "application/json")
+                .body(body.to_string()),
+            token,
+        );
+        Resp::read(req.send().await.expect("request reaches the peer")).await
+    }
+
+    pub async fn stop(mut self) {
+        self.client = client();
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(server) = self.server.take() {
+            let _ = tokio::time::timeout(Duration::from_secs(10), server).await;
+        }
     }
 }
 
