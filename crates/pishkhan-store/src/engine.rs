@@ -65,7 +65,8 @@ enum Command {
     /// The queue moved bookings on (checked in, completed, no-show); memory follows the
     /// durable record, which the queue's transaction already changed.
     Statuses {
-        updates: Vec<(String, BookingStatus)>,
+        /// Booking numbers and their new statuses.
+        updates: Vec<(i64, BookingStatus)>,
         reply: oneshot::Sender<()>,
     },
     Loads {
@@ -102,6 +103,8 @@ pub(crate) struct Engine {
     tx: mpsc::Sender<Command>,
     /// Capacity inputs the store changed, for the writer to drop before its next decision.
     stale: std::sync::Arc<Stale>,
+    /// Tracking codes to booking numbers, which memory is keyed by.
+    key: [u8; 32],
 }
 
 /// Numbers and codes of new bookings.
@@ -110,14 +113,23 @@ struct Numbering {
     key: [u8; 32],
 }
 
-/// What memory keeps of a booking that still counts (booked, checked in or completed).
+/// A national code as memory keys it: its ten digits as one number.
+fn citizen_key(national_code: &NationalCode) -> u64 {
+    national_code
+        .as_str()
+        .bytes()
+        .fold(0u64, |n, d| n * 10 + u64::from(d.wrapping_sub(b'0')))
+}
+
+/// What memory keeps of a booking that still counts (booked, checked in or completed): a few
+/// numbers, so a surge's millions of bookings fit in memory.
 #[derive(Clone)]
 struct Held {
-    seq: i64,
     office: u32,
     slot_start_ms: i64,
-    service: ServiceCode,
-    national_code: NationalCode,
+    /// Index into [`State::services`].
+    service: u16,
+    citizen: u64,
     status: BookingStatus,
 }
 
@@ -125,57 +137,63 @@ struct Held {
 struct State {
     /// Seats taken per (office, slot start); ordered so one office's range is one scan.
     loads: BTreeMap<(u32, i64), u32>,
-    /// Tracking code → booking, for those that count.
-    held: HashMap<String, Held>,
-    /// National code → tracking codes of their bookings that count.
-    by_citizen: HashMap<String, Vec<String>>,
-    /// Idempotency key → the booking it made.
-    idempotency: HashMap<String, Booking>,
-    /// Every live (unarchived) booking of a citizen, whatever its status: SQLite keeps no
-    /// index of its own on live rows (migration 0011), so this is it.
-    listed_by_citizen: HashMap<String, Vec<i64>>,
+    /// Booking number → booking, for those that hold a seat.
+    held: HashMap<i64, Held>,
+    /// Citizen → numbers of every live (unarchived) booking of theirs, whatever its status.
+    /// The held ones among them are the citizen's holdings for the limits; all of them are the
+    /// citizen's listing (SQLite keeps no index of its own on live rows: migration 0011).
+    citizens: HashMap<u64, Vec<i64>>,
     /// Every live booking as (office, slot start, number), whatever its status.
     listed_by_office: BTreeSet<(u32, i64, i64)>,
+    /// Service codes met so far, and where each sits in the list.
+    services: Vec<ServiceCode>,
+    service_index: HashMap<ServiceCode, u16>,
+    /// Idempotency key → the booking it made.
+    idempotency: HashMap<String, Booking>,
     /// Slot capacities per office and service, loaded on first use, dropped on a change.
     capacities: CapacityCache,
 }
 
 impl State {
-    fn hold(&mut self, code: &str, h: Held) {
-        *self.loads.entry((h.office, h.slot_start_ms)).or_insert(0) += 1;
-        self.by_citizen
-            .entry(h.national_code.as_str().to_string())
-            .or_default()
-            .push(code.to_string());
-        self.held.insert(code.to_string(), h);
+    /// The index of `service` in [`State::services`], adding it when new.
+    fn service_id(&mut self, service: &ServiceCode) -> Result<u16> {
+        if let Some(i) = self.service_index.get(service) {
+            return Ok(*i);
+        }
+        let i = u16::try_from(self.services.len())
+            .map_err(|_| StoreError::Corrupt("more services than the engine can index".into()))?;
+        self.services.push(service.clone());
+        self.service_index.insert(service.clone(), i);
+        Ok(i)
     }
 
-    /// Indexes a live booking for the listings.
-    fn list(&mut self, national_code: &str, office: u32, slot_start_ms: i64, seq: i64) {
-        self.listed_by_citizen
-            .entry(national_code.to_string())
-            .or_default()
-            .push(seq);
+    /// Counts a live booking's seat and limits.
+    fn hold(&mut self, seq: i64, h: Held) {
+        *self.loads.entry((h.office, h.slot_start_ms)).or_insert(0) += 1;
+        self.held.insert(seq, h);
+    }
+
+    /// Indexes a live booking for the listings (and for its citizen's holdings).
+    fn list(&mut self, citizen: u64, office: u32, slot_start_ms: i64, seq: i64) {
+        self.citizens.entry(citizen).or_default().push(seq);
         self.listed_by_office.insert((office, slot_start_ms, seq));
     }
 
-    fn unlist(&mut self, national_code: &str, office: u32, slot_start_ms: i64, seq: i64) {
-        if let Some(list) = self.listed_by_citizen.get_mut(national_code) {
+    fn unlist(&mut self, citizen: u64, office: u32, slot_start_ms: i64, seq: i64) {
+        if let Some(list) = self.citizens.get_mut(&citizen) {
             list.retain(|s| *s != seq);
             if list.is_empty() {
-                self.listed_by_citizen.remove(national_code);
+                self.citizens.remove(&citizen);
             }
         }
         self.listed_by_office.remove(&(office, slot_start_ms, seq));
     }
 
-    fn release(&mut self, code: &str) -> Option<Held> {
-        let h = self.held.remove(code)?;
+    /// Stops counting a booking's seat and limits; it stays listed.
+    fn release(&mut self, seq: i64) -> Option<Held> {
+        let h = self.held.remove(&seq)?;
         if let Some(n) = self.loads.get_mut(&(h.office, h.slot_start_ms)) {
             *n = n.saturating_sub(1);
-        }
-        if let Some(list) = self.by_citizen.get_mut(h.national_code.as_str()) {
-            list.retain(|c| c != code);
         }
         Some(h)
     }
@@ -183,8 +201,8 @@ impl State {
     fn listing(&self, of: &Listing) -> Vec<i64> {
         match of {
             Listing::Citizen(national_code) => self
-                .listed_by_citizen
-                .get(national_code.as_str())
+                .citizens
+                .get(&citizen_key(national_code))
                 .cloned()
                 .unwrap_or_default(),
             Listing::Office {
@@ -201,18 +219,19 @@ impl State {
     }
 
     /// The bookings memory holds for a citizen, in the decision's terms, without `except`.
-    fn holdings(&self, national_code: &NationalCode, except: Option<&str>) -> Vec<Holding<'_>> {
-        let Some(codes) = self.by_citizen.get(national_code.as_str()) else {
+    fn holdings(&self, citizen: u64, except: Option<i64>) -> Vec<Holding<'_>> {
+        let Some(seqs) = self.citizens.get(&citizen) else {
             return Vec::new();
         };
-        codes
-            .iter()
-            .filter(|c| Some(c.as_str()) != except)
-            .filter_map(|c| self.held.get(c))
-            .map(|h| Holding {
-                service: &h.service,
-                slot_start_ms: h.slot_start_ms,
-                status: h.status,
+        seqs.iter()
+            .filter(|s| Some(**s) != except)
+            .filter_map(|s| self.held.get(s))
+            .filter_map(|h| {
+                Some(Holding {
+                    service: self.services.get(usize::from(h.service))?,
+                    slot_start_ms: h.slot_start_ms,
+                    status: h.status,
+                })
             })
             .collect()
     }
@@ -228,10 +247,10 @@ impl State {
         }
     }
 
-    /// What memory holds of the booking `code` at `office`, for a change's decision: `None`
-    /// when it no longer counts. A booking of another office is refused as its status is.
-    fn current(&self, code: &str, office: OfficeCode, change: Change) -> Result<Option<&Held>> {
-        match self.held.get(code) {
+    /// What memory holds of booking `seq` at `office`, for a change's decision: `None` when it
+    /// no longer counts. A booking of another office is refused as its status is.
+    fn current(&self, seq: i64, office: OfficeCode, change: Change) -> Result<Option<&Held>> {
+        match self.held.get(&seq) {
             Some(h) if h.office != office.get() => Err(BookingRefusal::NotBooked {
                 change,
                 status: Some(h.status),
@@ -245,15 +264,15 @@ impl State {
     /// the new slot holds for the booking's service. Returns the old slot start.
     fn move_seat(
         &mut self,
-        code: &str,
+        seq: i64,
         office: OfficeCode,
         to: &crate::NewSlot,
         capacity: u32,
     ) -> Result<i64> {
-        let (current, others, load) = match self.current(code, office, Change::Reschedule)? {
+        let (current, others, load) = match self.current(seq, office, Change::Reschedule)? {
             Some(h) => (
                 Some((h.status, h.slot_start_ms)),
-                self.holdings(&h.national_code, Some(code)),
+                self.holdings(h.citizen, Some(seq)),
                 self.load(h.office, to.slot_start_ms, capacity),
             ),
             None => (
@@ -270,16 +289,16 @@ impl State {
                 "a reschedule accepted without a booking".into(),
             ));
         };
-        self.move_held(code, from_ms, to.slot_start_ms);
+        self.move_held(seq, from_ms, to.slot_start_ms);
         Ok(from_ms)
     }
 
     /// Moves a held booking's seat from the slot at `from_ms` to the one at `to_ms`.
-    fn move_held(&mut self, code: &str, from_ms: i64, to_ms: i64) {
-        let Some(h) = self.held.get_mut(code) else {
+    fn move_held(&mut self, seq: i64, from_ms: i64, to_ms: i64) {
+        let Some(h) = self.held.get_mut(&seq) else {
             return;
         };
-        let (office, seq) = (h.office, h.seq);
+        let office = h.office;
         h.slot_start_ms = to_ms;
         if let Some(n) = self.loads.get_mut(&(office, from_ms)) {
             *n = n.saturating_sub(1);
@@ -302,7 +321,7 @@ impl State {
             &b.rules,
             &crate::bookings::ask_of(b),
             prior.map(crate::bookings::ask_of_booking).as_ref(),
-            &self.holdings(&b.national_code, None),
+            &self.holdings(citizen_key(&b.national_code), None),
             self.load(b.office.get(), b.slot_start_ms, capacity),
         )?)
     }
@@ -337,18 +356,20 @@ struct CreationAudit {
 /// One decided change, kept so a failed commit can be undone.
 enum Decided {
     Booked {
-        code: String,
+        seq: i64,
         booking: Booking,
         key: Option<String>,
         /// The creation's audit record, written into the booking's own row.
         audit: CreationAudit,
     },
     Cancelled {
+        seq: i64,
         code: String,
         held: Held,
         booking: Booking,
     },
     Rescheduled {
+        seq: i64,
         code: String,
         from_ms: i64,
         booking: Booking,
@@ -377,7 +398,7 @@ impl Engine {
         let (tx, rx) = mpsc::channel(QUEUE_CAPACITY);
         let stale = std::sync::Arc::new(Stale::default());
         tokio::spawn(writer(pool, committer, state, numbering, stale.clone(), rx));
-        Ok(Self { tx, stale })
+        Ok(Self { tx, stale, key })
     }
 
     async fn send<T>(&self, make: impl FnOnce(oneshot::Sender<T>) -> Command) -> Result<T> {
@@ -450,7 +471,7 @@ impl Engine {
         }
         let updates = updates
             .iter()
-            .map(|(c, s)| (c.as_str().to_string(), *s))
+            .map(|(c, s)| (c.to_sequence(&self.key) as i64, *s))
             .collect();
         self.send(|reply| Command::Statuses { updates, reply })
             .await
@@ -498,7 +519,7 @@ fn takes_seat(status: BookingStatus) -> bool {
 async fn rebuild(pool: &AnyPool, now_ms: i64) -> Result<State> {
     let mut state = State::default();
     let rows = sqlx::query(
-        "SELECT seq, tracking_code, office_code, service_code, slot_start_ms, national_code, status \
+        "SELECT seq, office_code, service_code, slot_start_ms, national_code, status \
          FROM bookings WHERE archived = 0 ORDER BY seq",
     )
     .fetch_all(pool)
@@ -506,7 +527,6 @@ async fn rebuild(pool: &AnyPool, now_ms: i64) -> Result<State> {
     let horizon = now_ms - MEMORY_HORIZON_MS;
     for r in rows {
         let seq: i64 = r.try_get("seq")?;
-        let code: String = r.try_get("tracking_code")?;
         let status: String = r.try_get("status")?;
         let status =
             BookingStatus::parse(&status).ok_or_else(|| StoreError::Corrupt(status.clone()))?;
@@ -514,20 +534,21 @@ async fn rebuild(pool: &AnyPool, now_ms: i64) -> Result<State> {
         let slot_start_ms: i64 = r.try_get("slot_start_ms")?;
         let national_code = NationalCode::parse(&r.try_get::<String, _>("national_code")?)
             .map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        state.list(national_code.as_str(), office, slot_start_ms, seq);
+        let citizen = citizen_key(&national_code);
+        state.list(citizen, office, slot_start_ms, seq);
         if !takes_seat(status) || slot_start_ms <= horizon {
             continue;
         }
+        let service = ServiceCode::parse(&r.try_get::<String, _>("service_code")?)
+            .map_err(|e| StoreError::Corrupt(e.to_string()))?;
         let held = Held {
-            seq,
             office,
             slot_start_ms,
-            service: ServiceCode::parse(&r.try_get::<String, _>("service_code")?)
-                .map_err(|e| StoreError::Corrupt(e.to_string()))?,
-            national_code,
+            service: state.service_id(&service)?,
+            citizen,
             status,
         };
-        state.hold(&code, held);
+        state.hold(seq, held);
     }
     Ok(state)
 }
@@ -587,7 +608,6 @@ async fn writer(
         }
         if !decided.decided.is_empty() {
             let commit = committer.submit(commit_batch(
-                &numbering.key,
                 &decided.decided,
                 std::mem::take(&mut decided.audit_rows),
             ));
@@ -698,14 +718,14 @@ async fn process(
     for cmd in batch {
         match cmd {
             Command::Statuses { updates, reply } => {
-                for (code, status) in updates {
+                for (seq, status) in updates {
                     match status {
                         // A no-show stops counting, as the rebuild from the table would have it.
                         BookingStatus::NoShow | BookingStatus::Cancelled => {
-                            state.release(&code);
+                            state.release(seq);
                         }
                         other => {
-                            if let Some(h) = state.held.get_mut(&code) {
+                            if let Some(h) = state.held.get_mut(&seq) {
                                 h.status = other;
                             }
                         }
@@ -721,8 +741,7 @@ async fn process(
                 limit,
                 reply,
             } => {
-                let _ =
-                    reply.send(archive(committer, state, &numbering.key, before_ms, limit).await);
+                let _ = reply.send(archive(committer, state, before_ms, limit).await);
             }
             Command::Loads {
                 office,
@@ -752,7 +771,7 @@ async fn process(
                     book_one(pool, state, numbering, stale, &booking, &who.name, &ctx).await;
                 if let Ok(Booked::New(b)) = &outcome {
                     decided.push(Decided::Booked {
-                        code: b.tracking_code.as_str().to_string(),
+                        seq: b.tracking_code.to_sequence(&numbering.key) as i64,
                         booking: b.clone(),
                         key: booking.idempotency_key.clone(),
                         audit: CreationAudit {
@@ -773,9 +792,15 @@ async fn process(
                 ctx,
                 reply,
             } => {
+                let seq = code.to_sequence(&numbering.key) as i64;
                 // The held booking's service decides the new slot's capacity; a booking memory
                 // doesn't hold is refused without one.
-                let capacity = match state.held.get(code.as_str()).map(|h| h.service.clone()) {
+                let service = state
+                    .held
+                    .get(&seq)
+                    .and_then(|h| state.services.get(usize::from(h.service)))
+                    .cloned();
+                let capacity = match service {
                     Some(service) => {
                         state
                             .capacities
@@ -785,12 +810,12 @@ async fn process(
                     None => Ok(0),
                 };
                 let outcome = match capacity
-                    .and_then(|capacity| state.move_seat(code.as_str(), office, &to, capacity))
+                    .and_then(|capacity| state.move_seat(seq, office, &to, capacity))
                 {
                     Ok(from_ms) => match load_booking(pool, &numbering.key, &code).await {
                         Ok(b) => Ok((from_ms, b)),
                         Err(e) => {
-                            state.move_held(code.as_str(), to.slot_start_ms, from_ms);
+                            state.move_held(seq, to.slot_start_ms, from_ms);
                             Err(e)
                         }
                     },
@@ -811,6 +836,7 @@ async fn process(
                             serde_json::json!({ "rescheduled_from_ms": from_ms, "to_ms": to.slot_start_ms }),
                         ));
                         decided.push(Decided::Rescheduled {
+                            seq,
                             code: code.as_str().to_string(),
                             from_ms,
                             booking: moved.clone(),
@@ -833,12 +859,13 @@ async fn process(
                 ctx,
                 reply,
             } => {
+                let seq = code.to_sequence(&numbering.key) as i64;
                 let outcome = state
-                    .current(code.as_str(), office, Change::Cancel)
+                    .current(seq, office, Change::Cancel)
                     .and_then(|h| Ok(decide_cancel(h.map(|h| h.status))?))
                     .and_then(|()| {
                         state
-                            .release(code.as_str())
+                            .release(seq)
                             .map(|held| (held, ctx.now_ms))
                             .ok_or_else(|| StoreError::Corrupt("held booking vanished".into()))
                     });
@@ -851,7 +878,7 @@ async fn process(
                                 ..b
                             },
                             Err(e) => {
-                                state.hold(code.as_str(), held);
+                                state.hold(seq, held);
                                 cancel_replies.push(Pending {
                                     reply,
                                     outcome: Err(e),
@@ -866,6 +893,7 @@ async fn process(
                             serde_json::json!({ "cancelled": true }),
                         ));
                         decided.push(Decided::Cancelled {
+                            seq,
                             code: code.as_str().to_string(),
                             held,
                             booking: booking.clone(),
@@ -958,23 +986,16 @@ async fn book_one(
         updated_at_ms: ctx.now_ms,
         created_by: actor.to_string(),
     };
-    state.list(
-        b.national_code.as_str(),
-        b.office.get(),
-        b.slot_start_ms,
-        seq as i64,
-    );
-    state.hold(
-        tracking_code.as_str(),
-        Held {
-            seq: seq as i64,
-            office: b.office.get(),
-            slot_start_ms: b.slot_start_ms,
-            service: b.service.clone(),
-            national_code: b.national_code.clone(),
-            status: BookingStatus::Booked,
-        },
-    );
+    let citizen = citizen_key(&b.national_code);
+    let held = Held {
+        office: b.office.get(),
+        slot_start_ms: b.slot_start_ms,
+        service: state.service_id(&b.service)?,
+        citizen,
+        status: BookingStatus::Booked,
+    };
+    state.list(citizen, b.office.get(), b.slot_start_ms, seq as i64);
+    state.hold(seq as i64, held);
     if let Some(key) = &b.idempotency_key {
         state.idempotency.insert(key.clone(), booking.clone());
     }
@@ -987,7 +1008,6 @@ async fn book_one(
 async fn archive(
     committer: &Committer,
     state: &mut State,
-    key: &[u8; 32],
     before_ms: i64,
     limit: usize,
 ) -> Result<u64> {
@@ -1018,10 +1038,9 @@ async fn archive(
     let archived: std::collections::HashSet<i64> = old.iter().map(|(_, _, seq)| *seq).collect();
     for (office, slot, seq) in &old {
         state.listed_by_office.remove(&(*office, *slot, *seq));
-        let code = TrackingCode::from_sequence(*seq as u64, key);
-        state.release(code.as_str());
+        state.release(*seq);
     }
-    state.listed_by_citizen.retain(|_, seqs| {
+    state.citizens.retain(|_, seqs| {
         seqs.retain(|s| !archived.contains(s));
         !seqs.is_empty()
     });
@@ -1036,36 +1055,31 @@ fn undo(state: &mut State, decided: &[Decided]) {
     for d in decided.iter().rev() {
         match d {
             Decided::Booked {
-                code, key, booking, ..
+                seq, key, booking, ..
             } => {
-                if let Some(h) = state.release(code) {
-                    state.unlist(
-                        booking.national_code.as_str(),
-                        booking.office.get(),
-                        booking.slot_start_ms,
-                        h.seq,
-                    );
-                }
+                state.release(*seq);
+                state.unlist(
+                    citizen_key(&booking.national_code),
+                    booking.office.get(),
+                    booking.slot_start_ms,
+                    *seq,
+                );
                 if let Some(k) = key {
                     state.idempotency.remove(k);
                 }
             }
-            Decided::Cancelled { code, held, .. } => state.hold(code, held.clone()),
+            Decided::Cancelled { seq, held, .. } => state.hold(*seq, held.clone()),
             Decided::Rescheduled {
-                code,
+                seq,
                 from_ms,
                 booking,
-            } => state.move_held(code, booking.slot_start_ms, *from_ms),
+                ..
+            } => state.move_held(*seq, booking.slot_start_ms, *from_ms),
         }
     }
 }
 
-fn audit_args(
-    ctx: &AuditContext,
-    who: &Who,
-    target: &str,
-    detail: serde_json::Value,
-) -> Vec<Arg> {
+fn audit_args(ctx: &AuditContext, who: &Who, target: &str, detail: serde_json::Value) -> Vec<Arg> {
     vec![
         Arg::Int(ctx.now_ms),
         Arg::Text(who.name.clone()),
@@ -1080,17 +1094,17 @@ fn audit_args(
 
 /// The batch's writes as one transaction: new bookings (their rows are also their creation's
 /// audit record), the guarded cancellations and moves, their messages and audit rows.
-fn commit_batch(key: &[u8; 32], decided: &[Decided], audit_rows: Vec<Vec<Arg>>) -> Batch {
+fn commit_batch(decided: &[Decided], audit_rows: Vec<Vec<Arg>>) -> Batch {
     let bookings: Vec<Vec<Arg>> = decided
         .iter()
         .filter_map(|d| match d {
             Decided::Booked {
+                seq,
                 booking: b,
                 key: idempotency_key,
                 audit,
-                ..
             } => Some(vec![
-                Arg::Int(b.tracking_code.to_sequence(key) as i64),
+                Arg::Int(*seq),
                 Arg::Text(b.tracking_code.as_str().to_string()),
                 Arg::Int(i64::from(b.office.get())),
                 Arg::Text(b.service.as_str().to_string()),
@@ -1116,24 +1130,28 @@ fn commit_batch(key: &[u8; 32], decided: &[Decided], audit_rows: Vec<Vec<Arg>>) 
         .filter_map(|d| match d {
             // The queue may have checked the citizen in since memory decided; the table is
             // the authority, and a lost race fails the batch rather than undo a check-in.
-            Decided::Rescheduled { code, booking, .. } => Some(Guarded {
+            Decided::Rescheduled {
+                seq, code, booking, ..
+            } => Some(Guarded {
                 sql: "UPDATE bookings SET slot_start_ms = ?, slot_end_ms = ?, updated_at_ms = ? \
                       WHERE seq = ? AND tracking_code = ? AND status = 'booked'",
                 args: vec![
                     Arg::Int(booking.slot_start_ms),
                     Arg::Int(booking.slot_end_ms),
                     Arg::Int(booking.updated_at_ms),
-                    Arg::Int(booking.tracking_code.to_sequence(key) as i64),
+                    Arg::Int(*seq),
                     Arg::Text(code.clone()),
                 ],
                 what: format!("booking {} changed meanwhile", booking.tracking_code),
             }),
-            Decided::Cancelled { code, booking, .. } => Some(Guarded {
+            Decided::Cancelled {
+                seq, code, booking, ..
+            } => Some(Guarded {
                 sql: "UPDATE bookings SET status = 'cancelled', updated_at_ms = ? \
                       WHERE seq = ? AND tracking_code = ? AND status = 'booked'",
                 args: vec![
                     Arg::Int(booking.updated_at_ms),
-                    Arg::Int(booking.tracking_code.to_sequence(key) as i64),
+                    Arg::Int(*seq),
                     Arg::Text(code.clone()),
                 ],
                 what: format!("booking {} changed meanwhile", booking.tracking_code),
