@@ -35,6 +35,10 @@ pub struct BookingBenchArgs {
     /// Requests in the PostgreSQL runs (they are slower).
     #[arg(long, default_value_t = 20_000)]
     pub postgres_requests: u32,
+    /// Instead of the speed runs: book one seat in every slot of every office for the next 14
+    /// days on the embedded store, and report the resident memory that holds them.
+    #[arg(long)]
+    pub memory: bool,
     /// Concurrent clients of the SELECT … FOR UPDATE baseline.
     #[arg(long, default_value_t = 16)]
     pub baseline_clients: u32,
@@ -205,6 +209,9 @@ pub async fn booking(args: &BookingBenchArgs) -> anyhow::Result<()> {
         "machine: {} cores; every acknowledged booking is durable",
         std::thread::available_parallelism().map_or(0, |n| n.get())
     );
+    if args.memory {
+        return memory(args).await;
+    }
     // Embedded store.
     let dir = tempfile::tempdir()?;
     let url = DatabaseUrl::sqlite_in(dir.path());
@@ -396,8 +403,120 @@ async fn baseline(
 
 /// The process's peak resident set (VmHWM) in MiB, where /proc is available.
 fn peak_rss_mib() -> Option<u64> {
+    status_mib("VmHWM:")
+}
+
+fn status_mib(field: &str) -> Option<u64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let line = status.lines().find(|l| l.starts_with(field))?;
     let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
     Some(kib / 1024)
+}
+
+/// One booking request per slot of every open office for the next 14 days, made as they are
+/// taken, so the requests themselves never sit in memory.
+struct EverySlot {
+    offices: Vec<Office>,
+    service: ServiceCode,
+    today: pishkhan_domain::JalaliDate,
+    office: usize,
+    day: i64,
+    pending: Vec<pishkhan_domain::schedule::Slot>,
+    person: u32,
+}
+
+impl EverySlot {
+    fn next(&mut self) -> Option<NewBooking> {
+        loop {
+            if let Some(slot) = self.pending.pop() {
+                let office = &self.offices[self.office];
+                self.person += 1;
+                let national_code = NationalCode::from_body(500_000_000 + self.person).ok()?;
+                return Some(NewBooking {
+                    office: office.code,
+                    service: self.service.clone(),
+                    slot_start_ms: slot.start_ms(),
+                    slot_end_ms: pishkhan_domain::schedule::unix_ms(slot.end),
+                    national_code,
+                    mobile: Mobile::from_parts(912, self.person % 10_000_000).ok()?,
+                    rules: BookingRules::default(),
+                    idempotency_key: None,
+                });
+            }
+            self.day += 1;
+            if self.day > 14 {
+                self.day = 1;
+                self.office += 1;
+            }
+            let office = self.offices.get(self.office)?;
+            if office.status.may_use_network() {
+                let policy = SlotPolicy::default_for(office);
+                self.pending = slots_for_day(office, &policy, self.today.add_days(self.day));
+            }
+        }
+    }
+}
+
+/// Fills every slot of the next 14 days once and reports what memory holds them.
+async fn memory(args: &BookingBenchArgs) -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let store = pishkhan_store::open(&DatabaseUrl::sqlite_in(dir.path())).await?;
+    let nation = load_nation(store.as_ref()).await?;
+    let before = status_mib("VmRSS:").unwrap_or(0);
+    let source = Arc::new(std::sync::Mutex::new(EverySlot {
+        offices: nation.offices.clone(),
+        service: nation.services[0].code.clone(),
+        today: jalali_today(time::OffsetDateTime::now_utc()),
+        office: 0,
+        day: 0,
+        pending: Vec::new(),
+        person: 0,
+    }));
+    let regulator = Principal::Staff(StaffActor {
+        id: 0,
+        username: Username::parse("bench")?,
+        role: Role::Regulator,
+        office: None,
+        office_status: None,
+    });
+    let started = Instant::now();
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..args.surge_concurrency.max(1) {
+        let (store, source, regulator) = (store.clone(), source.clone(), regulator.clone());
+        tasks.spawn(async move {
+            let mut booked = 0u64;
+            loop {
+                let next = source
+                    .lock()
+                    .map_err(|_| anyhow::anyhow!("poisoned"))?
+                    .next();
+                let Some(req) = next else { break };
+                let permit = authorize(&regulator, Action::BookOnBehalf { office: req.office })?;
+                let ctx = AuditContext {
+                    now_ms: crate::now_ms(),
+                    ip: None,
+                    request_id: None,
+                };
+                store.create_booking(&permit, &req, &ctx).await?;
+                booked += 1;
+            }
+            anyhow::Ok(booked)
+        });
+    }
+    let mut booked = 0;
+    while let Some(r) = tasks.join_next().await {
+        booked += r??;
+    }
+    let after = status_mib("VmRSS:").unwrap_or(0);
+    println!(
+        "every slot of {} offices for 14 days booked once: {booked} bookings in {:.1} s",
+        nation.offices.len(),
+        started.elapsed().as_secs_f64()
+    );
+    println!(
+        "resident memory: {before} MiB with the nation loaded, {after} MiB holding those slots' \
+         loads and bookings (peak {} MiB)",
+        peak_rss_mib().unwrap_or(0)
+    );
+    Ok(())
 }

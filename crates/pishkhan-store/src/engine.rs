@@ -113,6 +113,46 @@ struct Numbering {
     key: [u8; 32],
 }
 
+/// One citizen's live booking numbers: most citizens have one, kept without an allocation of
+/// its own, so a surge's millions of citizens cost a map entry each.
+enum Seqs {
+    One(i64),
+    // Boxed so the enum is two words, not four: millions of `One`s pay for the rare `Many`.
+    #[allow(clippy::box_collection)]
+    Many(Box<Vec<i64>>),
+}
+
+impl Seqs {
+    fn as_slice(&self) -> &[i64] {
+        match self {
+            Seqs::One(seq) => std::slice::from_ref(seq),
+            Seqs::Many(seqs) => seqs,
+        }
+    }
+
+    fn push(&mut self, seq: i64) {
+        match self {
+            Seqs::One(first) => *self = Seqs::Many(Box::new(vec![*first, seq])),
+            Seqs::Many(seqs) => seqs.push(seq),
+        }
+    }
+
+    /// Drops the numbers `gone` picks; true when none is left (the caller drops the entry).
+    fn remove_where(&mut self, gone: impl Fn(i64) -> bool) -> bool {
+        match self {
+            Seqs::One(seq) => gone(*seq),
+            Seqs::Many(seqs) => {
+                seqs.retain(|s| !gone(*s));
+                if let [only] = seqs.as_slice() {
+                    *self = Seqs::One(*only);
+                    return false;
+                }
+                seqs.is_empty()
+            }
+        }
+    }
+}
+
 /// A national code as memory keys it: its ten digits as one number.
 fn citizen_key(national_code: &NationalCode) -> u64 {
     national_code
@@ -142,7 +182,7 @@ struct State {
     /// Citizen → numbers of every live (unarchived) booking of theirs, whatever its status.
     /// The held ones among them are the citizen's holdings for the limits; all of them are the
     /// citizen's listing (SQLite keeps no index of its own on live rows: migration 0011).
-    citizens: HashMap<u64, Vec<i64>>,
+    citizens: HashMap<u64, Seqs>,
     /// Every live booking as (office, slot start, number), whatever its status.
     listed_by_office: BTreeSet<(u32, i64, i64)>,
     /// Service codes met so far, and where each sits in the list.
@@ -175,16 +215,20 @@ impl State {
 
     /// Indexes a live booking for the listings (and for its citizen's holdings).
     fn list(&mut self, citizen: u64, office: u32, slot_start_ms: i64, seq: i64) {
-        self.citizens.entry(citizen).or_default().push(seq);
+        match self.citizens.get_mut(&citizen) {
+            Some(seqs) => seqs.push(seq),
+            None => {
+                self.citizens.insert(citizen, Seqs::One(seq));
+            }
+        }
         self.listed_by_office.insert((office, slot_start_ms, seq));
     }
 
     fn unlist(&mut self, citizen: u64, office: u32, slot_start_ms: i64, seq: i64) {
-        if let Some(list) = self.citizens.get_mut(&citizen) {
-            list.retain(|s| *s != seq);
-            if list.is_empty() {
-                self.citizens.remove(&citizen);
-            }
+        if let Some(seqs) = self.citizens.get_mut(&citizen)
+            && seqs.remove_where(|s| s == seq)
+        {
+            self.citizens.remove(&citizen);
         }
         self.listed_by_office.remove(&(office, slot_start_ms, seq));
     }
@@ -203,7 +247,7 @@ impl State {
             Listing::Citizen(national_code) => self
                 .citizens
                 .get(&citizen_key(national_code))
-                .cloned()
+                .map(|seqs| seqs.as_slice().to_vec())
                 .unwrap_or_default(),
             Listing::Office {
                 office,
@@ -223,7 +267,8 @@ impl State {
         let Some(seqs) = self.citizens.get(&citizen) else {
             return Vec::new();
         };
-        seqs.iter()
+        seqs.as_slice()
+            .iter()
             .filter(|s| Some(**s) != except)
             .filter_map(|s| self.held.get(s))
             .filter_map(|h| {
@@ -1040,10 +1085,9 @@ async fn archive(
         state.listed_by_office.remove(&(*office, *slot, *seq));
         state.release(*seq);
     }
-    state.citizens.retain(|_, seqs| {
-        seqs.retain(|s| !archived.contains(s));
-        !seqs.is_empty()
-    });
+    state
+        .citizens
+        .retain(|_, seqs| !seqs.remove_where(|s| archived.contains(&s)));
     // Seats of archived slots are no longer asked about.
     state
         .loads
