@@ -493,6 +493,21 @@ struct Bench {
     catalogue: ServiceCode,
     service: ServiceId,
     population: Arc<pishkhan_agency::Population>,
+    /// With `PISHKHAN_BENCH_TRACE=1`: each inquiry's start and phase times, for the stall
+    /// timeline printed after the run at half load.
+    trace: Option<std::sync::Mutex<Vec<Phases>>>,
+}
+
+/// One inquiry's start and how long each phase took, in microseconds.
+#[derive(Clone, Copy)]
+struct Phases {
+    start: Instant,
+    /// The office and catalogue reads from the store.
+    reads: u32,
+    /// `Exchange::inquire`: the signed call to the agency and the answer's checks.
+    inquire: u32,
+    /// The log append: waiting for and committing the batch.
+    append: u32,
 }
 
 impl Bench {
@@ -511,6 +526,7 @@ impl Bench {
     async fn inquiry(&self, k: u64) -> Result<(), Failure> {
         let store_err =
             |what: &'static str| move |e: pishkhan_store::StoreError| (what, e.to_string());
+        let t0 = Instant::now();
         let code = self.offices[(k % self.offices.len() as u64) as usize];
         let office = self
             .store
@@ -548,16 +564,60 @@ impl Bench {
             // Every inquiry goes to the agency: the benchmark measures the full path.
             fresh: true,
         };
+        let t1 = Instant::now();
         let result = self.exchange.inquire(&inquiry).await;
+        let t2 = Instant::now();
         let entry = self.exchange.log_entry(&inquiry, &result, crate::now_ms());
         self.appender
             .append(&entry)
             .await
             .map_err(|e| ("log_append", e.to_string()))?;
+        if let Some(trace) = &self.trace {
+            let us = |d: Duration| d.as_micros().min(u128::from(u32::MAX)) as u32;
+            let phases = Phases {
+                start: t0,
+                reads: us(t1 - t0),
+                inquire: us(t2 - t1),
+                append: us(t2.elapsed()),
+            };
+            trace.lock().unwrap_or_else(|p| p.into_inner()).push(phases);
+        }
         match result {
             Ok(outcome) if outcome.body.get("found") == Some(&Value::Bool(true)) => Ok(()),
             Ok(outcome) => Err(("unexpected_answer", outcome.body.to_string())),
             Err(e) => Err((e.code(), e.to_string())),
+        }
+    }
+}
+
+/// The stall timeline of a traced run: per 100 ms of inquiry starts, how many started and
+/// the slowest of each phase, for every interval in which some inquiry took over 20 ms.
+fn print_timeline(trace: &[Phases]) {
+    let Some(first) = trace.iter().map(|p| p.start).min() else {
+        return;
+    };
+    let mut bins: BTreeMap<u64, (u32, u32, u32, u32, u32)> = BTreeMap::new();
+    for p in trace {
+        let bin = (p.start - first).as_millis() as u64 / 100;
+        let b = bins.entry(bin).or_default();
+        b.0 += 1;
+        b.1 = b.1.max(p.reads);
+        b.2 = b.2.max(p.inquire);
+        b.3 = b.3.max(p.append);
+        b.4 = b.4.max(p.reads + p.inquire + p.append);
+    }
+    let ms = |us: u32| f64::from(us) / 1000.0;
+    println!("stall timeline (100 ms bins with an inquiry over 20 ms; slowest per phase):");
+    for (bin, (n, reads, inquire, append, total)) in bins {
+        if total > 20_000 {
+            println!(
+                "  t={:5.1} s  n={n:4}  total {:7.1}  reads {:7.1}  inquire {:7.1}  append {:7.1} ms",
+                bin as f64 / 10.0,
+                ms(total),
+                ms(reads),
+                ms(inquire),
+                ms(append)
+            );
         }
     }
 }
@@ -802,6 +862,8 @@ async fn run(args: &ExchangeBenchArgs, postgres: Option<&PgTarget>) -> anyhow::R
         catalogue: service,
         service: ServiceId::parse(INQUIRY)?,
         population: population.clone(),
+        trace: (std::env::var("PISHKHAN_BENCH_TRACE").as_deref() == Ok("1"))
+            .then(|| std::sync::Mutex::new(Vec::new())),
     });
     let inquire = {
         let bench = bench.clone();
@@ -951,6 +1013,9 @@ async fn run(args: &ExchangeBenchArgs, postgres: Option<&PgTarget>) -> anyhow::R
         &format!("baseline at half load: direct unsigned HTTP, {half:.0} calls/s steady"),
         "calls",
     );
+    if let Some(trace) = &bench.trace {
+        trace.lock().unwrap_or_else(|p| p.into_inner()).clear();
+    }
     let exchange_half = apply(
         base + paced_n..base + 2 * paced_n,
         paced,
@@ -958,6 +1023,9 @@ async fn run(args: &ExchangeBenchArgs, postgres: Option<&PgTarget>) -> anyhow::R
         inquire,
     )
     .await?;
+    if let Some(trace) = &bench.trace {
+        print_timeline(&trace.lock().unwrap_or_else(|p| p.into_inner()));
+    }
     exchange_half.print(
         &format!("exchange at half load: {half:.0} inquiries/s steady"),
         "inquiries",

@@ -158,12 +158,23 @@ impl AddAssign for DispatchStats {
 }
 
 /// How one claimed message ended in this round.
+#[derive(Clone, Copy)]
 enum Delivery {
     Sent,
     Retried,
     Failed,
     Skipped,
-    SettleError,
+}
+
+/// What a send task hands back: nothing to settle (skipped), or the outcome to settle.
+enum Attempted {
+    Skipped,
+    Settle {
+        id: i64,
+        outcome: OutboxOutcome,
+        now: i64,
+        delivery: Delivery,
+    },
 }
 
 /// Moves messages from the outbox to a [`Sender`].
@@ -286,6 +297,9 @@ impl Dispatcher {
             return stats;
         }
         let lease_until = now.saturating_add(lease_ms);
+        // Outcomes are settled together once the round's sends are done: one store
+        // transaction per round, not one per message (see `Inner::settle_all`).
+        let mut settle = Vec::with_capacity(claimed.len());
         let permits = Arc::new(Semaphore::new(inner.config.concurrency as usize));
         let mut tasks = JoinSet::new();
         for msg in claimed {
@@ -303,35 +317,32 @@ impl Dispatcher {
             });
             // Reap what has finished so the set stays small.
             while let Some(r) = tasks.try_join_next() {
-                count(&mut stats, r);
+                collect(&mut stats, &mut settle, r);
             }
         }
         while let Some(r) = tasks.join_next().await {
-            count(&mut stats, r);
+            collect(&mut stats, &mut settle, r);
         }
+        inner.settle_all(&mut stats, settle).await;
         stats
     }
 }
 
 impl Inner {
-    async fn deliver(&self, msg: OutboxMessage, lease_until: i64) -> Delivery {
+    async fn deliver(&self, msg: OutboxMessage, lease_until: i64) -> Attempted {
         let timeout_ms = self.config.send_timeout_ms;
         if (self.clock)().saturating_add(timeout_ms as i64) > lease_until {
             // It could outlive the lease; leave it for the next claim.
-            return Delivery::Skipped;
+            return Attempted::Skipped;
         }
         let now = (self.clock)();
         if let Some(expired) = expired_error(&msg, now) {
             tracing::info!(id = msg.id, kind = %msg.kind, "notification expired before delivery");
-            return match self
-                .settle(msg.id, &OutboxOutcome::Failed { error: expired }, now)
-                .await
-            {
-                Ok(()) => Delivery::Failed,
-                Err(e) => {
-                    tracing::warn!(id = msg.id, error = %e, "cannot settle a notification");
-                    Delivery::SettleError
-                }
+            return Attempted::Settle {
+                id: msg.id,
+                outcome: OutboxOutcome::Failed { error: expired },
+                now,
+                delivery: Delivery::Failed,
             };
         }
         let attempt = async {
@@ -361,12 +372,11 @@ impl Inner {
                 tracing::warn!(id = msg.id, kind = %msg.kind, %error, "notification failed")
             }
         }
-        match self.settle(msg.id, &outcome, now).await {
-            Ok(()) => delivery,
-            Err(e) => {
-                tracing::warn!(id = msg.id, error = %e, "cannot settle a notification; it will be sent again after its lease");
-                Delivery::SettleError
-            }
+        Attempted::Settle {
+            id: msg.id,
+            outcome,
+            now,
+            delivery,
         }
     }
 
@@ -399,34 +409,88 @@ impl Inner {
         }
     }
 
-    /// Settles, trying a transient store failure up to three times in all.
-    async fn settle(&self, id: i64, outcome: &OutboxOutcome, now: i64) -> Result<(), StoreError> {
+    /// Settles a round's outcomes in one store transaction, trying a transient store failure
+    /// up to three times in all.
+    ///
+    /// One transaction per round rather than per message: every booking queues a message, and
+    /// on SQLite a commit (and fsync) per message kept the database's write lock busy nearly
+    /// all the time under load; the booking engine's committer, which waits for that lock in
+    /// SQLite's sleep-and-retry busy handler (sleeps of up to 100 ms), then lost the race
+    /// again and again, and bookings stalled for up to seconds (issue 11). A message whose
+    /// settlement fails is sent again after its lease; its dedupe key lets the receiver drop
+    /// the repeat.
+    async fn settle_all(
+        &self,
+        stats: &mut DispatchStats,
+        settle: Vec<(i64, OutboxOutcome, i64, Delivery)>,
+    ) {
+        if settle.is_empty() {
+            return;
+        }
+        let batch: Vec<(i64, OutboxOutcome, i64)> = settle
+            .iter()
+            .map(|(id, outcome, now, _)| (*id, outcome.clone(), *now))
+            .collect();
         let mut pause = Duration::from_millis(50);
+        let mut result = self.store.settle_outbox_batch(&batch).await;
         for _ in 0..2 {
-            match self.store.settle_outbox(id, outcome, now).await {
+            match &result {
                 Err(StoreError::Database(e)) => {
-                    tracing::debug!(id, error = %e, "settle failed; trying again");
+                    tracing::debug!(error = %e, "settle failed; trying again");
                     tokio::time::sleep(pause).await;
                     pause *= 2;
+                    result = self.store.settle_outbox_batch(&batch).await;
                 }
-                other => return other,
+                _ => break,
             }
         }
-        self.store.settle_outbox(id, outcome, now).await
+        match result {
+            Ok(done) => {
+                for ((id, _, _, delivery), settled) in settle.iter().zip(done) {
+                    if settled {
+                        count(stats, *delivery);
+                    } else {
+                        tracing::warn!(id, "cannot settle a notification: it is no longer pending");
+                        stats.store_errors += 1;
+                    }
+                }
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, messages = settle.len(), "cannot settle notifications; they will be sent again after their lease");
+                stats.store_errors += settle.len() as u64;
+            }
+        }
     }
 }
 
-fn count(stats: &mut DispatchStats, r: Result<Delivery, tokio::task::JoinError>) {
+/// Takes a finished send task's result: counts a skip or a panic, or keeps the outcome for
+/// the round's settlement.
+fn collect(
+    stats: &mut DispatchStats,
+    settle: &mut Vec<(i64, OutboxOutcome, i64, Delivery)>,
+    r: Result<Attempted, tokio::task::JoinError>,
+) {
     match r {
-        Ok(Delivery::Sent) => stats.sent += 1,
-        Ok(Delivery::Retried) => stats.retried += 1,
-        Ok(Delivery::Failed) => stats.failed += 1,
-        Ok(Delivery::Skipped) => stats.skipped += 1,
-        Ok(Delivery::SettleError) => stats.store_errors += 1,
+        Ok(Attempted::Skipped) => count(stats, Delivery::Skipped),
+        Ok(Attempted::Settle {
+            id,
+            outcome,
+            now,
+            delivery,
+        }) => settle.push((id, outcome, now, delivery)),
         Err(e) => {
             tracing::error!(error = %e, "a notification send task panicked");
             stats.panics += 1;
         }
+    }
+}
+
+fn count(stats: &mut DispatchStats, d: Delivery) {
+    match d {
+        Delivery::Sent => stats.sent += 1,
+        Delivery::Retried => stats.retried += 1,
+        Delivery::Failed => stats.failed += 1,
+        Delivery::Skipped => stats.skipped += 1,
     }
 }
 

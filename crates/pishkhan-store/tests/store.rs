@@ -1143,6 +1143,24 @@ async fn bookings_queue_their_notifications_in_the_same_transaction() {
             statuses.contains(&"sent") && statuses.contains(&"failed"),
             "{statuses:?}"
         );
+        // A batch settlement reports, per message, whether it was still pending, and changes
+        // none that was not.
+        assert!(store.settle_outbox_batch(&[]).await.unwrap().is_empty());
+        let settled = store
+            .settle_outbox_batch(&[
+                (claimed[0].id, pishkhan_store::OutboxOutcome::Sent, now + 1),
+                (
+                    after_lease[0].id,
+                    pishkhan_store::OutboxOutcome::Failed {
+                        error: "again".into(),
+                    },
+                    now + 1,
+                ),
+            ])
+            .await
+            .unwrap();
+        assert_eq!(settled, vec![false, false]);
+        assert_eq!(store.outbox_messages(None, 10).await.unwrap(), all);
     })
     .await;
 }

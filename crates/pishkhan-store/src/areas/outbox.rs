@@ -25,6 +25,22 @@ pub trait Outbox: Send + Sync + 'static {
     /// **No permit:** system work (the outbox dispatcher); only delivery bookkeeping changes.
     async fn settle_outbox(&self, id: i64, outcome: &OutboxOutcome, now_ms: i64) -> Result<()>;
 
+    /// Settles several messages in one transaction, each `(id, outcome, now_ms)` as
+    /// [`Outbox::settle_outbox`] would. Returns, in order, whether each message was settled
+    /// (`false`: it was no longer pending, and nothing changed for it). An `Err` means none
+    /// was settled.
+    ///
+    /// Why one transaction: on SQLite, a transaction per message (one fsync each, one per
+    /// booking) kept the write lock busy almost all the time under load, and the booking
+    /// engine's own committer, waiting in SQLite's sleep-and-retry busy handler, lost the
+    /// race for up to seconds (issue 11).
+    ///
+    /// **No permit:** system work (the outbox dispatcher); only delivery bookkeeping changes.
+    async fn settle_outbox_batch(
+        &self,
+        settlements: &[(i64, OutboxOutcome, i64)],
+    ) -> Result<Vec<bool>>;
+
     /// Newest first, optionally for one recipient.
     async fn outbox_messages(
         &self,
