@@ -126,14 +126,7 @@ impl Dialect for Sqlite {
         now_ms: i64,
     ) -> Result<Box<dyn BookingWriter>> {
         Ok(Box::new(
-            crate::engine::Engine::start(
-                pool.clone(),
-                &self.path,
-                crate::sqlite::BUSY_TIMEOUT_MS,
-                tracking_key,
-                now_ms,
-            )
-            .await?,
+            crate::engine::Engine::start(pool.clone(), &self.path, tracking_key, now_ms).await?,
         ))
     }
 

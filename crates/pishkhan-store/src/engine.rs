@@ -426,11 +426,10 @@ impl Engine {
     pub(crate) async fn start(
         pool: AnyPool,
         path: &std::path::Path,
-        busy_timeout_ms: u32,
         key: [u8; 32],
         now_ms: i64,
     ) -> Result<Self> {
-        let committer = Committer::start(path, busy_timeout_ms)?;
+        let committer = Committer::start(path)?;
         let state = rebuild(&pool, now_ms).await?;
         let next: i64 = sqlx::query("SELECT COALESCE(MAX(seq), 0) + 1 AS n FROM bookings")
             .fetch_one(&pool)
