@@ -22,6 +22,7 @@ mod exchange_log;
 mod identity;
 mod migrate;
 mod outbox;
+mod pg_group_commit;
 mod postgres;
 mod queue;
 mod registry;
