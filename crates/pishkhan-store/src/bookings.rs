@@ -2,21 +2,23 @@
 //!
 //! **Invariant:** a slot never holds more bookings than its capacity, and that capacity is
 //! computed by the store from its own data (`capacity.rs`), never taken from the caller. On
-//! PostgreSQL the capacity is read in the booking's transaction and the seat taken by one
-//! conditional upsert on `slot_loads` (`… DO UPDATE SET booked = booked + 1 WHERE booked <
-//! capacity`), in the same transaction as the booking row: the database arbitrates between any
-//! number of app processes. On SQLite the single owning process serialises writers.
+//! PostgreSQL the capacity is read in the booking's transaction and the seats counted under
+//! the slot's `slot_loads` row lock, taken in (office, slot) order ([`lock_slots`]); the
+//! update that takes them re-checks the capacity in the database, in the same transaction as
+//! the booking rows: the database arbitrates between any number of app processes. On SQLite
+//! the single owning process serialises writers.
 //!
 //! Seats are taken and freed by a [`BookingWriter`], chosen once at open by the dialect: on
-//! PostgreSQL [`ConditionalUpdates`] (below: the statements run in the request's own
-//! transaction), on SQLite the in-memory single-writer engine (`engine.rs`). Both call the
-//! domain's booking decision.
+//! PostgreSQL the group-commit writer (`pg_group_commit.rs`: one transaction per batch of
+//! bookings; cancel and reschedule in the request's own transaction, below), on SQLite the
+//! in-memory single-writer engine (`engine.rs`). Both call the domain's booking decision.
+
+use std::collections::HashMap;
 
 use async_trait::async_trait;
 use pishkhan_domain::access::{Action, Permit};
 use pishkhan_domain::booking_decision::{
-    BookingAsk, BookingDecision, BookingRefusal, Change, Holding, SlotLoad, decide_booking,
-    decide_cancel, decide_reschedule,
+    BookingAsk, BookingRefusal, Change, Holding, SlotLoad, decide_cancel, decide_reschedule,
 };
 use pishkhan_domain::model::{LocalizedText, OfficeCode, ServiceCode};
 use pishkhan_domain::schedule::{BookingRules, BookingStatus, SlotPolicy, TrackingCode};
@@ -24,6 +26,7 @@ use pishkhan_domain::{JalaliDate, Mobile, NationalCode};
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
+use crate::pg_group_commit::{BEGIN_KEYED, int_array, text_array};
 use crate::sql::{AnyTx, SqlStore, audit_permit, corrupt, field, require};
 use crate::{AuditContext, Booked, Booking, NewBooking, NewSlot, Result, StoreError};
 
@@ -238,7 +241,7 @@ pub(crate) async fn slot_loads(
 }
 
 /// Booked seats per slot as `slot_loads` holds them (the PostgreSQL writer's view).
-async fn stored_loads(
+pub(crate) async fn stored_loads(
     store: &SqlStore,
     office: OfficeCode,
     from_ms: i64,
@@ -262,18 +265,8 @@ async fn stored_loads(
         .collect()
 }
 
-async fn booking_by_key(tx: &mut AnyTx<'_>, key: &str) -> Result<Option<Booking>> {
-    let row = sqlx::query(sqlx::AssertSqlSafe(format!(
-        "SELECT {BOOKING_COLS} FROM bookings WHERE idempotency_key = $1"
-    )))
-    .bind(key.to_string())
-    .fetch_optional(&mut **tx)
-    .await?;
-    row.map(|r| booking_from_row(&r)).transpose()
-}
-
 /// One of the citizen's bookings as read for the decision: (seq, service, slot start, status).
-type HeldRow = (i64, ServiceCode, i64, BookingStatus);
+pub(crate) type HeldRow = (i64, ServiceCode, i64, BookingStatus);
 
 /// The citizen's bookings that can matter to a booking of the slot at `slot_start_ms`: every
 /// booked one (the per-service rule) and the other visits since the window opens before the
@@ -284,28 +277,55 @@ async fn holdings_in(
     rules: &BookingRules,
     slot_start_ms: i64,
 ) -> Result<Vec<HeldRow>> {
-    let rows = sqlx::query(
-        "SELECT seq, service_code, slot_start_ms, status FROM bookings WHERE national_code = $1 \
-         AND (status = 'booked' OR (status IN ('checked_in', 'completed') AND slot_start_ms > $2))",
+    let mut of = holdings_of(
+        tx,
+        &[national_code.as_str()],
+        rules.visits_matter_after_ms(slot_start_ms),
     )
-    .bind(national_code.as_str().to_string())
-    .bind(rules.visits_matter_after_ms(slot_start_ms))
+    .await?;
+    Ok(of.remove(national_code.as_str()).unwrap_or_default())
+}
+
+/// By national code, the bookings of `citizens` that can matter to a decision: every booked
+/// one (the per-service rule) and the visits with slots after `after_ms` (the visit rule;
+/// earlier ones are outside every window that opens then or later). Read inside the
+/// transaction, under the citizens' advisory locks, one probe of the citizen index per
+/// citizen: the filter is a `CASE` so that no other index can be combined with it, which the
+/// planner did with the status index while its statistics lagged behind a fast-growing table.
+pub(crate) async fn holdings_of(
+    tx: &mut AnyTx<'_>,
+    citizens: &[&str],
+    after_ms: i64,
+) -> Result<HashMap<String, Vec<HeldRow>>> {
+    let rows = sqlx::query(
+        "SELECT c.nc AS national_code, b.seq, b.service_code, b.slot_start_ms, b.status \
+         FROM (SELECT DISTINCT unnest($1::text::text[]) AS nc) c \
+         CROSS JOIN LATERAL (SELECT seq, service_code, slot_start_ms, status FROM bookings \
+           WHERE national_code = c.nc AND CASE status WHEN 'booked' THEN true \
+             WHEN 'checked_in' THEN slot_start_ms > $2 WHEN 'completed' THEN slot_start_ms > $2 \
+             ELSE false END) b",
+    )
+    .bind(text_array(citizens.iter().map(|c| Some(*c))))
+    .bind(after_ms)
     .fetch_all(&mut **tx)
     .await?;
-    rows.iter()
-        .map(|r| {
-            let status: String = r.try_get("status")?;
-            Ok((
-                r.try_get("seq")?,
-                field(
-                    "service",
-                    ServiceCode::parse(&r.try_get::<String, _>("service_code")?),
-                )?,
-                r.try_get("slot_start_ms")?,
-                BookingStatus::parse(&status).ok_or_else(|| corrupt("booking status", &status))?,
-            ))
-        })
-        .collect()
+    let mut out: HashMap<String, Vec<HeldRow>> = HashMap::new();
+    for r in &rows {
+        let status: String = r.try_get("status")?;
+        let held = (
+            r.try_get("seq")?,
+            field(
+                "service",
+                ServiceCode::parse(&r.try_get::<String, _>("service_code")?),
+            )?,
+            r.try_get("slot_start_ms")?,
+            BookingStatus::parse(&status).ok_or_else(|| corrupt("booking status", &status))?,
+        );
+        out.entry(r.try_get("national_code")?)
+            .or_default()
+            .push(held);
+    }
+    Ok(out)
 }
 
 fn as_holdings(rows: &[HeldRow], except_seq: Option<i64>) -> Vec<Holding<'_>> {
@@ -319,23 +339,62 @@ fn as_holdings(rows: &[HeldRow], except_seq: Option<i64>) -> Vec<Holding<'_>> {
         .collect()
 }
 
-/// Seats taken in a slot, as committed so far. The decision reads it; the conditional upsert
-/// that follows is what guards the capacity across processes.
-async fn load_in(tx: &mut AnyTx<'_>, office: OfficeCode, slot_start_ms: i64) -> Result<u32> {
-    let row =
-        sqlx::query("SELECT booked FROM slot_loads WHERE office_code = $1 AND slot_start_ms = $2")
-            .bind(i64::from(office.get()))
-            .bind(slot_start_ms)
-            .fetch_optional(&mut **tx)
-            .await?;
-    Ok(match row {
-        Some(r) => r.try_get::<i64, _>("booked")? as u32,
-        None => 0,
-    })
+/// Takes the advisory locks of `names` (national codes, idempotency keys) until the
+/// transaction ends, in one statement. They are taken in the order of their hashes (the plan
+/// sorts before the aggregate calls the lock function), so writers in any number of processes
+/// take them in one order and never deadlock on them. A citizen's lock (the same key as
+/// `pg_advisory_xact_lock(hashtext(national_code))`) serialises their bookings and
+/// reschedules, so the limit checks of two can't both pass; a key's lock makes a retry wait
+/// for its first request's commit and then find its booking.
+pub(crate) async fn lock_names(tx: &mut AnyTx<'_>, names: &[&str]) -> Result<()> {
+    sqlx::query(
+        "SELECT count(pg_advisory_xact_lock(h)) AS n FROM (SELECT DISTINCT hashtext(k) AS h \
+         FROM unnest($1::text::text[]) AS k ORDER BY h) s",
+    )
+    .bind(text_array(names.iter().map(|n| Some(*n))))
+    .fetch_one(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// Locks the `slot_loads` rows of `slots` until the transaction ends, in (office, slot) order
+/// (creating missing ones at zero), and returns their seats taken as locked: the latest
+/// committed count, which no other writer can change before this transaction ends. Every
+/// writer that holds more than one slot row takes them through here, in this order.
+pub(crate) async fn lock_slots(
+    tx: &mut AnyTx<'_>,
+    slots: &[(OfficeCode, i64)],
+) -> Result<HashMap<(u32, i64), u32>> {
+    let mut keys: Vec<(u32, i64)> = slots.iter().map(|(o, s)| (o.get(), *s)).collect();
+    keys.sort_unstable();
+    // One row may be updated only once per statement.
+    keys.dedup();
+    // The no-op update locks a present row and returns its latest committed count.
+    let rows = sqlx::query(
+        "INSERT INTO slot_loads (office_code, slot_start_ms, booked) \
+         SELECT office, slot, 0 FROM unnest($1::text::bigint[], $2::text::bigint[]) AS r(office, slot) \
+         ORDER BY office, slot \
+         ON CONFLICT (office_code, slot_start_ms) DO UPDATE SET booked = slot_loads.booked \
+         RETURNING office_code, slot_start_ms, booked",
+    )
+    .bind(int_array(keys.iter().map(|(office, _)| i64::from(*office))))
+    .bind(int_array(keys.iter().map(|(_, slot)| *slot)))
+    .fetch_all(&mut **tx)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            let office: i64 = r.try_get("office_code")?;
+            let booked: i64 = r.try_get("booked")?;
+            Ok((
+                (office as u32, r.try_get::<i64, _>("slot_start_ms")?),
+                booked as u32,
+            ))
+        })
+        .collect()
 }
 
 /// Takes a seat in the slot unless it holds `capacity` already: the database-level guard of
-/// the capacity invariant. `SlotFull` when another writer took the last seat meanwhile.
+/// the capacity invariant, checked again although the caller holds the row's lock.
 async fn take_seat(
     tx: &mut AnyTx<'_>,
     office: OfficeCode,
@@ -401,99 +460,6 @@ pub(crate) async fn finish<T>(tx: AnyTx<'_>, outcome: Result<T>) -> Result<T> {
             Err(e)
         }
     }
-}
-
-async fn book_in(
-    store: &SqlStore,
-    tx: &mut AnyTx<'_>,
-    permit: &Permit,
-    b: &NewBooking,
-    ctx: &AuditContext,
-) -> Result<Booked> {
-    // Serialise one citizen's concurrent bookings across processes: the limit checks can't
-    // both pass, and a retried request waits here, then finds the first one's booking.
-    sqlx::query("SELECT pg_advisory_xact_lock(hashtext($1))")
-        .bind(b.national_code.as_str().to_string())
-        .execute(&mut **tx)
-        .await?;
-    let prior = match &b.idempotency_key {
-        Some(key) => booking_by_key(tx, key).await?,
-        None => None,
-    };
-    let held = holdings_in(tx, &b.national_code, &b.rules, b.slot_start_ms).await?;
-    // A replay takes no seat: no capacity is needed to decide it.
-    let capacity = match prior {
-        Some(_) => 0,
-        None => crate::capacity::in_transaction(tx, b.office, &b.service).await?,
-    };
-    let load = SlotLoad {
-        booked: load_in(tx, b.office, b.slot_start_ms).await?,
-        capacity,
-    };
-    let decision = decide_booking(
-        &b.rules,
-        &ask_of(b),
-        prior.as_ref().map(ask_of_booking).as_ref(),
-        &as_holdings(&held, None),
-        load,
-    )?;
-    if let (BookingDecision::Replay { .. }, Some(existing)) = (decision, prior) {
-        // Whether the retry matches its first request is the caller's to answer
-        // (`idempotency_key_reused`); the store returns the first booking either way.
-        return Ok(Booked::Replayed(existing));
-    }
-    take_seat(tx, b.office, b.slot_start_ms, capacity).await?;
-    let created_by = permit.principal().audit_name();
-    let seq: i64 = sqlx::query("SELECT nextval('booking_seq') AS n")
-        .fetch_one(&mut **tx)
-        .await?
-        .try_get("n")?;
-    let tracking_code = TrackingCode::from_sequence(seq as u64, &store.tracking_key);
-    // The row is the booking's creation audit record (migration 0009): no audit_log row.
-    let staff_id = permit.principal().staff_id();
-    sqlx::query(
-        "INSERT INTO bookings (seq, tracking_code, office_code, service_code, slot_start_ms, slot_end_ms, \
-         national_code, mobile, status, created_at_ms, updated_at_ms, created_by, idempotency_key, \
-         actor_staff_id, client_ip, request_id, audit_action) \
-         VALUES ($11, $1, $2, $3, $4, $5, $6, $7, 'booked', $8, $8, $9, $10, $12, $13, $14, $15)",
-    )
-    .bind(tracking_code.as_str().to_string())
-    .bind(i64::from(b.office.get()))
-    .bind(b.service.as_str().to_string())
-    .bind(b.slot_start_ms)
-    .bind(b.slot_end_ms)
-    .bind(b.national_code.as_str().to_string())
-    .bind(b.mobile.as_str().to_string())
-    .bind(ctx.now_ms)
-    .bind(created_by.clone())
-    .bind(b.idempotency_key.clone())
-    .bind(seq)
-    .bind(staff_id)
-    .bind(ctx.ip.clone())
-    .bind(ctx.request_id.clone())
-    .bind(permit.action().audit_name())
-    .execute(&mut **tx)
-    .await?;
-    let booking = Booking {
-        tracking_code,
-        office: b.office,
-        service: b.service.clone(),
-        slot_start_ms: b.slot_start_ms,
-        slot_end_ms: b.slot_end_ms,
-        national_code: b.national_code.clone(),
-        mobile: b.mobile.clone(),
-        status: BookingStatus::Booked,
-        created_at_ms: ctx.now_ms,
-        updated_at_ms: ctx.now_ms,
-        created_by,
-    };
-    crate::outbox::enqueue(
-        tx,
-        &crate::outbox::booking_message(crate::OutboxKind::BookingConfirmed, &booking),
-        ctx.now_ms,
-    )
-    .await?;
-    Ok(Booked::New(booking))
 }
 
 pub(crate) async fn booking(store: &SqlStore, code: &TrackingCode) -> Result<Booking> {
@@ -602,6 +568,10 @@ async fn reschedule_in(
     ctx: &AuditContext,
 ) -> Result<Booking> {
     let seq = current.tracking_code.to_sequence(&store.tracking_key) as i64;
+    // The citizen's lock first, as a booking batch takes it: a move and a new booking of the
+    // same person can't both pass the visit rule, and the lock order stays citizen, booking
+    // row, slot rows for every writer.
+    lock_names(tx, &[current.national_code.as_str()]).await?;
     // Lock the booking row: concurrent reschedules and cancels of it queue here.
     let row = sqlx::query("SELECT status, slot_start_ms FROM bookings WHERE seq = $1 FOR UPDATE")
         .bind(seq)
@@ -612,8 +582,21 @@ async fn reschedule_in(
     let from_ms: i64 = row.try_get("slot_start_ms")?;
     let held = holdings_in(tx, &current.national_code, &to.rules, to.slot_start_ms).await?;
     let capacity = crate::capacity::in_transaction(tx, current.office, &current.service).await?;
+    // Both slots' rows in the order every writer takes them, so two moves in opposite
+    // directions can't deadlock.
+    let loads = lock_slots(
+        tx,
+        &[
+            (current.office, from_ms),
+            (current.office, to.slot_start_ms),
+        ],
+    )
+    .await?;
     let load = SlotLoad {
-        booked: load_in(tx, current.office, to.slot_start_ms).await?,
+        booked: loads
+            .get(&(current.office.get(), to.slot_start_ms))
+            .copied()
+            .unwrap_or(0),
         capacity,
     };
     decide_reschedule(
@@ -732,66 +715,33 @@ pub(crate) trait BookingWriter: Send + Sync + 'static {
     fn references_changed(&self, office: Option<OfficeCode>);
 }
 
-/// The PostgreSQL writer: conditional updates in the request's own transaction, the
-/// conditional upsert on `slot_loads` the guard, a per-citizen advisory lock for the limits.
-pub(crate) struct ConditionalUpdates;
+/// Cancels `current` in its own transaction (PostgreSQL): the booking row's conditional
+/// update decides a race, and the slot's count goes down in the same transaction. Begun as a
+/// batch's transaction is, since they share statements and so their connections' cached plans.
+pub(crate) async fn cancel_alone(
+    store: &SqlStore,
+    permit: &Permit,
+    current: &Booking,
+    ctx: &AuditContext,
+) -> Result<Booking> {
+    let mut tx = store.pool.begin_with(BEGIN_KEYED).await?;
+    let outcome = cancel_in(store, &mut tx, permit, current, ctx).await;
+    finish(tx, outcome).await
+}
 
-#[async_trait]
-impl BookingWriter for ConditionalUpdates {
-    async fn loads(
-        &self,
-        store: &SqlStore,
-        office: OfficeCode,
-        from_ms: i64,
-        to_ms: i64,
-    ) -> Result<Vec<(i64, u32)>> {
-        stored_loads(store, office, from_ms, to_ms).await
-    }
-
-    async fn book(
-        &self,
-        store: &SqlStore,
-        permit: &Permit,
-        b: &NewBooking,
-        ctx: &AuditContext,
-    ) -> Result<Booked> {
-        let (_turn, mut tx) = store.begin_write().await?;
-        let outcome = book_in(store, &mut tx, permit, b, ctx).await;
-        finish(tx, outcome).await
-    }
-
-    async fn cancel(
-        &self,
-        store: &SqlStore,
-        permit: &Permit,
-        current: &Booking,
-        ctx: &AuditContext,
-    ) -> Result<Booking> {
-        let (_turn, mut tx) = store.begin_write().await?;
-        let outcome = cancel_in(store, &mut tx, permit, current, ctx).await;
-        finish(tx, outcome).await
-    }
-
-    async fn reschedule(
-        &self,
-        store: &SqlStore,
-        permit: &Permit,
-        current: &Booking,
-        to: &NewSlot,
-        ctx: &AuditContext,
-    ) -> Result<Booking> {
-        let (_turn, mut tx) = store.begin_write().await?;
-        let outcome = reschedule_in(store, &mut tx, permit, current, to, ctx).await;
-        finish(tx, outcome).await
-    }
-
-    /// The statuses are in the database already; there is no memory to tell.
-    async fn observe_statuses(&self, _statuses: &[(TrackingCode, BookingStatus)]) -> Result<()> {
-        Ok(())
-    }
-
-    /// Capacity is read inside each booking's transaction; there is nothing to drop.
-    fn references_changed(&self, _office: Option<OfficeCode>) {}
+/// Moves `current` in its own transaction (PostgreSQL, begun as a batch's), under the citizen's
+/// lock and both slots' row locks: the new seat is taken before the old one is freed, or
+/// nothing changes.
+pub(crate) async fn reschedule_alone(
+    store: &SqlStore,
+    permit: &Permit,
+    current: &Booking,
+    to: &NewSlot,
+    ctx: &AuditContext,
+) -> Result<Booking> {
+    let mut tx = store.pool.begin_with(BEGIN_KEYED).await?;
+    let outcome = reschedule_in(store, &mut tx, permit, current, to, ctx).await;
+    finish(tx, outcome).await
 }
 
 #[async_trait]

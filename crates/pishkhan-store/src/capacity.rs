@@ -6,8 +6,9 @@
 //! of the office's counters handles, put through the domain's
 //! [`SlotPolicy::capacity_at_counters`].
 //!
-//! - PostgreSQL reads the inputs inside the booking's transaction, in one statement
-//!   ([`in_transaction`]): what that read sees is what the conditional upsert enforces.
+//! - PostgreSQL reads the inputs inside the booking's transaction, one statement for all the
+//!   (office, service) pairs of a batch ([`many_in_transaction`]): what that read sees is what
+//!   the seats are counted against under the slots' row locks.
 //! - The SQLite engine owns the database, so it keeps the inputs in memory ([`CapacityCache`]),
 //!   loaded on first use and dropped whenever the store commits a change to them: every such
 //!   write path calls `BookingWriter::references_changed` after its commit, which notes the
@@ -22,6 +23,7 @@ use pishkhan_domain::schedule::SlotPolicy;
 use sqlx::any::AnyRow;
 use sqlx::{AnyPool, Row};
 
+use crate::pg_group_commit::{int_array, text_array};
 use crate::registry::{OFFICE_COLS, office_from_row};
 use crate::sql::{AnyTx, corrupt};
 use crate::{Result, StoreError};
@@ -80,33 +82,81 @@ fn minutes_of(minutes: Option<i64>) -> Result<u16> {
     }
 }
 
-/// The slot capacity of `service` at `office`, read inside `tx` in one round trip
-/// (PostgreSQL): the office with its stored policy, the service's handling minutes and the
-/// office's counters as one JSON array.
-///
-/// A manager's concurrent change is ordered by this read: a booking that read the old policy
-/// serialises before the change, one that reads the new one after it, and the conditional
-/// upsert that takes the seat sees every seat committed before it either way.
+/// Why a pair has no capacity: the office or the service it names is unknown (the entity
+/// of `StoreError::NotFound`).
+pub(crate) type Unknown = &'static str;
+
+/// The slot capacity of `service` at `office`, read inside `tx` (PostgreSQL).
 pub(crate) async fn in_transaction(
     tx: &mut AnyTx<'_>,
     office: OfficeCode,
     service: &ServiceCode,
 ) -> Result<u32> {
-    let row = sqlx::query(sqlx::AssertSqlSafe(format!(
-        "SELECT {OFFICE_COLS}, p.slot_minutes, p.occupancy_cap, p.booking_counters, \
-         (SELECT s.avg_minutes FROM services s WHERE s.code = $2) AS avg_minutes, \
-         (SELECT json_agg(json_build_array(c.counter, c.services_json) ORDER BY c.counter)::text \
-          FROM office_counters c WHERE c.office_code = $1) AS counter_rows \
-         FROM offices LEFT JOIN office_schedules p ON p.office_code = offices.code \
-         WHERE offices.code = $1"
+    let mut one = many_in_transaction(tx, &[(office, service)]).await?;
+    match one.pop() {
+        Some(Ok(capacity)) => Ok(capacity),
+        Some(Err(entity)) => Err(StoreError::NotFound { entity }),
+        None => Err(corrupt("capacity", "no row for the pair asked")),
+    }
+}
+
+/// The slot capacities of many (office, service) pairs, read inside `tx` in one round trip
+/// (PostgreSQL), in the order asked: per pair the office with its stored policy, the
+/// service's handling minutes and the office's counters as one JSON array. The pairs go in as
+/// array literals (the `Any` driver binds no arrays), and are looked up pair by pair
+/// (LATERAL), so each is a primary-key probe whatever the planner guesses of their number.
+///
+/// A manager's concurrent change is ordered by this read: a booking that read the old policy
+/// serialises before the change, one that reads the new one after it, and the seats are
+/// counted under the slot's row lock either way.
+pub(crate) async fn many_in_transaction(
+    tx: &mut AnyTx<'_>,
+    pairs: &[(OfficeCode, &ServiceCode)],
+) -> Result<Vec<std::result::Result<u32, Unknown>>> {
+    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT q.ord, o.* FROM unnest($1::text::bigint[], $2::text::text[]) WITH ORDINALITY \
+           AS q(want_office, want_service, ord) \
+         LEFT JOIN LATERAL (\
+           SELECT {OFFICE_COLS}, p.slot_minutes, p.occupancy_cap, p.booking_counters, \
+           (SELECT s.avg_minutes FROM services s WHERE s.code = q.want_service) AS avg_minutes, \
+           (SELECT json_agg(json_build_array(c.counter, c.services_json) ORDER BY c.counter)::text \
+            FROM office_counters c WHERE c.office_code = offices.code) AS counter_rows \
+           FROM offices LEFT JOIN office_schedules p ON p.office_code = offices.code \
+           WHERE offices.code = q.want_office) o ON true"
     )))
-    .bind(i64::from(office.get()))
-    .bind(service.as_str().to_string())
-    .fetch_optional(&mut **tx)
-    .await?
-    .ok_or(StoreError::NotFound { entity: "office" })?;
-    let minutes = minutes_of(row.try_get("avg_minutes")?)?;
-    let counters: Option<String> = row.try_get("counter_rows")?;
+    .bind(int_array(
+        pairs.iter().map(|(office, _)| i64::from(office.get())),
+    ))
+    .bind(text_array(
+        pairs.iter().map(|(_, service)| Some(service.as_str())),
+    ))
+    .fetch_all(&mut **tx)
+    .await?;
+    let mut out: Vec<Option<std::result::Result<u32, Unknown>>> = vec![None; pairs.len()];
+    for r in &rows {
+        let ord: i64 = r.try_get("ord")?;
+        let (slot, (_, service)) = usize::try_from(ord - 1)
+            .ok()
+            .and_then(|i| Some((out.get_mut(i)?, pairs.get(i)?)))
+            .ok_or_else(|| corrupt("capacity row", ord))?;
+        *slot = Some(capacity_of_row(r, service)?);
+    }
+    out.into_iter()
+        .map(|c| c.ok_or_else(|| corrupt("capacity", "no row for a pair asked")))
+        .collect()
+}
+
+/// One pair's row of [`many_in_transaction`].
+fn capacity_of_row(r: &AnyRow, service: &ServiceCode) -> Result<std::result::Result<u32, Unknown>> {
+    let office: Option<i64> = r.try_get("code")?;
+    if office.is_none() {
+        return Ok(Err("office"));
+    }
+    let Some(minutes) = r.try_get::<Option<i64>, _>("avg_minutes")? else {
+        return Ok(Err("service"));
+    };
+    let minutes = minutes_of(Some(minutes))?;
+    let counters: Option<String> = r.try_get("counter_rows")?;
     let counters = match counters {
         None => Vec::new(),
         Some(json) => {
@@ -118,10 +168,10 @@ pub(crate) async fn in_transaction(
         }
     };
     let inputs = OfficeInputs {
-        policy: policy_of_row(&row)?,
+        policy: policy_of_row(r)?,
         counters,
     };
-    Ok(inputs.capacity(service, minutes))
+    Ok(Ok(inputs.capacity(service, minutes)))
 }
 
 /// An office's inputs as committed (the SQLite engine, on a cache miss).

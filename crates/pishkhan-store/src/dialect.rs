@@ -7,7 +7,7 @@
 use async_trait::async_trait;
 use sqlx::{AnyPool, Row};
 
-use crate::bookings::{BookingWriter, ConditionalUpdates};
+use crate::bookings::BookingWriter;
 use crate::sql::AnyTx;
 use crate::{Backend, Result};
 
@@ -177,14 +177,18 @@ impl Dialect for Postgres {
             .try_get("n")?)
     }
 
-    /// Conditional updates in the request's own transaction (`bookings.rs`).
+    /// Bookings group-committed by a few writer tasks on the store's pool
+    /// (`pg_group_commit.rs`); cancels and reschedules in their own transactions.
     async fn start_booking_writer(
         &self,
-        _pool: &AnyPool,
-        _tracking_key: [u8; 32],
+        pool: &AnyPool,
+        tracking_key: [u8; 32],
         _now_ms: i64,
     ) -> Result<Box<dyn BookingWriter>> {
-        Ok(Box::new(ConditionalUpdates))
+        Ok(Box::new(crate::pg_group_commit::GroupCommit::start(
+            pool.clone(),
+            tracking_key,
+        )))
     }
 
     fn start_background(&self, _pool: &AnyPool) -> Option<crate::sqlite::Checkpointer> {

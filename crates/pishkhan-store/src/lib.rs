@@ -23,6 +23,7 @@ mod identity;
 mod listing;
 mod migrate;
 mod outbox;
+mod pg_group_commit;
 mod postgres;
 mod queue;
 mod registry;

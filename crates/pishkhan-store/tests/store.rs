@@ -3,6 +3,8 @@
 //! SQLite always runs; PostgreSQL runs when `PISHKHAN_TEST_POSTGRES_URL` is set (see
 //! `pishkhan-testkit`). Each scenario gets a fresh database.
 
+use std::sync::Arc;
+
 use pishkhan_domain::access::{Action, Principal, StaffActor, authorize};
 use pishkhan_domain::model::{
     AgencyCode, Digitization, LocalizedText, OfficeCode, OfficeStatus, Role, ServiceCode, Staff,
@@ -864,6 +866,257 @@ async fn a_thousand_concurrent_bookings_fill_a_slot_of_ten_exactly() {
             store.slot_loads(office, slot, slot + 1).await.unwrap(),
             vec![(slot, 10)]
         );
+    })
+    .await;
+}
+
+/// A second handle on the test's database, as a second app process would open it: its own
+/// pool and booking writer on PostgreSQL. The embedded store has one owner, so there it is the
+/// same store.
+async fn second_process(db: &TestDb, first: &Arc<dyn Store>) -> Arc<dyn Store> {
+    match db.backend() {
+        Backend::Postgres => db.open().await,
+        Backend::Sqlite => first.clone(),
+    }
+}
+
+/// The seats `slot_loads` counts per slot of `office` in `[from_ms, to_ms)` equal the booked
+/// bookings there.
+async fn assert_loads_match_bookings(
+    store: &dyn Store,
+    office: OfficeCode,
+    from_ms: i64,
+    to_ms: i64,
+) {
+    let mut booked = std::collections::BTreeMap::new();
+    for b in store.office_bookings(office, from_ms, to_ms).await.unwrap() {
+        if b.status == pishkhan_domain::schedule::BookingStatus::Booked {
+            *booked.entry(b.slot_start_ms).or_insert(0u32) += 1;
+        }
+    }
+    let loads: std::collections::BTreeMap<i64, u32> = store
+        .slot_loads(office, from_ms, to_ms)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|(_, n)| *n > 0)
+        .collect();
+    assert_eq!(loads, booked);
+}
+
+#[tokio::test]
+async fn a_thousand_concurrent_bookings_through_two_processes_fill_a_slot_of_ten_exactly() {
+    each_backend(|db| async move {
+        let first = db.open().await;
+        let nation = load_small_nation(first.as_ref()).await;
+        let second = second_process(&db, &first).await;
+        let office = nation.offices[0].code;
+        set_capacity(first.as_ref(), office, 10).await;
+        let slot = soon();
+        let permit = system_book(office);
+        let mut tasks = Vec::new();
+        for person in 0..1000u32 {
+            let store = if person % 2 == 0 {
+                first.clone()
+            } else {
+                second.clone()
+            };
+            let permit = permit.clone();
+            tasks.push(tokio::spawn(async move {
+                store
+                    .create_booking(&permit, &booking_for(office, slot, person), &ctx(T0))
+                    .await
+            }));
+        }
+        let (mut booked, mut full) = (0, 0);
+        for t in tasks {
+            match t.await.unwrap() {
+                Ok(pishkhan_store::Booked::New(_)) => booked += 1,
+                Err(StoreError::SlotFull) => full += 1,
+                other => panic!("unexpected {other:?}"),
+            }
+        }
+        assert_eq!((booked, full), (10, 990));
+        assert_eq!(
+            second.slot_loads(office, slot, slot + 1).await.unwrap(),
+            vec![(slot, 10)]
+        );
+        assert_loads_match_bookings(first.as_ref(), office, slot, slot + 1).await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn concurrent_retries_of_one_key_through_two_processes_make_one_booking() {
+    each_backend(|db| async move {
+        let first = db.open().await;
+        let nation = load_small_nation(first.as_ref()).await;
+        let second = second_process(&db, &first).await;
+        let office = nation.offices[0].code;
+        set_capacity(first.as_ref(), office, 5).await;
+        let slot = soon();
+        let permit = system_book(office);
+        let mut request = booking_for(office, slot, 3);
+        // Quotes, a backslash, a comma, braces and the word NULL: any text is a key.
+        request.idempotency_key = Some(r#"operator:retry "1", {a\b} NULL"#.into());
+        let mut tasks = Vec::new();
+        for attempt in 0..20 {
+            let store = if attempt % 2 == 0 {
+                first.clone()
+            } else {
+                second.clone()
+            };
+            let (permit, request) = (permit.clone(), request.clone());
+            tasks.push(tokio::spawn(async move {
+                store.create_booking(&permit, &request, &ctx(T0)).await
+            }));
+        }
+        let (mut new, mut replayed) = (Vec::new(), Vec::new());
+        for t in tasks {
+            match t.await.unwrap() {
+                Ok(pishkhan_store::Booked::New(b)) => new.push(b),
+                Ok(pishkhan_store::Booked::Replayed(b)) => replayed.push(b),
+                other => panic!("unexpected {other:?}"),
+            }
+        }
+        assert_eq!((new.len(), replayed.len()), (1, 19));
+        assert!(replayed.iter().all(|b| *b == new[0]));
+        assert_eq!(
+            first.slot_loads(office, slot, slot + 1).await.unwrap(),
+            vec![(slot, 1)]
+        );
+        let confirmations = first
+            .outbox_messages(Some(request.mobile.as_str()), 10)
+            .await
+            .unwrap();
+        assert_eq!(confirmations.len(), 1, "{confirmations:?}");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_citizen_booking_concurrently_through_two_processes_gets_only_what_the_rules_allow() {
+    each_backend(|db| async move {
+        let first = db.open().await;
+        let nation = load_small_nation(first.as_ref()).await;
+        let second = second_process(&db, &first).await;
+        let office = nation.offices[0].code;
+        set_capacity(first.as_ref(), office, 5).await;
+        let permit = system_book(office);
+        let (slot, day) = (soon(), 86_400_000);
+        // One person asks for ten slots at once: five of one service (one active booking per
+        // service) and five of five other services (two visits in 14 days).
+        let mut tasks = Vec::new();
+        for n in 0..10usize {
+            let store = if n % 2 == 0 {
+                first.clone()
+            } else {
+                second.clone()
+            };
+            let mut request = booking_for(office, slot + n as i64 * day, 7);
+            if n >= 5 {
+                request.service = ServiceCode::parse(nation.services[n].code.as_str()).unwrap();
+            }
+            let permit = permit.clone();
+            tasks.push(tokio::spawn(async move {
+                store.create_booking(&permit, &request, &ctx(T0)).await
+            }));
+        }
+        let (mut booked, mut limited) = (0, 0);
+        for t in tasks {
+            match t.await.unwrap() {
+                Ok(pishkhan_store::Booked::New(_)) => booked += 1,
+                Err(StoreError::LimitReached { .. }) => limited += 1,
+                other => panic!("unexpected {other:?}"),
+            }
+        }
+        assert_eq!((booked, limited), (2, 8));
+        let held = first
+            .citizen_bookings(&NationalCode::from_body(100_000_007).unwrap())
+            .await
+            .unwrap();
+        assert_eq!(held.len(), 2, "{held:?}");
+        assert_loads_match_bookings(first.as_ref(), office, slot, slot + 10 * day).await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn reschedules_and_bookings_racing_for_one_seat_through_two_processes_keep_the_counts() {
+    each_backend(|db| async move {
+        let first = db.open().await;
+        let nation = load_small_nation(first.as_ref()).await;
+        let second = second_process(&db, &first).await;
+        let office = nation.offices[0].code;
+        set_capacity(first.as_ref(), office, 1).await;
+        let permit = system_book(office);
+        let (slot, day) = (soon(), 86_400_000);
+        // Ten people each hold a seat on their own day; all of them try to move to the one
+        // seat of the last day while forty others try to book it.
+        let mut held = Vec::new();
+        for person in 0..10u32 {
+            match first
+                .create_booking(
+                    &permit,
+                    &booking_for(office, slot + i64::from(person) * day, person),
+                    &ctx(T0),
+                )
+                .await
+                .unwrap()
+            {
+                pishkhan_store::Booked::New(b) => held.push(b.tracking_code),
+                other => panic!("{other:?}"),
+            }
+        }
+        let target = slot + 10 * day;
+        let mut tasks = Vec::new();
+        for (n, code) in held.iter().enumerate() {
+            let store = if n % 2 == 0 {
+                first.clone()
+            } else {
+                second.clone()
+            };
+            let (permit, code) = (permit.clone(), code.clone());
+            tasks.push(tokio::spawn(async move {
+                let to = pishkhan_store::NewSlot {
+                    slot_start_ms: target,
+                    slot_end_ms: target + 30 * 60_000,
+                    rules: pishkhan_domain::schedule::BookingRules::default(),
+                };
+                store
+                    .reschedule_booking(&permit, &code, &to, &ctx(T0 + 1))
+                    .await
+                    .map(|_| ())
+            }));
+        }
+        for person in 100..140u32 {
+            let store = if person % 2 == 0 {
+                second.clone()
+            } else {
+                first.clone()
+            };
+            let permit = permit.clone();
+            tasks.push(tokio::spawn(async move {
+                store
+                    .create_booking(&permit, &booking_for(office, target, person), &ctx(T0))
+                    .await
+                    .map(|_| ())
+            }));
+        }
+        let mut taken = 0;
+        for t in tasks {
+            match t.await.unwrap() {
+                Ok(()) => taken += 1,
+                Err(StoreError::SlotFull) => {}
+                other => panic!("unexpected {other:?}"),
+            }
+        }
+        assert_eq!(taken, 1);
+        assert_eq!(
+            first.slot_loads(office, target, target + 1).await.unwrap(),
+            vec![(target, 1)]
+        );
+        assert_loads_match_bookings(second.as_ref(), office, slot, target + 1).await;
     })
     .await;
 }
