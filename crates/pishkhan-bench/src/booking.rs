@@ -278,14 +278,25 @@ async fn postgres_runs(
         let (p50, p99) = lone_latency(store.clone(), lone).await?;
         println!("postgres lone request latency: p50 {p50:.2} ms, p99 {p99:.2} ms");
         let reqs = requests(&nation.offices, service, args.postgres_requests, 4);
-        let r = run(store.clone(), reqs, args.concurrency.min(64)).await?;
+        let r = run(store.clone(), reqs, args.concurrency).await?;
         print_run(
             &format!(
-                "postgres, conditional upsert per booking, {} in flight",
-                args.concurrency.min(64)
+                "postgres store, group commit, {} in flight",
+                args.concurrency
             ),
             &r,
         );
+        if args.surge_concurrency > 0 {
+            let reqs = requests(&nation.offices, service, args.postgres_requests, 7);
+            let s = run(store.clone(), reqs, args.surge_concurrency).await?;
+            print_run(
+                &format!(
+                    "postgres store, group commit, surge: {} in flight",
+                    args.surge_concurrency
+                ),
+                &s,
+            );
+        }
         drop(store);
         let reqs = requests(&nation.offices, service, args.postgres_requests, 5);
         // The store computes capacity from the offices' (default) policies; the baseline's
