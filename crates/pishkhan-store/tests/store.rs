@@ -1121,6 +1121,40 @@ async fn reschedules_and_bookings_racing_for_one_seat_through_two_processes_keep
     .await;
 }
 
+#[tokio::test]
+async fn a_booking_for_an_unknown_service_is_refused_alone_among_concurrent_ones() {
+    each_backend(|db| async move {
+        let store = db.open().await;
+        let nation = load_small_nation(store.as_ref()).await;
+        let office = nation.offices[0].code;
+        set_capacity(store.as_ref(), office, 20).await;
+        let (slot, permit) = (soon(), system_book(office));
+        let mut tasks = Vec::new();
+        for person in 0..20u32 {
+            let mut request = booking_for(office, slot, person);
+            if person == 10 {
+                request.service = ServiceCode::parse("ZZZ-999").unwrap();
+            }
+            let (store, permit) = (store.clone(), permit.clone());
+            tasks.push(tokio::spawn(async move {
+                store.create_booking(&permit, &request, &ctx(T0)).await
+            }));
+        }
+        let mut booked = 0;
+        for (person, t) in tasks.into_iter().enumerate() {
+            match (person, t.await.unwrap()) {
+                (10, Err(StoreError::NotFound { entity: "service" })) => {}
+                (10, other) => panic!("unexpected {other:?}"),
+                (_, Ok(pishkhan_store::Booked::New(_))) => booked += 1,
+                (_, other) => panic!("unexpected {other:?}"),
+            }
+        }
+        assert_eq!(booked, 19);
+        assert_loads_match_bookings(store.as_ref(), office, slot, slot + 1).await;
+    })
+    .await;
+}
+
 fn system_book(office: OfficeCode) -> pishkhan_domain::access::Permit {
     let staff = Principal::Staff(StaffActor {
         id: 0,
