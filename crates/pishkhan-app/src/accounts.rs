@@ -12,7 +12,7 @@ use pishkhan_store::{
 use crate::App;
 use crate::AppError;
 use crate::secrets as auth;
-use crate::{Citizen, Session, StaffSession};
+use crate::{Session, StaffSession};
 
 pub struct LoggedIn {
     pub token: String,
@@ -391,19 +391,9 @@ pub async fn any_session(
     if !citizens {
         return Ok(None);
     }
-    let Some(session) = state.store().citizen_session(&hash, now_ms).await? else {
-        return Ok(None);
-    };
-    let citizen = Citizen {
-        national_code: session.national_code,
-        mobile: session.mobile,
-    };
-    state.sessions().put_citizen(
-        ticket,
-        &hash,
-        citizen.clone(),
-        session.expires_at_ms,
-        now_ms,
-    );
-    Ok(Some(Session::Citizen(citizen)))
+    Ok(
+        crate::citizens::stored_citizen(state, &hash, ticket, now_ms)
+            .await?
+            .map(Session::Citizen),
+    )
 }

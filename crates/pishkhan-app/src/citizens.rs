@@ -97,20 +97,26 @@ pub async fn citizen_session(state: &App, token: &str) -> Result<Option<Citizen>
         Ok(cached) => return Ok(Some(cached)),
         Err(ticket) => ticket,
     };
-    let Some(session) = state.store().citizen_session(&hash, now_ms).await? else {
+    stored_citizen(state, &hash, ticket, now_ms).await
+}
+
+/// A cache miss: the citizen session `hash` names in the store, cached under `ticket`.
+pub(crate) async fn stored_citizen(
+    state: &App,
+    hash: &str,
+    ticket: crate::session_cache::Ticket,
+    now_ms: i64,
+) -> Result<Option<Citizen>, AppError> {
+    let Some(session) = state.store().citizen_session(hash, now_ms).await? else {
         return Ok(None);
     };
     let citizen = Citizen {
         national_code: session.national_code,
         mobile: session.mobile,
     };
-    state.sessions().put_citizen(
-        ticket,
-        &hash,
-        citizen.clone(),
-        session.expires_at_ms,
-        now_ms,
-    );
+    state
+        .sessions()
+        .put_citizen(ticket, hash, citizen.clone(), session.expires_at_ms, now_ms);
     Ok(Some(citizen))
 }
 

@@ -199,16 +199,7 @@ impl SessionCache {
         } else {
             None
         };
-        match found {
-            Some(v) => {
-                self.hits.fetch_add(1, Ordering::Relaxed);
-                Ok(v)
-            }
-            None => {
-                self.misses.fetch_add(1, Ordering::Relaxed);
-                Err(Ticket(maps.generation))
-            }
-        }
+        self.counted(found, maps.generation)
     }
 
     fn fill<T: Clone>(
@@ -244,6 +235,21 @@ impl SessionCache {
             now_ms,
             now,
         );
+    }
+
+    /// A lookup's outcome, counted as a hit or a miss; a miss carries the generation its
+    /// fill must match.
+    fn counted<T>(&self, found: Option<T>, generation: u64) -> Result<T, Ticket> {
+        match found {
+            Some(v) => {
+                self.hits.fetch_add(1, Ordering::Relaxed);
+                Ok(v)
+            }
+            None => {
+                self.misses.fetch_add(1, Ordering::Relaxed);
+                Err(Ticket(generation))
+            }
+        }
     }
 
     pub(crate) fn staff(&self, hash: &str, now_ms: i64) -> Result<CachedStaff, Ticket> {
@@ -297,16 +303,7 @@ impl SessionCache {
         } else {
             None
         };
-        match found {
-            Some(v) => {
-                self.hits.fetch_add(1, Ordering::Relaxed);
-                Ok(v)
-            }
-            None => {
-                self.misses.fetch_add(1, Ordering::Relaxed);
-                Err(Ticket(maps.generation))
-            }
-        }
+        self.counted(found, maps.generation)
     }
 
     pub(crate) fn put_citizen(

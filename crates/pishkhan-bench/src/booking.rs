@@ -110,13 +110,7 @@ async fn run(
     reqs: Vec<NewBooking>,
     concurrency: u32,
 ) -> anyhow::Result<RunReport> {
-    let regulator = Principal::Staff(StaffActor {
-        id: 0,
-        username: Username::parse("bench")?,
-        role: Role::Regulator,
-        office: None,
-        office_status: None,
-    });
+    let regulator = regulator()?;
     let queue = Arc::new(std::sync::Mutex::new(reqs));
     let started = Instant::now();
     let mut tasks = tokio::task::JoinSet::new();
@@ -155,6 +149,17 @@ async fn run(
         full,
         seconds: started.elapsed().as_secs_f64(),
     })
+}
+
+/// The national call centre, which may book at any office: the benchmarks' caller.
+fn regulator() -> anyhow::Result<Principal> {
+    Ok(Principal::Staff(StaffActor {
+        id: 0,
+        username: Username::parse("bench")?,
+        role: Role::Regulator,
+        office: None,
+        office_status: None,
+    }))
 }
 
 /// Latency of lone requests, one after another: p50 and p99 in milliseconds.
@@ -483,13 +488,7 @@ async fn memory(args: &BookingBenchArgs) -> anyhow::Result<()> {
         pending: Vec::new(),
         person: 0,
     }));
-    let regulator = Principal::Staff(StaffActor {
-        id: 0,
-        username: Username::parse("bench")?,
-        role: Role::Regulator,
-        office: None,
-        office_status: None,
-    });
+    let regulator = regulator()?;
     let started = Instant::now();
     let mut tasks = tokio::task::JoinSet::new();
     for _ in 0..args.surge_concurrency.max(1) {
