@@ -456,7 +456,9 @@ impl EverySlot {
                     national_code,
                     mobile: Mobile::from_parts(912, self.person % 10_000_000).ok()?,
                     rules: BookingRules::default(),
-                    idempotency_key: None,
+                    // Every request carries a key, as a careful client's would: memory must
+                    // not keep one per booking.
+                    idempotency_key: Some(format!("memory-{}", self.person)),
                 });
             }
             self.day += 1;

@@ -14,7 +14,7 @@
 //! lookup per booking) and dropped whenever the store commits a change to those inputs
 //! (`BookingWriter::references_changed`, `capacity.rs`).
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::HashMap;
 
 use pishkhan_domain::NationalCode;
 use pishkhan_domain::booking_decision::{
@@ -27,6 +27,7 @@ use sqlx::{AnyPool, Row};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::capacity::{CapacityCache, Stale};
+use crate::memory_tables::{HeldTable, OfficeListing, SlotLoads};
 use crate::sql::Arg;
 use crate::sqlite_commit::{Batch, Committer, Guarded, Insert};
 use crate::{AuditContext, Booked, Booking, NewBooking, Result, StoreError};
@@ -173,22 +174,26 @@ struct Held {
     status: BookingStatus,
 }
 
+// A surge's millions of records are sized by this: keep it at three words.
+const _: () = assert!(std::mem::size_of::<Option<Held>>() == 24);
+
 #[derive(Default)]
 struct State {
-    /// Seats taken per (office, slot start); ordered so one office's range is one scan.
-    loads: BTreeMap<(u32, i64), u32>,
+    /// Seats taken per (office, slot start).
+    loads: SlotLoads,
     /// Booking number → booking, for those that hold a seat.
-    held: HashMap<i64, Held>,
+    held: HeldTable<Held>,
     /// Citizen → numbers of every live (unarchived) booking of theirs, whatever its status.
     /// The held ones among them are the citizen's holdings for the limits; all of them are the
     /// citizen's listing (SQLite keeps no index of its own on live rows: migration 0011).
     citizens: HashMap<u64, Seqs>,
     /// Every live booking as (office, slot start, number), whatever its status.
-    listed_by_office: BTreeSet<(u32, i64, i64)>,
+    listed_by_office: OfficeListing,
     /// Service codes met so far, and where each sits in the list.
     services: Vec<ServiceCode>,
     service_index: HashMap<ServiceCode, u16>,
-    /// Idempotency key → the booking it made.
+    /// Idempotency key → the booking it made, while that booking's commit is under way; a
+    /// committed one is found in the durable record, so the map holds a batch or two at most.
     idempotency: HashMap<String, Booking>,
     /// Slot capacities per office and service, loaded on first use, dropped on a change.
     capacities: CapacityCache,
@@ -209,7 +214,7 @@ impl State {
 
     /// Counts a live booking's seat and limits.
     fn hold(&mut self, seq: i64, h: Held) {
-        *self.loads.entry((h.office, h.slot_start_ms)).or_insert(0) += 1;
+        self.loads.add(h.office, h.slot_start_ms);
         self.held.insert(seq, h);
     }
 
@@ -221,7 +226,7 @@ impl State {
                 self.citizens.insert(citizen, Seqs::One(seq));
             }
         }
-        self.listed_by_office.insert((office, slot_start_ms, seq));
+        self.listed_by_office.insert(office, slot_start_ms, seq);
     }
 
     fn unlist(&mut self, citizen: u64, office: u32, slot_start_ms: i64, seq: i64) {
@@ -230,15 +235,13 @@ impl State {
         {
             self.citizens.remove(&citizen);
         }
-        self.listed_by_office.remove(&(office, slot_start_ms, seq));
+        self.listed_by_office.remove(office, slot_start_ms, seq);
     }
 
     /// Stops counting a booking's seat and limits; it stays listed.
     fn release(&mut self, seq: i64) -> Option<Held> {
-        let h = self.held.remove(&seq)?;
-        if let Some(n) = self.loads.get_mut(&(h.office, h.slot_start_ms)) {
-            *n = n.saturating_sub(1);
-        }
+        let h = self.held.remove(seq)?;
+        self.loads.take(h.office, h.slot_start_ms);
         Some(h)
     }
 
@@ -253,12 +256,7 @@ impl State {
                 office,
                 from_ms,
                 to_ms,
-            } if from_ms < to_ms => self
-                .listed_by_office
-                .range((office.get(), *from_ms, i64::MIN)..(office.get(), *to_ms, i64::MIN))
-                .map(|(_, _, seq)| *seq)
-                .collect(),
-            Listing::Office { .. } => Vec::new(),
+            } => self.listed_by_office.range(office.get(), *from_ms, *to_ms),
         }
     }
 
@@ -270,7 +268,7 @@ impl State {
         seqs.as_slice()
             .iter()
             .filter(|s| Some(**s) != except)
-            .filter_map(|s| self.held.get(s))
+            .filter_map(|s| self.held.get(*s))
             .filter_map(|h| {
                 Some(Holding {
                     service: self.services.get(usize::from(h.service))?,
@@ -283,11 +281,7 @@ impl State {
 
     fn load(&self, office: u32, slot_start_ms: i64, capacity: u32) -> SlotLoad {
         SlotLoad {
-            booked: self
-                .loads
-                .get(&(office, slot_start_ms))
-                .copied()
-                .unwrap_or(0),
+            booked: self.loads.get(office, slot_start_ms),
             capacity,
         }
     }
@@ -295,7 +289,7 @@ impl State {
     /// What memory holds of booking `seq` at `office`, for a change's decision: `None` when it
     /// no longer counts. A booking of another office is refused as its status is.
     fn current(&self, seq: i64, office: OfficeCode, change: Change) -> Result<Option<&Held>> {
-        match self.held.get(&seq) {
+        match self.held.get(seq) {
             Some(h) if h.office != office.get() => Err(BookingRefusal::NotBooked {
                 change,
                 status: Some(h.status),
@@ -340,17 +334,15 @@ impl State {
 
     /// Moves a held booking's seat from the slot at `from_ms` to the one at `to_ms`.
     fn move_held(&mut self, seq: i64, from_ms: i64, to_ms: i64) {
-        let Some(h) = self.held.get_mut(&seq) else {
+        let Some(h) = self.held.get_mut(seq) else {
             return;
         };
         let office = h.office;
         h.slot_start_ms = to_ms;
-        if let Some(n) = self.loads.get_mut(&(office, from_ms)) {
-            *n = n.saturating_sub(1);
-        }
-        *self.loads.entry((office, to_ms)).or_insert(0) += 1;
-        if self.listed_by_office.remove(&(office, from_ms, seq)) {
-            self.listed_by_office.insert((office, to_ms, seq));
+        self.loads.take(office, from_ms);
+        self.loads.add(office, to_ms);
+        if self.listed_by_office.remove(office, from_ms, seq) {
+            self.listed_by_office.insert(office, to_ms, seq);
         }
     }
 
@@ -733,7 +725,14 @@ impl InFlight {
 
     fn settle_with(self, state: &mut State, outcome: Result<()>) {
         match outcome {
-            Ok(()) => self.batch.answer(),
+            Ok(()) => {
+                for d in &self.batch.decided {
+                    if let Decided::Booked { key: Some(k), .. } = d {
+                        state.idempotency.remove(k);
+                    }
+                }
+                self.batch.answer()
+            }
             Err(e) => self.batch.fail(state, &e),
         }
     }
@@ -769,7 +768,7 @@ async fn process(
                             state.release(seq);
                         }
                         other => {
-                            if let Some(h) = state.held.get_mut(&seq) {
+                            if let Some(h) = state.held.get_mut(seq) {
                                 h.status = other;
                             }
                         }
@@ -794,16 +793,7 @@ async fn process(
                 reply,
             } => {
                 // Reads see only committed seats: a batch is decided after them.
-                let out: Vec<(i64, u32)> = if from_ms < to_ms {
-                    state
-                        .loads
-                        .range((office.get(), from_ms)..(office.get(), to_ms))
-                        .map(|((_, s), n)| (*s, *n))
-                        .collect()
-                } else {
-                    Vec::new()
-                };
-                let _ = reply.send(out);
+                let _ = reply.send(state.loads.range(office.get(), from_ms, to_ms));
             }
             Command::Book {
                 booking,
@@ -841,7 +831,7 @@ async fn process(
                 // doesn't hold is refused without one.
                 let service = state
                     .held
-                    .get(&seq)
+                    .get(seq)
                     .and_then(|h| state.services.get(usize::from(h.service)))
                     .cloned();
                 let capacity = match service {
@@ -977,14 +967,8 @@ async fn book_one(
     let prior = match &b.idempotency_key {
         Some(key) => match state.idempotency.get(key) {
             Some(existing) => Some(existing.clone()),
-            // Keys made before the last restart are found in the durable record.
-            None => {
-                let stored = load_by_key(pool, key).await?;
-                if let Some(existing) = &stored {
-                    state.idempotency.insert(key.clone(), existing.clone());
-                }
-                stored
-            }
+            // Keys of committed bookings are found in the durable record.
+            None => load_by_key(pool, key).await?,
         },
         None => None,
     };
@@ -1055,13 +1039,7 @@ async fn archive(
     before_ms: i64,
     limit: usize,
 ) -> Result<u64> {
-    let old: Vec<(u32, i64, i64)> = state
-        .listed_by_office
-        .iter()
-        .filter(|(_, slot, _)| *slot < before_ms)
-        .take(limit)
-        .copied()
-        .collect();
+    let old = state.listed_by_office.older_than(before_ms, limit);
     if old.is_empty() {
         return Ok(0);
     }
@@ -1081,16 +1059,14 @@ async fn archive(
         .await?;
     let archived: std::collections::HashSet<i64> = old.iter().map(|(_, _, seq)| *seq).collect();
     for (office, slot, seq) in &old {
-        state.listed_by_office.remove(&(*office, *slot, *seq));
+        state.listed_by_office.remove(*office, *slot, *seq);
         state.release(*seq);
     }
     state
         .citizens
         .retain(|_, seqs| !seqs.remove_where(|s| archived.contains(&s)));
     // Seats of archived slots are no longer asked about.
-    state
-        .loads
-        .retain(|(_, slot), n| *slot >= before_ms || *n > 0);
+    state.loads.forget_empty_before(before_ms);
     Ok(old.len() as u64)
 }
 

@@ -21,6 +21,7 @@ mod error;
 mod exchange_log;
 mod identity;
 mod listing;
+mod memory_tables;
 mod migrate;
 mod outbox;
 mod pg_group_commit;

@@ -47,6 +47,8 @@ pub(crate) async fn office_bookings(
     let mut found = rows(store, sql).await?;
     if let Some(seqs) = live {
         found.extend(by_seqs(store, &seqs).await?);
+        // Memory's listing may be wider than asked (memory_tables.rs): the range is exact here.
+        found.retain(|(_, b)| (from_ms..to_ms).contains(&b.slot_start_ms));
     }
     found.sort_by_key(|(seq, b)| (b.slot_start_ms, *seq));
     Ok(found.into_iter().map(|(_, b)| b).collect())
