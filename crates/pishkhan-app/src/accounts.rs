@@ -130,6 +130,21 @@ pub async fn logout(state: &App, staff: &StaffSession, ctx: &AuditContext) -> Re
     Ok(())
 }
 
+/// Ends the session `token` opens, whichever kind `caller` (resolved from that token) is: a
+/// member of staff's or a citizen's. Audited, and dropped from the session cache here at
+/// once and, through the session epoch, in every other process.
+pub async fn sign_out(
+    state: &App,
+    caller: &crate::Caller,
+    token: &str,
+    ctx: &AuditContext,
+) -> Result<(), AppError> {
+    match caller {
+        crate::Caller::Staff(staff) => logout(state, staff, ctx).await,
+        crate::Caller::Citizen(_) => crate::citizens::sign_out(state, token, ctx).await,
+    }
+}
+
 /// Changes the caller's own password, given the current one, and ends every session of
 /// theirs (this one included): whoever held one must sign in with the new password. Wrong
 /// current passwords count as failed sign-ins for the caller's address and username.

@@ -9,7 +9,7 @@ use utoipa::ToSchema;
 
 use super::types::{LoginIn, LoginOut, ProblemOut, UserOut, rfc3339_ms};
 use crate::AppState;
-use crate::auth::{self, Staff};
+use crate::auth::{self, SignedIn, Staff};
 use crate::error::ApiError;
 use crate::extract::{ApiJson, Ctx};
 use pishkhan_app::accounts;
@@ -46,16 +46,17 @@ pub async fn login(
     ))
 }
 
-/// End the current session.
+/// End the current session: a member of staff's (bearer or cookie) or a citizen's (bearer).
+/// The token is refused from the next request on, by every server process within a second.
 #[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth",
     responses((status = 204), (status = 401, body = ProblemOut, content_type = "application/problem+json")),
     security(("bearer" = [])))]
 pub async fn logout(
     State(state): State<AppState>,
-    staff: Staff,
+    signed_in: SignedIn,
     Ctx(ctx): Ctx,
 ) -> Result<impl IntoResponse, ApiError> {
-    accounts::logout(state.app(), &staff, &ctx).await?;
+    accounts::sign_out(state.app(), &signed_in.caller, &signed_in.token, &ctx).await?;
     Ok((
         StatusCode::NO_CONTENT,
         [(
