@@ -37,7 +37,11 @@ pub async fn login(
     state
         .login_limiter()
         .check(&limiter_key)
-        .map_err(|retry_after_s| AppError::TooManyRequests { retry_after_s })?;
+        .map_err(|retry_after_s| AppError::TooManyRequests {
+            code: "rate_limited",
+            message: "too many requests".into(),
+            retry_after_s,
+        })?;
     if password.chars().count() > auth::MAX_PASSWORD_CHARS {
         return Err(AppError::BadCredentials);
     }
@@ -174,7 +178,11 @@ pub async fn change_password(
     state
         .login_limiter()
         .check(&limiter_key)
-        .map_err(|retry_after_s| AppError::TooManyRequests { retry_after_s })?;
+        .map_err(|retry_after_s| AppError::TooManyRequests {
+            code: "rate_limited",
+            message: "too many requests".into(),
+            retry_after_s,
+        })?;
     let wrong = || {
         AppError::invalid(
             "wrong_password",

@@ -20,13 +20,16 @@ pub mod accounts;
 pub mod appointments;
 mod caller;
 pub mod citizens;
+mod client_address;
 mod clock;
 mod error;
 pub mod exchange;
 pub mod identity;
 pub mod inquiry_limits;
+mod limit_table;
 mod login_limiter;
 pub mod offices;
+pub mod otp_limiter;
 pub mod queue;
 mod refcache;
 pub mod releases;
@@ -57,6 +60,8 @@ pub struct AppConfig {
     /// Failed sign-ins allowed per client address and username in one window.
     pub login_failures_per_window: u32,
     pub login_window_s: u64,
+    /// Sign-in codes texted per mobile, per client address and in all.
+    pub otp_limits: otp_limiter::OtpLimits,
     /// The booking window and the citizen limits, on both stores.
     pub booking_rules: BookingRules,
     /// The name-matching profile of identity checks (configuration, not code).
@@ -81,6 +86,7 @@ impl Default for AppConfig {
             invitation_ttl_s: 7 * 24 * 3600,
             login_failures_per_window: 10,
             login_window_s: 300,
+            otp_limits: otp_limiter::OtpLimits::default(),
             booking_rules: BookingRules::default(),
             identity_profile: pishkhan_identity::Profile::standard(),
             identity_max_failures: 5,
@@ -104,6 +110,7 @@ struct Inner {
     config: AppConfig,
     clock: Arc<dyn Clock>,
     login_limiter: login_limiter::LoginLimiter,
+    otp_limiter: otp_limiter::OtpLimiter,
     /// Office codes whose queue changed, for the live boards.
     queue_changes: tokio::sync::broadcast::Sender<u32>,
     /// Offices, services, policies, holidays and closures, briefly cached for the booking path.
@@ -123,6 +130,7 @@ impl App {
             config.login_failures_per_window,
             config.login_window_s,
         );
+        let otp_limiter = otp_limiter::OtpLimiter::new(config.otp_limits);
         let limits_for_inquiries = inquiry_limits::InquiryLimits::new(config.inquiry_limits);
         let sessions = session_cache::SessionCache::new(
             config.session_cache_max_entries,
@@ -134,6 +142,7 @@ impl App {
                 config,
                 clock,
                 login_limiter,
+                otp_limiter,
                 queue_changes: tokio::sync::broadcast::channel(4096).0,
                 refs: refcache::RefCache::default(),
                 exchange: std::sync::OnceLock::new(),
@@ -202,6 +211,10 @@ impl App {
 
     pub(crate) fn login_limiter(&self) -> &login_limiter::LoginLimiter {
         &self.inner.login_limiter
+    }
+
+    pub(crate) fn otp_limiter(&self) -> &otp_limiter::OtpLimiter {
+        &self.inner.otp_limiter
     }
 
     pub(crate) fn inquiry_limits(&self) -> &inquiry_limits::InquiryLimits {

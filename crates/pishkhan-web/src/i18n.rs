@@ -39,6 +39,8 @@ const MESSAGES: &[(&str, &str, &str)] = &[
         "تلاش‌های ناموفق زیاد بود. چند دقیقه دیگر دوباره تلاش کنید.",
         "Too many failed attempts. Try again in a few minutes.",
     ),
+    ("wait_seconds", "ثانیه", "seconds"),
+    ("wait_minutes", "دقیقه", "minutes"),
     (
         "session_expired",
         "نشست شما منقضی شده است. دوباره وارد شوید.",
@@ -287,6 +289,17 @@ impl Tr {
             },
             None => format!("⟦{key}⟧"),
         }
+    }
+
+    /// The text of `key` with its `{wait}` filled in: how long `seconds` is, in whole
+    /// minutes (rounded up) or, under one, in seconds.
+    pub fn with_wait(&self, key: impl AsRef<str>, seconds: u64) -> String {
+        let (n, unit) = match seconds.max(1) {
+            s if s < 60 => (s, "wait_seconds"),
+            s => (s.div_ceil(60), "wait_minutes"),
+        };
+        let wait = format!("{} {}", self.num(n), self.t(unit));
+        self.t(key).replace("{wait}", &wait)
     }
 
     pub fn field(&self, name: &str) -> String {
