@@ -27,7 +27,7 @@ pub mod exchange;
 pub mod identity;
 pub mod inquiry_limits;
 mod limit_table;
-mod login_limiter;
+pub mod login_limiter;
 pub mod offices;
 pub mod otp_limiter;
 pub mod queue;
@@ -57,9 +57,8 @@ pub struct AppConfig {
     pub public_url: String,
     pub session_ttl_s: u64,
     pub invitation_ttl_s: u64,
-    /// Failed sign-ins allowed per client address and username in one window.
-    pub login_failures_per_window: u32,
-    pub login_window_s: u64,
+    /// How failed sign-ins slow down a username at an address, and an address.
+    pub sign_in_limits: login_limiter::SignInLimits,
     /// Sign-in codes texted per mobile, per client address and in all.
     pub otp_limits: otp_limiter::OtpLimits,
     /// The booking window and the citizen limits, on both stores.
@@ -84,8 +83,7 @@ impl Default for AppConfig {
             public_url: "http://127.0.0.1:8080".to_string(),
             session_ttl_s: 12 * 3600,
             invitation_ttl_s: 7 * 24 * 3600,
-            login_failures_per_window: 10,
-            login_window_s: 300,
+            sign_in_limits: login_limiter::SignInLimits::default(),
             otp_limits: otp_limiter::OtpLimits::default(),
             booking_rules: BookingRules::default(),
             identity_profile: pishkhan_identity::Profile::standard(),
@@ -126,10 +124,7 @@ struct Inner {
 
 impl App {
     pub fn new(store: Arc<dyn Store>, config: AppConfig, clock: Arc<dyn Clock>) -> Self {
-        let login_limiter = login_limiter::LoginLimiter::new(
-            config.login_failures_per_window,
-            config.login_window_s,
-        );
+        let login_limiter = login_limiter::LoginLimiter::new(config.sign_in_limits);
         let otp_limiter = otp_limiter::OtpLimiter::new(config.otp_limits);
         let limits_for_inquiries = inquiry_limits::InquiryLimits::new(config.inquiry_limits);
         let sessions = session_cache::SessionCache::new(

@@ -45,6 +45,10 @@ impl<V: Restraint> LimitTable<V> {
         self.entries.get_mut(key)
     }
 
+    pub(crate) fn remove(&mut self, key: &str) {
+        self.entries.remove(key);
+    }
+
     /// The entry of `key`, made by `new` if there is none (making room first when full).
     pub(crate) fn entry(&mut self, key: &str, now: Instant, new: impl FnOnce() -> V) -> &mut V {
         if !self.entries.contains_key(key) && self.entries.len() >= self.max {

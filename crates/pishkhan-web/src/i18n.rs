@@ -36,8 +36,13 @@ const MESSAGES: &[(&str, &str, &str)] = &[
     ),
     (
         "login_rate_limited",
-        "تلاش‌های ناموفق زیاد بود. چند دقیقه دیگر دوباره تلاش کنید.",
-        "Too many failed attempts. Try again in a few minutes.",
+        "تلاش‌های ناموفق برای این نام کاربری زیاد بود. {wait} دیگر دوباره تلاش کنید.",
+        "Too many failed attempts for this username. Try again in {wait}.",
+    ),
+    (
+        "login_rate_limited_address",
+        "تلاش‌های ناموفق از شبکه شما زیاد بود. {wait} دیگر دوباره تلاش کنید.",
+        "Too many failed sign-ins from your network. Try again in {wait}.",
     ),
     ("wait_seconds", "ثانیه", "seconds"),
     ("wait_minutes", "دقیقه", "minutes"),

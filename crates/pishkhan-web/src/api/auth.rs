@@ -15,10 +15,13 @@ use crate::extract::{ApiJson, Ctx};
 use pishkhan_app::accounts;
 
 /// Sign in with username and password. Returns a bearer token and sets the session cookie.
+/// Failed attempts slow down further ones from the same address: for that username, and for
+/// any; a refusal's `Retry-After` header says when to try again.
 #[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth", request_body = LoginIn,
     responses((status = 200, body = LoginOut),
         (status = 401, body = ProblemOut, content_type = "application/problem+json"),
-        (status = 429, body = ProblemOut, content_type = "application/problem+json")))]
+        (status = 429, body = ProblemOut, content_type = "application/problem+json",
+            description = "too_many_failed_sign_ins or too_many_failed_sign_ins_from_address")))]
 pub async fn login(
     State(state): State<AppState>,
     Ctx(ctx): Ctx,

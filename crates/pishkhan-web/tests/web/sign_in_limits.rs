@@ -1,11 +1,14 @@
 //! Abuse of sign-in, from the abuser's side, on every backend: texting one phone under many
-//! national codes, texting many phones from one address, a flood from everywhere; and the
-//! sign-in pages saying so in their language.
+//! national codes, texting many phones from one address, a flood from everywhere, spraying
+//! guesses at many usernames and guessing one member's password; and the sign-in pages
+//! saying so in their language.
 
+use pishkhan_app::login_limiter::SignInLimits;
 use pishkhan_app::otp_limiter::{OtpLimits, Rate};
+use pishkhan_web::WebConfig;
 use serde_json::json;
 
-use crate::support::{Resp, TestApp, client_from, enc};
+use crate::support::{DEMO_PASSWORD, Resp, TestApp, client_from, enc};
 
 /// The phone someone wants flooded with texts.
 const VICTIM: &str = "09121110000";
@@ -221,6 +224,122 @@ async fn the_citizen_sign_in_page_explains_the_phone_limit_in_its_language() {
             } else {
                 "minutes"
             };
+            assert!(text.contains(wait), "[{be}] {lang} says how long: {text}");
+            if lang == "fa" {
+                assert!(
+                    !text.chars().any(|c| c.is_ascii_digit()),
+                    "[{be}] Persian digits: {text}"
+                );
+            }
+            assert!(!page.text.contains('⟦'), "[{be}] {lang}: untranslated");
+        }
+        app.stop().await;
+    }
+}
+
+async fn sign_in_from(
+    app: &TestApp,
+    from: &reqwest::Client,
+    username: &str,
+    password: &str,
+) -> Resp {
+    app.send(
+        from.post(app.url("/api/v1/auth/login"))
+            .json(&json!({ "username": username, "password": password })),
+    )
+    .await
+}
+
+/// Waits after failed sign-ins that no test machine can outrun, so no test races them.
+fn long_waits(c: &mut WebConfig) {
+    c.app.sign_in_limits.per_account.first_wait_ms = 600_000;
+    c.app.sign_in_limits.per_address.first_wait_ms = 600_000;
+}
+
+/// One guess at each of 25 usernames, the real member's among them, from `from`; returns
+/// how many were answered before the first refusal.
+async fn spray(app: &TestApp, from: &reqwest::Client) -> Option<usize> {
+    let usernames = (0..25).map(|i| match i {
+        10 => "manager".to_string(),
+        i => format!("clerk{i:02}"),
+    });
+    for (i, username) in usernames.enumerate() {
+        let r = sign_in_from(app, from, &username, "Tehran1404!").await;
+        if r.status == 429 {
+            r.problem(429, "too_many_failed_sign_ins_from_address");
+            retry_after(&r);
+            return Some(i);
+        }
+        r.problem(401, "bad_credentials");
+    }
+    None
+}
+
+#[tokio::test]
+async fn spraying_many_usernames_from_one_address_is_throttled_and_the_member_still_signs_in() {
+    let free = SignInLimits::default().per_address.free_failures as usize;
+    for app in TestApp::all_with(long_waits).await {
+        let be = app.be();
+        let sprayer = client_from("127.0.0.3");
+        // The free failures, one more that starts the wait, and the next is refused.
+        assert_eq!(spray(&app, &sprayer).await, Some(free + 1), "[{be}]");
+        // Nothing is checked from there while the wait lasts, not even the right password...
+        sign_in_from(&app, &sprayer, "manager", DEMO_PASSWORD)
+            .await
+            .problem(429, "too_many_failed_sign_ins_from_address");
+        // ...but the member signs in from their own address at once.
+        let r = sign_in_from(&app, &client_from("127.0.0.4"), "manager", DEMO_PASSWORD).await;
+        assert_eq!(r.status, 200, "[{be}] the member elsewhere: {}", r.text);
+        app.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn guessing_a_members_password_does_not_stop_them_signing_in_elsewhere() {
+    let free = SignInLimits::default().per_account.free_failures;
+    for app in TestApp::all_with(long_waits).await {
+        let be = app.be();
+        let guesser = client_from("127.0.0.5");
+        for i in 0..=free {
+            sign_in_from(&app, &guesser, "manager", &format!("guess-{i}"))
+                .await
+                .problem(401, "bad_credentials");
+        }
+        let r = sign_in_from(&app, &guesser, "manager", "guess-again").await;
+        r.problem(429, "too_many_failed_sign_ins");
+        retry_after(&r);
+        // The member, from another address, is not slowed at all.
+        let r = sign_in_from(&app, &client_from("127.0.0.6"), "manager", DEMO_PASSWORD).await;
+        assert_eq!(r.status, 200, "[{be}] the member elsewhere: {}", r.text);
+        app.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn the_staff_sign_in_page_explains_the_wait_in_its_language() {
+    for app in TestApp::all_with(long_waits).await {
+        let be = app.be();
+        // The page's requests come from the test client's own address.
+        assert!(spray(&app, &app.client).await.is_some(), "[{be}] throttled");
+        for (lang, says, wait) in [
+            ("fa", "تلاش‌های ناموفق از شبکه شما زیاد بود", "دقیقه"),
+            (
+                "en",
+                "Too many failed sign-ins from your network",
+                "minutes",
+            ),
+        ] {
+            let page = post_page(
+                &app,
+                "/login",
+                lang,
+                "pishkhan_login_csrf",
+                &[("username", "manager"), ("password", DEMO_PASSWORD)],
+            )
+            .await;
+            assert_eq!(page.status, 429, "[{be}] {lang}: {}", page.text);
+            let text = alert(&page);
+            assert!(text.contains(says), "[{be}] {lang}: {text}");
             assert!(text.contains(wait), "[{be}] {lang} says how long: {text}");
             if lang == "fa" {
                 assert!(
