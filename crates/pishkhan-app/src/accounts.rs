@@ -21,29 +21,25 @@ pub struct LoggedIn {
     pub record: StaffRecord,
 }
 
-/// Checks a username and password and opens a session. Failures are rate-limited per client
-/// address and username, and audited.
+/// Checks a username and password and opens a session. Failures are audited and slow down
+/// further attempts from the same client address, for that username and for any
+/// ([`crate::login_limiter`]): `TooManyRequests` while such a wait lasts.
 pub async fn login(
     state: &App,
     username: &str,
     password: &str,
     ctx: &AuditContext,
 ) -> Result<LoggedIn, AppError> {
-    let limiter_key = format!(
-        "{}|{}",
-        ctx.ip.as_deref().unwrap_or("-"),
-        username.trim().to_lowercase()
-    );
-    state
-        .login_limiter()
-        .check(&limiter_key)
-        .map_err(|retry_after_s| AppError::TooManyRequests { retry_after_s })?;
-    if password.chars().count() > auth::MAX_PASSWORD_CHARS {
-        return Err(AppError::BadCredentials);
-    }
-    let Ok(name) = Username::parse(username) else {
-        state.login_limiter().record_failure(&limiter_key);
-        return Err(AppError::BadCredentials);
+    let address = crate::client_address::limit_key(ctx.ip.as_deref());
+    let name = Username::parse(username).ok();
+    let limiter = state.login_limiter();
+    limiter.check(name.as_ref(), &address)?;
+    let name = match name {
+        Some(name) if password.chars().count() <= auth::MAX_PASSWORD_CHARS => name,
+        other => {
+            limiter.failed(other.as_ref(), &address);
+            return Err(AppError::BadCredentials);
+        }
     };
     let creds = state.store().credentials(&name).await?;
     let (hash, creds) = match &creds {
@@ -58,7 +54,7 @@ pub async fn login(
         .await
         .map_err(|e| AppError::Internal(e.into()))?;
     let Some(creds) = creds.filter(|_| ok) else {
-        state.login_limiter().record_failure(&limiter_key);
+        limiter.failed(Some(&name), &address);
         state
             .store()
             .record_event(
@@ -74,7 +70,7 @@ pub async fn login(
             .await?;
         return Err(AppError::BadCredentials);
     };
-    state.login_limiter().reset(&limiter_key);
+    limiter.succeeded(&name, &address);
 
     let token = auth::new_token()?;
     let csrf_token = auth::new_token()?;
@@ -130,6 +126,21 @@ pub async fn logout(state: &App, staff: &StaffSession, ctx: &AuditContext) -> Re
     Ok(())
 }
 
+/// Ends the session `token` opens, whichever kind `caller` (resolved from that token) is: a
+/// member of staff's or a citizen's. Audited, and dropped from the session cache here at
+/// once and, through the session epoch, in every other process.
+pub async fn sign_out(
+    state: &App,
+    caller: &crate::Caller,
+    token: &str,
+    ctx: &AuditContext,
+) -> Result<(), AppError> {
+    match caller {
+        crate::Caller::Staff(staff) => logout(state, staff, ctx).await,
+        crate::Caller::Citizen(_) => crate::citizens::sign_out(state, token, ctx).await,
+    }
+}
+
 /// Changes the caller's own password, given the current one, and ends every session of
 /// theirs (this one included): whoever held one must sign in with the new password. Wrong
 /// current passwords count as failed sign-ins for the caller's address and username.
@@ -151,15 +162,9 @@ pub async fn change_password(
         },
         other => other,
     })?;
-    let limiter_key = format!(
-        "{}|{}",
-        ctx.ip.as_deref().unwrap_or("-"),
-        staff.actor.username.as_str()
-    );
-    state
-        .login_limiter()
-        .check(&limiter_key)
-        .map_err(|retry_after_s| AppError::TooManyRequests { retry_after_s })?;
+    let address = crate::client_address::limit_key(ctx.ip.as_deref());
+    let limiter = state.login_limiter();
+    limiter.check(Some(&staff.actor.username), &address)?;
     let wrong = || {
         AppError::invalid(
             "wrong_password",
@@ -197,10 +202,10 @@ pub async fn change_password(
     .map_err(AppError::internal)?
     .map_err(AppError::Internal)?;
     let Some(new_hash) = new_hash else {
-        state.login_limiter().record_failure(&limiter_key);
+        limiter.failed(Some(&staff.actor.username), &address);
         return Err(wrong());
     };
-    state.login_limiter().reset(&limiter_key);
+    limiter.succeeded(&staff.actor.username, &address);
     match state
         .store()
         .change_password(&permit, staff.actor.id, &current_hash, &new_hash, ctx)

@@ -16,8 +16,28 @@ const OTP_MAX_PER_HOUR: u32 = 5;
 pub const CITIZEN_SESSION_TTL_MS: i64 = 2 * 3600 * 1000;
 
 /// Sends a new one-time code to `mobile` (through the outbox). `TooManyRequests` when the
-/// national code asks too often.
+/// national code asks too often (`too_many_codes_for_national_code`, in the database), or
+/// the mobile, the client's address or everyone together does (`too_many_codes_for_mobile`,
+/// `too_many_codes_from_address`, `too_many_codes`: [`crate::otp_limiter`]).
 pub async fn send_code(
+    state: &App,
+    national_code: NationalCode,
+    mobile: Mobile,
+    ctx: &AuditContext,
+) -> Result<(), AppError> {
+    let counted = state.otp_limiter().count(
+        mobile.as_str(),
+        &crate::client_address::limit_key(ctx.ip.as_deref()),
+    )?;
+    let sent = request_code(state, national_code, mobile, ctx).await;
+    if sent.is_err() {
+        // No text went out: it must not use up the phone's or the address's allowance.
+        state.otp_limiter().uncount(counted);
+    }
+    sent
+}
+
+async fn request_code(
     state: &App,
     national_code: NationalCode,
     mobile: Mobile,
@@ -36,7 +56,9 @@ pub async fn send_code(
     };
     match state.store().request_otp(&request, ctx).await {
         Ok(()) => Ok(()),
-        Err(StoreError::LimitReached { .. }) => Err(AppError::TooManyRequests {
+        Err(StoreError::LimitReached { rule }) => Err(AppError::TooManyRequests {
+            code: "too_many_codes_for_national_code",
+            message: rule,
             retry_after_s: (OTP_MIN_INTERVAL_MS / 1000) as u64,
         }),
         Err(e) => Err(e.into()),

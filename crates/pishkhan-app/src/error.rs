@@ -36,8 +36,14 @@ pub enum AppError {
     /// Something that existed has run out (a code, an invitation).
     #[error("{0}")]
     Gone(&'static str),
-    #[error("too many requests")]
-    TooManyRequests { retry_after_s: u64 },
+    /// A limit binds: `code` names which (clients switch on it), `retry_after_s` says when
+    /// it lets the next one through.
+    #[error("{message}")]
+    TooManyRequests {
+        code: &'static str,
+        message: String,
+        retry_after_s: u64,
+    },
     #[error("service unavailable")]
     Unavailable,
     /// This deployment runs without the inquiry exchange.
@@ -80,14 +86,14 @@ impl AppError {
             AppError::Invalid { code, .. }
             | AppError::BadRequest { code, .. }
             | AppError::Conflict { code, .. }
-            | AppError::Upstream { code, .. } => code,
+            | AppError::Upstream { code, .. }
+            | AppError::TooManyRequests { code, .. } => code,
             AppError::Unauthenticated => "unauthenticated",
             AppError::BadCredentials => "bad_credentials",
             AppError::BadCode => "wrong_code",
             AppError::Forbidden(d) => d.code(),
             AppError::NotFound(_) => "not_found",
             AppError::Gone(_) => "gone",
-            AppError::TooManyRequests { .. } => "rate_limited",
             AppError::Unavailable => "unavailable",
             AppError::ExchangeNotConfigured => "exchange_not_configured",
             AppError::Internal(_) => "internal",

@@ -308,7 +308,11 @@ async fn limit_refused(
     use crate::inquiry_limits::Refusal;
     match refusal {
         Refusal::OperatorRate { retry_after_s } | Refusal::OfficeRate { retry_after_s } => {
-            AppError::TooManyRequests { retry_after_s }
+            AppError::TooManyRequests {
+                code: "rate_limited",
+                message: "too many requests".into(),
+                retry_after_s,
+            }
         }
         Refusal::Blocked {
             newly,

@@ -20,13 +20,16 @@ pub mod accounts;
 pub mod appointments;
 mod caller;
 pub mod citizens;
+mod client_address;
 mod clock;
 mod error;
 pub mod exchange;
 pub mod identity;
 pub mod inquiry_limits;
-mod login_limiter;
+mod limit_table;
+pub mod login_limiter;
 pub mod offices;
+pub mod otp_limiter;
 pub mod queue;
 mod refcache;
 pub mod releases;
@@ -54,9 +57,10 @@ pub struct AppConfig {
     pub public_url: String,
     pub session_ttl_s: u64,
     pub invitation_ttl_s: u64,
-    /// Failed sign-ins allowed per client address and username in one window.
-    pub login_failures_per_window: u32,
-    pub login_window_s: u64,
+    /// How failed sign-ins slow down a username at an address, and an address.
+    pub sign_in_limits: login_limiter::SignInLimits,
+    /// Sign-in codes texted per mobile, per client address and in all.
+    pub otp_limits: otp_limiter::OtpLimits,
     /// The booking window and the citizen limits, on both stores.
     pub booking_rules: BookingRules,
     /// The name-matching profile of identity checks (configuration, not code).
@@ -79,8 +83,8 @@ impl Default for AppConfig {
             public_url: "http://127.0.0.1:8080".to_string(),
             session_ttl_s: 12 * 3600,
             invitation_ttl_s: 7 * 24 * 3600,
-            login_failures_per_window: 10,
-            login_window_s: 300,
+            sign_in_limits: login_limiter::SignInLimits::default(),
+            otp_limits: otp_limiter::OtpLimits::default(),
             booking_rules: BookingRules::default(),
             identity_profile: pishkhan_identity::Profile::standard(),
             identity_max_failures: 5,
@@ -104,6 +108,7 @@ struct Inner {
     config: AppConfig,
     clock: Arc<dyn Clock>,
     login_limiter: login_limiter::LoginLimiter,
+    otp_limiter: otp_limiter::OtpLimiter,
     /// Office codes whose queue changed, for the live boards.
     queue_changes: tokio::sync::broadcast::Sender<u32>,
     /// Offices, services, policies, holidays and closures, briefly cached for the booking path.
@@ -119,10 +124,8 @@ struct Inner {
 
 impl App {
     pub fn new(store: Arc<dyn Store>, config: AppConfig, clock: Arc<dyn Clock>) -> Self {
-        let login_limiter = login_limiter::LoginLimiter::new(
-            config.login_failures_per_window,
-            config.login_window_s,
-        );
+        let login_limiter = login_limiter::LoginLimiter::new(config.sign_in_limits);
+        let otp_limiter = otp_limiter::OtpLimiter::new(config.otp_limits);
         let limits_for_inquiries = inquiry_limits::InquiryLimits::new(config.inquiry_limits);
         let sessions = session_cache::SessionCache::new(
             config.session_cache_max_entries,
@@ -134,6 +137,7 @@ impl App {
                 config,
                 clock,
                 login_limiter,
+                otp_limiter,
                 queue_changes: tokio::sync::broadcast::channel(4096).0,
                 refs: refcache::RefCache::default(),
                 exchange: std::sync::OnceLock::new(),
@@ -202,6 +206,10 @@ impl App {
 
     pub(crate) fn login_limiter(&self) -> &login_limiter::LoginLimiter {
         &self.inner.login_limiter
+    }
+
+    pub(crate) fn otp_limiter(&self) -> &otp_limiter::OtpLimiter {
+        &self.inner.otp_limiter
     }
 
     pub(crate) fn inquiry_limits(&self) -> &inquiry_limits::InquiryLimits {

@@ -140,7 +140,13 @@ fn require_csrf(parts: &Parts, staff: &Staff) -> Result<(), ApiError> {
     Ok(())
 }
 
-impl FromRequestParts<AppState> for Caller {
+/// Whoever presented a session token, with the token: what signing out ends.
+pub struct SignedIn {
+    pub caller: Caller,
+    pub token: String,
+}
+
+impl FromRequestParts<AppState> for SignedIn {
     type Rejection = ApiError;
 
     async fn from_request_parts(
@@ -152,7 +158,7 @@ impl FromRequestParts<AppState> for Caller {
         };
         // Citizens carry their token as a bearer only; a cookie here is a staff session's.
         let citizens = via == AuthVia::Bearer;
-        match accounts::any_session(state.app(), &token, citizens).await? {
+        let caller = match accounts::any_session(state.app(), &token, citizens).await? {
             Some(Session::Staff {
                 session,
                 csrf_token,
@@ -163,10 +169,22 @@ impl FromRequestParts<AppState> for Caller {
                     csrf_token,
                 };
                 require_csrf(parts, &staff)?;
-                Ok(Caller::Staff(staff.session))
+                Caller::Staff(staff.session)
             }
-            Some(Session::Citizen(citizen)) => Ok(Caller::Citizen(citizen)),
-            None => Err(ApiError::App(AppError::Unauthenticated)),
-        }
+            Some(Session::Citizen(citizen)) => Caller::Citizen(citizen),
+            None => return Err(ApiError::App(AppError::Unauthenticated)),
+        };
+        Ok(SignedIn { caller, token })
+    }
+}
+
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        Ok(SignedIn::from_request_parts(parts, state).await?.caller)
     }
 }

@@ -164,7 +164,7 @@ impl IntoResponse for ApiError {
         let mut resp = (status, axum::Json(body)).into_response();
         resp.headers_mut()
             .insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
-        if let ApiError::App(AppError::TooManyRequests { retry_after_s }) = self
+        if let ApiError::App(AppError::TooManyRequests { retry_after_s, .. }) = self
             && let Ok(v) = HeaderValue::from_str(&retry_after_s.to_string())
         {
             resp.headers_mut().insert(header::RETRY_AFTER, v);

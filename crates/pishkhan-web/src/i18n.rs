@@ -36,9 +36,16 @@ const MESSAGES: &[(&str, &str, &str)] = &[
     ),
     (
         "login_rate_limited",
-        "تلاش‌های ناموفق زیاد بود. چند دقیقه دیگر دوباره تلاش کنید.",
-        "Too many failed attempts. Try again in a few minutes.",
+        "تلاش‌های ناموفق برای این نام کاربری زیاد بود. {wait} دیگر دوباره تلاش کنید.",
+        "Too many failed attempts for this username. Try again in {wait}.",
     ),
+    (
+        "login_rate_limited_address",
+        "تلاش‌های ناموفق از شبکه شما زیاد بود. {wait} دیگر دوباره تلاش کنید.",
+        "Too many failed sign-ins from your network. Try again in {wait}.",
+    ),
+    ("wait_seconds", "ثانیه", "seconds"),
+    ("wait_minutes", "دقیقه", "minutes"),
     (
         "session_expired",
         "نشست شما منقضی شده است. دوباره وارد شوید.",
@@ -287,6 +294,17 @@ impl Tr {
             },
             None => format!("⟦{key}⟧"),
         }
+    }
+
+    /// The text of `key` with its `{wait}` filled in: how long `seconds` is, in whole
+    /// minutes (rounded up) or, under one, in seconds.
+    pub fn with_wait(&self, key: impl AsRef<str>, seconds: u64) -> String {
+        let (n, unit) = match seconds.max(1) {
+            s if s < 60 => (s, "wait_seconds"),
+            s => (s.div_ceil(60), "wait_minutes"),
+        };
+        let wait = format!("{} {}", self.num(n), self.t(unit));
+        self.t(key).replace("{wait}", &wait)
     }
 
     pub fn field(&self, name: &str) -> String {

@@ -9,16 +9,19 @@ use utoipa::ToSchema;
 
 use super::types::{LoginIn, LoginOut, ProblemOut, UserOut, rfc3339_ms};
 use crate::AppState;
-use crate::auth::{self, Staff};
+use crate::auth::{self, SignedIn, Staff};
 use crate::error::ApiError;
 use crate::extract::{ApiJson, Ctx};
 use pishkhan_app::accounts;
 
 /// Sign in with username and password. Returns a bearer token and sets the session cookie.
+/// Failed attempts slow down further ones from the same address: for that username, and for
+/// any; a refusal's `Retry-After` header says when to try again.
 #[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth", request_body = LoginIn,
     responses((status = 200, body = LoginOut),
         (status = 401, body = ProblemOut, content_type = "application/problem+json"),
-        (status = 429, body = ProblemOut, content_type = "application/problem+json")))]
+        (status = 429, body = ProblemOut, content_type = "application/problem+json",
+            description = "too_many_failed_sign_ins or too_many_failed_sign_ins_from_address")))]
 pub async fn login(
     State(state): State<AppState>,
     Ctx(ctx): Ctx,
@@ -46,16 +49,17 @@ pub async fn login(
     ))
 }
 
-/// End the current session.
+/// End the current session: a member of staff's (bearer or cookie) or a citizen's (bearer).
+/// The token is refused from the next request on, by every server process within a second.
 #[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth",
     responses((status = 204), (status = 401, body = ProblemOut, content_type = "application/problem+json")),
     security(("bearer" = [])))]
 pub async fn logout(
     State(state): State<AppState>,
-    staff: Staff,
+    signed_in: SignedIn,
     Ctx(ctx): Ctx,
 ) -> Result<impl IntoResponse, ApiError> {
-    accounts::logout(state.app(), &staff, &ctx).await?;
+    accounts::sign_out(state.app(), &signed_in.caller, &signed_in.token, &ctx).await?;
     Ok((
         StatusCode::NO_CONTENT,
         [(

@@ -31,11 +31,14 @@ pub struct CodeOut {
     pub expires_in_s: u32,
 }
 
-/// Send a one-time sign-in code by SMS to the citizen's mobile.
+/// Send a one-time sign-in code by SMS to the citizen's mobile. Codes are limited per
+/// national code, per mobile, per client address and in all; a refusal names the limit and
+/// its `Retry-After` header says when to ask again.
 #[utoipa::path(post, path = "/api/v1/citizen/code", tag = "citizen", request_body = CodeIn,
     responses((status = 202, body = CodeOut),
         (status = 422, body = ProblemOut, content_type = "application/problem+json"),
-        (status = 429, body = ProblemOut, content_type = "application/problem+json")))]
+        (status = 429, body = ProblemOut, content_type = "application/problem+json",
+            description = "too_many_codes_for_national_code, too_many_codes_for_mobile, too_many_codes_from_address or too_many_codes")))]
 pub async fn request_code(
     State(state): State<AppState>,
     Ctx(ctx): Ctx,

@@ -90,6 +90,21 @@ pub const MESSAGES: &[(&str, &str, &str)] = &[
         "Too many code requests. Try again in a minute (at most 5 times an hour).",
     ),
     (
+        "c_too_many_mobile",
+        "برای این شماره همراه بیش از اندازه کد ورود فرستاده شده است. {wait} دیگر دوباره تلاش کنید.",
+        "Too many sign-in codes have been sent to this mobile number. Try again in {wait}.",
+    ),
+    (
+        "c_too_many_address",
+        "از شبکه شما بیش از اندازه کد ورود درخواست شده است. {wait} دیگر دوباره تلاش کنید.",
+        "Too many sign-in codes have been asked for from your network. Try again in {wait}.",
+    ),
+    (
+        "c_too_many_overall",
+        "هم‌اکنون درخواست کد ورود بیش از توان سامانه است. {wait} دیگر دوباره تلاش کنید.",
+        "We are sending too many sign-in codes right now. Try again in {wait}.",
+    ),
+    (
         "c_csrf",
         "فرم منقضی شده است. صفحه را دوباره باز کنید و دوباره تلاش کنید.",
         "This form has expired. Reload the page and try again.",
@@ -525,7 +540,7 @@ pub async fn login_submit(
 ) -> Result<Response, UiError> {
     c.check_csrf(&form.csrf)?;
     let t = c.t;
-    let show = |status: StatusCode, code_step: bool, info: Option<&str>, error: Option<&str>| {
+    let show = |status: StatusCode, code_step: bool, info: Option<&str>, error: Option<String>| {
         c.page(
             status,
             &LoginPage {
@@ -535,7 +550,7 @@ pub async fn login_submit(
                 mobile: form.mobile.trim().to_string(),
                 code_step,
                 info: info.map(|k| t.t(k)),
-                error: error.map(|k| t.t(k)),
+                error,
             },
         )
     };
@@ -544,7 +559,7 @@ pub async fn login_submit(
             StatusCode::UNPROCESSABLE_ENTITY,
             false,
             None,
-            Some("c_bad_national_code"),
+            Some(t.t("c_bad_national_code")),
         ));
     };
     let Ok(mobile) = Mobile::parse(&form.mobile) else {
@@ -552,7 +567,7 @@ pub async fn login_submit(
             StatusCode::UNPROCESSABLE_ENTITY,
             false,
             None,
-            Some("c_bad_mobile"),
+            Some(t.t("c_bad_mobile")),
         ));
     };
 
@@ -561,12 +576,21 @@ pub async fn login_submit(
         return match citizens::send_code(state.app(), national_code, mobile, &ctx).await {
             Ok(()) => Ok(show(StatusCode::OK, true, Some("c_code_sent"), None)),
             // A code asked for a moment ago may still be live: keep the code form open.
-            Err(AppError::TooManyRequests { .. }) => Ok(show(
-                StatusCode::TOO_MANY_REQUESTS,
-                true,
-                None,
-                Some("c_too_many"),
-            )),
+            Err(AppError::TooManyRequests {
+                code,
+                retry_after_s,
+                ..
+            }) => {
+                let text = match code {
+                    "too_many_codes_for_mobile" => t.with_wait("c_too_many_mobile", retry_after_s),
+                    "too_many_codes_from_address" => {
+                        t.with_wait("c_too_many_address", retry_after_s)
+                    }
+                    "too_many_codes" => t.with_wait("c_too_many_overall", retry_after_s),
+                    _ => t.t("c_too_many"),
+                };
+                Ok(show(StatusCode::TOO_MANY_REQUESTS, true, None, Some(text)))
+            }
             Err(e) => Err(c.fail(e)),
         };
     };
@@ -589,13 +613,13 @@ pub async fn login_submit(
             StatusCode::UNAUTHORIZED,
             true,
             None,
-            Some("c_wrong_code"),
+            Some(t.t("c_wrong_code")),
         )),
         Err(AppError::Gone(_)) => Ok(show(
             StatusCode::UNAUTHORIZED,
             true,
             None,
-            Some("c_code_expired"),
+            Some(t.t("c_code_expired")),
         )),
         Err(e) => Err(c.fail(e)),
     }

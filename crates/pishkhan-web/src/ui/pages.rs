@@ -131,17 +131,25 @@ pub async fn login_submit(
             e @ (ApiError::App(AppError::BadCredentials)
             | ApiError::App(AppError::TooManyRequests { .. })),
         ) => {
-            let key = if matches!(e, ApiError::App(AppError::BadCredentials)) {
-                "login_failed"
-            } else {
-                "login_rate_limited"
+            let error = match &e {
+                ApiError::App(AppError::TooManyRequests {
+                    code: "too_many_failed_sign_ins_from_address",
+                    retry_after_s,
+                    ..
+                }) => page
+                    .t
+                    .with_wait("login_rate_limited_address", *retry_after_s),
+                ApiError::App(AppError::TooManyRequests { retry_after_s, .. }) => {
+                    page.t.with_wait("login_rate_limited", *retry_after_s)
+                }
+                _ => page.t.t("login_failed"),
             };
             let body = render(&LoginPage {
                 chrome: page.chrome("login"),
                 next,
                 csrf: form.csrf,
                 username: form.username,
-                error: Some(page.t.t(key)),
+                error: Some(error),
             });
             Ok((e.status(), body).into_response())
         }

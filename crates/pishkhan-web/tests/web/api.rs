@@ -2,6 +2,7 @@
 
 use std::collections::BTreeSet;
 
+use pishkhan_app::login_limiter::{Backoff, SignInLimits};
 use pishkhan_domain::normalize::contains_normalized;
 use serde_json::{Value, json};
 
@@ -426,33 +427,40 @@ async fn sessions_expire_after_their_ttl() {
 }
 
 #[tokio::test]
-async fn repeated_failed_logins_are_rate_limited() {
-    for app in TestApp::all_with(|c| c.app.login_failures_per_window = 3).await {
+async fn repeated_failed_logins_slow_down_that_username_at_that_address() {
+    // Waits no test machine can outrun, so the test does not race them.
+    let per_account = Backoff {
+        free_failures: 3,
+        first_wait_ms: 600_000,
+        ..SignInLimits::default().per_account
+    };
+    for app in TestApp::all_with(|c| c.app.sign_in_limits.per_account = per_account).await {
         let be = app.be();
-        for i in 0..3 {
+        // Three free failures, and a fourth that starts the wait.
+        for i in 0..4 {
             let r = app.login_response("manager", &format!("guess-{i}")).await;
             r.problem(401, "bad_credentials");
         }
         for password in ["guess-again", DEMO_PASSWORD] {
             let r = app.login_response("manager", password).await;
-            r.problem(429, "rate_limited");
+            r.problem(429, "too_many_failed_sign_ins");
             let retry: u64 = r
                 .header("retry-after")
                 .and_then(|v| v.parse().ok())
                 .expect("numeric Retry-After");
-            assert!((1..=300).contains(&retry), "[{be}] Retry-After {retry}");
+            assert!((1..=600).contains(&retry), "[{be}] Retry-After {retry}");
         }
-        // The limit is per username: others from the same address still get in.
+        // The wait is per username: others from the same address still get in.
         let r = app.login_response("operator", DEMO_PASSWORD).await;
         assert_eq!(r.status, 200, "[{be}] {}", r.text);
-        // A success resets the count for its key.
-        for _ in 0..2 {
+        // A success starts the username's count at that address over.
+        for _ in 0..3 {
             app.login_response("regulator", "nope-nope")
                 .await
                 .problem(401, "bad_credentials");
         }
         app.login("regulator", DEMO_PASSWORD).await;
-        for _ in 0..2 {
+        for _ in 0..3 {
             app.login_response("regulator", "nope-nope")
                 .await
                 .problem(401, "bad_credentials");

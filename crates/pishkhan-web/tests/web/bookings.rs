@@ -514,7 +514,7 @@ async fn citizens_sign_in_with_a_one_time_code_and_manage_only_their_own_booking
         assert_eq!(sent.status, 202, "[{}] {}", app.be(), sent.text);
         app.post_json("/api/v1/citizen/code", None, &ask)
             .await
-            .problem(429, "rate_limited");
+            .problem(429, "too_many_codes_for_national_code");
         app.post_json(
             "/api/v1/citizen/code",
             None,

@@ -13,5 +13,6 @@ mod identity;
 mod queue;
 mod releases;
 mod sessions;
+mod sign_in_limits;
 mod support;
 mod ui;

@@ -1,7 +1,8 @@
 //! The session cache over real HTTP, on every backend: a live session is served without a
-//! database read; a sign-out, a password change, a deactivation or an office's suspension is
-//! refused on the very next request; on PostgreSQL, another process refuses it within a
-//! second; and random tokens neither evict a signed-in member's entry nor grow the cache.
+//! database read; a sign-out (staff or citizen), a password change, a deactivation or an
+//! office's suspension is refused on the very next request; on PostgreSQL, another process
+//! refuses it within a second; and random tokens neither evict a signed-in member's entry
+//! nor grow the cache.
 
 use std::time::{Duration, Instant};
 
@@ -178,6 +179,61 @@ async fn a_sign_out_is_refused_on_the_very_next_request() {
         app.get_as("/api/v1/me/bookings", Some(&citizen))
             .await
             .problem(401, "unauthenticated");
+        app.stop().await;
+    }
+}
+
+/// A citizen's API client signs out with the one sign-out endpoint there is: the token is
+/// refused at once here and within a second by another process, and the citizen's other
+/// session (another device) lives on.
+#[tokio::test]
+async fn a_citizen_bearer_token_is_ended_by_the_api_sign_out() {
+    for app in TestApp::all().await {
+        let be = app.be();
+        let nc = app.fresh_national_code();
+        let mobile = "09121234567";
+        let first = app.citizen_token(&nc, mobile).await;
+        // One national code may ask for a new code a minute after the last.
+        app.clock.advance(time::Duration::seconds(61));
+        let second = app.citizen_token(&nc, mobile).await;
+        let peer = match app.backend {
+            pishkhan_store::Backend::Postgres => Some(app.peer().await),
+            _ => None,
+        };
+        for token in [&first, &second] {
+            warm(&app, "/api/v1/me/bookings", token).await;
+            if let Some(peer) = &peer {
+                warm_peer(peer, "/api/v1/me/bookings", token).await;
+            }
+        }
+
+        let out = app
+            .post_json("/api/v1/auth/logout", Some(&first), &json!({}))
+            .await;
+        assert_eq!(out.status, 204, "[{be}] {}", out.text);
+        app.get_as("/api/v1/me/bookings", Some(&first))
+            .await
+            .problem(401, "unauthenticated");
+        app.post_json("/api/v1/auth/logout", Some(&first), &json!({}))
+            .await
+            .problem(401, "unauthenticated");
+        let other = app.get_as("/api/v1/me/bookings", Some(&second)).await;
+        assert_eq!(
+            other.status, 200,
+            "[{be}] the other session: {}",
+            other.text
+        );
+
+        if let Some(peer) = peer {
+            refused_within(&peer, "/api/v1/me/bookings", &first, 401).await;
+            let other = peer.get_as("/api/v1/me/bookings", Some(&second)).await;
+            assert_eq!(
+                other.status, 200,
+                "[{be}] the other session: {}",
+                other.text
+            );
+            peer.stop().await;
+        }
         app.stop().await;
     }
 }

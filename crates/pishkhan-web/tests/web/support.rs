@@ -57,6 +57,18 @@ pub fn client() -> reqwest::Client {
         .expect("http client")
 }
 
+/// A plain client whose requests come from `ip`, another client address: any address of
+/// 127.0.0.0/8 reaches the server on the loopback interface.
+pub fn client_from(ip: &str) -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .no_proxy()
+        .timeout(Duration::from_secs(30))
+        .local_address(ip.parse::<std::net::IpAddr>().expect("an IP address"))
+        .build()
+        .expect("http client")
+}
+
 impl TestApp {
     /// One app per configured backend (SQLite always, PostgreSQL when configured).
     pub async fn all() -> Vec<TestApp> {
