@@ -24,6 +24,7 @@ mod client_address;
 mod clock;
 mod error;
 pub mod exchange;
+pub mod fees;
 pub mod identity;
 pub mod inquiry_limits;
 mod limit_table;

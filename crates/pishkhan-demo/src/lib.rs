@@ -8,6 +8,7 @@
 //! * [`agencies`]: the reference agencies as `pishkhan agency serve` processes
 //!   ([`start_network`], [`spawn_agency`]).
 //! * [`nation`]: loading the demo nation into a store ([`load_demo`]).
+//! * [`tariffs`]: the demo's fee tariffs, last fiscal year's and this year's.
 //!
 //! **API boundary:** the server crates (`pishkhan-web`, `pishkhan-exchange`) never depend on
 //! this crate; `pishkhan-web` uses it only in its tests.
@@ -18,6 +19,7 @@ pub mod agencies;
 pub mod keys;
 pub mod nation;
 pub mod reference;
+pub mod tariffs;
 
 pub use agencies::{
     Agencies, AgencyFiles, DemoNetwork, spawn_agency, start_network, write_agency_files,

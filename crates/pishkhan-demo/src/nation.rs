@@ -46,6 +46,20 @@ pub async fn load_demo(
             },
         )
         .await?;
+    let year = pishkhan_domain::tehran::jalali_today(time::OffsetDateTime::now_utc()).year();
+    let tariffs = crate::tariffs::demo_tariffs(&nation.services, year)?;
+    let permit = authorize(&Principal::System { reason: "demo" }, Action::PublishTariff)?;
+    store
+        .publish_tariffs(
+            &permit,
+            &tariffs,
+            &AuditContext {
+                now_ms: now_ms(),
+                ip: None,
+                request_id: None,
+            },
+        )
+        .await?;
     println!(
         "loaded the demo nation (seed {seed}): {} provinces, {} agencies, {} services, {} offices, {} staff in {:.2}s (generation {:.2}s)",
         nation.provinces.len(),

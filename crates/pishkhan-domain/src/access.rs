@@ -118,6 +118,8 @@ pub enum Action {
     ViewDataAccess {
         national_code: crate::NationalCode,
     },
+    /// Publish a service's fee tariff (its components and effective date).
+    PublishTariff,
 }
 
 impl Action {
@@ -146,6 +148,7 @@ impl Action {
             Action::ManageReleases => "release.manage",
             Action::RunInquiry { .. } => "inquiry.run",
             Action::ViewDataAccess { .. } => "data_access.view",
+            Action::PublishTariff => "tariff.publish",
         }
     }
 }
@@ -220,6 +223,8 @@ fn decide(principal: &Principal, action: &Action) -> Result<(), Denied> {
                 | Action::ImportOffices
                 | Action::LoadDemo
                 | Action::SeedReferenceData
+                // The demo's and an import's tariffs.
+                | Action::PublishTariff
                 | Action::BrowseRegistry
                 | Action::CreateOffice
                 | Action::CreateStaff { .. }
@@ -310,7 +315,8 @@ fn decide(principal: &Principal, action: &Action) -> Result<(), Denied> {
             | Action::SeedReferenceData
             | Action::ManageHolidays
             | Action::ViewNationalFigures
-            | Action::ManageReleases,
+            | Action::ManageReleases
+            | Action::PublishTariff,
         ) => Err(Denied::Role),
         (
             Role::Operator,

@@ -19,6 +19,7 @@ mod dialect;
 mod engine;
 mod error;
 mod exchange_log;
+mod fees;
 mod identity;
 mod listing;
 mod memory_tables;
@@ -149,6 +150,7 @@ pub trait Store:
     + Outbox
     + ExchangeLog
     + Identity
+    + Fees
     + Send
     + Sync
 {
@@ -163,6 +165,7 @@ impl<T> Store for T where
         + Outbox
         + ExchangeLog
         + Identity
+        + Fees
         + Send
         + Sync
 {

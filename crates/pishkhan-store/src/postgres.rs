@@ -52,6 +52,10 @@ const MIGRATIONS: &[Migration] = &[
         name: "0011_live_bookings",
         sql: include_str!("../migrations/postgres/0011_live_bookings.sql"),
     },
+    Migration {
+        name: "0012_tariffs",
+        sql: include_str!("../migrations/postgres/0012_tariffs.sql"),
+    },
 ];
 
 const MAX_CONNECTIONS: u32 = 16;

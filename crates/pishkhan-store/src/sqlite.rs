@@ -59,6 +59,10 @@ const MIGRATIONS: &[Migration] = &[
         name: "0011_live_bookings",
         sql: include_str!("../migrations/sqlite/0011_live_bookings.sql"),
     },
+    Migration {
+        name: "0012_tariffs",
+        sql: include_str!("../migrations/sqlite/0012_tariffs.sql"),
+    },
 ];
 
 /// Readers run in parallel under WAL; writes serialize on SQLite's own lock.

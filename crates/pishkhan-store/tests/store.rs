@@ -2227,3 +2227,84 @@ async fn archived_bookings_leave_the_engines_memory_and_stay_listed() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn published_tariffs_refuse_every_change_at_the_database() {
+    use pishkhan_domain::fees::{FeeComponent, FeeKind, NewTariff};
+    use pishkhan_domain::money::Rials;
+    for db in TestDb::all().await {
+        let be = db.backend().name();
+        let store = db.open().await;
+        let nation = load_small_nation(store.as_ref()).await;
+        let service = nation.services[0].code.clone();
+        let permit = pishkhan_domain::access::authorize(
+            &pishkhan_domain::access::Principal::System { reason: "test" },
+            Action::PublishTariff,
+        )
+        .unwrap();
+        let tariff = NewTariff::new(
+            service.clone(),
+            pishkhan_domain::JalaliDate::parse("1405-01-01").unwrap(),
+            vec![
+                FeeComponent {
+                    kind: FeeKind::GovernmentFee,
+                    amount: Rials::new(100_000).unwrap(),
+                },
+                FeeComponent {
+                    kind: FeeKind::Vat,
+                    amount: Rials::new(5_000).unwrap(),
+                },
+            ],
+            "test",
+        )
+        .unwrap();
+        store
+            .publish_tariffs(&permit, std::slice::from_ref(&tariff), &ctx(T0))
+            .await
+            .unwrap();
+        // The same service and date again is a conflict, and nothing of it is written.
+        assert!(matches!(
+            store
+                .publish_tariffs(&permit, std::slice::from_ref(&tariff), &ctx(T0))
+                .await,
+            Err(StoreError::Conflict { .. })
+        ));
+        let raw_url = match db.backend() {
+            Backend::Sqlite => format!("sqlite://{}", db.url().sqlite_path().unwrap()),
+            Backend::Postgres => db.url().expose().to_string(),
+        };
+        sqlx::any::install_default_drivers();
+        let mut conn = <sqlx::AnyConnection as sqlx::Connection>::connect(&raw_url)
+            .await
+            .unwrap();
+        // Every stored column of both tables, and deletion.
+        for sql in [
+            "UPDATE tariffs SET service_code = service_code || 'x'",
+            "UPDATE tariffs SET effective_from = '1404-01-01'",
+            "UPDATE tariffs SET fiscal_year = 1",
+            "UPDATE tariffs SET total_rials = 1",
+            "UPDATE tariffs SET basis = 'other'",
+            "UPDATE tariffs SET published_by = 'someone'",
+            "UPDATE tariffs SET published_at_ms = 1",
+            "DELETE FROM tariffs",
+            "UPDATE tariff_components SET service_code = 'x'",
+            "UPDATE tariff_components SET effective_from = '1404-01-01'",
+            "UPDATE tariff_components SET kind = 'counter_fee'",
+            "UPDATE tariff_components SET amount_rials = 1",
+            "DELETE FROM tariff_components",
+        ] {
+            let r = sqlx::Executor::execute(&mut conn, sql).await;
+            assert!(r.is_err(), "{be} allowed `{sql}`");
+        }
+        let kept = store
+            .tariff_on(
+                &service,
+                pishkhan_domain::JalaliDate::parse("1405-06-01").unwrap(),
+            )
+            .await
+            .unwrap()
+            .expect("the tariff");
+        assert_eq!(kept.total().get(), 105_000, "{be}");
+        assert_eq!(kept.components.len(), 2, "{be}");
+    }
+}

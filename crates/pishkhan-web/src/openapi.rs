@@ -28,6 +28,7 @@ use crate::api::{
         registry::put_status, search::slots, counters::get, counters::put,
         identity::create, identity::get, identity::send_code, identity::confirm_code, identity::keys, identity::operators,
         inquiries::create, inquiries::proof, inquiries::checkpoint, inquiries::keys, inquiries::my_data_access,
+        crate::api::fees::fee, crate::api::fees::tariffs, crate::api::fees::publish,
     ),
     components(schemas(
         types::ProvinceOut, types::AgencyOut, types::OfficeOut, types::OfficeList, types::HoursOut,
@@ -49,6 +50,8 @@ use crate::api::{
         identity::VerifyIn, identity::VerifyPurposeIn, identity::VerifyOut, identity::SignalOut,
         identity::AttributeDetailOut, identity::CodeIn, identity::OperatorFailuresOut, inquiries::InquiryIn, inquiries::InquiryOut, inquiries::CheckpointOut,
         inquiries::ProofOut, inquiries::DataAccessOut, inquiries::DataAccessList,
+        crate::api::fees::FeeOut, crate::api::fees::FeeComponentOut, crate::api::fees::TariffOut,
+        crate::api::fees::TariffComponentOut, crate::api::fees::TariffIn, crate::api::fees::TariffComponentIn,
     )),
     modifiers(&Security),
 )]

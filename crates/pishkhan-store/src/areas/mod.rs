@@ -11,6 +11,7 @@
 //! | the notification outbox | [`Outbox`] | `outbox.rs` |
 //! | the exchange's message log | [`ExchangeLog`] | `exchange_log.rs` |
 //! | identity verifications | [`Identity`] | `identity.rs` |
+//! | fee tariffs | [`Fees`] | `fees.rs` |
 //!
 //! **The permit rule.** Every method that changes state takes a `&Permit` and checks it was
 //! issued for that change, or says in its documentation why it need not: system work (the
@@ -24,6 +25,7 @@
 
 mod appointments;
 mod exchange_log;
+mod fees;
 mod identity;
 mod outbox;
 mod queue;
@@ -33,6 +35,7 @@ mod sessions;
 
 pub use appointments::*;
 pub use exchange_log::*;
+pub use fees::*;
 pub use identity::*;
 pub use outbox::*;
 pub use queue::*;

@@ -5,6 +5,7 @@ pub mod auth;
 pub mod bookings;
 pub mod citizen;
 pub mod counters;
+pub mod fees;
 pub mod figures;
 pub mod identity;
 pub mod inquiries;
@@ -40,6 +41,11 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/offices/{code}/staff", get(registry::office_staff))
         .route("/api/v1/services", get(registry::services))
         .route("/api/v1/services/{code}", get(registry::service))
+        .route("/api/v1/services/{code}/fee", get(fees::fee))
+        .route(
+            "/api/v1/services/{code}/tariffs",
+            get(fees::tariffs).post(fees::publish),
+        )
         .route("/api/v1/staff", post(staff::create))
         .route(
             "/api/v1/staff/{username}/deactivate",

@@ -913,6 +913,8 @@ struct BookPage {
     service_options: Vec<(String, String)>,
     office: Option<(String, String, String)>,
     service: Option<String>,
+    /// Today's fee of the chosen service, shown before a slot is taken.
+    fee: Option<super::pages::FeeView>,
     picker: Option<Picker>,
     error: Option<String>,
 }
@@ -1036,6 +1038,12 @@ async fn book_page(
     {
         service = Some(state.store().service(&code).await.map_err(|e| c.fail(e))?);
     }
+    let fee = match &service {
+        Some(s) => super::pages::fee_view(state, &s.code, &t)
+            .await
+            .map_err(|e| c.fail(ApiError::App(e)))?,
+        None => None,
+    };
     let picker = match (&office, &service) {
         (Some(o), Some(s)) => {
             let (oc, sc) = (o.code.to_string(), s.code.to_string());
@@ -1068,6 +1076,7 @@ async fn book_page(
         service_options,
         office: office.as_ref().map(|o| office_view(t, o)),
         service: service.as_ref().map(|s| t.text(&s.title)),
+        fee,
         picker,
         error,
     })
@@ -1196,6 +1205,9 @@ async fn reschedule_page(
         .await
         .map_err(|e| c.fail(e))?;
     let code = tracking.to_string();
+    let fee = super::pages::fee_view(state, &service.code, &t)
+        .await
+        .map_err(|e| c.fail(ApiError::App(e)))?;
     let picker = picker(state, c, &office, &service, from, |d| {
         format!("/citizen/bookings/{code}/reschedule?from={d}#slots")
     })
@@ -1213,6 +1225,7 @@ async fn reschedule_page(
         service_options: Vec::new(),
         office: Some(office_view(t, &office)),
         service: Some(t.text(&service.title)),
+        fee,
         picker: Some(picker),
         error,
     }))

@@ -422,6 +422,43 @@ struct ServicePage {
     chrome: Chrome,
     service: Service,
     agency: String,
+    fee: Option<FeeView>,
+}
+
+/// A fee quote as a page shows it: amounts already rendered in the page's language.
+pub(crate) struct FeeView {
+    pub(crate) effective_from: String,
+    pub(crate) components: Vec<(String, String)>,
+    pub(crate) total_rials: String,
+    pub(crate) total_tomans: String,
+}
+
+impl FeeView {
+    pub(crate) fn of(q: &pishkhan_app::fees::FeeQuote, t: &crate::i18n::Tr) -> Self {
+        Self {
+            effective_from: q.effective_from.format_long(t.lang),
+            components: q
+                .components
+                .iter()
+                .map(|c| (t.text(c.kind.title()), c.amount.format_rials(t.lang)))
+                .collect(),
+            total_rials: q.total.format_rials(t.lang),
+            total_tomans: q.total.format_tomans(t.lang),
+        }
+    }
+}
+
+/// Today's fee of `service` for a page, `None` when no tariff is in force.
+pub(crate) async fn fee_view(
+    state: &AppState,
+    service: &ServiceCode,
+    t: &crate::i18n::Tr,
+) -> Result<Option<FeeView>, AppError> {
+    match pishkhan_app::fees::quote(state.app(), service, None).await {
+        Ok(q) => Ok(Some(FeeView::of(&q, t))),
+        Err(AppError::NotFound(_)) => Ok(None),
+        Err(e) => Err(e),
+    }
 }
 
 pub async fn service(
@@ -443,10 +480,14 @@ pub async fn service(
         .find(|a| a.code == service.agency)
         .map(|a| page.t.text(&a.name).to_string())
         .unwrap_or_else(|| service.agency.to_string());
+    let fee = fee_view(&state, &code, &page.t)
+        .await
+        .map_err(|e| page.fail(ApiError::App(e)))?;
     Ok(render(&ServicePage {
         chrome: page.chrome("services"),
         service,
         agency,
+        fee,
     }))
 }
 

@@ -9,6 +9,7 @@ mod citizen_ui;
 mod console_ui;
 mod desk;
 mod exchange;
+mod fees;
 mod identity;
 mod queue;
 mod releases;
