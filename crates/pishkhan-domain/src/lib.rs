@@ -13,6 +13,7 @@ pub mod model;
 pub mod national_code;
 pub mod normalize;
 pub mod outbox;
+pub mod plain_text;
 pub mod postal_code;
 pub mod release;
 pub mod schedule;

@@ -66,7 +66,10 @@ pub fn wrap(router: Router<AppState>, config: &WebConfig) -> Router<AppState> {
                     .unwrap_or("-");
                 tracing::info_span!("http", method = %req.method(), path = %req.uri().path(), request_id = %id)
             })
-            .on_response(DefaultOnResponse::new().level(tracing::Level::INFO).latency_unit(LatencyUnit::Micros)),
+            .on_response(DefaultOnResponse::new().level(tracing::Level::INFO).latency_unit(LatencyUnit::Micros))
+            // A fault logs its own line (`error.rs`) and the response line has the status;
+            // a third line per 5xx says nothing new.
+            .on_failure(()),
         )
         .layer(PropagateRequestIdLayer::new(REQUEST_ID))
         .layer(SetResponseHeaderLayer::if_not_present(

@@ -12,6 +12,8 @@ mod exchange;
 mod identity;
 mod queue;
 mod releases;
+mod request_log;
 mod sessions;
 mod support;
+mod text_input;
 mod ui;
