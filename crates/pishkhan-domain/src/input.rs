@@ -85,6 +85,7 @@ fn required(field: &'static str, v: Option<String>) -> Result<String, FieldError
                     format!("at most {MAX_TEXT_CHARS} characters"),
                 ))
             } else {
+                crate::plain_text::check_line(field, &s)?;
                 Ok(s)
             }
         }

@@ -15,6 +15,7 @@ pub mod money;
 pub mod national_code;
 pub mod normalize;
 pub mod outbox;
+pub mod plain_text;
 pub mod postal_code;
 pub mod release;
 pub mod schedule;

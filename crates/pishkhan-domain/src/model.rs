@@ -788,6 +788,8 @@ impl Staff {
                 "a last name of 1..=64 characters is required",
             ));
         }
+        crate::plain_text::check_line("first_name", &self.first_name)?;
+        crate::plain_text::check_line("last_name", &self.last_name)?;
         match (self.role, self.office) {
             (Role::Regulator, Some(_)) => Err(FieldError::new(
                 "office",

@@ -3,8 +3,8 @@
 //! An `ApiError` is either the application's outcome ([`AppError`], whose kinds this file maps
 //! to HTTP statuses, in one place) or one of the few refusals only HTTP knows (a missing CSRF
 //! token, a body too large, a wrong media type or method). Every client mistake is a 4xx with
-//! a stable `code`. A 5xx logs its cause chain and tells the client only that something failed,
-//! with the request id to quote.
+//! a stable `code`. A 5xx logs its cause chain on one line and tells the client only that
+//! something failed, with the request id to quote.
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -126,6 +126,13 @@ impl From<StoreError> for ApiError {
     }
 }
 
+/// Logs a fault as one line: its cause chain (`outer: cause: cause`), without the backtrace
+/// the error's `Debug` form carries, so that a burst of faults stays readable.
+pub(crate) fn log_fault(e: &anyhow::Error, what: &'static str) {
+    let chain = format!("{e:#}").replace(['\n', '\r'], " ");
+    tracing::error!(error = %chain, "{what}");
+}
+
 #[derive(Serialize)]
 struct Problem<'a> {
     #[serde(rename = "type")]
@@ -143,7 +150,7 @@ impl IntoResponse for ApiError {
         let status = self.status();
         let detail = match &self {
             ApiError::App(AppError::Internal(e)) => {
-                tracing::error!(error = ?e, "internal error");
+                log_fault(e, "internal error");
                 "something went wrong on our side; quote the x-request-id header if you report it"
                     .to_string()
             }

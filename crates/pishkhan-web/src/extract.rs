@@ -1,8 +1,10 @@
-//! Extractors that turn every malformed request into a problem response, never a 500.
+//! Extractors that turn every malformed request into a problem response, never a 500. JSON
+//! and form bodies are also held to `text_guard`'s rule on control characters.
 
 use std::net::SocketAddr;
 
-use axum::extract::rejection::{FormRejection, JsonRejection, QueryRejection};
+use axum::body::{Body, Bytes};
+use axum::extract::rejection::{BytesRejection, FormRejection, JsonRejection, QueryRejection};
 use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
@@ -12,6 +14,7 @@ use serde::de::DeserializeOwned;
 use crate::AppState;
 use crate::error::ApiError;
 use crate::middleware::REQUEST_ID;
+use crate::text_guard;
 use pishkhan_app::AppError;
 
 /// JSON body; syntax, type, size and content-type errors become problems with clear codes.
@@ -21,11 +24,25 @@ impl<T: DeserializeOwned> FromRequest<AppState> for ApiJson<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
+        let (req, body) = buffered(req, state)
+            .await
+            .map_err(|e| json_rejection(e.into()))?;
         match axum::Json::<T>::from_request(req, state).await {
-            Ok(axum::Json(v)) => Ok(ApiJson(v)),
+            Ok(axum::Json(v)) => {
+                text_guard::check_json(&body)?;
+                Ok(ApiJson(v))
+            }
             Err(e) => Err(json_rejection(e)),
         }
     }
+}
+
+/// Reads the body once, so that axum's extractor and the text check see the same bytes.
+/// The body limit applies as it would to the extractor alone.
+async fn buffered(req: Request, state: &AppState) -> Result<(Request, Bytes), BytesRejection> {
+    let (parts, body) = req.into_parts();
+    let bytes = Bytes::from_request(Request::from_parts(parts.clone(), body), state).await?;
+    Ok((Request::from_parts(parts, Body::from(bytes.clone())), bytes))
 }
 
 fn json_rejection(e: JsonRejection) -> ApiError {
@@ -68,15 +85,26 @@ impl<T: DeserializeOwned> FromRequest<AppState> for ApiForm<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
+        let (req, body) = buffered(req, state)
+            .await
+            .map_err(|e| form_rejection(e.into()))?;
         match axum::Form::<T>::from_request(req, state).await {
-            Ok(axum::Form(v)) => Ok(ApiForm(v)),
-            Err(FormRejection::BytesRejection(e))
-                if e.status() == StatusCode::PAYLOAD_TOO_LARGE =>
-            {
-                Err(ApiError::PayloadTooLarge)
+            Ok(axum::Form(v)) => {
+                // A GET form reads the query string, which the URI check has already seen.
+                text_guard::check_urlencoded(&body)?;
+                Ok(ApiForm(v))
             }
-            Err(e) => Err(ApiError::bad_request("invalid_form", e.body_text())),
+            Err(e) => Err(form_rejection(e)),
         }
+    }
+}
+
+fn form_rejection(e: FormRejection) -> ApiError {
+    match e {
+        FormRejection::BytesRejection(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+            ApiError::PayloadTooLarge
+        }
+        e => ApiError::bad_request("invalid_form", e.body_text()),
     }
 }
 

@@ -235,6 +235,11 @@ const MESSAGES: &[(&str, &str, &str)] = &[
         "Something went wrong. If it happens again, report the request id.",
     ),
     ("bad_input_title", "ورودی نادرست", "Invalid input"),
+    (
+        "problem_control_character",
+        "متن نویسه‌های کنترلی (مانند شکست خط در نام یا نویسهٔ تهی) نمی‌پذیرد؛ آن را دوباره بنویسید.",
+        "Text may not hold control characters (such as a line break in a name, or a null); type it again.",
+    ),
     ("back_home", "بازگشت به صفحه اصلی", "Back to the start page"),
     ("api_docs", "مستندات API", "API documentation"),
     ("your_office", "دفتر شما", "Your office"),

@@ -14,6 +14,7 @@ mod metrics;
 mod middleware;
 mod openapi;
 mod static_files;
+mod text_guard;
 mod ui;
 
 use std::net::SocketAddr;
@@ -135,6 +136,7 @@ pub fn router(state: AppState) -> Router {
         .merge(middleware::ops_router())
         .fallback(middleware::not_found)
         .method_not_allowed_fallback(middleware::method_not_allowed)
+        .layer(axum::middleware::from_fn(text_guard::refuse_in_uri))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             middleware::observe,

@@ -1,6 +1,7 @@
 //! Cross-cutting HTTP concerns: request ids, tracing, limits, security headers, health,
 //! metrics, and problem responses for unknown routes.
 
+use std::borrow::Cow;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
@@ -64,9 +65,13 @@ pub fn wrap(router: Router<AppState>, config: &WebConfig) -> Router<AppState> {
                     .get(REQUEST_ID)
                     .and_then(|v| v.to_str().ok())
                     .unwrap_or("-");
-                tracing::info_span!("http", method = %req.method(), path = %req.uri().path(), request_id = %id)
+                // The query is never logged: it may carry what the path would not.
+                tracing::info_span!("http", method = %req.method(), path = %loggable_path(req), request_id = %id)
             })
-            .on_response(DefaultOnResponse::new().level(tracing::Level::INFO).latency_unit(LatencyUnit::Micros)),
+            .on_response(DefaultOnResponse::new().level(tracing::Level::INFO).latency_unit(LatencyUnit::Micros))
+            // A fault logs its own line (`error.rs`) and the response line has the status;
+            // a third line per 5xx says nothing new.
+            .on_failure(()),
         )
         .layer(PropagateRequestIdLayer::new(REQUEST_ID))
         .layer(SetResponseHeaderLayer::if_not_present(
@@ -92,6 +97,38 @@ pub fn wrap(router: Router<AppState>, config: &WebConfig) -> Router<AppState> {
         .layer(ConcurrencyLimitLayer::new(config.max_concurrent_requests))
         .layer(axum::extract::DefaultBodyLimit::max(config.max_body_bytes));
     router.layer(layers)
+}
+
+/// Route parameters that are bearer secrets (invitation and survey links): whoever reads
+/// the log must not be able to use them.
+const SECRET_PARAMS: &[&str] = &["{token}"];
+
+/// The request's path with the segments its route names in [`SECRET_PARAMS`] replaced by
+/// `[redacted]`. Routing has run (these layers wrap each route), so the route is known.
+fn loggable_path(req: &Request) -> Cow<'_, str> {
+    let path = req.uri().path();
+    let Some(route) = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map(MatchedPath::as_str)
+    else {
+        return Cow::Borrowed(path);
+    };
+    if !SECRET_PARAMS.iter().any(|p| route.contains(p)) {
+        return Cow::Borrowed(path);
+    }
+    let segments: Vec<&str> = route
+        .split('/')
+        .zip(path.split('/'))
+        .map(|(r, p)| {
+            if SECRET_PARAMS.contains(&r) {
+                "[redacted]"
+            } else {
+                p
+            }
+        })
+        .collect();
+    Cow::Owned(segments.join("/"))
 }
 
 fn hex_lower(bytes: &[u8]) -> String {

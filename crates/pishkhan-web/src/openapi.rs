@@ -53,7 +53,7 @@ use crate::api::{
         crate::api::fees::FeeOut, crate::api::fees::FeeComponentOut, crate::api::fees::TariffOut,
         crate::api::fees::TariffComponentOut, crate::api::fees::TariffIn, crate::api::fees::TariffComponentIn,
     )),
-    modifiers(&Security),
+    modifiers(&Security, &TextRefusals),
 )]
 struct ApiDoc;
 
@@ -66,6 +66,40 @@ impl utoipa::Modify for Security {
             "bearer",
             SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
         );
+    }
+}
+
+/// Every operation can answer 422 `control_character`: the text check covers the path, the
+/// query and the body of every request, so operations without a 422 of their own get one.
+struct TextRefusals;
+
+impl utoipa::Modify for TextRefusals {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
+        let refusal = ResponseBuilder::new()
+            .description("Invalid input, such as a control character in any text")
+            .content(
+                crate::error::PROBLEM_JSON,
+                ContentBuilder::new()
+                    .schema(Some(Ref::from_schema_name("ProblemOut")))
+                    .build(),
+            )
+            .build();
+        for item in openapi.paths.paths.values_mut() {
+            let operations = [
+                &mut item.get,
+                &mut item.put,
+                &mut item.post,
+                &mut item.delete,
+                &mut item.patch,
+            ];
+            for op in operations.into_iter().flatten() {
+                op.responses
+                    .responses
+                    .entry("422".to_string())
+                    .or_insert_with(|| refusal.clone().into());
+            }
+        }
     }
 }
 

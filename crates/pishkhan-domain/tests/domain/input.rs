@@ -127,6 +127,37 @@ fn bad_offices_name_the_field() {
             "name_en",
             "too_long",
         ),
+        (
+            "name_en",
+            serde_json::json!("ab\u{0}cd"),
+            "name_en",
+            "control_character",
+        ),
+        (
+            "city_fa",
+            serde_json::json!("تهران\nکرج"),
+            "city_fa",
+            "control_character",
+        ),
+        (
+            "address_en",
+            serde_json::json!("No. 1\u{7f}"),
+            "address_en",
+            "control_character",
+        ),
+        (
+            "licence_no",
+            serde_json::json!("PK-\u{85}1"),
+            "licence_no",
+            "control_character",
+        ),
+        (
+            // A right-to-left override makes "fdp.exe" read as "exe.pdf".
+            "name_fa",
+            serde_json::json!("دفتر \u{202e}fdp.exe"),
+            "name_fa",
+            "control_character",
+        ),
     ];
     for (key, value, field, code) in table {
         let mut v = good_office();
@@ -285,4 +316,38 @@ fn tracking_codes_are_a_keyed_bijection_of_booking_numbers() {
         TrackingCode::parse("abcd efgh").unwrap().as_str(),
         "ABCDEFGH"
     );
+}
+
+#[test]
+fn persian_text_keeps_its_joiners_and_direction_marks() {
+    let mut v = good_office();
+    // ZWNJ inside a word, an RLM after a Latin run: ordinary Persian typing.
+    v["name_fa"] = serde_json::json!("دفتر می\u{200c}خواهم PK\u{200f} نمونه");
+    let o = parse_office(v).expect("ZWNJ and RLM are text, not controls");
+    assert!(o.name.fa.contains('\u{200c}'));
+}
+
+#[test]
+fn staff_names_refuse_control_characters() {
+    use pishkhan_domain::model::{Role, Staff, Username};
+    use pishkhan_domain::{Mobile, NationalCode};
+    let staff = |first: &str, last: &str| Staff {
+        username: Username::parse("operator9").unwrap(),
+        national_code: NationalCode::parse("0499370899").unwrap(),
+        first_name: first.to_string(),
+        last_name: last.to_string(),
+        mobile: Mobile::parse("09121234567").unwrap(),
+        office: None,
+        role: Role::Regulator,
+    };
+    assert_eq!(staff("علی", "رضایی").validate(), Ok(()));
+    for (first, last, field) in [
+        ("ab\u{0}cd", "رضایی", "first_name"),
+        ("علی", "رضایی\t", "last_name"),
+        ("علی\u{2066}", "رضایی", "first_name"),
+        ("علی", "x\u{9b}y", "last_name"),
+    ] {
+        let e = staff(first, last).validate().expect_err(first);
+        assert_eq!((e.field, e.code), (field, "control_character"), "{e}");
+    }
 }

@@ -205,7 +205,7 @@ impl IntoResponse for UiError {
                 Some(self.err.to_string()),
             ),
             ApiError::App(AppError::Internal(e)) => {
-                tracing::error!(error = ?e, "page failed");
+                crate::error::log_fault(e, "page failed");
                 (t.t("error_title"), t.t("error_text"), None)
             }
             other => (

@@ -643,7 +643,8 @@ pub async fn invite_submit(
                 ApiError::App(AppError::Invalid { field: Some(f), .. }) => t.field(f),
                 _ => String::new(),
             };
-            (e.status(), Some((field, e.to_string())), None)
+            let text = t.problem(e.code()).unwrap_or_else(|| e.to_string());
+            (e.status(), Some((field, text)), None)
         }
         Err(e) => return Err(page.fail(e)),
     };
