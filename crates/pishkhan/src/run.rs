@@ -217,8 +217,8 @@ async fn run_server(
     let sweeper = tokio::spawn(pishkhan_app::sweep::run_sweeper(app.clone(), async move {
         let _ = sweep_stop.wait_for(|stop| *stop).await;
     }));
-    let router = pishkhan_web::router(AppState::with_app(app, config));
-    let served = pishkhan_web::serve(listener, router, shutdown_signal()).await;
+    let served =
+        pishkhan_web::serve(listener, AppState::with_app(app, config), shutdown_signal()).await;
     let _ = stop_tx.send(true);
     let _ = sweeper.await;
     let stats = notifications.await.unwrap_or_default();

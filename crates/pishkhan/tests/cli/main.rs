@@ -14,5 +14,6 @@ mod lock;
 mod migrate;
 mod notify;
 mod release;
+mod shutdown;
 mod two_processes;
 mod usage;
