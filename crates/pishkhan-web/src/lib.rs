@@ -26,6 +26,7 @@ use pishkhan_app::{App, AppConfig, Clock};
 use pishkhan_store::Store;
 
 pub use error::ApiError;
+pub use metrics::MetricsToken;
 pub use openapi::openapi_json;
 
 /// Settings of the web layer: the use cases' own ([`AppConfig`]) and the HTTP limits. All
@@ -39,6 +40,8 @@ pub struct WebConfig {
     /// Requests handled at once; more wait in the accept queue instead of exhausting memory.
     pub max_concurrent_requests: usize,
     pub request_timeout_ms: u64,
+    /// The bearer token `/metrics` asks for; without one, `/metrics` refuses everyone.
+    pub metrics_token: Option<MetricsToken>,
     /// How long a shutdown waits for requests under way before the server stops anyway.
     pub shutdown_grace_ms: u64,
 }
@@ -51,6 +54,7 @@ impl Default for WebConfig {
             max_body_bytes: 256 * 1024,
             max_concurrent_requests: 1024,
             request_timeout_ms: 30_000,
+            metrics_token: None,
             shutdown_grace_ms: 10_000,
         }
     }

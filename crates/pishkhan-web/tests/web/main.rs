@@ -14,6 +14,7 @@ mod queue;
 mod releases;
 mod request_log;
 mod sessions;
+mod shared_machines;
 mod support;
 mod text_input;
 mod ui;

@@ -11,6 +11,7 @@ mod demo;
 mod import;
 mod invite;
 mod lock;
+mod metrics;
 mod migrate;
 mod notify;
 mod release;
