@@ -173,13 +173,9 @@ async fn run(
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let base = format!("http://{}", listener.local_addr()?);
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(pishkhan_web::serve(
-        listener,
-        pishkhan_web::router(state),
-        async move {
-            let _ = stop_rx.await;
-        },
-    ));
+    let server = tokio::spawn(pishkhan_web::serve(listener, state, async move {
+        let _ = stop_rx.await;
+    }));
     let http = reqwest::Client::builder()
         .no_proxy()
         .pool_max_idle_per_host(args.concurrency)

@@ -8,7 +8,7 @@
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
-use axum::http::{Method, header};
+use axum::http::{HeaderMap, Method, header};
 use pishkhan_app::{Session, StaffSession, accounts};
 
 pub use pishkhan_app::{Caller, Citizen};
@@ -83,14 +83,22 @@ impl Staff {
     }
 }
 
+/// The token of an `Authorization: Bearer …` header; `None` without one, `Some("")` for
+/// another scheme.
+pub fn bearer(headers: &HeaderMap) -> Option<&str> {
+    let v = headers.get(header::AUTHORIZATION)?;
+    let v = v.to_str().unwrap_or("");
+    let token = v
+        .strip_prefix("Bearer ")
+        .or_else(|| v.strip_prefix("bearer "))
+        .unwrap_or("");
+    Some(token.trim())
+}
+
 /// Finds the session token: the bearer header wins over the cookie.
 fn presented_token(parts: &Parts) -> Option<(String, AuthVia)> {
-    if let Some(v) = parts.headers.get(header::AUTHORIZATION) {
-        let v = v.to_str().ok()?;
-        let token = v
-            .strip_prefix("Bearer ")
-            .or_else(|| v.strip_prefix("bearer "))?;
-        return Some((token.trim().to_string(), AuthVia::Bearer));
+    if let Some(token) = bearer(&parts.headers) {
+        return (!token.is_empty()).then(|| (token.to_string(), AuthVia::Bearer));
     }
     cookie(parts, SESSION_COOKIE)
         .filter(|t| !t.is_empty())

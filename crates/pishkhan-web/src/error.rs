@@ -2,9 +2,9 @@
 //!
 //! An `ApiError` is either the application's outcome ([`AppError`], whose kinds this file maps
 //! to HTTP statuses, in one place) or one of the few refusals only HTTP knows (a missing CSRF
-//! token, a body too large, a wrong media type or method). Every client mistake is a 4xx with
-//! a stable `code`. A 5xx logs its cause chain on one line and tells the client only that
-//! something failed, with the request id to quote.
+//! token, a body too large, a wrong media type or method, `/metrics` without its token). Every
+//! client mistake is a 4xx with a stable `code`. A 5xx logs its cause chain on one line and
+//! tells the client only that something failed, with the request id to quote.
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -29,6 +29,9 @@ pub enum ApiError {
     UnsupportedMediaType,
     #[error("this method is not allowed here")]
     MethodNotAllowed,
+    /// `/metrics` without the bearer token the server was started with (or with none set).
+    #[error("metrics need the bearer token set with --metrics-token")]
+    MetricsToken,
 }
 
 impl ApiError {
@@ -47,6 +50,7 @@ impl ApiError {
             ApiError::PayloadTooLarge => return StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType => return StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::MethodNotAllowed => return StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::MetricsToken => return StatusCode::UNAUTHORIZED,
         };
         match app {
             AppError::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
@@ -78,6 +82,7 @@ impl ApiError {
             ApiError::PayloadTooLarge => "payload_too_large",
             ApiError::UnsupportedMediaType => "unsupported_media_type",
             ApiError::MethodNotAllowed => "method_not_allowed",
+            ApiError::MetricsToken => "metrics_token_required",
         }
     }
 
@@ -88,6 +93,7 @@ impl ApiError {
             ApiError::PayloadTooLarge => return "Payload too large",
             ApiError::UnsupportedMediaType => return "Unsupported media type",
             ApiError::MethodNotAllowed => return "Method not allowed",
+            ApiError::MetricsToken => return "Metrics token required",
         };
         match app {
             AppError::Invalid { .. } => "Invalid input",

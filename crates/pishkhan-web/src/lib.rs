@@ -26,6 +26,7 @@ use pishkhan_app::{App, AppConfig, Clock};
 use pishkhan_store::Store;
 
 pub use error::ApiError;
+pub use metrics::MetricsToken;
 pub use openapi::openapi_json;
 
 /// Settings of the web layer: the use cases' own ([`AppConfig`]) and the HTTP limits. All
@@ -39,6 +40,10 @@ pub struct WebConfig {
     /// Requests handled at once; more wait in the accept queue instead of exhausting memory.
     pub max_concurrent_requests: usize,
     pub request_timeout_ms: u64,
+    /// The bearer token `/metrics` asks for; without one, `/metrics` refuses everyone.
+    pub metrics_token: Option<MetricsToken>,
+    /// How long a shutdown waits for requests under way before the server stops anyway.
+    pub shutdown_grace_ms: u64,
 }
 
 impl Default for WebConfig {
@@ -49,6 +54,8 @@ impl Default for WebConfig {
             max_body_bytes: 256 * 1024,
             max_concurrent_requests: 1024,
             request_timeout_ms: 30_000,
+            metrics_token: None,
+            shutdown_grace_ms: 10_000,
         }
     }
 }
@@ -66,6 +73,9 @@ struct Inner {
     started: Instant,
     /// Live-board connections held open at once.
     board_streams: Arc<tokio::sync::Semaphore>,
+    /// Turns true when the server begins to shut down: streams that would never end by
+    /// themselves (the live boards) end then, so the shutdown need not wait on them.
+    closing: tokio::sync::watch::Sender<bool>,
 }
 
 /// Live-board (SSE) connections one process keeps open: every office's TV fits.
@@ -86,6 +96,7 @@ impl AppState {
                 metrics: metrics::Metrics::default(),
                 started: Instant::now(),
                 board_streams: Arc::new(tokio::sync::Semaphore::new(MAX_BOARD_STREAMS)),
+                closing: tokio::sync::watch::Sender::new(false),
             }),
         }
     }
@@ -124,6 +135,15 @@ impl AppState {
     pub(crate) fn board_streams(&self) -> Arc<tokio::sync::Semaphore> {
         self.inner.board_streams.clone()
     }
+
+    /// Resolves once the server has begun to shut down.
+    pub(crate) fn closing(&self) -> impl std::future::Future<Output = ()> + Send + use<> {
+        let mut closing = self.inner.closing.subscribe();
+        async move {
+            // An error means the state is gone, which is a shutdown too.
+            let _ = closing.wait_for(|c| *c).await;
+        }
+    }
 }
 
 /// The whole application: API, UI, health, metrics and static files, with its middleware.
@@ -144,16 +164,39 @@ pub fn router(state: AppState) -> Router {
     middleware::wrap(router, &config).with_state(state)
 }
 
-/// Serves `router` on an already bound listener until `shutdown` resolves.
+/// Serves `state`'s [`router`] on an already bound listener until `shutdown` resolves. Then
+/// the live streams end, new connections are refused, and requests under way get
+/// [`WebConfig::shutdown_grace_ms`] to finish before the server stops regardless.
 pub async fn serve(
     listener: tokio::net::TcpListener,
-    app: Router,
+    state: AppState,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(
+    let grace = std::time::Duration::from_millis(state.config().shutdown_grace_ms);
+    let app = router(state.clone());
+    let (began_tx, began_rx) = tokio::sync::oneshot::channel::<()>();
+    let signal = async move {
+        shutdown.await;
+        state.inner.closing.send_replace(true);
+        let _ = began_tx.send(());
+    };
+    let server = axum::serve(
         listener,
         app.into_make_service_with_connect_info::<SocketAddr>(),
     )
-    .with_graceful_shutdown(shutdown)
-    .await
+    .with_graceful_shutdown(signal);
+    let deadline = async move {
+        match began_rx.await {
+            Ok(()) => tokio::time::sleep(grace).await,
+            // The server ended before any shutdown began; it answers first.
+            Err(_) => std::future::pending().await,
+        }
+    };
+    tokio::select! {
+        served = std::future::IntoFuture::into_future(server) => served,
+        () = deadline => {
+            tracing::warn!(grace_ms = grace.as_millis() as u64, "requests still under way after the grace period; stopping anyway");
+            Ok(())
+        }
+    }
 }

@@ -6,6 +6,39 @@ use std::fmt::Write;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicI64, Ordering};
 
+/// The bearer token `/metrics` asks for (`--metrics-token`). Its `Debug` form hides it.
+#[derive(Clone)]
+pub struct MetricsToken(String);
+
+impl MetricsToken {
+    /// Shortest token accepted: a guessable one would protect nothing.
+    pub const MIN_CHARS: usize = 16;
+
+    pub fn new(token: &str) -> Result<Self, String> {
+        let token = token.trim();
+        if token.chars().count() < Self::MIN_CHARS {
+            return Err(format!(
+                "a metrics token has at least {} characters",
+                Self::MIN_CHARS
+            ));
+        }
+        if !token.bytes().all(|b| b.is_ascii_graphic()) {
+            return Err("a metrics token is printable ASCII without spaces".to_string());
+        }
+        Ok(Self(token.to_string()))
+    }
+
+    pub(crate) fn matches(&self, presented: &str) -> bool {
+        pishkhan_app::secrets::constant_time_eq(presented, &self.0)
+    }
+}
+
+impl std::fmt::Debug for MetricsToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("MetricsToken(<redacted>)")
+    }
+}
+
 /// Upper bounds of the latency histogram, in seconds.
 const BUCKETS_S: [f64; 10] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0, 5.0];
 /// Distinct (method, route, status) series kept; routes are templates, so this is generous.

@@ -51,6 +51,9 @@ const CSP: &str = "default-src 'self'; img-src 'self' data:; style-src 'self'; s
 pub fn wrap(router: Router<AppState>, config: &WebConfig) -> Router<AppState> {
     let mut prefix = [0u8; 4];
     let _ = getrandom::fill(&mut prefix);
+    let hsts = config
+        .cookie_secure
+        .then(|| HeaderValue::from_static("max-age=31536000"));
     let layers = ServiceBuilder::new()
         .layer(SetRequestIdLayer::new(
             REQUEST_ID,
@@ -89,6 +92,17 @@ pub fn wrap(router: Router<AppState>, config: &WebConfig) -> Router<AppState> {
         .layer(SetResponseHeaderLayer::if_not_present(
             header::CONTENT_SECURITY_POLICY,
             HeaderValue::from_static(CSP),
+        ))
+        // Pages and API answers may show personal data, and a shared counter PC's browser
+        // must not keep them; only the static assets (which set their own) may be cached.
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("no-store"),
+        ))
+        // Behind TLS (which `cookie_secure` says), browsers are told to use nothing else.
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::STRICT_TRANSPORT_SECURITY,
+            move |_: &Response| hsts.clone(),
         ))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
@@ -181,19 +195,32 @@ async fn readyz(State(state): State<AppState>) -> Result<impl IntoResponse, ApiE
     }
 }
 
-async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+/// The metrics, for the holder of `--metrics-token` only: they name the deployment's routes,
+/// load and backend, and nothing on the open internet needs them.
+async fn metrics(
+    State(state): State<AppState>,
+    headers: axum::http::HeaderMap,
+) -> Result<impl IntoResponse, ApiError> {
+    let presented = crate::auth::bearer(&headers);
+    let allowed = match (&state.config().metrics_token, presented) {
+        (Some(token), Some(presented)) => token.matches(presented),
+        _ => false,
+    };
+    if !allowed {
+        return Err(ApiError::MetricsToken);
+    }
     let body = state.metrics().render(
         state.inner.started.elapsed().as_secs_f64(),
         state.store().backend().name(),
         &state.app().session_cache_stats(),
     );
-    (
+    Ok((
         [(
             header::CONTENT_TYPE,
             "text/plain; version=0.0.4; charset=utf-8",
         )],
         body,
-    )
+    ))
 }
 
 pub async fn not_found(uri: axum::http::Uri) -> Response {

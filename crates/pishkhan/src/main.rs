@@ -71,9 +71,13 @@ pub struct ServeArgs {
     /// Base URL people use to reach this server; invitation links are built from it.
     #[arg(long, env = "PISHKHAN_PUBLIC_URL")]
     pub public_url: Option<String>,
-    /// Mark cookies Secure (set when served over HTTPS).
+    /// Mark cookies Secure and send Strict-Transport-Security (set when served over HTTPS).
     #[arg(long, env = "PISHKHAN_COOKIE_SECURE")]
     pub cookie_secure: bool,
+    /// Bearer token that /metrics asks for (16+ printable characters); without it /metrics
+    /// refuses every request.
+    #[arg(long, env = "PISHKHAN_METRICS_TOKEN", hide_env_values = true)]
+    pub metrics_token: Option<String>,
     /// Where notifications go: `log` (DATA_DIR/notifications.log) or `webhook:http://…`.
     #[arg(long, env = "PISHKHAN_NOTIFY", default_value = "log")]
     pub notify: String,

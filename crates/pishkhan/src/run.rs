@@ -10,7 +10,7 @@ use pishkhan_domain::access::{Action, Principal, authorize};
 use pishkhan_domain::model::{OfficeCode, Role, Staff, Username};
 use pishkhan_domain::{Mobile, NationalCode};
 use pishkhan_store::{AuditContext, DatabaseUrl, NewInvitation, Store, token_hash};
-use pishkhan_web::{AppState, WebConfig};
+use pishkhan_web::{AppState, MetricsToken, WebConfig};
 
 use crate::{Global, ServeArgs};
 
@@ -70,7 +70,7 @@ pub async fn demo(
     load_only: bool,
 ) -> anyhow::Result<()> {
     let started = Instant::now();
-    let rules = booking_rules(args.booking_rules.as_deref())?;
+    let checked = Checked::from_args(args)?;
     let store = open_store(global).await?;
     if store.is_empty().await? {
         pishkhan_demo::load_demo(store.as_ref(), seed, pishkhan_app::secrets::hash_password)
@@ -101,7 +101,10 @@ pub async fn demo(
     );
     println!("  web UI:   {base}/");
     println!("  API:      {base}/api/v1/  (OpenAPI: {base}/api/v1/openapi.json)");
-    println!("  health:   {base}/healthz  {base}/readyz  metrics: {base}/metrics");
+    println!("  health:   {base}/healthz  {base}/readyz");
+    if args.metrics_token.is_some() {
+        println!("  metrics:  {base}/metrics  (bearer: the --metrics-token)");
+    }
     println!(
         "  citizens: {base}/citizen/login  (one-time codes are written to {})",
         global.data_dir.join("notifications.log").display()
@@ -144,13 +147,13 @@ pub async fn demo(
         global.data_dir.display()
     );
     println!();
-    let served = run_server(store, global, args, rules, base, listener, Some(exchange)).await;
+    let served = run_server(store, global, args, checked, base, listener, Some(exchange)).await;
     drop(agencies);
     served
 }
 
 pub async fn serve(global: &Global, args: &ServeArgs) -> anyhow::Result<()> {
-    let rules = booking_rules(args.booking_rules.as_deref())?;
+    let checked = Checked::from_args(args)?;
     let store = open_store(global).await?;
     seed_reference(store.as_ref()).await?;
     if store.is_empty().await? {
@@ -171,7 +174,7 @@ pub async fn serve(global: &Global, args: &ServeArgs) -> anyhow::Result<()> {
         println!("inquiry exchange on");
     }
     println!("pishkhan serving on {base}/");
-    run_server(store, global, args, rules, base, listener, exchange).await
+    run_server(store, global, args, checked, base, listener, exchange).await
 }
 
 /// Serves HTTP and delivers notifications until a shutdown signal; then the server drains
@@ -180,7 +183,7 @@ async fn run_server(
     store: Arc<dyn Store>,
     global: &Global,
     args: &ServeArgs,
-    rules: pishkhan_domain::schedule::BookingRules,
+    checked: Checked,
     public_url: String,
     listener: tokio::net::TcpListener,
     exchange: Option<Arc<pishkhan_app::exchange::ExchangeRuntime>>,
@@ -203,10 +206,11 @@ async fn run_server(
     let config = WebConfig {
         app: AppConfig {
             public_url,
-            booking_rules: rules,
+            booking_rules: checked.rules,
             ..AppConfig::default()
         },
         cookie_secure: args.cookie_secure,
+        metrics_token: checked.metrics_token,
         ..WebConfig::default()
     };
     let app = App::new(store, config.app.clone(), Arc::new(SystemClock));
@@ -217,8 +221,8 @@ async fn run_server(
     let sweeper = tokio::spawn(pishkhan_app::sweep::run_sweeper(app.clone(), async move {
         let _ = sweep_stop.wait_for(|stop| *stop).await;
     }));
-    let router = pishkhan_web::router(AppState::with_app(app, config));
-    let served = pishkhan_web::serve(listener, router, shutdown_signal()).await;
+    let served =
+        pishkhan_web::serve(listener, AppState::with_app(app, config), shutdown_signal()).await;
     let _ = stop_tx.send(true);
     let _ = sweeper.await;
     let stats = notifications.await.unwrap_or_default();
@@ -324,6 +328,26 @@ pub async fn invite(global: &Global, args: &InviteArgs) -> anyhow::Result<()> {
         args.public_url.trim_end_matches('/')
     );
     Ok(())
+}
+
+/// The settings of `serve` and `demo` that are checked before anything opens or listens.
+struct Checked {
+    rules: pishkhan_domain::schedule::BookingRules,
+    metrics_token: Option<MetricsToken>,
+}
+
+impl Checked {
+    fn from_args(args: &ServeArgs) -> anyhow::Result<Self> {
+        Ok(Self {
+            rules: booking_rules(args.booking_rules.as_deref())?,
+            metrics_token: args
+                .metrics_token
+                .as_deref()
+                .map(MetricsToken::new)
+                .transpose()
+                .map_err(|e| anyhow::anyhow!("bad --metrics-token: {e}"))?,
+        })
+    }
 }
 
 /// The booking rules of `--booking-rules FILE`: the defaults, overridden field by field.

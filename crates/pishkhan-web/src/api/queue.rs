@@ -294,18 +294,22 @@ pub async fn stream(
         .map_err(|_| ApiError::App(AppError::Unavailable))?;
     let changes = state.app().queue_changes();
     let first = board_json(&state, &office).await;
+    // The stream would never end by itself; a shutdown ends it, or the server could not stop
+    // while a TV is on.
+    let closing = Box::pin(state.closing());
     let stream = futures_util::stream::unfold(
-        (state, office, changes, Some(first), slot),
-        |(state, office, mut changes, first, slot)| async move {
+        (state, office, changes, Some(first), slot, closing),
+        |(state, office, mut changes, first, slot, mut closing)| async move {
             if let Some(board) = first {
                 let ev = SseEvent::default().event("board").data(board);
                 return Some((
                     Ok::<_, std::convert::Infallible>(ev),
-                    (state, office, changes, None, slot),
+                    (state, office, changes, None, slot, closing),
                 ));
             }
             loop {
                 tokio::select! {
+                    () = &mut closing => return None,
                     got = changes.recv() => match got {
                         Ok(c) if c == office.code.get() => break,
                         Ok(_) => continue,
@@ -317,7 +321,7 @@ pub async fn stream(
             }
             let board = board_json(&state, &office).await;
             let ev = SseEvent::default().event("board").data(board);
-            Some((Ok(ev), (state, office, changes, None, slot)))
+            Some((Ok(ev), (state, office, changes, None, slot, closing)))
         },
     );
     Ok(Sse::new(stream).keep_alive(KeepAlive::default()))

@@ -103,7 +103,9 @@ fn codes(list: &Value) -> Vec<String> {
 
 #[tokio::test]
 async fn health_readiness_metrics_and_security_headers() {
-    for app in TestApp::all().await {
+    let scraper = "scrape-me-7f3a9c2e51b8";
+    let token = pishkhan_web::MetricsToken::new(scraper).expect("a long enough token");
+    for app in TestApp::all_with(|c| c.metrics_token = Some(token.clone())).await {
         let be = app.be();
         let health = app.get("/healthz").await;
         assert_eq!(health.status, 200, "[{be}] {}", health.text);
@@ -137,7 +139,7 @@ async fn health_readiness_metrics_and_security_headers() {
         // Two more requests with distinct routes and statuses, then read the counters.
         assert_eq!(app.get("/api/v1/offices/11000001").await.status, 200);
         assert_eq!(app.get("/api/v1/offices/99999999").await.status, 404);
-        let metrics = app.get("/metrics").await;
+        let metrics = app.get_as("/metrics", Some(scraper)).await;
         assert_eq!(metrics.status, 200, "[{be}]");
         assert!(
             metrics.content_type().starts_with("text/plain"),

@@ -15,6 +15,7 @@ mod queue;
 mod releases;
 mod request_log;
 mod sessions;
+mod shared_machines;
 mod sign_in_limits;
 mod support;
 mod text_input;

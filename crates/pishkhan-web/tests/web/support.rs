@@ -100,9 +100,8 @@ impl TestApp {
         configure(&mut config);
         let clock = Arc::new(FixedClock::new(fixed_now()));
         let state = AppState::new(store.clone(), config, clock.clone());
-        let app = pishkhan_web::router(state.clone());
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        let server = tokio::spawn(pishkhan_web::serve(listener, app, async move {
+        let server = tokio::spawn(pishkhan_web::serve(listener, state.clone(), async move {
             let _ = rx.await;
         }));
         let used_national_codes = nation
@@ -144,9 +143,8 @@ impl TestApp {
         let mut config = self.state.config().clone();
         config.app.public_url = base.clone();
         let state = AppState::new(store, config, self.clock.clone());
-        let app = pishkhan_web::router(state.clone());
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        let server = tokio::spawn(pishkhan_web::serve(listener, app, async move {
+        let server = tokio::spawn(pishkhan_web::serve(listener, state.clone(), async move {
             let _ = rx.await;
         }));
         Peer {

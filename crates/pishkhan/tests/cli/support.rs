@@ -31,6 +31,7 @@ const PISHKHAN_ENV: &[&str] = &[
     "PISHKHAN_PUBLIC_URL",
     "PISHKHAN_COOKIE_SECURE",
     "PISHKHAN_NOTIFY",
+    "PISHKHAN_METRICS_TOKEN",
 ];
 
 /// The binary, with a clean environment and quiet logs, run from `cwd`.
@@ -208,12 +209,14 @@ pub struct Server {
 impl Server {
     /// `pishkhan serve --listen 127.0.0.1:0`.
     pub async fn serve(db: &TestDb) -> Self {
-        Self::start(
-            db,
-            &["serve", "--listen", "127.0.0.1:0"],
-            "pishkhan serving on ",
-        )
-        .await
+        Self::serve_with(db, &[]).await
+    }
+
+    /// `pishkhan serve --listen 127.0.0.1:0 EXTRA…`.
+    pub async fn serve_with(db: &TestDb, extra: &[&str]) -> Self {
+        let mut args = vec!["serve", "--listen", "127.0.0.1:0"];
+        args.extend_from_slice(extra);
+        Self::start(db, &args, "pishkhan serving on ").await
     }
 
     /// `pishkhan demo --listen 127.0.0.1:0`.
