@@ -26,6 +26,7 @@ mod error;
 pub mod exchange;
 pub mod fees;
 pub mod identity;
+pub mod indexation;
 pub mod inquiry_limits;
 mod limit_table;
 pub mod login_limiter;

@@ -7,6 +7,7 @@ pub mod booking;
 pub mod booking_decision;
 pub mod digits;
 pub mod fees;
+pub mod indexation;
 pub mod input;
 pub mod jalali;
 pub mod mobile;

@@ -88,6 +88,8 @@ pub enum StateRule {
     ReleaseNotSealed,
     /// A password is changed only from the one stored, on an active account.
     PasswordChanged,
+    /// An indexation run's rows change, and it is published, only while it is a proposal.
+    RunPublished,
 }
 
 /// A refusal for the record's current state: the rule, and a message for people.

@@ -5,14 +5,18 @@ use async_trait::async_trait;
 use pishkhan_domain::JalaliDate;
 use pishkhan_domain::access::{Action, Permit};
 use pishkhan_domain::fees::{FeeComponent, FeeKind, NewTariff, Tariff};
+use pishkhan_domain::indexation::{CpiPoint, Factor, FactorRule};
 use pishkhan_domain::model::ServiceCode;
 use pishkhan_domain::money::Rials;
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
-use crate::areas::{Fees, MAX_TARIFF_HISTORY, MAX_TARIFFS_PER_PUBLICATION};
-use crate::sql::{Arg, SqlStore, audit_permit, field, insert_rows, require};
-use crate::{AuditContext, Result, StoreError};
+use crate::areas::{
+    CpiImport, Fees, IndexationRow, IndexationRun, MAX_TARIFF_HISTORY, MAX_TARIFFS_PER_PUBLICATION,
+    NewIndexationRun,
+};
+use crate::sql::{AnyTx, Arg, SqlStore, audit_permit, corrupt, field, insert_rows, require};
+use crate::{AuditContext, Result, StateRule, StoreError};
 
 const TARIFF_COLS: &str = "t.service_code, t.effective_from, t.basis, t.published_by, \
      t.published_at_ms, c.kind, c.amount_rials";
@@ -69,81 +73,89 @@ async fn publish(
         return Ok(0);
     }
     let (_turn, mut tx) = store.begin_write().await?;
-    let outcome = async {
-        let publisher = permit.principal().audit_name();
-        let head_rows = tariffs
-            .iter()
-            .map(|t| {
-                let total: i64 = t.components.iter().map(|c| c.amount.get()).sum();
+    let outcome = insert_tariffs(store, &mut tx, permit, tariffs, ctx).await;
+    crate::bookings::finish(tx, outcome).await
+}
+
+/// Writes tariffs and their components, and one audit row for the publication.
+async fn insert_tariffs(
+    store: &SqlStore,
+    tx: &mut AnyTx<'static>,
+    permit: &Permit,
+    tariffs: &[NewTariff],
+    ctx: &AuditContext,
+) -> Result<u64> {
+    let publisher = permit.principal().audit_name();
+    let head_rows = tariffs
+        .iter()
+        .map(|t| {
+            let total: i64 = t.components.iter().map(|c| c.amount.get()).sum();
+            vec![
+                Arg::Text(t.service.as_str().to_string()),
+                Arg::Text(t.effective_from.to_string()),
+                Arg::Int(i64::from(t.effective_from.year())),
+                Arg::Int(total),
+                Arg::Text(t.basis.clone()),
+                Arg::Text(publisher.clone()),
+                Arg::Int(ctx.now_ms),
+            ]
+        })
+        .collect();
+    insert_rows(
+        tx,
+        store.dialect.as_ref(),
+        "INSERT INTO tariffs (service_code, effective_from, fiscal_year, total_rials, basis, \
+         published_by, published_at_ms) VALUES ",
+        "",
+        head_rows,
+    )
+    .await?;
+    let component_rows = tariffs
+        .iter()
+        .flat_map(|t| {
+            t.components.iter().map(|c| {
                 vec![
                     Arg::Text(t.service.as_str().to_string()),
                     Arg::Text(t.effective_from.to_string()),
-                    Arg::Int(i64::from(t.effective_from.year())),
-                    Arg::Int(total),
-                    Arg::Text(t.basis.clone()),
-                    Arg::Text(publisher.clone()),
-                    Arg::Int(ctx.now_ms),
+                    Arg::Text(c.kind.code().to_string()),
+                    Arg::Int(c.amount.get()),
                 ]
             })
-            .collect();
-        insert_rows(
-            &mut tx,
-            store.dialect.as_ref(),
-            "INSERT INTO tariffs (service_code, effective_from, fiscal_year, total_rials, basis, \
-             published_by, published_at_ms) VALUES ",
-            "",
-            head_rows,
-        )
-        .await?;
-        let component_rows = tariffs
-            .iter()
-            .flat_map(|t| {
-                t.components.iter().map(|c| {
-                    vec![
-                        Arg::Text(t.service.as_str().to_string()),
-                        Arg::Text(t.effective_from.to_string()),
-                        Arg::Text(c.kind.code().to_string()),
-                        Arg::Int(c.amount.get()),
-                    ]
-                })
-            })
-            .collect();
-        insert_rows(
-            &mut tx,
-            store.dialect.as_ref(),
-            "INSERT INTO tariff_components (service_code, effective_from, kind, amount_rials) \
-             VALUES ",
-            "",
-            component_rows,
-        )
-        .await?;
-        // One audit row per publication: the whole catalogue's yearly tariffs are one act.
-        let target = match tariffs {
-            [one] => format!("tariff:{}@{}", one.service.as_str(), one.effective_from),
-            _ => format!("tariffs:{}", tariffs.len()),
-        };
-        audit_permit(
-            &mut tx,
-            permit,
-            &target,
-            serde_json::json!({
-                "tariffs": tariffs.iter().map(|t| serde_json::json!({
-                    "service": t.service.as_str(),
-                    "effective_from": t.effective_from.to_string(),
-                    "basis": t.basis,
-                    "components": t.components.iter().map(|c| serde_json::json!({
-                        "kind": c.kind.code(),
-                        "amount_rials": c.amount.get(),
-                    })).collect::<Vec<_>>(),
-                })).collect::<Vec<_>>(),
-            }),
-            ctx,
-        )
-        .await?;
-        Ok(tariffs.len() as u64)
-    }
-    .await;
-    crate::bookings::finish(tx, outcome).await
+        })
+        .collect();
+    insert_rows(
+        tx,
+        store.dialect.as_ref(),
+        "INSERT INTO tariff_components (service_code, effective_from, kind, amount_rials) \
+         VALUES ",
+        "",
+        component_rows,
+    )
+    .await?;
+    // One audit row per publication: the whole catalogue's yearly tariffs are one act.
+    let target = match tariffs {
+        [one] => format!("tariff:{}@{}", one.service.as_str(), one.effective_from),
+        _ => format!("tariffs:{}", tariffs.len()),
+    };
+    audit_permit(
+        tx,
+        permit,
+        &target,
+        serde_json::json!({
+        "tariffs": tariffs.iter().map(|t| serde_json::json!({
+            "service": t.service.as_str(),
+            "effective_from": t.effective_from.to_string(),
+            "basis": t.basis,
+            "components": t.components.iter().map(|c| serde_json::json!({
+            "kind": c.kind.code(),
+            "amount_rials": c.amount.get(),
+            })).collect::<Vec<_>>(),
+        })).collect::<Vec<_>>(),
+        }),
+        ctx,
+    )
+    .await?;
+    Ok(tariffs.len() as u64)
 }
 
 async fn tariff_on(
@@ -193,6 +205,377 @@ async fn history(store: &SqlStore, service: &ServiceCode) -> Result<Vec<Tariff>>
     tariffs_from_rows(&rows)
 }
 
+// ---- CPI imports and indexation runs -------------------------------------------------------
+
+async fn import_cpi(
+    store: &SqlStore,
+    permit: &Permit,
+    source: &str,
+    digest: &str,
+    points: &[CpiPoint],
+    ctx: &AuditContext,
+) -> Result<i64> {
+    require(permit, |a| matches!(a, Action::PublishTariff))?;
+    let (_turn, mut tx) = store.begin_write().await?;
+    let outcome = async {
+        let id: i64 = sqlx::query(
+            "INSERT INTO cpi_imports (source, digest, months, imported_by, imported_at_ms) \
+             VALUES ($1, $2, $3, $4, $5) RETURNING id",
+        )
+        .bind(source.to_string())
+        .bind(digest.to_string())
+        .bind(points.len() as i64)
+        .bind(permit.principal().audit_name())
+        .bind(ctx.now_ms)
+        .fetch_one(&mut *tx)
+        .await?
+        .try_get("id")?;
+        let rows = points
+            .iter()
+            .map(|p| {
+                vec![
+                    Arg::Int(id),
+                    Arg::Int(i64::from(p.year)),
+                    Arg::Int(i64::from(p.month)),
+                    Arg::Int(p.index_milli),
+                ]
+            })
+            .collect();
+        insert_rows(
+            &mut tx,
+            store.dialect.as_ref(),
+            "INSERT INTO cpi_points (import_id, year, month, index_milli) VALUES ",
+            "",
+            rows,
+        )
+        .await?;
+        audit_permit(
+            &mut tx,
+            permit,
+            &format!("cpi:{id}"),
+            serde_json::json!({ "source": source, "months": points.len(), "digest": digest }),
+            ctx,
+        )
+        .await?;
+        Ok(id)
+    }
+    .await;
+    crate::bookings::finish(tx, outcome).await
+}
+
+async fn cpi_import(store: &SqlStore, id: i64) -> Result<CpiImport> {
+    let head = sqlx::query(
+        "SELECT id, source, digest, imported_by, imported_at_ms FROM cpi_imports WHERE id = $1",
+    )
+    .bind(id)
+    .fetch_optional(&store.pool)
+    .await?
+    .ok_or(StoreError::NotFound {
+        entity: "CPI import",
+    })?;
+    let points = sqlx::query(
+        "SELECT year, month, index_milli FROM cpi_points WHERE import_id = $1 \
+         ORDER BY year, month",
+    )
+    .bind(id)
+    .fetch_all(&store.pool)
+    .await?
+    .iter()
+    .map(|r| {
+        Ok(CpiPoint {
+            year: i32::try_from(r.try_get::<i64, _>("year")?).map_err(|e| corrupt("cpi", e))?,
+            month: u8::try_from(r.try_get::<i64, _>("month")?).map_err(|e| corrupt("cpi", e))?,
+            index_milli: r.try_get("index_milli")?,
+        })
+    })
+    .collect::<Result<Vec<_>>>()?;
+    Ok(CpiImport {
+        id: head.try_get("id")?,
+        source: head.try_get("source")?,
+        digest: head.try_get("digest")?,
+        points,
+        imported_by: head.try_get("imported_by")?,
+        imported_at_ms: head.try_get("imported_at_ms")?,
+    })
+}
+
+async fn create_run(
+    store: &SqlStore,
+    permit: &Permit,
+    run: &NewIndexationRun,
+    ctx: &AuditContext,
+) -> Result<i64> {
+    require(permit, |a| matches!(a, Action::PublishTariff))?;
+    let (_turn, mut tx) = store.begin_write().await?;
+    let outcome = async {
+        let id: i64 = sqlx::query(
+            "INSERT INTO indexation_runs (import_id, fiscal_year, rule, floor_milli, cap_milli, \
+             rounding, factor_from_milli, factor_to_milli, factor_raw_milli, factor_milli, \
+             proposal_digest, status, created_by, created_at_ms) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 'proposed', $12, $13) \
+             RETURNING id",
+        )
+        .bind(run.import_id)
+        .bind(i64::from(run.spec.fiscal_year))
+        .bind(run.spec.rule.code())
+        .bind(run.spec.floor_milli)
+        .bind(run.spec.cap_milli)
+        .bind(run.rounding.clone())
+        .bind(run.factor.from_milli)
+        .bind(run.factor.to_milli)
+        .bind(run.factor.raw_milli)
+        .bind(run.factor.applied_milli)
+        .bind(run.digest.clone())
+        .bind(permit.principal().audit_name())
+        .bind(ctx.now_ms)
+        .fetch_one(&mut *tx)
+        .await?
+        .try_get("id")?;
+        let rows = run
+            .rows
+            .iter()
+            .map(|r| {
+                vec![
+                    Arg::Int(id),
+                    Arg::Text(r.service.as_str().to_string()),
+                    Arg::Text(r.kind.code().to_string()),
+                    Arg::Int(r.old.get()),
+                    Arg::Int(r.proposed.get()),
+                    Arg::Int(r.proposed.get()),
+                ]
+            })
+            .collect();
+        insert_rows(
+            &mut tx,
+            store.dialect.as_ref(),
+            "INSERT INTO indexation_rows (run_id, service_code, kind, old_rials, proposed_rials, \
+             final_rials) VALUES ",
+            "",
+            rows,
+        )
+        .await?;
+        audit_permit(
+            &mut tx,
+            permit,
+            &format!("indexation_run:{id}"),
+            serde_json::json!({
+                "cpi_import": run.import_id,
+                "fiscal_year": run.spec.fiscal_year,
+                "rule": run.spec.rule.code(),
+                "factor_milli": run.factor.applied_milli,
+                "rows": run.rows.len(),
+                "digest": run.digest,
+            }),
+            ctx,
+        )
+        .await?;
+        Ok(id)
+    }
+    .await;
+    crate::bookings::finish(tx, outcome).await
+}
+
+async fn run_of(store: &SqlStore, id: i64) -> Result<IndexationRun> {
+    let r = sqlx::query(
+        "SELECT id, import_id, fiscal_year, rule, floor_milli, cap_milli, rounding, \
+         factor_from_milli, factor_to_milli, factor_raw_milli, factor_milli, proposal_digest, \
+         status, effective_from, created_by, created_at_ms, published_by, published_at_ms \
+         FROM indexation_runs WHERE id = $1",
+    )
+    .bind(id)
+    .fetch_optional(&store.pool)
+    .await?
+    .ok_or(StoreError::NotFound {
+        entity: "indexation run",
+    })?;
+    let rows = sqlx::query(
+        "SELECT service_code, kind, old_rials, proposed_rials, final_rials, edit_reason, \
+         edited_by FROM indexation_rows WHERE run_id = $1 ORDER BY service_code, kind",
+    )
+    .bind(id)
+    .fetch_all(&store.pool)
+    .await?
+    .iter()
+    .map(|x| {
+        Ok(IndexationRow {
+            service: field(
+                "run service",
+                ServiceCode::parse(&x.try_get::<String, _>("service_code")?),
+            )?,
+            kind: field("run kind", FeeKind::parse(&x.try_get::<String, _>("kind")?))?,
+            old: field("run old", Rials::new(x.try_get("old_rials")?))?,
+            proposed: field("run proposed", Rials::new(x.try_get("proposed_rials")?))?,
+            final_amount: field("run final", Rials::new(x.try_get("final_rials")?))?,
+            edit_reason: x.try_get("edit_reason")?,
+            edited_by: x.try_get("edited_by")?,
+        })
+    })
+    .collect::<Result<Vec<_>>>()?;
+    let effective_from: Option<String> = r.try_get("effective_from")?;
+    Ok(IndexationRun {
+        id: r.try_get("id")?,
+        import_id: r.try_get("import_id")?,
+        fiscal_year: i32::try_from(r.try_get::<i64, _>("fiscal_year")?)
+            .map_err(|e| corrupt("run year", e))?,
+        rule: field(
+            "run rule",
+            FactorRule::parse(&r.try_get::<String, _>("rule")?),
+        )?,
+        floor_milli: r.try_get("floor_milli")?,
+        cap_milli: r.try_get("cap_milli")?,
+        rounding: r.try_get("rounding")?,
+        factor: Factor {
+            from_milli: r.try_get("factor_from_milli")?,
+            to_milli: r.try_get("factor_to_milli")?,
+            raw_milli: r.try_get("factor_raw_milli")?,
+            applied_milli: r.try_get("factor_milli")?,
+        },
+        digest: r.try_get("proposal_digest")?,
+        published: r.try_get::<String, _>("status")? == "published",
+        effective_from: effective_from
+            .map(|d| field("run date", JalaliDate::parse(&d)))
+            .transpose()?,
+        created_by: r.try_get("created_by")?,
+        created_at_ms: r.try_get("created_at_ms")?,
+        published_by: r.try_get("published_by")?,
+        published_at_ms: r.try_get("published_at_ms")?,
+        rows,
+    })
+}
+
+fn run_published() -> StoreError {
+    StoreError::wrong_state(
+        StateRule::RunPublished,
+        "the indexation run is published; start a new run to change its amounts",
+    )
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn edit_row(
+    store: &SqlStore,
+    permit: &Permit,
+    run_id: i64,
+    service: &ServiceCode,
+    kind: FeeKind,
+    amount: Rials,
+    reason: &str,
+    ctx: &AuditContext,
+) -> Result<()> {
+    require(permit, |a| matches!(a, Action::PublishTariff))?;
+    let (_turn, mut tx) = store.begin_write().await?;
+    let outcome = async {
+        let status: Option<String> =
+            sqlx::query("SELECT status FROM indexation_runs WHERE id = $1")
+                .bind(run_id)
+                .fetch_optional(&mut *tx)
+                .await?
+                .map(|r| r.try_get("status"))
+                .transpose()?;
+        match status.as_deref() {
+            None => {
+                return Err(StoreError::NotFound {
+                    entity: "indexation run",
+                });
+            }
+            Some("proposed") => {}
+            Some(_) => return Err(run_published()),
+        }
+        let old: Option<i64> = sqlx::query(
+            "SELECT final_rials FROM indexation_rows WHERE run_id = $1 AND service_code = $2 \
+             AND kind = $3",
+        )
+        .bind(run_id)
+        .bind(service.as_str().to_string())
+        .bind(kind.code())
+        .fetch_optional(&mut *tx)
+        .await?
+        .map(|r| r.try_get("final_rials"))
+        .transpose()?;
+        let Some(old) = old else {
+            return Err(StoreError::NotFound {
+                entity: "indexation row",
+            });
+        };
+        sqlx::query(
+            "UPDATE indexation_rows SET final_rials = $1, edit_reason = $2, edited_by = $3 \
+             WHERE run_id = $4 AND service_code = $5 AND kind = $6",
+        )
+        .bind(amount.get())
+        .bind(reason.to_string())
+        .bind(permit.principal().audit_name())
+        .bind(run_id)
+        .bind(service.as_str().to_string())
+        .bind(kind.code())
+        .execute(&mut *tx)
+        .await?;
+        audit_permit(
+            &mut tx,
+            permit,
+            &format!("indexation_run:{run_id}"),
+            serde_json::json!({
+                "service": service.as_str(),
+                "kind": kind.code(),
+                "from_rials": old,
+                "to_rials": amount.get(),
+                "reason": reason,
+            }),
+            ctx,
+        )
+        .await
+    }
+    .await;
+    crate::bookings::finish(tx, outcome).await
+}
+
+async fn publish_run(
+    store: &SqlStore,
+    permit: &Permit,
+    run_id: i64,
+    effective_from: JalaliDate,
+    tariffs: &[NewTariff],
+    ctx: &AuditContext,
+) -> Result<()> {
+    require(permit, |a| matches!(a, Action::PublishTariff))?;
+    if tariffs.len() > MAX_TARIFFS_PER_PUBLICATION {
+        return Err(StoreError::LimitReached {
+            rule: format!("at most {MAX_TARIFFS_PER_PUBLICATION} tariffs in one publication"),
+        });
+    }
+    let (_turn, mut tx) = store.begin_write().await?;
+    let outcome = async {
+        let done = sqlx::query(
+            "UPDATE indexation_runs SET status = 'published', effective_from = $1, \
+             published_by = $2, published_at_ms = $3 WHERE id = $4 AND status = 'proposed'",
+        )
+        .bind(effective_from.to_string())
+        .bind(permit.principal().audit_name())
+        .bind(ctx.now_ms)
+        .bind(run_id)
+        .execute(&mut *tx)
+        .await?;
+        if done.rows_affected() == 0 {
+            let exists = sqlx::query("SELECT id FROM indexation_runs WHERE id = $1")
+                .bind(run_id)
+                .fetch_optional(&mut *tx)
+                .await?
+                .is_some();
+            return Err(if exists {
+                run_published()
+            } else {
+                StoreError::NotFound {
+                    entity: "indexation run",
+                }
+            });
+        }
+        if !tariffs.is_empty() {
+            insert_tariffs(store, &mut tx, permit, tariffs, ctx).await?;
+        }
+        Ok(())
+    }
+    .await;
+    crate::bookings::finish(tx, outcome).await
+}
+
 #[async_trait]
 impl Fees for SqlStore {
     async fn publish_tariffs(
@@ -214,5 +597,57 @@ impl Fees for SqlStore {
 
     async fn tariff_history(&self, service: &ServiceCode) -> Result<Vec<Tariff>> {
         history(self, service).await
+    }
+
+    async fn import_cpi(
+        &self,
+        permit: &Permit,
+        source: &str,
+        digest: &str,
+        points: &[CpiPoint],
+        ctx: &AuditContext,
+    ) -> Result<i64> {
+        import_cpi(self, permit, source, digest, points, ctx).await
+    }
+
+    async fn cpi_import(&self, id: i64) -> Result<CpiImport> {
+        cpi_import(self, id).await
+    }
+
+    async fn create_indexation_run(
+        &self,
+        permit: &Permit,
+        run: &NewIndexationRun,
+        ctx: &AuditContext,
+    ) -> Result<i64> {
+        create_run(self, permit, run, ctx).await
+    }
+
+    async fn indexation_run(&self, id: i64) -> Result<IndexationRun> {
+        run_of(self, id).await
+    }
+
+    async fn edit_indexation_row(
+        &self,
+        permit: &Permit,
+        run_id: i64,
+        service: &ServiceCode,
+        kind: FeeKind,
+        amount: Rials,
+        reason: &str,
+        ctx: &AuditContext,
+    ) -> Result<()> {
+        edit_row(self, permit, run_id, service, kind, amount, reason, ctx).await
+    }
+
+    async fn publish_indexation_run(
+        &self,
+        permit: &Permit,
+        run_id: i64,
+        effective_from: JalaliDate,
+        tariffs: &[NewTariff],
+        ctx: &AuditContext,
+    ) -> Result<()> {
+        publish_run(self, permit, run_id, effective_from, tariffs, ctx).await
     }
 }

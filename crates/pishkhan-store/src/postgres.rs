@@ -56,6 +56,10 @@ const MIGRATIONS: &[Migration] = &[
         name: "0012_tariffs",
         sql: include_str!("../migrations/postgres/0012_tariffs.sql"),
     },
+    Migration {
+        name: "0013_indexation",
+        sql: include_str!("../migrations/postgres/0013_indexation.sql"),
+    },
 ];
 
 const MAX_CONNECTIONS: u32 = 16;

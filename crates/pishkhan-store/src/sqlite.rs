@@ -63,6 +63,10 @@ const MIGRATIONS: &[Migration] = &[
         name: "0012_tariffs",
         sql: include_str!("../migrations/sqlite/0012_tariffs.sql"),
     },
+    Migration {
+        name: "0013_indexation",
+        sql: include_str!("../migrations/sqlite/0013_indexation.sql"),
+    },
 ];
 
 /// Readers run in parallel under WAL; writes serialize on SQLite's own lock.

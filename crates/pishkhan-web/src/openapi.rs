@@ -29,6 +29,8 @@ use crate::api::{
         identity::create, identity::get, identity::send_code, identity::confirm_code, identity::keys, identity::operators,
         inquiries::create, inquiries::proof, inquiries::checkpoint, inquiries::keys, inquiries::my_data_access,
         crate::api::fees::fee, crate::api::fees::tariffs, crate::api::fees::publish,
+        crate::api::indexation::import_cpi, crate::api::indexation::create_run, crate::api::indexation::get_run,
+        crate::api::indexation::edit_row, crate::api::indexation::publish,
     ),
     components(schemas(
         types::ProvinceOut, types::AgencyOut, types::OfficeOut, types::OfficeList, types::HoursOut,
@@ -52,6 +54,9 @@ use crate::api::{
         inquiries::ProofOut, inquiries::DataAccessOut, inquiries::DataAccessList,
         crate::api::fees::FeeOut, crate::api::fees::FeeComponentOut, crate::api::fees::TariffOut,
         crate::api::fees::TariffComponentOut, crate::api::fees::TariffIn, crate::api::fees::TariffComponentIn,
+        crate::api::indexation::CpiImportIn, crate::api::indexation::CpiImportOut, crate::api::indexation::RunIn,
+        crate::api::indexation::RunOut, crate::api::indexation::RunRowOut, crate::api::indexation::FactorOut,
+        crate::api::indexation::RowEditIn, crate::api::indexation::PublishRunIn,
     )),
     modifiers(&Security, &TextRefusals),
 )]

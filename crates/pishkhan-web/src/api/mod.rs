@@ -8,6 +8,7 @@ pub mod counters;
 pub mod fees;
 pub mod figures;
 pub mod identity;
+pub mod indexation;
 pub mod inquiries;
 pub mod queue;
 pub mod registry;
@@ -45,6 +46,17 @@ pub fn router() -> Router<AppState> {
         .route(
             "/api/v1/services/{code}/tariffs",
             get(fees::tariffs).post(fees::publish),
+        )
+        .route("/api/v1/cpi-imports", post(indexation::import_cpi))
+        .route("/api/v1/indexation-runs", post(indexation::create_run))
+        .route("/api/v1/indexation-runs/{id}", get(indexation::get_run))
+        .route(
+            "/api/v1/indexation-runs/{id}/rows",
+            put(indexation::edit_row),
+        )
+        .route(
+            "/api/v1/indexation-runs/{id}/publish",
+            post(indexation::publish),
         )
         .route("/api/v1/staff", post(staff::create))
         .route(

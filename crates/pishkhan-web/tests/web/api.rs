@@ -28,6 +28,11 @@ const API_ROUTES: &[(&str, &str)] = &[
     ("get", "/api/v1/services/{code}/fee"),
     ("get", "/api/v1/services/{code}/tariffs"),
     ("post", "/api/v1/services/{code}/tariffs"),
+    ("post", "/api/v1/cpi-imports"),
+    ("post", "/api/v1/indexation-runs"),
+    ("get", "/api/v1/indexation-runs/{id}"),
+    ("put", "/api/v1/indexation-runs/{id}/rows"),
+    ("post", "/api/v1/indexation-runs/{id}/publish"),
     ("post", "/api/v1/staff"),
     ("post", "/api/v1/staff/{username}/deactivate"),
     ("get", "/api/v1/invitations/{token}"),
@@ -213,7 +218,8 @@ async fn openapi_document_lists_every_served_api_route() {
                     .replace("{code}", "11000001")
                     .replace("{token}", "no-such-token")
                     .replace("{date}", "1405-09-10")
-                    .replace("{tracking_code}", "NOSUCHCODE"),
+                    .replace("{tracking_code}", "NOSUCHCODE")
+                    .replace("{id}", "1"),
             );
             let req = match *method {
                 "get" => app.client.get(url),

@@ -11,6 +11,7 @@ mod desk;
 mod exchange;
 mod fees;
 mod identity;
+mod indexation;
 mod queue;
 mod releases;
 mod request_log;

@@ -223,6 +223,17 @@ impl TestApp {
         .await
     }
 
+    pub async fn put_json(&self, path: &str, token: Option<&str>, body: &Value) -> Resp {
+        self.send(with_token(
+            self.client
+                .put(self.url(path))
+                .header(CONTENT_TYPE, "application/json")
+                .body(body.to_string()),
+            token,
+        ))
+        .await
+    }
+
     pub async fn post_raw(
         &self,
         path: &str,
