@@ -12,6 +12,8 @@ mod exchange;
 mod identity;
 mod queue;
 mod releases;
+mod screen_kit;
+mod screen_layout;
 mod sessions;
 mod sign_in_limits;
 mod support;
