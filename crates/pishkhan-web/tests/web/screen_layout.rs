@@ -1,5 +1,6 @@
 //! In headless Chromium at a phone's, a laptop's and a desktop's width: every value of a
-//! detail list has room to be read. Measured on what the browser drew, not on the HTML.
+//! detail list has room to be read, and no dashboard card scrolls sideways or hides its
+//! counts. Measured on what the browser drew, not on the HTML.
 
 use crate::browser::{Browser, Env};
 use crate::screen_kit::{WIDTHS, browser_at, citizen_session, citizen_with_booking, staff_session};
@@ -29,6 +30,39 @@ async fn detail_problems(b: &Browser) -> Vec<String> {
             return out;
             "#
         ))
+        .await;
+    crate::screen_kit::strings(&found)
+}
+
+/// What is wrong with the dashboard's cards: a part that scrolls sideways, or a count drawn
+/// outside its card (so hidden, or cut off).
+async fn card_problems(b: &Browser) -> Vec<String> {
+    let found = b
+        .exec(
+            r#"
+            const out = [];
+            for (const card of document.querySelectorAll('main .card')) {
+              const title = (card.querySelector('h2') || card).textContent.trim().slice(0, 40);
+              const box = card.getBoundingClientRect();
+              for (const el of card.querySelectorAll('*')) {
+                const style = getComputedStyle(el);
+                if (['auto', 'scroll'].includes(style.overflowX) && el.scrollWidth > el.clientWidth + 1)
+                  out.push(`${title}: scrolls sideways (${el.scrollWidth} > ${el.clientWidth})`);
+                const own = [...el.childNodes].filter(n => n.nodeType === 3)
+                  .map(n => n.textContent.trim()).join('');
+                if (/^[0-9۰-۹٬,]+$/.test(own)) {
+                  const r = el.getBoundingClientRect();
+                  if (r.width === 0 || r.left < box.left - 1 || r.right > box.right + 1)
+                    out.push(`${title}: count ${own} outside its card`);
+                }
+              }
+            }
+            if (document.querySelectorAll('main .card').length === 0) out.push('no cards');
+            if (document.documentElement.scrollWidth > window.innerWidth)
+              out.push(`page ${document.documentElement.scrollWidth}px wide`);
+            return out;
+            "#,
+        )
         .await;
     crate::screen_kit::strings(&found)
 }
@@ -77,4 +111,33 @@ async fn browser_detail_values_are_readable_at_every_width() {
         problems.is_empty(),
         "detail values not readable: {problems:#?}"
     );
+}
+
+#[tokio::test]
+async fn browser_dashboard_cards_fit_and_show_their_counts_at_every_width() {
+    let Some(env) = Env::start().await else {
+        return;
+    };
+    let app = TestApp::sqlite().await;
+    let base = app.base.clone();
+    let work = tempfile::tempdir().unwrap();
+    let mut problems = Vec::new();
+    for width in WIDTHS {
+        let session = browser_at(&env, work.path(), width, &app).await;
+        let b = &session;
+        for lang in ["fa", "en"] {
+            staff_session(b, &app, "regulator", lang).await;
+            b.goto(&format!("{base}/dashboard")).await;
+            b.find("main .card").await;
+            for p in card_problems(b).await {
+                problems.push(format!("/dashboard ({lang}) at {width}px: {p}"));
+            }
+            b.screenshot(&format!("/tmp/pishkhan-dashboard-{lang}-{width}.png"))
+                .await;
+        }
+        session.quit().await;
+    }
+    env.stop().await;
+    app.stop().await;
+    assert!(problems.is_empty(), "dashboard cards: {problems:#?}");
 }
