@@ -14,6 +14,7 @@ mod queue;
 mod releases;
 mod screen_kit;
 mod screen_layout;
+mod screen_scripts;
 mod sessions;
 mod sign_in_limits;
 mod support;
