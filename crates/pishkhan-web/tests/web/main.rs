@@ -12,6 +12,7 @@ mod exchange;
 mod identity;
 mod queue;
 mod releases;
+mod screen_a11y;
 mod screen_kit;
 mod screen_layout;
 mod screen_scripts;
