@@ -323,10 +323,7 @@ pub async fn submit(
     match identity::verify(state.app(), &staff, &ctx, command).await {
         Ok(done) => Ok(render(&show(&page, form, Some(&done), None, None))),
         Err(e @ (AppError::Invalid { .. } | AppError::Conflict { .. })) => {
-            let msg = match &e {
-                AppError::Invalid { field: Some(f), .. } => format!("{}: {e}", page.t.field(f)),
-                _ => e.to_string(),
-            };
+            let msg = page.t.problem_message(&e.into());
             Ok((
                 StatusCode::UNPROCESSABLE_ENTITY,
                 render(&show(&page, form, None, Some(msg), None)),
@@ -384,7 +381,13 @@ pub async fn confirm(
         ))),
         Err(e @ (AppError::Invalid { .. } | AppError::Gone(_))) => Ok((
             StatusCode::UNPROCESSABLE_ENTITY,
-            render(&show(&page, form, Some(&shown), Some(e.to_string()), None)),
+            render(&show(
+                &page,
+                form,
+                Some(&shown),
+                Some(page.t.problem_message(&e.into())),
+                None,
+            )),
         )
             .into_response()),
         Err(e) => Err(page.fail(e)),

@@ -199,20 +199,14 @@ impl IntoResponse for UiError {
             ApiError::App(AppError::NotFound(_)) => {
                 (t.t("not_found_title"), t.t("not_found_text"), None)
             }
-            ApiError::App(AppError::Forbidden(_)) | ApiError::Csrf => (
-                t.t("forbidden_title"),
-                t.t("forbidden_text"),
-                Some(self.err.to_string()),
-            ),
+            ApiError::App(AppError::Forbidden(_)) | ApiError::Csrf => {
+                (t.t("forbidden_title"), t.problem_message(&self.err), None)
+            }
             ApiError::App(AppError::Internal(e)) => {
                 tracing::error!(error = ?e, "page failed");
                 (t.t("error_title"), t.t("error_text"), None)
             }
-            other => (
-                t.t("bad_input_title"),
-                t.problem(other.code()).unwrap_or_else(|| other.to_string()),
-                None,
-            ),
+            other => (t.t("bad_input_title"), t.problem_message(other), None),
         };
         let page = MessagePage {
             chrome: Chrome {

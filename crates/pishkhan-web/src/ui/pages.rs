@@ -499,7 +499,7 @@ struct InvitePage {
     form: InviteForm,
     roles: Vec<Role>,
     office_fixed: bool,
-    error: Option<(String, String)>,
+    error: Option<String>,
     created: Option<(String, String, String)>,
 }
 
@@ -597,13 +597,7 @@ pub async fn invite_submit(
             e @ (ApiError::App(AppError::Invalid { .. })
             | ApiError::App(AppError::Conflict { .. })
             | ApiError::App(AppError::NotFound(_))),
-        ) => {
-            let field = match &e {
-                ApiError::App(AppError::Invalid { field: Some(f), .. }) => t.field(f),
-                _ => String::new(),
-            };
-            (e.status(), Some((field, e.to_string())), None)
-        }
+        ) => (e.status(), Some(t.problem_message(&e)), None),
         Err(e) => return Err(page.fail(e)),
     };
     let body = render(&InvitePage {
@@ -727,7 +721,7 @@ pub async fn accept_submit(
         }
         Err(e @ ApiError::App(AppError::Invalid { .. })) => {
             let body = render(&render_with(
-                Some(e.to_string()),
+                Some(t.problem_message(&e)),
                 false,
                 false,
                 String::new(),

@@ -98,3 +98,23 @@ pub(crate) fn strings(v: &Value) -> Vec<String> {
         })
         .unwrap_or_default()
 }
+
+/// The visible text of `css` (empty when nothing matches).
+pub(crate) async fn visible_text(b: &Browser, css: &str) -> String {
+    b.exec(&format!(
+        "const e = document.querySelector({css:?}); return e ? e.innerText : '';"
+    ))
+    .await
+    .as_str()
+    .unwrap_or_default()
+    .to_string()
+}
+
+pub(crate) fn has_latin_letter(s: &str) -> bool {
+    s.chars().any(|c| c.is_ascii_alphabetic())
+}
+
+pub(crate) fn has_persian_letter(s: &str) -> bool {
+    s.chars()
+        .any(|c| ('\u{0621}'..='\u{064A}').contains(&c) || "پچژکگی".contains(c))
+}
