@@ -285,10 +285,12 @@ pub fn router() -> Router<AppState> {
 struct AccessRow {
     when: String,
     office: String,
+    office_code: String,
     operator: String,
     service: String,
     purpose: String,
-    case: String,
+    case_service: String,
+    case_id: String,
     outcome: String,
     /// When the reused answer was given, if the answer was an earlier lookup's.
     reused: Option<String>,
@@ -327,15 +329,13 @@ pub async fn data_access(
             let (outcome, reused) = (r.outcome_code(), r.cached_at_local());
             AccessRow {
                 when: t.num(r.at_local()),
-                office: format!(
-                    "{} ({})",
-                    r.office_name.clone().unwrap_or_default(),
-                    t.num(r.office.trim_start_matches("office:"))
-                ),
+                office: r.office_name.clone().unwrap_or_default(),
+                office_code: t.num(r.office.trim_start_matches("office:")),
                 operator: r.operator,
                 service: r.service,
                 purpose: r.legal_basis,
-                case: format!("{} · {}", r.case_service, t.num(&r.case_id)),
+                case_service: t.num(&r.case_service),
+                case_id: t.num(&r.case_id),
                 outcome: t.t(format!("c_access_outcome_{outcome}")),
                 reused: reused.as_deref().map(|w| t.num(w)),
             }

@@ -39,11 +39,7 @@ pub const MESSAGES: &[(&str, &str, &str)] = &[
         "نام پدر (اختیاری)",
         "Father's name (optional)",
     ),
-    (
-        "id_birth_date",
-        "تاریخ تولد (۱۳۷۰-۰۱-۰۵)",
-        "Birth date (1370-01-05)",
-    ),
+    ("id_birth_date", "تاریخ تولد", "Birth date"),
     ("id_card_serial", "سریال کارت ملی", "National card serial"),
     ("id_mobile", "تلفن همراه (اختیاری)", "Mobile (optional)"),
     ("id_service", "خدمت در حال انجام", "Service being performed"),

@@ -13,6 +13,7 @@ mod identity;
 mod queue;
 mod releases;
 mod screen_a11y;
+mod screen_bidi;
 mod screen_errors;
 mod screen_kit;
 mod screen_layout;

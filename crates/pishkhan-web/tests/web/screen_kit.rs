@@ -99,6 +99,37 @@ pub(crate) fn strings(v: &Value) -> Vec<String> {
         .unwrap_or_default()
 }
 
+/// Where the browser drew the year and the day of the first `YYYY-MM-DD` date (in either
+/// script's digits) under `css`: the left edges of the two, in CSS pixels. Read from the
+/// rendered text, so it shows what a person sees whatever the markup.
+pub(crate) async fn year_and_day_x(b: &Browser, css: &str) -> Option<(f64, f64)> {
+    let got = b
+        .exec(&format!(
+            r#"
+            const root = document.querySelector({css:?});
+            if (!root) return null;
+            const re = /[0-9۰-۹]{{4}}-[0-9۰-۹]{{2}}-[0-9۰-۹]{{2}}/;
+            const walk = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
+            let n;
+            while ((n = walk.nextNode())) {{
+              const m = re.exec(n.textContent);
+              if (!m) continue;
+              const left = (i, len) => {{
+                const r = document.createRange();
+                r.setStart(n, i);
+                r.setEnd(n, i + len);
+                return r.getBoundingClientRect().left;
+              }};
+              return [left(m.index, 4), left(m.index + 8, 2)];
+            }}
+            return null;
+            "#
+        ))
+        .await;
+    let a = got.as_array()?;
+    Some((a[0].as_f64()?, a[1].as_f64()?))
+}
+
 /// The visible text of `css` (empty when nothing matches).
 pub(crate) async fn visible_text(b: &Browser, css: &str) -> String {
     b.exec(&format!(
