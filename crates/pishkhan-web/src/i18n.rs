@@ -799,6 +799,198 @@ const PROBLEMS: &[(&str, &str, &str)] = &[
     ),
 ];
 
+/// Names people use for what the system records by code: inquiry services, matching profiles,
+/// audit actions and who did them. A page shows the name and keeps the code in a tooltip.
+const NAMES: &[(&str, &str, &str)] = &[
+    (
+        "inquiry_civil-registry.person",
+        "استعلام هویت از ثبت احوال",
+        "Civil registry identity record",
+    ),
+    (
+        "inquiry_mobile.ownership",
+        "استعلام مالکیت شماره همراه",
+        "Mobile number ownership",
+    ),
+    (
+        "inquiry_postal.address",
+        "استعلام نشانی از پست",
+        "Postal address",
+    ),
+    (
+        "inquiry_postal.address-match",
+        "تطبیق نشانی با کد پستی",
+        "Address matches postal code",
+    ),
+    (
+        "inquiry_traffic.fines",
+        "استعلام خلافی خودرو",
+        "Traffic fines",
+    ),
+    (
+        "profile_fa-name-1",
+        "تطبیق نام فارسی، نسخه ۱",
+        "Persian name matching, version 1",
+    ),
+    (
+        "profile_exact-1",
+        "تطبیق دقیق، نسخه ۱",
+        "Exact matching, version 1",
+    ),
+    (
+        "basis_identity_check",
+        "احراز هویت متقاضی خدمت در پیشخوان",
+        "Identity check of the applicant at the counter",
+    ),
+    ("list_comma", "، ", ", "),
+    ("audit_any_action", "همه کنش‌ها", "All actions"),
+    ("actor_citizen", "شهروند", "Citizen"),
+    ("actor_system", "سامانه", "The system"),
+    ("target_staff", "کارمند", "Staff member"),
+    ("target_office", "دفتر", "Office"),
+    ("target_citizen", "شهروند", "Citizen"),
+    ("audit_auth.login", "ورود کارمند", "Staff sign-in"),
+    ("audit_auth.login_failed", "ورود ناموفق", "Failed sign-in"),
+    ("audit_auth.logout", "خروج کارمند", "Staff sign-out"),
+    ("audit_citizen.login", "ورود شهروند", "Citizen sign-in"),
+    ("audit_citizen.logout", "خروج شهروند", "Citizen sign-out"),
+    (
+        "audit_citizen.code_sent",
+        "ارسال کد ورود شهروند",
+        "Citizen sign-in code sent",
+    ),
+    ("audit_registry.browse", "دیدن فهرست‌ها", "Registry browsed"),
+    ("audit_audit.view", "دیدن رویدادنگاری", "Audit log viewed"),
+    (
+        "audit_staff.view",
+        "دیدن کارکنان دفتر",
+        "Office staff viewed",
+    ),
+    ("audit_staff.create", "دعوت کارمند", "Staff invited"),
+    (
+        "audit_staff.activate",
+        "فعال‌سازی حساب کارمند",
+        "Staff account activated",
+    ),
+    (
+        "audit_staff.deactivate",
+        "غیرفعال‌سازی حساب کارمند",
+        "Staff account deactivated",
+    ),
+    ("audit_staff.password", "تغییر گذرواژه", "Password changed"),
+    ("audit_office.create", "ثبت دفتر", "Office created"),
+    (
+        "audit_office.status",
+        "تغییر وضعیت دفتر",
+        "Office status changed",
+    ),
+    (
+        "audit_schedule.update",
+        "تغییر برنامه نوبت‌دهی",
+        "Booking schedule changed",
+    ),
+    ("audit_holiday.update", "تغییر تعطیلات", "Holidays changed"),
+    (
+        "audit_booking.staff",
+        "نوبت به دست کارمند",
+        "Booking by staff",
+    ),
+    (
+        "audit_booking.citizen",
+        "نوبت به دست شهروند",
+        "Booking by a citizen",
+    ),
+    ("audit_queue.operate", "کار با صف دفتر", "Office queue"),
+    ("audit_inquiry.run", "استعلام", "Inquiry"),
+    (
+        "audit_inquiry.blocked",
+        "توقف استعلام‌های کاربر",
+        "Operator's inquiries blocked",
+    ),
+    (
+        "audit_release.manage",
+        "مدیریت نوبت‌دهی ویژه",
+        "Surge release",
+    ),
+    (
+        "audit_release.offer",
+        "پیشنهاد نوبت آزادشده",
+        "Freed seat offered",
+    ),
+    (
+        "audit_import.offices",
+        "ورود فهرست دفاتر",
+        "Offices imported",
+    ),
+    (
+        "audit_import.services",
+        "ورود فهرست خدمات",
+        "Services imported",
+    ),
+    (
+        "audit_demo.load",
+        "بارگذاری داده نمایشی",
+        "Demo data loaded",
+    ),
+    (
+        "audit_reference.seed",
+        "بارگذاری داده‌های پایه",
+        "Reference data seeded",
+    ),
+    (
+        "audit_figures.national",
+        "دیدن آمار ملی",
+        "National figures viewed",
+    ),
+    (
+        "audit_figures.office",
+        "دیدن آمار دفتر",
+        "Office figures viewed",
+    ),
+    (
+        "audit_data_access.view",
+        "دیدن گزارش استعلام‌ها",
+        "Data-access view opened",
+    ),
+    ("audit_survey.answer", "پاسخ نظرسنجی", "Survey answered"),
+];
+
+/// The audit actions the log's filter offers, in the order shown.
+pub const AUDIT_ACTIONS: &[&str] = &[
+    "auth.login",
+    "auth.login_failed",
+    "auth.logout",
+    "citizen.login",
+    "citizen.logout",
+    "citizen.code_sent",
+    "staff.create",
+    "staff.activate",
+    "staff.deactivate",
+    "staff.password",
+    "staff.view",
+    "office.create",
+    "office.status",
+    "schedule.update",
+    "holiday.update",
+    "booking.staff",
+    "booking.citizen",
+    "queue.operate",
+    "inquiry.run",
+    "inquiry.blocked",
+    "release.manage",
+    "release.offer",
+    "import.offices",
+    "import.services",
+    "registry.browse",
+    "audit.view",
+    "figures.national",
+    "figures.office",
+    "data_access.view",
+    "survey.answer",
+    "demo.load",
+    "reference.seed",
+];
+
 /// Codes whose text says what is wrong but not with what, so the field's name goes first.
 const FIELD_FIRST: &[&str] = &[
     "invalid_name",
@@ -867,6 +1059,7 @@ impl Tr {
             .chain(crate::ui::survey::MESSAGES.iter())
             .chain(crate::ui::identity::MESSAGES.iter())
             .chain(PROBLEMS.iter())
+            .chain(NAMES.iter())
             .find(|(k, _, _)| *k == key);
         match found {
             Some((_, fa, en)) => match self.lang {
@@ -923,6 +1116,37 @@ impl Tr {
             Some(label) if FIELD_FIRST.contains(&err.code()) => format!("{label}: {text}"),
             _ => text,
         }
+    }
+
+    /// The name of `key` when the tables have one; `None` otherwise.
+    fn known(&self, key: String) -> Option<String> {
+        let text = self.t(key);
+        (!text.starts_with('⟦')).then_some(text)
+    }
+
+    /// The name of an inquiry service (`civil-registry.person`), or its id if it has none.
+    pub fn inquiry(&self, id: impl AsRef<str>) -> String {
+        let id = id.as_ref();
+        self.known(format!("inquiry_{id}"))
+            .unwrap_or_else(|| id.to_string())
+    }
+
+    /// The name of a matching profile (`fa-name-1`), or its version if it has none.
+    pub fn profile(&self, version: impl AsRef<str>) -> String {
+        let version = version.as_ref();
+        self.known(format!("profile_{version}"))
+            .unwrap_or_else(|| version.to_string())
+    }
+
+    /// The name of an audit action (`auth.login`), or the action if it has none.
+    pub fn audit_action(&self, action: &str) -> String {
+        self.known(format!("audit_{action}"))
+            .unwrap_or_else(|| action.to_string())
+    }
+
+    /// Two parts of a place, joined with the page language's comma.
+    pub fn join(&self, a: impl AsRef<str>, b: impl AsRef<str>) -> String {
+        format!("{}{}{}", a.as_ref(), self.t("list_comma"), b.as_ref())
     }
 
     /// Digits in the page's script.

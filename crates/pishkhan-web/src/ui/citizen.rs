@@ -143,6 +143,7 @@ pub const MESSAGES: &[(&str, &str, &str)] = &[
         "تاکنون استعلامی درباره شما ثبت نشده است.",
         "No inquiry about you has been made.",
     ),
+    ("c_access_count", "شمار استعلام‌ها", "Inquiries"),
     ("c_access_when", "زمان", "When"),
     ("c_access_who", "دفتر و کاربر", "Office and operator"),
     ("c_access_what", "استعلام", "Inquiry"),
@@ -288,6 +289,7 @@ struct AccessRow {
     office_code: String,
     operator: String,
     service: String,
+    service_id: String,
     purpose: String,
     case_service: String,
     case_id: String,
@@ -322,6 +324,8 @@ pub async fn data_access(
         .await
         .map_err(|e| c.fail(e))?;
     let total = found.total;
+    let operators = found.rows.iter().map(|r| r.operator.clone()).collect();
+    let names = super::staff_names(&state, operators).await;
     let rows = found
         .rows
         .into_iter()
@@ -331,9 +335,16 @@ pub async fn data_access(
                 when: t.num(r.at_local()),
                 office: r.office_name.clone().unwrap_or_default(),
                 office_code: t.num(r.office.trim_start_matches("office:")),
-                operator: r.operator,
-                service: r.service,
-                purpose: r.legal_basis,
+                operator: names.get(&r.operator).cloned().unwrap_or(r.operator),
+                service: t.inquiry(&r.service),
+                service_id: r.service,
+                // The basis is recorded as given; the one the counter's identity checks give
+                // is known, and shown in the page's language.
+                purpose: if r.legal_basis == pishkhan_app::identity::IDENTITY_LEGAL_BASIS {
+                    t.t("basis_identity_check")
+                } else {
+                    r.legal_basis
+                },
                 case_service: t.num(&r.case_service),
                 case_id: t.num(&r.case_id),
                 outcome: t.t(format!("c_access_outcome_{outcome}")),
@@ -930,7 +941,7 @@ fn office_view(t: Tr, o: &Office) -> (String, String, String) {
     (
         o.code.to_string(),
         t.text(&o.name),
-        format!("{}، {}", t.text(&o.city), t.text(&o.address)),
+        t.join(t.text(&o.city), t.text(&o.address)),
     )
 }
 

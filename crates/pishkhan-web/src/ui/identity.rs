@@ -399,6 +399,7 @@ struct ReceiptPage {
     decision: String,
     office: String,
     operator: String,
+    operator_username: String,
     when: String,
     profile: String,
     second_factor: bool,
@@ -430,13 +431,18 @@ pub async fn receipt(
         .build();
     let t = page.t;
     let decision = decision_code(v.evaluation.decision);
+    let operator = super::staff_names(&state, vec![v.operator.clone()])
+        .await
+        .remove(&v.operator)
+        .unwrap_or_else(|| v.operator.clone());
     Ok(render(&ReceiptPage {
         chrome: page.chrome("console"),
         id: v.id.clone(),
         decision_label: t.t(format!("id_decision_{decision}")),
         decision: decision.to_string(),
         office: t.num(v.office.get()),
-        operator: v.operator,
+        operator,
+        operator_username: v.operator,
         when: t.datetime_ms(v.at_ms),
         profile: v.evaluation.profile_version,
         second_factor: v.second_factor,

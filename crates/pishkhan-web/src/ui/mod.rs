@@ -224,6 +224,31 @@ impl IntoResponse for UiError {
     }
 }
 
+/// The most staff names one page looks up: a page of the audit log or of inquiries.
+const MAX_NAME_LOOKUPS: usize = pishkhan_store::MAX_PER_PAGE as usize;
+
+/// The names people use ("first last") for the staff usernames a page shows, so that it need
+/// not show usernames. Unknown usernames are left out; the page then shows the username.
+pub async fn staff_names(
+    state: &AppState,
+    mut usernames: Vec<String>,
+) -> std::collections::HashMap<String, String> {
+    usernames.sort_unstable();
+    usernames.dedup();
+    usernames.truncate(MAX_NAME_LOOKUPS);
+    let mut names = std::collections::HashMap::new();
+    for u in usernames {
+        let Ok(username) = pishkhan_domain::model::Username::parse(&u) else {
+            continue;
+        };
+        if let Ok(rec) = state.store().staff_by_username(&username).await {
+            let name = format!("{} {}", rec.staff.first_name, rec.staff.last_name);
+            names.insert(u, name);
+        }
+    }
+    names
+}
+
 pub fn render(page: &impl Template) -> Response {
     match page.render() {
         Ok(html) => Html(html).into_response(),

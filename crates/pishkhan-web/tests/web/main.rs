@@ -18,6 +18,7 @@ mod screen_errors;
 mod screen_kit;
 mod screen_layout;
 mod screen_scripts;
+mod screen_words;
 mod sessions;
 mod sign_in_limits;
 mod support;
