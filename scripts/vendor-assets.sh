@@ -14,12 +14,14 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 PKG_DIR="$ROOT/web-assets"
 NM="$PKG_DIR/node_modules"
 DEST="$ROOT/crates/pishkhan-web/assets/vendor"
+# axe-core is a dev dependency: only the browser tests load it, the binary never serves it.
+TEST_DEST="$ROOT/crates/pishkhan-web/tests/vendor"
 
 command -v npm >/dev/null 2>&1 || { echo "vendor-assets: npm is required" >&2; exit 1; }
 
 ( cd "$PKG_DIR" && npm ci --ignore-scripts --no-audit --no-fund )
 
-mkdir -p "$DEST"
+mkdir -p "$DEST" "$TEST_DEST"
 
 # source (relative to node_modules)        -> destination file name
 # The variable font is renamed: "[" and "]" are awkward in URLs and routes.
@@ -41,7 +43,16 @@ for entry in "${FILES[@]}"; do
   chmod 0644 "$dst"
 done
 
+for entry in "axe-core/axe.min.js|axe.min.js" "axe-core/LICENSE|axe-core-LICENSE.txt"; do
+  src="$NM/${entry%%|*}"
+  dst="$TEST_DEST/${entry##*|}"
+  [[ -f "$src" ]] || { echo "vendor-assets: missing $src" >&2; exit 1; }
+  cp "$src" "$dst"
+  chmod 0644 "$dst"
+done
+
 vaz_ver="$(node -p "require('$NM/vazirmatn/package.json').version")"
 htmx_ver="$(node -p "require('$NM/htmx.org/package.json').version")"
-echo "vendor-assets: vazirmatn $vaz_ver, htmx.org $htmx_ver -> $DEST"
+axe_ver="$(node -p "require('$NM/axe-core/package.json').version")"
+echo "vendor-assets: vazirmatn $vaz_ver, htmx.org $htmx_ver -> $DEST; axe-core $axe_ver -> $TEST_DEST"
 ls -l "$DEST"

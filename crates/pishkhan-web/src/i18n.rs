@@ -5,9 +5,12 @@
 
 use std::borrow::Borrow;
 
+use pishkhan_app::AppError;
 use pishkhan_domain::JalaliDate;
 use pishkhan_domain::digits::localize_digits;
 use pishkhan_domain::model::{Lang, LocalizedText};
+
+use crate::error::ApiError;
 
 /// (key, Persian, English).
 const MESSAGES: &[(&str, &str, &str)] = &[
@@ -260,6 +263,756 @@ const MESSAGES: &[(&str, &str, &str)] = &[
     ),
 ];
 
+/// What a page says for a problem, by its stable code: `problem_<code>` in Persian and
+/// English. The problem's own message is English for logs and API clients; a page never shows
+/// it, so a code missing here falls back to the wording of its kind (`problem_kind_*`).
+const PROBLEMS: &[(&str, &str, &str)] = &[
+    // Input that does not parse.
+    (
+        "problem_invalid_national_code",
+        "کد ملی درست نیست؛ ده رقم آن را دوباره بررسی کنید.",
+        "The national code is not valid; check its ten digits.",
+    ),
+    (
+        "problem_invalid_mobile",
+        "شماره همراه درست نیست؛ شماره‌ای یازده‌رقمی مانند ۰۹۱۲۱۲۳۴۵۶۷ وارد کنید.",
+        "The mobile number is not valid; enter eleven digits such as 09121234567.",
+    ),
+    (
+        "problem_invalid_name",
+        "باید میان ۱ تا ۶۴ نویسه باشد.",
+        "must be 1 to 64 characters.",
+    ),
+    (
+        "problem_invalid_username",
+        "نام کاربری باید ۳ تا ۳۲ نویسه از حروف کوچک لاتین، رقم، نقطه، خط تیره یا زیرخط باشد.",
+        "A username is 3 to 32 lower-case letters, digits, dots, hyphens or underscores.",
+    ),
+    (
+        "problem_invalid_role",
+        "نقش برگزیده شناخته نیست.",
+        "That role is not known.",
+    ),
+    (
+        "problem_invalid_office_code",
+        "کد دفتر باید هشت رقم باشد.",
+        "An office code is exactly eight digits.",
+    ),
+    (
+        "problem_unknown_office",
+        "دفتری با این کد نیست.",
+        "No office has this code.",
+    ),
+    (
+        "problem_invalid_date",
+        "تاریخ درست نیست؛ تاریخی خورشیدی به شکل ۱۴۰۵-۰۹-۰۷ وارد کنید.",
+        "not a valid date; enter a Jalali date such as 1405-09-07.",
+    ),
+    (
+        "problem_invalid_card_serial",
+        "سریال کارت ملی درست نیست؛ یک رقم، یک حرف لاتین و هشت رقم، مانند 1A23456789.",
+        "The national card serial is not valid: a digit, a letter and eight digits, such as 1A23456789.",
+    ),
+    (
+        "problem_invalid_service_code",
+        "کد خدمت درست نیست؛ کدی مانند NID-001 وارد کنید.",
+        "The service code is not valid; enter one such as NID-001.",
+    ),
+    (
+        "problem_unknown_service",
+        "خدمتی با این کد در فهرست خدمات نیست.",
+        "No catalogue service has this code.",
+    ),
+    (
+        "problem_inquiry_not_required",
+        "این خدمت به این استعلام نیاز ندارد.",
+        "This service does not need that inquiry.",
+    ),
+    (
+        "problem_missing_field",
+        "این بخش را پر کنید.",
+        "fill this in.",
+    ),
+    (
+        "problem_missing_purpose",
+        "خدمت در حال انجام و شماره پرونده را وارد کنید.",
+        "Give the service being performed and the case number.",
+    ),
+    (
+        "problem_invalid_purpose",
+        "هدف استعلام کامل نیست؛ خدمت، پرونده و مبنای قانونی را وارد کنید.",
+        "The purpose is incomplete: give the service, the case and the legal basis.",
+    ),
+    (
+        "problem_invalid_tracking_code",
+        "کد رهگیری درست نیست؛ هشت نویسه مانند 75UE-T9B3 وارد کنید.",
+        "The tracking code is not valid; enter eight characters such as 75UE-T9B3.",
+    ),
+    (
+        "problem_invalid_page",
+        "شماره صفحه باید عددی درست و مثبت باشد.",
+        "The page number must be a positive whole number.",
+    ),
+    (
+        "problem_invalid_page_size",
+        "اندازه صفحه خارج از بازه مجاز است.",
+        "The page size is out of range.",
+    ),
+    (
+        "problem_invalid_province",
+        "استانی با این شماره نیست؛ استان را از فهرست برگزینید.",
+        "There is no such province; choose one from the list.",
+    ),
+    (
+        "problem_invalid_status",
+        "وضعیت برگزیده شناخته نیست.",
+        "That status is not known.",
+    ),
+    (
+        "problem_invalid_category",
+        "گروه برگزیده شناخته نیست.",
+        "That category is not known.",
+    ),
+    (
+        "problem_invalid_channel",
+        "شیوه ارائه برگزیده شناخته نیست.",
+        "That channel is not known.",
+    ),
+    (
+        "problem_invalid_digitization",
+        "وضعیت شبکه‌ای شدن برگزیده شناخته نیست.",
+        "That digitization state is not known.",
+    ),
+    (
+        "problem_invalid_agency_code",
+        "دستگاهی با این کد نیست.",
+        "No agency has this code.",
+    ),
+    (
+        "problem_invalid_query",
+        "نشانی صفحه پارامتر نادرستی دارد.",
+        "The page address has a parameter that is not valid.",
+    ),
+    (
+        "problem_invalid_form",
+        "فرم درست فرستاده نشد؛ صفحه را دوباره باز کنید.",
+        "The form did not arrive intact; open the page again.",
+    ),
+    (
+        "problem_malformed_json",
+        "درخواست خوانا نبود.",
+        "The request could not be read.",
+    ),
+    (
+        "problem_bad_body",
+        "درخواست خوانا نبود.",
+        "The request could not be read.",
+    ),
+    (
+        "problem_invalid_body",
+        "درخواست خوانا نبود.",
+        "The request could not be read.",
+    ),
+    ("problem_invalid_input", "درست نیست.", "is not valid."),
+    (
+        "problem_too_many_items",
+        "بیش از اندازه مجاز است.",
+        "has too many items.",
+    ),
+    (
+        "problem_invalid_ticket",
+        "شماره نوبت درست نیست؛ شماره‌ای مانند W-012 وارد کنید.",
+        "The ticket number is not valid; enter one such as W-012.",
+    ),
+    (
+        "problem_invalid_priority_code",
+        "گروه اولویت درست نیست.",
+        "The priority group is not valid.",
+    ),
+    (
+        "problem_unknown_priority_group",
+        "چنین گروه اولویتی نیست.",
+        "There is no such priority group.",
+    ),
+    (
+        "problem_invalid_password",
+        "گذرواژه باید میان ۸ تا ۱۲۸ نویسه باشد.",
+        "A password is 8 to 128 characters.",
+    ),
+    (
+        "problem_weak_password",
+        "این گذرواژه بسیار ساده است؛ گذرواژه‌ای بلندتر و کمتر رایج برگزینید.",
+        "This password is too easy to guess; choose a longer, less common one.",
+    ),
+    (
+        "problem_wrong_password",
+        "گذرواژه کنونی نادرست است.",
+        "The current password is wrong.",
+    ),
+    (
+        "problem_same_password",
+        "گذرواژه تازه باید با گذرواژه کنونی فرق کند.",
+        "The new password must differ from the current one.",
+    ),
+    (
+        "problem_invalid_postal_code",
+        "کد پستی باید ده رقم باشد.",
+        "A postal code is ten digits.",
+    ),
+    (
+        "problem_invalid_phone",
+        "شماره تلفن درست نیست.",
+        "The phone number is not valid.",
+    ),
+    (
+        "problem_invalid_sheba",
+        "شماره شبا درست نیست.",
+        "The IBAN (Sheba) is not valid.",
+    ),
+    (
+        "problem_invalid_start",
+        "زمان برگزیده نوبت معتبری نیست.",
+        "The chosen time is not a valid slot.",
+    ),
+    (
+        "problem_invalid_limit",
+        "اندازه درخواست‌شده خارج از بازه مجاز است.",
+        "The requested size is out of range.",
+    ),
+    (
+        "problem_invalid_days",
+        "شمار روزها خارج از بازه مجاز است.",
+        "The number of days is out of range.",
+    ),
+    (
+        "problem_invalid_rating",
+        "امتیاز باید میان ۱ تا ۵ باشد.",
+        "A rating is 1 to 5.",
+    ),
+    (
+        "problem_invalid_counter",
+        "این دفتر چنین باجه‌ای ندارد؛ یکی از باجه‌های دفتر را انتخاب کنید.",
+        "This office has no such counter; choose one of its counters.",
+    ),
+    // The queue at the counter.
+    (
+        "problem_unknown_booking",
+        "امروز نوبتی با این کد رهگیری در این دفتر نیست.",
+        "There is no booking with this tracking code at this office today.",
+    ),
+    (
+        "problem_no_booking_today",
+        "امروز نوبتی با این کد ملی در این دفتر نیست.",
+        "There is no booking for this national code at this office today.",
+    ),
+    (
+        "problem_already_checked_in",
+        "این نوبت پیش‌تر پذیرش شده است.",
+        "This booking is already checked in.",
+    ),
+    (
+        "problem_booking_cancelled",
+        "این نوبت لغو شده است.",
+        "This booking was cancelled.",
+    ),
+    (
+        "problem_booking_no_show",
+        "برای این نوبت پیش‌تر «حاضر نشد» ثبت شده است.",
+        "This booking was already marked a no-show.",
+    ),
+    (
+        "problem_duplicate_booking",
+        "این نوبت پیش‌تر در صف است.",
+        "This booking is already in the queue.",
+    ),
+    (
+        "problem_service_not_served",
+        "هیچ باجه‌ای این خدمت را انجام نمی‌دهد.",
+        "No counter handles this service.",
+    ),
+    (
+        "problem_ticket_limit",
+        "سقف نوبت‌های امروز این دفتر پر شده است.",
+        "The office has issued all of today's tickets of this kind.",
+    ),
+    (
+        "problem_unknown_counter",
+        "این دفتر چنین باجه‌ای ندارد.",
+        "This office has no such counter.",
+    ),
+    (
+        "problem_counter_busy",
+        "این باجه هنوز در حال خدمت است؛ نخست خدمت کنونی را پایان دهید.",
+        "This counter is still serving someone; complete that first.",
+    ),
+    (
+        "problem_nobody_waiting",
+        "کسی برای این باجه در صف نیست.",
+        "Nobody is waiting for this counter.",
+    ),
+    (
+        "problem_nobody_served",
+        "این باجه کسی را در حال خدمت ندارد.",
+        "This counter is serving nobody.",
+    ),
+    (
+        "problem_unknown_ticket",
+        "امروز چنین نوبتی نیست.",
+        "There is no such ticket today.",
+    ),
+    (
+        "problem_not_called",
+        "این نوبت در باجه‌ای در حال خدمت نیست.",
+        "This ticket is not being served at a counter.",
+    ),
+    (
+        "problem_not_waiting",
+        "این نوبت در صف انتظار نیست.",
+        "This ticket is not waiting.",
+    ),
+    (
+        "problem_wrong_day",
+        "این صف برای روز دیگری است.",
+        "This queue is for another day.",
+    ),
+    (
+        "problem_queue_busy",
+        "صف هم‌اکنون پرکار است؛ دوباره تلاش کنید.",
+        "The queue is busy right now; try again.",
+    ),
+    // Appointments.
+    (
+        "problem_slot_full",
+        "این زمان پر شده است؛ زمان دیگری برگزینید.",
+        "This time is fully booked; pick another one.",
+    ),
+    (
+        "problem_booking_limit_reached",
+        "برای این خدمت نوبت فعال هست یا سقف نوبت‌های دو هفته پر شده است.",
+        "There is already an appointment for this service, or the two-week limit is reached.",
+    ),
+    (
+        "problem_outside_booking_window",
+        "این روز در بازه نوبت‌دهی نیست.",
+        "This day is outside the booking window.",
+    ),
+    (
+        "problem_office_closed",
+        "دفتر در این روز تعطیل است.",
+        "The office is closed that day.",
+    ),
+    (
+        "problem_not_a_slot",
+        "زمان برگزیده نوبت معتبری نیست.",
+        "The chosen time is not a valid slot.",
+    ),
+    (
+        "problem_service_not_at_counter",
+        "این خدمت فقط برخط ارائه می‌شود و نوبت حضوری ندارد.",
+        "This service is online only; it needs no appointment.",
+    ),
+    (
+        "problem_not_cancellable",
+        "این نوبت دیگر لغوشدنی نیست.",
+        "This appointment can no longer be cancelled.",
+    ),
+    (
+        "problem_not_reschedulable",
+        "زمان این نوبت دیگر تغییرپذیر نیست.",
+        "This appointment can no longer be moved.",
+    ),
+    (
+        "problem_idempotency_key_reused",
+        "این درخواست پیش‌تر با داده‌های دیگری فرستاده شده است.",
+        "This request was already sent with other data.",
+    ),
+    (
+        "problem_wrong_state",
+        "این کار در وضعیت کنونی شدنی نیست.",
+        "This cannot be done in the current state.",
+    ),
+    // Accounts and the registry.
+    (
+        "problem_username_taken",
+        "این نام کاربری پیش‌تر گرفته شده است.",
+        "That username is already taken.",
+    ),
+    (
+        "problem_national_code_taken",
+        "کارمندی با این کد ملی پیش‌تر ثبت شده است.",
+        "A member of staff with that national code already exists.",
+    ),
+    (
+        "problem_licence_taken",
+        "دفتری با این شماره مجوز پیش‌تر ثبت شده است.",
+        "An office with that licence number already exists.",
+    ),
+    (
+        "problem_office_exists",
+        "دفتری با این کد پیش‌تر ثبت شده است.",
+        "An office with that code already exists.",
+    ),
+    (
+        "problem_office_not_allowed",
+        "این نقش به دفتر وابسته است؛ کد دفتر را درست وارد کنید.",
+        "This role belongs to an office; give the right office code.",
+    ),
+    (
+        "problem_unknown_reference",
+        "یکی از کدهای واردشده در سامانه نیست.",
+        "One of the codes given is not known.",
+    ),
+    // Identity checks and the exchange.
+    (
+        "problem_identity_locked",
+        "برای این کد ملی بارها احراز ناموفق بوده است؛ احراز هویت آن اکنون بسته است.",
+        "Too many failed checks of this national code; checks are locked for now.",
+    ),
+    (
+        "problem_wrong_code",
+        "کد واردشده نادرست است.",
+        "The code is wrong.",
+    ),
+    (
+        "problem_no_owned_mobile",
+        "برای این شخص شماره همراهی به نام خودش ثبت نیست.",
+        "This person has no mobile number registered in their name.",
+    ),
+    (
+        "problem_exchange_not_configured",
+        "این سامانه به تبادل استعلام وصل نیست.",
+        "This server runs without the inquiry exchange.",
+    ),
+    (
+        "problem_inquiries_blocked",
+        "استعلام‌های شما به دلیل جست‌وجوی افراد بسیار متوقف شده و به ناظر گزارش شده است.",
+        "Your inquiries are blocked after looking up too many people; the regulator has been told.",
+    ),
+    (
+        "problem_inquiry_not_allowed",
+        "این دفتر مجوز این استعلام را ندارد.",
+        "This office may not make this inquiry.",
+    ),
+    (
+        "problem_agency_unavailable",
+        "دستگاه پاسخ‌دهنده اکنون در دسترس نیست؛ کمی بعد دوباره تلاش کنید.",
+        "The agency is unavailable right now; try again shortly.",
+    ),
+    (
+        "problem_agency_timeout",
+        "دستگاه پاسخ‌دهنده به‌موقع پاسخ نداد؛ دوباره تلاش کنید.",
+        "The agency did not answer in time; try again.",
+    ),
+    (
+        "problem_agency_unreachable",
+        "دستگاه پاسخ‌دهنده در دسترس نیست؛ کمی بعد دوباره تلاش کنید.",
+        "The agency cannot be reached; try again shortly.",
+    ),
+    (
+        "problem_agency_refused",
+        "دستگاه پاسخ‌دهنده این استعلام را نپذیرفت.",
+        "The agency refused this inquiry.",
+    ),
+    (
+        "problem_agency_failed",
+        "پاسخ دستگاه پاسخ‌دهنده پذیرفتنی نبود.",
+        "The agency's answer could not be accepted.",
+    ),
+    // Refusals.
+    (
+        "problem_forbidden",
+        "اجازه این کار را ندارید.",
+        "You may not do this.",
+    ),
+    (
+        "problem_forbidden_role",
+        "نقش شما اجازه این کار را نمی‌دهد.",
+        "Your role does not allow this.",
+    ),
+    (
+        "problem_forbidden_other_office",
+        "فقط در دفتر خودتان می‌توانید این کار را بکنید.",
+        "You may do this only at your own office.",
+    ),
+    (
+        "problem_office_suspended",
+        "این دفتر تعلیق یا لغو شده است و نمی‌تواند این کار را بکند.",
+        "This office is suspended or revoked and may not do this.",
+    ),
+    (
+        "problem_forbidden_not_yours",
+        "این نوبت از آن شما نیست.",
+        "This appointment is not yours.",
+    ),
+    (
+        "problem_forbidden_other_account",
+        "فقط گذرواژه خودتان را می‌توانید تغییر دهید.",
+        "You may change only your own password.",
+    ),
+    (
+        "problem_csrf_failed",
+        "فرم منقضی شده است؛ صفحه را دوباره باز کنید و دوباره تلاش کنید.",
+        "This form has expired; reload the page and try again.",
+    ),
+    (
+        "problem_payload_too_large",
+        "درخواست بیش از اندازه بزرگ است.",
+        "The request is too large.",
+    ),
+    (
+        "problem_gone",
+        "این پیوند یا کد دیگر معتبر نیست.",
+        "This link or code is no longer valid.",
+    ),
+    (
+        "problem_survey_answered",
+        "به این نظرسنجی پیش‌تر پاسخ داده‌اید.",
+        "This survey has already been answered.",
+    ),
+    (
+        "problem_rate_limited",
+        "درخواست‌ها بیش از اندازه بود؛ کمی بعد دوباره تلاش کنید.",
+        "Too many requests; try again shortly.",
+    ),
+    // By kind, for a code without its own text.
+    (
+        "problem_kind_invalid",
+        "آنچه وارد شد پذیرفتنی نیست؛ آن را بررسی کنید.",
+        "What was entered is not valid; please check it.",
+    ),
+    (
+        "problem_kind_forbidden",
+        "اجازه این کار را ندارید.",
+        "You may not do this.",
+    ),
+    (
+        "problem_kind_not_found",
+        "آنچه خواستید یافت نشد.",
+        "What you asked for was not found.",
+    ),
+    (
+        "problem_kind_conflict",
+        "این کار با وضعیت کنونی سازگار نیست.",
+        "This clashes with the current state.",
+    ),
+    (
+        "problem_kind_gone",
+        "این دیگر معتبر نیست.",
+        "This is no longer valid.",
+    ),
+    (
+        "problem_kind_too_many",
+        "درخواست‌ها بیش از اندازه بود؛ کمی بعد دوباره تلاش کنید.",
+        "Too many requests; try again shortly.",
+    ),
+    (
+        "problem_kind_failed",
+        "انجام نشد؛ کمی بعد دوباره تلاش کنید.",
+        "That did not work; try again shortly.",
+    ),
+];
+
+/// Names people use for what the system records by code: inquiry services, matching profiles,
+/// audit actions and who did them. A page shows the name and keeps the code in a tooltip.
+const NAMES: &[(&str, &str, &str)] = &[
+    (
+        "inquiry_civil-registry.person",
+        "استعلام هویت از ثبت احوال",
+        "Civil registry identity record",
+    ),
+    (
+        "inquiry_mobile.ownership",
+        "استعلام مالکیت شماره همراه",
+        "Mobile number ownership",
+    ),
+    (
+        "inquiry_postal.address",
+        "استعلام نشانی از پست",
+        "Postal address",
+    ),
+    (
+        "inquiry_postal.address-match",
+        "تطبیق نشانی با کد پستی",
+        "Address matches postal code",
+    ),
+    (
+        "inquiry_traffic.fines",
+        "استعلام خلافی خودرو",
+        "Traffic fines",
+    ),
+    (
+        "profile_fa-name-1",
+        "تطبیق نام فارسی، نسخه ۱",
+        "Persian name matching, version 1",
+    ),
+    (
+        "profile_exact-1",
+        "تطبیق دقیق، نسخه ۱",
+        "Exact matching, version 1",
+    ),
+    (
+        "basis_identity_check",
+        "احراز هویت متقاضی خدمت در پیشخوان",
+        "Identity check of the applicant at the counter",
+    ),
+    ("list_comma", "، ", ", "),
+    ("audit_any_action", "همه کنش‌ها", "All actions"),
+    ("actor_citizen", "شهروند", "Citizen"),
+    ("actor_system", "سامانه", "The system"),
+    ("target_staff", "کارمند", "Staff member"),
+    ("target_office", "دفتر", "Office"),
+    ("target_citizen", "شهروند", "Citizen"),
+    ("audit_auth.login", "ورود کارمند", "Staff sign-in"),
+    ("audit_auth.login_failed", "ورود ناموفق", "Failed sign-in"),
+    ("audit_auth.logout", "خروج کارمند", "Staff sign-out"),
+    ("audit_citizen.login", "ورود شهروند", "Citizen sign-in"),
+    ("audit_citizen.logout", "خروج شهروند", "Citizen sign-out"),
+    (
+        "audit_citizen.code_sent",
+        "ارسال کد ورود شهروند",
+        "Citizen sign-in code sent",
+    ),
+    ("audit_registry.browse", "دیدن فهرست‌ها", "Registry browsed"),
+    ("audit_audit.view", "دیدن رویدادنگاری", "Audit log viewed"),
+    (
+        "audit_staff.view",
+        "دیدن کارکنان دفتر",
+        "Office staff viewed",
+    ),
+    ("audit_staff.create", "دعوت کارمند", "Staff invited"),
+    (
+        "audit_staff.activate",
+        "فعال‌سازی حساب کارمند",
+        "Staff account activated",
+    ),
+    (
+        "audit_staff.deactivate",
+        "غیرفعال‌سازی حساب کارمند",
+        "Staff account deactivated",
+    ),
+    ("audit_staff.password", "تغییر گذرواژه", "Password changed"),
+    ("audit_office.create", "ثبت دفتر", "Office created"),
+    (
+        "audit_office.status",
+        "تغییر وضعیت دفتر",
+        "Office status changed",
+    ),
+    (
+        "audit_schedule.update",
+        "تغییر برنامه نوبت‌دهی",
+        "Booking schedule changed",
+    ),
+    ("audit_holiday.update", "تغییر تعطیلات", "Holidays changed"),
+    (
+        "audit_booking.staff",
+        "نوبت به دست کارمند",
+        "Booking by staff",
+    ),
+    (
+        "audit_booking.citizen",
+        "نوبت به دست شهروند",
+        "Booking by a citizen",
+    ),
+    ("audit_queue.operate", "کار با صف دفتر", "Office queue"),
+    ("audit_inquiry.run", "استعلام", "Inquiry"),
+    (
+        "audit_inquiry.blocked",
+        "توقف استعلام‌های کاربر",
+        "Operator's inquiries blocked",
+    ),
+    (
+        "audit_release.manage",
+        "مدیریت نوبت‌دهی ویژه",
+        "Surge release",
+    ),
+    (
+        "audit_release.offer",
+        "پیشنهاد نوبت آزادشده",
+        "Freed seat offered",
+    ),
+    (
+        "audit_import.offices",
+        "ورود فهرست دفاتر",
+        "Offices imported",
+    ),
+    (
+        "audit_import.services",
+        "ورود فهرست خدمات",
+        "Services imported",
+    ),
+    (
+        "audit_demo.load",
+        "بارگذاری داده نمایشی",
+        "Demo data loaded",
+    ),
+    (
+        "audit_reference.seed",
+        "بارگذاری داده‌های پایه",
+        "Reference data seeded",
+    ),
+    (
+        "audit_figures.national",
+        "دیدن آمار ملی",
+        "National figures viewed",
+    ),
+    (
+        "audit_figures.office",
+        "دیدن آمار دفتر",
+        "Office figures viewed",
+    ),
+    (
+        "audit_data_access.view",
+        "دیدن گزارش استعلام‌ها",
+        "Data-access view opened",
+    ),
+    ("audit_survey.answer", "پاسخ نظرسنجی", "Survey answered"),
+];
+
+/// The audit actions the log's filter offers, in the order shown.
+pub const AUDIT_ACTIONS: &[&str] = &[
+    "auth.login",
+    "auth.login_failed",
+    "auth.logout",
+    "citizen.login",
+    "citizen.logout",
+    "citizen.code_sent",
+    "staff.create",
+    "staff.activate",
+    "staff.deactivate",
+    "staff.password",
+    "staff.view",
+    "office.create",
+    "office.status",
+    "schedule.update",
+    "holiday.update",
+    "booking.staff",
+    "booking.citizen",
+    "queue.operate",
+    "inquiry.run",
+    "inquiry.blocked",
+    "release.manage",
+    "release.offer",
+    "import.offices",
+    "import.services",
+    "registry.browse",
+    "audit.view",
+    "figures.national",
+    "figures.office",
+    "data_access.view",
+    "survey.answer",
+    "demo.load",
+    "reference.seed",
+];
+
+/// Codes whose text says what is wrong but not with what, so the field's name goes first.
+const FIELD_FIRST: &[&str] = &[
+    "invalid_name",
+    "invalid_date",
+    "missing_field",
+    "invalid_input",
+    "too_many_items",
+];
+
 /// Field names reported in validation errors, shown next to the message.
 const FIELD_LABELS: &[(&str, &str, &str)] = &[
     ("national_code", "کد ملی", "National code"),
@@ -270,6 +1023,25 @@ const FIELD_LABELS: &[(&str, &str, &str)] = &[
     ("role", "نقش", "Role"),
     ("username", "نام کاربری", "Username"),
     ("password", "گذرواژه", "Password"),
+    ("birth_date", "تاریخ تولد", "Birth date"),
+    ("father_name", "نام پدر", "Father's name"),
+    ("card_serial", "سریال کارت ملی", "National card serial"),
+    ("purpose", "هدف استعلام", "Purpose"),
+    (
+        "purpose.service_code",
+        "خدمت در حال انجام",
+        "Service being performed",
+    ),
+    ("purpose.case_id", "شماره پرونده", "Case number"),
+    ("service", "خدمت", "Service"),
+    ("code", "کد", "Code"),
+    ("counter", "باجه", "Counter"),
+    ("priority", "گروه اولویت", "Priority group"),
+    ("ticket", "نوبت", "Ticket"),
+    ("page", "صفحه", "Page"),
+    ("per_page", "اندازه صفحه", "Page size"),
+    ("province", "استان", "Province"),
+    ("status", "وضعیت", "Status"),
 ];
 
 /// The translator handed to every template.
@@ -299,6 +1071,8 @@ impl Tr {
             .chain(crate::ui::console::MESSAGES.iter())
             .chain(crate::ui::survey::MESSAGES.iter())
             .chain(crate::ui::identity::MESSAGES.iter())
+            .chain(PROBLEMS.iter())
+            .chain(NAMES.iter())
             .find(|(k, _, _)| *k == key);
         match found {
             Some((_, fa, en)) => match self.lang {
@@ -320,7 +1094,9 @@ impl Tr {
         self.t(key).replace("{wait}", &wait)
     }
 
-    pub fn field(&self, name: &str) -> String {
+    /// The page-language name of a field a problem names; `None` for a field without one,
+    /// whose raw name is never shown.
+    pub fn field(&self, name: &str) -> Option<String> {
         FIELD_LABELS
             .iter()
             .find(|(k, _, _)| *k == name)
@@ -328,7 +1104,62 @@ impl Tr {
                 Lang::Fa => (*fa).to_string(),
                 Lang::En => (*en).to_string(),
             })
-            .unwrap_or_else(|| name.to_string())
+    }
+
+    /// What a page says about a problem, in the page's language: the text of its stable
+    /// code, or of its kind; for a few codes, with the field's name first.
+    pub fn problem_message(&self, err: &ApiError) -> String {
+        let text = self.problem(err.code()).unwrap_or_else(|| {
+            let kind = match err.status().as_u16() {
+                401 | 403 => "forbidden",
+                404 => "not_found",
+                409 => "conflict",
+                410 => "gone",
+                429 => "too_many",
+                400..=499 => "invalid",
+                _ => "failed",
+            };
+            self.t(format!("problem_kind_{kind}"))
+        });
+        let field = match err {
+            ApiError::App(AppError::Invalid { field: Some(f), .. }) => self.field(f),
+            _ => None,
+        };
+        match field {
+            Some(label) if FIELD_FIRST.contains(&err.code()) => format!("{label}: {text}"),
+            _ => text,
+        }
+    }
+
+    /// The name of `key` when the tables have one; `None` otherwise.
+    fn known(&self, key: String) -> Option<String> {
+        let text = self.t(key);
+        (!text.starts_with('⟦')).then_some(text)
+    }
+
+    /// The name of an inquiry service (`civil-registry.person`), or its id if it has none.
+    pub fn inquiry(&self, id: impl AsRef<str>) -> String {
+        let id = id.as_ref();
+        self.known(format!("inquiry_{id}"))
+            .unwrap_or_else(|| id.to_string())
+    }
+
+    /// The name of a matching profile (`fa-name-1`), or its version if it has none.
+    pub fn profile(&self, version: impl AsRef<str>) -> String {
+        let version = version.as_ref();
+        self.known(format!("profile_{version}"))
+            .unwrap_or_else(|| version.to_string())
+    }
+
+    /// The name of an audit action (`auth.login`), or the action if it has none.
+    pub fn audit_action(&self, action: &str) -> String {
+        self.known(format!("audit_{action}"))
+            .unwrap_or_else(|| action.to_string())
+    }
+
+    /// Two parts of a place, joined with the page language's comma.
+    pub fn join(&self, a: impl AsRef<str>, b: impl AsRef<str>) -> String {
+        format!("{}{}{}", a.as_ref(), self.t("list_comma"), b.as_ref())
     }
 
     /// Digits in the page's script.

@@ -143,6 +143,7 @@ pub const MESSAGES: &[(&str, &str, &str)] = &[
         "تاکنون استعلامی درباره شما ثبت نشده است.",
         "No inquiry about you has been made.",
     ),
+    ("c_access_count", "شمار استعلام‌ها", "Inquiries"),
     ("c_access_when", "زمان", "When"),
     ("c_access_who", "دفتر و کاربر", "Office and operator"),
     ("c_access_what", "استعلام", "Inquiry"),
@@ -285,10 +286,13 @@ pub fn router() -> Router<AppState> {
 struct AccessRow {
     when: String,
     office: String,
+    office_code: String,
     operator: String,
     service: String,
+    service_id: String,
     purpose: String,
-    case: String,
+    case_service: String,
+    case_id: String,
     outcome: String,
     /// When the reused answer was given, if the answer was an earlier lookup's.
     reused: Option<String>,
@@ -320,6 +324,8 @@ pub async fn data_access(
         .await
         .map_err(|e| c.fail(e))?;
     let total = found.total;
+    let operators = found.rows.iter().map(|r| r.operator.clone()).collect();
+    let names = super::staff_names(&state, operators).await;
     let rows = found
         .rows
         .into_iter()
@@ -327,15 +333,20 @@ pub async fn data_access(
             let (outcome, reused) = (r.outcome_code(), r.cached_at_local());
             AccessRow {
                 when: t.num(r.at_local()),
-                office: format!(
-                    "{} ({})",
-                    r.office_name.clone().unwrap_or_default(),
-                    t.num(r.office.trim_start_matches("office:"))
-                ),
-                operator: r.operator,
-                service: r.service,
-                purpose: r.legal_basis,
-                case: format!("{} · {}", r.case_service, t.num(&r.case_id)),
+                office: r.office_name.clone().unwrap_or_default(),
+                office_code: t.num(r.office.trim_start_matches("office:")),
+                operator: names.get(&r.operator).cloned().unwrap_or(r.operator),
+                service: t.inquiry(&r.service),
+                service_id: r.service,
+                // The basis is recorded as given; the one the counter's identity checks give
+                // is known, and shown in the page's language.
+                purpose: if r.legal_basis == pishkhan_app::identity::IDENTITY_LEGAL_BASIS {
+                    t.t("basis_identity_check")
+                } else {
+                    r.legal_basis
+                },
+                case_service: t.num(&r.case_service),
+                case_id: t.num(&r.case_id),
                 outcome: t.t(format!("c_access_outcome_{outcome}")),
                 reused: reused.as_deref().map(|w| t.num(w)),
             }
@@ -932,7 +943,7 @@ fn office_view(t: Tr, o: &Office) -> (String, String, String) {
     (
         o.code.to_string(),
         t.text(&o.name),
-        format!("{}، {}", t.text(&o.city), t.text(&o.address)),
+        t.join(t.text(&o.city), t.text(&o.address)),
     )
 }
 

@@ -30,11 +30,6 @@ use pishkhan_app::queue::{self, CheckInBy};
 /// UI strings of the console: (key, Persian, English).
 pub const MESSAGES: &[(&str, &str, &str)] = &[
     ("console_title", "میز کار باجه", "Counter console"),
-    (
-        "problem_invalid_counter",
-        "این دفتر چنین باجه‌ای ندارد؛ یکی از باجه‌های دفتر را انتخاب کنید.",
-        "This office has no such counter; choose one of its counters.",
-    ),
     ("nav_console", "میز کار", "Console"),
     ("console_counter", "باجه", "Counter"),
     (
@@ -502,15 +497,7 @@ where
             e @ (ApiError::App(AppError::Invalid { .. })
             | ApiError::App(AppError::Conflict { .. })
             | ApiError::App(AppError::NotFound(_))),
-        ) => {
-            let message = match &e {
-                ApiError::App(AppError::Invalid { field: Some(f), .. }) => {
-                    format!("{}: {e}", page.t.field(f))
-                }
-                _ => e.to_string(),
-            };
-            render_page(state, page, &q, Some(message)).await
-        }
+        ) => render_page(state, page, &q, Some(page.t.problem_message(&e))).await,
         Err(e) => Err(page.fail(e)),
     }
 }

@@ -39,11 +39,7 @@ pub const MESSAGES: &[(&str, &str, &str)] = &[
         "نام پدر (اختیاری)",
         "Father's name (optional)",
     ),
-    (
-        "id_birth_date",
-        "تاریخ تولد (۱۳۷۰-۰۱-۰۵)",
-        "Birth date (1370-01-05)",
-    ),
+    ("id_birth_date", "تاریخ تولد", "Birth date"),
     ("id_card_serial", "سریال کارت ملی", "National card serial"),
     ("id_mobile", "تلفن همراه (اختیاری)", "Mobile (optional)"),
     ("id_service", "خدمت در حال انجام", "Service being performed"),
@@ -323,10 +319,7 @@ pub async fn submit(
     match identity::verify(state.app(), &staff, &ctx, command).await {
         Ok(done) => Ok(render(&show(&page, form, Some(&done), None, None))),
         Err(e @ (AppError::Invalid { .. } | AppError::Conflict { .. })) => {
-            let msg = match &e {
-                AppError::Invalid { field: Some(f), .. } => format!("{}: {e}", page.t.field(f)),
-                _ => e.to_string(),
-            };
+            let msg = page.t.problem_message(&e.into());
             Ok((
                 StatusCode::UNPROCESSABLE_ENTITY,
                 render(&show(&page, form, None, Some(msg), None)),
@@ -384,7 +377,13 @@ pub async fn confirm(
         ))),
         Err(e @ (AppError::Invalid { .. } | AppError::Gone(_))) => Ok((
             StatusCode::UNPROCESSABLE_ENTITY,
-            render(&show(&page, form, Some(&shown), Some(e.to_string()), None)),
+            render(&show(
+                &page,
+                form,
+                Some(&shown),
+                Some(page.t.problem_message(&e.into())),
+                None,
+            )),
         )
             .into_response()),
         Err(e) => Err(page.fail(e)),
@@ -400,6 +399,7 @@ struct ReceiptPage {
     decision: String,
     office: String,
     operator: String,
+    operator_username: String,
     when: String,
     profile: String,
     second_factor: bool,
@@ -431,13 +431,18 @@ pub async fn receipt(
         .build();
     let t = page.t;
     let decision = decision_code(v.evaluation.decision);
+    let operator = super::staff_names(&state, vec![v.operator.clone()])
+        .await
+        .remove(&v.operator)
+        .unwrap_or_else(|| v.operator.clone());
     Ok(render(&ReceiptPage {
         chrome: page.chrome("console"),
         id: v.id.clone(),
         decision_label: t.t(format!("id_decision_{decision}")),
         decision: decision.to_string(),
         office: t.num(v.office.get()),
-        operator: v.operator,
+        operator,
+        operator_username: v.operator,
         when: t.datetime_ms(v.at_ms),
         profile: v.evaluation.profile_version,
         second_factor: v.second_factor,

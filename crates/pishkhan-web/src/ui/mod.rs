@@ -199,20 +199,14 @@ impl IntoResponse for UiError {
             ApiError::App(AppError::NotFound(_)) => {
                 (t.t("not_found_title"), t.t("not_found_text"), None)
             }
-            ApiError::App(AppError::Forbidden(_)) | ApiError::Csrf => (
-                t.t("forbidden_title"),
-                t.t("forbidden_text"),
-                Some(self.err.to_string()),
-            ),
+            ApiError::App(AppError::Forbidden(_)) | ApiError::Csrf => {
+                (t.t("forbidden_title"), t.problem_message(&self.err), None)
+            }
             ApiError::App(AppError::Internal(e)) => {
                 crate::error::log_fault(e, "page failed");
                 (t.t("error_title"), t.t("error_text"), None)
             }
-            other => (
-                t.t("bad_input_title"),
-                t.problem(other.code()).unwrap_or_else(|| other.to_string()),
-                None,
-            ),
+            other => (t.t("bad_input_title"), t.problem_message(other), None),
         };
         let page = MessagePage {
             chrome: Chrome {
@@ -228,6 +222,31 @@ impl IntoResponse for UiError {
         };
         (self.err.status(), render(&page)).into_response()
     }
+}
+
+/// The most staff names one page looks up: a page of the audit log or of inquiries.
+const MAX_NAME_LOOKUPS: usize = pishkhan_store::MAX_PER_PAGE as usize;
+
+/// The names people use ("first last") for the staff usernames a page shows, so that it need
+/// not show usernames. Unknown usernames are left out; the page then shows the username.
+pub async fn staff_names(
+    state: &AppState,
+    mut usernames: Vec<String>,
+) -> std::collections::HashMap<String, String> {
+    usernames.sort_unstable();
+    usernames.dedup();
+    usernames.truncate(MAX_NAME_LOOKUPS);
+    let mut names = std::collections::HashMap::new();
+    for u in usernames {
+        let Ok(username) = pishkhan_domain::model::Username::parse(&u) else {
+            continue;
+        };
+        if let Ok(rec) = state.store().staff_by_username(&username).await {
+            let name = format!("{} {}", rec.staff.first_name, rec.staff.last_name);
+            names.insert(u, name);
+        }
+    }
+    names
 }
 
 pub fn render(page: &impl Template) -> Response {

@@ -14,10 +14,13 @@ use serde::Deserialize;
 use super::{
     Chrome, LANG_COOKIE, LOGIN_CSRF_COOKIE, PageCtx, Pager, UiError, render, safe_next, set_cookie,
 };
+use std::collections::HashMap;
+
 use crate::AppState;
 use crate::auth::{self, constant_time_eq};
 use crate::error::ApiError;
 use crate::extract::{ApiForm, ApiQuery, Ctx};
+use crate::i18n::Tr;
 use crate::input::{
     AuditQuery, NewStaffIn, OfficeQuery, ServiceQuery, page_request, parse_office_code,
 };
@@ -493,14 +496,73 @@ pub async fn service(
 
 // ---- audit --------------------------------------------------------------------------------
 
+/// One audit record as people read it: names, with the recorded codes kept for tooltips.
+struct AuditRow {
+    at_ms: i64,
+    actor: String,
+    actor_code: String,
+    action: String,
+    action_code: String,
+    target: String,
+    target_code: String,
+    ip: Option<String>,
+    request_id: Option<String>,
+}
+
 #[derive(Template)]
 #[template(path = "audit.html")]
 struct AuditPage {
     chrome: Chrome,
     actor: String,
     action: String,
-    records: Vec<AuditRecord>,
+    actions: Vec<(&'static str, String)>,
+    records: Vec<AuditRow>,
     pager: Pager,
+}
+
+/// Who acted: a member of staff by name, a citizen, or the system.
+fn audit_actor(t: Tr, names: &HashMap<String, String>, actor: &str) -> String {
+    if let Some(code) = actor.strip_prefix("citizen:") {
+        format!("{} {}", t.t("actor_citizen"), t.num(code))
+    } else if actor.starts_with("system") {
+        t.t("actor_system")
+    } else {
+        names
+            .get(actor)
+            .cloned()
+            .unwrap_or_else(|| actor.to_string())
+    }
+}
+
+/// What was acted on: a member of staff by name, an office, a citizen, or the record's code.
+fn audit_target(t: Tr, names: &HashMap<String, String>, target: &str) -> String {
+    match target.split_once(':') {
+        Some(("staff", u)) => format!(
+            "{}: {}",
+            t.t("target_staff"),
+            names.get(u).map_or(u, String::as_str)
+        ),
+        Some(("office", code)) => format!("{} {}", t.t("target_office"), t.num(code)),
+        Some(("citizen", code)) => format!("{} {}", t.t("target_citizen"), t.num(code)),
+        _ => target.to_string(),
+    }
+}
+
+fn audit_rows(t: Tr, names: &HashMap<String, String>, records: Vec<AuditRecord>) -> Vec<AuditRow> {
+    records
+        .into_iter()
+        .map(|r| AuditRow {
+            at_ms: r.at_ms,
+            actor: audit_actor(t, names, &r.actor),
+            action: t.audit_action(&r.action),
+            target: audit_target(t, names, &r.target),
+            actor_code: r.actor,
+            action_code: r.action,
+            target_code: r.target,
+            ip: r.ip,
+            request_id: r.request_id,
+        })
+        .collect()
 }
 
 pub async fn audit(
@@ -522,11 +584,24 @@ pub async fn audit(
         ("actor", q.actor.clone().unwrap_or_default()),
         ("action", q.action.clone().unwrap_or_default()),
     ];
+    let usernames = result
+        .items
+        .iter()
+        .flat_map(|r| [Some(r.actor.as_str()), r.target.strip_prefix("staff:")])
+        .flatten()
+        .map(str::to_string)
+        .collect();
+    let names = super::staff_names(&state, usernames).await;
+    let t = page.t;
     Ok(render(&AuditPage {
         chrome: page.chrome("audit"),
         actor: q.actor.unwrap_or_default(),
         action: q.action.unwrap_or_default(),
-        records: result.items,
+        actions: crate::i18n::AUDIT_ACTIONS
+            .iter()
+            .map(|a| (*a, t.audit_action(a)))
+            .collect(),
+        records: audit_rows(t, &names, result.items),
         pager: Pager::new("/audit", &params, req.page(), req.per_page(), result.total),
     }))
 }
@@ -540,7 +615,7 @@ struct InvitePage {
     form: InviteForm,
     roles: Vec<Role>,
     office_fixed: bool,
-    error: Option<(String, String)>,
+    error: Option<String>,
     created: Option<(String, String, String)>,
 }
 
@@ -638,14 +713,7 @@ pub async fn invite_submit(
             e @ (ApiError::App(AppError::Invalid { .. })
             | ApiError::App(AppError::Conflict { .. })
             | ApiError::App(AppError::NotFound(_))),
-        ) => {
-            let field = match &e {
-                ApiError::App(AppError::Invalid { field: Some(f), .. }) => t.field(f),
-                _ => String::new(),
-            };
-            let text = t.problem(e.code()).unwrap_or_else(|| e.to_string());
-            (e.status(), Some((field, text)), None)
-        }
+        ) => (e.status(), Some(t.problem_message(&e)), None),
         Err(e) => return Err(page.fail(e)),
     };
     let body = render(&InvitePage {
@@ -769,7 +837,7 @@ pub async fn accept_submit(
         }
         Err(e @ ApiError::App(AppError::Invalid { .. })) => {
             let body = render(&render_with(
-                Some(e.to_string()),
+                Some(t.problem_message(&e)),
                 false,
                 false,
                 String::new(),

@@ -134,6 +134,16 @@ pub(crate) struct El(pub(crate) String);
 
 impl Browser {
     pub(crate) async fn new(driver: &Chromedriver, chrome: &Path, profile: &Path) -> Browser {
+        Self::with_width(driver, chrome, profile, 390).await
+    }
+
+    /// A session whose pages are laid out `width` CSS pixels wide.
+    pub(crate) async fn with_width(
+        driver: &Chromedriver,
+        chrome: &Path,
+        profile: &Path,
+        width: u32,
+    ) -> Browser {
         let http = crate::support::client();
         let mut options = json!({
             "args": [
@@ -147,13 +157,15 @@ impl Browser {
                 "--no-first-run",
                 "--lang=fa",
                 format!("--user-data-dir={}", profile.display()),
-                "--window-size=390,844",
+                format!("--window-size={width},844"),
             ]
         });
         // Chrome keeps desktop windows at least 500px wide; emulate the phone's viewport.
-        options["mobileEmulation"] = json!({
-            "deviceMetrics": { "width": 390, "height": 844, "pixelRatio": 1.0, "mobile": false }
-        });
+        if width < 500 {
+            options["mobileEmulation"] = json!({
+                "deviceMetrics": { "width": width, "height": 844, "pixelRatio": 1.0, "mobile": false }
+            });
+        }
         options["binary"] = json!(chrome.display().to_string());
         let caps = json!({
             "capabilities": { "alwaysMatch": {

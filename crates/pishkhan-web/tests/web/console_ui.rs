@@ -5,7 +5,12 @@ use crate::browser::{Browser, Env, POLL_INTERVAL, POLL_TRIES, path_of, sign_in};
 use crate::support::{DEMO_OFFICE, DEMO_PASSWORD, TestApp};
 
 /// Polls `css`'s text until `pred` holds; bounded.
-async fn wait_text(b: &Browser, css: &str, what: &str, pred: impl Fn(&str) -> bool) -> String {
+pub(crate) async fn wait_text(
+    b: &Browser,
+    css: &str,
+    what: &str,
+    pred: impl Fn(&str) -> bool,
+) -> String {
     let mut last = String::new();
     for _ in 0..POLL_TRIES {
         // Read through script: the live panel is replaced on every change, so element handles
