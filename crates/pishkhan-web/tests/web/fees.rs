@@ -265,71 +265,80 @@ async fn only_the_regulator_publishes_and_only_for_a_later_day() {
     }
 }
 
-/// The service page shows today's fee, in Persian with Persian digits, readable (not squeezed
-/// or clipped) on a phone and on a desktop.
+/// The service page shows today's fee in the page's language and digits, readable (not
+/// squeezed or clipped) on a phone, a laptop and a desktop.
 #[tokio::test]
 async fn browser_the_service_page_shows_todays_fee_at_phone_and_desktop_widths() {
-    use crate::browser::{Env, sign_in};
+    use crate::browser::Env;
+    use crate::screen_kit::{WIDTHS, browser_at, staff_session};
     let Some(env) = Env::start().await else {
         return;
     };
-    let b = &env.b;
     let app = TestApp::sqlite().await;
     let service = counter_service(&app);
     seed_history(&app, &service).await;
-    b.goto(&format!("{}/login", app.base)).await;
-    sign_in(b, "regulator", DEMO_PASSWORD).await;
-    b.wait_for_url("signed in", |u| !u.contains("/login")).await;
-    for (width, height) in [(390, 844), (1366, 768), (1920, 1080)] {
-        b.cmd(
-            reqwest::Method::POST,
-            "/goog/cdp/execute",
-            Some(
-                json!({"cmd": "Emulation.setDeviceMetricsOverride", "params": {
-                    "width": width, "height": height, "deviceScaleFactor": 1, "mobile": width < 500
-                }}),
+    let work = tempfile::tempdir().unwrap();
+    for width in WIDTHS {
+        let session = browser_at(&env, work.path(), width, &app).await;
+        let b = &session;
+        for (lang, total, government) in [
+            (
+                "fa",
+                ["۲۲۴٬۱۰۰ ریال", "۲۲٬۴۱۰ تومان"],
+                ["هزینه دولتی", "۱۳۵٬۰۰۰ ریال"],
             ),
-        )
-        .await;
-        b.goto(&format!("{}/services/{}", app.base, service.as_str()))
-            .await;
-        let cells = b
-            .exec(
-                "return [...document.querySelectorAll('#fee td, #fee th')].map(e => { \
-                   const r = e.getBoundingClientRect(); \
-                   return {text: e.innerText, width: r.width, clipped: e.scrollWidth > e.clientWidth + 1, \
-                           shown: r.width > 0 && r.height > 0 && getComputedStyle(e).visibility !== 'hidden'}; });",
-            )
-            .await;
-        let cells = cells.as_array().expect("fee cells");
-        assert_eq!(
-            cells.len(),
-            8,
-            "{width}px: three components and the total: {cells:?}"
-        );
-        for c in cells {
-            assert_eq!(c["shown"], true, "{width}px: {c}");
-            assert_eq!(c["clipped"], false, "{width}px: {c}");
-            assert!(
-                c["width"].as_f64().unwrap() >= 60.0,
-                "{width}px: squeezed: {c}"
+            (
+                "en",
+                ["224,100 rials", "22,410 tomans"],
+                ["Government fee", "135,000 rials"],
+            ),
+        ] {
+            staff_session(b, &app, "regulator", lang).await;
+            b.goto(&format!("{}/services/{}", app.base, service.as_str()))
+                .await;
+            b.find("#fee").await;
+            let cells = b
+                .exec(
+                    "return [...document.querySelectorAll('#fee td, #fee th')].map(e => { \
+                       const r = e.getBoundingClientRect(); \
+                       return {text: e.innerText, width: r.width, \
+                               clipped: e.scrollWidth > e.clientWidth + 1, \
+                               inside: r.left >= 0 && r.right <= window.innerWidth + 1, \
+                               shown: r.width > 0 && r.height > 0 && getComputedStyle(e).visibility !== 'hidden'}; });",
+                )
+                .await;
+            let cells = cells.as_array().expect("fee cells");
+            let at = format!("{width}px {lang}");
+            assert_eq!(
+                cells.len(),
+                8,
+                "{at}: three components and the total: {cells:?}"
             );
+            for c in cells {
+                assert_eq!(c["shown"], true, "{at}: {c}");
+                assert_eq!(c["clipped"], false, "{at}: {c}");
+                assert_eq!(c["inside"], true, "{at}: outside the viewport: {c}");
+                assert!(c["width"].as_f64().unwrap() >= 60.0, "{at}: squeezed: {c}");
+            }
+            let texts: Vec<&str> = cells.iter().map(|c| c["text"].as_str().unwrap()).collect();
+            assert!(
+                texts
+                    .iter()
+                    .any(|t| t.contains(total[0]) && t.contains(total[1])),
+                "{at}: the total in rials and tomans: {texts:?}"
+            );
+            assert!(
+                texts.contains(&government[0]) && texts.contains(&government[1]),
+                "{at}: {texts:?}"
+            );
+            if lang == "fa" {
+                assert!(
+                    !texts.iter().any(|t| t.chars().any(|c| c.is_ascii_digit())),
+                    "{at}: Latin digits in the Persian page: {texts:?}"
+                );
+            }
         }
-        let texts: Vec<&str> = cells.iter().map(|c| c["text"].as_str().unwrap()).collect();
-        assert!(
-            texts
-                .iter()
-                .any(|t| t.contains("۲۲۴٬۱۰۰ ریال") && t.contains("۲۲٬۴۱۰ تومان")),
-            "{width}px: the total in rials and tomans with Persian digits: {texts:?}"
-        );
-        assert!(
-            texts.contains(&"هزینه دولتی") && texts.contains(&"۱۳۵٬۰۰۰ ریال"),
-            "{width}px: {texts:?}"
-        );
-        assert!(
-            !texts.iter().any(|t| t.chars().any(|c| c.is_ascii_digit())),
-            "{width}px: Latin digits in the Persian page: {texts:?}"
-        );
+        session.quit().await;
     }
     app.stop().await;
     env.stop().await;
