@@ -52,6 +52,10 @@ const MIGRATIONS: &[Migration] = &[
         name: "0011_live_bookings",
         sql: include_str!("../migrations/postgres/0011_live_bookings.sql"),
     },
+    Migration {
+        name: "0014_checkpoint_time",
+        sql: include_str!("../migrations/postgres/0014_checkpoint_time.sql"),
+    },
 ];
 
 const MAX_CONNECTIONS: u32 = 16;

@@ -59,6 +59,10 @@ const MIGRATIONS: &[Migration] = &[
         name: "0011_live_bookings",
         sql: include_str!("../migrations/sqlite/0011_live_bookings.sql"),
     },
+    Migration {
+        name: "0014_checkpoint_time",
+        sql: include_str!("../migrations/sqlite/0014_checkpoint_time.sql"),
+    },
 ];
 
 /// Readers run in parallel under WAL; writes serialize on SQLite's own lock.
