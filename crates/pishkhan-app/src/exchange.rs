@@ -12,9 +12,9 @@ use async_trait::async_trait;
 use pishkhan_domain::access::Action;
 use pishkhan_domain::model::{OfficeCode, ServiceCode};
 use pishkhan_exchange::{
-    Batch, DirectoryHandle, Exchange, Inquiry, InquiryError, InquiryOutcome, LogAppender, LogEntry,
-    LogHead, LogOutcome, LogStore, LogStoreError, MemberId, Purpose, ServiceId, SignedCheckpoint,
-    StoredEntry,
+    Batch, DirectoryHandle, Exchange, IndexFields, Inquiry, InquiryError, InquiryOutcome,
+    LogAppender, LogColumn, LogEntry, LogHead, LogOutcome, LogStore, LogStoreError, MemberId,
+    Purpose, ServiceId, SignedCheckpoint, StoredEntry, Strays,
 };
 use pishkhan_merkle::{Hash, NodeId};
 use pishkhan_sign::{KeyPair, KeyStatus, Keyring};
@@ -38,7 +38,6 @@ fn checkpoint_out(c: ExchangeCheckpoint) -> SignedCheckpoint {
         root: c.root,
         note_body: c.note_body,
         signature: c.signature,
-        at_ms: c.at_ms,
     }
 }
 
@@ -57,17 +56,13 @@ impl LogStore for StoreLog {
         let entries = batch
             .entries
             .iter()
-            .map(|(bytes, leaf)| {
-                // The store indexes subject and office for the citizen's view.
-                let parsed = LogEntry::from_canonical_bytes(bytes).ok();
-                ExchangeLogEntry {
-                    index: 0,
-                    bytes: bytes.clone(),
-                    leaf_hash: *leaf,
-                    at_ms: parsed.as_ref().map_or(0, |e| e.at_ms),
-                    subject: parsed.as_ref().and_then(|e| e.subject.clone()),
-                    office: parsed.map(|e| e.office.to_string()).unwrap_or_default(),
-                }
+            .map(|e| ExchangeLogEntry {
+                index: 0,
+                bytes: e.bytes.clone(),
+                leaf_hash: e.leaf_hash,
+                at_ms: e.fields.at_ms,
+                subject: e.fields.subject.clone(),
+                office: e.fields.office.clone(),
             })
             .collect();
         let c = &batch.checkpoint;
@@ -85,7 +80,6 @@ impl LogStore for StoreLog {
                 root: c.root,
                 note_body: c.note_body.clone(),
                 signature: c.signature.clone(),
-                at_ms: c.at_ms,
             },
         };
         match self.0.append_exchange_log(&row).await {
@@ -132,6 +126,11 @@ impl LogStore for StoreLog {
                 index: e.index,
                 bytes: e.bytes,
                 leaf_hash: e.leaf_hash,
+                fields: IndexFields {
+                    at_ms: e.at_ms,
+                    subject: e.subject,
+                    office: e.office,
+                },
             })
             .collect())
     }
@@ -163,6 +162,46 @@ impl LogStore for StoreLog {
             .into_iter()
             .next()
             .map(checkpoint_out))
+    }
+
+    async fn strays(&self, size: u64, limit: usize) -> Result<Strays, LogStoreError> {
+        let found = self
+            .0
+            .exchange_log_strays(size, limit as u64)
+            .await
+            .map_err(backend)?;
+        Ok(Strays {
+            entries: found.entries,
+            nodes: found.nodes,
+        })
+    }
+
+    fn column_name(&self, column: LogColumn) -> &'static str {
+        column_name(column)
+    }
+}
+
+/// The store's column for each field of the log (migration 0007's tables), so an audit
+/// failure says which column of which table to look at.
+fn column_name(column: LogColumn) -> &'static str {
+    match column {
+        LogColumn::EntryIndex => "exchange_log_entries.idx",
+        LogColumn::EntryBytes => "exchange_log_entries.entry",
+        LogColumn::EntryLeafHash => "exchange_log_entries.leaf_hash",
+        LogColumn::EntryAt => "exchange_log_entries.at_ms",
+        LogColumn::EntrySubject => "exchange_log_entries.subject",
+        LogColumn::EntryOffice => "exchange_log_entries.office_code",
+        LogColumn::NodeLevel => "exchange_log_nodes.level",
+        LogColumn::NodeIndex => "exchange_log_nodes.idx",
+        LogColumn::NodeHash => "exchange_log_nodes.hash",
+        // The head row is found by its fixed id: without it there is no head.
+        LogColumn::Head => "exchange_log_head.id",
+        LogColumn::HeadSize => "exchange_log_head.size",
+        LogColumn::HeadFrontier => "exchange_log_head.frontier",
+        LogColumn::CheckpointSize => "exchange_log_checkpoints.size",
+        LogColumn::CheckpointRoot => "exchange_log_checkpoints.root",
+        LogColumn::CheckpointNoteBody => "exchange_log_checkpoints.note_body",
+        LogColumn::CheckpointSignature => "exchange_log_checkpoints.signature",
     }
 }
 

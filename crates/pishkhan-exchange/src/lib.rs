@@ -37,9 +37,9 @@ pub use directory::{
 };
 pub use envelope::SignedEnvelope;
 pub use log::{
-    Batch, LogAppender, LogEntry, LogError, LogHead, LogOutcome, LogStore, LogStoreError,
-    MemoryLogStore, SignedCheckpoint, StoredEntry, VerifyFailure, VerifyReport, consistency_proof,
-    inclusion_proof, verify_log,
+    Batch, BatchEntry, IndexFields, LogAppender, LogColumn, LogEntry, LogError, LogHead,
+    LogOutcome, LogStore, LogStoreError, MemoryLogStore, SignedCheckpoint, StoredEntry, Strays,
+    VerifyFailure, VerifyReport, consistency_proof, inclusion_proof, verify_log,
 };
 pub use purpose::{Purpose, PurposeError, PurposeInput};
 

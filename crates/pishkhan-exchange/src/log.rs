@@ -5,7 +5,8 @@
 //! A [`LogAppender`] group-commits entries into a [`LogStore`] and signs one checkpoint (C2SP
 //! note body, signed as a JWS by the log key) per batch. [`inclusion_proof`] and
 //! [`consistency_proof`] serve proofs from the stored nodes, and [`verify_log`] re-derives the
-//! whole log from the stored bytes and checks every stored node and checkpoint against it.
+//! whole log from the stored bytes and checks everything else a store keeps against it: leaf
+//! hashes, the [`IndexFields`] beside each entry, every node, the head and every checkpoint.
 //!
 //! # Canonical entry encoding
 //!
@@ -37,8 +38,8 @@ pub use appender::{
 };
 pub use memory::MemoryLogStore;
 pub use verify::{
-    VERIFY_PAGE_ENTRIES, VerifyFailure, VerifyReport, consistency_proof, inclusion_proof, root_at,
-    verify_log,
+    MAX_STRAYS, VERIFY_PAGE_ENTRIES, VerifyFailure, VerifyReport, consistency_proof,
+    inclusion_proof, root_at, verify_log,
 };
 
 /// Version of the canonical entry encoding (the `"v"` member).
@@ -158,6 +159,27 @@ impl LogEntry {
     pub fn leaf_hash(&self) -> Hash {
         pishkhan_merkle::leaf_hash(&self.to_canonical_bytes())
     }
+
+    /// The fields a store keeps beside this entry's bytes.
+    pub fn index_fields(&self) -> IndexFields {
+        IndexFields {
+            at_ms: self.at_ms,
+            subject: self.subject.clone(),
+            office: self.office.to_string(),
+        }
+    }
+}
+
+/// Copies of an entry's fields that a store keeps beside its bytes, so it can find entries
+/// without parsing them (the citizen's data-access view by subject, an office's inquiries,
+/// time). They are outside the leaf hash, so [`verify_log`] re-derives each from the bytes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IndexFields {
+    pub at_ms: i64,
+    /// The canonical national code the inquiry was about.
+    pub subject: Option<String>,
+    /// The office's member id.
+    pub office: String,
 }
 
 fn write_canonical(out: &mut Vec<u8>, value: &Value) {
@@ -195,7 +217,9 @@ fn write_canonical(out: &mut Vec<u8>, value: &Value) {
 // ---------------------------------------------------------------------------------------------
 // Storage
 
-/// A checkpoint: the tree head at `size` with its signed C2SP note body.
+/// A checkpoint: the tree head at `size` with its signed C2SP note body. Every field is
+/// bound by the signature (size and root through the note body), so a store keeps nothing
+/// about a checkpoint that [`verify_log`] cannot check.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SignedCheckpoint {
     pub size: u64,
@@ -204,8 +228,6 @@ pub struct SignedCheckpoint {
     pub note_body: String,
     /// Compact JWS (`typ` [`CHECKPOINT_TYP`]) whose payload is exactly `note_body`.
     pub signature: String,
-    /// When it was signed, Unix milliseconds.
-    pub at_ms: i64,
 }
 
 /// What [`LogStore::load_head`] returns: the persisted frontier and the log size.
@@ -223,6 +245,17 @@ pub struct StoredEntry {
     pub bytes: Vec<u8>,
     /// The leaf hash stored beside the bytes.
     pub leaf_hash: Hash,
+    /// The index fields stored beside the bytes.
+    pub fields: IndexFields,
+}
+
+/// An entry to append: its canonical bytes, leaf hash and index fields, all derived from one
+/// [`LogEntry`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BatchEntry {
+    pub bytes: Vec<u8>,
+    pub leaf_hash: Hash,
+    pub fields: IndexFields,
 }
 
 /// One group commit.
@@ -230,14 +263,76 @@ pub struct StoredEntry {
 pub struct Batch {
     /// Index of the first entry; must equal the stored log size.
     pub first_index: u64,
-    /// Canonical entry bytes and leaf hash, in index order from `first_index`.
-    pub entries: Vec<(Vec<u8>, Hash)>,
+    /// The entries, in index order from `first_index`.
+    pub entries: Vec<BatchEntry>,
     /// Every node completed by these appends (level 0, the leaves, included).
     pub nodes: Vec<(NodeId, Hash)>,
     /// The frontier after the batch ([`pishkhan_merkle::Frontier::to_bytes`]).
     pub frontier: Vec<u8>,
     /// The checkpoint at `first_index + entries.len()`.
     pub checkpoint: SignedCheckpoint,
+}
+
+/// Rows a store holds whose key lies outside the log: entry indexes not in `0..size`, nodes
+/// not in the tree of `size` leaves. Keys are as stored (signed), so a row moved below zero
+/// shows too. A sound log has none.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Strays {
+    pub entries: Vec<i64>,
+    /// `(level, index)`.
+    pub nodes: Vec<(i64, i64)>,
+}
+
+/// A stored field of the log, as [`verify_log`] names what disagrees; a store names each by
+/// its own column ([`LogStore::column_name`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum LogColumn {
+    /// An entry's leaf index.
+    EntryIndex,
+    /// An entry's canonical bytes (the leaf).
+    EntryBytes,
+    EntryLeafHash,
+    /// [`IndexFields::at_ms`].
+    EntryAt,
+    /// [`IndexFields::subject`].
+    EntrySubject,
+    /// [`IndexFields::office`].
+    EntryOffice,
+    NodeLevel,
+    NodeIndex,
+    NodeHash,
+    /// The head itself (a store keeps one head row under a fixed key).
+    Head,
+    HeadSize,
+    HeadFrontier,
+    CheckpointSize,
+    CheckpointRoot,
+    CheckpointNoteBody,
+    CheckpointSignature,
+}
+
+impl LogColumn {
+    /// A store-neutral name, such as `entry.subject`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LogColumn::EntryIndex => "entry.index",
+            LogColumn::EntryBytes => "entry.bytes",
+            LogColumn::EntryLeafHash => "entry.leaf_hash",
+            LogColumn::EntryAt => "entry.at_ms",
+            LogColumn::EntrySubject => "entry.subject",
+            LogColumn::EntryOffice => "entry.office",
+            LogColumn::NodeLevel => "node.level",
+            LogColumn::NodeIndex => "node.index",
+            LogColumn::NodeHash => "node.hash",
+            LogColumn::Head => "head",
+            LogColumn::HeadSize => "head.size",
+            LogColumn::HeadFrontier => "head.frontier",
+            LogColumn::CheckpointSize => "checkpoint.size",
+            LogColumn::CheckpointRoot => "checkpoint.root",
+            LogColumn::CheckpointNoteBody => "checkpoint.note_body",
+            LogColumn::CheckpointSignature => "checkpoint.signature",
+        }
+    }
 }
 
 /// A log store failed.
@@ -273,7 +368,8 @@ impl LogStoreError {
 /// # Contract
 ///
 /// * [`append_batch`](LogStore::append_batch) is **one transaction**: the entries (at indexes
-///   `first_index..`), every node of `batch.nodes`, the frontier and log size, and the
+///   `first_index..`, each with its index fields), every node of `batch.nodes`, the frontier
+///   and log size, and the
 ///   checkpoint are all written, or nothing is. It **must fail** with
 ///   [`LogStoreError::Conflict`] if `first_index` is not the stored size, checked inside the
 ///   transaction (a conditional update of the head row, or a unique index on entry index), so
@@ -290,6 +386,11 @@ impl LogStoreError {
 ///   `size >= from_size`, ascending by size, at most `limit` (≤ [`MAX_READ_ROWS`]).
 ///   [`checkpoint_at_or_after`](LogStore::checkpoint_at_or_after) the one with the smallest
 ///   `size >= size`. Checkpoint sizes are unique.
+/// * [`strays`](LogStore::strays)`(size, limit)` returns the stored entry and node keys outside
+///   the log of `size` entries, at most `limit` of each (callers ask for at most
+///   [`MAX_STRAYS`]).
+/// * A store keeps nothing about the log beyond these fields: whatever else it stored could
+///   change unseen by [`verify_log`].
 #[async_trait]
 pub trait LogStore: Send + Sync {
     async fn load_head(&self) -> Result<Option<LogHead>, LogStoreError>;
@@ -319,6 +420,13 @@ pub trait LogStore: Send + Sync {
         &self,
         size: u64,
     ) -> Result<Option<SignedCheckpoint>, LogStoreError>;
+
+    async fn strays(&self, size: u64, limit: usize) -> Result<Strays, LogStoreError>;
+
+    /// How this store names `column` in a report (a SQL store: `table.column`).
+    fn column_name(&self, column: LogColumn) -> &'static str {
+        column.as_str()
+    }
 }
 
 /// Why a log operation failed. [`LogError::code`] is stable.

@@ -15,10 +15,11 @@ use crate::sql::{SqlStore, corrupt};
 use pishkhan_domain::NationalCode;
 
 use crate::{
-    ExchangeCheckpoint, ExchangeLogBatch, ExchangeLogEntry, MAX_LOG_READ_ROWS, Page, PageRequest,
-    Result, StoreError,
+    ExchangeCheckpoint, ExchangeLogBatch, ExchangeLogEntry, ExchangeLogStrays, MAX_LOG_READ_ROWS,
+    Page, PageRequest, Result, StoreError,
 };
 
+/// `what` names the column (and row), so a report of a corrupt row says where to look.
 fn hash_of(bytes: Vec<u8>, what: &str) -> Result<[u8; 32]> {
     bytes
         .try_into()
@@ -131,14 +132,13 @@ pub(crate) async fn append(store: &SqlStore, batch: &ExchangeLogBatch) -> Result
     }
     let c = &batch.checkpoint;
     sqlx::query(
-        "INSERT INTO exchange_log_checkpoints (size, root, note_body, signature, at_ms) \
-         VALUES ($1, $2, $3, $4, $5)",
+        "INSERT INTO exchange_log_checkpoints (size, root, note_body, signature) \
+         VALUES ($1, $2, $3, $4)",
     )
     .bind(c.size as i64)
     .bind(c.root.to_vec())
     .bind(c.note_body.clone())
     .bind(c.signature.clone())
-    .bind(c.at_ms)
     .execute(&mut *tx)
     .await?;
     tx.commit().await?;
@@ -172,7 +172,7 @@ pub(crate) async fn nodes(store: &SqlStore, ids: &[(u8, u64)]) -> Result<Vec<Opt
                 let idx: i64 = r.try_get("idx")?;
                 found.insert(
                     (level, idx as u64),
-                    hash_of(r.try_get("hash")?, "log node")?,
+                    hash_of(r.try_get("hash")?, "exchange_log_nodes.hash")?,
                 );
             }
         } else {
@@ -185,7 +185,10 @@ pub(crate) async fn nodes(store: &SqlStore, ids: &[(u8, u64)]) -> Result<Vec<Opt
                 .fetch_optional(&store.pool)
                 .await?;
                 if let Some(r) = row {
-                    found.insert((level, idx), hash_of(r.try_get("hash")?, "log node")?);
+                    found.insert(
+                        (level, idx),
+                        hash_of(r.try_get("hash")?, "exchange_log_nodes.hash")?,
+                    );
                 }
             }
         }
@@ -198,7 +201,10 @@ fn entry_from_row(r: &AnyRow) -> Result<ExchangeLogEntry> {
     Ok(ExchangeLogEntry {
         index: idx as u64,
         bytes: r.try_get("entry")?,
-        leaf_hash: hash_of(r.try_get("leaf_hash")?, "leaf hash")?,
+        leaf_hash: hash_of(
+            r.try_get("leaf_hash")?,
+            &format!("exchange_log_entries.leaf_hash of idx {idx}"),
+        )?,
         at_ms: r.try_get("at_ms")?,
         subject: r.try_get("subject")?,
         office: r.try_get("office_code")?,
@@ -249,10 +255,12 @@ fn checkpoint_from_row(r: &AnyRow) -> Result<ExchangeCheckpoint> {
     let size: i64 = r.try_get("size")?;
     Ok(ExchangeCheckpoint {
         size: size as u64,
-        root: hash_of(r.try_get("root")?, "checkpoint root")?,
+        root: hash_of(
+            r.try_get("root")?,
+            &format!("exchange_log_checkpoints.root of size {size}"),
+        )?,
         note_body: r.try_get("note_body")?,
         signature: r.try_get("signature")?,
-        at_ms: r.try_get("at_ms")?,
     })
 }
 
@@ -262,7 +270,7 @@ pub(crate) async fn checkpoints(
     limit: u64,
 ) -> Result<Vec<ExchangeCheckpoint>> {
     let rows = sqlx::query(
-        "SELECT size, root, note_body, signature, at_ms FROM exchange_log_checkpoints \
+        "SELECT size, root, note_body, signature FROM exchange_log_checkpoints \
          WHERE size >= $1 ORDER BY size LIMIT $2",
     )
     .bind(from_size as i64)
@@ -274,12 +282,43 @@ pub(crate) async fn checkpoints(
 
 pub(crate) async fn latest_checkpoint(store: &SqlStore) -> Result<Option<ExchangeCheckpoint>> {
     let row = sqlx::query(
-        "SELECT size, root, note_body, signature, at_ms FROM exchange_log_checkpoints \
+        "SELECT size, root, note_body, signature FROM exchange_log_checkpoints \
          ORDER BY size DESC LIMIT 1",
     )
     .fetch_optional(&store.pool)
     .await?;
     row.as_ref().map(checkpoint_from_row).transpose()
+}
+
+pub(crate) async fn strays(store: &SqlStore, size: u64, limit: u64) -> Result<ExchangeLogStrays> {
+    let limit = limit.min(MAX_LOG_READ_ROWS) as i64;
+    let entries = sqlx::query(
+        "SELECT idx FROM exchange_log_entries WHERE idx < 0 OR idx >= $1 ORDER BY idx LIMIT $2",
+    )
+    .bind(size as i64)
+    .bind(limit)
+    .fetch_all(&store.pool)
+    .await?
+    .iter()
+    .map(|r| r.try_get("idx"))
+    .collect::<std::result::Result<_, _>>()?;
+    // Node (level, idx) belongs to the tree of `size` leaves iff idx < size >> level. The
+    // CASE keeps the shift within 0..64 whatever a tampered level holds; the scan reads every
+    // node once, as the audit already does.
+    let nodes = sqlx::query(
+        "SELECT level, idx FROM exchange_log_nodes \
+         WHERE level < 0 OR level > 63 OR idx < 0 \
+            OR idx >= (CASE WHEN level BETWEEN 0 AND 63 THEN $1 >> CAST(level AS INTEGER) ELSE 0 END) \
+         ORDER BY level, idx LIMIT $2",
+    )
+    .bind(size as i64)
+    .bind(limit)
+    .fetch_all(&store.pool)
+    .await?
+    .iter()
+    .map(|r| Ok((r.try_get("level")?, r.try_get("idx")?)))
+    .collect::<Result<_>>()?;
+    Ok(ExchangeLogStrays { entries, nodes })
 }
 
 #[async_trait]
@@ -322,5 +361,9 @@ impl crate::ExchangeLog for SqlStore {
 
     async fn latest_exchange_checkpoint(&self) -> Result<Option<crate::ExchangeCheckpoint>> {
         crate::exchange_log::latest_checkpoint(self).await
+    }
+
+    async fn exchange_log_strays(&self, size: u64, limit: u64) -> Result<ExchangeLogStrays> {
+        crate::exchange_log::strays(self, size, limit).await
     }
 }

@@ -60,6 +60,10 @@ const MIGRATIONS: &[Migration] = &[
         name: "0013_indexation",
         sql: include_str!("../migrations/postgres/0013_indexation.sql"),
     },
+    Migration {
+        name: "0014_checkpoint_time",
+        sql: include_str!("../migrations/postgres/0014_checkpoint_time.sql"),
+    },
 ];
 
 const MAX_CONNECTIONS: u32 = 16;

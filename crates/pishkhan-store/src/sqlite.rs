@@ -67,6 +67,10 @@ const MIGRATIONS: &[Migration] = &[
         name: "0013_indexation",
         sql: include_str!("../migrations/sqlite/0013_indexation.sql"),
     },
+    Migration {
+        name: "0014_checkpoint_time",
+        sql: include_str!("../migrations/sqlite/0014_checkpoint_time.sql"),
+    },
 ];
 
 /// Readers run in parallel under WAL; writes serialize on SQLite's own lock.

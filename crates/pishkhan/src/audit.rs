@@ -1,16 +1,19 @@
 //! `pishkhan audit verify`: recompute the exchange's Merkle message log from the stored rows
-//! and check every signed checkpoint. Exits non-zero naming the first bad entry.
+//! and check every signed checkpoint. Exits non-zero naming the first bad entry and the
+//! column that disagrees.
 
 use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::{Args, Subcommand};
+use pishkhan_exchange::LogStore;
 
 use crate::Global;
 
 #[derive(Subcommand)]
 pub enum AuditCommand {
-    /// Recompute the message log's tree and check every checkpoint and its signature.
+    /// Recompute the message log's tree, every column stored beside its entries, and check
+    /// every checkpoint and its signature.
     Verify(VerifyArgs),
 }
 
@@ -52,11 +55,14 @@ async fn verify(global: &Global, a: &VerifyArgs) -> anyhow::Result<()> {
             Ok(())
         }
         Err(f) => {
-            let at = match (f.first_bad_index, f.checkpoint_size) {
+            let mut at = match (f.first_bad_index, f.checkpoint_size) {
                 (Some(i), _) => format!("entry {i}"),
                 (None, Some(size)) => format!("checkpoint at size {size}"),
                 (None, None) => "the log".to_string(),
             };
+            if let Some(column) = f.column {
+                at.push_str(&format!(", column {}", log.column_name(column)));
+            }
             anyhow::bail!(
                 "exchange log does NOT verify: {at}: {} ({})",
                 f.reason,

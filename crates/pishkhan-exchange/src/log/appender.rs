@@ -7,7 +7,9 @@ use pishkhan_sign::{KeyPair, Keyring, jws};
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
-use super::{Batch, LogEntry, LogError, LogStore, MAX_ENTRY_BYTES, SignedCheckpoint, unix_now_ms};
+use super::{
+    Batch, BatchEntry, LogColumn, LogEntry, LogError, LogStore, MAX_ENTRY_BYTES, SignedCheckpoint,
+};
 
 /// Most entries committed in one batch (one transaction, one checkpoint).
 pub const MAX_BATCH: usize = 1024;
@@ -17,8 +19,7 @@ pub const APPEND_QUEUE_CAPACITY: usize = 8192;
 pub const CHECKPOINT_TYP: &str = "pishkhan-checkpoint+jws";
 
 struct Job {
-    bytes: Vec<u8>,
-    leaf: Hash,
+    entry: BatchEntry,
     reply: oneshot::Sender<Result<u64, LogError>>,
 }
 
@@ -61,7 +62,6 @@ pub(crate) fn sign_checkpoint(
         root,
         note_body,
         signature,
-        at_ms: unix_now_ms(),
     })
 }
 
@@ -73,9 +73,31 @@ pub fn verify_checkpoint(
     checkpoint: &SignedCheckpoint,
     keyring: &Keyring,
 ) -> Result<Checkpoint, (&'static str, String)> {
+    check_checkpoint(checkpoint, keyring).map_err(|f| (f.code, f.reason))
+}
+
+/// Why a stored checkpoint does not verify, and which of its stored fields is at fault.
+pub(crate) struct CheckpointFault {
+    pub code: &'static str,
+    pub column: LogColumn,
+    pub reason: String,
+}
+
+/// [`verify_checkpoint`], naming the field at fault. The signature is checked first: once it
+/// verifies, whatever disagrees with its payload is the field that changed.
+pub(crate) fn check_checkpoint(
+    checkpoint: &SignedCheckpoint,
+    keyring: &Keyring,
+) -> Result<Checkpoint, CheckpointFault> {
+    let fault = |code, column, reason: String| CheckpointFault {
+        code,
+        column,
+        reason,
+    };
     let verified = jws::verify(&checkpoint.signature, keyring).map_err(|e| {
-        (
+        fault(
             "checkpoint_signature",
+            LogColumn::CheckpointSignature,
             format!("signature refused: {} ({e})", e.code()),
         )
     })?;
@@ -85,23 +107,41 @@ pub fn verify_checkpoint(
         .as_deref()
         .is_some_and(|t| t.eq_ignore_ascii_case(CHECKPOINT_TYP));
     if !typ_ok {
-        return Err((
+        return Err(fault(
             "checkpoint_signature",
+            LogColumn::CheckpointSignature,
             "the signature is not a checkpoint signature".into(),
         ));
     }
     if verified.payload != checkpoint.note_body.as_bytes() {
-        return Err((
+        return Err(fault(
             "checkpoint_signature",
+            LogColumn::CheckpointNoteBody,
             "the signature does not cover the stored note body".into(),
         ));
     }
-    let body = Checkpoint::from_note_body(&checkpoint.note_body)
-        .map_err(|e| ("checkpoint_malformed", format!("note body: {e}")))?;
-    if body.size != checkpoint.size || body.root != checkpoint.root {
-        return Err((
+    let body = Checkpoint::from_note_body(&checkpoint.note_body).map_err(|e| {
+        fault(
             "checkpoint_malformed",
-            "the stored size or root differs from the signed note body".into(),
+            LogColumn::CheckpointNoteBody,
+            format!("note body: {e}"),
+        )
+    })?;
+    if body.size != checkpoint.size {
+        return Err(fault(
+            "checkpoint_malformed",
+            LogColumn::CheckpointSize,
+            format!(
+                "the stored size {} differs from the signed size {}",
+                checkpoint.size, body.size
+            ),
+        ));
+    }
+    if body.root != checkpoint.root {
+        return Err(fault(
+            "checkpoint_malformed",
+            LogColumn::CheckpointRoot,
+            "the stored root differs from the signed root".into(),
         ));
     }
     Ok(body)
@@ -157,10 +197,14 @@ impl LogAppender {
                 max: MAX_ENTRY_BYTES,
             });
         }
-        let leaf = pishkhan_merkle::leaf_hash(&bytes);
+        let entry = BatchEntry {
+            leaf_hash: pishkhan_merkle::leaf_hash(&bytes),
+            bytes,
+            fields: entry.index_fields(),
+        };
         let (reply, answer) = oneshot::channel();
         self.tx
-            .send(Job { bytes, leaf, reply })
+            .send(Job { entry, reply })
             .await
             .map_err(|_| LogError::Closed)?;
         answer.await.map_err(|_| LogError::Closed)?
@@ -204,8 +248,8 @@ async fn writer(
         let mut entries = Vec::with_capacity(jobs.len());
         let mut replies = Vec::with_capacity(jobs.len());
         for job in jobs.drain(..) {
-            nodes.extend(next.push(job.leaf));
-            entries.push((job.bytes, job.leaf));
+            nodes.extend(next.push(job.entry.leaf_hash));
+            entries.push(job.entry);
             replies.push(job.reply);
         }
         let result = match sign_checkpoint(&key, &origin, next.size(), next.root()) {

@@ -6,7 +6,7 @@ use std::sync::Mutex;
 use async_trait::async_trait;
 use pishkhan_merkle::{Frontier, Hash, NodeId};
 
-use super::{Batch, LogHead, LogStore, LogStoreError, SignedCheckpoint, StoredEntry};
+use super::{Batch, LogHead, LogStore, LogStoreError, SignedCheckpoint, StoredEntry, Strays};
 
 #[derive(Debug, Default)]
 struct Inner {
@@ -68,11 +68,12 @@ impl LogStore for MemoryLogStore {
                 "batch frontier or checkpoint size does not match its entries",
             ));
         }
-        for (i, (bytes, leaf_hash)) in batch.entries.iter().enumerate() {
+        for (i, e) in batch.entries.iter().enumerate() {
             inner.entries.push(StoredEntry {
                 index: size + i as u64,
-                bytes: bytes.clone(),
-                leaf_hash: *leaf_hash,
+                bytes: e.bytes.clone(),
+                leaf_hash: e.leaf_hash,
+                fields: e.fields.clone(),
             });
         }
         for (id, hash) in &batch.nodes {
@@ -120,5 +121,25 @@ impl LogStore for MemoryLogStore {
         let inner = self.lock();
         let i = inner.checkpoints.partition_point(|c| c.size < size);
         Ok(inner.checkpoints.get(i).cloned())
+    }
+
+    async fn strays(&self, size: u64, limit: usize) -> Result<Strays, LogStoreError> {
+        let inner = self.lock();
+        let entries = inner
+            .entries
+            .iter()
+            .filter(|e| e.index >= size)
+            .take(limit)
+            .map(|e| e.index as i64)
+            .collect();
+        let mut nodes: Vec<(i64, i64)> = inner
+            .nodes
+            .keys()
+            .filter(|id| id.index >= size.checked_shr(u32::from(id.level)).unwrap_or(0))
+            .map(|id| (i64::from(id.level), id.index as i64))
+            .collect();
+        nodes.sort_unstable();
+        nodes.truncate(limit);
+        Ok(Strays { entries, nodes })
     }
 }

@@ -7,8 +7,9 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 use pishkhan_exchange::log::{CHECKPOINT_TYP, LoggedPurpose, root_at, verify_checkpoint};
 use pishkhan_exchange::{
-    Batch, LogAppender, LogEntry, LogHead, LogOutcome, LogStore, LogStoreError, MemoryLogStore,
-    SignedCheckpoint, StoredEntry, consistency_proof, inclusion_proof, verify_log,
+    Batch, LogAppender, LogColumn, LogEntry, LogHead, LogOutcome, LogStore, LogStoreError,
+    MemoryLogStore, SignedCheckpoint, StoredEntry, Strays, consistency_proof, inclusion_proof,
+    verify_log,
 };
 use pishkhan_merkle::{Checkpoint, Hash, NodeId, verify_consistency, verify_inclusion};
 use pishkhan_sign::{KeyStatus, Keyring, jws};
@@ -62,6 +63,9 @@ struct Tamper {
     swap: Option<(u64, u64)>,
     forge_root_at: Option<u64>,
     foreign_signer_at: Option<u64>,
+    other_subject: Option<u64>,
+    other_leaf_hash: Option<u64>,
+    other_node: Option<NodeId>,
 }
 
 #[derive(Default)]
@@ -102,6 +106,9 @@ impl LogStore for TestStore {
     }
 
     async fn node(&self, id: NodeId) -> Result<Option<Hash>, LogStoreError> {
+        if self.tamper.lock().unwrap().other_node == Some(id) {
+            return Ok(Some([9; 32]));
+        }
         self.inner.node(id).await
     }
 
@@ -129,6 +136,12 @@ impl LogStore for TestStore {
         }
         if let Some(i) = t.remove {
             rows.retain(|r| r.index != i);
+        }
+        if let Some(i) = t.other_subject {
+            rows[i as usize].fields.subject = Some("0000000000".into());
+        }
+        if let Some(i) = t.other_leaf_hash {
+            rows[i as usize].leaf_hash = [9; 32];
         }
         rows.retain(|r| r.index >= from && r.index < to);
         Ok(rows)
@@ -170,6 +183,10 @@ impl LogStore for TestStore {
         size: u64,
     ) -> Result<Option<SignedCheckpoint>, LogStoreError> {
         self.inner.checkpoint_at_or_after(size).await
+    }
+
+    async fn strays(&self, size: u64, limit: usize) -> Result<Strays, LogStoreError> {
+        self.inner.strays(size, limit).await
     }
 }
 
@@ -369,7 +386,14 @@ async fn verify_log_names_what_was_tampered_with() {
     );
     let middle = checkpoints[checkpoints.len() / 2].size;
 
-    type Case = (&'static str, Tamper, Option<u64>, Option<u64>, &'static str);
+    type Case = (
+        &'static str,
+        Tamper,
+        Option<u64>,
+        Option<u64>,
+        &'static str,
+        Option<LogColumn>,
+    );
     let cases: Vec<Case> = vec![
         (
             "altered byte",
@@ -380,6 +404,7 @@ async fn verify_log_names_what_was_tampered_with() {
             Some(17),
             None,
             "leaf_hash_mismatch",
+            Some(LogColumn::EntryBytes),
         ),
         (
             "altered and rehashed",
@@ -390,6 +415,7 @@ async fn verify_log_names_what_was_tampered_with() {
             Some(17),
             None,
             "node_mismatch",
+            Some(LogColumn::EntryBytes),
         ),
         (
             "removed entry",
@@ -400,6 +426,7 @@ async fn verify_log_names_what_was_tampered_with() {
             Some(17),
             None,
             "missing_entry",
+            Some(LogColumn::EntryIndex),
         ),
         (
             "removed last entry",
@@ -410,6 +437,7 @@ async fn verify_log_names_what_was_tampered_with() {
             Some(39),
             Some(40),
             "checkpoint_beyond_log",
+            Some(LogColumn::EntryIndex),
         ),
         (
             "swapped neighbours",
@@ -420,6 +448,7 @@ async fn verify_log_names_what_was_tampered_with() {
             Some(17),
             None,
             "node_mismatch",
+            Some(LogColumn::EntryBytes),
         ),
         (
             "swapped far apart",
@@ -430,6 +459,7 @@ async fn verify_log_names_what_was_tampered_with() {
             Some(5),
             None,
             "node_mismatch",
+            Some(LogColumn::EntryBytes),
         ),
         (
             "forged root",
@@ -440,6 +470,7 @@ async fn verify_log_names_what_was_tampered_with() {
             None,
             Some(middle),
             "checkpoint_root_mismatch",
+            None,
         ),
         (
             "unknown signer",
@@ -450,12 +481,58 @@ async fn verify_log_names_what_was_tampered_with() {
             None,
             Some(middle),
             "checkpoint_signature",
+            Some(LogColumn::CheckpointSignature),
+        ),
+        (
+            "changed subject",
+            Tamper {
+                other_subject: Some(17),
+                ..Default::default()
+            },
+            Some(17),
+            None,
+            "index_mismatch",
+            Some(LogColumn::EntrySubject),
+        ),
+        (
+            "changed leaf node",
+            Tamper {
+                other_node: Some(NodeId::new(0, 17)),
+                ..Default::default()
+            },
+            Some(17),
+            None,
+            "node_mismatch",
+            Some(LogColumn::NodeHash),
+        ),
+        (
+            "changed interior node",
+            Tamper {
+                other_node: Some(NodeId::new(2, 4)),
+                ..Default::default()
+            },
+            Some(16),
+            None,
+            "node_mismatch",
+            Some(LogColumn::NodeHash),
+        ),
+        (
+            "changed leaf hash",
+            Tamper {
+                other_leaf_hash: Some(17),
+                ..Default::default()
+            },
+            Some(17),
+            None,
+            "leaf_hash_mismatch",
+            Some(LogColumn::EntryLeafHash),
         ),
     ];
-    for (name, tamper, index, checkpoint, code) in cases {
+    for (name, tamper, index, checkpoint, code, column) in cases {
         store.set(tamper);
         let failure = verify_log(store.as_ref(), &log_ring()).await.unwrap_err();
         assert_eq!(failure.code, code, "{name}: {failure}");
+        assert_eq!(failure.column, column, "{name}: {failure}");
         assert_eq!(failure.first_bad_index, index, "{name}: {failure}");
         assert_eq!(failure.checkpoint_size, checkpoint, "{name}: {failure}");
     }

@@ -9,13 +9,16 @@ use crate::{Page, PageRequest, Result};
 /// Rows one read returns at most.
 pub const MAX_LOG_READ_ROWS: u64 = 4_096;
 
-/// One entry of the exchange's message log as stored.
+/// One entry of the exchange's message log as stored. Only `bytes` is the record; the other
+/// fields are copies derived from it (the leaf hash, and indexes to find entries by), which
+/// `pishkhan audit verify` re-derives.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ExchangeLogEntry {
     pub index: u64,
     /// The canonical entry bytes (the Merkle leaf).
     pub bytes: Vec<u8>,
     pub leaf_hash: [u8; 32],
+    /// When the inquiry ended.
     pub at_ms: i64,
     /// The national code the inquiry was about.
     pub subject: Option<String>,
@@ -31,7 +34,15 @@ pub struct ExchangeCheckpoint {
     pub note_body: String,
     /// Compact JWS over `note_body` by the log key.
     pub signature: String,
-    pub at_ms: i64,
+}
+
+/// Rows whose key lies outside a log of some size (see [`ExchangeLog::exchange_log_strays`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ExchangeLogStrays {
+    /// Entry indexes.
+    pub entries: Vec<i64>,
+    /// Node (level, index) pairs.
+    pub nodes: Vec<(i64, i64)>,
 }
 
 /// One group commit to the exchange log (see `pishkhan_exchange::Batch`).
@@ -78,4 +89,8 @@ pub trait ExchangeLog: Send + Sync + 'static {
     ) -> Result<Vec<ExchangeCheckpoint>>;
 
     async fn latest_exchange_checkpoint(&self) -> Result<Option<ExchangeCheckpoint>>;
+
+    /// Entries whose index is not in `0..size` and nodes not in the tree of `size` leaves, at
+    /// most `limit` of each: none in a sound log (the audit looks for rows moved or added).
+    async fn exchange_log_strays(&self, size: u64, limit: u64) -> Result<ExchangeLogStrays>;
 }

@@ -6,6 +6,7 @@ mod support;
 
 mod agency;
 mod audit;
+mod audit_columns;
 mod crash;
 mod demo;
 mod import;
