@@ -8,6 +8,7 @@ pub mod console;
 pub mod identity;
 mod pages;
 pub mod survey;
+mod tariffs;
 
 use askama::Template;
 use axum::Router;
@@ -15,7 +16,7 @@ use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::{StatusCode, Uri, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use pishkhan_domain::model::{Lang, Role};
 
 use crate::AppState;
@@ -44,6 +45,12 @@ pub fn router() -> Router<AppState> {
         .route("/services", get(pages::services))
         .route("/services/{code}", get(pages::service))
         .route("/audit", get(pages::audit))
+        .route("/tariffs", get(tariffs::form))
+        .route("/tariffs/cpi", post(tariffs::import_cpi))
+        .route("/tariffs/runs", post(tariffs::create_run))
+        .route("/tariffs/runs/{id}", get(tariffs::show_run))
+        .route("/tariffs/runs/{id}/rows", post(tariffs::edit_row))
+        .route("/tariffs/runs/{id}/publish", post(tariffs::publish))
         .route(
             "/staff/new",
             get(pages::invite_form).post(pages::invite_submit),

@@ -8,7 +8,7 @@ use crate::fees::seed_history;
 use crate::support::{DEMO_PASSWORD, TestApp};
 
 /// Jalali months of 1404 and 1405; Esfand 1404 is 200 and Esfand 1405 is `esfand_1405`.
-fn series(esfand_1405: &str) -> String {
+pub(crate) fn series(esfand_1405: &str) -> String {
     let mut csv = String::from("year,month,index\n");
     for m in 1..=12 {
         csv.push_str(&format!(
@@ -295,4 +295,156 @@ async fn an_indexation_run_proposes_reproducibly_and_publishes_next_years_fees()
         assert_eq!(today["total_rials"], 224_100, "{be}");
         app.stop().await;
     }
+}
+
+/// Waits until the text of `css` satisfies `ok` (the page after a form's submission), and
+/// returns it.
+async fn text_when(b: &crate::browser::Browser, css: &str, ok: impl Fn(&str) -> bool) -> String {
+    let mut last = String::new();
+    for _ in 0..100 {
+        last = b
+            .exec(&format!(
+                "const e = document.querySelector('{css}'); return e ? e.innerText : '';"
+            ))
+            .await
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        if ok(&last) {
+            return last;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("{css} never became what was expected: {last}");
+}
+
+/// The regulator's tariff pages on a phone, in Persian: a bad CPI file is refused line by
+/// line in Persian, a good one is imported, a run shows its proposal, a row is changed with a
+/// reason, and the run is published.
+#[tokio::test]
+async fn browser_the_regulator_indexes_and_publishes_tariffs_on_a_phone() {
+    use crate::browser::Env;
+    use crate::screen_kit::{has_latin_letter, staff_session};
+    let Some(env) = Env::start().await else {
+        return;
+    };
+    let b = &env.b;
+    let app = TestApp::sqlite().await;
+    let service = app
+        .nation
+        .services
+        .iter()
+        .find(|s| s.channel != pishkhan_domain::model::Channel::Online)
+        .unwrap()
+        .code
+        .clone();
+    seed_history(&app, &service).await;
+    staff_session(b, &app, "regulator", "fa").await;
+    b.goto(&format!("{}/tariffs", app.base)).await;
+
+    // A bad file: every bad line, in Persian.
+    b.type_into("#cpi-form input[name=source]", "مرکز آمار ایران")
+        .await;
+    b.type_into(
+        "#cpi-form textarea[name=csv]",
+        "year,month,index\n1404,13,100\n1404,2,x\n",
+    )
+    .await;
+    b.click(&b.find("#cpi-form button[type=submit]").await)
+        .await;
+    text_when(b, "#cpi-errors", |t| !t.is_empty()).await;
+    let errors = b.texts("#cpi-errors li").await;
+    assert_eq!(errors.len(), 2, "{errors:?}");
+    assert!(
+        errors[0].starts_with("خط ۲") && errors[1].starts_with("خط ۳"),
+        "{errors:?}"
+    );
+    assert!(!errors.iter().any(|e| has_latin_letter(e)), "{errors:?}");
+
+    // A good file, then a run from it.
+    b.type_into("#cpi-form input[name=source]", "مرکز آمار ایران")
+        .await;
+    b.type_into("#cpi-form textarea[name=csv]", &series("250"))
+        .await;
+    b.click(&b.find("#cpi-form button[type=submit]").await)
+        .await;
+    let done = text_when(b, "#cpi-imported", |t| !t.is_empty()).await;
+    assert!(done.contains("۲۴"), "{done}");
+    let select = |name: &str, value: &str| {
+        format!("document.querySelector('#run-form select[name={name}]').value = '{value}';")
+    };
+    b.exec(&format!(
+        "{} {} return true;",
+        select("rule", "point_to_point"),
+        select("round_vat", "nearest_100")
+    ))
+    .await;
+    b.click(&b.find("#run-form button[type=submit]").await)
+        .await;
+    b.wait_for_url("the run's page", |u| u.contains("/tariffs/runs/"))
+        .await;
+    let summary = b.text_of("#run-summary").await;
+    assert!(
+        summary.contains("۱٫۲۵۰") || summary.contains("۱.۲۵۰"),
+        "{summary}"
+    );
+    let diff = b.texts("#run-diff tbody tr").await;
+    assert_eq!(diff.len(), 3, "{diff:?}");
+    assert!(
+        diff.iter()
+            .any(|r| r.contains("۱۶۹٬۰۰۰ ریال") && r.contains("+۲۵٫۱۸٪")
+                || r.contains("۱۶۹٬۰۰۰ ریال") && r.contains("+۲۵.۱۸٪")),
+        "{diff:?}"
+    );
+
+    // A changed row with its reason, a refusal in Persian, then publishing.
+    b.type_into("#edit-form input[name=service]", service.as_str())
+        .await;
+    b.exec("document.querySelector('#edit-form select[name=kind]').value = 'counter_fee'; return true;")
+        .await;
+    b.type_into("#edit-form input[name=amount]", "1000").await;
+    b.type_into(
+        "#edit-form input[name=reason]",
+        "هزینه دفتر کمتر افزایش یافت",
+    )
+    .await;
+    b.click(&b.find("#edit-form button[type=submit]").await)
+        .await;
+    let refusal = text_when(b, "#run-error", |t| !t.is_empty()).await;
+    assert!(
+        refusal.contains("کمتر") && !has_latin_letter(&refusal),
+        "the refusal in Persian: {refusal}"
+    );
+    b.type_into("#edit-form input[name=service]", service.as_str())
+        .await;
+    b.exec("document.querySelector('#edit-form select[name=kind]').value = 'counter_fee'; return true;")
+        .await;
+    b.type_into("#edit-form input[name=amount]", "۹۵۰۰۰").await;
+    b.type_into(
+        "#edit-form input[name=reason]",
+        "هزینه دفتر کمتر افزایش یافت",
+    )
+    .await;
+    b.click(&b.find("#edit-form button[type=submit]").await)
+        .await;
+    let diff = text_when(b, "#run-diff", |t| t.contains("۹۵٬۰۰۰")).await;
+    assert!(
+        diff.contains("۹۵٬۰۰۰ ریال") && diff.contains("هزینه دفتر کمتر افزایش یافت"),
+        "{diff}"
+    );
+    b.type_into("#publish-form input[name=effective_from]", "1406-01-01")
+        .await;
+    b.click(&b.find("#publish-form button[type=submit]").await)
+        .await;
+    text_when(b, "#run-summary", |t| t.contains("منتشرشده")).await;
+    let fee = app
+        .get(&format!(
+            "/api/v1/services/{}/fee?date=1406-01-01",
+            service.as_str()
+        ))
+        .await
+        .json();
+    assert_eq!(fee["total_rials"], 169_000 + 95_000 + 10_100);
+    app.stop().await;
+    env.stop().await;
 }
