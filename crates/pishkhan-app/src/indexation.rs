@@ -176,6 +176,15 @@ pub async fn run(
     Ok(state.store().indexation_run(id).await?)
 }
 
+/// The latest runs, newest first (regulator).
+pub async fn recent_runs(
+    state: &App,
+    by: &StaffSession,
+) -> Result<Vec<pishkhan_store::IndexationRunSummary>, AppError> {
+    by.permit(Action::PublishTariff)?;
+    Ok(state.store().recent_indexation_runs().await?)
+}
+
 pub async fn get_run(state: &App, by: &StaffSession, id: i64) -> Result<IndexationRun, AppError> {
     by.permit(Action::PublishTariff)?;
     Ok(state.store().indexation_run(id).await?)

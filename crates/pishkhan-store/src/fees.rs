@@ -12,8 +12,8 @@ use sqlx::Row;
 use sqlx::any::AnyRow;
 
 use crate::areas::{
-    CpiImport, Fees, IndexationRow, IndexationRun, MAX_TARIFF_HISTORY, MAX_TARIFFS_PER_PUBLICATION,
-    NewIndexationRun,
+    CpiImport, Fees, IndexationRow, IndexationRun, IndexationRunSummary, MAX_RUNS_LISTED,
+    MAX_TARIFF_HISTORY, MAX_TARIFFS_PER_PUBLICATION, NewIndexationRun,
 };
 use crate::sql::{AnyTx, Arg, SqlStore, audit_permit, corrupt, field, insert_rows, require};
 use crate::{AuditContext, Result, StateRule, StoreError};
@@ -443,6 +443,37 @@ async fn run_of(store: &SqlStore, id: i64) -> Result<IndexationRun> {
     })
 }
 
+async fn recent_runs(store: &SqlStore) -> Result<Vec<IndexationRunSummary>> {
+    sqlx::query(
+        "SELECT id, import_id, fiscal_year, rule, factor_milli, status, effective_from, \
+         created_at_ms FROM indexation_runs ORDER BY id DESC LIMIT $1",
+    )
+    .bind(MAX_RUNS_LISTED as i64)
+    .fetch_all(&store.pool)
+    .await?
+    .iter()
+    .map(|r| {
+        let effective_from: Option<String> = r.try_get("effective_from")?;
+        Ok(IndexationRunSummary {
+            id: r.try_get("id")?,
+            import_id: r.try_get("import_id")?,
+            fiscal_year: i32::try_from(r.try_get::<i64, _>("fiscal_year")?)
+                .map_err(|e| corrupt("run year", e))?,
+            rule: field(
+                "run rule",
+                FactorRule::parse(&r.try_get::<String, _>("rule")?),
+            )?,
+            factor_milli: r.try_get("factor_milli")?,
+            published: r.try_get::<String, _>("status")? == "published",
+            effective_from: effective_from
+                .map(|d| field("run date", JalaliDate::parse(&d)))
+                .transpose()?,
+            created_at_ms: r.try_get("created_at_ms")?,
+        })
+    })
+    .collect()
+}
+
 fn run_published() -> StoreError {
     StoreError::wrong_state(
         StateRule::RunPublished,
@@ -625,6 +656,10 @@ impl Fees for SqlStore {
 
     async fn indexation_run(&self, id: i64) -> Result<IndexationRun> {
         run_of(self, id).await
+    }
+
+    async fn recent_indexation_runs(&self) -> Result<Vec<IndexationRunSummary>> {
+        recent_runs(self).await
     }
 
     async fn edit_indexation_row(

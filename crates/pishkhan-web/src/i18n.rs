@@ -14,6 +14,7 @@ use crate::error::ApiError;
 
 /// (key, Persian, English).
 const MESSAGES: &[(&str, &str, &str)] = &[
+    ("runs_latest", "آخرین اجراها", "Latest runs"),
     ("nav_tariffs", "تعرفه‌ها", "Tariffs"),
     (
         "tariffs_title",

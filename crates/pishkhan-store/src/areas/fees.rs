@@ -74,6 +74,22 @@ pub struct IndexationRun {
     pub rows: Vec<IndexationRow>,
 }
 
+/// A run as a list shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IndexationRunSummary {
+    pub id: i64,
+    pub import_id: i64,
+    pub fiscal_year: i32,
+    pub rule: FactorRule,
+    pub factor_milli: i64,
+    pub published: bool,
+    pub effective_from: Option<JalaliDate>,
+    pub created_at_ms: i64,
+}
+
+/// Most runs a list shows.
+pub const MAX_RUNS_LISTED: usize = 50;
+
 /// One area of [`crate::Store`]: see the module documentation.
 #[async_trait]
 pub trait Fees: Send + Sync + 'static {
@@ -117,6 +133,9 @@ pub trait Fees: Send + Sync + 'static {
     ) -> Result<i64>;
 
     async fn indexation_run(&self, id: i64) -> Result<IndexationRun>;
+
+    /// The latest runs, newest first, at most [`MAX_RUNS_LISTED`].
+    async fn recent_indexation_runs(&self) -> Result<Vec<IndexationRunSummary>>;
 
     /// Sets one row's amount to publish, with the reason; `WrongState(RunPublished)` once the
     /// run is published, `NotFound` for a row the run does not have.

@@ -43,8 +43,13 @@ fn regulator(page: &PageCtx) -> Result<&crate::auth::Staff, UiError> {
     Ok(staff)
 }
 
+/// A factor in thousandths as people write it: "۱٫۲۵۰" / "1.250".
 fn factor_text(milli: i64, t: &Tr) -> String {
-    t.num(format!("{}.{:03}", milli / 1_000, milli % 1_000))
+    let sep = match t.lang {
+        pishkhan_domain::model::Lang::Fa => "٫",
+        pishkhan_domain::model::Lang::En => ".",
+    };
+    t.num(format!("{}{sep}{:03}", milli / 1_000, milli % 1_000))
 }
 
 #[derive(Deserialize, Default)]
@@ -92,6 +97,8 @@ struct TariffsPage {
     imported: Option<String>,
     error: Option<String>,
     line_errors: Vec<String>,
+    /// (link, number, year, rule, factor, status) of the latest runs.
+    runs: Vec<(String, String, String, String, String, String)>,
 }
 
 fn tariffs_page(page: &PageCtx, source: String, csv: String, run: RunForm) -> TariffsPage {
@@ -116,7 +123,40 @@ fn tariffs_page(page: &PageCtx, source: String, csv: String, run: RunForm) -> Ta
         imported: None,
         error: None,
         line_errors: Vec::new(),
+        runs: Vec::new(),
     }
+}
+
+/// Fills the page's list of the latest runs.
+async fn with_runs(
+    state: &AppState,
+    page: &PageCtx,
+    staff: &crate::auth::Staff,
+    mut view: TariffsPage,
+) -> Result<TariffsPage, UiError> {
+    let t = page.t;
+    view.runs = indexation::recent_runs(state.app(), staff)
+        .await
+        .map_err(|e| page.fail(ApiError::App(e)))?
+        .into_iter()
+        .map(|r| {
+            let status = match r.effective_from {
+                Some(d) if r.published => {
+                    format!("{} · {}", t.t("run_published"), d.format_long(t.lang))
+                }
+                _ => t.t("run_proposed"),
+            };
+            (
+                format!("/tariffs/runs/{}", r.id),
+                t.num(r.id),
+                t.num(r.fiscal_year),
+                t.t(format!("rule_{}", r.rule.code())),
+                factor_text(r.factor_milli, &t),
+                status,
+            )
+        })
+        .collect();
+    Ok(view)
 }
 
 fn default_run(today: JalaliDate) -> RunForm {
@@ -133,15 +173,10 @@ fn default_run(today: JalaliDate) -> RunForm {
 }
 
 pub async fn form(State(state): State<AppState>, page: PageCtx) -> Result<Response, UiError> {
-    regulator(&page)?;
+    let staff = regulator(&page)?;
     let today = pishkhan_domain::tehran::jalali_today(state.now());
-    let run = default_run(today);
-    Ok(render(&tariffs_page(
-        &page,
-        String::new(),
-        String::new(),
-        run,
-    )))
+    let view = tariffs_page(&page, String::new(), String::new(), default_run(today));
+    Ok(render(&with_runs(&state, &page, staff, view).await?))
 }
 
 pub async fn import_cpi(
