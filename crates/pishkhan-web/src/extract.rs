@@ -78,6 +78,25 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
     }
 }
 
+/// Path segments. axum's own rejection is `text/plain`; a segment that does not decode or does
+/// not parse (`/exchange/proof/abc`) is a 400 problem instead, like a malformed query.
+pub struct ApiPath<T>(pub T);
+
+impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for ApiPath<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::extract::Path::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Path(v)) => Ok(ApiPath(v)),
+            // A route whose template and handler disagree is our bug, not the client's.
+            Err(e) if e.status().is_server_error() => Err(ApiError::App(AppError::Internal(
+                anyhow::anyhow!("path extraction: {}", e.body_text()),
+            ))),
+            Err(e) => Err(ApiError::bad_request("invalid_path", e.body_text())),
+        }
+    }
+}
+
 /// URL-encoded form body for the web UI.
 pub struct ApiForm<T>(pub T);
 

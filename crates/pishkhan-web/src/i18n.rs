@@ -627,6 +627,11 @@ const PROBLEMS: &[(&str, &str, &str)] = &[
         "The page address has a parameter that is not valid.",
     ),
     (
+        "problem_invalid_path",
+        "نشانی صفحه بخش نادرستی دارد.",
+        "The page address has a part that is not valid.",
+    ),
+    (
         "problem_invalid_form",
         "فرم درست فرستاده نشد؛ صفحه را دوباره باز کنید.",
         "The form did not arrive intact; open the page again.",

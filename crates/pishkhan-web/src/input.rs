@@ -44,6 +44,7 @@ fn non_empty(v: &Option<String>) -> Option<&str> {
 }
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct OfficeQuery {
     /// Free text: name, city, address or code. Persian spelling variants match.
     pub q: Option<String>,
@@ -90,6 +91,7 @@ impl OfficeQuery {
 }
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ServiceQuery {
     /// Free text: code or title. Persian spelling variants match.
     pub q: Option<String>,
@@ -148,6 +150,7 @@ pub fn parse_office_code(code: &str) -> Result<OfficeCode, ApiError> {
 }
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct AuditQuery {
     /// Exact actor name, such as `regulator` or `system:demo`.
     pub actor: Option<String>,
@@ -175,12 +178,15 @@ impl AuditQuery {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewStaffIn {
+    #[schema(pattern = r"^[0-9]{10}$")]
     pub national_code: String,
     pub first_name: String,
     pub last_name: String,
     /// Any usual form: 0912…, +98912…, 98912…, Persian digits.
+    #[schema(pattern = r"^(\+98|0098|98|0)?9[0-9]{9}$")]
     pub mobile: String,
     /// 8-digit office code; omit for a regulator.
+    #[schema(pattern = r"^[0-9]{8}$")]
     pub office: Option<String>,
     /// regulator, manager or operator.
     pub role: String,

@@ -39,7 +39,7 @@ use crate::api::{
         types::AcceptInvitationIn, auth::ChangePasswordIn, types::InvitationOut, types::ProblemOut, crate::input::NewStaffIn,
         bookings::SlotOut, bookings::DayOut, bookings::AvailabilityOut, bookings::BookingIn,
         bookings::BookingOut, bookings::ScheduleIo, bookings::NamedDayIn, bookings::RescheduleIn,
-        citizen::CodeIn, citizen::CodeOut, citizen::CitizenLoginIn, citizen::CitizenLoginOut,
+        citizen::CitizenCodeIn, citizen::CodeOut, citizen::CitizenLoginIn, citizen::CitizenLoginOut,
         queue::QueueOut, queue::LineEntryOut, queue::NowServingOut, queue::TicketOut, queue::CheckInIn, queue::WalkInIn, queue::CallIn,
         figures::FiguresOut, figures::FiguresRowOut, figures::FiguresList,
         crate::api::releases::ReleaseIn, crate::api::releases::ReleaseOfficeIn,
@@ -50,7 +50,7 @@ use crate::api::{
         crate::api::releases::ReleaseOfferOut,
         registry::OfficeStatusIn, search::SlotMatchOut, search::SearchOut, counters::CounterIo, counters::CountersIo, inquiries::PurposeIn,
         identity::VerifyIn, identity::VerifyPurposeIn, identity::VerifyOut, identity::SignalOut,
-        identity::AttributeDetailOut, identity::CodeIn, identity::OperatorFailuresOut, inquiries::InquiryIn, inquiries::InquiryOut, inquiries::CheckpointOut,
+        identity::AttributeDetailOut, identity::SecondFactorCodeIn, identity::OperatorFailuresOut, inquiries::InquiryIn, inquiries::InquiryOut, inquiries::CheckpointOut,
         inquiries::ProofOut, inquiries::DataAccessOut, inquiries::DataAccessList,
         crate::api::fees::FeeOut, crate::api::fees::FeeComponentOut, crate::api::fees::TariffOut,
         crate::api::fees::TariffComponentOut, crate::api::fees::TariffIn, crate::api::fees::TariffComponentIn,
@@ -58,7 +58,7 @@ use crate::api::{
         crate::api::indexation::RunOut, crate::api::indexation::RunRowOut, crate::api::indexation::FactorOut,
         crate::api::indexation::RowEditIn, crate::api::indexation::PublishRunIn,
     )),
-    modifiers(&Security, &TextRefusals),
+    modifiers(&Security, &TextRefusals, &MalformedInput),
 )]
 struct ApiDoc;
 
@@ -104,6 +104,65 @@ impl utoipa::Modify for TextRefusals {
                     .entry("422".to_string())
                     .or_insert_with(|| refusal.clone().into());
             }
+        }
+    }
+}
+
+/// The extractors (`crate::extract`) answer malformed input before any handler runs: a body
+/// that is not JSON or not of the handler's shape, a query or path segment that does not
+/// parse are 400, and a body without a JSON content type is 415, each a problem. Added here for
+/// every operation that takes such input, so that no annotation can forget them.
+struct MalformedInput;
+
+impl utoipa::Modify for MalformedInput {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::{RefOr, Response};
+        const BAD_INPUT: &str = "malformed_json, bad_body, invalid_query or invalid_path: a body, \
+            query or path segment that does not parse";
+        for item in openapi.paths.paths.values_mut() {
+            let operations = [
+                &mut item.get,
+                &mut item.put,
+                &mut item.post,
+                &mut item.delete,
+                &mut item.patch,
+            ];
+            for op in operations.into_iter().flatten() {
+                let has_body = op.request_body.is_some();
+                let has_params = op.parameters.as_ref().is_some_and(|p| !p.is_empty());
+                if !has_body && !has_params {
+                    continue;
+                }
+                let responses = &mut op.responses.responses;
+                match responses.get_mut("400") {
+                    // An operation's own 400 keeps its codes and learns the extractors' ones.
+                    Some(RefOr::T(own)) => {
+                        own.description = format!("{}; or {BAD_INPUT}", own.description);
+                    }
+                    Some(RefOr::Ref(_)) => {}
+                    None => {
+                        responses.insert("400".to_string(), problem(BAD_INPUT).into());
+                    }
+                }
+                if has_body {
+                    responses.entry("415".to_string()).or_insert_with(|| {
+                        problem("unsupported_media_type: the body is not sent as application/json")
+                            .into()
+                    });
+                }
+            }
+        }
+        fn problem(description: &str) -> Response {
+            use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
+            ResponseBuilder::new()
+                .description(description)
+                .content(
+                    crate::error::PROBLEM_JSON,
+                    ContentBuilder::new()
+                        .schema(Some(Ref::from_schema_name("ProblemOut")))
+                        .build(),
+                )
+                .build()
         }
     }
 }

@@ -1,7 +1,7 @@
 //! Appointments: availability, bookings, office schedules, holidays and closures.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use pishkhan_domain::JalaliDate;
@@ -17,7 +17,7 @@ use super::types::ProblemOut;
 use crate::AppState;
 use crate::auth::{Caller, Staff};
 use crate::error::ApiError;
-use crate::extract::{ApiJson, ApiQuery, Ctx};
+use crate::extract::{ApiJson, ApiPath, ApiQuery, Ctx};
 use crate::input::parse_office_code;
 use pishkhan_app::AppError;
 use pishkhan_app::appointments::{self, BookingRequest, MAX_AVAILABILITY_DAYS, instant};
@@ -31,10 +31,13 @@ fn rfc3339(t: time::OffsetDateTime) -> String {
 }
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct AvailabilityQuery {
     /// Service code, such as PSP-001.
+    #[param(pattern = r"^[A-Za-z][A-Za-z0-9-]{2,23}$")]
     pub service: Option<String>,
     /// First Jalali day, YYYY-MM-DD; default today.
+    #[param(pattern = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")]
     pub from: Option<String>,
     /// Days to show, 1..=31; default 7.
     pub days: Option<String>,
@@ -72,13 +75,13 @@ pub struct AvailabilityOut {
 
 /// Free seats per slot of one office for one service.
 #[utoipa::path(get, path = "/api/v1/offices/{code}/availability", tag = "appointments",
-    params(("code" = String, Path, description = "8-digit office code"), AvailabilityQuery),
+    params(("code" = String, Path, description = "8-digit office code", pattern = r"^[0-9]{8}$"), AvailabilityQuery),
     responses((status = 200, body = AvailabilityOut),
         (status = 404, body = ProblemOut, content_type = "application/problem+json"),
         (status = 422, body = ProblemOut, content_type = "application/problem+json")))]
 pub async fn availability(
     State(state): State<AppState>,
-    Path(code): Path<String>,
+    ApiPath(code): ApiPath<String>,
     ApiQuery(q): ApiQuery<AvailabilityQuery>,
 ) -> Result<Json<AvailabilityOut>, ApiError> {
     let office = state.store().office(parse_office_code(&code)?).await?;
@@ -153,11 +156,15 @@ pub async fn availability(
 #[serde(deny_unknown_fields)]
 pub struct BookingIn {
     /// 8-digit office code.
+    #[schema(pattern = r"^[0-9]{8}$")]
     pub office: String,
+    #[schema(pattern = r"^[A-Za-z][A-Za-z0-9-]{2,23}$")]
     pub service: String,
     /// Start of the slot, RFC 3339 (as returned by availability).
     pub start: String,
+    #[schema(pattern = r"^[0-9]{10}$")]
     pub national_code: String,
+    #[schema(pattern = r"^(\+98|0098|98|0)?9[0-9]{9}$")]
     pub mobile: String,
 }
 
@@ -268,13 +275,13 @@ fn parse_tracking(code: &str) -> Result<TrackingCode, ApiError> {
 
 /// One booking by its tracking code.
 #[utoipa::path(get, path = "/api/v1/bookings/{tracking_code}", tag = "appointments",
-    params(("tracking_code" = String, Path)),
+    params(("tracking_code" = String, Path, description = "such as K7M2-Q9XA", pattern = r"^[2-9A-HJKMNP-Za-hjkmnp-z]{4}-?[2-9A-HJKMNP-Za-hjkmnp-z]{4}$")),
     responses((status = 200, body = BookingOut), (status = 404, body = ProblemOut, content_type = "application/problem+json")),
     security(("bearer" = [])))]
 pub async fn get(
     State(state): State<AppState>,
     caller: Caller,
-    Path(code): Path<String>,
+    ApiPath(code): ApiPath<String>,
 ) -> Result<Json<BookingOut>, ApiError> {
     let booking = appointments::booking_for(state.app(), &caller, &parse_tracking(&code)?).await?;
     Ok(Json(BookingOut::from(&booking)))
@@ -282,7 +289,7 @@ pub async fn get(
 
 /// Cancel a booking; its seat is free again at once.
 #[utoipa::path(post, path = "/api/v1/bookings/{tracking_code}/cancel", tag = "appointments",
-    params(("tracking_code" = String, Path)),
+    params(("tracking_code" = String, Path, description = "such as K7M2-Q9XA", pattern = r"^[2-9A-HJKMNP-Za-hjkmnp-z]{4}-?[2-9A-HJKMNP-Za-hjkmnp-z]{4}$")),
     responses((status = 200, body = BookingOut),
         (status = 404, body = ProblemOut, content_type = "application/problem+json"),
         (status = 409, body = ProblemOut, content_type = "application/problem+json", description = "not in a cancellable state")),
@@ -291,7 +298,7 @@ pub async fn cancel(
     State(state): State<AppState>,
     caller: Caller,
     Ctx(ctx): Ctx,
-    Path(code): Path<String>,
+    ApiPath(code): ApiPath<String>,
 ) -> Result<Json<BookingOut>, ApiError> {
     let code = parse_tracking(&code)?;
     let cancelled = appointments::cancel(state.app(), &caller, &code, &ctx).await?;
@@ -308,7 +315,7 @@ pub struct RescheduleIn {
 /// Move a booking to another slot of the same office. The new seat is taken before the old
 /// one is released; if the new slot is full, nothing changes.
 #[utoipa::path(post, path = "/api/v1/bookings/{tracking_code}/reschedule", tag = "appointments",
-    params(("tracking_code" = String, Path)), request_body = RescheduleIn,
+    params(("tracking_code" = String, Path, description = "such as K7M2-Q9XA", pattern = r"^[2-9A-HJKMNP-Za-hjkmnp-z]{4}-?[2-9A-HJKMNP-Za-hjkmnp-z]{4}$")), request_body = RescheduleIn,
     responses((status = 200, body = BookingOut),
         (status = 404, body = ProblemOut, content_type = "application/problem+json"),
         (status = 409, body = ProblemOut, content_type = "application/problem+json", description = "slot_full or not_reschedulable"),
@@ -318,7 +325,7 @@ pub async fn reschedule(
     State(state): State<AppState>,
     caller: Caller,
     Ctx(ctx): Ctx,
-    Path(code): Path<String>,
+    ApiPath(code): ApiPath<String>,
     ApiJson(input): ApiJson<RescheduleIn>,
 ) -> Result<Json<BookingOut>, ApiError> {
     let code = parse_tracking(&code)?;
@@ -341,10 +348,10 @@ pub struct ScheduleIo {
 
 /// The office's appointment settings (defaults until the manager changes them).
 #[utoipa::path(get, path = "/api/v1/offices/{code}/schedule", tag = "appointments",
-    params(("code" = String, Path)), responses((status = 200, body = ScheduleIo)))]
+    params(("code" = String, Path, description = "8-digit office code", pattern = r"^[0-9]{8}$")), responses((status = 200, body = ScheduleIo)))]
 pub async fn get_schedule(
     State(state): State<AppState>,
-    Path(code): Path<String>,
+    ApiPath(code): ApiPath<String>,
 ) -> Result<Json<ScheduleIo>, ApiError> {
     let p = appointments::schedule(state.app(), parse_office_code(&code)?).await?;
     Ok(Json(ScheduleIo {
@@ -357,7 +364,7 @@ pub async fn get_schedule(
 /// Change the office's slot length, occupancy cap and bookable counters (its manager, or the
 /// regulator).
 #[utoipa::path(put, path = "/api/v1/offices/{code}/schedule", tag = "appointments",
-    params(("code" = String, Path)), request_body = ScheduleIo,
+    params(("code" = String, Path, description = "8-digit office code", pattern = r"^[0-9]{8}$")), request_body = ScheduleIo,
     responses((status = 200, body = ScheduleIo),
         (status = 403, body = ProblemOut, content_type = "application/problem+json"),
         (status = 422, body = ProblemOut, content_type = "application/problem+json")),
@@ -366,7 +373,7 @@ pub async fn put_schedule(
     State(state): State<AppState>,
     staff: Staff,
     Ctx(ctx): Ctx,
-    Path(code): Path<String>,
+    ApiPath(code): ApiPath<String>,
     ApiJson(input): ApiJson<ScheduleIo>,
 ) -> Result<Json<ScheduleIo>, ApiError> {
     let code = parse_office_code(&code)?;
@@ -392,14 +399,14 @@ fn named(input: &NamedDayIn) -> LocalizedText {
 
 /// Enter a lunar (or extra) holiday for a Jalali day (regulator only).
 #[utoipa::path(put, path = "/api/v1/holidays/{date}", tag = "appointments",
-    params(("date" = String, Path, description = "Jalali YYYY-MM-DD")), request_body = NamedDayIn,
+    params(("date" = String, Path, description = "Jalali YYYY-MM-DD", pattern = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")), request_body = NamedDayIn,
     responses((status = 204), (status = 403, body = ProblemOut, content_type = "application/problem+json")),
     security(("bearer" = [])))]
 pub async fn put_holiday(
     State(state): State<AppState>,
     staff: Staff,
     Ctx(ctx): Ctx,
-    Path(date): Path<String>,
+    ApiPath(date): ApiPath<String>,
     ApiJson(input): ApiJson<NamedDayIn>,
 ) -> Result<StatusCode, ApiError> {
     let day = JalaliDate::parse(&date)?;
@@ -409,14 +416,14 @@ pub async fn put_holiday(
 
 /// Close an office for one Jalali day (its manager, or the regulator).
 #[utoipa::path(put, path = "/api/v1/offices/{code}/closures/{date}", tag = "appointments",
-    params(("code" = String, Path), ("date" = String, Path, description = "Jalali YYYY-MM-DD")), request_body = NamedDayIn,
+    params(("code" = String, Path, description = "8-digit office code", pattern = r"^[0-9]{8}$"), ("date" = String, Path, description = "Jalali YYYY-MM-DD", pattern = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")), request_body = NamedDayIn,
     responses((status = 204), (status = 403, body = ProblemOut, content_type = "application/problem+json")),
     security(("bearer" = [])))]
 pub async fn put_closure(
     State(state): State<AppState>,
     staff: Staff,
     Ctx(ctx): Ctx,
-    Path((code, date)): Path<(String, String)>,
+    ApiPath((code, date)): ApiPath<(String, String)>,
     ApiJson(input): ApiJson<NamedDayIn>,
 ) -> Result<StatusCode, ApiError> {
     let code = parse_office_code(&code)?;

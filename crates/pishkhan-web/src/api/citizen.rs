@@ -20,8 +20,10 @@ use crate::extract::{ApiJson, Ctx};
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct CodeIn {
+pub struct CitizenCodeIn {
+    #[schema(pattern = r"^[0-9]{10}$")]
     pub national_code: String,
+    #[schema(pattern = r"^(\+98|0098|98|0)?9[0-9]{9}$")]
     pub mobile: String,
 }
 
@@ -34,7 +36,7 @@ pub struct CodeOut {
 /// Send a one-time sign-in code by SMS to the citizen's mobile. Codes are limited per
 /// national code, per mobile, per client address and in all; a refusal names the limit and
 /// its `Retry-After` header says when to ask again.
-#[utoipa::path(post, path = "/api/v1/citizen/code", tag = "citizen", request_body = CodeIn,
+#[utoipa::path(post, path = "/api/v1/citizen/code", tag = "citizen", request_body = CitizenCodeIn,
     responses((status = 202, body = CodeOut),
         (status = 422, body = ProblemOut, content_type = "application/problem+json"),
         (status = 429, body = ProblemOut, content_type = "application/problem+json",
@@ -42,7 +44,7 @@ pub struct CodeOut {
 pub async fn request_code(
     State(state): State<AppState>,
     Ctx(ctx): Ctx,
-    ApiJson(input): ApiJson<CodeIn>,
+    ApiJson(input): ApiJson<CitizenCodeIn>,
 ) -> Result<impl IntoResponse, ApiError> {
     let national_code = NationalCode::parse(&input.national_code)?;
     let mobile = Mobile::parse(&input.mobile)?;
@@ -58,7 +60,9 @@ pub async fn request_code(
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CitizenLoginIn {
+    #[schema(pattern = r"^[0-9]{10}$")]
     pub national_code: String,
+    #[schema(pattern = r"^(\+98|0098|98|0)?9[0-9]{9}$")]
     pub mobile: String,
     /// The six digits from the SMS (Persian digits accepted).
     pub code: String,

@@ -2,7 +2,7 @@
 //! services, and a slot's capacity for a service counts only the counters that handle it.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use pishkhan_app::offices::{self, CounterSetting};
 use pishkhan_domain::model::ServiceCode;
 use serde::{Deserialize, Serialize};
@@ -12,7 +12,7 @@ use super::types::ProblemOut;
 use crate::AppState;
 use crate::auth::Staff;
 use crate::error::ApiError;
-use crate::extract::{ApiJson, Ctx};
+use crate::extract::{ApiJson, ApiPath, Ctx};
 use crate::input::parse_office_code;
 
 #[derive(Serialize, Deserialize, ToSchema)]
@@ -33,10 +33,10 @@ pub struct CountersIo {
 
 /// The office's counters and the services each handles.
 #[utoipa::path(get, path = "/api/v1/offices/{code}/counters", tag = "schedule",
-    params(("code" = String, Path)), responses((status = 200, body = CountersIo)))]
+    params(("code" = String, Path, description = "8-digit office code", pattern = r"^[0-9]{8}$")), responses((status = 200, body = CountersIo)))]
 pub async fn get(
     State(state): State<AppState>,
-    Path(code): Path<String>,
+    ApiPath(code): ApiPath<String>,
 ) -> Result<Json<CountersIo>, ApiError> {
     let office = state.store().office(parse_office_code(&code)?).await?;
     let set = state.store().office_counters(office.code).await?;
@@ -53,14 +53,14 @@ pub async fn get(
 
 /// Set which services each counter handles (the office's manager, or the regulator).
 #[utoipa::path(put, path = "/api/v1/offices/{code}/counters", tag = "schedule",
-    params(("code" = String, Path)), request_body = CountersIo,
+    params(("code" = String, Path, description = "8-digit office code", pattern = r"^[0-9]{8}$")), request_body = CountersIo,
     responses((status = 200, body = CountersIo), (status = 422, body = ProblemOut, content_type = "application/problem+json")),
     security(("bearer" = [])))]
 pub async fn put(
     State(state): State<AppState>,
     staff: Staff,
     Ctx(ctx): Ctx,
-    Path(code): Path<String>,
+    ApiPath(code): ApiPath<String>,
     ApiJson(input): ApiJson<CountersIo>,
 ) -> Result<Json<CountersIo>, ApiError> {
     let code = parse_office_code(&code)?;

@@ -2,7 +2,7 @@
 //! (regulator). Handlers parse, call `pishkhan_app::fees` and render.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use pishkhan_app::AppError;
@@ -17,7 +17,7 @@ use super::types::ProblemOut;
 use crate::AppState;
 use crate::auth::Staff;
 use crate::error::ApiError;
-use crate::extract::{ApiJson, ApiQuery, Ctx};
+use crate::extract::{ApiJson, ApiPath, ApiQuery, Ctx};
 
 fn service_code(code: &str) -> Result<ServiceCode, ApiError> {
     ServiceCode::parse(code).map_err(|_| ApiError::App(AppError::NotFound("service")))
@@ -27,6 +27,7 @@ fn service_code(code: &str) -> Result<ServiceCode, ApiError> {
 #[into_params(parameter_in = Query)]
 pub struct FeeQuery {
     /// Jalali date, such as 1405-01-15; today (Tehran) when left out.
+    #[param(pattern = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")]
     pub date: Option<String>,
 }
 
@@ -79,13 +80,13 @@ impl From<&FeeQuote> for FeeOut {
 
 /// A service's fee on a day: the components of the tariff in force and their total.
 #[utoipa::path(get, path = "/api/v1/services/{code}/fee", tag = "fees",
-    params(("code" = String, Path, description = "service code, such as NID-001"), FeeQuery),
+    params(("code" = String, Path, description = "service code, such as NID-001", pattern = r"^[A-Za-z][A-Za-z0-9-]{2,23}$"), FeeQuery),
     responses((status = 200, body = FeeOut),
         (status = 404, body = ProblemOut, content_type = "application/problem+json", description = "no such service, or no tariff in force that day"),
         (status = 422, body = ProblemOut, content_type = "application/problem+json")))]
 pub async fn fee(
     State(state): State<AppState>,
-    Path(code): Path<String>,
+    ApiPath(code): ApiPath<String>,
     ApiQuery(q): ApiQuery<FeeQuery>,
 ) -> Result<Json<FeeOut>, ApiError> {
     let code = service_code(&code)?;
@@ -143,12 +144,12 @@ impl From<&Tariff> for TariffOut {
 
 /// A service's tariffs, newest first (at most 100).
 #[utoipa::path(get, path = "/api/v1/services/{code}/tariffs", tag = "fees",
-    params(("code" = String, Path, description = "service code")),
+    params(("code" = String, Path, description = "service code", pattern = r"^[A-Za-z][A-Za-z0-9-]{2,23}$")),
     responses((status = 200, body = [TariffOut]),
         (status = 404, body = ProblemOut, content_type = "application/problem+json")))]
 pub async fn tariffs(
     State(state): State<AppState>,
-    Path(code): Path<String>,
+    ApiPath(code): ApiPath<String>,
 ) -> Result<Json<Vec<TariffOut>>, ApiError> {
     let code = service_code(&code)?;
     let list = fees::history(state.app(), &code).await?;
@@ -168,6 +169,7 @@ pub struct TariffComponentIn {
 #[serde(deny_unknown_fields)]
 pub struct TariffIn {
     /// Jalali date after today, such as 1406-01-01.
+    #[schema(pattern = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")]
     pub effective_from: String,
     /// One to eight components, each kind at most once.
     pub components: Vec<TariffComponentIn>,
@@ -177,7 +179,7 @@ pub struct TariffIn {
 
 /// Publish a service's tariff from a later date (regulator). Earlier tariffs are kept.
 #[utoipa::path(post, path = "/api/v1/services/{code}/tariffs", tag = "fees",
-    params(("code" = String, Path, description = "service code")), request_body = TariffIn,
+    params(("code" = String, Path, description = "service code", pattern = r"^[A-Za-z][A-Za-z0-9-]{2,23}$")), request_body = TariffIn,
     responses((status = 201, body = TariffOut),
         (status = 403, body = ProblemOut, content_type = "application/problem+json"),
         (status = 404, body = ProblemOut, content_type = "application/problem+json"),
@@ -188,7 +190,7 @@ pub async fn publish(
     State(state): State<AppState>,
     staff: Staff,
     Ctx(ctx): Ctx,
-    Path(code): Path<String>,
+    ApiPath(code): ApiPath<String>,
     ApiJson(input): ApiJson<TariffIn>,
 ) -> Result<impl IntoResponse, ApiError> {
     let code = service_code(&code)?;

@@ -3,7 +3,7 @@
 //! compliance view.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use pishkhan_domain::JalaliDate;
 use pishkhan_domain::tehran::jalali_today;
 use pishkhan_queue::DailyFigures;
@@ -14,7 +14,7 @@ use super::types::ProblemOut;
 use crate::AppState;
 use crate::auth::Staff;
 use crate::error::ApiError;
-use crate::extract::ApiQuery;
+use crate::extract::{ApiPath, ApiQuery};
 use crate::input::{page_request, parse_office_code};
 
 #[derive(Serialize, ToSchema)]
@@ -63,8 +63,10 @@ impl FiguresOut {
 }
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct DayQuery {
     /// Jalali day, YYYY-MM-DD; today by default.
+    #[param(pattern = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")]
     pub date: Option<String>,
     pub page: Option<String>,
     pub per_page: Option<String>,
@@ -79,13 +81,13 @@ fn day_of(state: &AppState, date: Option<&str>) -> Result<JalaliDate, ApiError> 
 
 /// One office's figures for a day, computed from its queue log and bookings as of now.
 #[utoipa::path(get, path = "/api/v1/offices/{code}/figures", tag = "figures",
-    params(("code" = String, Path), DayQuery),
+    params(("code" = String, Path, description = "8-digit office code", pattern = r"^[0-9]{8}$"), DayQuery),
     responses((status = 200, body = FiguresOut), (status = 403, body = ProblemOut, content_type = "application/problem+json")),
     security(("bearer" = [])))]
 pub async fn office(
     State(state): State<AppState>,
     staff: Staff,
-    Path(code): Path<String>,
+    ApiPath(code): ApiPath<String>,
     ApiQuery(q): ApiQuery<DayQuery>,
 ) -> Result<Json<FiguresOut>, ApiError> {
     let code = parse_office_code(&code)?;

@@ -5,7 +5,7 @@
 //! (compact JWS, EdDSA) that verifies offline with the JWKS at `/api/v1/identity/keys`.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use pishkhan_app::identity::{self, ClaimInput, Verification, VerifyCommand, VerifyPurpose};
 use pishkhan_identity::Signal;
@@ -16,13 +16,14 @@ use super::types::ProblemOut;
 use crate::AppState;
 use crate::auth::Staff;
 use crate::error::ApiError;
-use crate::extract::{ApiJson, ApiQuery, Ctx};
+use crate::extract::{ApiJson, ApiPath, ApiQuery, Ctx};
 use pishkhan_app::AppError;
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct VerifyPurposeIn {
     /// The catalogue service being performed, such as `NID-001`.
+    #[schema(pattern = r"^[A-Za-z][A-Za-z0-9-]{2,23}$")]
     pub service_code: String,
     pub case_id: String,
 }
@@ -30,6 +31,7 @@ pub struct VerifyPurposeIn {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct VerifyIn {
+    #[schema(pattern = r"^[0-9]{10}$")]
     pub national_code: String,
     pub first_name: String,
     pub last_name: String,
@@ -37,6 +39,7 @@ pub struct VerifyIn {
     /// Jalali, YYYY-MM-DD (digits in any script).
     pub birth_date: String,
     pub card_serial: Option<String>,
+    #[schema(pattern = r"^(\+98|0098|98|0)?9[0-9]{9}$")]
     pub mobile: Option<String>,
     pub purpose: Option<VerifyPurposeIn>,
 }
@@ -173,7 +176,7 @@ pub async fn create(
 pub async fn get(
     State(state): State<AppState>,
     staff: Staff,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<Json<VerifyOut>, ApiError> {
     let found = identity::verification(state.app(), &staff, &id).await?;
     Ok(Json(VerifyOut::from(&found)))
@@ -188,7 +191,7 @@ pub async fn send_code(
     State(state): State<AppState>,
     staff: Staff,
     Ctx(ctx): Ctx,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<StatusCode, ApiError> {
     identity::send_second_factor(state.app(), &staff, &ctx, &id).await?;
     Ok(StatusCode::ACCEPTED)
@@ -196,13 +199,13 @@ pub async fn send_code(
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct CodeIn {
+pub struct SecondFactorCodeIn {
     pub code: String,
 }
 
 /// The citizen reads the code back: the verification is upgraded and re-signed.
 #[utoipa::path(post, path = "/api/v1/identity/verifications/{id}/second-factor/confirm", tag = "identity",
-    params(("id" = String, Path)), request_body = CodeIn,
+    params(("id" = String, Path)), request_body = SecondFactorCodeIn,
     responses((status = 200, body = VerifyOut), (status = 422, body = ProblemOut, content_type = "application/problem+json"),
         (status = 410, body = ProblemOut, content_type = "application/problem+json")),
     security(("bearer" = [])))]
@@ -210,8 +213,8 @@ pub async fn confirm_code(
     State(state): State<AppState>,
     staff: Staff,
     Ctx(ctx): Ctx,
-    Path(id): Path<String>,
-    ApiJson(input): ApiJson<CodeIn>,
+    ApiPath(id): ApiPath<String>,
+    ApiJson(input): ApiJson<SecondFactorCodeIn>,
 ) -> Result<Json<VerifyOut>, ApiError> {
     let done = identity::confirm_second_factor(state.app(), &staff, &ctx, &id, &input.code).await?;
     Ok(Json(VerifyOut::from(&done)))
@@ -229,6 +232,7 @@ pub async fn keys(State(state): State<AppState>) -> Result<Json<serde_json::Valu
 }
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct FailuresQuery {
     /// Look back this many days (1–90, default 7).
     pub days: Option<u32>,

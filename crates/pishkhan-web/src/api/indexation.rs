@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use pishkhan_app::AppError;
@@ -22,7 +22,7 @@ use super::types::ProblemOut;
 use crate::AppState;
 use crate::auth::Staff;
 use crate::error::ApiError;
-use crate::extract::{ApiJson, Ctx};
+use crate::extract::{ApiJson, ApiPath, Ctx};
 
 fn run_id(id: &str) -> Result<i64, ApiError> {
     id.parse()
@@ -235,7 +235,7 @@ pub async fn create_run(
 pub async fn get_run(
     State(state): State<AppState>,
     staff: Staff,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<Json<RunOut>, ApiError> {
     let run = indexation::get_run(state.app(), &staff, run_id(&id)?).await?;
     Ok(Json(RunOut::from(&run)))
@@ -244,6 +244,7 @@ pub async fn get_run(
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RowEditIn {
+    #[schema(pattern = r"^[A-Za-z][A-Za-z0-9-]{2,23}$")]
     pub service: String,
     pub kind: String,
     pub amount_rials: i64,
@@ -264,7 +265,7 @@ pub async fn edit_row(
     State(state): State<AppState>,
     staff: Staff,
     Ctx(ctx): Ctx,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     ApiJson(input): ApiJson<RowEditIn>,
 ) -> Result<Json<RunOut>, ApiError> {
     let service = ServiceCode::parse(input.service.trim()).map_err(AppError::from)?;
@@ -287,6 +288,7 @@ pub async fn edit_row(
 #[serde(deny_unknown_fields)]
 pub struct PublishRunIn {
     /// A Jalali date of the run's fiscal year, after today.
+    #[schema(pattern = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")]
     pub effective_from: String,
 }
 
@@ -303,7 +305,7 @@ pub async fn publish(
     State(state): State<AppState>,
     staff: Staff,
     Ctx(ctx): Ctx,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     ApiJson(input): ApiJson<PublishRunIn>,
 ) -> Result<Json<RunOut>, ApiError> {
     let from = JalaliDate::parse(input.effective_from.trim()).map_err(AppError::from)?;

@@ -3,7 +3,7 @@
 //! inquiry made about them.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use base64::Engine;
 use pishkhan_app::exchange::{self, DataAccessRow, InquiryRequest};
 use pishkhan_store::ExchangeCheckpoint;
@@ -14,7 +14,7 @@ use super::types::ProblemOut;
 use crate::AppState;
 use crate::auth::{Caller, Staff};
 use crate::error::ApiError;
-use crate::extract::{ApiJson, ApiQuery};
+use crate::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::input::{page_request, parse_office_code};
 
 fn b64(bytes: &[u8]) -> String {
@@ -27,6 +27,7 @@ pub struct PurposeIn {
     /// The law or regulation that allows the inquiry.
     pub legal_basis: String,
     /// The catalogue service being performed (it must need this inquiry).
+    #[schema(pattern = r"^[A-Za-z][A-Za-z0-9-]{2,23}$")]
     pub service_code: String,
     /// The office's case (file) number.
     pub case_id: String,
@@ -36,6 +37,7 @@ pub struct PurposeIn {
 #[serde(deny_unknown_fields)]
 pub struct InquiryIn {
     /// An inquiry service of the exchange, such as `civil-registry.person`.
+    #[schema(pattern = r"^[A-Za-z][A-Za-z0-9-]{2,23}$")]
     pub service: String,
     /// The national code the inquiry is about.
     pub subject: Option<String>,
@@ -46,6 +48,7 @@ pub struct InquiryIn {
     #[schema(value_type = Object)]
     pub request: Option<serde_json::Value>,
     /// The office making the inquiry; defaults to the caller's own office.
+    #[schema(pattern = r"^[0-9]{8}$")]
     pub office: Option<String>,
     /// Ask the agency even when the service's policy allows a recent cached answer.
     #[serde(default)]
@@ -185,6 +188,7 @@ pub async fn keys(State(state): State<AppState>) -> Result<Json<serde_json::Valu
 }
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ProofQuery {
     /// The tree size to prove against; the latest checkpoint's by default.
     pub tree_size: Option<u64>,
@@ -215,7 +219,7 @@ pub struct ProofOut {
 pub async fn proof(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<u64>,
+    ApiPath(id): ApiPath<u64>,
     ApiQuery(q): ApiQuery<ProofQuery>,
 ) -> Result<Json<ProofOut>, ApiError> {
     let p = exchange::inclusion_proof(state.app(), &caller, id, q.tree_size).await?;
@@ -231,6 +235,7 @@ pub async fn proof(
 }
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct AccessQuery {
     pub page: Option<String>,
     pub per_page: Option<String>,

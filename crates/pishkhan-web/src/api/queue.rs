@@ -4,7 +4,7 @@
 //! Each handler parses, calls `pishkhan_app::queue`, and renders the queue it returns.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use pishkhan_app::queue::{self, CheckInBy, TicketIssued};
 use pishkhan_domain::NationalCode;
 use pishkhan_domain::model::{Office, OfficeCode, ServiceCode};
@@ -18,7 +18,7 @@ use super::types::ProblemOut;
 use crate::AppState;
 use crate::auth::Staff;
 use crate::error::ApiError;
-use crate::extract::{ApiJson, Ctx};
+use crate::extract::{ApiJson, ApiPath, Ctx};
 use crate::input::parse_office_code;
 use pishkhan_app::AppError;
 
@@ -78,10 +78,10 @@ fn view(queue: &Queue, now: OffsetDateTime) -> QueueOut {
 /// Today's queue: who is being served, who is next, and everyone's estimated wait. Public,
 /// for the office's TV.
 #[utoipa::path(get, path = "/api/v1/offices/{code}/queue", tag = "queue",
-    params(("code" = String, Path)), responses((status = 200, body = QueueOut), (status = 404, body = ProblemOut, content_type = "application/problem+json")))]
+    params(("code" = String, Path, description = "8-digit office code", pattern = r"^[0-9]{8}$")), responses((status = 200, body = QueueOut), (status = 404, body = ProblemOut, content_type = "application/problem+json")))]
 pub async fn show(
     State(state): State<AppState>,
-    Path(code): Path<String>,
+    ApiPath(code): ApiPath<String>,
 ) -> Result<Json<QueueOut>, ApiError> {
     let office = state.store().office(parse_office_code(&code)?).await?;
     Ok(Json(board(&state, &office).await?))
@@ -90,7 +90,9 @@ pub async fn show(
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CheckInIn {
+    #[schema(pattern = r"^[2-9A-HJKMNP-Za-hjkmnp-z]{4}-?[2-9A-HJKMNP-Za-hjkmnp-z]{4}$")]
     pub tracking_code: Option<String>,
+    #[schema(pattern = r"^[0-9]{10}$")]
     pub national_code: Option<String>,
     /// A configured priority group, such as `elderly` or `disabled`.
     pub priority: Option<String>,
@@ -127,14 +129,14 @@ fn ticket_out(issued: TicketIssued, now: OffsetDateTime) -> Json<TicketOut> {
 
 /// Check in a booked citizen by tracking code or national code.
 #[utoipa::path(post, path = "/api/v1/offices/{code}/queue/check-in", tag = "queue",
-    params(("code" = String, Path)), request_body = CheckInIn,
+    params(("code" = String, Path, description = "8-digit office code", pattern = r"^[0-9]{8}$")), request_body = CheckInIn,
     responses((status = 200, body = TicketOut), (status = 409, body = ProblemOut, content_type = "application/problem+json")),
     security(("bearer" = [])))]
 pub async fn check_in(
     State(state): State<AppState>,
     staff: Staff,
     Ctx(ctx): Ctx,
-    Path(code): Path<String>,
+    ApiPath(code): ApiPath<String>,
     ApiJson(input): ApiJson<CheckInIn>,
 ) -> Result<Json<TicketOut>, ApiError> {
     let prio = priority(&input.priority)?;
@@ -169,20 +171,21 @@ pub async fn check_in(
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct WalkInIn {
+    #[schema(pattern = r"^[A-Za-z][A-Za-z0-9-]{2,23}$")]
     pub service: String,
     pub priority: Option<String>,
 }
 
 /// Give a walk-in ticket.
 #[utoipa::path(post, path = "/api/v1/offices/{code}/queue/walk-in", tag = "queue",
-    params(("code" = String, Path)), request_body = WalkInIn,
+    params(("code" = String, Path, description = "8-digit office code", pattern = r"^[0-9]{8}$")), request_body = WalkInIn,
     responses((status = 200, body = TicketOut), (status = 409, body = ProblemOut, content_type = "application/problem+json")),
     security(("bearer" = [])))]
 pub async fn walk_in(
     State(state): State<AppState>,
     staff: Staff,
     Ctx(ctx): Ctx,
-    Path(code): Path<String>,
+    ApiPath(code): ApiPath<String>,
     ApiJson(input): ApiJson<WalkInIn>,
 ) -> Result<Json<TicketOut>, ApiError> {
     let prio = priority(&input.priority)?;
@@ -201,14 +204,14 @@ pub struct CallIn {
 
 /// The counter calls the next person by the calling rules.
 #[utoipa::path(post, path = "/api/v1/offices/{code}/queue/call-next", tag = "queue",
-    params(("code" = String, Path)), request_body = CallIn,
+    params(("code" = String, Path, description = "8-digit office code", pattern = r"^[0-9]{8}$")), request_body = CallIn,
     responses((status = 200, body = TicketOut), (status = 409, body = ProblemOut, content_type = "application/problem+json")),
     security(("bearer" = [])))]
 pub async fn call_next(
     State(state): State<AppState>,
     staff: Staff,
     Ctx(ctx): Ctx,
-    Path(code): Path<String>,
+    ApiPath(code): ApiPath<String>,
     ApiJson(input): ApiJson<CallIn>,
 ) -> Result<Json<TicketOut>, ApiError> {
     let office = parse_office_code(&code)?;
@@ -219,14 +222,14 @@ pub async fn call_next(
 
 /// Finish serving a ticket.
 #[utoipa::path(post, path = "/api/v1/offices/{code}/queue/tickets/{ticket}/complete", tag = "queue",
-    params(("code" = String, Path), ("ticket" = String, Path)),
+    params(("code" = String, Path, description = "8-digit office code", pattern = r"^[0-9]{8}$"), ("ticket" = String, Path)),
     responses((status = 200, body = QueueOut), (status = 409, body = ProblemOut, content_type = "application/problem+json")),
     security(("bearer" = [])))]
 pub async fn complete(
     State(state): State<AppState>,
     staff: Staff,
     Ctx(ctx): Ctx,
-    Path((code, ticket)): Path<(String, String)>,
+    ApiPath((code, ticket)): ApiPath<(String, String)>,
 ) -> Result<Json<QueueOut>, ApiError> {
     let (office, ticket) = office_and_ticket(&code, &ticket)?;
     let queue = queue::complete(state.app(), &staff, office, ticket, &ctx).await?;
@@ -235,14 +238,14 @@ pub async fn complete(
 
 /// A called person did not come to the counter.
 #[utoipa::path(post, path = "/api/v1/offices/{code}/queue/tickets/{ticket}/no-show", tag = "queue",
-    params(("code" = String, Path), ("ticket" = String, Path)),
+    params(("code" = String, Path, description = "8-digit office code", pattern = r"^[0-9]{8}$"), ("ticket" = String, Path)),
     responses((status = 200, body = QueueOut), (status = 409, body = ProblemOut, content_type = "application/problem+json")),
     security(("bearer" = [])))]
 pub async fn no_show(
     State(state): State<AppState>,
     staff: Staff,
     Ctx(ctx): Ctx,
-    Path((code, ticket)): Path<(String, String)>,
+    ApiPath((code, ticket)): ApiPath<(String, String)>,
 ) -> Result<Json<QueueOut>, ApiError> {
     let (office, ticket) = office_and_ticket(&code, &ticket)?;
     let queue = queue::no_show(state.app(), &staff, office, ticket, &ctx).await?;
@@ -279,12 +282,12 @@ async fn board_json(state: &AppState, office: &Office) -> String {
 /// The office board as a live stream (server-sent events): the board now, then again on every
 /// change. One connection per TV; no polling.
 #[utoipa::path(get, path = "/api/v1/offices/{code}/queue/stream", tag = "queue",
-    params(("code" = String, Path)),
+    params(("code" = String, Path, description = "8-digit office code", pattern = r"^[0-9]{8}$")),
     responses((status = 200, description = "text/event-stream of `board` events, each a QueueOut"),
         (status = 503, body = ProblemOut, content_type = "application/problem+json")))]
 pub async fn stream(
     State(state): State<AppState>,
-    Path(code): Path<String>,
+    ApiPath(code): ApiPath<String>,
 ) -> Result<impl axum::response::IntoResponse, ApiError> {
     use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
     let office = state.store().office(parse_office_code(&code)?).await?;

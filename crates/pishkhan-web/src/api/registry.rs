@@ -1,7 +1,7 @@
 //! Provinces, agencies, offices and the service catalogue.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use pishkhan_app::offices;
@@ -16,7 +16,7 @@ use super::types::{
 use crate::AppState;
 use crate::auth::Staff;
 use crate::error::ApiError;
-use crate::extract::{ApiJson, ApiQuery, Ctx};
+use crate::extract::{ApiJson, ApiPath, ApiQuery, Ctx};
 use crate::input::{OfficeQuery, ServiceQuery, page_request, parse_office_code};
 use pishkhan_app::AppError;
 
@@ -55,11 +55,11 @@ pub async fn offices(
 
 /// One office by its 8-digit code.
 #[utoipa::path(get, path = "/api/v1/offices/{code}", tag = "registry",
-    params(("code" = String, Path, description = "8-digit office code")),
+    params(("code" = String, Path, description = "8-digit office code", pattern = r"^[0-9]{8}$")),
     responses((status = 200, body = OfficeOut), (status = 404, body = ProblemOut, content_type = "application/problem+json")))]
 pub async fn office(
     State(state): State<AppState>,
-    Path(code): Path<String>,
+    ApiPath(code): ApiPath<String>,
 ) -> Result<Json<OfficeOut>, ApiError> {
     let office = state.store().office(parse_office_code(&code)?).await?;
     Ok(Json(OfficeOut::from(&office)))
@@ -86,13 +86,13 @@ pub async fn create_office(
 
 /// Staff of one office (its manager, or the regulator).
 #[utoipa::path(get, path = "/api/v1/offices/{code}/staff", tag = "staff",
-    params(("code" = String, Path, description = "8-digit office code")),
+    params(("code" = String, Path, description = "8-digit office code", pattern = r"^[0-9]{8}$")),
     responses((status = 200, body = [StaffOut]), (status = 403, body = ProblemOut, content_type = "application/problem+json")),
     security(("bearer" = [])))]
 pub async fn office_staff(
     State(state): State<AppState>,
     staff: Staff,
-    Path(code): Path<String>,
+    ApiPath(code): ApiPath<String>,
 ) -> Result<Json<Vec<StaffOut>>, ApiError> {
     let code = parse_office_code(&code)?;
     let permit = staff.permit(Action::ViewOfficeStaff { office: code })?;
@@ -120,11 +120,11 @@ pub async fn services(
 
 /// One catalogue service by code.
 #[utoipa::path(get, path = "/api/v1/services/{code}", tag = "registry",
-    params(("code" = String, Path, description = "service code, such as PSP-001")),
+    params(("code" = String, Path, description = "service code, such as PSP-001", pattern = r"^[A-Za-z][A-Za-z0-9-]{2,23}$")),
     responses((status = 200, body = ServiceOut), (status = 404, body = ProblemOut, content_type = "application/problem+json")))]
 pub async fn service(
     State(state): State<AppState>,
-    Path(code): Path<String>,
+    ApiPath(code): ApiPath<String>,
 ) -> Result<Json<ServiceOut>, ApiError> {
     let code =
         ServiceCode::parse(&code).map_err(|_| ApiError::App(AppError::NotFound("service")))?;
@@ -144,7 +144,7 @@ pub struct OfficeStatusIn {
 /// Change an office's status (regulator). A suspended or revoked office can no longer book,
 /// run its queue or make inquiries.
 #[utoipa::path(put, path = "/api/v1/offices/{code}/status", tag = "registry",
-    params(("code" = String, Path)), request_body = OfficeStatusIn,
+    params(("code" = String, Path, description = "8-digit office code", pattern = r"^[0-9]{8}$")), request_body = OfficeStatusIn,
     responses((status = 204), (status = 403, body = super::types::ProblemOut, content_type = "application/problem+json"),
         (status = 422, body = super::types::ProblemOut, content_type = "application/problem+json")),
     security(("bearer" = [])))]
@@ -152,7 +152,7 @@ pub async fn put_status(
     State(state): State<AppState>,
     staff: Staff,
     Ctx(ctx): Ctx,
-    Path(code): Path<String>,
+    ApiPath(code): ApiPath<String>,
     ApiJson(input): ApiJson<OfficeStatusIn>,
 ) -> Result<StatusCode, ApiError> {
     let code = parse_office_code(&code)?;

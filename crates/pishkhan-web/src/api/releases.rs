@@ -4,7 +4,7 @@
 //! described there.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use pishkhan_app::appointments::instant;
@@ -20,7 +20,7 @@ use super::types::{ProblemOut, rfc3339_ms};
 use crate::AppState;
 use crate::auth::{Caller, Staff};
 use crate::error::ApiError;
-use crate::extract::{ApiJson, Ctx};
+use crate::extract::{ApiJson, ApiPath, Ctx};
 
 // ---- contract ----------------------------------------------------------------------------
 
@@ -28,6 +28,7 @@ use crate::extract::{ApiJson, Ctx};
 #[serde(deny_unknown_fields)]
 pub struct ReleaseOfficeIn {
     /// 8-digit office code.
+    #[schema(pattern = r"^[0-9]{8}$")]
     pub office: String,
     pub slots: u32,
 }
@@ -36,6 +37,7 @@ pub struct ReleaseOfficeIn {
 #[serde(deny_unknown_fields)]
 pub struct ReleaseIn {
     /// Service code, such as PSP-001.
+    #[schema(pattern = r"^[A-Za-z][A-Za-z0-9-]{2,23}$")]
     pub service: String,
     /// Province id (1..=31): every office of the release lies in it.
     pub province: u8,
@@ -314,7 +316,7 @@ pub async fn create(
         (status = 404, body = ProblemOut, content_type = "application/problem+json")))]
 pub async fn get(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<Json<ReleaseOut>, ApiError> {
     let release = releases::release(state.app(), &id).await?;
     Ok(Json(ReleaseOut::of(&release, state.now_ms())))
@@ -339,7 +341,7 @@ pub async fn submit(
     State(state): State<AppState>,
     caller: Caller,
     Ctx(ctx): Ctx,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     ApiJson(input): ApiJson<ReleaseRequestIn>,
 ) -> Result<Response, ApiError> {
     let preferences = input
@@ -385,7 +387,7 @@ pub async fn close(
     State(state): State<AppState>,
     staff: Staff,
     Ctx(ctx): Ctx,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<Json<CloseOut>, ApiError> {
     let closed = releases::close(state.app(), &staff, &id, &ctx).await?;
     Ok(Json(CloseOut {
@@ -409,7 +411,7 @@ pub async fn close(
         (status = 409, body = ProblemOut, content_type = "application/problem+json", description = "release_not_allocated")))]
 pub async fn bundle(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<Response, ApiError> {
     let bundle = releases::bundle(state.app(), &id).await?;
     let mut resp = Json(bundle).into_response();

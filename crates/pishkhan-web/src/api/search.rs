@@ -15,8 +15,10 @@ use crate::error::ApiError;
 use crate::extract::ApiQuery;
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct SearchQuery {
     /// The service wanted.
+    #[param(pattern = r"^[A-Za-z][A-Za-z0-9-]{2,23}$")]
     pub service: Option<String>,
     /// Province id, 1–31.
     pub province: Option<String>,
@@ -26,6 +28,7 @@ pub struct SearchQuery {
     pub lat: Option<String>,
     pub lon: Option<String>,
     /// Jalali first day; tomorrow by default.
+    #[param(pattern = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")]
     pub from: Option<String>,
     /// Days to look ahead (1–31, default 14).
     pub days: Option<String>,

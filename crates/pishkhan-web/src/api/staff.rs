@@ -1,7 +1,7 @@
 //! Inviting staff and activating their accounts.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 
@@ -11,7 +11,7 @@ use super::types::{
 use crate::AppState;
 use crate::auth::Staff;
 use crate::error::ApiError;
-use crate::extract::{ApiJson, Ctx};
+use crate::extract::{ApiJson, ApiPath, Ctx};
 use crate::input::NewStaffIn;
 use pishkhan_app::accounts;
 use pishkhan_domain::model::Username;
@@ -49,7 +49,7 @@ pub async fn create(
         (status = 410, body = ProblemOut, content_type = "application/problem+json")))]
 pub async fn invitation(
     State(state): State<AppState>,
-    Path(token): Path<String>,
+    ApiPath(token): ApiPath<String>,
 ) -> Result<Json<InvitationOut>, ApiError> {
     let info = accounts::invitation(state.app(), &token).await?;
     Ok(Json(InvitationOut {
@@ -71,7 +71,7 @@ pub async fn invitation(
         (status = 422, body = ProblemOut, content_type = "application/problem+json")))]
 pub async fn accept(
     State(state): State<AppState>,
-    Path(token): Path<String>,
+    ApiPath(token): ApiPath<String>,
     Ctx(ctx): Ctx,
     ApiJson(input): ApiJson<AcceptInvitationIn>,
 ) -> Result<Json<UserOut>, ApiError> {
@@ -98,7 +98,7 @@ pub async fn deactivate(
     State(state): State<AppState>,
     staff: Staff,
     Ctx(ctx): Ctx,
-    Path(username): Path<String>,
+    ApiPath(username): ApiPath<String>,
 ) -> Result<Json<StaffOut>, ApiError> {
     let username = Username::parse(&username)?;
     let record = accounts::deactivate_staff(state.app(), &staff, &username, &ctx).await?;

@@ -12,6 +12,7 @@ mod exchange;
 mod fees;
 mod identity;
 mod indexation;
+mod openapi_contract;
 mod queue;
 mod releases;
 mod request_log;
