@@ -146,14 +146,7 @@ pub async fn publish(
     let permit = by.permit(Action::PublishTariff)?;
     known_service(state, service).await?;
     let tariff = checked(service, input)?;
-    let today = jalali_today(state.now());
-    if tariff.effective_from <= today {
-        return Err(AppError::invalid(
-            "tariff_not_in_future",
-            "effective_from",
-            "a tariff takes effect after the day it is published, so no fee already quoted changes",
-        ));
-    }
+    takes_effect_later(state, tariff.effective_from)?;
     store_tariffs(state, &permit, std::slice::from_ref(&tariff), ctx).await?;
     state
         .store()
@@ -186,11 +179,29 @@ async fn store_tariffs(
         .store()
         .publish_tariffs(permit, tariffs, ctx)
         .await
-        .map_err(|e| match e {
-            StoreError::Conflict { .. } => AppError::Conflict {
-                code: "tariff_exists",
-                message: "the service already has a tariff taking effect on this date".into(),
-            },
-            other => other.into(),
-        })
+        .map_err(tariff_conflict)
+}
+
+/// The rule that a published fee never changes the past: a person's tariff takes effect
+/// after the day it is published.
+pub(crate) fn takes_effect_later(state: &App, effective_from: JalaliDate) -> Result<(), AppError> {
+    if effective_from <= jalali_today(state.now()) {
+        return Err(AppError::invalid(
+            "tariff_not_in_future",
+            "effective_from",
+            "a tariff takes effect after the day it is published, so no fee already quoted changes",
+        ));
+    }
+    Ok(())
+}
+
+/// A service that already has a tariff from that date.
+pub(crate) fn tariff_conflict(e: StoreError) -> AppError {
+    match e {
+        StoreError::Conflict { .. } => AppError::Conflict {
+            code: "tariff_exists",
+            message: "a service already has a tariff taking effect on this date".into(),
+        },
+        other => other.into(),
+    }
 }

@@ -245,13 +245,7 @@ pub async fn publish(
             format!("the run proposes fiscal year {}", run.fiscal_year),
         ));
     }
-    if effective_from <= jalali_today(state.now()) {
-        return Err(AppError::invalid(
-            "tariff_not_in_future",
-            "effective_from",
-            "a tariff takes effect after the day it is published, so no fee already quoted changes",
-        ));
-    }
+    crate::fees::takes_effect_later(state, effective_from)?;
     let mut by_service: BTreeMap<&ServiceCode, Vec<FeeComponent>> = BTreeMap::new();
     for r in &run.rows {
         by_service
@@ -280,10 +274,7 @@ pub async fn publish(
         .publish_indexation_run(&permit, run_id, effective_from, &tariffs, ctx)
         .await
         .map_err(|e| match e {
-            StoreError::Conflict { .. } => AppError::Conflict {
-                code: "tariff_exists",
-                message: "a service already has a tariff taking effect on this date".into(),
-            },
+            e @ StoreError::Conflict { .. } => crate::fees::tariff_conflict(e),
             other => published(other),
         })?;
     Ok(state.store().indexation_run(run_id).await?)

@@ -64,11 +64,6 @@ async fn publish(
     ctx: &AuditContext,
 ) -> Result<u64> {
     require(permit, |a| matches!(a, Action::PublishTariff))?;
-    if tariffs.len() > MAX_TARIFFS_PER_PUBLICATION {
-        return Err(StoreError::LimitReached {
-            rule: format!("at most {MAX_TARIFFS_PER_PUBLICATION} tariffs in one publication"),
-        });
-    }
     if tariffs.is_empty() {
         return Ok(0);
     }
@@ -85,6 +80,11 @@ async fn insert_tariffs(
     tariffs: &[NewTariff],
     ctx: &AuditContext,
 ) -> Result<u64> {
+    if tariffs.len() > MAX_TARIFFS_PER_PUBLICATION {
+        return Err(StoreError::LimitReached {
+            rule: format!("at most {MAX_TARIFFS_PER_PUBLICATION} tariffs in one publication"),
+        });
+    }
     let publisher = permit.principal().audit_name();
     let head_rows = tariffs
         .iter()
@@ -411,8 +411,36 @@ async fn run_of(store: &SqlStore, id: i64) -> Result<IndexationRun> {
         })
     })
     .collect::<Result<Vec<_>>>()?;
-    let effective_from: Option<String> = r.try_get("effective_from")?;
+    let head = summary_of(&r)?;
     Ok(IndexationRun {
+        id: head.id,
+        import_id: head.import_id,
+        fiscal_year: head.fiscal_year,
+        rule: head.rule,
+        floor_milli: r.try_get("floor_milli")?,
+        cap_milli: r.try_get("cap_milli")?,
+        rounding: r.try_get("rounding")?,
+        factor: Factor {
+            from_milli: r.try_get("factor_from_milli")?,
+            to_milli: r.try_get("factor_to_milli")?,
+            raw_milli: r.try_get("factor_raw_milli")?,
+            applied_milli: head.factor_milli,
+        },
+        digest: r.try_get("proposal_digest")?,
+        published: head.published,
+        effective_from: head.effective_from,
+        created_by: r.try_get("created_by")?,
+        created_at_ms: head.created_at_ms,
+        published_by: r.try_get("published_by")?,
+        published_at_ms: r.try_get("published_at_ms")?,
+        rows,
+    })
+}
+
+/// The columns of a run that both the list and the whole run read.
+fn summary_of(r: &AnyRow) -> Result<IndexationRunSummary> {
+    let effective_from: Option<String> = r.try_get("effective_from")?;
+    Ok(IndexationRunSummary {
         id: r.try_get("id")?,
         import_id: r.try_get("import_id")?,
         fiscal_year: i32::try_from(r.try_get::<i64, _>("fiscal_year")?)
@@ -421,25 +449,12 @@ async fn run_of(store: &SqlStore, id: i64) -> Result<IndexationRun> {
             "run rule",
             FactorRule::parse(&r.try_get::<String, _>("rule")?),
         )?,
-        floor_milli: r.try_get("floor_milli")?,
-        cap_milli: r.try_get("cap_milli")?,
-        rounding: r.try_get("rounding")?,
-        factor: Factor {
-            from_milli: r.try_get("factor_from_milli")?,
-            to_milli: r.try_get("factor_to_milli")?,
-            raw_milli: r.try_get("factor_raw_milli")?,
-            applied_milli: r.try_get("factor_milli")?,
-        },
-        digest: r.try_get("proposal_digest")?,
+        factor_milli: r.try_get("factor_milli")?,
         published: r.try_get::<String, _>("status")? == "published",
         effective_from: effective_from
             .map(|d| field("run date", JalaliDate::parse(&d)))
             .transpose()?,
-        created_by: r.try_get("created_by")?,
         created_at_ms: r.try_get("created_at_ms")?,
-        published_by: r.try_get("published_by")?,
-        published_at_ms: r.try_get("published_at_ms")?,
-        rows,
     })
 }
 
@@ -452,25 +467,7 @@ async fn recent_runs(store: &SqlStore) -> Result<Vec<IndexationRunSummary>> {
     .fetch_all(&store.pool)
     .await?
     .iter()
-    .map(|r| {
-        let effective_from: Option<String> = r.try_get("effective_from")?;
-        Ok(IndexationRunSummary {
-            id: r.try_get("id")?,
-            import_id: r.try_get("import_id")?,
-            fiscal_year: i32::try_from(r.try_get::<i64, _>("fiscal_year")?)
-                .map_err(|e| corrupt("run year", e))?,
-            rule: field(
-                "run rule",
-                FactorRule::parse(&r.try_get::<String, _>("rule")?),
-            )?,
-            factor_milli: r.try_get("factor_milli")?,
-            published: r.try_get::<String, _>("status")? == "published",
-            effective_from: effective_from
-                .map(|d| field("run date", JalaliDate::parse(&d)))
-                .transpose()?,
-            created_at_ms: r.try_get("created_at_ms")?,
-        })
-    })
+    .map(summary_of)
     .collect()
 }
 
@@ -567,11 +564,6 @@ async fn publish_run(
     ctx: &AuditContext,
 ) -> Result<()> {
     require(permit, |a| matches!(a, Action::PublishTariff))?;
-    if tariffs.len() > MAX_TARIFFS_PER_PUBLICATION {
-        return Err(StoreError::LimitReached {
-            rule: format!("at most {MAX_TARIFFS_PER_PUBLICATION} tariffs in one publication"),
-        });
-    }
     let (_turn, mut tx) = store.begin_write().await?;
     let outcome = async {
         let done = sqlx::query(

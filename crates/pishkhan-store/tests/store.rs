@@ -725,14 +725,7 @@ async fn the_audit_log_refuses_edits_at_the_database() {
             .await
             .unwrap();
         // Go around the store, straight to the database, as an attacker with SQL access would.
-        let raw_url = match db.backend() {
-            Backend::Sqlite => format!("sqlite://{}", db.url().sqlite_path().unwrap()),
-            Backend::Postgres => db.url().expose().to_string(),
-        };
-        sqlx::any::install_default_drivers();
-        let mut conn = <sqlx::AnyConnection as sqlx::Connection>::connect(&raw_url)
-            .await
-            .unwrap();
+        let mut conn = raw_connection(&db).await;
         for sql in [
             "UPDATE audit_log SET actor = 'someone else'",
             "DELETE FROM audit_log",
@@ -2269,14 +2262,7 @@ async fn published_tariffs_refuse_every_change_at_the_database() {
                 .await,
             Err(StoreError::Conflict { .. })
         ));
-        let raw_url = match db.backend() {
-            Backend::Sqlite => format!("sqlite://{}", db.url().sqlite_path().unwrap()),
-            Backend::Postgres => db.url().expose().to_string(),
-        };
-        sqlx::any::install_default_drivers();
-        let mut conn = <sqlx::AnyConnection as sqlx::Connection>::connect(&raw_url)
-            .await
-            .unwrap();
+        let mut conn = raw_connection(&db).await;
         // Every stored column of both tables, and deletion.
         for sql in [
             "UPDATE tariffs SET service_code = service_code || 'x'",
