@@ -338,6 +338,46 @@ async fn browser_the_service_page_shows_todays_fee_at_phone_and_desktop_widths()
                 );
             }
         }
+        // The regulator's tariff page fits the same width.
+        staff_session(b, &app, "regulator", "fa").await;
+        b.goto(&format!("{}/tariffs", app.base)).await;
+        b.find("#run-form").await;
+        let year = b
+            .exec(
+                "const e = document.querySelector('#run-form input[name=fiscal_year]'); \
+                 const r = e.getBoundingClientRect(); \
+                 return {value: e.value, width: r.width, inside: r.left >= 0 && r.right <= window.innerWidth + 1};",
+            )
+            .await;
+        assert_eq!(year["value"], "1406", "{width}px: {year}");
+        assert_eq!(year["inside"], true, "{width}px: {year}");
+        assert!(year["width"].as_f64().unwrap() >= 60.0, "{width}px: {year}");
+
+        // A citizen choosing the service sees its fee before taking a slot.
+        let token = app
+            .citizen_token(&app.fresh_national_code(), "09121110000")
+            .await;
+        crate::screen_kit::citizen_session(b, &app, &token, "fa").await;
+        b.goto(&format!(
+            "{}/citizen/book?office={}&service={}",
+            app.base,
+            crate::support::DEMO_OFFICE,
+            service.as_str()
+        ))
+        .await;
+        b.find("#fee").await;
+        let fee = b
+            .exec(
+                "const e = document.querySelector('#fee'); const r = e.getBoundingClientRect(); \
+                 return {text: e.innerText, width: r.width, inside: r.left >= 0 && r.right <= window.innerWidth + 1};",
+            )
+            .await;
+        let text = fee["text"].as_str().unwrap_or_default();
+        assert!(
+            text.contains("۲۲۴٬۱۰۰ ریال") && !text.chars().any(|c| c.is_ascii_digit()),
+            "{width}px: {fee}"
+        );
+        assert_eq!(fee["inside"], true, "{width}px: {fee}");
         session.quit().await;
     }
     app.stop().await;
