@@ -10,6 +10,7 @@ pub mod fees;
 pub mod indexation;
 pub mod input;
 pub mod jalali;
+pub mod ledger;
 pub mod mobile;
 pub mod model;
 pub mod money;
