@@ -120,6 +120,29 @@ pub enum Action {
     },
     /// Publish a service's fee tariff (its components and effective date).
     PublishTariff,
+    /// Take a citizen's payment for a case at `office`'s counter.
+    TakePayment {
+        office: OfficeCode,
+    },
+    /// Pay online, as a signed-in citizen, for one's own booked service.
+    PayOnline {
+        national_code: crate::NationalCode,
+    },
+    /// Read the payments and settlements of `office` (None: of every office and agency).
+    ViewPayments {
+        office: Option<OfficeCode>,
+    },
+    /// Refund a payment made at `office`, in full or in part.
+    RefundPayment {
+        office: OfficeCode,
+    },
+    /// Run the day's settlement and the reconciliation with the card processor.
+    ManageSettlement,
+    /// Record the Sheba account a payee is settled to: `office`'s own, or (None) an agency's
+    /// or the treasury's.
+    SetPayeeAccount {
+        office: Option<OfficeCode>,
+    },
 }
 
 impl Action {
@@ -149,6 +172,12 @@ impl Action {
             Action::RunInquiry { .. } => "inquiry.run",
             Action::ViewDataAccess { .. } => "data_access.view",
             Action::PublishTariff => "tariff.publish",
+            Action::TakePayment { .. } => "payment.take",
+            Action::PayOnline { .. } => "payment.online",
+            Action::ViewPayments { .. } => "payment.view",
+            Action::RefundPayment { .. } => "payment.refund",
+            Action::ManageSettlement => "settlement.manage",
+            Action::SetPayeeAccount { .. } => "payee.account",
         }
     }
 }
@@ -228,6 +257,10 @@ fn decide(principal: &Principal, action: &Action) -> Result<(), Denied> {
                 | Action::BrowseRegistry
                 | Action::CreateOffice
                 | Action::CreateStaff { .. }
+                // The demo's month of payments, and the sweeper's daily settlement.
+                | Action::TakePayment { .. }
+                | Action::ManageSettlement
+                | Action::SetPayeeAccount { .. }
                 // Closing a day: overdue bookings become no-shows even when no one is at
                 // the desk.
                 | Action::OperateQueue { .. } => Ok(()),
@@ -242,6 +275,8 @@ fn decide(principal: &Principal, action: &Action) -> Result<(), Denied> {
                 Action::BookAsCitizen { .. } => Err(Denied::NotYours),
                 Action::ViewDataAccess { national_code } if national_code == own => Ok(()),
                 Action::ViewDataAccess { .. } => Err(Denied::NotYours),
+                Action::PayOnline { national_code } if national_code == own => Ok(()),
+                Action::PayOnline { .. } => Err(Denied::NotYours),
                 _ => Err(Denied::Role),
             };
         }
@@ -269,7 +304,9 @@ fn decide(principal: &Principal, action: &Action) -> Result<(), Denied> {
         (_, Action::ChangeOwnPassword { staff: id }) if *id == staff.id => Ok(()),
         (_, Action::ChangeOwnPassword { .. }) => Err(Denied::OtherAccount),
         // Staff book on a citizen's behalf through `BookOnBehalf`, never as the citizen.
-        (_, Action::BookAsCitizen { .. }) => Err(Denied::Role),
+        (_, Action::BookAsCitizen { .. }) | (_, Action::PayOnline { .. }) => Err(Denied::Role),
+        // Money is taken at the counter by the office's own staff, never from above.
+        (Role::Regulator, Action::TakePayment { .. }) => Err(Denied::Role),
         // An inquiry is made for a case at an office by its own staff, never from above.
         (Role::Regulator, Action::RunInquiry { .. }) => Err(Denied::Role),
         (Role::Regulator, _) => Ok(()),
@@ -278,6 +315,30 @@ fn decide(principal: &Principal, action: &Action) -> Result<(), Denied> {
             office_live()
         }
         (Role::Manager | Role::Operator, Action::ViewDataAccess { .. }) => Err(Denied::Role),
+        (Role::Manager | Role::Operator, Action::TakePayment { office }) => {
+            own_office(office)?;
+            office_live()
+        }
+        // The office's own money stays readable when it is suspended: it is its record.
+        (
+            Role::Manager | Role::Operator,
+            Action::ViewPayments {
+                office: Some(office),
+            },
+        ) => own_office(office),
+        (Role::Manager, Action::RefundPayment { office }) => {
+            own_office(office)?;
+            office_live()
+        }
+        (
+            Role::Manager,
+            Action::SetPayeeAccount {
+                office: Some(office),
+            },
+        ) => {
+            own_office(office)?;
+            office_live()
+        }
 
         (Role::Manager, Action::ViewOfficeStaff { office }) => own_office(office),
         // Past figures stay readable to a suspended office's manager: they are its record.
@@ -316,7 +377,10 @@ fn decide(principal: &Principal, action: &Action) -> Result<(), Denied> {
             | Action::ManageHolidays
             | Action::ViewNationalFigures
             | Action::ManageReleases
-            | Action::PublishTariff,
+            | Action::PublishTariff
+            | Action::ManageSettlement
+            | Action::ViewPayments { office: None }
+            | Action::SetPayeeAccount { office: None },
         ) => Err(Denied::Role),
         (
             Role::Operator,
@@ -324,7 +388,9 @@ fn decide(principal: &Principal, action: &Action) -> Result<(), Denied> {
             | Action::ViewOfficeFigures { .. }
             | Action::CreateStaff { .. }
             | Action::DeactivateStaff { .. }
-            | Action::ConfigureSchedule { .. },
+            | Action::ConfigureSchedule { .. }
+            | Action::RefundPayment { .. }
+            | Action::SetPayeeAccount { .. },
         ) => Err(Denied::Role),
     }
 }

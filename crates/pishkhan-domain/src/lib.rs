@@ -17,6 +17,7 @@ pub mod money;
 pub mod national_code;
 pub mod normalize;
 pub mod outbox;
+pub mod payment;
 pub mod plain_text;
 pub mod postal_code;
 pub mod release;
