@@ -31,6 +31,7 @@ pub mod inquiry_limits;
 mod limit_table;
 pub mod login_limiter;
 pub mod offices;
+pub mod payments;
 pub mod otp_limiter;
 pub mod queue;
 mod refcache;
@@ -116,6 +117,7 @@ struct Inner {
     /// Offices, services, policies, holidays and closures, briefly cached for the booking path.
     refs: refcache::RefCache,
     exchange: std::sync::OnceLock<Arc<exchange::ExchangeRuntime>>,
+    payments: std::sync::OnceLock<Arc<payments::PaymentsRuntime>>,
     inquiry_limits: inquiry_limits::InquiryLimits,
     /// One close sequence at a time per release in this process (see `releases::close`).
     release_closes:
@@ -143,6 +145,7 @@ impl App {
                 queue_changes: tokio::sync::broadcast::channel(4096).0,
                 refs: refcache::RefCache::default(),
                 exchange: std::sync::OnceLock::new(),
+                payments: std::sync::OnceLock::new(),
                 inquiry_limits: limits_for_inquiries,
                 release_closes: std::sync::Mutex::default(),
                 sessions,
@@ -163,6 +166,15 @@ impl App {
 
     pub fn exchange(&self) -> Option<&Arc<exchange::ExchangeRuntime>> {
         self.inner.exchange.get()
+    }
+
+    /// Turns payments on through a card processor; false if they were already on.
+    pub fn set_payments(&self, runtime: Arc<payments::PaymentsRuntime>) -> bool {
+        self.inner.payments.set(runtime).is_ok()
+    }
+
+    pub fn payments_runtime(&self) -> Option<&Arc<payments::PaymentsRuntime>> {
+        self.inner.payments.get()
     }
 
     /// The store, for the plain reads front ends render (lists, one record by key). Anything

@@ -33,6 +33,8 @@ pub struct SweepReport {
     pub bookings_settled: u64,
     /// Bookings archived out of the embedded engine's memory.
     pub archived: u64,
+    /// Payments and refunds chased at the card processor.
+    pub payments_chased: usize,
 }
 
 /// One sweep: reminders for tomorrow's appointments, then the no-shows of ended ones.
@@ -61,6 +63,13 @@ pub async fn sweep(state: &App) -> Result<SweepReport, AppError> {
         archived,
         ..SweepReport::default()
     };
+    match crate::payments::chase(state).await {
+        Ok(n) => report.payments_chased = n,
+        Err(e) => tracing::warn!(error = %e, "could not chase payments"),
+    }
+    if let Err(e) = crate::payments::daily(state).await {
+        tracing::warn!(error = %e, "could not settle or reconcile yesterday");
+    }
     for (code, first_ms) in overdue {
         let office = state.store().office(code).await?;
         let day = jalali_today(crate::appointments::instant(first_ms));

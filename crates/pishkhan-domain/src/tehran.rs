@@ -39,3 +39,21 @@ pub fn format_datetime(t: OffsetDateTime, lang: Lang) -> String {
     };
     format!("{date}{comma} {clock}")
 }
+
+/// The first and one-past-last Unix millisecond of `day` in Tehran.
+pub fn day_bounds_ms(day: JalaliDate) -> (i64, i64) {
+    let start = day
+        .to_gregorian()
+        .midnight()
+        .assume_offset(TEHRAN_OFFSET)
+        .unix_timestamp()
+        * 1000;
+    (start, start + 86_400_000)
+}
+
+/// The Jalali day in Tehran of a Unix millisecond.
+pub fn jalali_day_of_ms(ms: i64) -> JalaliDate {
+    let t = OffsetDateTime::from_unix_timestamp(ms.div_euclid(1000))
+        .unwrap_or(OffsetDateTime::UNIX_EPOCH);
+    jalali_today(t)
+}

@@ -90,6 +90,10 @@ pub enum StateRule {
     PasswordChanged,
     /// An indexation run's rows change, and it is published, only while it is a proposal.
     RunPublished,
+    /// A payment moves only as its status allows (`PaymentStatus::may_become`).
+    PaymentStatus,
+    /// A refund may not exceed what is left of the payment.
+    RefundExceeds,
 }
 
 /// A refusal for the record's current state: the rule, and a message for people.

@@ -25,6 +25,7 @@ mod listing;
 mod memory_tables;
 mod migrate;
 mod outbox;
+mod payments;
 mod pg_group_commit;
 mod postgres;
 mod queue;
@@ -151,6 +152,7 @@ pub trait Store:
     + ExchangeLog
     + Identity
     + Fees
+    + Payments
     + Send
     + Sync
 {
@@ -166,6 +168,7 @@ impl<T> Store for T where
         + ExchangeLog
         + Identity
         + Fees
+        + Payments
         + Send
         + Sync
 {

@@ -64,6 +64,10 @@ const MIGRATIONS: &[Migration] = &[
         name: "0014_checkpoint_time",
         sql: include_str!("../migrations/postgres/0014_checkpoint_time.sql"),
     },
+    Migration {
+        name: "0016_payments",
+        sql: include_str!("../migrations/postgres/0016_payments.sql"),
+    },
 ];
 
 const MAX_CONNECTIONS: u32 = 16;

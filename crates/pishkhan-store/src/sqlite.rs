@@ -71,6 +71,10 @@ const MIGRATIONS: &[Migration] = &[
         name: "0014_checkpoint_time",
         sql: include_str!("../migrations/sqlite/0014_checkpoint_time.sql"),
     },
+    Migration {
+        name: "0016_payments",
+        sql: include_str!("../migrations/sqlite/0016_payments.sql"),
+    },
 ];
 
 /// Readers run in parallel under WAL; writes serialize on SQLite's own lock.

@@ -12,6 +12,7 @@
 //! | the exchange's message log | [`ExchangeLog`] | `exchange_log.rs` |
 //! | identity verifications | [`Identity`] | `identity.rs` |
 //! | fee tariffs | [`Fees`] | `fees.rs` |
+//! | payments, refunds, payee accounts, settlements, reconciliations, findings | [`Payments`] | `payments.rs` |
 //!
 //! **The permit rule.** Every method that changes state takes a `&Permit` and checks it was
 //! issued for that change, or says in its documentation why it need not: system work (the
@@ -28,6 +29,7 @@ mod exchange_log;
 mod fees;
 mod identity;
 mod outbox;
+mod payments;
 mod queue;
 mod registry;
 mod releases;
@@ -38,6 +40,7 @@ pub use exchange_log::*;
 pub use fees::*;
 pub use identity::*;
 pub use outbox::*;
+pub use payments::*;
 pub use queue::*;
 pub use registry::*;
 pub use releases::*;
