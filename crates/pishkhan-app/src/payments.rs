@@ -909,3 +909,56 @@ pub async fn daily(state: &App) -> Result<(), AppError> {
     }
     Ok(())
 }
+
+/// The latest reconciliations (regulator).
+pub async fn reconciliations(
+    state: &App,
+    by: &StaffSession,
+) -> Result<Vec<Reconciliation>, AppError> {
+    by.permit(Action::ViewPayments { office: None })?;
+    Ok(state.store().reconciliations(60).await?)
+}
+
+/// One reconciliation with its mismatches (regulator).
+pub async fn reconciliation(
+    state: &App,
+    by: &StaffSession,
+    id: i64,
+) -> Result<Reconciliation, AppError> {
+    by.permit(Action::ViewPayments { office: None })?;
+    Ok(state.store().reconciliation(id).await?)
+}
+
+/// The ledger's balances: every account for the regulator, an office's own commission for
+/// its staff.
+pub async fn balances(
+    state: &App,
+    by: &StaffSession,
+) -> Result<Vec<(Account, pishkhan_domain::ledger::Balance)>, AppError> {
+    let map = match by.actor.office {
+        Some(o) => {
+            by.permit(Action::ViewPayments { office: Some(o) })?;
+            state
+                .store()
+                .balances(&[Account::OfficeCommission(o)])
+                .await?
+        }
+        None => {
+            by.permit(Action::ViewPayments { office: None })?;
+            state.store().all_balances().await?
+        }
+    };
+    Ok(map.into_iter().collect())
+}
+
+/// Compliance findings: all (or one office's) for the regulator, the office's own for its
+/// staff.
+pub async fn findings(
+    state: &App,
+    by: &StaffSession,
+    office: Option<OfficeCode>,
+) -> Result<Vec<pishkhan_store::Finding>, AppError> {
+    let office = by.actor.office.or(office);
+    by.permit(Action::ViewPayments { office })?;
+    Ok(state.store().findings(office, 200).await?)
+}

@@ -31,6 +31,9 @@ use crate::api::{
         crate::api::fees::fee, crate::api::fees::tariffs, crate::api::fees::publish,
         crate::api::indexation::import_cpi, crate::api::indexation::create_run, crate::api::indexation::get_run,
         crate::api::indexation::edit_row, crate::api::indexation::publish,
+        crate::api::payments::create, crate::api::payments::list, crate::api::payments::get, crate::api::payments::events, crate::api::payments::receipt, crate::api::payments::refund, crate::api::payments::callback,
+        crate::api::payments::set_payee, crate::api::payments::settle, crate::api::payments::settlements, crate::api::payments::settlement_file,
+        crate::api::payments::reconcile, crate::api::payments::reconciliations, crate::api::payments::reconciliation, crate::api::payments::balances, crate::api::payments::findings,
     ),
     components(schemas(
         types::ProvinceOut, types::AgencyOut, types::OfficeOut, types::OfficeList, types::HoursOut,
@@ -57,6 +60,10 @@ use crate::api::{
         crate::api::indexation::CpiImportIn, crate::api::indexation::CpiImportOut, crate::api::indexation::RunIn,
         crate::api::indexation::RunOut, crate::api::indexation::RunRowOut, crate::api::indexation::FactorOut,
         crate::api::indexation::RowEditIn, crate::api::indexation::PublishRunIn,
+        crate::api::payments::PaymentIn, crate::api::payments::PaymentOut, crate::api::payments::PaymentComponentOut, crate::api::payments::PaymentEventOut,
+        crate::api::payments::RefundOut, crate::api::payments::PaymentHistoryOut, crate::api::payments::ReceiptOut, crate::api::payments::RefundIn, crate::api::payments::CallbackIn,
+        crate::api::payments::CallbackOut, crate::api::payments::PayeeAccountIn, crate::api::payments::SettlementOut, crate::api::payments::DayIn, crate::api::payments::MismatchOut,
+        crate::api::payments::ReconciliationOut, crate::api::payments::BalanceOut, crate::api::payments::FindingOut,
     )),
     modifiers(&Security, &TextRefusals, &MalformedInput),
 )]

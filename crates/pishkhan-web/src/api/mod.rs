@@ -10,6 +10,7 @@ pub mod figures;
 pub mod identity;
 pub mod indexation;
 pub mod inquiries;
+pub mod payments;
 pub mod queue;
 pub mod registry;
 pub mod releases;
@@ -58,6 +59,31 @@ pub fn router() -> Router<AppState> {
             "/api/v1/indexation-runs/{id}/publish",
             post(indexation::publish),
         )
+        .route(
+            "/api/v1/payments",
+            get(payments::list).post(payments::create),
+        )
+        .route("/api/v1/payments/callback", post(payments::callback))
+        .route("/api/v1/payments/{id}", get(payments::get))
+        .route("/api/v1/payments/{id}/events", get(payments::events))
+        .route("/api/v1/payments/{id}/receipt", get(payments::receipt))
+        .route("/api/v1/payments/{id}/refunds", post(payments::refund))
+        .route("/api/v1/payees/{account}", put(payments::set_payee))
+        .route(
+            "/api/v1/settlements",
+            get(payments::settlements).post(payments::settle),
+        )
+        .route(
+            "/api/v1/settlements/{date}/file",
+            get(payments::settlement_file),
+        )
+        .route(
+            "/api/v1/reconciliations",
+            get(payments::reconciliations).post(payments::reconcile),
+        )
+        .route("/api/v1/reconciliations/{id}", get(payments::reconciliation))
+        .route("/api/v1/ledger/balances", get(payments::balances))
+        .route("/api/v1/findings", get(payments::findings))
         .route("/api/v1/staff", post(staff::create))
         .route(
             "/api/v1/staff/{username}/deactivate",
