@@ -11,7 +11,7 @@ use serde_json::json;
 
 use crate::support::{DEMO_PASSWORD, TestApp};
 
-fn counter_service(app: &TestApp) -> ServiceCode {
+pub(crate) fn counter_service(app: &TestApp) -> ServiceCode {
     app.nation
         .services
         .iter()

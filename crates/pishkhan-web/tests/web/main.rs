@@ -13,6 +13,7 @@ mod fees;
 mod identity;
 mod indexation;
 mod openapi_contract;
+mod payments;
 mod queue;
 mod releases;
 mod request_log;
