@@ -962,3 +962,55 @@ pub async fn findings(
     by.permit(Action::ViewPayments { office })?;
     Ok(state.store().findings(office, 200).await?)
 }
+
+/// Starts a counter payment at `office` as the system (the demo's month of history goes
+/// through the same path as an operator's).
+pub async fn start_as_system(
+    state: &App,
+    office: OfficeCode,
+    key: &str,
+    req: &PaymentRequest,
+    ctx: &AuditContext,
+) -> Result<PaymentView, AppError> {
+    let key = payment::parse_idempotency_key(key)?;
+    let case_id = payment::parse_case_id(&req.case_id)?;
+    let permit = authorize(
+        &Principal::System { reason: "payments" },
+        Action::TakePayment { office },
+    )?;
+    start_with(
+        state,
+        &permit,
+        office,
+        PaymentChannel::Counter,
+        "system",
+        &key,
+        req,
+        &case_id,
+        ctx,
+    )
+    .await
+}
+
+/// Asks the processor about a payment that waits on it now (the operator's "check" button;
+/// the sweeper does the same for every waiting payment).
+pub async fn check(state: &App, caller: &Caller, id: i64) -> Result<PaymentView, AppError> {
+    let p = state.store().payment(id).await?;
+    may_see(caller, &p)?;
+    let p = if matches!(p.status, PaymentStatus::Pending | PaymentStatus::Paid) {
+        confirm(state, p).await?
+    } else {
+        p
+    };
+    Ok(view(state, p))
+}
+
+/// [`check`] for the system (the demo's history).
+pub async fn check_as_system(state: &App, id: i64) -> Result<Payment, AppError> {
+    let p = state.store().payment(id).await?;
+    if matches!(p.status, PaymentStatus::Pending | PaymentStatus::Paid) {
+        confirm(state, p).await
+    } else {
+        Ok(p)
+    }
+}

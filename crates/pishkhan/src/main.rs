@@ -102,6 +102,17 @@ pub struct ServeArgs {
     /// booking, on either store.
     #[arg(long, env = "PISHKHAN_BOOKING_RULES")]
     pub booking_rules: Option<PathBuf>,
+    /// The card processor's base URL (Shaparak-style token, callback, verify); turns payments
+    /// on. The demo starts the reference processor (`pishkhan psp serve`) itself.
+    #[arg(long, env = "PISHKHAN_PSP_URL")]
+    pub psp_url: Option<String>,
+    /// This deployment's merchant id at the card processor.
+    #[arg(long, env = "PISHKHAN_PSP_MERCHANT", default_value = "pishkhan")]
+    pub psp_merchant: String,
+    /// Seconds after its token within which a payment must be verified, or it is reversed.
+    /// Keep it below the processor's own window, so we reverse before it does.
+    #[arg(long, env = "PISHKHAN_PAYMENT_VERIFY_WINDOW_S", default_value_t = 1_500)]
+    pub payment_verify_window_s: u64,
 }
 
 #[derive(Subcommand)]

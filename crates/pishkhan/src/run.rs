@@ -147,7 +147,17 @@ pub async fn demo(
         global.data_dir.display()
     );
     println!();
-    let served = run_server(store, global, args, checked, base, listener, Some(exchange)).await;
+    let served = run_server(
+        store,
+        global,
+        args,
+        checked,
+        base,
+        listener,
+        Some(exchange),
+        payments,
+    )
+    .await;
     drop(agencies);
     served
 }
@@ -173,12 +183,38 @@ pub async fn serve(global: &Global, args: &ServeArgs) -> anyhow::Result<()> {
     if exchange.is_some() {
         println!("inquiry exchange on");
     }
+    let payments = payments_from_flags(args, None)?;
+    if payments.is_some() {
+        println!("payments on");
+    }
     println!("pishkhan serving on {base}/");
-    run_server(store, global, args, checked, base, listener, exchange).await
+    run_server(store, global, args, checked, base, listener, exchange, payments).await
+}
+
+/// The card processor named by `--psp-url` (or `demo_url`, the demo's own), if any.
+fn payments_from_flags(
+    args: &ServeArgs,
+    demo_url: Option<&str>,
+) -> anyhow::Result<Option<Arc<pishkhan_app::payments::PaymentsRuntime>>> {
+    let Some(url) = args.psp_url.as_deref().or(demo_url) else {
+        return Ok(None);
+    };
+    let client = pishkhan_app::psp_client::PspClient::new(
+        url,
+        &args.psp_merchant,
+        std::time::Duration::from_secs(10),
+    )
+    .map_err(|e| anyhow::anyhow!("bad --psp-url: {e}"))?;
+    let window_s = i64::try_from(args.payment_verify_window_s.clamp(10, 86_400))?;
+    Ok(Some(Arc::new(pishkhan_app::payments::PaymentsRuntime {
+        client,
+        verify_window_ms: window_s * 1000,
+    })))
 }
 
 /// Serves HTTP and delivers notifications until a shutdown signal; then the server drains
 /// and the dispatcher settles what it is sending.
+#[allow(clippy::too_many_arguments)]
 async fn run_server(
     store: Arc<dyn Store>,
     global: &Global,
@@ -187,6 +223,7 @@ async fn run_server(
     public_url: String,
     listener: tokio::net::TcpListener,
     exchange: Option<Arc<pishkhan_app::exchange::ExchangeRuntime>>,
+    payments: Option<Arc<pishkhan_app::payments::PaymentsRuntime>>,
 ) -> anyhow::Result<()> {
     std::fs::create_dir_all(&global.data_dir)
         .with_context(|| format!("cannot create {}", global.data_dir.display()))?;
@@ -216,6 +253,9 @@ async fn run_server(
     let app = App::new(store, config.app.clone(), Arc::new(SystemClock));
     if let Some(exchange) = exchange {
         app.set_exchange(exchange);
+    }
+    if let Some(payments) = payments {
+        app.set_payments(payments);
     }
     let mut sweep_stop = stop_tx.subscribe();
     let sweeper = tokio::spawn(pishkhan_app::sweep::run_sweeper(app.clone(), async move {
