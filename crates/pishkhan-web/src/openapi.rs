@@ -33,7 +33,7 @@ use crate::api::{
         crate::api::indexation::edit_row, crate::api::indexation::publish,
         crate::api::payments::create, crate::api::payments::list, crate::api::payments::get, crate::api::payments::events, crate::api::payments::receipt, crate::api::payments::refund, crate::api::payments::callback,
         crate::api::payments::set_payee, crate::api::payments::settle, crate::api::payments::settlements, crate::api::payments::settlement_file,
-        crate::api::payments::reconcile, crate::api::payments::reconciliations, crate::api::payments::reconciliation, crate::api::payments::balances, crate::api::payments::findings,
+        crate::api::payments::reconcile, crate::api::payments::reconciliations, crate::api::payments::reconciliation, crate::api::payments::balances, crate::api::payments::findings, crate::api::payments::check,
     ),
     components(schemas(
         types::ProvinceOut, types::AgencyOut, types::OfficeOut, types::OfficeList, types::HoursOut,

@@ -67,6 +67,7 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/payments/{id}", get(payments::get))
         .route("/api/v1/payments/{id}/events", get(payments::events))
         .route("/api/v1/payments/{id}/receipt", get(payments::receipt))
+        .route("/api/v1/payments/{id}/check", post(payments::check))
         .route("/api/v1/payments/{id}/refunds", post(payments::refund))
         .route("/api/v1/payees/{account}", put(payments::set_payee))
         .route(

@@ -724,3 +724,21 @@ pub async fn findings(
             .collect(),
     ))
 }
+
+/// Ask the card processor about a payment that waits on it now (the sweeper does the same
+/// for every waiting payment): a lost callback is found, a passed deadline reverses it.
+#[utoipa::path(post, path = "/api/v1/payments/{id}/check", tag = "payments",
+    params(("id" = String, Path, description = "payment number", pattern = r"^[0-9]{1,18}$")),
+    responses((status = 200, body = PaymentOut),
+        (status = 403, body = ProblemOut, content_type = "application/problem+json"),
+        (status = 404, body = ProblemOut, content_type = "application/problem+json"),
+        (status = 503, body = ProblemOut, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+pub async fn check(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(id): ApiPath<String>,
+) -> Result<Json<PaymentOut>, ApiError> {
+    let view = payments::check(state.app(), &caller, payment_id(&id)?).await?;
+    Ok(Json(PaymentOut::from(&view)))
+}

@@ -39,6 +39,7 @@ const API_ROUTES: &[(&str, &str)] = &[
     ("get", "/api/v1/payments/{id}"),
     ("get", "/api/v1/payments/{id}/events"),
     ("get", "/api/v1/payments/{id}/receipt"),
+    ("post", "/api/v1/payments/{id}/check"),
     ("post", "/api/v1/payments/{id}/refunds"),
     ("put", "/api/v1/payees/{account}"),
     ("get", "/api/v1/settlements"),
