@@ -3,6 +3,7 @@
 
 mod agency;
 mod audit;
+mod demo_payments;
 mod exchange;
 mod import;
 mod keys;
