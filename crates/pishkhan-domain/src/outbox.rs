@@ -35,11 +35,13 @@ pub enum OutboxKind {
     ReleaseUnseated,
     /// A freed surge-release seat is offered to the waitlist.
     ReleaseOffer,
+    /// Next year's fees were published (to every office's manager).
+    TariffsPublished,
 }
 
 impl OutboxKind {
     /// Every kind, once.
-    pub const ALL: [OutboxKind; 13] = [
+    pub const ALL: [OutboxKind; 14] = [
         OutboxKind::BookingConfirmed,
         OutboxKind::BookingCancelled,
         OutboxKind::BookingRescheduled,
@@ -53,6 +55,7 @@ impl OutboxKind {
         OutboxKind::ReleaseWon,
         OutboxKind::ReleaseUnseated,
         OutboxKind::ReleaseOffer,
+        OutboxKind::TariffsPublished,
     ];
 
     /// The stored and transmitted text.
@@ -71,6 +74,7 @@ impl OutboxKind {
             OutboxKind::ReleaseWon => "release.won",
             OutboxKind::ReleaseUnseated => "release.unseated",
             OutboxKind::ReleaseOffer => "release.offer",
+            OutboxKind::TariffsPublished => "tariffs.published",
         }
     }
 

@@ -371,6 +371,32 @@ pub fn render_message(
                 text_en: en,
             }
         }
+        Some(OutboxKind::TariffsPublished) => {
+            let year = p
+                .get("fiscal_year")
+                .and_then(serde_json::Value::as_i64)
+                .filter(|y| (1300..=1600).contains(y));
+            let from = p
+                .get("effective_from")
+                .and_then(serde_json::Value::as_str)
+                .and_then(|d| pishkhan_domain::JalaliDate::parse(d).ok());
+            let year_fa = year.map(|y| to_persian_digits(&y.to_string())).unwrap_or_default();
+            let year_en = year.map(|y| y.to_string()).unwrap_or_default();
+            let from_fa = from
+                .map(|d| format!(" و از {} اجرا می‌شود", d.format_long(pishkhan_domain::model::Lang::Fa)))
+                .unwrap_or_default();
+            let from_en = from
+                .map(|d| format!(" and apply from {}", d.format_long(pishkhan_domain::model::Lang::En)))
+                .unwrap_or_default();
+            Rendered {
+                text_fa: format!(
+                    "تعرفه‌های خدمات سال {year_fa} منتشر شد{from_fa}. مبالغ را در پیشخوان ببینید."
+                ),
+                text_en: format!(
+                    "The service fees for {year_en} were published{from_en}. See the amounts in Pishkhan."
+                ),
+            }
+        }
         Some(OutboxKind::ReleaseUnseated) => Rendered {
             text_fa: format!(
                 "در قرعه‌کشی «{}» برنده شدید، اما چون نوبت فعال دیگری دارید نوبتی برایتان ثبت نشد.",

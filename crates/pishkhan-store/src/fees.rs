@@ -555,6 +555,36 @@ async fn edit_row(
     crate::bookings::finish(tx, outcome).await
 }
 
+/// Tells every active office manager, by text, that next year's fees are published: one
+/// outbox row each, in the publication's transaction.
+async fn notify_managers(
+    tx: &mut AnyTx<'static>,
+    run_id: i64,
+    effective_from: JalaliDate,
+    services: usize,
+    now_ms: i64,
+) -> Result<()> {
+    let payload = serde_json::json!({
+        "run": run_id,
+        "fiscal_year": effective_from.year(),
+        "effective_from": effective_from.to_string(),
+        "services": services,
+    });
+    sqlx::query(
+        "INSERT INTO outbox (kind, recipient, dedupe_key, payload_json, status, \
+         next_attempt_at_ms, created_at_ms) \
+         SELECT $1, mobile, $2 || CAST(id AS TEXT), $3, 'pending', $4, $4 FROM staff \
+         WHERE role = 'manager' AND status = 'active' ON CONFLICT (dedupe_key) DO NOTHING",
+    )
+    .bind(pishkhan_domain::outbox::OutboxKind::TariffsPublished.as_str())
+    .bind(format!("tariffs:{run_id}:"))
+    .bind(payload.to_string())
+    .bind(now_ms)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
 async fn publish_run(
     store: &SqlStore,
     permit: &Permit,
@@ -593,6 +623,7 @@ async fn publish_run(
         if !tariffs.is_empty() {
             insert_tariffs(store, &mut tx, permit, tariffs, ctx).await?;
         }
+        notify_managers(&mut tx, run_id, effective_from, tariffs.len(), ctx.now_ms).await?;
         Ok(())
     }
     .await;

@@ -1,4 +1,4 @@
-//! `pishkhan receipt verify`: check an identity-verification receipt offline, with no network,
+//! `pishkhan receipt verify`: check an identity-verification or payment receipt offline, with no network,
 //! against the receipt keys (a JWKS as published at /api/v1/identity/keys, a public JWK, or the
 //! receipt key file).
 
@@ -24,8 +24,8 @@ pub struct VerifyArgs {
     pub jwks: Option<PathBuf>,
 }
 
-/// The `typ` a receipt must carry.
-const RECEIPT_TYP: &str = "pishkhan-receipt+jws";
+/// The `typ`s a receipt may carry: an identity check's, or a payment's.
+const RECEIPT_TYPS: [&str; 2] = ["pishkhan-receipt+jws", "pishkhan-payment-receipt+jws"];
 
 pub fn run(global: &Global, cmd: &ReceiptCommand) -> anyhow::Result<()> {
     match cmd {
@@ -49,14 +49,18 @@ pub fn run(global: &Global, cmd: &ReceiptCommand) -> anyhow::Result<()> {
                 .header
                 .typ
                 .as_deref()
-                .is_some_and(|t| t.eq_ignore_ascii_case(RECEIPT_TYP));
+                .is_some_and(|t| RECEIPT_TYPS.iter().any(|r| t.eq_ignore_ascii_case(r)));
             anyhow::ensure!(
                 typ_ok,
                 "receipt does NOT verify: not a Pishkhan receipt (typ)"
             );
             let claims: serde_json::Value = serde_json::from_slice(&verified.payload)
                 .context("receipt does NOT verify: its claims are not JSON")?;
-            println!("receipt verified (kid {})", verified.header.kid);
+            let kind = match verified.header.typ.as_deref() {
+                Some(t) if t.eq_ignore_ascii_case(RECEIPT_TYPS[1]) => "payment",
+                _ => "identity",
+            };
+            println!("{kind} receipt verified (kid {})", verified.header.kid);
             println!("{}", serde_json::to_string_pretty(&claims)?);
             Ok(())
         }
