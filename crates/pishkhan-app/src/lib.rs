@@ -32,6 +32,7 @@ mod limit_table;
 pub mod login_limiter;
 pub mod offices;
 pub mod otp_limiter;
+pub mod psp_client;
 pub mod queue;
 mod refcache;
 pub mod releases;
