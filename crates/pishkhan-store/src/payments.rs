@@ -311,6 +311,17 @@ fn refund_from_row(r: &AnyRow) -> Result<Refund> {
     })
 }
 
+async fn refund_in(tx: &mut AnyTx<'_>, id: i64) -> Result<Refund> {
+    let r = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {REFUND_COLS} FROM refunds WHERE id = $1"
+    )))
+    .bind(id)
+    .fetch_optional(&mut **tx)
+    .await?
+    .ok_or(StoreError::NotFound { entity: "refund" })?;
+    refund_from_row(&r)
+}
+
 const REFUND_COLS: &str = "id, payment_id, amount_rials, reason, requested_by, status, \
      refund_ref, created_at_ms, created_day, paid_at_ms";
 
@@ -409,20 +420,7 @@ async fn complete_refund(
 ) -> Result<Refund> {
     let (_turn, mut tx) = store.begin_write().await?;
     let outcome = async {
-        let load = |tx: &mut AnyTx<'static>| {
-            let q = sqlx::query(sqlx::AssertSqlSafe(format!(
-                "SELECT {REFUND_COLS} FROM refunds WHERE id = $1"
-            )))
-            .bind(refund);
-            async move {
-                let r = q
-                    .fetch_optional(&mut **tx)
-                    .await?
-                    .ok_or(StoreError::NotFound { entity: "refund" })?;
-                refund_from_row(&r)
-            }
-        };
-        let r = load(&mut tx).await?;
+        let r = refund_in(&mut tx, refund).await?;
         if r.status == RefundStatus::Paid {
             return Ok(r);
         }
@@ -451,7 +449,7 @@ async fn complete_refund(
             at_ms,
         )
         .await?;
-        load(&mut tx).await
+        refund_in(&mut tx, refund).await
     }
     .await;
     crate::bookings::finish(tx, outcome).await
@@ -967,7 +965,7 @@ impl Payments for SqlStore {
             })
             .collect::<Result<_>>()?;
         let rows = sqlx::query(
-            "SELECT payment_id, SUM(amount_rials) AS amount FROM refunds \
+            "SELECT payment_id, CAST(SUM(amount_rials) AS BIGINT) AS amount FROM refunds \
              WHERE created_day = $1 AND status = 'paid' GROUP BY payment_id ORDER BY payment_id",
         )
         .bind(day.to_string())
