@@ -38,6 +38,7 @@ fn jalali(field: &'static str, s: &str) -> Result<JalaliDate, ApiError> {
 #[serde(deny_unknown_fields)]
 pub struct PaymentIn {
     /// The catalogue service paid for, such as NID-001.
+    #[schema(pattern = r"^[A-Za-z][A-Za-z0-9-]{2,23}$")]
     pub service: String,
     /// The payer's national code.
     #[schema(pattern = r"^[0-9]{10}$")]
