@@ -111,7 +111,7 @@ pub async fn generate(
         .await?
         .items;
     let services: Vec<_> = store
-        .services(&ServiceFilter::default(), PageRequest::new(1, 200)?)
+        .services(&ServiceFilter::default(), PageRequest::new(1, 100)?)
         .await?
         .items
         .into_iter()
@@ -180,7 +180,19 @@ pub async fn generate(
                     // The citizen walked away from the terminal.
                     payer.cancel_as_payer(&token).await.map_err(|e| anyhow::anyhow!("{e}"))?;
                     clock.advance(time::Duration::minutes(1));
-                    payments::check_as_system(&app, view.payment.id).await?;
+                    // The processor's callback, delivered by hand: no server listens yet.
+                    payments::callback(
+                        &app,
+                        &payments::CallbackInput {
+                            token,
+                            order_id: view.payment.id,
+                            paid: false,
+                            ref_num: None,
+                            amount_rials: view.payment.amount.get(),
+                            card_mask: None,
+                        },
+                    )
+                    .await?;
                     continue;
                 }
                 payer
