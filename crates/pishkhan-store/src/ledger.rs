@@ -65,7 +65,11 @@ fn check_batch(len: usize) -> Result<()> {
 
 /// `post_transfers` through sqlx: PostgreSQL's path (and SQLite's when the native connection
 /// is not available).
-async fn post_through_sqlx(store: &SqlStore, batch: &[Transfer], at_ms: i64) -> Result<Vec<Outcome>> {
+async fn post_through_sqlx(
+    store: &SqlStore,
+    batch: &[Transfer],
+    at_ms: i64,
+) -> Result<Vec<Outcome>> {
     let (_turn, mut tx) = store.begin_write().await?;
     let plan = decide_in_tx(store, &mut tx, batch, at_ms).await?;
     if plan.writes_nothing() {
@@ -140,7 +144,11 @@ fn placeholders_list(n: usize, positional: bool) -> String {
     one_row[1..one_row.len() - 1].to_string()
 }
 
-async fn load(store: &SqlStore, tx: &mut AnyTx<'_>, needs: &Needs) -> Result<pishkhan_domain::ledger::Book> {
+async fn load(
+    store: &SqlStore,
+    tx: &mut AnyTx<'_>,
+    needs: &Needs,
+) -> Result<pishkhan_domain::ledger::Book> {
     let accounts = select_in(
         store,
         tx,
@@ -320,12 +328,9 @@ fn balances_from(rows: &[AnyRow]) -> Result<BTreeMap<Account, Balance>> {
         .collect()
 }
 
-const BALANCE_COLS: &str =
-    "SELECT code, debits_pending, debits_posted, credits_pending, credits_posted FROM ledger_accounts";
+const BALANCE_COLS: &str = "SELECT code, debits_pending, debits_posted, credits_pending, credits_posted FROM ledger_accounts";
 
-async fn all_balances_in(
-    conn: &mut sqlx::AnyConnection,
-) -> Result<BTreeMap<Account, Balance>> {
+async fn all_balances_in(conn: &mut sqlx::AnyConnection) -> Result<BTreeMap<Account, Balance>> {
     let rows = sqlx::query(BALANCE_COLS).fetch_all(&mut *conn).await?;
     balances_from(&rows)
 }
@@ -374,7 +379,11 @@ impl Ledger for SqlStore {
             .iter()
             .map(|a| (a.clone(), Balance::default()))
             .collect();
-        let mut codes = out.keys().map(Account::code).collect::<Vec<_>>().into_iter();
+        let mut codes = out
+            .keys()
+            .map(Account::code)
+            .collect::<Vec<_>>()
+            .into_iter();
         for n in ledger_rows::pieces(codes.len(), READ_PIECE) {
             let mut q = sqlx::query(sqlx::AssertSqlSafe(format!(
                 "{BALANCE_COLS} WHERE code IN ({})",
@@ -508,9 +517,11 @@ mod tests {
             if let Some((admin, name)) = self.pg.take() {
                 use sqlx::{Connection, Executor};
                 let mut c = sqlx::PgConnection::connect(&admin).await.unwrap();
-                c.execute(sqlx::AssertSqlSafe(format!("DROP DATABASE {name} WITH (FORCE)")))
-                    .await
-                    .unwrap();
+                c.execute(sqlx::AssertSqlSafe(format!(
+                    "DROP DATABASE {name} WITH (FORCE)"
+                )))
+                .await
+                .unwrap();
             }
         }
     }
@@ -557,7 +568,15 @@ mod tests {
             .unwrap_or(0)
     }
 
-    fn t(n: i64, step: u8, leg: u8, debit: Account, credit: Account, amount: i64, phase: Phase) -> Transfer {
+    fn t(
+        n: i64,
+        step: u8,
+        leg: u8,
+        debit: Account,
+        credit: Account,
+        amount: i64,
+        phase: Phase,
+    ) -> Transfer {
         Transfer {
             id: TransferId::derived(IdSpace::Payment, n, step, leg),
             debit,
@@ -572,9 +591,25 @@ mod tests {
 
     /// A payment's two pending legs, linked.
     fn payment(n: i64) -> Vec<Transfer> {
-        let mut a = t(n, 1, 0, Account::PspClearing, Account::VatPayable, 1_000, Phase::Pending);
+        let mut a = t(
+            n,
+            1,
+            0,
+            Account::PspClearing,
+            Account::VatPayable,
+            1_000,
+            Phase::Pending,
+        );
         a.linked = true;
-        let b = t(n, 1, 1, Account::PspClearing, Account::Suspense, 500, Phase::Pending);
+        let b = t(
+            n,
+            1,
+            1,
+            Account::PspClearing,
+            Account::Suspense,
+            500,
+            Phase::Pending,
+        );
         vec![a, b]
     }
 
@@ -604,25 +639,65 @@ mod tests {
             post(store, &payment(1)).await.unwrap();
             assert_eq!(store.ledger_head().await.unwrap(), head, "{be}");
             // A chain whose second member breaks a rule: the error names that member.
-            let mut post_vat = t(1, 2, 0, Account::PspClearing, Account::VatPayable, 1_000, Phase::Post(payment(1)[0].id));
+            let mut post_vat = t(
+                1,
+                2,
+                0,
+                Account::PspClearing,
+                Account::VatPayable,
+                1_000,
+                Phase::Post(payment(1)[0].id),
+            );
             post_vat.linked = true;
-            let wrong = t(1, 2, 1, Account::PspClearing, Account::Suspense, 499, Phase::Post(payment(1)[1].id));
+            let wrong = t(
+                1,
+                2,
+                1,
+                Account::PspClearing,
+                Account::Suspense,
+                499,
+                Phase::Post(payment(1)[1].id),
+            );
             match post(store, &[post_vat.clone(), wrong.clone()]).await {
                 Err(StoreError::LedgerRefused { transfer, error }) => {
-                    assert_eq!((transfer, error), (wrong.id, TransferError::PendingMismatch), "{be}")
+                    assert_eq!(
+                        (transfer, error),
+                        (wrong.id, TransferError::PendingMismatch),
+                        "{be}"
+                    )
                 }
                 other => panic!("{be}: {other:?}"),
             }
             // Another chain applied beside a refused one still fails the whole call.
-            let lone = t(9, 1, 0, Account::PspClearing, Account::Suspense, 5, Phase::Post(TransferId(7)));
+            let lone = t(
+                9,
+                1,
+                0,
+                Account::PspClearing,
+                Account::Suspense,
+                5,
+                Phase::Post(TransferId(7)),
+            );
             let mut batch = payment(2);
             batch.push(lone.clone());
             assert!(
                 matches!(post(store, &batch).await, Err(StoreError::LedgerRefused { transfer, error: TransferError::PendingNotFound }) if transfer == lone.id),
                 "{be}"
             );
-            assert_eq!(store.ledger_head().await.unwrap(), head, "{be}: nothing written");
-            let right = t(1, 2, 1, Account::PspClearing, Account::Suspense, 500, Phase::Post(payment(1)[1].id));
+            assert_eq!(
+                store.ledger_head().await.unwrap(),
+                head,
+                "{be}: nothing written"
+            );
+            let right = t(
+                1,
+                2,
+                1,
+                Account::PspClearing,
+                Account::Suspense,
+                500,
+                Phase::Post(payment(1)[1].id),
+            );
             post(store, &[post_vat, right]).await.unwrap();
             let b = store.balances(&[Account::VatPayable]).await.unwrap();
             assert_eq!(b[&Account::VatPayable].credits_posted, 1_000, "{be}");

@@ -35,7 +35,11 @@ impl NativeLedger {
         // The store's background checkpointer copies the WAL; a commit that crossed SQLite's
         // default 1,000 pages would otherwise checkpoint inside itself (as the pool's
         // connections are set up in `sqlite.rs`).
-        conn.pragma_update(None, "wal_autocheckpoint", crate::sqlite::WAL_AUTOCHECKPOINT_PAGES)?;
+        conn.pragma_update(
+            None,
+            "wal_autocheckpoint",
+            crate::sqlite::WAL_AUTOCHECKPOINT_PAGES,
+        )?;
         // Statements that may abort halfway (the pendings' and head's guarded updates, whose
         // triggers can raise) keep a statement journal; in memory it costs no write calls.
         conn.pragma_update(None, "temp_store", "MEMORY")?;
@@ -136,7 +140,14 @@ fn post(conn: &mut Connection, batch: &[Transfer], at_ms: i64) -> Result<Vec<Out
     write(&tx, &plan)?;
     let t3 = t0.elapsed();
     tx.commit()?;
-    eprintln!("LEDGER n={} load={:?} plan={:?} write={:?} commit={:?}", batch.len(), t1, t2 - t1, t3 - t2, t0.elapsed() - t3);
+    eprintln!(
+        "LEDGER n={} load={:?} plan={:?} write={:?} commit={:?}",
+        batch.len(),
+        t1,
+        t2 - t1,
+        t3 - t2,
+        t0.elapsed() - t3
+    );
     Ok(plan.outcomes)
 }
 

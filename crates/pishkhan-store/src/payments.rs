@@ -16,9 +16,8 @@ use sqlx::any::AnyRow;
 
 use crate::areas::{
     Finding, MAX_PAYMENT_EVENTS, MAX_PAYMENTS_LISTED, MAX_PAYMENTS_PER_DAY, NewPayment,
-    NewSettlement, PayeeAccount, Payment, PaymentChannel, PaymentEvent, PaymentFilter,
-    PaymentMove, PaymentStatus, Payments, Reconciliation, Refund, RefundStatus, Settlement,
-    StoredMismatch,
+    NewSettlement, PayeeAccount, Payment, PaymentChannel, PaymentEvent, PaymentFilter, PaymentMove,
+    PaymentStatus, Payments, Reconciliation, Refund, RefundStatus, Settlement, StoredMismatch,
 };
 use crate::ledger::post_in_tx;
 use crate::sql::{AnyTx, Arg, Sql, SqlStore, audit_permit, corrupt, field, require};
@@ -273,11 +272,12 @@ async fn note(store: &SqlStore, id: i64, what: &str, detail: &str, at_ms: i64) -
     let (_turn, mut tx) = store.begin_write().await?;
     let outcome = async {
         let p = payment_in(&mut tx, id).await?;
-        let count: i64 = sqlx::query("SELECT COUNT(*) AS n FROM payment_events WHERE payment_id = $1")
-            .bind(id)
-            .fetch_one(&mut *tx)
-            .await?
-            .try_get("n")?;
+        let count: i64 =
+            sqlx::query("SELECT COUNT(*) AS n FROM payment_events WHERE payment_id = $1")
+                .bind(id)
+                .fetch_one(&mut *tx)
+                .await?
+                .try_get("n")?;
         // A processor that calls back forever must not grow the history without end.
         if count >= MAX_PAYMENT_EVENTS as i64 {
             return Ok(());
@@ -458,8 +458,14 @@ async fn complete_refund(
 fn settlement_from_row(r: &AnyRow) -> Result<Settlement> {
     Ok(Settlement {
         id: r.try_get("id")?,
-        day: field("settlement day", JalaliDate::parse(&r.try_get::<String, _>("day")?))?,
-        account: field("settlement account", Account::parse(&r.try_get::<String, _>("account")?))?,
+        day: field(
+            "settlement day",
+            JalaliDate::parse(&r.try_get::<String, _>("day")?),
+        )?,
+        account: field(
+            "settlement account",
+            Account::parse(&r.try_get::<String, _>("account")?),
+        )?,
         sheba: r.try_get("sheba")?,
         holder: r.try_get("holder")?,
         amount: field("settlement amount", Rials::new(r.try_get("amount_rials")?))?,
@@ -570,7 +576,10 @@ async fn payee_in(tx: &mut AnyTx<'_>, account: &Account) -> Result<Option<PayeeA
     row.map(|r| {
         Ok(PayeeAccount {
             account: account.clone(),
-            sheba: field("payee sheba", Sheba::parse(&r.try_get::<String, _>("sheba")?))?,
+            sheba: field(
+                "payee sheba",
+                Sheba::parse(&r.try_get::<String, _>("sheba")?),
+            )?,
             holder: r.try_get("holder")?,
             updated_at_ms: r.try_get("updated_at_ms")?,
         })
@@ -595,7 +604,10 @@ fn mismatch_from_row(r: &AnyRow) -> Result<StoredMismatch> {
 fn reconciliation_from_row(r: &AnyRow) -> Result<Reconciliation> {
     Ok(Reconciliation {
         id: r.try_get("id")?,
-        day: field("reconciliation day", JalaliDate::parse(&r.try_get::<String, _>("day")?))?,
+        day: field(
+            "reconciliation day",
+            JalaliDate::parse(&r.try_get::<String, _>("day")?),
+        )?,
         processor_rows: r.try_get("processor_rows")?,
         our_rows: r.try_get("our_rows")?,
         matched: r.try_get("matched")?,
@@ -739,7 +751,8 @@ impl Payments for SqlStore {
     async fn payments(&self, filter: &PaymentFilter) -> Result<Vec<Payment>> {
         let mut sql = Sql::new(&format!("SELECT {PAYMENT_COLS} FROM payments WHERE 1 = 1"));
         if let Some(o) = filter.office {
-            sql.push(" AND office_code = ").arg(Arg::Int(i64::from(o.get())));
+            sql.push(" AND office_code = ")
+                .arg(Arg::Int(i64::from(o.get())));
         }
         if let Some(n) = &filter.national_code {
             sql.push(" AND national_code = ").arg(Arg::Text(n.clone()));
@@ -894,7 +907,10 @@ impl Payments for SqlStore {
         row.map(|r| {
             Ok(PayeeAccount {
                 account: account.clone(),
-                sheba: field("payee sheba", Sheba::parse(&r.try_get::<String, _>("sheba")?))?,
+                sheba: field(
+                    "payee sheba",
+                    Sheba::parse(&r.try_get::<String, _>("sheba")?),
+                )?,
                 holder: r.try_get("holder")?,
                 updated_at_ms: r.try_get("updated_at_ms")?,
             })
@@ -931,7 +947,9 @@ impl Payments for SqlStore {
         account: Option<&Account>,
         limit: usize,
     ) -> Result<Vec<Settlement>> {
-        let mut sql = Sql::new(&format!("SELECT {SETTLEMENT_COLS} FROM settlements WHERE 1 = 1"));
+        let mut sql = Sql::new(&format!(
+            "SELECT {SETTLEMENT_COLS} FROM settlements WHERE 1 = 1"
+        ));
         if let Some(d) = day {
             sql.push(" AND day = ").arg(Arg::Text(d.to_string()));
         }
@@ -1015,7 +1033,8 @@ impl Payments for SqlStore {
              FROM compliance_findings WHERE 1 = 1",
         );
         if let Some(o) = office {
-            sql.push(" AND office_code = ").arg(Arg::Int(i64::from(o.get())));
+            sql.push(" AND office_code = ")
+                .arg(Arg::Int(i64::from(o.get())));
         }
         sql.push(" ORDER BY id DESC LIMIT ")
             .arg(Arg::Int(limit.clamp(1, MAX_PAYMENTS_LISTED) as i64));

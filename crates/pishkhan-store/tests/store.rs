@@ -21,6 +21,8 @@ use pishkhan_testkit::{SMALL_OFFICES, TestDb, load_small_nation};
 
 #[path = "store/ledger.rs"]
 mod ledger;
+#[path = "store/payments.rs"]
+mod payments;
 #[path = "store/session_invalidation.rs"]
 mod session_invalidation;
 

@@ -390,7 +390,8 @@ pub async fn callback(
     if input.token.is_empty() || input.token.len() > 128 {
         return Err(ApiError::App(AppError::NotFound("payment")));
     }
-    let bounded = |s: Option<String>| s.filter(|s| s.len() <= 64 && s.chars().all(|c| c.is_ascii_graphic()));
+    let bounded =
+        |s: Option<String>| s.filter(|s| s.len() <= 64 && s.chars().all(|c| c.is_ascii_graphic()));
     let cb = CallbackInput {
         token: input.token,
         order_id: input.order_id,
@@ -432,8 +433,15 @@ pub async fn set_payee(
     ApiJson(input): ApiJson<PayeeAccountIn>,
 ) -> Result<StatusCode, ApiError> {
     let account = Account::parse(&account)?;
-    payments::set_payee_account(state.app(), &staff, &account, &input.sheba, &input.holder, &ctx)
-        .await?;
+    payments::set_payee_account(
+        state.app(),
+        &staff,
+        &account,
+        &input.sheba,
+        &input.holder,
+        &ctx,
+    )
+    .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
