@@ -64,6 +64,10 @@ const MIGRATIONS: &[Migration] = &[
         name: "0014_checkpoint_time",
         sql: include_str!("../migrations/postgres/0014_checkpoint_time.sql"),
     },
+    Migration {
+        name: "0015_ledger",
+        sql: include_str!("../migrations/postgres/0015_ledger.sql"),
+    },
 ];
 
 const MAX_CONNECTIONS: u32 = 16;

@@ -12,6 +12,7 @@
 //! | the exchange's message log | [`ExchangeLog`] | `exchange_log.rs` |
 //! | identity verifications | [`Identity`] | `identity.rs` |
 //! | fee tariffs | [`Fees`] | `fees.rs` |
+//! | the double-entry ledger: transfers, balances, verify | [`Ledger`] | `ledger.rs` |
 //!
 //! **The permit rule.** Every method that changes state takes a `&Permit` and checks it was
 //! issued for that change, or says in its documentation why it need not: system work (the
@@ -27,6 +28,7 @@ mod appointments;
 mod exchange_log;
 mod fees;
 mod identity;
+mod ledger;
 mod outbox;
 mod queue;
 mod registry;
@@ -37,6 +39,7 @@ pub use appointments::*;
 pub use exchange_log::*;
 pub use fees::*;
 pub use identity::*;
+pub use ledger::*;
 pub use outbox::*;
 pub use queue::*;
 pub use registry::*;
