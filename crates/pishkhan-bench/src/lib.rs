@@ -6,18 +6,21 @@
 //! * [`release`]: allocating and verifying a synthetic surge release.
 //! * [`exchange`]: signed, logged inquiries per second to an agency process.
 //! * [`identity`]: identity verifications per second through the API and the exchange.
+//! * [`ledger`]: ledger transfers per second on both stores, beside a naive baseline.
 
 #![forbid(unsafe_code)]
 
 pub mod booking;
 pub mod exchange;
 pub mod identity;
+pub mod ledger;
 pub mod payments;
 pub mod release;
 
 pub use booking::{BookingBenchArgs, booking};
 pub use exchange::{ExchangeBenchArgs, exchange};
 pub use identity::{IdentityBenchArgs, identity};
+pub use ledger::{LedgerBenchArgs, ledger};
 pub use release::{ReleaseBenchArgs, release};
 
 /// The wall clock in Unix milliseconds.

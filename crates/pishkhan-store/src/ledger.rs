@@ -1,6 +1,6 @@
 //! The ledger's storage on both engines (migration 0015): transfers appended in the order they
-//! were applied, each account's balances, each pending transfer's state, and the head (the
-//! last seq and digest).
+//! were applied, each account's balances, and the head (the last seq and digest). A pending
+//! transfer's state is its post or void, found through the unique index on `pending_id`.
 //!
 //! Every write is one path: lock the head, load what the batch touches into a `Book`, ask
 //! `Book::apply` (the one decision, in `pishkhan-domain`), and write what it decided
@@ -9,10 +9,12 @@
 //! **Invariant: ledger writers run one at a time, everywhere.** Each begins by updating the
 //! one `ledger_head` row, which on PostgreSQL holds its row lock until commit, so concurrent
 //! processes apply batches in one order, which is the order of `seq` (given out from the head
-//! without gaps) and of the digest chain. Every payment debits `psp_clearing`, so batches
-//! would queue on that account's row anyway; the head makes the order total and costs no
-//! deadlocks. On SQLite the writer's turn already orders every write transaction; there
-//! `post_transfers` runs on a native connection (`ledger_native.rs`) under the same turn.
+//! without gaps) and of the digest chain. The balances and pendings a writer then reads can
+//! change only under the same lock, so they need no row locks of their own. Every payment
+//! debits `psp_clearing`, so batches would queue on that account's row anyway; one lock taken
+//! first makes the order total and leaves nothing to deadlock on. On SQLite the writer's turn
+//! already orders every write transaction; there `post_transfers` runs on a native connection
+//! (`ledger_native.rs`) under the same turn.
 
 use std::collections::BTreeMap;
 
@@ -63,8 +65,7 @@ fn check_batch(len: usize) -> Result<()> {
     Ok(())
 }
 
-/// `post_transfers` through sqlx: PostgreSQL's path (and SQLite's when the native connection
-/// is not available).
+/// `post_transfers` through sqlx: PostgreSQL's path.
 async fn post_through_sqlx(
     store: &SqlStore,
     batch: &[Transfer],
@@ -173,21 +174,21 @@ async fn load(
     .iter()
     .map(raw_row)
     .collect::<Result<Vec<_>>>()?;
-    let states = if needs.pendings.is_empty() {
+    let resolutions = if needs.pendings.is_empty() {
         Vec::new()
     } else {
         select_in(
             store,
             tx,
-            "SELECT id, state FROM ledger_pendings WHERE id IN",
+            "SELECT pending_id, phase FROM ledger_transfers WHERE pending_id IN",
             needs.pendings.iter().map(Key::Id).collect(),
         )
         .await?
         .iter()
-        .map(|r| Ok((r.try_get("id")?, r.try_get("state")?)))
+        .map(|r| Ok((r.try_get("pending_id")?, r.try_get("phase")?)))
         .collect::<Result<Vec<_>>>()?
     };
-    ledger_rows::book(accounts, existing, states)
+    ledger_rows::book(accounts, existing, &needs.pendings, resolutions)
 }
 
 fn balance_of(r: &AnyRow) -> Result<Balance> {
@@ -244,48 +245,6 @@ async fn write_in_tx(store: &SqlStore, tx: &mut AnyTx<'_>, plan: &Plan) -> Resul
             }
         }
         q.execute(&mut **tx).await?;
-    }
-    let mut opened = plan.opened.iter();
-    for n in ledger_rows::pieces(plan.opened.len(), READ_PIECE) {
-        let text = format!(
-            "INSERT INTO ledger_pendings (id, state) VALUES {}",
-            ledger_rows::placeholders(n, 2, positional)
-        );
-        let mut q = sqlx::query(sqlx::AssertSqlSafe(text));
-        for id in opened.by_ref().take(n) {
-            q = q.bind(id.to_bytes().to_vec()).bind("open");
-        }
-        q.execute(&mut **tx).await?;
-    }
-    for (ids, state) in [(&plan.posted, "posted"), (&plan.voided, "voided")] {
-        let mut ids = ids.iter();
-        for n in ledger_rows::pieces(ids.len(), READ_PIECE) {
-            let mut q = if positional {
-                sqlx::query(sqlx::AssertSqlSafe(format!(
-                    "UPDATE ledger_pendings SET state = ? WHERE state = 'open' AND id IN ({})",
-                    placeholders_list(n, true)
-                )))
-            } else {
-                // $1 is the state; the ids follow from $2.
-                let list: Vec<String> = (2..n + 2).map(|i| format!("${i}")).collect();
-                sqlx::query(sqlx::AssertSqlSafe(format!(
-                    "UPDATE ledger_pendings SET state = $1 WHERE state = 'open' AND id IN ({})",
-                    list.join(", ")
-                )))
-            };
-            q = q.bind(state);
-            for id in ids.by_ref().take(n) {
-                q = q.bind(id.to_bytes().to_vec());
-            }
-            let done = q.execute(&mut **tx).await?.rows_affected();
-            if done != n as u64 {
-                // The book read them open under the head's lock: only a writer that skipped
-                // the lock could have changed them.
-                return Err(StoreError::Conflict {
-                    what: format!("ledger pendings changed while a batch {state} them"),
-                });
-            }
-        }
     }
     let mut balances = plan.balances.iter();
     for n in ledger_rows::pieces(plan.balances.len(), READ_PIECE) {
@@ -360,6 +319,9 @@ impl Ledger for SqlStore {
         }
         let at_ms = crate::sql::now_ms();
         if let Some(native) = self.ledger_native().await? {
+            // Held until the native commit answers. Should this future be dropped first, the
+            // thread still finishes its batch inside its own `BEGIN IMMEDIATE`, so SQLite's
+            // write lock keeps the order the turn would have.
             let _turn = self.dialect.write_turn().await;
             return native.post(batch.to_vec(), at_ms).await;
         }

@@ -135,7 +135,7 @@ pub(crate) fn chain_digest(prev: &[u8; 32], seq: i64, s: &StoredTransfer) -> [u8
 }
 
 /// What a batch must read before it is decided: every account it names, every id it uses
-/// (its own and the pendings it posts or voids) and those pendings' states.
+/// (its own and the pendings it posts or voids) and the posts and voids of those pendings.
 pub(crate) struct Needs {
     pub accounts: Vec<Account>,
     pub ids: Vec<TransferId>,
@@ -154,29 +154,14 @@ pub(crate) fn needs(batch: &[Transfer]) -> Needs {
     }
 }
 
-pub(crate) fn state_code(s: PendingState) -> &'static str {
-    match s {
-        PendingState::Open => "open",
-        PendingState::Posted => "posted",
-        PendingState::Voided => "voided",
-    }
-}
-
-fn state_of(code: &str) -> Option<PendingState> {
-    Some(match code {
-        "open" => PendingState::Open,
-        "posted" => PendingState::Posted,
-        "voided" => PendingState::Voided,
-        _ => return None,
-    })
-}
-
 /// The [`Book`] from what was read: the accounts' balances, the stored transfers under the
-/// batch's ids, and the states of the pendings it names (`(id, state)`).
+/// batch's ids (the pendings it names among them), and the stored posts and voids of those
+/// pendings as `(pending id, phase)`. A pending is open until a post or void names it.
 pub(crate) fn book(
     balances: Vec<(String, Balance)>,
     existing: Vec<RawRow>,
-    states: Vec<(Vec<u8>, String)>,
+    pendings: &[TransferId],
+    resolutions: Vec<(Vec<u8>, String)>,
 ) -> crate::Result<Book> {
     let mut book = Book::default();
     for (code, b) in balances {
@@ -188,24 +173,29 @@ pub(crate) fn book(
         let s = row.trusted()?;
         book.existing.insert(s.transfer.id, s.transfer);
     }
-    for (id, state) in states {
-        let corrupt = || StoreError::Corrupt(format!("ledger pending {}", hex::encode(&id)));
+    let mut resolved = std::collections::HashMap::with_capacity(resolutions.len());
+    for (id, phase) in resolutions {
+        let corrupt = || StoreError::Corrupt(format!("ledger resolution of {}", hex::encode(&id)));
         let id = TransferId::from_bytes(&id).ok_or_else(corrupt)?;
-        let state = state_of(&state).ok_or_else(corrupt)?;
-        // A pending's accounts and amount are its transfer's, read with the batch's ids.
-        let t = book.existing.get(&id).ok_or_else(corrupt)?;
-        if t.phase != Phase::Pending {
-            return Err(corrupt());
-        }
-        book.pendings.insert(
-            id,
-            PendingRecord {
-                debit: t.debit.clone(),
-                credit: t.credit.clone(),
-                amount: t.amount,
-                state,
-            },
-        );
+        let state = match phase.as_str() {
+            "post" => PendingState::Posted,
+            "void" => PendingState::Voided,
+            _ => return Err(corrupt()),
+        };
+        resolved.insert(id, state);
+    }
+    for id in pendings {
+        // A post or void of anything but a stored pending finds none.
+        let Some(t) = book.existing.get(id).filter(|t| t.phase == Phase::Pending) else {
+            continue;
+        };
+        let record = PendingRecord {
+            debit: t.debit.clone(),
+            credit: t.credit.clone(),
+            amount: t.amount,
+            state: resolved.get(id).copied().unwrap_or(PendingState::Open),
+        };
+        book.pendings.insert(*id, record);
     }
     Ok(book)
 }
@@ -222,10 +212,6 @@ pub(crate) struct Plan {
     pub outcomes: Vec<Outcome>,
     pub rows: Vec<NewRow>,
     pub balances: BTreeMap<Account, Balance>,
-    /// Pending transfers the batch made (stored as open, then resolved below if it did).
-    pub opened: Vec<TransferId>,
-    pub posted: Vec<TransferId>,
-    pub voided: Vec<TransferId>,
     pub head: Head,
 }
 
@@ -256,19 +242,16 @@ impl Plan {
 /// Decides `batch` against `book` (the one decision: `Book::apply`) and numbers and chains
 /// the rows it inserts after `head`.
 pub(crate) fn plan(mut book: Book, head: Head, batch: &[Transfer], at_ms: i64) -> Plan {
+    // What a batch resolves is in its rows: each post or void names its pending.
     let Applied {
         outcomes,
         inserted,
         balances,
-        resolved,
+        resolved: _,
     } = book.apply(batch, at_ms);
     let mut next = head;
     let mut rows = Vec::with_capacity(inserted.len());
-    let mut opened = Vec::new();
     for (transfer, chain, chain_len) in inserted {
-        if transfer.phase == Phase::Pending {
-            opened.push(transfer.id);
-        }
         let stored = StoredTransfer {
             transfer,
             chain,
@@ -283,22 +266,10 @@ pub(crate) fn plan(mut book: Book, head: Head, batch: &[Transfer], at_ms: i64) -
             digest: next.digest,
         });
     }
-    let mut posted = Vec::new();
-    let mut voided = Vec::new();
-    for (id, state) in resolved {
-        match state {
-            PendingState::Posted => posted.push(id),
-            PendingState::Voided => voided.push(id),
-            PendingState::Open => {}
-        }
-    }
     Plan {
         outcomes,
         rows,
         balances,
-        opened,
-        posted,
-        voided,
         head: next,
     }
 }

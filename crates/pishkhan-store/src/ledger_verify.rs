@@ -5,21 +5,19 @@
 //! previous digest and its columns (so any changed column, including the digest, is seen at
 //! its row); and `Replayer` applies it under `Book::apply`'s rules (chains whole and
 //! contiguous, pendings resolved once, constrained accounts never below zero). Then the head
-//! must be the last row's seq and digest, every pending's stored state the one its transfers
-//! give, and every stored balance the replayed one (`compare_balances`, which also checks
-//! that debits equal credits). The first fault is returned, naming a transfer (by id, with its
+//! must be the last row's seq and digest, and every stored balance the replayed one
+//! (`compare_balances`, which also checks that debits equal credits). A pending's state is
+//! not stored apart from its transfers (a post or void names it), so there is no copy of it
+//! to check. The first fault is returned, naming a transfer (by id, with its
 //! seq) or an account.
 //!
 //! What it cannot see: a ledger rewritten whole, digests and head included, by someone who
 //! can write the database. The head digest (`Ledger::ledger_head`, printed by `pishkhan ledger
 //! verify`) kept outside the database shows that.
 
-use std::collections::HashMap;
+use pishkhan_domain::ledger::{Replayer, compare_balances};
 
-use pishkhan_domain::ledger::{PendingState, Phase, Replayer, compare_balances};
-use sqlx::Row;
-
-use crate::ledger_rows::{GENESIS, RawRow, chain_digest, state_code};
+use crate::ledger_rows::{GENESIS, RawRow, chain_digest};
 use crate::sql::AnyTx;
 use crate::{LedgerFault, MAX_TRANSFERS_PAGE, Replay, Result, TransferId};
 
@@ -38,8 +36,6 @@ struct Walk {
     next_seq: i64,
     /// The head of the chain the last row left open (it was linked to the next).
     open_chain: Option<TransferId>,
-    /// What each pending transfer's transfers make it, to check `ledger_pendings` against.
-    pendings: HashMap<TransferId, PendingState>,
 }
 
 impl Walk {
@@ -66,20 +62,7 @@ impl Walk {
             f.reason = format!("at seq {seq}: {}", f.reason);
             f
         })?;
-        let t = &stored.transfer;
-        match t.phase {
-            Phase::Pending => {
-                self.pendings.insert(t.id, PendingState::Open);
-            }
-            Phase::Post(p) => {
-                self.pendings.insert(p, PendingState::Posted);
-            }
-            Phase::Void(p) => {
-                self.pendings.insert(p, PendingState::Voided);
-            }
-            Phase::Single => {}
-        }
-        self.open_chain = t.linked.then_some(stored.chain);
+        self.open_chain = stored.transfer.linked.then_some(stored.chain);
         self.prev = digest;
         self.next_seq += 1;
         Ok(())
@@ -125,11 +108,10 @@ pub(crate) async fn verify(tx: &mut AnyTx<'_>) -> Result<std::result::Result<Rep
         prev: GENESIS,
         next_seq: 1,
         open_chain: None,
-        pendings: HashMap::new(),
     };
     let mut after = i64::MIN;
     loop {
-        let page = crate::ledger::read_page(&mut **tx, after).await?;
+        let page = crate::ledger::read_page(tx, after).await?;
         for row in &page {
             if let Err(f) = walk.row(row) {
                 return Ok(Err(f));
@@ -141,7 +123,7 @@ pub(crate) async fn verify(tx: &mut AnyTx<'_>) -> Result<std::result::Result<Rep
         }
     }
     let last = walk.next_seq - 1;
-    let head = crate::ledger::read_head(&mut **tx).await?;
+    let head = crate::ledger::read_head(tx).await?;
     if head.seq != last {
         return Ok(Err(fault(
             None,
@@ -162,70 +144,6 @@ pub(crate) async fn verify(tx: &mut AnyTx<'_>) -> Result<std::result::Result<Rep
         Ok(r) => r,
         Err(f) => return Ok(Err(f)),
     };
-    if let Err(f) = check_pendings(tx, walk.pendings).await? {
-        return Ok(Err(f));
-    }
-    let stored = crate::ledger::read_balances(&mut **tx).await?;
+    let stored = crate::ledger::read_balances(tx).await?;
     Ok(compare_balances(&replay, &stored).map(|()| replay))
-}
-
-/// Every pending transfer has its `ledger_pendings` row, in the state its transfers give, and
-/// the table holds nothing else.
-async fn check_pendings(
-    tx: &mut AnyTx<'_>,
-    mut want: HashMap<TransferId, PendingState>,
-) -> Result<std::result::Result<(), LedgerFault>> {
-    let mut after: Option<Vec<u8>> = None;
-    loop {
-        let limit = MAX_TRANSFERS_PAGE as i64;
-        let q = match &after {
-            None => sqlx::query("SELECT id, state FROM ledger_pendings ORDER BY id LIMIT $1")
-                .bind(limit),
-            Some(a) => sqlx::query(
-                "SELECT id, state FROM ledger_pendings WHERE id > $1 ORDER BY id LIMIT $2",
-            )
-            .bind(a.clone())
-            .bind(limit),
-        };
-        let rows = q.fetch_all(&mut **tx).await?;
-        for r in &rows {
-            let raw: Vec<u8> = r.try_get("id")?;
-            let state: String = r.try_get("state")?;
-            let Some(id) = TransferId::from_bytes(&raw) else {
-                return Ok(Err(fault(
-                    None,
-                    format!("ledger_pendings holds an id of {} bytes", raw.len()),
-                )));
-            };
-            match want.remove(&id) {
-                None => {
-                    return Ok(Err(fault(
-                        Some(id),
-                        "ledger_pendings holds a row for no pending transfer".into(),
-                    )));
-                }
-                Some(s) if state_code(s) != state => {
-                    return Ok(Err(fault(
-                        Some(id),
-                        format!(
-                            "ledger_pendings says {state} but its transfers make it {}",
-                            state_code(s)
-                        ),
-                    )));
-                }
-                Some(_) => {}
-            }
-            after = Some(raw);
-        }
-        if rows.len() < MAX_TRANSFERS_PAGE {
-            break;
-        }
-    }
-    if let Some(id) = want.keys().min() {
-        return Ok(Err(fault(
-            Some(*id),
-            "a pending transfer has no ledger_pendings row".into(),
-        )));
-    }
-    Ok(Ok(()))
 }

@@ -7,6 +7,7 @@ mod demo_payments;
 mod exchange;
 mod import;
 mod keys;
+mod ledger;
 mod psp;
 mod receipt;
 mod release;
@@ -175,6 +176,11 @@ enum Command {
         #[command(subcommand)]
         what: audit::AuditCommand,
     },
+    /// The double-entry ledger: verify every transfer and balance.
+    Ledger {
+        #[command(subcommand)]
+        what: ledger::LedgerCommand,
+    },
     /// Surge releases: verify a published lottery allocation offline.
     Release {
         #[command(subcommand)]
@@ -200,6 +206,10 @@ enum BenchWhat {
     /// End-to-end identity verifications per second through the API, the exchange and a
     /// civil-registry agency process (1,000,000 people).
     Identity(pishkhan_bench::IdentityBenchArgs),
+    /// Applied ledger transfers per second on the embedded store and on PostgreSQL (the
+    /// server of --database-url, default postgres://postgres@127.0.0.1:5432, in a throwaway
+    /// database), beside one transaction per transfer; then verify.
+    Ledger(pishkhan_bench::LedgerBenchArgs),
 }
 
 #[derive(Subcommand)]
@@ -245,11 +255,15 @@ fn main() -> ExitCode {
             Command::Keys { what } => keys::run(&what),
             Command::Receipt { what } => receipt::run(&cli.global, &what),
             Command::Audit { what } => audit::run(&cli.global, &what).await,
+            Command::Ledger { what } => ledger::run(&cli.global, &what).await,
             Command::Bench { what } => match what {
                 BenchWhat::Booking(args) => pishkhan_bench::booking(&args).await,
                 BenchWhat::Release(args) => pishkhan_bench::release(&args),
                 BenchWhat::Exchange(args) => pishkhan_bench::exchange(&args).await,
                 BenchWhat::Identity(args) => pishkhan_bench::identity(&args).await,
+                BenchWhat::Ledger(args) => {
+                    pishkhan_bench::ledger(&args, cli.global.database_url.as_deref()).await
+                }
             },
         }
     });

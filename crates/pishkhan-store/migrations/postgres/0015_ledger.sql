@@ -24,6 +24,11 @@ CREATE TABLE ledger_transfers (
     at_ms      BIGINT NOT NULL,
     digest     BYTEA NOT NULL
 );
+-- A pending transfer is resolved once: at most one post or void names it. The store reads a
+-- pending's state here (posted, voided, or open when no row names it), and the database
+-- refuses a second resolution whatever wrote it.
+CREATE UNIQUE INDEX ledger_transfers_resolving ON ledger_transfers (pending_id)
+    WHERE pending_id IS NOT NULL;
 -- A payment's, refund's or settlement's transfers, in applied order.
 CREATE INDEX ledger_transfers_by_reference ON ledger_transfers (code, reference, seq);
 
@@ -34,13 +39,6 @@ CREATE TABLE ledger_accounts (
     debits_posted   BIGINT NOT NULL,
     credits_pending BIGINT NOT NULL,
     credits_posted  BIGINT NOT NULL
-);
-
--- What each pending transfer has become, so a post or void finds it with one key lookup. A
--- pending is resolved once: open → posted or voided, never back.
-CREATE TABLE ledger_pendings (
-    id    BYTEA PRIMARY KEY,
-    state TEXT NOT NULL CHECK (state IN ('open', 'posted', 'voided'))
 );
 
 -- The ledger's one append point: the last seq and digest. Every writer locks this row first,
@@ -61,19 +59,6 @@ CREATE TRIGGER ledger_transfers_fixed BEFORE UPDATE OR DELETE ON ledger_transfer
     FOR EACH ROW EXECUTE FUNCTION ledger_transfers_fixed();
 CREATE TRIGGER ledger_transfers_no_truncate BEFORE TRUNCATE ON ledger_transfers
     FOR EACH STATEMENT EXECUTE FUNCTION ledger_transfers_fixed();
-
-CREATE FUNCTION ledger_pendings_once() RETURNS trigger AS $$
-BEGIN
-    IF TG_OP = 'UPDATE' AND OLD.state = 'open' AND NEW.id = OLD.id THEN
-        RETURN NEW;
-    END IF;
-    RAISE EXCEPTION 'a pending transfer is resolved once and never deleted';
-END;
-$$ LANGUAGE plpgsql;
-CREATE TRIGGER ledger_pendings_once BEFORE UPDATE OR DELETE ON ledger_pendings
-    FOR EACH ROW EXECUTE FUNCTION ledger_pendings_once();
-CREATE TRIGGER ledger_pendings_no_truncate BEFORE TRUNCATE ON ledger_pendings
-    FOR EACH STATEMENT EXECUTE FUNCTION ledger_pendings_once();
 
 CREATE FUNCTION ledger_kept() RETURNS trigger AS $$
 BEGIN

@@ -23,6 +23,11 @@ CREATE TABLE ledger_transfers (
     at_ms      INTEGER NOT NULL,
     digest     BLOB NOT NULL
 );
+-- A pending transfer is resolved once: at most one post or void names it. The store reads a
+-- pending's state here (posted, voided, or open when no row names it), and the database
+-- refuses a second resolution whatever wrote it.
+CREATE UNIQUE INDEX ledger_transfers_resolving ON ledger_transfers (pending_id)
+    WHERE pending_id IS NOT NULL;
 -- A payment's, refund's or settlement's transfers, in applied order (the rowid is seq).
 CREATE INDEX ledger_transfers_by_reference ON ledger_transfers (code, reference);
 
@@ -33,13 +38,6 @@ CREATE TABLE ledger_accounts (
     debits_posted   INTEGER NOT NULL,
     credits_pending INTEGER NOT NULL,
     credits_posted  INTEGER NOT NULL
-) WITHOUT ROWID;
-
--- What each pending transfer has become, so a post or void finds it with one key lookup. A
--- pending is resolved once: open → posted or voided, never back.
-CREATE TABLE ledger_pendings (
-    id    BLOB PRIMARY KEY,
-    state TEXT NOT NULL CHECK (state IN ('open', 'posted', 'voided'))
 ) WITHOUT ROWID;
 
 -- The ledger's one append point: the last seq and digest.
@@ -57,15 +55,6 @@ END;
 CREATE TRIGGER ledger_transfers_kept BEFORE DELETE ON ledger_transfers
 BEGIN
     SELECT RAISE(ABORT, 'a ledger transfer is never deleted');
-END;
-CREATE TRIGGER ledger_pendings_once BEFORE UPDATE ON ledger_pendings
-    WHEN OLD.state <> 'open' OR NEW.id IS NOT OLD.id
-BEGIN
-    SELECT RAISE(ABORT, 'a pending transfer is resolved once');
-END;
-CREATE TRIGGER ledger_pendings_kept BEFORE DELETE ON ledger_pendings
-BEGIN
-    SELECT RAISE(ABORT, 'a pending transfer is never deleted');
 END;
 CREATE TRIGGER ledger_accounts_kept BEFORE DELETE ON ledger_accounts
 BEGIN

@@ -49,8 +49,8 @@ pub trait Ledger: Send + Sync + 'static {
     -> Result<Vec<StoredTransfer>>;
 
     /// Replays every transfer (read in pages of [`MAX_TRANSFERS_PAGE`], in one read snapshot)
-    /// through `Replayer`, checks each row's place in the digest chain and the pending
-    /// transfers' stored states, then `compare_balances` with the stored balances. `Ok(Err)`
+    /// through `Replayer`, checks each row's place in the digest chain and the head, then
+    /// `compare_balances` with the stored balances. `Ok(Err)`
     /// names the first bad transfer or account; `Err` is a failure to read.
     async fn verify_ledger(&self) -> Result<std::result::Result<Replay, LedgerFault>>;
 

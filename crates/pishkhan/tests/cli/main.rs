@@ -11,6 +11,7 @@ mod crash;
 mod demo;
 mod import;
 mod invite;
+mod ledger;
 mod lock;
 mod metrics;
 mod migrate;
