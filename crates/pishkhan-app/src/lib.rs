@@ -33,6 +33,7 @@ pub mod login_limiter;
 pub mod offices;
 pub mod payments;
 pub mod otp_limiter;
+pub mod psp_client;
 pub mod queue;
 mod refcache;
 pub mod releases;

@@ -397,6 +397,18 @@ async fn confirm(state: &App, p: Payment) -> Result<Payment, AppError> {
             }
             settle_move(state, &p, &m).await
         }
+        // Not paid yet: the payer may still be at the terminal, until the deadline.
+        Err(PspError::Refused { code, .. }) if code == "not_paid" && !reserved => {
+            if !past_deadline {
+                return Ok(p);
+            }
+            if let Err(e) = rt.client.reverse(&token).await {
+                tracing::warn!(payment = p.id, error = %e, "could not cancel an expired token");
+            }
+            let mut m = PaymentMove::new(p.status, PaymentStatus::Failed, "expired", now);
+            m.detail = "not paid before its deadline".into();
+            settle_move(state, &p, &m).await
+        }
         Err(e) if past_deadline => {
             // Not verified in its window: reverse it ourselves, whatever the processor says.
             let reversal = rt.client.reverse(&token).await;

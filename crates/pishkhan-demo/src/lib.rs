@@ -8,6 +8,7 @@
 //! * [`agencies`]: the reference agencies as `pishkhan agency serve` processes
 //!   ([`start_network`], [`spawn_agency`]).
 //! * [`nation`]: loading the demo nation into a store ([`load_demo`]).
+//! * [`psp`]: the reference card processor as a `pishkhan psp serve` process ([`spawn_psp`]).
 //! * [`tariffs`]: the demo's fee tariffs, last fiscal year's and this year's.
 //!
 //! **API boundary:** the server crates (`pishkhan-web`, `pishkhan-exchange`) never depend on
@@ -18,6 +19,7 @@
 pub mod agencies;
 pub mod keys;
 pub mod nation;
+pub mod psp;
 pub mod reference;
 pub mod tariffs;
 
@@ -26,6 +28,7 @@ pub use agencies::{
 };
 pub use keys::{DeploymentKeys, agency_key_file, sign_reference_directory};
 pub use nation::load_demo;
+pub use psp::{PspOptions, PspProcess, spawn_psp};
 pub use reference::{
     ReferenceAgency, ReferenceAgencySpec, ReferenceParams, reference_directory,
     reference_service_id,

@@ -1,5 +1,5 @@
-//! The wire between Pishkhan's inquiry exchange and the agencies that answer it: what both
-//! sides must agree on, and nothing else.
+//! The wire between Pishkhan's inquiry exchange and the agencies that answer it, and between
+//! Pishkhan and its card processor ([`psp`]): what both sides must agree on, and nothing else.
 //!
 //! * [`Service`]: the inquiry services, their stable names (the directory's service ids) and
 //!   their routes.
@@ -8,12 +8,15 @@
 //!   `SignedEnvelope` implements it. [`Unsigned`] is the envelope that checks and signs nothing.
 //! * [`MAX_BODY_BYTES`]: the largest request body an agency accepts, so the exchange never
 //!   sends one it would refuse.
+//! * [`psp`]: the card processor's routes, requests, answers, callback, problems and faults.
 //!
-//! **API boundary:** this crate depends on `http` only, so that neither side links the other:
-//! the exchange (in the server) does not link the demo population, and an agency does not link
-//! the exchange client.
+//! **API boundary:** this crate depends on `http` and `serde` only, so that neither side links
+//! the other: the exchange (in the server) does not link the demo population, an agency does
+//! not link the exchange client, and the PSP's client does not link the PSP.
 
 #![forbid(unsafe_code)]
+
+pub mod psp;
 
 use http::{HeaderMap, StatusCode};
 

@@ -141,7 +141,7 @@ async fn serve(global: &Global, a: &ServeArgs) -> anyhow::Result<()> {
 }
 
 /// Resolves when standard input reaches its end (or fails).
-async fn stdin_closed() {
+pub(crate) async fn stdin_closed() {
     use tokio::io::AsyncReadExt as _;
     let mut stdin = tokio::io::stdin();
     let mut buf = [0u8; 256];

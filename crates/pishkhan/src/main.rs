@@ -7,6 +7,7 @@ mod demo_payments;
 mod exchange;
 mod import;
 mod keys;
+mod psp;
 mod receipt;
 mod release;
 mod run;
@@ -149,6 +150,12 @@ enum Command {
         #[command(subcommand)]
         what: agency::AgencyCommand,
     },
+    /// The reference card processor (PSP): token, payment page, callback, verify, reverse,
+    /// refund, daily settlement report, and injectable faults.
+    Psp {
+        #[command(subcommand)]
+        what: psp::PspCommand,
+    },
     /// Exchange member keys (ed25519, private JWK files).
     Keys {
         #[command(subcommand)]
@@ -229,6 +236,7 @@ fn main() -> ExitCode {
             },
             Command::Invite(args) => run::invite(&cli.global, &args).await,
             Command::Agency { what } => agency::run(&cli.global, &what).await,
+            Command::Psp { what } => psp::run(&cli.global, &what).await,
             Command::Release { what } => release::run(&what),
             Command::Keys { what } => keys::run(&what),
             Command::Receipt { what } => receipt::run(&cli.global, &what),

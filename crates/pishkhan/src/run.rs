@@ -142,6 +142,29 @@ pub async fn demo(
     for (agency, url) in &agencies.urls {
         println!("    {:<14} {url}", agency.member_id());
     }
+    // The reference card processor, its own process like the agencies; its control routes
+    // (the demo's month of history moves its clock) take a token only this process knows.
+    let control_token = pishkhan_app::secrets::new_token()?;
+    let psp = pishkhan_demo::spawn_psp(
+        &global.data_dir.join("psp"),
+        &pishkhan_demo::PspOptions {
+            control_token: Some(control_token.clone()),
+            ..pishkhan_demo::PspOptions::default()
+        },
+    )
+    .await
+    .context("cannot start the reference card processor")?;
+    let history = crate::demo_payments::generate(store.clone(), &psp.url, &control_token, seed)
+        .await
+        .context("cannot make the demo's month of payments")?;
+    let payments = payments_from_flags(args, Some(&psp.url))?;
+    println!("  payments: card processor {} (pishkhan psp serve)", psp.url);
+    if history.payments > 0 {
+        println!(
+            "            {} payments over the last 30 days, {} days settled, {} reconciliation mismatches",
+            history.payments, history.days_settled, history.mismatches
+        );
+    }
     println!(
         "  audit:    pishkhan audit verify --data-dir {}",
         global.data_dir.display()
@@ -159,6 +182,7 @@ pub async fn demo(
     )
     .await;
     drop(agencies);
+    drop(psp);
     served
 }
 
