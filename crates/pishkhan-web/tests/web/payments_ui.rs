@@ -271,6 +271,14 @@ async fn browser_an_operator_takes_a_payment_the_payer_pays_and_the_receipt_show
             today.contains(&digits(&id.to_string(), lang)),
             "today's payments list {id}: {today}"
         );
+        // An operator refunds nothing; the office's manager may, within what was paid.
+        assert!(
+            b.find_all("#refund-form").await.is_empty(),
+            "no refund form for an operator"
+        );
+        if width == 1366 {
+            refund_as_manager(b, &app, id, lang).await;
+        }
         session.quit().await;
     }
 
@@ -278,6 +286,44 @@ async fn browser_an_operator_takes_a_payment_the_payer_pays_and_the_receipt_show
     env.stop().await;
     app.stop().await;
     assert!(problems.is_empty(), "axe-core at 390px: {problems:#?}");
+}
+
+/// The manager refunds part of payment `id`: too much is refused in the page's language with
+/// the form as typed, then a part is refunded and listed.
+async fn refund_as_manager(b: &Browser, app: &TestApp, id: i64, lang: &str) {
+    staff_session(b, app, "manager", lang).await;
+    b.goto(&format!("{}/payments/{id}", app.base)).await;
+    b.type_into(
+        "#refund-form input[name=amount_rials]",
+        &(FEE + 1).to_string(),
+    )
+    .await;
+    b.type_into("#refund-form input[name=reason]", "service not given")
+        .await;
+    b.click(&b.find("#refund-form button[type=submit]").await)
+        .await;
+    b.find("#payment-error").await;
+    let said = visible_text(b, "#payment-error").await;
+    let expected = match lang {
+        "fa" => "مبلغ بازپرداخت از باقی‌ماندهٔ این پرداخت بیشتر است.",
+        _ => "The refund is more than what is left of this payment.",
+    };
+    assert_eq!(said.trim(), expected, "too large a refund ({lang})");
+    let kept = b
+        .attr(&b.find("#refund-form input[name=reason]").await, "value")
+        .await
+        .unwrap_or_default();
+    assert_eq!(kept, "service not given", "the reason is kept");
+    b.type_into("#refund-form input[name=amount_rials]", "50000")
+        .await;
+    b.click(&b.find("#refund-form button[type=submit]").await)
+        .await;
+    b.find("#payment-notice").await;
+    let refunds = visible_text(b, "#payment-refunds").await;
+    assert!(
+        refunds.contains(&amount(50_000, lang)) && refunds.contains("service not given"),
+        "the refund is listed ({lang}): {refunds}"
+    );
 }
 
 #[tokio::test]
