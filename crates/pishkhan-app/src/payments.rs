@@ -95,7 +95,12 @@ pub async fn start(
         Caller::Staff(s) => {
             let office = s.actor.office.ok_or(AppError::Forbidden(Denied::Role))?;
             let permit = s.permit(Action::TakePayment { office })?;
-            (permit, office, PaymentChannel::Counter, format!("staff:{}", s.actor.id))
+            (
+                permit,
+                office,
+                PaymentChannel::Counter,
+                format!("staff:{}", s.actor.id),
+            )
         }
         Caller::Citizen(c) => {
             let permit = authorize(
@@ -109,7 +114,18 @@ pub async fn start(
             (permit, office, PaymentChannel::Online, by)
         }
     };
-    start_with(state, &permit, office, channel, &requested_by, &key, req, &case_id, ctx).await
+    start_with(
+        state,
+        &permit,
+        office,
+        channel,
+        &requested_by,
+        &key,
+        req,
+        &case_id,
+        ctx,
+    )
+    .await
 }
 
 /// The office of the citizen's own booked appointment for this service.
@@ -152,21 +168,29 @@ async fn start_with(
     ctx: &AuditContext,
 ) -> Result<PaymentView, AppError> {
     let rt = psp(state)?.clone();
-    let service = state.store().service(&req.service).await.map_err(|e| match e {
-        StoreError::NotFound { .. } => AppError::invalid(
-            "unknown_service",
-            "service",
-            "no catalogue service has this code",
-        ),
-        other => other.into(),
-    })?;
+    let service = state
+        .store()
+        .service(&req.service)
+        .await
+        .map_err(|e| match e {
+            StoreError::NotFound { .. } => AppError::invalid(
+                "unknown_service",
+                "service",
+                "no catalogue service has this code",
+            ),
+            other => other.into(),
+        })?;
     let today = jalali_day_of_ms(ctx.now_ms);
     let tariff = state
         .store()
         .tariff_on(&req.service, today)
         .await?
         .ok_or_else(|| {
-            AppError::invalid("no_fee", "service", "this service has no fee in force today")
+            AppError::invalid(
+                "no_fee",
+                "service",
+                "this service has no fee in force today",
+            )
         })?;
     let legs = payment::legs_for(&tariff, &service.agency, office);
     let amount = Rials::new(payment::total(&legs))?;
@@ -213,7 +237,11 @@ async fn start_with(
     let base = state.config().public_url.trim_end_matches('/').to_string();
     let callback = format!("{base}/api/v1/payments/callback");
     let back = format!("{base}/payments/{}/return", payment.id);
-    match rt.client.token(payment.id, amount.get(), &callback, &back).await {
+    match rt
+        .client
+        .token(payment.id, amount.get(), &callback, &back)
+        .await
+    {
         Ok(token) => {
             let mut m = PaymentMove::new(
                 PaymentStatus::Created,
@@ -236,7 +264,12 @@ async fn start_with(
         Err(e) => {
             state
                 .store()
-                .note_payment(payment.id, "psp_unreachable", &e.to_string(), state.now_ms())
+                .note_payment(
+                    payment.id,
+                    "psp_unreachable",
+                    &e.to_string(),
+                    state.now_ms(),
+                )
                 .await?;
             Err(upstream(&e))
         }
@@ -246,7 +279,9 @@ async fn start_with(
 fn upstream(e: &PspError) -> AppError {
     AppError::Upstream {
         code: "psp_unavailable",
-        message: format!("the card processor did not answer ({e}); retry with the same Idempotency-Key"),
+        message: format!(
+            "the card processor did not answer ({e}); retry with the same Idempotency-Key"
+        ),
         timeout: matches!(e, PspError::Timeout),
     }
 }
@@ -275,7 +310,12 @@ pub async fn callback(state: &App, cb: &CallbackInput) -> Result<Payment, AppErr
     if cb.order_id != p.id {
         state
             .store()
-            .note_payment(p.id, "callback_mismatch", &format!("order {}", cb.order_id), now)
+            .note_payment(
+                p.id,
+                "callback_mismatch",
+                &format!("order {}", cb.order_id),
+                now,
+            )
             .await?;
         return Err(AppError::invalid(
             "callback_mismatch",
@@ -290,7 +330,8 @@ pub async fn callback(state: &App, cb: &CallbackInput) -> Result<Payment, AppErr
     );
     match p.status {
         PaymentStatus::Pending if cb.paid => {
-            let mut m = PaymentMove::new(PaymentStatus::Pending, PaymentStatus::Paid, "callback", now);
+            let mut m =
+                PaymentMove::new(PaymentStatus::Pending, PaymentStatus::Paid, "callback", now);
             m.detail = detail;
             m.ref_num = cb.ref_num.clone();
             m.card_mask = cb.card_mask.clone();
@@ -304,17 +345,27 @@ pub async fn callback(state: &App, cb: &CallbackInput) -> Result<Payment, AppErr
             confirm(state, paid).await
         }
         PaymentStatus::Pending => {
-            let mut m =
-                PaymentMove::new(PaymentStatus::Pending, PaymentStatus::Failed, "cancelled", now);
+            let mut m = PaymentMove::new(
+                PaymentStatus::Pending,
+                PaymentStatus::Failed,
+                "cancelled",
+                now,
+            );
             m.detail = "the payer cancelled at the processor".into();
             Ok(state.store().move_payment(p.id, &m).await?)
         }
         PaymentStatus::Paid => {
-            state.store().note_payment(p.id, "duplicate_callback", &detail, now).await?;
+            state
+                .store()
+                .note_payment(p.id, "duplicate_callback", &detail, now)
+                .await?;
             confirm(state, p).await
         }
         PaymentStatus::Reversed | PaymentStatus::Failed => {
-            state.store().note_payment(p.id, "late_callback", &detail, now).await?;
+            state
+                .store()
+                .note_payment(p.id, "late_callback", &detail, now)
+                .await?;
             if let (Some(token), Ok(rt)) = (&p.token, psp(state)) {
                 // The processor must not keep money for an order we gave up.
                 if let Err(e) = rt.client.reverse(token).await {
@@ -324,7 +375,10 @@ pub async fn callback(state: &App, cb: &CallbackInput) -> Result<Payment, AppErr
             Ok(p)
         }
         _ => {
-            state.store().note_payment(p.id, "duplicate_callback", &detail, now).await?;
+            state
+                .store()
+                .note_payment(p.id, "duplicate_callback", &detail, now)
+                .await?;
             Ok(p)
         }
     }
@@ -402,9 +456,8 @@ async fn confirm(state: &App, p: Payment) -> Result<Payment, AppError> {
             if !past_deadline {
                 return Ok(p);
             }
-            if let Err(e) = rt.client.reverse(&token).await {
-                tracing::warn!(payment = p.id, error = %e, "could not cancel an expired token");
-            }
+            // Nothing to reverse: if the payer pays after all, that callback comes to a
+            // failed payment and is reversed then.
             let mut m = PaymentMove::new(p.status, PaymentStatus::Failed, "expired", now);
             m.detail = "not paid before its deadline".into();
             settle_move(state, &p, &m).await
@@ -462,7 +515,12 @@ pub async fn chase(state: &App) -> Result<usize, AppError> {
             if now - p.created_at_ms < CREATED_EXPIRES_MS {
                 continue;
             }
-            let mut m = PaymentMove::new(PaymentStatus::Created, PaymentStatus::Failed, "expired", now);
+            let mut m = PaymentMove::new(
+                PaymentStatus::Created,
+                PaymentStatus::Failed,
+                "expired",
+                now,
+            );
             m.detail = "the card processor never issued a token".into();
             settle_move(state, &p, &m).await.map(|_| ())
         } else {
@@ -781,7 +839,11 @@ pub async fn settle_day(
 }
 
 /// A day's settlement as a CSV file: one row per payee.
-pub async fn settlement_csv(state: &App, by: &StaffSession, day: JalaliDate) -> Result<String, AppError> {
+pub async fn settlement_csv(
+    state: &App,
+    by: &StaffSession,
+    day: JalaliDate,
+) -> Result<String, AppError> {
     let rows = settlements(state, by, Some(day), None).await?;
     let mut out = String::from("date,payee,holder,sheba,amount_rials,payments\n");
     for s in rows {
@@ -826,7 +888,11 @@ pub async fn settlements(
     };
     Ok(state
         .store()
-        .settlements(day, account.as_ref(), if day.is_some() { 10_000 } else { 400 })
+        .settlements(
+            day,
+            account.as_ref(),
+            if day.is_some() { 10_000 } else { 400 },
+        )
         .await?)
 }
 
@@ -856,7 +922,8 @@ pub async fn reconcile_day(
         };
         match row.kind {
             ReportKind::Payment => theirs.push(v),
-            ReportKind::Refund => match their_refunds.iter_mut().find(|r| r.order_id == v.order_id) {
+            ReportKind::Refund => match their_refunds.iter_mut().find(|r| r.order_id == v.order_id)
+            {
                 Some(r) => r.amount += v.amount,
                 None => their_refunds.push(v),
             },
@@ -901,7 +968,12 @@ pub async fn daily(state: &App) -> Result<(), AppError> {
         ip: None,
         request_id: None,
     };
-    if state.store().settlements(Some(yesterday), None, 1).await?.is_empty() {
+    if state
+        .store()
+        .settlements(Some(yesterday), None, 1)
+        .await?
+        .is_empty()
+    {
         match settle_day(state, None, yesterday, &ctx).await {
             Ok(_) | Err(AppError::Conflict { .. }) => {}
             Err(e) => return Err(e),

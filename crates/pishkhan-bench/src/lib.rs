@@ -12,6 +12,7 @@
 pub mod booking;
 pub mod exchange;
 pub mod identity;
+pub mod payments;
 pub mod release;
 
 pub use booking::{BookingBenchArgs, booking};

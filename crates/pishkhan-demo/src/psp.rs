@@ -63,6 +63,11 @@ pub async fn spawn_psp(data_dir: &Path, options: &PspOptions) -> anyhow::Result<
         Some(t) => cmd.env("PISHKHAN_PSP_CONTROL_TOKEN", t),
         None => cmd.env_remove("PISHKHAN_PSP_CONTROL_TOKEN"),
     };
+    if std::env::var_os("RUST_LOG").is_none() {
+        // The demo's month of history calls back to a server not yet listening: that is
+        // expected, so the processor's undelivered-callback warnings stay out of the terminal.
+        cmd.env("RUST_LOG", "info,pishkhan_psp::callback=error");
+    }
     let mut child = cmd
         // The child holds the read end; when this process ends, however it ends, the pipe
         // closes and the PSP stops.

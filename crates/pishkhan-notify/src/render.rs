@@ -380,13 +380,25 @@ pub fn render_message(
                 .get("effective_from")
                 .and_then(serde_json::Value::as_str)
                 .and_then(|d| pishkhan_domain::JalaliDate::parse(d).ok());
-            let year_fa = year.map(|y| to_persian_digits(&y.to_string())).unwrap_or_default();
+            let year_fa = year
+                .map(|y| to_persian_digits(&y.to_string()))
+                .unwrap_or_default();
             let year_en = year.map(|y| y.to_string()).unwrap_or_default();
             let from_fa = from
-                .map(|d| format!(" و از {} اجرا می‌شود", d.format_long(pishkhan_domain::model::Lang::Fa)))
+                .map(|d| {
+                    format!(
+                        " و از {} اجرا می‌شود",
+                        d.format_long(pishkhan_domain::model::Lang::Fa)
+                    )
+                })
                 .unwrap_or_default();
             let from_en = from
-                .map(|d| format!(" and apply from {}", d.format_long(pishkhan_domain::model::Lang::En)))
+                .map(|d| {
+                    format!(
+                        " and apply from {}",
+                        d.format_long(pishkhan_domain::model::Lang::En)
+                    )
+                })
                 .unwrap_or_default();
             Rendered {
                 text_fa: format!(

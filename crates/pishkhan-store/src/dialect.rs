@@ -34,6 +34,16 @@ pub(crate) trait Dialect: Send + Sync + 'static {
     /// Starts a write transaction (see [`crate::sql::SqlStore::begin_write`]).
     async fn begin_write(&self, pool: &AnyPool) -> Result<(WriteTurn<'_>, AnyTx<'static>)>;
 
+    /// The writer's turn alone, for a write through a native connection (the ledger's), so it
+    /// is ordered with the pool's write transactions.
+    async fn write_turn(&self) -> WriteTurn<'_>;
+
+    /// The embedded database's file, for a native connection; `None` on PostgreSQL.
+    fn embedded_file(&self) -> Option<&std::path::Path>;
+
+    /// How a read transaction that must see one snapshot throughout begins.
+    fn read_snapshot(&self) -> &'static str;
+
     /// Makes concurrent office-code allocations queue until the previous one commits.
     async fn lock_office_codes(&self, tx: &mut AnyTx<'_>) -> Result<()>;
 
@@ -102,6 +112,19 @@ impl Dialect for Sqlite {
         Ok((Some(turn), tx))
     }
 
+    async fn write_turn(&self) -> WriteTurn<'_> {
+        Some(self.writer.lock().await)
+    }
+
+    fn embedded_file(&self) -> Option<&std::path::Path> {
+        Some(&self.path)
+    }
+
+    /// Under WAL, a deferred transaction's first read fixes its snapshot until it ends.
+    fn read_snapshot(&self) -> &'static str {
+        "BEGIN"
+    }
+
     /// The single writer already serialises allocations.
     async fn lock_office_codes(&self, _tx: &mut AnyTx<'_>) -> Result<()> {
         Ok(())
@@ -160,6 +183,18 @@ impl Dialect for Postgres {
 
     async fn begin_write(&self, pool: &AnyPool) -> Result<(WriteTurn<'_>, AnyTx<'static>)> {
         Ok((None, pool.begin().await?))
+    }
+
+    async fn write_turn(&self) -> WriteTurn<'_> {
+        None
+    }
+
+    fn embedded_file(&self) -> Option<&std::path::Path> {
+        None
+    }
+
+    fn read_snapshot(&self) -> &'static str {
+        "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"
     }
 
     async fn lock_office_codes(&self, tx: &mut AnyTx<'_>) -> Result<()> {

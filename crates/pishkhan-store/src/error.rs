@@ -45,6 +45,17 @@ pub enum StoreError {
     #[error("migration {name} failed: {reason}")]
     Migration { name: String, reason: String },
 
+    /// `Book::apply` refused a transfer of a batch that had to apply whole (`post_in_tx`).
+    #[error("ledger transfer {transfer} refused: {}", error.code())]
+    LedgerRefused {
+        transfer: pishkhan_domain::ledger::TransferId,
+        error: pishkhan_domain::ledger::TransferError,
+    },
+
+    /// A ledger call carried more items than one call may: a caller's mistake.
+    #[error("a ledger call carries at most {max} items, not {len}")]
+    LedgerBatchTooLarge { len: usize, max: usize },
+
     #[error("stored data is corrupt: {0}")]
     Corrupt(String),
 

@@ -2,7 +2,7 @@
 //!
 //! Everything above this crate talks to [`Store`], a narrow async interface made of one trait
 //! per area (see `areas/`): [`Registry`], [`Sessions`], [`Appointments`], [`Queue`],
-//! [`Releases`], [`Outbox`], [`ExchangeLog`] and [`Identity`]. Two backends sit behind it: the
+//! [`Releases`], [`Outbox`], [`ExchangeLog`], [`Identity`], [`Fees`] and [`Ledger`]. Two backends sit behind it: the
 //! embedded SQLite store (the default, one owning process) and PostgreSQL (a national
 //! deployment shared by many app processes). [`open`] picks one by URL scheme.
 //!
@@ -21,6 +21,10 @@ mod error;
 mod exchange_log;
 mod fees;
 mod identity;
+mod ledger;
+mod ledger_native;
+mod ledger_rows;
+mod ledger_verify;
 mod listing;
 mod memory_tables;
 mod migrate;
@@ -152,6 +156,7 @@ pub trait Store:
     + ExchangeLog
     + Identity
     + Fees
+    + Ledger
     + Payments
     + Send
     + Sync
@@ -168,6 +173,7 @@ impl<T> Store for T where
         + ExchangeLog
         + Identity
         + Fees
+        + Ledger
         + Payments
         + Send
         + Sync

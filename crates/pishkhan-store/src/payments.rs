@@ -16,9 +16,8 @@ use sqlx::any::AnyRow;
 
 use crate::areas::{
     Finding, MAX_PAYMENT_EVENTS, MAX_PAYMENTS_LISTED, MAX_PAYMENTS_PER_DAY, NewPayment,
-    NewSettlement, PayeeAccount, Payment, PaymentChannel, PaymentEvent, PaymentFilter,
-    PaymentMove, PaymentStatus, Payments, Reconciliation, Refund, RefundStatus, Settlement,
-    StoredMismatch,
+    NewSettlement, PayeeAccount, Payment, PaymentChannel, PaymentEvent, PaymentFilter, PaymentMove,
+    PaymentStatus, Payments, Reconciliation, Refund, RefundStatus, Settlement, StoredMismatch,
 };
 use crate::ledger::post_in_tx;
 use crate::sql::{AnyTx, Arg, Sql, SqlStore, audit_permit, corrupt, field, require};
@@ -273,11 +272,12 @@ async fn note(store: &SqlStore, id: i64, what: &str, detail: &str, at_ms: i64) -
     let (_turn, mut tx) = store.begin_write().await?;
     let outcome = async {
         let p = payment_in(&mut tx, id).await?;
-        let count: i64 = sqlx::query("SELECT COUNT(*) AS n FROM payment_events WHERE payment_id = $1")
-            .bind(id)
-            .fetch_one(&mut *tx)
-            .await?
-            .try_get("n")?;
+        let count: i64 =
+            sqlx::query("SELECT COUNT(*) AS n FROM payment_events WHERE payment_id = $1")
+                .bind(id)
+                .fetch_one(&mut *tx)
+                .await?
+                .try_get("n")?;
         // A processor that calls back forever must not grow the history without end.
         if count >= MAX_PAYMENT_EVENTS as i64 {
             return Ok(());
@@ -309,6 +309,17 @@ fn refund_from_row(r: &AnyRow) -> Result<Refund> {
         )?,
         paid_at_ms: r.try_get("paid_at_ms")?,
     })
+}
+
+async fn refund_in(tx: &mut AnyTx<'_>, id: i64) -> Result<Refund> {
+    let r = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {REFUND_COLS} FROM refunds WHERE id = $1"
+    )))
+    .bind(id)
+    .fetch_optional(&mut **tx)
+    .await?
+    .ok_or(StoreError::NotFound { entity: "refund" })?;
+    refund_from_row(&r)
 }
 
 const REFUND_COLS: &str = "id, payment_id, amount_rials, reason, requested_by, status, \
@@ -409,20 +420,7 @@ async fn complete_refund(
 ) -> Result<Refund> {
     let (_turn, mut tx) = store.begin_write().await?;
     let outcome = async {
-        let load = |tx: &mut AnyTx<'static>| {
-            let q = sqlx::query(sqlx::AssertSqlSafe(format!(
-                "SELECT {REFUND_COLS} FROM refunds WHERE id = $1"
-            )))
-            .bind(refund);
-            async move {
-                let r = q
-                    .fetch_optional(&mut **tx)
-                    .await?
-                    .ok_or(StoreError::NotFound { entity: "refund" })?;
-                refund_from_row(&r)
-            }
-        };
-        let r = load(&mut tx).await?;
+        let r = refund_in(&mut tx, refund).await?;
         if r.status == RefundStatus::Paid {
             return Ok(r);
         }
@@ -451,7 +449,7 @@ async fn complete_refund(
             at_ms,
         )
         .await?;
-        load(&mut tx).await
+        refund_in(&mut tx, refund).await
     }
     .await;
     crate::bookings::finish(tx, outcome).await
@@ -460,8 +458,14 @@ async fn complete_refund(
 fn settlement_from_row(r: &AnyRow) -> Result<Settlement> {
     Ok(Settlement {
         id: r.try_get("id")?,
-        day: field("settlement day", JalaliDate::parse(&r.try_get::<String, _>("day")?))?,
-        account: field("settlement account", Account::parse(&r.try_get::<String, _>("account")?))?,
+        day: field(
+            "settlement day",
+            JalaliDate::parse(&r.try_get::<String, _>("day")?),
+        )?,
+        account: field(
+            "settlement account",
+            Account::parse(&r.try_get::<String, _>("account")?),
+        )?,
         sheba: r.try_get("sheba")?,
         holder: r.try_get("holder")?,
         amount: field("settlement amount", Rials::new(r.try_get("amount_rials")?))?,
@@ -572,7 +576,10 @@ async fn payee_in(tx: &mut AnyTx<'_>, account: &Account) -> Result<Option<PayeeA
     row.map(|r| {
         Ok(PayeeAccount {
             account: account.clone(),
-            sheba: field("payee sheba", Sheba::parse(&r.try_get::<String, _>("sheba")?))?,
+            sheba: field(
+                "payee sheba",
+                Sheba::parse(&r.try_get::<String, _>("sheba")?),
+            )?,
             holder: r.try_get("holder")?,
             updated_at_ms: r.try_get("updated_at_ms")?,
         })
@@ -597,7 +604,10 @@ fn mismatch_from_row(r: &AnyRow) -> Result<StoredMismatch> {
 fn reconciliation_from_row(r: &AnyRow) -> Result<Reconciliation> {
     Ok(Reconciliation {
         id: r.try_get("id")?,
-        day: field("reconciliation day", JalaliDate::parse(&r.try_get::<String, _>("day")?))?,
+        day: field(
+            "reconciliation day",
+            JalaliDate::parse(&r.try_get::<String, _>("day")?),
+        )?,
         processor_rows: r.try_get("processor_rows")?,
         our_rows: r.try_get("our_rows")?,
         matched: r.try_get("matched")?,
@@ -741,7 +751,8 @@ impl Payments for SqlStore {
     async fn payments(&self, filter: &PaymentFilter) -> Result<Vec<Payment>> {
         let mut sql = Sql::new(&format!("SELECT {PAYMENT_COLS} FROM payments WHERE 1 = 1"));
         if let Some(o) = filter.office {
-            sql.push(" AND office_code = ").arg(Arg::Int(i64::from(o.get())));
+            sql.push(" AND office_code = ")
+                .arg(Arg::Int(i64::from(o.get())));
         }
         if let Some(n) = &filter.national_code {
             sql.push(" AND national_code = ").arg(Arg::Text(n.clone()));
@@ -896,7 +907,10 @@ impl Payments for SqlStore {
         row.map(|r| {
             Ok(PayeeAccount {
                 account: account.clone(),
-                sheba: field("payee sheba", Sheba::parse(&r.try_get::<String, _>("sheba")?))?,
+                sheba: field(
+                    "payee sheba",
+                    Sheba::parse(&r.try_get::<String, _>("sheba")?),
+                )?,
                 holder: r.try_get("holder")?,
                 updated_at_ms: r.try_get("updated_at_ms")?,
             })
@@ -933,7 +947,9 @@ impl Payments for SqlStore {
         account: Option<&Account>,
         limit: usize,
     ) -> Result<Vec<Settlement>> {
-        let mut sql = Sql::new(&format!("SELECT {SETTLEMENT_COLS} FROM settlements WHERE 1 = 1"));
+        let mut sql = Sql::new(&format!(
+            "SELECT {SETTLEMENT_COLS} FROM settlements WHERE 1 = 1"
+        ));
         if let Some(d) = day {
             sql.push(" AND day = ").arg(Arg::Text(d.to_string()));
         }
@@ -967,7 +983,7 @@ impl Payments for SqlStore {
             })
             .collect::<Result<_>>()?;
         let rows = sqlx::query(
-            "SELECT payment_id, SUM(amount_rials) AS amount FROM refunds \
+            "SELECT payment_id, CAST(SUM(amount_rials) AS BIGINT) AS amount FROM refunds \
              WHERE created_day = $1 AND status = 'paid' GROUP BY payment_id ORDER BY payment_id",
         )
         .bind(day.to_string())
@@ -1017,7 +1033,8 @@ impl Payments for SqlStore {
              FROM compliance_findings WHERE 1 = 1",
         );
         if let Some(o) = office {
-            sql.push(" AND office_code = ").arg(Arg::Int(i64::from(o.get())));
+            sql.push(" AND office_code = ")
+                .arg(Arg::Int(i64::from(o.get())));
         }
         sql.push(" ORDER BY id DESC LIMIT ")
             .arg(Arg::Int(limit.clamp(1, MAX_PAYMENTS_LISTED) as i64));

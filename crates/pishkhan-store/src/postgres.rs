@@ -65,6 +65,10 @@ const MIGRATIONS: &[Migration] = &[
         sql: include_str!("../migrations/postgres/0014_checkpoint_time.sql"),
     },
     Migration {
+        name: "0015_ledger",
+        sql: include_str!("../migrations/postgres/0015_ledger.sql"),
+    },
+    Migration {
         name: "0016_payments",
         sql: include_str!("../migrations/postgres/0016_payments.sql"),
     },

@@ -34,6 +34,8 @@ pub(crate) struct SqlStore {
     pub(crate) bookings: Box<dyn BookingWriter>,
     /// Background work of the engine (the WAL checkpointer on SQLite).
     _background: Option<crate::sqlite::Checkpointer>,
+    /// The embedded ledger's native connection, started by its first batch (`ledger.rs`).
+    pub(crate) ledger: tokio::sync::OnceCell<Option<crate::ledger_native::NativeLedger>>,
 }
 
 impl SqlStore {
@@ -56,6 +58,7 @@ impl SqlStore {
             _lock: lock,
             tracking_key,
             bookings,
+            ledger: tokio::sync::OnceCell::new(),
         })
     }
 

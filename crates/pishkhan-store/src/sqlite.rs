@@ -72,6 +72,10 @@ const MIGRATIONS: &[Migration] = &[
         sql: include_str!("../migrations/sqlite/0014_checkpoint_time.sql"),
     },
     Migration {
+        name: "0015_ledger",
+        sql: include_str!("../migrations/sqlite/0015_ledger.sql"),
+    },
+    Migration {
         name: "0016_payments",
         sql: include_str!("../migrations/sqlite/0016_payments.sql"),
     },
@@ -86,7 +90,7 @@ pub(crate) const BUSY_TIMEOUT_MS: u32 = 5_000;
 const CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_millis(100);
 /// WAL pages after which a committing connection checkpoints itself: only a safety net for a
 /// checkpointer that falls behind (64 MiB at 4 KiB pages).
-const WAL_AUTOCHECKPOINT_PAGES: u32 = 16_384;
+pub(crate) const WAL_AUTOCHECKPOINT_PAGES: u32 = 16_384;
 
 /// Copies the WAL into the database file from a pooled connection of its own, every
 /// [`CHECKPOINT_EVERY`]. SQLite otherwise checkpoints inside whichever commit crosses 1,000

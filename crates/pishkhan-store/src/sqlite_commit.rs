@@ -111,7 +111,9 @@ impl Commit {
     }
 }
 
-fn open(path: &Path) -> Result<Connection> {
+/// A native connection to the embedded database, set up for a writer (also the ledger's,
+/// `ledger_native.rs`).
+pub(crate) fn open(path: &Path) -> Result<Connection> {
     let conn = Connection::open(PathBuf::from(path))?;
     // SQLite's own busy handler backs off to 100 ms sleeps, so while the pool's connections
     // commit short transactions back to back (the outbox dispatcher) this writer lost the race

@@ -19,6 +19,10 @@ use pishkhan_store::{
 };
 use pishkhan_testkit::{SMALL_OFFICES, TestDb, load_small_nation};
 
+#[path = "store/ledger.rs"]
+mod ledger;
+#[path = "store/payments.rs"]
+mod payments;
 #[path = "store/session_invalidation.rs"]
 mod session_invalidation;
 

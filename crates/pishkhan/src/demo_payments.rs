@@ -21,7 +21,9 @@ use pishkhan_domain::model::{Channel, Office, OfficeStatus, Username};
 use pishkhan_domain::schedule::{tehran_instant, unix_ms};
 use pishkhan_domain::tehran::jalali_today;
 use pishkhan_domain::{NationalCode, Sheba};
-use pishkhan_store::{AuditContext, OfficeFilter, PageRequest, PaymentFilter, ServiceFilter, Store};
+use pishkhan_store::{
+    AuditContext, OfficeFilter, PageRequest, PaymentFilter, ServiceFilter, Store,
+};
 
 /// Offices that took payments in the demo month.
 const OFFICES: u32 = 6;
@@ -43,7 +45,10 @@ struct Dice(u64);
 
 impl Dice {
     fn next(&mut self, n: u64) -> u64 {
-        self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         (self.0 >> 33) % n.max(1)
     }
 }
@@ -91,7 +96,8 @@ pub async fn generate(
         clock.clone(),
     );
     let timeout = Duration::from_secs(10);
-    let client = PspClient::new(psp_url, "pishkhan", timeout).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let client =
+        PspClient::new(psp_url, "pishkhan", timeout).map_err(|e| anyhow::anyhow!("{e}"))?;
     let payer = PspClient::new(psp_url, "pishkhan", timeout).map_err(|e| anyhow::anyhow!("{e}"))?;
     let control =
         PspControl::new(psp_url, control_token, timeout).map_err(|e| anyhow::anyhow!("{e}"))?;
@@ -111,18 +117,24 @@ pub async fn generate(
         .await?
         .items;
     let services: Vec<_> = store
-        .services(&ServiceFilter::default(), PageRequest::new(1, 200)?)
+        .services(&ServiceFilter::default(), PageRequest::new(1, 100)?)
         .await?
         .items
         .into_iter()
         .filter(|s| s.channel != Channel::Online)
         .take(12)
         .collect();
-    anyhow::ensure!(!services.is_empty(), "the demo catalogue has no counter services");
+    anyhow::ensure!(
+        !services.is_empty(),
+        "the demo catalogue has no counter services"
+    );
 
     // Every payee that will be settled gets an account.
     let system = |reason| Principal::System { reason };
-    let permit = authorize(&system("demo payees"), Action::SetPayeeAccount { office: None })?;
+    let permit = authorize(
+        &system("demo payees"),
+        Action::SetPayeeAccount { office: None },
+    )?;
     let mut n = 1;
     let mut payees: Vec<(Account, String)> = offices
         .iter()
@@ -149,7 +161,10 @@ pub async fn generate(
         n += 1;
     }
 
-    let manager = store.staff_by_username(&Username::parse("manager")?).await.ok();
+    let manager = store
+        .staff_by_username(&Username::parse("manager")?)
+        .await
+        .ok();
     let mut dice = Dice(seed ^ 0x9e37_79b9_7f4a_7c15);
     let mut citizen = 1_000_000u64;
     for back in (1..=DAYS).rev() {
@@ -178,9 +193,24 @@ pub async fn generate(
                     .context("the processor gave no token")?;
                 if dice.next(12) == 0 {
                     // The citizen walked away from the terminal.
-                    payer.cancel_as_payer(&token).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+                    payer
+                        .cancel_as_payer(&token)
+                        .await
+                        .map_err(|e| anyhow::anyhow!("{e}"))?;
                     clock.advance(time::Duration::minutes(1));
-                    payments::check_as_system(&app, view.payment.id).await?;
+                    // The processor's callback, delivered by hand: no server listens yet.
+                    payments::callback(
+                        &app,
+                        &payments::CallbackInput {
+                            token,
+                            order_id: view.payment.id,
+                            paid: false,
+                            ref_num: None,
+                            amount_rials: view.payment.amount.get(),
+                            card_mask: None,
+                        },
+                    )
+                    .await?;
                     continue;
                 }
                 payer
@@ -211,11 +241,22 @@ pub async fn generate(
         if back == 3 {
             // A stray order at the processor, unknown to us: reconciliation parks it.
             let stray = payer
-                .token(900_000_000 + back, 150_000, "http://127.0.0.1:9/cb", "http://127.0.0.1:9/back")
+                .token(
+                    900_000_000 + back,
+                    150_000,
+                    "http://127.0.0.1:9/cb",
+                    "http://127.0.0.1:9/back",
+                )
                 .await
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
-            payer.pay_as_payer(&stray, CARD).await.map_err(|e| anyhow::anyhow!("{e}"))?;
-            payer.verify(&stray).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+            payer
+                .pay_as_payer(&stray, CARD)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            payer
+                .verify(&stray)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
         }
         // The next morning the sweeper settles and reconciles the day.
         set_time(&clock, &control, tehran_instant(day.add_days(1), 60)).await?;

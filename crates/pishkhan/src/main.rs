@@ -113,7 +113,11 @@ pub struct ServeArgs {
     pub psp_merchant: String,
     /// Seconds after its token within which a payment must be verified, or it is reversed.
     /// Keep it below the processor's own window, so we reverse before it does.
-    #[arg(long, env = "PISHKHAN_PAYMENT_VERIFY_WINDOW_S", default_value_t = 1_500)]
+    #[arg(
+        long,
+        env = "PISHKHAN_PAYMENT_VERIFY_WINDOW_S",
+        default_value_t = 1_500
+    )]
     pub payment_verify_window_s: u64,
 }
 

@@ -158,7 +158,10 @@ pub async fn demo(
         .await
         .context("cannot make the demo's month of payments")?;
     let payments = payments_from_flags(args, Some(&psp.url))?;
-    println!("  payments: card processor {} (pishkhan psp serve)", psp.url);
+    println!(
+        "  payments: card processor {} (pishkhan psp serve)",
+        psp.url
+    );
     if history.payments > 0 {
         println!(
             "            {} payments over the last 30 days, {} days settled, {} reconciliation mismatches",
@@ -212,7 +215,10 @@ pub async fn serve(global: &Global, args: &ServeArgs) -> anyhow::Result<()> {
         println!("payments on");
     }
     println!("pishkhan serving on {base}/");
-    run_server(store, global, args, checked, base, listener, exchange, payments).await
+    run_server(
+        store, global, args, checked, base, listener, exchange, payments,
+    )
+    .await
 }
 
 /// The card processor named by `--psp-url` (or `demo_url`, the demo's own), if any.

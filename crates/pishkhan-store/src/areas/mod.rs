@@ -12,6 +12,7 @@
 //! | the exchange's message log | [`ExchangeLog`] | `exchange_log.rs` |
 //! | identity verifications | [`Identity`] | `identity.rs` |
 //! | fee tariffs | [`Fees`] | `fees.rs` |
+//! | the double-entry ledger: transfers, balances, verify | [`Ledger`] | `ledger.rs` |
 //! | payments, refunds, payee accounts, settlements, reconciliations, findings | [`Payments`] | `payments.rs` |
 //!
 //! **The permit rule.** Every method that changes state takes a `&Permit` and checks it was
@@ -28,6 +29,7 @@ mod appointments;
 mod exchange_log;
 mod fees;
 mod identity;
+mod ledger;
 mod outbox;
 mod payments;
 mod queue;
@@ -39,6 +41,7 @@ pub use appointments::*;
 pub use exchange_log::*;
 pub use fees::*;
 pub use identity::*;
+pub use ledger::*;
 pub use outbox::*;
 pub use payments::*;
 pub use queue::*;

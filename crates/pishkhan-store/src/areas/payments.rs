@@ -318,7 +318,8 @@ pub trait Payments: Send + Sync + 'static {
 
     /// What we hold for a day, as reconciliation compares it: every payment verified that day
     /// (whatever became of it since), and every refund made that day as a negative order.
-    async fn verified_orders_on(&self, day: JalaliDate) -> Result<(Vec<OrderView>, Vec<OrderView>)>;
+    async fn verified_orders_on(&self, day: JalaliDate)
+    -> Result<(Vec<OrderView>, Vec<OrderView>)>;
 
     /// Records a day's reconciliation and parks each mismatch in suspense, together.
     /// `Conflict` when the day was reconciled before.

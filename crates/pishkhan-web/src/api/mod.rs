@@ -82,7 +82,10 @@ pub fn router() -> Router<AppState> {
             "/api/v1/reconciliations",
             get(payments::reconciliations).post(payments::reconcile),
         )
-        .route("/api/v1/reconciliations/{id}", get(payments::reconciliation))
+        .route(
+            "/api/v1/reconciliations/{id}",
+            get(payments::reconciliation),
+        )
         .route("/api/v1/ledger/balances", get(payments::balances))
         .route("/api/v1/findings", get(payments::findings))
         .route("/api/v1/staff", post(staff::create))

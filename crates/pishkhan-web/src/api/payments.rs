@@ -38,6 +38,7 @@ fn jalali(field: &'static str, s: &str) -> Result<JalaliDate, ApiError> {
 #[serde(deny_unknown_fields)]
 pub struct PaymentIn {
     /// The catalogue service paid for, such as NID-001.
+    #[schema(pattern = r"^[A-Za-z][A-Za-z0-9-]{2,23}$")]
     pub service: String,
     /// The payer's national code.
     #[schema(pattern = r"^[0-9]{10}$")]
@@ -389,7 +390,8 @@ pub async fn callback(
     if input.token.is_empty() || input.token.len() > 128 {
         return Err(ApiError::App(AppError::NotFound("payment")));
     }
-    let bounded = |s: Option<String>| s.filter(|s| s.len() <= 64 && s.chars().all(|c| c.is_ascii_graphic()));
+    let bounded =
+        |s: Option<String>| s.filter(|s| s.len() <= 64 && s.chars().all(|c| c.is_ascii_graphic()));
     let cb = CallbackInput {
         token: input.token,
         order_id: input.order_id,
@@ -431,8 +433,15 @@ pub async fn set_payee(
     ApiJson(input): ApiJson<PayeeAccountIn>,
 ) -> Result<StatusCode, ApiError> {
     let account = Account::parse(&account)?;
-    payments::set_payee_account(state.app(), &staff, &account, &input.sheba, &input.holder, &ctx)
-        .await?;
+    payments::set_payee_account(
+        state.app(),
+        &staff,
+        &account,
+        &input.sheba,
+        &input.holder,
+        &ctx,
+    )
+    .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
