@@ -1012,6 +1012,102 @@ const PROBLEMS: &[(&str, &str, &str)] = &[
         "درخواست‌ها بیش از اندازه بود؛ کمی بعد دوباره تلاش کنید.",
         "Too many requests; try again shortly.",
     ),
+    // Payments, settlement and reconciliation.
+    (
+        "problem_missing_idempotency_key",
+        "این درخواست پرداخت کلید یکتایی ندارد؛ صفحه را دوباره باز کنید و دوباره تلاش کنید.",
+        "This payment request has no idempotency key; reload the page and try again.",
+    ),
+    (
+        "problem_bad_idempotency_key",
+        "کلید یکتایی این پرداخت درست نیست؛ صفحه را دوباره باز کنید و دوباره تلاش کنید.",
+        "This payment's idempotency key is not valid; reload the page and try again.",
+    ),
+    (
+        "problem_no_fee",
+        "این خدمت امروز هزینه‌ای ندارد که پرداخت شود.",
+        "This service has no fee to pay today.",
+    ),
+    (
+        "problem_no_such_booking",
+        "پرداخت برخط فقط برای نوبت رزروشدهٔ خودتان و با کد رهگیری آن است.",
+        "Online payment is only for one of your own booked appointments, by its tracking code.",
+    ),
+    (
+        "problem_psp_unavailable",
+        "درگاه پرداخت پاسخ نداد؛ چند لحظه بعد همین فرم را دوباره بفرستید. پرداخت دوباره گرفته نمی‌شود.",
+        "The card processor did not answer; send the same form again in a moment. Nothing is charged twice.",
+    ),
+    (
+        "problem_not_paid",
+        "رسید پس از تأیید پرداخت صادر می‌شود.",
+        "A receipt is issued once the payment is confirmed.",
+    ),
+    (
+        "problem_refund_exceeds",
+        "مبلغ بازپرداخت از باقی‌ماندهٔ این پرداخت بیشتر است.",
+        "The refund is more than what is left of this payment.",
+    ),
+    (
+        "problem_refund_exceeds_balance",
+        "ماندهٔ تسویه‌نشدهٔ ذی‌نفعان اکنون این بازپرداخت را پوشش نمی‌دهد.",
+        "The payees' unsettled balance cannot cover this refund now.",
+    ),
+    (
+        "problem_already_settled",
+        "این روز پیش‌تر تسویه شده است.",
+        "This day has already been settled.",
+    ),
+    (
+        "problem_already_reconciled",
+        "این روز پیش‌تر تطبیق داده شده است.",
+        "This day has already been reconciled.",
+    ),
+    (
+        "problem_day_not_over",
+        "روز پس از پایانش تسویه و تطبیق می‌شود؛ روزی پیش از امروز برگزینید.",
+        "A day is settled and reconciled once it is over; choose a day before today.",
+    ),
+    (
+        "problem_bad_callback_status",
+        "وضعیت اعلام‌شده از سوی پرداخت‌یار شناخته نیست.",
+        "The processor's callback status is not known.",
+    ),
+    (
+        "problem_callback_mismatch",
+        "اعلام پرداخت‌یار با سفارش این پرداخت نمی‌خواند.",
+        "The processor's callback names another order than this payment.",
+    ),
+    (
+        "problem_bad_holder",
+        "نام صاحب حساب را در ۱ تا ۲۰۰ نویسه بنویسید.",
+        "Name the account holder in 1 to 200 characters.",
+    ),
+    (
+        "problem_not_a_payee",
+        "فقط دفتر، دستگاه یا خزانه به حساب شبا تسویه می‌شوند.",
+        "Only an office, an agency or the treasury is settled to a Sheba account.",
+    ),
+    (
+        "problem_bad_case_id",
+        "شماره پرونده باید ۱ تا ۶۴ نویسه در یک سطر باشد.",
+        "A case reference is 1 to 64 characters on one line.",
+    ),
+    (
+        "problem_bad_reason",
+        "دلیل را در ۱ تا ۵۰۰ نویسه بنویسید.",
+        "Give the reason in 1 to 500 characters.",
+    ),
+    (
+        "problem_invalid_account",
+        "این حساب در دفتر کل شناخته نیست.",
+        "This is not a ledger account.",
+    ),
+    (
+        "problem_unavailable",
+        "این کار اکنون در دسترس نیست؛ کمی بعد دوباره تلاش کنید.",
+        "This is not available right now; try again shortly.",
+    ),
     // By kind, for a code without its own text.
     (
         "problem_kind_invalid",
@@ -1309,6 +1405,8 @@ impl Tr {
             .chain(crate::ui::console::MESSAGES.iter())
             .chain(crate::ui::survey::MESSAGES.iter())
             .chain(crate::ui::identity::MESSAGES.iter())
+            .chain(crate::ui::payments::MESSAGES.iter())
+            .chain(crate::ui::settlements::MESSAGES.iter())
             .chain(PROBLEMS.iter())
             .chain(NAMES.iter())
             .find(|(k, _, _)| *k == key);

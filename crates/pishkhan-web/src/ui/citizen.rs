@@ -419,7 +419,7 @@ impl FromRequestParts<AppState> for CitizenCtx {
 }
 
 impl CitizenCtx {
-    fn chrome(&self) -> Chrome {
+    pub(super) fn chrome(&self) -> Chrome {
         Chrome {
             t: self.t,
             user: None,
@@ -429,7 +429,7 @@ impl CitizenCtx {
         }
     }
 
-    fn fail(&self, err: impl Into<ApiError>) -> UiError {
+    pub(super) fn fail(&self, err: impl Into<ApiError>) -> UiError {
         UiError {
             t: self.t,
             err: err.into(),
@@ -438,14 +438,22 @@ impl CitizenCtx {
     }
 
     /// The double-submit check: the form field must equal the cookie sent with the request.
-    fn check_csrf(&self, presented: &str) -> Result<(), UiError> {
+    pub(super) fn check_csrf(&self, presented: &str) -> Result<(), UiError> {
         if self.csrf_is_new || presented.is_empty() || !constant_time_eq(presented, &self.csrf) {
             return Err(self.fail(ApiError::Csrf));
         }
         Ok(())
     }
 
-    fn citizen(&self) -> Option<Caller> {
+    pub(super) fn t(&self) -> Tr {
+        self.t
+    }
+
+    pub(super) fn csrf(&self) -> &str {
+        &self.csrf
+    }
+
+    pub(super) fn citizen(&self) -> Option<Caller> {
         self.who.clone().map(Caller::Citizen)
     }
 
@@ -460,12 +468,12 @@ impl CitizenCtx {
         resp
     }
 
-    fn page(&self, status: StatusCode, page: &impl Template) -> Response {
+    pub(super) fn page(&self, status: StatusCode, page: &impl Template) -> Response {
         self.finish((status, render(page)).into_response())
     }
 }
 
-fn to_login() -> Response {
+pub(super) fn to_login() -> Response {
     Redirect::to("/citizen/login").into_response()
 }
 
@@ -674,6 +682,8 @@ struct BookingView {
     status: String,
     badge: &'static str,
     active: bool,
+    /// Today's fee and, once paid, the payment's page (see `payments::booking_fees`).
+    fee: Option<super::payments::BookingFee>,
 }
 
 #[derive(Template)]
@@ -686,6 +696,8 @@ struct HomePage {
     booked: Option<String>,
     notice: Option<String>,
     error: Option<String>,
+    /// The idempotency key of the "pay online" forms: a double submit is one payment.
+    pay_key: String,
 }
 
 #[derive(Deserialize)]
@@ -754,7 +766,22 @@ pub async fn home(
                 BookingStatus::NoShow => "badge-warned",
             },
             active,
+            fee: None,
         });
+    }
+    let payable: Vec<_> = list
+        .iter()
+        .filter(|b| b.status == BookingStatus::Booked && b.slot_start_ms > now_ms)
+        .map(|b| (b.tracking_code.to_string(), b.service.clone()))
+        .collect();
+    let caller = c
+        .citizen()
+        .ok_or_else(|| c.fail(AppError::Unauthenticated))?;
+    let mut fees = super::payments::booking_fees(&state, t, &caller, &payable)
+        .await
+        .map_err(|e| c.fail(e))?;
+    for b in &mut bookings {
+        b.fee = fees.remove(&b.code);
     }
     // Only codes of the citizen's own bookings are echoed back.
     let booked = q
@@ -780,6 +807,7 @@ pub async fn home(
             booked,
             notice,
             error,
+            pay_key: super::payments::pay_key().map_err(|e| c.fail(e))?,
         },
     ))
 }

@@ -7,6 +7,8 @@ pub mod citizen;
 pub mod console;
 pub mod identity;
 mod pages;
+pub mod payments;
+pub mod settlements;
 pub mod survey;
 mod tariffs;
 
@@ -34,6 +36,8 @@ pub fn router() -> Router<AppState> {
         .merge(console::router())
         .merge(survey::router())
         .merge(identity::router())
+        .merge(payments::router())
+        .merge(settlements::router())
         .route("/", get(pages::home))
         .route("/login", get(pages::login_form).post(pages::login_submit))
         .route("/logout", axum::routing::post(pages::logout))
@@ -74,6 +78,16 @@ impl UserNav {
     }
 
     pub fn can_invite(&self) -> bool {
+        matches!(self.role, Role::Regulator | Role::Manager)
+    }
+
+    /// An office's own staff take payments at the counter.
+    pub fn takes_payments(&self) -> bool {
+        matches!(self.role, Role::Manager | Role::Operator)
+    }
+
+    /// The regulator and an office's manager follow the money after the counter.
+    pub fn sees_settlements(&self) -> bool {
         matches!(self.role, Role::Regulator | Role::Manager)
     }
 }

@@ -14,6 +14,7 @@ mod identity;
 mod indexation;
 mod openapi_contract;
 mod payments;
+mod payments_ui;
 mod queue;
 mod releases;
 mod request_log;

@@ -14,12 +14,12 @@ use crate::fees::{counter_service, seed_history};
 use crate::support::{DEMO_OFFICE, DEMO_PASSWORD, TestApp, fixed_now};
 
 /// The 1405 tariff `seed_history` publishes: government fee, counter fee and VAT.
-const FEE: i64 = 135_000 + 81_000 + 8_100;
-const CARD: &str = "6037990000000006";
+pub(crate) const FEE: i64 = 135_000 + 81_000 + 8_100;
+pub(crate) const CARD: &str = "6037990000000006";
 const CONTROL: &str = "test-control-token";
 
-struct Psp {
-    payer: PspClient,
+pub(crate) struct Psp {
+    pub(crate) payer: PspClient,
     control: PspControl,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
 }
@@ -34,7 +34,7 @@ impl Drop for Psp {
 
 /// Serves a reference processor on loopback with a `window_ms` verify window, its clock set
 /// to the test's, and turns payments on in the server with our own deadline `ours_ms`.
-async fn enable_payments(app: &TestApp, window_ms: u64, ours_ms: i64) -> Psp {
+pub(crate) async fn enable_payments(app: &TestApp, window_ms: u64, ours_ms: i64) -> Psp {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let config = pishkhan_psp::PspConfig {
@@ -64,7 +64,7 @@ async fn enable_payments(app: &TestApp, window_ms: u64, ours_ms: i64) -> Psp {
     }
 }
 
-async fn start_payment(app: &TestApp, token: &str, key: &str, case: &str) -> crate::support::Resp {
+pub(crate) async fn start_payment(app: &TestApp, token: &str, key: &str, case: &str) -> crate::support::Resp {
     let service = counter_service(app);
     let national_code = app.nation.staff[0].national_code.as_str().to_string();
     app.send(
@@ -81,12 +81,12 @@ async fn start_payment(app: &TestApp, token: &str, key: &str, case: &str) -> cra
     .await
 }
 
-fn token_of(pay_url: &str) -> String {
+pub(crate) fn token_of(pay_url: &str) -> String {
     pay_url.rsplit('/').next().unwrap().to_string()
 }
 
 /// Polls a payment until `done` holds (the callback arrives on its own task), at most 10 s.
-async fn wait_for(app: &TestApp, token: &str, id: i64, done: impl Fn(&Value) -> bool) -> Value {
+pub(crate) async fn wait_for(app: &TestApp, token: &str, id: i64, done: impl Fn(&Value) -> bool) -> Value {
     for _ in 0..200 {
         let p = app
             .get_as(&format!("/api/v1/payments/{id}"), Some(token))
