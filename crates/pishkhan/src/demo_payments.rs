@@ -221,20 +221,21 @@ pub async fn generate(
                 let paid = payments::check_as_system(&app, view.payment.id).await?;
                 history.payments += 1;
                 // Now and then the manager refunds part of a fee.
-                if let (Some(m), true) = (&manager, dice.next(40) == 0) {
-                    if m.staff.office == Some(office.code) && paid.status.counts_as_paid() {
-                        let session = manager_session(m);
-                        let half = paid.amount.get() / 2;
-                        payments::refund(
-                            &app,
-                            &session,
-                            paid.id,
-                            half,
-                            "خدمت به‌طور کامل انجام نشد",
-                            &ctx(&clock),
-                        )
-                        .await?;
-                    }
+                if let (Some(m), true) = (&manager, dice.next(40) == 0)
+                    && m.staff.office == Some(office.code)
+                    && paid.status.counts_as_paid()
+                {
+                    let session = manager_session(m);
+                    let half = paid.amount.get() / 2;
+                    payments::refund(
+                        &app,
+                        &session,
+                        paid.id,
+                        half,
+                        "خدمت به‌طور کامل انجام نشد",
+                        &ctx(&clock),
+                    )
+                    .await?;
                 }
             }
         }

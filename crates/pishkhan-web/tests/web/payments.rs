@@ -64,7 +64,12 @@ pub(crate) async fn enable_payments(app: &TestApp, window_ms: u64, ours_ms: i64)
     }
 }
 
-pub(crate) async fn start_payment(app: &TestApp, token: &str, key: &str, case: &str) -> crate::support::Resp {
+pub(crate) async fn start_payment(
+    app: &TestApp,
+    token: &str,
+    key: &str,
+    case: &str,
+) -> crate::support::Resp {
     let service = counter_service(app);
     let national_code = app.nation.staff[0].national_code.as_str().to_string();
     app.send(
@@ -86,7 +91,12 @@ pub(crate) fn token_of(pay_url: &str) -> String {
 }
 
 /// Polls a payment until `done` holds (the callback arrives on its own task), at most 10 s.
-pub(crate) async fn wait_for(app: &TestApp, token: &str, id: i64, done: impl Fn(&Value) -> bool) -> Value {
+pub(crate) async fn wait_for(
+    app: &TestApp,
+    token: &str,
+    id: i64,
+    done: impl Fn(&Value) -> bool,
+) -> Value {
     for _ in 0..200 {
         let p = app
             .get_as(&format!("/api/v1/payments/{id}"), Some(token))
