@@ -45,6 +45,12 @@ pub struct LedgerBenchArgs {
     /// Skip the PostgreSQL parts.
     #[arg(long)]
     pub no_postgres: bool,
+    /// Payers at once in the end-to-end part through the card processor process.
+    #[arg(long, default_value_t = 16)]
+    pub payers: usize,
+    /// Skip the end-to-end payments part.
+    #[arg(long)]
+    pub no_payments: bool,
 }
 
 /// The PostgreSQL server the bench uses when `--database-url` names none.
@@ -465,9 +471,40 @@ pub async fn ledger(args: &LedgerBenchArgs, postgres: Option<&str>) -> anyhow::R
     r.print("embedded store");
     verify(store.as_ref(), "embedded store").await?;
     drop(store);
+    if !args.no_payments {
+        payments_part(args).await?;
+    }
     if !args.no_postgres {
         postgres_parts(args, &accounts, postgres.unwrap_or(DEFAULT_POSTGRES)).await?;
     }
+    Ok(())
+}
+
+/// Payments per second end to end (use case, processor process, callback, verify) on a
+/// fresh embedded store holding the demo nation and its tariffs.
+async fn payments_part(args: &LedgerBenchArgs) -> anyhow::Result<()> {
+    anyhow::ensure!((1..=256).contains(&args.payers), "--payers is 1..=256");
+    let dir = tempfile::tempdir()?;
+    let store = pishkhan_store::open(&DatabaseUrl::sqlite_in(dir.path())).await?;
+    pishkhan_demo::load_demo(
+        store.as_ref(),
+        pishkhan_nation::DEFAULT_SEED,
+        pishkhan_app::secrets::hash_password,
+    )
+    .await?;
+    let f = crate::payments::through_psp(
+        store.clone(),
+        &dir.path().join("psp"),
+        args.seconds as f64,
+        args.payers,
+    )
+    .await?;
+    println!(
+        "payments end to end through the processor process ({} payers): {} verified in {:.1} s = \
+         {:.0} payments/s; latency p50 {:.1} ms, p99 {:.1} ms; {} failed",
+        args.payers, f.payments, f.seconds, f.per_second, f.p50_ms, f.p99_ms, f.failed
+    );
+    verify(store.as_ref(), "payments").await?;
     Ok(())
 }
 
