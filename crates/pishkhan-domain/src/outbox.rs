@@ -168,6 +168,7 @@ mod tests {
                 "release.won",
                 "release.unseated",
                 "release.offer",
+                "tariffs.published",
             ]
         );
     }

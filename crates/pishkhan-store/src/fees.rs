@@ -555,7 +555,7 @@ async fn edit_row(
     crate::bookings::finish(tx, outcome).await
 }
 
-/// Tells every active office manager, by text, that next year's fees are published: one
+/// Tells every office manager (not disabled), by text, that next year's fees are published: one
 /// outbox row each, in the publication's transaction.
 async fn notify_managers(
     tx: &mut AnyTx<'static>,
@@ -574,7 +574,7 @@ async fn notify_managers(
         "INSERT INTO outbox (kind, recipient, dedupe_key, payload_json, status, \
          next_attempt_at_ms, created_at_ms) \
          SELECT $1, mobile, $2 || CAST(id AS TEXT), $3, 'pending', $4, $4 FROM staff \
-         WHERE role = 'manager' AND status = 'active' ON CONFLICT (dedupe_key) DO NOTHING",
+         WHERE role = 'manager' AND status <> 'disabled' ON CONFLICT (dedupe_key) DO NOTHING",
     )
     .bind(pishkhan_domain::outbox::OutboxKind::TariffsPublished.as_str())
     .bind(format!("tariffs:{run_id}:"))

@@ -293,6 +293,28 @@ async fn an_indexation_run_proposes_reproducibly_and_publishes_next_years_fees()
             .await
             .json();
         assert_eq!(today["total_rials"], 224_100, "{be}");
+        // Every office manager is texted that next year's fees are out, once.
+        let managers: Vec<_> = app
+            .nation
+            .staff
+            .iter()
+            .filter(|s| s.role == pishkhan_domain::model::Role::Manager)
+            .collect();
+        assert!(!managers.is_empty());
+        for m in managers.iter().take(5) {
+            let texts = app
+                .store
+                .outbox_messages(Some(m.mobile.as_str()), 20)
+                .await
+                .unwrap();
+            let notices: Vec<_> = texts
+                .iter()
+                .filter(|t| t.kind == "tariffs.published")
+                .collect();
+            assert_eq!(notices.len(), 1, "{be}: {texts:?}");
+            assert_eq!(notices[0].payload["fiscal_year"], 1406, "{be}");
+            assert_eq!(notices[0].payload["effective_from"], "1406-01-01", "{be}");
+        }
         app.stop().await;
     }
 }
