@@ -467,6 +467,17 @@ async fn build(
     } else {
         Vec::new()
     };
+    let mut forms = forms;
+    // A manager's form shows the account on file, until they type another.
+    if let (Some(office), true) = (staff.actor.office, forms.payee.sheba.is_empty())
+        && let Some(on_file) = state
+            .store()
+            .payee_account(&Account::OfficeCommission(office))
+            .await?
+    {
+        forms.payee.sheba = on_file.sheba.as_str().to_string();
+        forms.payee.holder = on_file.holder;
+    }
     Ok(SettlementsPage {
         chrome: page.chrome("settlements"),
         regulator,
