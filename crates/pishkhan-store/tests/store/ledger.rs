@@ -79,6 +79,8 @@ struct Model {
     /// Pending id → (its transfer, resolved?).
     pendings: HashMap<TransferId, (Transfer, bool)>,
     applied: HashMap<TransferId, Transfer>,
+    /// Every chain applied, for whole retries.
+    chains: Vec<Vec<Transfer>>,
     count: u64,
 }
 
@@ -276,6 +278,13 @@ fn next_chain(rng: &mut Rng, scratch: &mut Model, serial: &mut i64) -> Planned {
             chain: vec![t],
             expect: Expect::Applied,
         }
+    } else if roll < 84 && !scratch.chains.is_empty() {
+        // A whole chain again, as a client retrying a timed-out call: all `Exists`.
+        let chain = scratch.chains[rng.below(scratch.chains.len() as u64) as usize].clone();
+        return Planned {
+            chain,
+            expect: Expect::Exists,
+        };
     } else if roll < 88 && !scratch.applied.is_empty() {
         // A retry of something applied: the same transfer again is `Exists`.
         let mut ids: Vec<_> = scratch.applied.keys().copied().collect();
@@ -412,6 +421,7 @@ fn next_chain(rng: &mut Rng, scratch: &mut Model, serial: &mut i64) -> Planned {
     for t in &planned.chain {
         scratch.apply(t);
     }
+    scratch.chains.push(planned.chain.clone());
     planned
 }
 
@@ -504,6 +514,7 @@ async fn random_payments_keep_the_model_conserve_money_and_verify() {
             let mut rng = Rng(seed);
             // Each seed writes ids of its own, on top of what the seeds before it left.
             let mut serial = seed as i64 * 1_000_000;
+            let mut kinds: BTreeMap<&str, u32> = BTreeMap::new();
             let mut model = Model {
                 balances: store.all_balances().await.unwrap().into_iter().collect(),
                 count: store.ledger_head().await.unwrap().seq as u64,
@@ -526,6 +537,13 @@ async fn random_payments_keep_the_model_conserve_money_and_verify() {
                 for p in &planned {
                     check_outcomes(be, p, &outcomes[at..at + p.chain.len()]);
                     at += p.chain.len();
+                    *kinds
+                        .entry(match p.expect {
+                            Expect::Applied => "applied",
+                            Expect::Exists => "retried",
+                            Expect::Refused(..) => "refused",
+                        })
+                        .or_insert(0) += 1;
                 }
                 model = scratch;
                 if round % 10 == 9 {
@@ -533,6 +551,31 @@ async fn random_payments_keep_the_model_conserve_money_and_verify() {
                 }
             }
             check_store(be, store.as_ref(), &model).await;
+            // The run held every kind of step, so the checks above saw each.
+            for t in model.applied.values() {
+                let kind = match (t.phase, t.code) {
+                    (Phase::Void(_), _) => "void",
+                    (Phase::Post(_), _) => "post",
+                    (_, TransferCode::Refund) => "refund",
+                    (_, TransferCode::Settlement) => "settlement",
+                    _ => continue,
+                };
+                *kinds.entry(kind).or_insert(0) += 1;
+            }
+            for kind in [
+                "applied",
+                "retried",
+                "refused",
+                "void",
+                "post",
+                "refund",
+                "settlement",
+            ] {
+                assert!(
+                    kinds.get(kind).copied().unwrap_or(0) > 0,
+                    "{be} seed {seed}: no {kind} in {kinds:?}"
+                );
+            }
             // A payment's transfers are found by its reference, in applied order.
             let (id, t) = model
                 .applied
