@@ -143,6 +143,28 @@ pub enum Action {
     SetPayeeAccount {
         office: Option<OfficeCode>,
     },
+    /// Read compliance findings, sanctions and reports of `office` (None: of every office).
+    ViewCompliance {
+        office: Option<OfficeCode>,
+    },
+    /// Edit and run the compliance rules, triage findings, warn, suspend and reinstate
+    /// offices, and decide appeals and reinstatement requests.
+    ManageCompliance,
+    /// Ask for `office`'s reinstatement, or appeal its sanction (its manager, even while it
+    /// is suspended: that is the point).
+    RequestReinstatement {
+        office: OfficeCode,
+    },
+    /// Report an office, as the signed-in citizen `national_code`.
+    ReportOffice {
+        national_code: crate::NationalCode,
+    },
+    /// Triage citizens' reports: accept, reject, ask for more.
+    TriageReports,
+    /// Answer the reports about `office` (its manager; also while suspended).
+    AnswerReports {
+        office: OfficeCode,
+    },
 }
 
 impl Action {
@@ -178,6 +200,12 @@ impl Action {
             Action::RefundPayment { .. } => "payment.refund",
             Action::ManageSettlement => "settlement.manage",
             Action::SetPayeeAccount { .. } => "payee.account",
+            Action::ViewCompliance { .. } => "compliance.view",
+            Action::ManageCompliance => "compliance.manage",
+            Action::RequestReinstatement { .. } => "compliance.request",
+            Action::ReportOffice { .. } => "report.create",
+            Action::TriageReports => "report.triage",
+            Action::AnswerReports { .. } => "report.answer",
         }
     }
 }
@@ -261,6 +289,8 @@ fn decide(principal: &Principal, action: &Action) -> Result<(), Denied> {
                 | Action::TakePayment { .. }
                 | Action::ManageSettlement
                 | Action::SetPayeeAccount { .. }
+                // The daily rules run.
+                | Action::ManageCompliance
                 // Closing a day: overdue bookings become no-shows even when no one is at
                 // the desk.
                 | Action::OperateQueue { .. } => Ok(()),
@@ -277,6 +307,8 @@ fn decide(principal: &Principal, action: &Action) -> Result<(), Denied> {
                 Action::ViewDataAccess { .. } => Err(Denied::NotYours),
                 Action::PayOnline { national_code } if national_code == own => Ok(()),
                 Action::PayOnline { .. } => Err(Denied::NotYours),
+                Action::ReportOffice { national_code } if national_code == own => Ok(()),
+                Action::ReportOffice { .. } => Err(Denied::NotYours),
                 _ => Err(Denied::Role),
             };
         }
@@ -304,7 +336,13 @@ fn decide(principal: &Principal, action: &Action) -> Result<(), Denied> {
         (_, Action::ChangeOwnPassword { staff: id }) if *id == staff.id => Ok(()),
         (_, Action::ChangeOwnPassword { .. }) => Err(Denied::OtherAccount),
         // Staff book on a citizen's behalf through `BookOnBehalf`, never as the citizen.
-        (_, Action::BookAsCitizen { .. }) | (_, Action::PayOnline { .. }) => Err(Denied::Role),
+        (_, Action::BookAsCitizen { .. })
+        | (_, Action::PayOnline { .. })
+        | (_, Action::ReportOffice { .. }) => Err(Denied::Role),
+        // A sanction is asked to be lifted by the office itself, never from above.
+        (Role::Regulator, Action::RequestReinstatement { .. } | Action::AnswerReports { .. }) => {
+            Err(Denied::Role)
+        }
         // Money is taken at the counter by the office's own staff, never from above.
         (Role::Regulator, Action::TakePayment { .. }) => Err(Denied::Role),
         // An inquiry is made for a case at an office by its own staff, never from above.
@@ -339,6 +377,15 @@ fn decide(principal: &Principal, action: &Action) -> Result<(), Denied> {
             own_office(office)?;
             office_live()
         }
+        // The office's own record stays readable, and answerable, while it is suspended.
+        (
+            Role::Manager,
+            Action::ViewCompliance {
+                office: Some(office),
+            },
+        )
+        | (Role::Manager, Action::RequestReinstatement { office })
+        | (Role::Manager, Action::AnswerReports { office }) => own_office(office),
 
         (Role::Manager, Action::ViewOfficeStaff { office }) => own_office(office),
         // Past figures stay readable to a suspended office's manager: they are its record.
@@ -380,7 +427,10 @@ fn decide(principal: &Principal, action: &Action) -> Result<(), Denied> {
             | Action::PublishTariff
             | Action::ManageSettlement
             | Action::ViewPayments { office: None }
-            | Action::SetPayeeAccount { office: None },
+            | Action::SetPayeeAccount { office: None }
+            | Action::ViewCompliance { office: None }
+            | Action::ManageCompliance
+            | Action::TriageReports,
         ) => Err(Denied::Role),
         (
             Role::Operator,
@@ -390,7 +440,10 @@ fn decide(principal: &Principal, action: &Action) -> Result<(), Denied> {
             | Action::DeactivateStaff { .. }
             | Action::ConfigureSchedule { .. }
             | Action::RefundPayment { .. }
-            | Action::SetPayeeAccount { .. },
+            | Action::SetPayeeAccount { .. }
+            | Action::ViewCompliance { .. }
+            | Action::RequestReinstatement { .. }
+            | Action::AnswerReports { .. },
         ) => Err(Denied::Role),
     }
 }

@@ -498,3 +498,92 @@ fn managers_deactivate_their_own_offices_staff_and_the_regulator_anyone() {
     .unwrap();
     assert_eq!(permit.action().audit_name(), "staff.deactivate");
 }
+
+#[test]
+fn money_and_compliance_follow_the_office_and_survive_a_suspension_where_they_must() {
+    let own = office(OWN);
+    let other = office(OTHER);
+    let suspended = staff(Role::Manager, OfficeStatus::Suspended);
+    let operator = staff(Role::Operator, OfficeStatus::Active);
+    let regulator = staff(Role::Regulator, OfficeStatus::Active);
+    let ok = |p: &Principal, a: Action| authorize(p, a).map(|_| ());
+    // A suspended office takes no money, but reads its own and asks to be reinstated.
+    assert_eq!(
+        ok(&suspended, Action::TakePayment { office: own }),
+        Err(Denied::OfficeSuspended)
+    );
+    assert_eq!(
+        ok(&suspended, Action::ViewPayments { office: Some(own) }),
+        Ok(())
+    );
+    assert_eq!(
+        ok(&suspended, Action::RequestReinstatement { office: own }),
+        Ok(())
+    );
+    assert_eq!(
+        ok(&suspended, Action::AnswerReports { office: own }),
+        Ok(())
+    );
+    assert_eq!(
+        ok(&suspended, Action::RequestReinstatement { office: other }),
+        Err(Denied::OtherOffice)
+    );
+    // Operators take payments at their own counter and nothing of the supervision.
+    assert_eq!(ok(&operator, Action::TakePayment { office: own }), Ok(()));
+    assert_eq!(
+        ok(&operator, Action::TakePayment { office: other }),
+        Err(Denied::OtherOffice)
+    );
+    assert_eq!(
+        ok(&operator, Action::RefundPayment { office: own }),
+        Err(Denied::Role)
+    );
+    assert_eq!(ok(&operator, Action::ManageCompliance), Err(Denied::Role));
+    // The regulator supervises and settles, but takes no money and asks no reinstatement.
+    assert_eq!(ok(&regulator, Action::ManageCompliance), Ok(()));
+    assert_eq!(ok(&regulator, Action::ManageSettlement), Ok(()));
+    assert_eq!(
+        ok(&regulator, Action::TakePayment { office: own }),
+        Err(Denied::Role)
+    );
+    assert_eq!(
+        ok(&regulator, Action::RequestReinstatement { office: own }),
+        Err(Denied::Role)
+    );
+    // Citizens report and pay only as themselves.
+    let me = pishkhan_domain::NationalCode::parse("0012345679").unwrap();
+    let someone = pishkhan_domain::NationalCode::parse("0084575948").unwrap();
+    let citizen = Principal::Citizen(me.clone());
+    assert_eq!(
+        ok(
+            &citizen,
+            Action::ReportOffice {
+                national_code: me.clone()
+            }
+        ),
+        Ok(())
+    );
+    assert_eq!(
+        ok(
+            &citizen,
+            Action::ReportOffice {
+                national_code: someone.clone()
+            }
+        ),
+        Err(Denied::NotYours)
+    );
+    assert_eq!(
+        ok(&citizen, Action::PayOnline { national_code: me }),
+        Ok(())
+    );
+    assert_eq!(
+        ok(
+            &citizen,
+            Action::PayOnline {
+                national_code: someone
+            }
+        ),
+        Err(Denied::NotYours)
+    );
+    assert_eq!(ok(&citizen, Action::TriageReports), Err(Denied::Role));
+}
