@@ -31,6 +31,9 @@ pub struct PaymentFigures {
     pub per_second: f64,
     pub p50_ms: f64,
     pub p99_ms: f64,
+    /// The processor alone, in the same run: token, payment page and verify straight from
+    /// the payers, with no Pishkhan in between (its ceiling on this machine).
+    pub baseline_per_second: f64,
 }
 
 /// Runs `concurrency` payers for `seconds` against a fresh processor process, on `store`
@@ -92,6 +95,7 @@ pub async fn through_psp(
         "the store holds no offices or counter services"
     );
 
+    let baseline_per_second = processor_alone(&psp.url, seconds / 2.0, concurrency).await?;
     let done = Arc::new(AtomicU64::new(0));
     let failed = Arc::new(AtomicU64::new(0));
     let started = Instant::now();
@@ -183,5 +187,48 @@ pub async fn through_psp(
         per_second: payments as f64 / elapsed,
         p50_ms: pct(0.5),
         p99_ms: pct(0.99),
+        baseline_per_second,
     })
+}
+
+/// Payments per second against the processor alone: each payer asks for a token, pays on
+/// the page and verifies, with order numbers Pishkhan never uses.
+async fn processor_alone(url: &str, seconds: f64, concurrency: usize) -> anyhow::Result<f64> {
+    let done = Arc::new(AtomicU64::new(0));
+    let started = Instant::now();
+    let until = started + Duration::from_secs_f64(seconds);
+    let mut workers = Vec::new();
+    for w in 0..concurrency {
+        let client = PspClient::new(url, "pishkhan", Duration::from_secs(10))
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        let done = done.clone();
+        workers.push(tokio::spawn(async move {
+            let mut n = 0i64;
+            while Instant::now() < until {
+                n += 1;
+                let order = 1_000_000_000 + (w as i64) * 10_000_000 + n;
+                let ok = async {
+                    let token = client
+                        .token(
+                            order,
+                            100_000,
+                            "http://127.0.0.1:9/cb",
+                            "http://127.0.0.1:9/back",
+                        )
+                        .await
+                        .ok()?;
+                    client.pay_as_payer(&token, CARD).await.ok()?;
+                    client.verify(&token).await.ok()
+                }
+                .await;
+                if ok.is_some() {
+                    done.fetch_add(1, Ordering::Relaxed);
+                }
+            }
+        }));
+    }
+    for w in workers {
+        w.await?;
+    }
+    Ok(done.load(Ordering::Relaxed) as f64 / started.elapsed().as_secs_f64())
 }
