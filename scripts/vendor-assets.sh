@@ -30,6 +30,9 @@ FILES=(
   "vazirmatn/OFL.txt|Vazirmatn-OFL.txt"
   "htmx.org/dist/htmx.min.js|htmx.min.js"
   "htmx.org/LICENSE|htmx-LICENSE.txt"
+  "echarts/dist/echarts.min.js|echarts.min.js"
+  "echarts/LICENSE|echarts-LICENSE.txt"
+  "echarts/NOTICE|echarts-NOTICE.txt"
 )
 
 for entry in "${FILES[@]}"; do
@@ -53,6 +56,7 @@ done
 
 vaz_ver="$(node -p "require('$NM/vazirmatn/package.json').version")"
 htmx_ver="$(node -p "require('$NM/htmx.org/package.json').version")"
+echarts_ver="$(node -p "require('$NM/echarts/package.json').version")"
 axe_ver="$(node -p "require('$NM/axe-core/package.json').version")"
-echo "vendor-assets: vazirmatn $vaz_ver, htmx.org $htmx_ver -> $DEST; axe-core $axe_ver -> $TEST_DEST"
+echo "vendor-assets: vazirmatn $vaz_ver, htmx.org $htmx_ver, echarts $echarts_ver -> $DEST; axe-core $axe_ver -> $TEST_DEST"
 ls -l "$DEST"

@@ -39,6 +39,7 @@ mod sessions;
 mod sql;
 mod sqlite;
 mod sqlite_commit;
+mod stats;
 
 use std::sync::Arc;
 
@@ -158,6 +159,7 @@ pub trait Store:
     + Fees
     + Ledger
     + Payments
+    + Stats
     + Send
     + Sync
 {
@@ -175,6 +177,7 @@ impl<T> Store for T where
         + Fees
         + Ledger
         + Payments
+        + Stats
         + Send
         + Sync
 {

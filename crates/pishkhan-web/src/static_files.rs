@@ -37,6 +37,11 @@ const ASSETS: &[Asset] = &[
         body: include_bytes!("../assets/display.js"),
     },
     Asset {
+        name: "charts.js",
+        content_type: "text/javascript; charset=utf-8",
+        body: include_bytes!("../assets/charts.js"),
+    },
+    Asset {
         name: "vendor/Vazirmatn-Variable.woff2",
         content_type: "font/woff2",
         body: include_bytes!("../assets/vendor/Vazirmatn-Variable.woff2"),
@@ -45,6 +50,21 @@ const ASSETS: &[Asset] = &[
         name: "vendor/htmx.min.js",
         content_type: "text/javascript; charset=utf-8",
         body: include_bytes!("../assets/vendor/htmx.min.js"),
+    },
+    Asset {
+        name: "vendor/echarts.min.js",
+        content_type: "text/javascript; charset=utf-8",
+        body: include_bytes!("../assets/vendor/echarts.min.js"),
+    },
+    Asset {
+        name: "vendor/echarts-LICENSE.txt",
+        content_type: "text/plain; charset=utf-8",
+        body: include_bytes!("../assets/vendor/echarts-LICENSE.txt"),
+    },
+    Asset {
+        name: "vendor/echarts-NOTICE.txt",
+        content_type: "text/plain; charset=utf-8",
+        body: include_bytes!("../assets/vendor/echarts-NOTICE.txt"),
     },
     Asset {
         name: "vendor/Vazirmatn-OFL.txt",

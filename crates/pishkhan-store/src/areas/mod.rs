@@ -14,6 +14,7 @@
 //! | fee tariffs | [`Fees`] | `fees.rs` |
 //! | the double-entry ledger: transfers, balances, verify | [`Ledger`] | `ledger.rs` |
 //! | payments, refunds, payee accounts, settlements, reconciliations, findings | [`Payments`] | `payments.rs` |
+//! | statistics: tallies of bookings, day figures and the exchange log (read only) | [`Stats`] | `stats.rs` |
 //!
 //! **The permit rule.** Every method that changes state takes a `&Permit` and checks it was
 //! issued for that change, or says in its documentation why it need not: system work (the
@@ -36,6 +37,7 @@ mod queue;
 mod registry;
 mod releases;
 mod sessions;
+mod stats;
 
 pub use appointments::*;
 pub use exchange_log::*;
@@ -48,3 +50,4 @@ pub use queue::*;
 pub use registry::*;
 pub use releases::*;
 pub use sessions::*;
+pub use stats::*;

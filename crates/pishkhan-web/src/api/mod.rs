@@ -16,6 +16,7 @@ pub mod registry;
 pub mod releases;
 pub mod search;
 pub mod staff;
+pub mod stats;
 pub mod types;
 
 use axum::Router;
@@ -88,6 +89,11 @@ pub fn router() -> Router<AppState> {
         )
         .route("/api/v1/ledger/balances", get(payments::balances))
         .route("/api/v1/findings", get(payments::findings))
+        .route(
+            "/api/v1/stats/online-service-index",
+            get(stats::online_service_index),
+        )
+        .route("/api/v1/stats/once-only", get(stats::once_only))
         .route("/api/v1/staff", post(staff::create))
         .route(
             "/api/v1/staff/{username}/deactivate",

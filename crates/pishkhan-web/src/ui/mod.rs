@@ -5,6 +5,7 @@
 
 pub mod citizen;
 pub mod console;
+pub mod dashboard;
 pub mod identity;
 mod pages;
 pub mod payments;
@@ -42,7 +43,8 @@ pub fn router() -> Router<AppState> {
         .route("/login", get(pages::login_form).post(pages::login_submit))
         .route("/logout", axum::routing::post(pages::logout))
         .route("/lang/{lang}", get(pages::switch_lang))
-        .route("/dashboard", get(pages::dashboard))
+        .route("/dashboard", get(dashboard::dashboard))
+        .route("/dashboard.csv", get(dashboard::csv))
         .route("/offices", get(pages::offices))
         .route("/offices/{code}", get(pages::office))
         .route("/offices/{code}/display", get(pages::display))

@@ -8,7 +8,7 @@ use pishkhan_domain::access::Action;
 use pishkhan_domain::model::{
     Category, Digitization, Lang, Office, OfficeStatus, Role, Service, ServiceCode, Weekday,
 };
-use pishkhan_store::{AgencySummary, AuditRecord, ProvinceSummary, RegistryCounts, StaffRecord};
+use pishkhan_store::{AgencySummary, AuditRecord, ProvinceSummary, StaffRecord};
 use serde::Deserialize;
 
 use super::{
@@ -185,50 +185,6 @@ pub async fn logout(
         Redirect::to("/login"),
     )
         .into_response())
-}
-
-// ---- dashboard ----------------------------------------------------------------------------
-
-#[derive(Template)]
-#[template(path = "dashboard.html")]
-struct DashboardPage {
-    chrome: Chrome,
-    counts: RegistryCounts,
-    networked: u64,
-    active: u64,
-    provinces: Vec<ProvinceSummary>,
-}
-
-impl DashboardPage {
-    fn status_label(&self, s: &OfficeStatus) -> String {
-        self.chrome.t.text(s.label())
-    }
-    fn digitization_label(&self, d: &Digitization) -> String {
-        self.chrome.t.text(d.label())
-    }
-}
-
-pub async fn dashboard(State(state): State<AppState>, page: PageCtx) -> Result<Response, UiError> {
-    page.require_staff()?;
-    let counts = state.store().counts().await.map_err(|e| page.fail(e))?;
-    let provinces = state.store().provinces().await.map_err(|e| page.fail(e))?;
-    let networked = counts
-        .services_by_digitization
-        .iter()
-        .find(|(d, _)| *d == Digitization::Networked)
-        .map_or(0, |(_, n)| *n);
-    let active = counts
-        .offices_by_status
-        .iter()
-        .find(|(s, _)| *s == OfficeStatus::Active)
-        .map_or(0, |(_, n)| *n);
-    Ok(render(&DashboardPage {
-        chrome: page.chrome("dashboard"),
-        counts,
-        networked,
-        active,
-        provinces,
-    }))
 }
 
 // ---- offices ------------------------------------------------------------------------------

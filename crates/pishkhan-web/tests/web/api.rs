@@ -13,6 +13,8 @@ use crate::support::{
 
 /// Every `/api/v1` route the router serves, with its method.
 const API_ROUTES: &[(&str, &str)] = &[
+    ("get", "/api/v1/stats/online-service-index"),
+    ("get", "/api/v1/stats/once-only"),
     ("post", "/api/v1/auth/login"),
     ("post", "/api/v1/auth/logout"),
     ("get", "/api/v1/me"),

@@ -28,6 +28,7 @@ mod screen_words;
 mod sessions;
 mod shared_machines;
 mod sign_in_limits;
+mod stats;
 mod support;
 mod text_input;
 mod ui;
