@@ -37,6 +37,7 @@ pub mod psp_client;
 pub mod queue;
 mod refcache;
 pub mod releases;
+pub mod reports;
 pub mod search;
 pub mod secrets;
 mod session_cache;

@@ -35,6 +35,7 @@ mod postgres;
 mod queue;
 mod registry;
 mod releases;
+mod reports;
 mod sessions;
 mod sql;
 mod sqlite;
@@ -158,6 +159,7 @@ pub trait Store:
     + Fees
     + Ledger
     + Payments
+    + Reports
     + Send
     + Sync
 {
@@ -175,6 +177,7 @@ impl<T> Store for T where
         + Fees
         + Ledger
         + Payments
+        + Reports
         + Send
         + Sync
 {

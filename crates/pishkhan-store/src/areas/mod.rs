@@ -14,6 +14,7 @@
 //! | fee tariffs | [`Fees`] | `fees.rs` |
 //! | the double-entry ledger: transfers, balances, verify | [`Ledger`] | `ledger.rs` |
 //! | payments, refunds, payee accounts, settlements, reconciliations, findings | [`Payments`] | `payments.rs` |
+//! | citizens' reports about offices: submit, triage, add, answer | [`Reports`] | `reports.rs` |
 //!
 //! **The permit rule.** Every method that changes state takes a `&Permit` and checks it was
 //! issued for that change, or says in its documentation why it need not: system work (the
@@ -35,6 +36,7 @@ mod payments;
 mod queue;
 mod registry;
 mod releases;
+mod reports;
 mod sessions;
 
 pub use appointments::*;
@@ -47,4 +49,5 @@ pub use payments::*;
 pub use queue::*;
 pub use registry::*;
 pub use releases::*;
+pub use reports::*;
 pub use sessions::*;
