@@ -8,6 +8,7 @@ use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use pishkhan_app::AppError;
 use pishkhan_app::reports::{self, ReportRequest, SubmitView};
+use pishkhan_domain::model::OfficeCode;
 use pishkhan_store::{
     Report, ReportCategory, ReportEntry, ReportFilter, ReportStatus, ReportThread, TriageDecision,
 };
@@ -19,7 +20,7 @@ use crate::AppState;
 use crate::auth::{Caller, Staff};
 use crate::error::ApiError;
 use crate::extract::{ApiJson, ApiPath, ApiQuery, Ctx};
-use crate::input::{page_request, parse_office_code};
+use crate::input::page_request;
 
 fn report_id(s: &str) -> Result<i64, ApiError> {
     s.parse::<i64>()
@@ -156,7 +157,7 @@ pub async fn create(
 ) -> Result<impl IntoResponse, ApiError> {
     let citizen = caller.into_citizen()?;
     let req = ReportRequest {
-        office: parse_office_code(&input.office)?,
+        office: OfficeCode::parse(&input.office)?,
         category: ReportCategory::parse(&input.category)?,
         text: input.text,
         booking: input.booking,
@@ -189,7 +190,7 @@ impl ReportQuery {
             status: non_empty(&self.status)
                 .map(ReportStatus::parse)
                 .transpose()?,
-            office: non_empty(&self.office).map(parse_office_code).transpose()?,
+            office: non_empty(&self.office).map(OfficeCode::parse).transpose()?,
             category: non_empty(&self.category)
                 .map(ReportCategory::parse)
                 .transpose()?,

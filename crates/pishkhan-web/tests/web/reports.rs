@@ -405,3 +405,176 @@ async fn one_citizen_cannot_flood_the_regulator_and_repeats_fold() {
         app.stop().await;
     }
 }
+
+// ---- in the browser ------------------------------------------------------------------------
+
+use crate::browser::{Browser, Env, Walk, check_page, path_of};
+use crate::screen_a11y::axe_violations;
+use crate::screen_kit::{
+    browser_at, citizen_session, citizen_with_booking, staff_session, visible_text,
+};
+
+async fn submit(b: &Browser, form: &str) {
+    b.click(&b.find(&format!("{form} button[type=submit]")).await)
+        .await;
+}
+
+/// The Done-means of issue 13: a citizen reports an office from their booking, the regulator
+/// accepts it, the manager answers it, and the citizen reads the answer; at a phone's width
+/// in Persian and a laptop's in English.
+#[tokio::test]
+async fn browser_a_citizen_reports_an_office_and_follows_it_to_the_answer() {
+    let Some(env) = Env::start().await else {
+        return;
+    };
+    let app = TestApp::sqlite().await;
+    let base = app.base.clone();
+    let work = tempfile::tempdir().unwrap();
+    let mut walk = Walk::default();
+    let mut problems = Vec::new();
+
+    for (width, lang, mobile) in [(390, "fa", "09351117801"), (1366, "en", "09351117802")] {
+        env.b.step(&format!(
+            "a citizen's report to its answer at {width}px ({lang})"
+        ));
+        let citizen = citizen_with_booking(&app, mobile).await;
+        let session = browser_at(&env, work.path(), width, &app).await;
+        let b = &session;
+        citizen_session(b, &app, &citizen, lang).await;
+
+        // From the booking, to the form with the booking and the office filled in.
+        b.goto(&format!("{base}/citizen")).await;
+        b.click(&b.find(".booking .report-link").await).await;
+        b.wait_for_url("the report form", |u| {
+            path_of(u).starts_with("/citizen/reports/new")
+        })
+        .await;
+        let office = b
+            .attr(&b.find("#report-form input[name=office]").await, "value")
+            .await;
+        assert_eq!(
+            office.as_deref(),
+            Some(DEMO_OFFICE),
+            "the office comes from the booking"
+        );
+        b.click(
+            &b.find("#report-form select[name=category] option[value=no_appointments]")
+                .await,
+        )
+        .await;
+        let text = match lang {
+            "fa" => "به من نوبت اینترنتی ندادند و گفتند حضوری بیا",
+            _ => "They gave me no online appointment and told me to walk in",
+        };
+        b.type_into("#report-form textarea[name=text]", text).await;
+        if width == 390 {
+            check_page(b, lang, &mut walk).await;
+            problems.extend(
+                axe_violations(b)
+                    .await
+                    .into_iter()
+                    .map(|v| format!("/citizen/reports/new: {v}")),
+            );
+        }
+        submit(b, "#report-form").await;
+        b.wait_for_url("the citizen's reports", |u| {
+            path_of(u).starts_with("/citizen/reports?")
+        })
+        .await;
+        b.find("#report-notice").await;
+        let mine = app
+            .get_as("/api/v1/me/reports", Some(&citizen))
+            .await
+            .json();
+        let id = mine["items"][0]["id"].as_i64().expect("the report");
+        assert!(
+            mine["items"][0]["booking"].is_string(),
+            "the booking went with it"
+        );
+        let card = format!("#report-{id}");
+        let waiting = match lang {
+            "fa" => "در انتظار بررسی",
+            _ => "Awaiting review",
+        };
+        let status = visible_text(b, &format!("{card} .report-status")).await;
+        assert!(status.contains(waiting), "{lang}: {status}");
+        if width == 390 {
+            check_page(b, lang, &mut walk).await;
+            problems.extend(
+                axe_violations(b)
+                    .await
+                    .into_iter()
+                    .map(|v| format!("/citizen/reports: {v}")),
+            );
+        }
+
+        // The regulator accepts it from the triage list.
+        let reg = browser_at(&env, &work.path().join(format!("reg{width}")), width, &app).await;
+        staff_session(&reg, &app, "regulator", lang).await;
+        reg.goto(&format!("{base}/reports?status=submitted")).await;
+        reg.find(&format!("{card} form.triage")).await;
+        if width == 390 {
+            check_page(&reg, lang, &mut walk).await;
+            problems.extend(
+                axe_violations(&reg)
+                    .await
+                    .into_iter()
+                    .map(|v| format!("/reports (regulator): {v}")),
+            );
+        }
+        reg.click(
+            &reg.find(&format!("{card} form.triage option[value=accept]"))
+                .await,
+        )
+        .await;
+        submit(&reg, &format!("{card} form.triage")).await;
+        reg.wait_for_url("back on the list", |u| path_of(u).contains("#report-"))
+            .await;
+        reg.quit().await;
+
+        // The manager answers it.
+        let mgr = browser_at(&env, &work.path().join(format!("mgr{width}")), width, &app).await;
+        staff_session(&mgr, &app, "manager", lang).await;
+        mgr.goto(&format!("{base}/reports")).await;
+        mgr.find(&format!("{card} form.answer")).await;
+        let answer = match lang {
+            "fa" => "از امروز نوبت‌دهی اینترنتی برای همه خدمات باز است",
+            _ => "Online booking is open for every service from today",
+        };
+        mgr.type_into(&format!("{card} form.answer textarea"), answer)
+            .await;
+        if width == 390 {
+            check_page(&mgr, lang, &mut walk).await;
+            problems.extend(
+                axe_violations(&mgr)
+                    .await
+                    .into_iter()
+                    .map(|v| format!("/reports (manager): {v}")),
+            );
+        }
+        submit(&mgr, &format!("{card} form.answer")).await;
+        mgr.wait_for_url("back on the list", |u| path_of(u).contains("#report-"))
+            .await;
+        mgr.quit().await;
+
+        // The citizen reads the answer.
+        b.goto(&format!("{base}/citizen/reports")).await;
+        let answered = match lang {
+            "fa" => "دفتر پاسخ داد",
+            _ => "Answered",
+        };
+        let status = visible_text(b, &format!("{card} .report-status")).await;
+        assert!(status.contains(answered), "{lang}: {status}");
+        let thread = visible_text(b, &format!("{card} .report-thread")).await;
+        assert!(
+            thread.contains(answer) && thread.contains(text),
+            "{lang}: {thread}"
+        );
+        session.quit().await;
+    }
+
+    walk.finish();
+    env.stop().await;
+    app.stop().await;
+    assert!(problems.is_empty(), "axe-core at 390px: {problems:#?}");
+}
