@@ -39,6 +39,7 @@ pub mod psp_client;
 pub mod queue;
 mod refcache;
 pub mod releases;
+pub mod reports;
 pub mod search;
 pub mod secrets;
 mod session_cache;

@@ -21,6 +21,7 @@ pub mod payment;
 pub mod plain_text;
 pub mod postal_code;
 pub mod release;
+pub mod report;
 pub mod schedule;
 pub mod sheba;
 pub mod tehran;

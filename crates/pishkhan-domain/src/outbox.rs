@@ -37,11 +37,17 @@ pub enum OutboxKind {
     ReleaseOffer,
     /// Next year's fees were published (to every office's manager).
     TariffsPublished,
+    /// A citizen's report about an office was received.
+    ReportReceived,
+    /// The regulator triaged a citizen's report (accepted, rejected, or asked for more).
+    ReportTriaged,
+    /// The office answered a citizen's report.
+    ReportAnswered,
 }
 
 impl OutboxKind {
     /// Every kind, once.
-    pub const ALL: [OutboxKind; 14] = [
+    pub const ALL: [OutboxKind; 17] = [
         OutboxKind::BookingConfirmed,
         OutboxKind::BookingCancelled,
         OutboxKind::BookingRescheduled,
@@ -56,6 +62,9 @@ impl OutboxKind {
         OutboxKind::ReleaseUnseated,
         OutboxKind::ReleaseOffer,
         OutboxKind::TariffsPublished,
+        OutboxKind::ReportReceived,
+        OutboxKind::ReportTriaged,
+        OutboxKind::ReportAnswered,
     ];
 
     /// The stored and transmitted text.
@@ -75,6 +84,9 @@ impl OutboxKind {
             OutboxKind::ReleaseUnseated => "release.unseated",
             OutboxKind::ReleaseOffer => "release.offer",
             OutboxKind::TariffsPublished => "tariffs.published",
+            OutboxKind::ReportReceived => "report.received",
+            OutboxKind::ReportTriaged => "report.triaged",
+            OutboxKind::ReportAnswered => "report.answered",
         }
     }
 
@@ -169,6 +181,9 @@ mod tests {
                 "release.unseated",
                 "release.offer",
                 "tariffs.published",
+                "report.received",
+                "report.triaged",
+                "report.answered",
             ]
         );
     }

@@ -22,6 +22,9 @@
 //! | `release.unseated`    | `service` (won, but a booking rule refused the booking)         |
 //! | `identity.otp`        | `code`, `office` (second factor of an identity check)          |
 //! | `identity.locked`     | `office`, `failures` (identity checks locked after failures)   |
+//! | `report.received`     | `office`, `report` (the report's number)                        |
+//! | `report.triaged`      | `office`, `report`, `decision` (accept, reject or ask_more)     |
+//! | `report.answered`     | `office`, `report`                                              |
 //!
 //! # Length
 //!
@@ -407,6 +410,77 @@ pub fn render_message(
                 text_en: format!(
                     "The service fees for {year_en} were published{from_en}. See the amounts in Pishkhan."
                 ),
+            }
+        }
+        Some(
+            kind @ (OutboxKind::ReportReceived
+            | OutboxKind::ReportTriaged
+            | OutboxKind::ReportAnswered),
+        ) => {
+            let number = p
+                .get("report")
+                .and_then(serde_json::Value::as_i64)
+                .filter(|n| (1..=999_999_999_999).contains(n));
+            let no_fa = number
+                .map(|n| format!(" شماره {}", to_persian_digits(&n.to_string())))
+                .unwrap_or_default();
+            let no_en = number.map(|n| format!(" number {n}")).unwrap_or_default();
+            let decision = p.get("decision").and_then(serde_json::Value::as_str);
+            let (fa, en) = match (kind, decision) {
+                (OutboxKind::ReportReceived, _) => (
+                    format!(
+                        "گزارش{no_fa} شما درباره «{}» ثبت شد. وضعیت آن را در پیشخوان دنبال کنید.",
+                        office.fa
+                    ),
+                    format!(
+                        "Your report{no_en} about \"{}\" was received. Follow it in Pishkhan.",
+                        office.en
+                    ),
+                ),
+                (OutboxKind::ReportTriaged, Some("accept")) => (
+                    format!(
+                        "گزارش{no_fa} شما درباره «{}» پذیرفته شد و دفتر باید به آن پاسخ دهد.",
+                        office.fa
+                    ),
+                    format!(
+                        "Your report{no_en} about \"{}\" was accepted; the office must answer it.",
+                        office.en
+                    ),
+                ),
+                (OutboxKind::ReportTriaged, Some("ask_more")) => (
+                    format!(
+                        "برای گزارش{no_fa} شما درباره «{}» توضیح بیشتری خواسته شد؛ آن را در پیشخوان کامل کنید.",
+                        office.fa
+                    ),
+                    format!(
+                        "More is asked about your report{no_en} on \"{}\"; add it in Pishkhan.",
+                        office.en
+                    ),
+                ),
+                (OutboxKind::ReportTriaged, _) => (
+                    format!(
+                        "گزارش{no_fa} شما درباره «{}» بررسی شد و پذیرفته نشد. دلیل را در پیشخوان ببینید.",
+                        office.fa
+                    ),
+                    format!(
+                        "Your report{no_en} about \"{}\" was reviewed and not accepted. See why in Pishkhan.",
+                        office.en
+                    ),
+                ),
+                _ => (
+                    format!(
+                        "«{}» به گزارش{no_fa} شما پاسخ داد. پاسخ را در پیشخوان ببینید.",
+                        office.fa
+                    ),
+                    format!(
+                        "\"{}\" answered your report{no_en}. See the answer in Pishkhan.",
+                        office.en
+                    ),
+                ),
+            };
+            Rendered {
+                text_fa: fa,
+                text_en: en,
             }
         }
         Some(OutboxKind::ReleaseUnseated) => Rendered {

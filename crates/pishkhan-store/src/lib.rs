@@ -35,6 +35,7 @@ mod postgres;
 mod queue;
 mod registry;
 mod releases;
+mod reports;
 mod sessions;
 mod sql;
 mod sqlite;
@@ -159,6 +160,7 @@ pub trait Store:
     + Fees
     + Ledger
     + Payments
+    + Reports
     + Stats
     + Send
     + Sync
@@ -177,6 +179,7 @@ impl<T> Store for T where
         + Fees
         + Ledger
         + Payments
+        + Reports
         + Stats
         + Send
         + Sync

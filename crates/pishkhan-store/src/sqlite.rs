@@ -79,6 +79,10 @@ const MIGRATIONS: &[Migration] = &[
         name: "0016_payments",
         sql: include_str!("../migrations/sqlite/0016_payments.sql"),
     },
+    Migration {
+        name: "0018_reports",
+        sql: include_str!("../migrations/sqlite/0018_reports.sql"),
+    },
 ];
 
 /// Readers run in parallel under WAL; writes serialize on SQLite's own lock.

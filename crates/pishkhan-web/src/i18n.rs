@@ -1146,6 +1146,176 @@ const PROBLEMS: &[(&str, &str, &str)] = &[
     ),
 ];
 
+/// Citizens' reports about offices (issue 13): the citizen's form and list, the regulator's
+/// triage and the manager's answers, and the problems these pages can meet.
+const REPORTS: &[(&str, &str, &str)] = &[
+    ("nav_reports", "گزارش‌های مردمی", "Citizens' reports"),
+    ("rep_my_title", "گزارش‌های من", "My reports"),
+    ("rep_new", "گزارش درباره این دفتر", "Report this office"),
+    (
+        "rep_new_subtitle",
+        "اگر در دفتری نوبت نگرفتید، بیش از تعرفه پرداختید یا رفتار نادرستی دیدید، اینجا بنویسید.",
+        "If an office gave you no appointment, charged more than the fee or treated you wrongly, tell us here.",
+    ),
+    ("rep_number", "گزارش شماره", "Report number"),
+    ("rep_category", "موضوع", "Subject"),
+    (
+        "rep_choose_category",
+        "موضوع را برگزینید",
+        "Choose a subject",
+    ),
+    ("rep_created", "ثبت", "Filed"),
+    ("rep_text", "شرح ماجرا", "What happened"),
+    (
+        "rep_booking_optional",
+        "کد پیگیری نوبت (اختیاری)",
+        "Booking tracking code (optional)",
+    ),
+    (
+        "rep_limits_note",
+        "هر نفر روزانه تا ۳ و ماهانه تا ۱۰ گزارش می‌تواند بفرستد؛ گزارش تکراری به گزارش قبلی افزوده می‌شود.",
+        "Each person may send up to 3 reports a day and 10 a month; a repeat is added to the earlier report.",
+    ),
+    ("rep_send", "ارسال", "Send"),
+    (
+        "rep_none",
+        "هنوز گزارشی نفرستاده‌اید.",
+        "You have not sent any report yet.",
+    ),
+    (
+        "rep_filed",
+        "گزارش شما ثبت شد. شماره:",
+        "Your report was received. Number:",
+    ),
+    (
+        "rep_folded",
+        "این گزارش به گزارش قبلی شما درباره همین دفتر و موضوع افزوده شد. شماره:",
+        "This was added to your earlier report about the same office and subject. Number:",
+    ),
+    ("rep_folded_count", "گزارش‌های افزوده", "Repeats added"),
+    (
+        "rep_add_more",
+        "توضیحی که خواسته شد",
+        "The details you were asked for",
+    ),
+    ("rep_staff_title", "گزارش‌های مردمی", "Citizens' reports"),
+    (
+        "rep_staff_subtitle_regulator",
+        "گزارش‌ها را بررسی کنید: بپذیرید، رد کنید یا توضیح بیشتر بخواهید.",
+        "Triage the reports: accept, reject or ask for more.",
+    ),
+    (
+        "rep_staff_subtitle_manager",
+        "گزارش‌های پذیرفته‌شده درباره دفتر شما؛ به هر کدام پاسخ دهید.",
+        "Accepted reports about your office; answer each one.",
+    ),
+    ("rep_any", "همه", "Any"),
+    ("rep_decision", "تصمیم", "Decision"),
+    ("rep_note", "یادداشت برای شهروند", "Note to the citizen"),
+    ("rep_decide", "ثبت تصمیم", "Decide"),
+    ("rep_answer", "پاسخ دفتر", "The office's answer"),
+    ("rep_send_answer", "ارسال پاسخ", "Send the answer"),
+    ("rep_cat_crowding", "شلوغی و صف طولانی", "Crowding"),
+    (
+        "rep_cat_no_appointments",
+        "نوبت نمی‌دهد",
+        "No appointments offered",
+    ),
+    (
+        "rep_cat_overcharging",
+        "دریافت بیش از تعرفه",
+        "Overcharging",
+    ),
+    ("rep_cat_misconduct", "رفتار نادرست", "Misconduct"),
+    (
+        "rep_cat_service_refused",
+        "خودداری از ارائه خدمت",
+        "Service refused",
+    ),
+    ("rep_cat_other", "دیگر", "Other"),
+    ("rep_status_submitted", "در انتظار بررسی", "Awaiting review"),
+    (
+        "rep_status_more_asked",
+        "توضیح بیشتر خواسته شد",
+        "More asked",
+    ),
+    ("rep_status_accepted", "پذیرفته شد", "Accepted"),
+    ("rep_status_rejected", "پذیرفته نشد", "Rejected"),
+    ("rep_status_answered", "دفتر پاسخ داد", "Answered"),
+    ("rep_decision_accept", "پذیرش", "Accept"),
+    ("rep_decision_reject", "رد", "Reject"),
+    (
+        "rep_decision_ask_more",
+        "درخواست توضیح بیشتر",
+        "Ask for more",
+    ),
+    ("rep_party_citizen", "شهروند", "Citizen"),
+    ("rep_party_regulator", "ناظر", "Regulator"),
+    ("rep_party_office", "دفتر", "Office"),
+    ("audit_report.create", "گزارش شهروند", "Citizen's report"),
+    ("audit_report.triage", "بررسی گزارش", "Report triaged"),
+    (
+        "audit_report.answer",
+        "پاسخ دفتر به گزارش",
+        "Report answered",
+    ),
+    (
+        "problem_booking_not_yours",
+        "این کد پیگیری از نوبت‌های خود شما در این دفتر نیست.",
+        "This tracking code is not one of your own bookings at this office.",
+    ),
+    (
+        "problem_invalid_report_category",
+        "موضوع گزارش را از فهرست برگزینید.",
+        "Choose the report's subject from the list.",
+    ),
+    (
+        "problem_invalid_report_status",
+        "وضعیت گزارش درست نیست.",
+        "That is not a report status.",
+    ),
+    (
+        "problem_invalid_text_length",
+        "متن باید دست‌کم ۱۰ و حداکثر ۲٬۰۰۰ نویسه باشد.",
+        "The text must be 10 to 2,000 characters long.",
+    ),
+    (
+        "problem_too_many_reports_today",
+        "امروز به سقف گزارش‌ها رسیده‌اید؛ فردا دوباره بفرستید.",
+        "You have reached today's limit of reports; send it tomorrow.",
+    ),
+    (
+        "problem_too_many_reports_this_month",
+        "به سقف گزارش‌های این ماه رسیده‌اید.",
+        "You have reached this month's limit of reports.",
+    ),
+    (
+        "problem_note_required",
+        "برای رد یا درخواست توضیح، یادداشتی برای شهروند بنویسید.",
+        "To reject or ask for more, write a note to the citizen.",
+    ),
+    (
+        "problem_invalid_decision",
+        "تصمیم را از فهرست برگزینید.",
+        "Choose a decision from the list.",
+    ),
+    (
+        "problem_report_not_submitted",
+        "این گزارش پیش‌تر بررسی شده است.",
+        "This report has already been triaged.",
+    ),
+    (
+        "problem_report_not_accepted",
+        "فقط به گزارش پذیرفته‌شده می‌توان پاسخ داد.",
+        "Only an accepted report can be answered.",
+    ),
+    (
+        "problem_report_not_asked",
+        "برای این گزارش توضیحی خواسته نشده است.",
+        "No more was asked about this report.",
+    ),
+];
+
 /// Names people use for what the system records by code: inquiry services, matching profiles,
 /// audit actions and who did them. A page shows the name and keeps the code in a tooltip.
 const NAMES: &[(&str, &str, &str)] = &[
@@ -1334,6 +1504,9 @@ pub const AUDIT_ACTIONS: &[&str] = &[
     "figures.office",
     "data_access.view",
     "survey.answer",
+    "report.create",
+    "report.triage",
+    "report.answer",
     "demo.load",
     "reference.seed",
 ];
@@ -1407,6 +1580,7 @@ impl Tr {
             .chain(crate::ui::identity::MESSAGES.iter())
             .chain(crate::ui::payments::MESSAGES.iter())
             .chain(crate::ui::settlements::MESSAGES.iter())
+            .chain(REPORTS.iter())
             .chain(crate::ui::dashboard::MESSAGES.iter())
             .chain(PROBLEMS.iter())
             .chain(NAMES.iter())

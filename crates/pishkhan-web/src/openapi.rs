@@ -34,6 +34,8 @@ use crate::api::{
         crate::api::payments::create, crate::api::payments::list, crate::api::payments::get, crate::api::payments::events, crate::api::payments::receipt, crate::api::payments::refund, crate::api::payments::callback,
         crate::api::payments::set_payee, crate::api::payments::settle, crate::api::payments::settlements, crate::api::payments::settlement_file,
         crate::api::payments::reconcile, crate::api::payments::reconciliations, crate::api::payments::reconciliation, crate::api::payments::balances, crate::api::payments::findings, crate::api::payments::check,
+        crate::api::reports::create, crate::api::reports::list, crate::api::reports::mine, crate::api::reports::get,
+        crate::api::reports::triage, crate::api::reports::answer, crate::api::reports::more,
         crate::api::stats::online_service_index, crate::api::stats::once_only,
     ),
     components(schemas(
@@ -65,6 +67,8 @@ use crate::api::{
         crate::api::payments::RefundOut, crate::api::payments::PaymentHistoryOut, crate::api::payments::ReceiptOut, crate::api::payments::RefundIn, crate::api::payments::CallbackIn,
         crate::api::payments::CallbackOut, crate::api::payments::PayeeAccountIn, crate::api::payments::SettlementOut, crate::api::payments::DayIn, crate::api::payments::MismatchOut,
         crate::api::payments::ReconciliationOut, crate::api::payments::BalanceOut, crate::api::payments::FindingOut,
+        crate::api::reports::ReportIn, crate::api::reports::ReportCreatedOut, crate::api::reports::ReportOut,
+        crate::api::reports::ReportEntryOut, crate::api::reports::ReportList, crate::api::reports::TriageIn, crate::api::reports::ReportTextIn,
         crate::api::stats::OnlineServiceIndexOut, crate::api::stats::AgencyIndexOut,
         crate::api::stats::OnceOnlyOut, crate::api::stats::OnceOnlyItemOut,
     )),

@@ -14,6 +14,7 @@
 //! | fee tariffs | [`Fees`] | `fees.rs` |
 //! | the double-entry ledger: transfers, balances, verify | [`Ledger`] | `ledger.rs` |
 //! | payments, refunds, payee accounts, settlements, reconciliations, findings | [`Payments`] | `payments.rs` |
+//! | citizens' reports about offices: submit, triage, add, answer | [`Reports`] | `reports.rs` |
 //! | statistics: tallies of bookings, day figures and the exchange log (read only) | [`Stats`] | `stats.rs` |
 //!
 //! **The permit rule.** Every method that changes state takes a `&Permit` and checks it was
@@ -36,6 +37,7 @@ mod payments;
 mod queue;
 mod registry;
 mod releases;
+mod reports;
 mod sessions;
 mod stats;
 
@@ -49,5 +51,6 @@ pub use payments::*;
 pub use queue::*;
 pub use registry::*;
 pub use releases::*;
+pub use reports::*;
 pub use sessions::*;
 pub use stats::*;

@@ -14,6 +14,7 @@ pub mod payments;
 pub mod queue;
 pub mod registry;
 pub mod releases;
+pub mod reports;
 pub mod search;
 pub mod staff;
 pub mod stats;
@@ -165,6 +166,12 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/releases/{id}/close", post(releases::close))
         .route("/api/v1/releases/{id}/bundle", get(releases::bundle))
         .route("/api/v1/me/releases", get(releases::mine))
+        .route("/api/v1/reports", get(reports::list).post(reports::create))
+        .route("/api/v1/reports/{id}", get(reports::get))
+        .route("/api/v1/reports/{id}/triage", post(reports::triage))
+        .route("/api/v1/reports/{id}/answer", post(reports::answer))
+        .route("/api/v1/reports/{id}/more", post(reports::more))
+        .route("/api/v1/me/reports", get(reports::mine))
         .route("/api/v1/bookings", post(bookings::create))
         .route("/api/v1/bookings/{tracking_code}", get(bookings::get))
         .route(

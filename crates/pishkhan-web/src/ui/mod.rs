@@ -9,6 +9,7 @@ pub mod dashboard;
 pub mod identity;
 mod pages;
 pub mod payments;
+mod reports;
 pub mod settlements;
 pub mod survey;
 mod tariffs;
@@ -39,6 +40,7 @@ pub fn router() -> Router<AppState> {
         .merge(identity::router())
         .merge(payments::router())
         .merge(settlements::router())
+        .merge(reports::router())
         .route("/", get(pages::home))
         .route("/login", get(pages::login_form).post(pages::login_submit))
         .route("/logout", axum::routing::post(pages::logout))
@@ -86,6 +88,11 @@ impl UserNav {
     /// An office's own staff take payments at the counter.
     pub fn takes_payments(&self) -> bool {
         matches!(self.role, Role::Manager | Role::Operator)
+    }
+
+    /// The regulator triages citizens' reports; an office's manager answers them.
+    pub fn sees_reports(&self) -> bool {
+        matches!(self.role, Role::Regulator | Role::Manager)
     }
 
     /// The regulator and an office's manager follow the money after the counter.

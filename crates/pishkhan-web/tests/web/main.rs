@@ -17,6 +17,7 @@ mod payments;
 mod payments_ui;
 mod queue;
 mod releases;
+mod reports;
 mod request_log;
 mod screen_a11y;
 mod screen_bidi;
