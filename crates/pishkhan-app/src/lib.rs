@@ -22,6 +22,7 @@ mod caller;
 pub mod citizens;
 mod client_address;
 mod clock;
+pub mod compliance;
 mod error;
 pub mod exchange;
 pub mod fees;

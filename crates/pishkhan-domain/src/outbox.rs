@@ -37,11 +37,15 @@ pub enum OutboxKind {
     ReleaseOffer,
     /// Next year's fees were published (to every office's manager).
     TariffsPublished,
+    /// The office of a citizen's booking was suspended; nearby offices are offered.
+    OfficeSuspended,
+    /// A step of the office's sanctions or requests (to its managers).
+    ComplianceNotice,
 }
 
 impl OutboxKind {
     /// Every kind, once.
-    pub const ALL: [OutboxKind; 14] = [
+    pub const ALL: [OutboxKind; 16] = [
         OutboxKind::BookingConfirmed,
         OutboxKind::BookingCancelled,
         OutboxKind::BookingRescheduled,
@@ -56,6 +60,8 @@ impl OutboxKind {
         OutboxKind::ReleaseUnseated,
         OutboxKind::ReleaseOffer,
         OutboxKind::TariffsPublished,
+        OutboxKind::OfficeSuspended,
+        OutboxKind::ComplianceNotice,
     ];
 
     /// The stored and transmitted text.
@@ -75,6 +81,8 @@ impl OutboxKind {
             OutboxKind::ReleaseUnseated => "release.unseated",
             OutboxKind::ReleaseOffer => "release.offer",
             OutboxKind::TariffsPublished => "tariffs.published",
+            OutboxKind::OfficeSuspended => "office.suspended",
+            OutboxKind::ComplianceNotice => "compliance.notice",
         }
     }
 
@@ -169,6 +177,8 @@ mod tests {
                 "release.unseated",
                 "release.offer",
                 "tariffs.published",
+                "office.suspended",
+                "compliance.notice",
             ]
         );
     }

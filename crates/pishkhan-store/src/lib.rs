@@ -14,6 +14,7 @@
 mod areas;
 mod bookings;
 mod capacity;
+mod compliance;
 mod database_url;
 mod dialect;
 mod engine;
@@ -158,6 +159,7 @@ pub trait Store:
     + Fees
     + Ledger
     + Payments
+    + Compliance
     + Send
     + Sync
 {
@@ -175,6 +177,7 @@ impl<T> Store for T where
         + Fees
         + Ledger
         + Payments
+        + Compliance
         + Send
         + Sync
 {

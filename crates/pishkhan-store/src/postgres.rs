@@ -72,6 +72,10 @@ const MIGRATIONS: &[Migration] = &[
         name: "0016_payments",
         sql: include_str!("../migrations/postgres/0016_payments.sql"),
     },
+    Migration {
+        name: "0017_compliance",
+        sql: include_str!("../migrations/postgres/0017_compliance.sql"),
+    },
 ];
 
 const MAX_CONNECTIONS: u32 = 16;

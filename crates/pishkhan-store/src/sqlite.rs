@@ -79,6 +79,10 @@ const MIGRATIONS: &[Migration] = &[
         name: "0016_payments",
         sql: include_str!("../migrations/sqlite/0016_payments.sql"),
     },
+    Migration {
+        name: "0017_compliance",
+        sql: include_str!("../migrations/sqlite/0017_compliance.sql"),
+    },
 ];
 
 /// Readers run in parallel under WAL; writes serialize on SQLite's own lock.

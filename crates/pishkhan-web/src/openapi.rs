@@ -34,6 +34,10 @@ use crate::api::{
         crate::api::payments::create, crate::api::payments::list, crate::api::payments::get, crate::api::payments::events, crate::api::payments::receipt, crate::api::payments::refund, crate::api::payments::callback,
         crate::api::payments::set_payee, crate::api::payments::settle, crate::api::payments::settlements, crate::api::payments::settlement_file,
         crate::api::payments::reconcile, crate::api::payments::reconciliations, crate::api::payments::reconciliation, crate::api::payments::balances, crate::api::payments::findings, crate::api::payments::check,
+        crate::api::compliance::get_rules, crate::api::compliance::put_rules, crate::api::compliance::run,
+        crate::api::compliance::findings, crate::api::compliance::sanction, crate::api::compliance::sanctions,
+        crate::api::compliance::create_request, crate::api::compliance::office_requests,
+        crate::api::compliance::open_requests, crate::api::compliance::decide,
     ),
     components(schemas(
         types::ProvinceOut, types::AgencyOut, types::OfficeOut, types::OfficeList, types::HoursOut,
@@ -64,6 +68,11 @@ use crate::api::{
         crate::api::payments::RefundOut, crate::api::payments::PaymentHistoryOut, crate::api::payments::ReceiptOut, crate::api::payments::RefundIn, crate::api::payments::CallbackIn,
         crate::api::payments::CallbackOut, crate::api::payments::PayeeAccountIn, crate::api::payments::SettlementOut, crate::api::payments::DayIn, crate::api::payments::MismatchOut,
         crate::api::payments::ReconciliationOut, crate::api::payments::BalanceOut, crate::api::payments::FindingOut,
+        crate::api::compliance::RulesOut, crate::api::compliance::RulesIn, crate::api::compliance::RunOut,
+        crate::api::compliance::ComplianceFindingOut, crate::api::compliance::FindingsOut,
+        crate::api::compliance::SanctionIn, crate::api::compliance::SanctionOut,
+        crate::api::compliance::ComplianceRequestIn, crate::api::compliance::ComplianceRequestOut,
+        crate::api::compliance::DecisionIn,
     )),
     modifiers(&Security, &TextRefusals, &MalformedInput),
 )]

@@ -14,6 +14,7 @@
 //! | fee tariffs | [`Fees`] | `fees.rs` |
 //! | the double-entry ledger: transfers, balances, verify | [`Ledger`] | `ledger.rs` |
 //! | payments, refunds, payee accounts, settlements, reconciliations, findings | [`Payments`] | `payments.rs` |
+//! | compliance rules, runs, findings, sanctions, reinstatement requests | [`Compliance`] | `compliance.rs` |
 //!
 //! **The permit rule.** Every method that changes state takes a `&Permit` and checks it was
 //! issued for that change, or says in its documentation why it need not: system work (the
@@ -26,6 +27,7 @@
 //! `Store`'s supertraits; nothing else changes for callers of `dyn Store`.
 
 mod appointments;
+mod compliance;
 mod exchange_log;
 mod fees;
 mod identity;
@@ -38,6 +40,7 @@ mod releases;
 mod sessions;
 
 pub use appointments::*;
+pub use compliance::*;
 pub use exchange_log::*;
 pub use fees::*;
 pub use identity::*;
