@@ -145,10 +145,10 @@ async fn run_with(state: &App, permit: &Permit, ctx: &AuditContext) -> Result<Ru
     let mut offices = 0;
     for rule in &current.rules.rules {
         let w = rule.params.window();
-        if !figures.contains_key(&w) {
+        if let std::collections::hash_map::Entry::Vacant(slot) = figures.entry(w) {
             let aw = window_of(state, w);
             let activity = state.store().compliance_activity(&aw).await?;
-            figures.insert(w, (aw, activity));
+            slot.insert((aw, activity));
         }
         let Some((aw, activity)) = figures.get(&w) else {
             continue;

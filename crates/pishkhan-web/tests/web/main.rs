@@ -6,6 +6,7 @@ mod api;
 mod bookings;
 mod browser;
 mod citizen_ui;
+mod compliance;
 mod console_ui;
 mod desk;
 mod exchange;
