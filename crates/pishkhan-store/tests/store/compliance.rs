@@ -131,7 +131,7 @@ async fn one_read_sums_every_office_and_findings_are_recorded_once() {
         let first = finding(busy, "1405-08-30..1405-09-02");
         assert_eq!(
             store
-                .record_findings(&p, &[first.clone()], &ctx())
+                .record_findings(&p, std::slice::from_ref(&first), &ctx())
                 .await
                 .unwrap(),
             1,
@@ -139,7 +139,7 @@ async fn one_read_sums_every_office_and_findings_are_recorded_once() {
         );
         assert_eq!(
             store
-                .record_findings(&p, &[first.clone()], &ctx())
+                .record_findings(&p, std::slice::from_ref(&first), &ctx())
                 .await
                 .unwrap(),
             0,
@@ -148,7 +148,7 @@ async fn one_read_sums_every_office_and_findings_are_recorded_once() {
         let slid = finding(busy, "1405-08-31..1405-09-03");
         assert_eq!(
             store
-                .record_findings(&p, &[slid.clone()], &ctx())
+                .record_findings(&p, std::slice::from_ref(&slid), &ctx())
                 .await
                 .unwrap(),
             0,
