@@ -1407,6 +1407,7 @@ impl Tr {
             .chain(crate::ui::identity::MESSAGES.iter())
             .chain(crate::ui::payments::MESSAGES.iter())
             .chain(crate::ui::settlements::MESSAGES.iter())
+            .chain(crate::ui::compliance::MESSAGES.iter())
             .chain(PROBLEMS.iter())
             .chain(NAMES.iter())
             .find(|(k, _, _)| *k == key);

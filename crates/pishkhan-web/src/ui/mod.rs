@@ -4,6 +4,7 @@
 //! CSRF token; the sign-in form uses a double-submit cookie because no session exists yet.
 
 pub mod citizen;
+pub mod compliance;
 pub mod console;
 pub mod identity;
 mod pages;
@@ -38,6 +39,7 @@ pub fn router() -> Router<AppState> {
         .merge(identity::router())
         .merge(payments::router())
         .merge(settlements::router())
+        .merge(compliance::router())
         .route("/", get(pages::home))
         .route("/login", get(pages::login_form).post(pages::login_submit))
         .route("/logout", axum::routing::post(pages::logout))
@@ -88,6 +90,11 @@ impl UserNav {
 
     /// The regulator and an office's manager follow the money after the counter.
     pub fn sees_settlements(&self) -> bool {
+        matches!(self.role, Role::Regulator | Role::Manager)
+    }
+
+    /// The regulator supervises; an office's manager sees and answers its own record.
+    pub fn sees_compliance(&self) -> bool {
         matches!(self.role, Role::Regulator | Role::Manager)
     }
 }

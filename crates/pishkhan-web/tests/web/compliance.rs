@@ -12,7 +12,13 @@ use crate::support::{DEMO_OFFICE, DEMO_PASSWORD, OTHER_OFFICE, TestApp};
 const TODAY: &str = "1405-09-07";
 
 /// Stores `days` days of queue figures for `office` before today, as its queue would.
-async fn seed_figures(app: &TestApp, office: &str, days: i64, booked: u32, walk_ins: u32) {
+pub(crate) async fn seed_figures(
+    app: &TestApp,
+    office: &str,
+    days: i64,
+    booked: u32,
+    walk_ins: u32,
+) {
     let today = JalaliDate::parse(TODAY).unwrap();
     for back in 1..=days {
         let day = today.add_days(-back);

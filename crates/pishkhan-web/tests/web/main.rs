@@ -7,6 +7,7 @@ mod bookings;
 mod browser;
 mod citizen_ui;
 mod compliance;
+mod compliance_ui;
 mod console_ui;
 mod desk;
 mod exchange;
