@@ -22,6 +22,7 @@ mod caller;
 pub mod citizens;
 mod client_address;
 mod clock;
+pub mod compliance;
 pub mod dashboard;
 mod error;
 pub mod exchange;

@@ -1,5 +1,6 @@
-//! Work the clock does: day-before reminders, and closing past appointments as no-shows so
-//! their statuses and the offices' figures are right even when no one works the desk.
+//! Work the clock does: day-before reminders, closing past appointments as no-shows so
+//! their statuses and the offices' figures are right even when no one works the desk, and the
+//! daily compliance run.
 //!
 //! Every step is idempotent (reminders dedupe in the outbox; settling a settled day changes
 //! nothing), so several server processes may sweep the same database.
@@ -35,6 +36,8 @@ pub struct SweepReport {
     pub archived: u64,
     /// Payments and refunds chased at the card processor.
     pub payments_chased: usize,
+    /// Findings the day's compliance run recorded (it runs once a Tehran day).
+    pub compliance_findings: u64,
 }
 
 /// One sweep: reminders for tomorrow's appointments, then the no-shows of ended ones.
@@ -69,6 +72,11 @@ pub async fn sweep(state: &App) -> Result<SweepReport, AppError> {
     }
     if let Err(e) = crate::payments::daily(state).await {
         tracing::warn!(error = %e, "could not settle or reconcile yesterday");
+    }
+    match crate::compliance::daily(state).await {
+        Ok(Some(r)) => report.compliance_findings = r.new_findings,
+        Ok(None) => {}
+        Err(e) => tracing::warn!(error = %e, "could not run the compliance rules"),
     }
     for (code, first_ms) in overdue {
         let office = state.store().office(code).await?;

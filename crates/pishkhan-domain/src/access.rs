@@ -398,9 +398,14 @@ fn decide(principal: &Principal, action: &Action) -> Result<(), Denied> {
             own_office(office)?;
             office_live()
         }
+        // A suspended office's manager sets hours, counters and slots: publishing them is
+        // what reinstatement asks for. A revoked office is done.
         (Role::Manager, Action::ConfigureSchedule { office }) => {
             own_office(office)?;
-            office_live()
+            match staff.office_status {
+                Some(OfficeStatus::Revoked) => Err(Denied::OfficeSuspended),
+                _ => Ok(()),
+            }
         }
         (Role::Manager, Action::CreateStaff { office, role })
         | (Role::Manager, Action::DeactivateStaff { office, role, .. }) => {

@@ -5,6 +5,7 @@
 pub mod access;
 pub mod booking;
 pub mod booking_decision;
+pub mod compliance;
 pub mod digits;
 pub mod fees;
 pub mod indexation;

@@ -37,6 +37,10 @@ pub enum OutboxKind {
     ReleaseOffer,
     /// Next year's fees were published (to every office's manager).
     TariffsPublished,
+    /// The office of a citizen's booking was suspended; nearby offices are offered.
+    OfficeSuspended,
+    /// A step of the office's sanctions or requests (to its managers).
+    ComplianceNotice,
     /// A citizen's report about an office was received.
     ReportReceived,
     /// The regulator triaged a citizen's report (accepted, rejected, or asked for more).
@@ -47,7 +51,7 @@ pub enum OutboxKind {
 
 impl OutboxKind {
     /// Every kind, once.
-    pub const ALL: [OutboxKind; 17] = [
+    pub const ALL: [OutboxKind; 19] = [
         OutboxKind::BookingConfirmed,
         OutboxKind::BookingCancelled,
         OutboxKind::BookingRescheduled,
@@ -62,6 +66,8 @@ impl OutboxKind {
         OutboxKind::ReleaseUnseated,
         OutboxKind::ReleaseOffer,
         OutboxKind::TariffsPublished,
+        OutboxKind::OfficeSuspended,
+        OutboxKind::ComplianceNotice,
         OutboxKind::ReportReceived,
         OutboxKind::ReportTriaged,
         OutboxKind::ReportAnswered,
@@ -84,6 +90,8 @@ impl OutboxKind {
             OutboxKind::ReleaseUnseated => "release.unseated",
             OutboxKind::ReleaseOffer => "release.offer",
             OutboxKind::TariffsPublished => "tariffs.published",
+            OutboxKind::OfficeSuspended => "office.suspended",
+            OutboxKind::ComplianceNotice => "compliance.notice",
             OutboxKind::ReportReceived => "report.received",
             OutboxKind::ReportTriaged => "report.triaged",
             OutboxKind::ReportAnswered => "report.answered",
@@ -181,6 +189,8 @@ mod tests {
                 "release.unseated",
                 "release.offer",
                 "tariffs.published",
+                "office.suspended",
+                "compliance.notice",
                 "report.received",
                 "report.triaged",
                 "report.answered",

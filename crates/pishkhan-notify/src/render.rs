@@ -520,6 +520,72 @@ pub fn render_message(
                 office.en
             ),
         },
+        Some(OutboxKind::OfficeSuspended) => {
+            let (alt_fa, alt_en) = alternatives(p);
+            let (at_fa, at_en) = when
+                .as_ref()
+                .map(|w| {
+                    (
+                        format!(" ({} ساعت {})", w.date_fa, w.time_fa),
+                        format!(" ({} at {})", w.date_en, w.time_en),
+                    )
+                })
+                .unwrap_or_default();
+            Rendered {
+                text_fa: format!(
+                    "دسترسی دفتر «{}» به شبکه موقتاً قطع شده است و نوبت «{}»{at_fa} شما ممکن است انجام نشود.{alt_fa}{}",
+                    office.fa,
+                    service.fa,
+                    code_fa(code.as_deref())
+                ),
+                text_en: format!(
+                    "Office \"{}\" has been suspended from the network; your \"{}\" appointment{at_en} may not be served.{alt_en}{}",
+                    office.en,
+                    service.en,
+                    code_en(code.as_deref())
+                ),
+            }
+        }
+        Some(OutboxKind::ComplianceNotice) => {
+            let step = p
+                .get("step")
+                .and_then(serde_json::Value::as_str)
+                .unwrap_or("");
+            let (fa, en) = match step {
+                "warning" => (
+                    "به دفتر شما به سبب رعایت نکردن نوبت‌دهی اخطار داده شد.",
+                    "Your office has been warned for not serving by appointment.",
+                ),
+                "suspension" => (
+                    "دسترسی دفتر شما به شبکه تعلیق شد. برای بازگشت، ساعات کار و باجه‌ها را تنظیم کنید، نوبت‌های روزهای آینده را منتشر کنید و درخواست رفع تعلیق بدهید.",
+                    "Your office has been suspended from the network. To return, set hours and counters, publish slots for the coming days and request reinstatement.",
+                ),
+                "reinstatement" => (
+                    "دسترسی دفتر شما به شبکه برقرار شد.",
+                    "Your office has been reinstated on the network.",
+                ),
+                "request_received" => (
+                    "درخواست دفتر شما به ناظر رسید و پس از بررسی پاسخ داده می‌شود.",
+                    "Your office's request reached the regulator and will be answered.",
+                ),
+                "request_approved" => (
+                    "ناظر درخواست دفتر شما را پذیرفت.",
+                    "The regulator approved your office's request.",
+                ),
+                "request_refused" => (
+                    "ناظر درخواست دفتر شما را نپذیرفت. پاسخ را در پیشخوان ببینید.",
+                    "The regulator refused your office's request. See the reply in Pishkhan.",
+                ),
+                _ => (
+                    "پیام تازه‌ای درباره‌ی نظارت بر دفتر شما در پیشخوان هست.",
+                    "There is news about your office's compliance in Pishkhan.",
+                ),
+            };
+            Rendered {
+                text_fa: format!("«{}»: {fa}", office.fa),
+                text_en: format!("\"{}\": {en}", office.en),
+            }
+        }
         // A kind this version does not know (a newer writer): a generic text.
         None => Rendered {
             text_fa: format!(
@@ -599,6 +665,33 @@ impl When {
             time_en: clock,
         })
     }
+}
+
+/// The nearby offices a suspension notice offers, at most three, in both languages.
+fn alternatives(p: &serde_json::Value) -> (String, String) {
+    let names: Vec<(String, String)> = p
+        .get("alternatives")
+        .and_then(serde_json::Value::as_array)
+        .map(|list| {
+            list.iter()
+                .take(3)
+                .filter_map(|a| {
+                    let fa = a.get("name_fa")?.as_str()?;
+                    let en = a.get("name_en")?.as_str()?;
+                    Some((shorten(fa), shorten(en)))
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    if names.is_empty() {
+        return (String::new(), String::new());
+    }
+    let fa: Vec<&str> = names.iter().map(|n| n.0.as_str()).collect();
+    let en: Vec<&str> = names.iter().map(|n| n.1.as_str()).collect();
+    (
+        format!(" دفترهای نزدیک با نوبت خالی: {}.", fa.join("، ")),
+        format!(" Nearby offices with free slots: {}.", en.join(", ")),
+    )
 }
 
 fn office_code(p: &serde_json::Value) -> Option<OfficeCode> {

@@ -105,6 +105,8 @@ pub enum StateRule {
     PaymentStatus,
     /// A refund may not exceed what is left of the payment.
     RefundExceeds,
+    /// A sanction or request moved on meanwhile (the office's status, an answered request).
+    ComplianceState,
 }
 
 /// A refusal for the record's current state: the rule, and a message for people.

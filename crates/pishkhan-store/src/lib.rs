@@ -14,6 +14,7 @@
 mod areas;
 mod bookings;
 mod capacity;
+mod compliance;
 mod database_url;
 mod dialect;
 mod engine;
@@ -160,6 +161,7 @@ pub trait Store:
     + Fees
     + Ledger
     + Payments
+    + Compliance
     + Reports
     + Stats
     + Send
@@ -179,6 +181,7 @@ impl<T> Store for T where
         + Fees
         + Ledger
         + Payments
+        + Compliance
         + Reports
         + Stats
         + Send

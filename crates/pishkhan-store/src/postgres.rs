@@ -73,6 +73,10 @@ const MIGRATIONS: &[Migration] = &[
         sql: include_str!("../migrations/postgres/0016_payments.sql"),
     },
     Migration {
+        name: "0017_compliance",
+        sql: include_str!("../migrations/postgres/0017_compliance.sql"),
+    },
+    Migration {
         name: "0018_reports",
         sql: include_str!("../migrations/postgres/0018_reports.sql"),
     },

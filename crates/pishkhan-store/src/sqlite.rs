@@ -80,6 +80,10 @@ const MIGRATIONS: &[Migration] = &[
         sql: include_str!("../migrations/sqlite/0016_payments.sql"),
     },
     Migration {
+        name: "0017_compliance",
+        sql: include_str!("../migrations/sqlite/0017_compliance.sql"),
+    },
+    Migration {
         name: "0018_reports",
         sql: include_str!("../migrations/sqlite/0018_reports.sql"),
     },

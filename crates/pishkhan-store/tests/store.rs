@@ -19,6 +19,8 @@ use pishkhan_store::{
 };
 use pishkhan_testkit::{SMALL_OFFICES, TestDb, load_small_nation};
 
+#[path = "store/compliance.rs"]
+mod compliance;
 #[path = "store/ledger.rs"]
 mod ledger;
 #[path = "store/payments.rs"]

@@ -1580,6 +1580,7 @@ impl Tr {
             .chain(crate::ui::identity::MESSAGES.iter())
             .chain(crate::ui::payments::MESSAGES.iter())
             .chain(crate::ui::settlements::MESSAGES.iter())
+            .chain(crate::ui::compliance::MESSAGES.iter())
             .chain(REPORTS.iter())
             .chain(crate::ui::dashboard::MESSAGES.iter())
             .chain(PROBLEMS.iter())

@@ -3,5 +3,6 @@
 
 mod access;
 mod booking_decision;
+mod compliance;
 mod input;
 mod primitives;

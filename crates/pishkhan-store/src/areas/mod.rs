@@ -14,6 +14,7 @@
 //! | fee tariffs | [`Fees`] | `fees.rs` |
 //! | the double-entry ledger: transfers, balances, verify | [`Ledger`] | `ledger.rs` |
 //! | payments, refunds, payee accounts, settlements, reconciliations, findings | [`Payments`] | `payments.rs` |
+//! | compliance rules, runs, findings, sanctions, reinstatement requests | [`Compliance`] | `compliance.rs` |
 //! | citizens' reports about offices: submit, triage, add, answer | [`Reports`] | `reports.rs` |
 //! | statistics: tallies of bookings, day figures and the exchange log (read only) | [`Stats`] | `stats.rs` |
 //!
@@ -28,6 +29,7 @@
 //! `Store`'s supertraits; nothing else changes for callers of `dyn Store`.
 
 mod appointments;
+mod compliance;
 mod exchange_log;
 mod fees;
 mod identity;
@@ -42,6 +44,7 @@ mod sessions;
 mod stats;
 
 pub use appointments::*;
+pub use compliance::*;
 pub use exchange_log::*;
 pub use fees::*;
 pub use identity::*;

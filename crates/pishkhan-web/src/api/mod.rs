@@ -4,6 +4,7 @@ pub mod audit;
 pub mod auth;
 pub mod bookings;
 pub mod citizen;
+pub mod compliance;
 pub mod counters;
 pub mod fees;
 pub mod figures;
@@ -90,6 +91,28 @@ pub fn router() -> Router<AppState> {
         )
         .route("/api/v1/ledger/balances", get(payments::balances))
         .route("/api/v1/findings", get(payments::findings))
+        .route(
+            "/api/v1/compliance/rules",
+            get(compliance::get_rules).put(compliance::put_rules),
+        )
+        .route("/api/v1/compliance/runs", post(compliance::run))
+        .route("/api/v1/compliance/findings", get(compliance::findings))
+        .route(
+            "/api/v1/compliance/requests",
+            get(compliance::open_requests),
+        )
+        .route(
+            "/api/v1/compliance/requests/{id}/decision",
+            post(compliance::decide),
+        )
+        .route(
+            "/api/v1/offices/{code}/sanctions",
+            get(compliance::sanctions).post(compliance::sanction),
+        )
+        .route(
+            "/api/v1/offices/{code}/reinstatement-requests",
+            get(compliance::office_requests).post(compliance::create_request),
+        )
         .route(
             "/api/v1/stats/online-service-index",
             get(stats::online_service_index),

@@ -4,6 +4,7 @@
 //! CSRF token; the sign-in form uses a double-submit cookie because no session exists yet.
 
 pub mod citizen;
+pub mod compliance;
 pub mod console;
 pub mod dashboard;
 pub mod identity;
@@ -40,6 +41,7 @@ pub fn router() -> Router<AppState> {
         .merge(identity::router())
         .merge(payments::router())
         .merge(settlements::router())
+        .merge(compliance::router())
         .merge(reports::router())
         .route("/", get(pages::home))
         .route("/login", get(pages::login_form).post(pages::login_submit))
@@ -97,6 +99,11 @@ impl UserNav {
 
     /// The regulator and an office's manager follow the money after the counter.
     pub fn sees_settlements(&self) -> bool {
+        matches!(self.role, Role::Regulator | Role::Manager)
+    }
+
+    /// The regulator supervises; an office's manager sees and answers its own record.
+    pub fn sees_compliance(&self) -> bool {
         matches!(self.role, Role::Regulator | Role::Manager)
     }
 }

@@ -13,6 +13,16 @@ use crate::support::{
 
 /// Every `/api/v1` route the router serves, with its method.
 const API_ROUTES: &[(&str, &str)] = &[
+    ("get", "/api/v1/compliance/rules"),
+    ("put", "/api/v1/compliance/rules"),
+    ("post", "/api/v1/compliance/runs"),
+    ("get", "/api/v1/compliance/findings"),
+    ("get", "/api/v1/compliance/requests"),
+    ("post", "/api/v1/compliance/requests/{id}/decision"),
+    ("get", "/api/v1/offices/{code}/sanctions"),
+    ("post", "/api/v1/offices/{code}/sanctions"),
+    ("get", "/api/v1/offices/{code}/reinstatement-requests"),
+    ("post", "/api/v1/offices/{code}/reinstatement-requests"),
     ("get", "/api/v1/stats/online-service-index"),
     ("get", "/api/v1/stats/once-only"),
     ("post", "/api/v1/auth/login"),

@@ -6,6 +6,8 @@ mod api;
 mod bookings;
 mod browser;
 mod citizen_ui;
+mod compliance;
+mod compliance_ui;
 mod console_ui;
 mod desk;
 mod exchange;
