@@ -25,6 +25,8 @@ mod compliance;
 mod ledger;
 #[path = "store/payments.rs"]
 mod payments;
+#[path = "store/report_thread.rs"]
+mod report_thread;
 #[path = "store/session_invalidation.rs"]
 mod session_invalidation;
 
