@@ -101,12 +101,13 @@ fn payment_from_row(r: &AnyRow) -> Result<Payment> {
     })
 }
 
-async fn payment_in(tx: &mut AnyTx<'_>, id: i64) -> Result<Payment> {
+/// One payment, read on `conn` (a pool connection, or a transaction's).
+async fn payment_in(conn: &mut sqlx::AnyConnection, id: i64) -> Result<Payment> {
     let row = sqlx::query(sqlx::AssertSqlSafe(format!(
         "SELECT {PAYMENT_COLS} FROM payments WHERE id = $1"
     )))
     .bind(id)
-    .fetch_optional(&mut **tx)
+    .fetch_optional(&mut *conn)
     .await?
     .ok_or(StoreError::NotFound { entity: "payment" })?;
     payment_from_row(&row)
@@ -311,12 +312,12 @@ fn refund_from_row(r: &AnyRow) -> Result<Refund> {
     })
 }
 
-async fn refund_in(tx: &mut AnyTx<'_>, id: i64) -> Result<Refund> {
+async fn refund_in(conn: &mut sqlx::AnyConnection, id: i64) -> Result<Refund> {
     let r = sqlx::query(sqlx::AssertSqlSafe(format!(
         "SELECT {REFUND_COLS} FROM refunds WHERE id = $1"
     )))
     .bind(id)
-    .fetch_optional(&mut **tx)
+    .fetch_optional(&mut *conn)
     .await?
     .ok_or(StoreError::NotFound { entity: "refund" })?;
     refund_from_row(&r)
@@ -400,13 +401,7 @@ async fn create_refund(
             ctx,
         )
         .await?;
-        let r = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT {REFUND_COLS} FROM refunds WHERE id = $1"
-        )))
-        .bind(refund)
-        .fetch_one(&mut *tx)
-        .await?;
-        refund_from_row(&r)
+refund_in(&mut tx, refund).await
     }
     .await;
     crate::bookings::finish(tx, outcome).await
@@ -566,12 +561,15 @@ async fn record_settlement(
     crate::bookings::finish(tx, outcome).await
 }
 
-async fn payee_in(tx: &mut AnyTx<'_>, account: &Account) -> Result<Option<PayeeAccount>> {
+async fn payee_in(
+    conn: &mut sqlx::AnyConnection,
+    account: &Account,
+) -> Result<Option<PayeeAccount>> {
     let row = sqlx::query(
         "SELECT account, sheba, holder, updated_at_ms FROM payee_accounts WHERE account = $1",
     )
     .bind(account.code())
-    .fetch_optional(&mut **tx)
+    .fetch_optional(&mut *conn)
     .await?;
     row.map(|r| {
         Ok(PayeeAccount {
@@ -728,14 +726,7 @@ impl Payments for SqlStore {
     }
 
     async fn payment(&self, id: i64) -> Result<Payment> {
-        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT {PAYMENT_COLS} FROM payments WHERE id = $1"
-        )))
-        .bind(id)
-        .fetch_optional(&self.pool)
-        .await?
-        .ok_or(StoreError::NotFound { entity: "payment" })?;
-        payment_from_row(&row)
+        payment_in(&mut *self.pool.acquire().await?, id).await
     }
 
     async fn payment_by_token(&self, token: &str) -> Result<Option<Payment>> {
@@ -897,25 +888,7 @@ impl Payments for SqlStore {
     }
 
     async fn payee_account(&self, account: &Account) -> Result<Option<PayeeAccount>> {
-        let mut conn = self.pool.acquire().await?;
-        let row = sqlx::query(
-            "SELECT sheba, holder, updated_at_ms FROM payee_accounts WHERE account = $1",
-        )
-        .bind(account.code())
-        .fetch_optional(&mut *conn)
-        .await?;
-        row.map(|r| {
-            Ok(PayeeAccount {
-                account: account.clone(),
-                sheba: field(
-                    "payee sheba",
-                    Sheba::parse(&r.try_get::<String, _>("sheba")?),
-                )?,
-                holder: r.try_get("holder")?,
-                updated_at_ms: r.try_get("updated_at_ms")?,
-            })
-        })
-        .transpose()
+        payee_in(&mut *self.pool.acquire().await?, account).await
     }
 
     async fn unsettled_on(&self, day: JalaliDate) -> Result<Vec<Payment>> {
