@@ -1,17 +1,19 @@
-//! The regulator's national dashboard: bookings and visits per day, waits and no-shows, the
-//! booked share by province, inquiries per agency, offices by status, digitization, and the
-//! online-service index and once-only list of [`crate::stats`]. Each chart's rows are here
-//! once, for the page, its tables and its CSV files.
+//! The regulator's national dashboard: bookings, visits, lookups, payments, reports and
+//! satisfaction per day, week or month; waits and no-shows; the booked share by province;
+//! inquiries per agency; reports by category; sanctions over time; offices by status;
+//! digitization; and the online-service index and once-only list of [`crate::stats`]. All of
+//! it reads the rollups (a few hundred rows for any national period), never the raw rows.
+//! Each chart's rows are here once, for the page, its tables and its CSV files.
 
 use std::collections::BTreeMap;
 
 use pishkhan_domain::JalaliDate;
 use pishkhan_domain::access::Action;
-use pishkhan_domain::model::{Digitization, LocalizedText, OfficeStatus};
-use pishkhan_domain::tehran::{day_bounds_ms, jalali_day_of_ms, jalali_today};
-use pishkhan_store::{MAX_STATS_DAYS, StatsWindow};
+use pishkhan_domain::model::{Digitization, LocalizedText, OfficeCode, OfficeStatus};
+use pishkhan_domain::tehran::jalali_today;
+use pishkhan_store::{MAX_STATS_DAYS, RollupFilter};
 
-use crate::stats::{self, OnceOnlyItem, OnlineServiceIndex, csv_field, decode_figures};
+use crate::stats::{self, OnceOnlyItem, OnlineServiceIndex, csv_field};
 use crate::{App, AppError, StaffSession};
 
 /// The period shown when none is asked for.
@@ -19,15 +21,48 @@ pub const DEFAULT_DAYS: i64 = 30;
 /// How many once-only rows the dashboard lists (the API lists them all).
 pub const ONCE_ONLY_TOP: usize = 10;
 
-const DAY_MS: i64 = 86_400_000;
-const TEHRAN_OFFSET_MS: i64 = 12_600_000;
+/// How the days are grouped: per day, per week (from Saturday) or per Jalali month.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Step {
+    #[default]
+    Day,
+    Week,
+    Month,
+}
 
-/// Which province and days the dashboard shows.
+impl Step {
+    pub const ALL: [Step; 3] = [Step::Day, Step::Week, Step::Month];
+
+    pub fn code(self) -> &'static str {
+        match self {
+            Step::Day => "day",
+            Step::Week => "week",
+            Step::Month => "month",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|c| c.code() == s.trim())
+    }
+
+    /// The first day of the group `day` falls in.
+    pub fn start_of(self, day: JalaliDate) -> JalaliDate {
+        match self {
+            Step::Day => day,
+            Step::Week => day.add_days(-(day.weekday() as i64)),
+            Step::Month => day.add_days(-(i64::from(day.day()) - 1)),
+        }
+    }
+}
+
+/// Which province or office, days and grouping the dashboard shows.
 #[derive(Debug, Clone, PartialEq)]
 pub struct DashboardFilter {
     pub province: Option<u8>,
+    pub office: Option<OfficeCode>,
     pub from: JalaliDate,
     pub to: JalaliDate,
+    pub step: Step,
 }
 
 impl DashboardFilter {
@@ -65,14 +100,32 @@ impl DashboardFilter {
                 format!("a period is at most {MAX_STATS_DAYS} days"),
             ));
         }
-        Ok(Self { province, from, to })
+        Ok(Self {
+            province,
+            office: None,
+            from,
+            to,
+            step: Step::Day,
+        })
     }
 
-    fn window(&self) -> StatsWindow {
-        StatsWindow {
-            from_ms: day_bounds_ms(self.from).0,
-            to_ms: day_bounds_ms(self.to).1,
+    /// Narrows the view to one office (its province is then implied).
+    pub fn for_office(mut self, office: Option<OfficeCode>) -> Self {
+        self.office = office;
+        self
+    }
+
+    pub fn grouped(mut self, step: Step) -> Self {
+        self.step = step;
+        self
+    }
+
+    fn rollup(&self) -> RollupFilter {
+        RollupFilter {
+            from: self.from,
+            to: self.to,
             province: self.province,
+            office: self.office,
         }
     }
 }
@@ -81,19 +134,46 @@ fn days_between(from: JalaliDate, to: JalaliDate) -> i64 {
     (to.to_gregorian() - from.to_gregorian()).whole_days()
 }
 
-/// One day of the network (or of one province).
-#[derive(Debug, Clone, PartialEq, Default)]
+/// One day, week or month of the network (or of one province or office).
+#[derive(Debug, Clone, PartialEq)]
 pub struct DayRow {
-    pub day: Option<JalaliDate>,
-    /// Bookings whose slot was that day, not cancelled.
+    /// The group's first day.
+    pub day: JalaliDate,
+    /// Bookings for the group's days, not cancelled.
     pub booked: u64,
     pub completed: u64,
     pub no_shows: u64,
     /// Visits the queues saw: booked arrivals and walk-ins.
     pub visits: u64,
     pub walk_ins: u64,
-    /// Mean wait of the day's visits, in seconds (the offices' means weighted by visits).
+    /// Mean wait of the visits, in seconds (the offices' means weighted by visits).
     pub avg_wait_s: Option<u64>,
+    /// Inquiries and identity checks through the exchange.
+    pub lookups: u64,
+    pub payments: u64,
+    pub reports: u64,
+    /// Survey answers, and their mean rating in tenths (1.0 to 5.0 as 10 to 50).
+    pub ratings: u64,
+    pub rating_tenths: Option<u64>,
+}
+
+impl DayRow {
+    fn empty(day: JalaliDate) -> Self {
+        Self {
+            day,
+            booked: 0,
+            completed: 0,
+            no_shows: 0,
+            visits: 0,
+            walk_ins: 0,
+            avg_wait_s: None,
+            lookups: 0,
+            payments: 0,
+            reports: 0,
+            ratings: 0,
+            rating_tenths: None,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -112,6 +192,15 @@ pub struct AgencyInquiries {
     pub inquiries: u64,
 }
 
+/// Sanctions of one day, week or month.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SanctionRow {
+    pub day: JalaliDate,
+    pub warnings: u64,
+    pub suspensions: u64,
+    pub reinstatements: u64,
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct Dashboard {
     pub filter: DashboardFilter,
@@ -119,17 +208,22 @@ pub struct Dashboard {
     /// Highest booked share first; provinces without visits last.
     pub provinces: Vec<ProvinceRow>,
     pub inquiries: Vec<AgencyInquiries>,
+    /// Citizens' reports per category, most first.
+    pub reports: Vec<(String, u64)>,
+    pub sanctions: Vec<SanctionRow>,
     pub offices_by_status: Vec<(OfficeStatus, u64)>,
     pub services_total: u64,
     pub services_by_digitization: Vec<(Digitization, u64)>,
     pub osi: OnlineServiceIndex,
     pub once_only: Vec<OnceOnlyItem>,
     pub once_only_yearly_visits: u64,
-    /// A read hit its cap, so the figures are partial.
-    pub truncated: bool,
 }
 
-/// The dashboard for `filter`. The regulator only.
+fn half_up(sum: u64, n: u64) -> Option<u64> {
+    (n > 0).then(|| (2 * sum + n) / (2 * n))
+}
+
+/// The dashboard for `filter`, from the rollups. The regulator only.
 pub async fn dashboard(
     state: &App,
     staff: &StaffSession,
@@ -137,68 +231,75 @@ pub async fn dashboard(
 ) -> Result<Dashboard, AppError> {
     staff.permit(Action::ViewNationalFigures)?;
     let store = state.store();
-    let window = filter.window();
+    if let Some(code) = filter.office {
+        store.office(code).await.map_err(|e| match e {
+            pishkhan_store::StoreError::NotFound { .. } => AppError::NotFound("office"),
+            other => other.into(),
+        })?;
+    }
+    let rollup = filter.rollup();
 
+    // Every group of the period has its row, with or without figures.
+    // Per group: the row, and the sums its means divide (wait sum and weight, rating sum).
+    let mut groups: BTreeMap<JalaliDate, (DayRow, [u64; 3])> = BTreeMap::new();
     let span = days_between(filter.from, filter.to);
-    let mut days: Vec<DayRow> = (0..=span)
-        .map(|i| DayRow {
-            day: Some(filter.from.add_days(i)),
-            ..DayRow::default()
+    for i in 0..=span {
+        let start = filter.step.start_of(filter.from.add_days(i));
+        groups
+            .entry(start)
+            .or_insert_with(|| (DayRow::empty(start), [0; 3]));
+    }
+    for d in store.rollup_days(&rollup).await? {
+        let start = filter.step.start_of(d.day);
+        let (row, sums) = groups
+            .entry(start)
+            .or_insert_with(|| (DayRow::empty(start), [0; 3]));
+        row.booked += d.bookings;
+        row.completed += d.completed;
+        row.no_shows += d.no_shows;
+        row.visits += d.visits;
+        row.walk_ins += d.walk_ins;
+        row.lookups += d.lookups;
+        row.payments += d.payments;
+        row.reports += d.reports;
+        row.ratings += d.ratings;
+        sums[0] += d.wait_sum_s;
+        sums[1] += d.waited;
+        sums[2] += d.rating_sum;
+    }
+    let days: Vec<DayRow> = groups
+        .into_values()
+        .map(|(mut row, [wait_sum, waited, rating_sum])| {
+            row.avg_wait_s = half_up(wait_sum, waited);
+            row.rating_tenths = half_up(rating_sum * 10, row.ratings);
+            row
         })
         .collect();
-    let index_of =
-        |day: JalaliDate| -> Option<usize> { usize::try_from(days_between(filter.from, day)).ok() };
-    for b in store.bookings_by_day(&window).await? {
-        let day = jalali_day_of_ms(b.tehran_day * DAY_MS - TEHRAN_OFFSET_MS + DAY_MS / 2);
-        if let Some(row) = index_of(day).and_then(|i| days.get_mut(i)) {
-            row.booked += b.booked;
-            row.completed += b.completed;
-            row.no_shows += b.no_shows;
-        }
-    }
 
-    let figures = store
-        .figures_between(filter.from, filter.to, filter.province)
-        .await?;
-    let mut waits: Vec<(u64, u64)> = vec![(0, 0); days.len()];
-    let mut per_province: BTreeMap<u8, (u64, u64)> = BTreeMap::new();
-    for row in &figures.rows {
-        let f = decode_figures(&row.figures_json)?;
-        let booked = u64::from(f.check_ins) + u64::from(f.late_arrivals);
-        let visits = booked + u64::from(f.walk_ins);
-        if let Some(i) = index_of(row.day).filter(|i| *i < days.len()) {
-            days[i].visits += visits;
-            days[i].walk_ins += u64::from(f.walk_ins);
-            if let Some(w) = f.avg_wait_s {
-                waits[i].0 += w * visits;
-                waits[i].1 += visits;
-            }
-        }
-        let p = per_province.entry(row.province).or_default();
-        p.0 += booked;
-        p.1 += visits;
-    }
-    for (row, (sum, n)) in days.iter_mut().zip(waits) {
-        row.avg_wait_s = (n > 0).then(|| (2 * sum + n) / (2 * n));
-    }
-
+    let per_province: BTreeMap<u32, (u64, u64)> = store
+        .rollup_provinces(&rollup)
+        .await?
+        .into_iter()
+        .map(|p| (p.id, (p.booked_visits, p.visits)))
+        .collect();
     let mut provinces: Vec<ProvinceRow> = store
         .provinces()
         .await?
         .into_iter()
         .filter(|p| filter.province.is_none_or(|id| id == p.province.id))
+        .filter(|p| filter.office.is_none() || per_province.contains_key(&u32::from(p.province.id)))
         .map(|p| {
-            let (booked_visits, visits) =
-                per_province.get(&p.province.id).copied().unwrap_or((0, 0));
+            let (booked_visits, visits) = per_province
+                .get(&u32::from(p.province.id))
+                .copied()
+                .unwrap_or((0, 0));
             ProvinceRow {
                 province: p.province.id,
                 name: p.province.name,
                 booked_visits,
                 visits,
-                share_permille: (visits > 0).then(|| {
-                    u32::try_from((2 * 1000 * booked_visits + visits) / (2 * visits))
-                        .unwrap_or(1000)
-                }),
+                share_permille: half_up(1000 * booked_visits, visits)
+                    .map(|v| u32::try_from(v).unwrap_or(1000)),
             }
         })
         .collect();
@@ -208,41 +309,47 @@ pub async fn dashboard(
             .then_with(|| a.province.cmp(&b.province))
     });
 
-    let entries = store.exchange_entries_between(&window).await?;
-    let mut per_agency: BTreeMap<String, u64> = BTreeMap::new();
-    for bytes in &entries.rows {
-        let entry = pishkhan_exchange::LogEntry::from_canonical_bytes(bytes)
-            .map_err(|e| AppError::Internal(anyhow::anyhow!("exchange log entry: {e}")))?;
-        let agency = entry
-            .agency
-            .map_or_else(|| "unknown".to_string(), |a| a.as_str().to_string());
-        *per_agency.entry(agency).or_default() += 1;
-    }
-    let mut inquiries: Vec<AgencyInquiries> = per_agency
+    let inquiries = store
+        .rollup_agencies(&rollup)
+        .await?
         .into_iter()
         .map(|(agency, inquiries)| AgencyInquiries { agency, inquiries })
         .collect();
-    inquiries.sort_by(|a, b| {
-        b.inquiries
-            .cmp(&a.inquiries)
-            .then_with(|| a.agency.cmp(&b.agency))
-    });
+
+    let mut sanctions: BTreeMap<JalaliDate, SanctionRow> = BTreeMap::new();
+    if filter.office.is_none() {
+        for (day, kind, n) in store.sanctions_by_day(&rollup).await? {
+            let start = filter.step.start_of(day);
+            let row = sanctions.entry(start).or_insert(SanctionRow {
+                day: start,
+                warnings: 0,
+                suspensions: 0,
+                reinstatements: 0,
+            });
+            match kind.as_str() {
+                "warning" => row.warnings += n,
+                "suspension" => row.suspensions += n,
+                _ => row.reinstatements += n,
+            }
+        }
+    }
 
     let counts = store.counts().await?;
     let osi = stats::online_service_index(state).await?;
     let once = stats::once_only(state).await?;
     Ok(Dashboard {
+        reports: store.reports_by_category(&rollup).await?,
         filter,
         days,
         provinces,
         inquiries,
+        sanctions: sanctions.into_values().collect(),
         offices_by_status: counts.offices_by_status,
         services_total: counts.services,
         services_by_digitization: counts.services_by_digitization,
         osi,
         once_only: once.items.into_iter().take(ONCE_ONLY_TOP).collect(),
         once_only_yearly_visits: once.yearly_visits,
-        truncated: figures.truncated || entries.truncated,
     })
 }
 
@@ -252,15 +359,19 @@ pub enum Chart {
     Days,
     Provinces,
     Inquiries,
+    Reports,
+    Sanctions,
     Offices,
     Digitization,
 }
 
 impl Chart {
-    pub const ALL: [Chart; 5] = [
+    pub const ALL: [Chart; 7] = [
         Chart::Days,
         Chart::Provinces,
         Chart::Inquiries,
+        Chart::Reports,
+        Chart::Sanctions,
         Chart::Offices,
         Chart::Digitization,
     ];
@@ -270,6 +381,8 @@ impl Chart {
             Chart::Days => "days",
             Chart::Provinces => "provinces",
             Chart::Inquiries => "inquiries",
+            Chart::Reports => "reports",
+            Chart::Sanctions => "sanctions",
             Chart::Offices => "offices",
             Chart::Digitization => "digitization",
         }
@@ -289,17 +402,27 @@ pub fn chart_csv(d: &Dashboard, chart: Chart) -> String {
     let mut out = String::new();
     match chart {
         Chart::Days => {
-            out.push_str("date,booked,completed,no_shows,visits,walk_ins,avg_wait_s\n");
+            out.push_str(
+                "date,booked,completed,no_shows,visits,walk_ins,avg_wait_s,lookups,payments,\
+                 reports,ratings,mean_rating\n",
+            );
             for r in &d.days {
                 out.push_str(&format!(
-                    "{},{},{},{},{},{},{}\n",
-                    r.day.map(|x| x.to_string()).unwrap_or_default(),
+                    "{},{},{},{},{},{},{},{},{},{},{},{}\n",
+                    r.day,
                     r.booked,
                     r.completed,
                     r.no_shows,
                     r.visits,
                     r.walk_ins,
-                    opt(r.avg_wait_s)
+                    opt(r.avg_wait_s),
+                    r.lookups,
+                    r.payments,
+                    r.reports,
+                    r.ratings,
+                    r.rating_tenths
+                        .map(|t| format!("{}.{}", t / 10, t % 10))
+                        .unwrap_or_default(),
                 ));
             }
         }
@@ -320,6 +443,21 @@ pub fn chart_csv(d: &Dashboard, chart: Chart) -> String {
             out.push_str("agency,inquiries\n");
             for a in &d.inquiries {
                 out.push_str(&format!("{},{}\n", csv_field(&a.agency), a.inquiries));
+            }
+        }
+        Chart::Reports => {
+            out.push_str("category,reports\n");
+            for (c, n) in &d.reports {
+                out.push_str(&format!("{},{}\n", csv_field(c), n));
+            }
+        }
+        Chart::Sanctions => {
+            out.push_str("date,warnings,suspensions,reinstatements\n");
+            for r in &d.sanctions {
+                out.push_str(&format!(
+                    "{},{},{},{}\n",
+                    r.day, r.warnings, r.suspensions, r.reinstatements
+                ));
             }
         }
         Chart::Offices => {

@@ -11,6 +11,7 @@
 #![forbid(unsafe_code)]
 
 pub mod booking;
+pub mod compliance;
 pub mod exchange;
 pub mod identity;
 pub mod ledger;
@@ -18,6 +19,7 @@ pub mod payments;
 pub mod release;
 
 pub use booking::{BookingBenchArgs, booking};
+pub use compliance::{ComplianceBenchArgs, compliance};
 pub use exchange::{ExchangeBenchArgs, exchange};
 pub use identity::{IdentityBenchArgs, identity};
 pub use ledger::{LedgerBenchArgs, ledger};

@@ -28,15 +28,31 @@ pub enum RuleKind {
     LowBookedShare,
     /// Inquiries or identity checks ran, yet no bookable slot is configured ahead.
     NoBookableSlots,
+    /// Citizens' reports of one category, accepted by the regulator, pile up: a review.
+    ReportsThreshold,
 }
 
 impl RuleKind {
-    pub const ALL: [RuleKind; 2] = [RuleKind::LowBookedShare, RuleKind::NoBookableSlots];
+    pub const ALL: [RuleKind; 3] = [
+        RuleKind::LowBookedShare,
+        RuleKind::NoBookableSlots,
+        RuleKind::ReportsThreshold,
+    ];
 
     pub fn code(self) -> &'static str {
         match self {
             RuleKind::LowBookedShare => "low_booked_share",
             RuleKind::NoBookableSlots => "no_bookable_slots",
+            RuleKind::ReportsThreshold => "reports_threshold",
+        }
+    }
+
+    /// The names of the kind's parameters, in the order a form shows them.
+    pub fn param_names(self) -> &'static [&'static str] {
+        match self {
+            RuleKind::LowBookedShare => &["days", "min_daily_visits", "max_booked_share_pct"],
+            RuleKind::NoBookableSlots => &["recent_days", "min_lookups", "ahead_days"],
+            RuleKind::ReportsThreshold => &["days", "min_reports"],
         }
     }
 
@@ -85,7 +101,13 @@ pub enum RuleParams {
         min_lookups: u32,
         ahead_days: u16,
     },
+    /// At least `min_reports` accepted reports of one category about the office, accepted
+    /// over the last `days` days.
+    ReportsThreshold { days: u16, min_reports: u32 },
 }
+
+/// Report ids an evidence lists, at most.
+pub const MAX_EVIDENCE_REPORTS: usize = 50;
 
 fn bad(message: impl Into<String>) -> FieldError {
     FieldError::new("rules", "invalid_rule", message)
@@ -117,23 +139,22 @@ impl RuleParams {
             .as_object()
             .ok_or_else(|| bad("params must be an object"))?;
         let window = 1..=u64::from(MAX_WINDOW_DAYS);
-        let (parsed, names): (Self, &[&str]) = match kind {
-            RuleKind::LowBookedShare => (
-                RuleParams::LowBookedShare {
-                    days: uint(params, "days", window)? as u16,
-                    min_daily_visits: uint(params, "min_daily_visits", 1..=100_000)? as u32,
-                    max_booked_share_pct: uint(params, "max_booked_share_pct", 1..=100)? as u8,
-                },
-                &["days", "min_daily_visits", "max_booked_share_pct"],
-            ),
-            RuleKind::NoBookableSlots => (
-                RuleParams::NoBookableSlots {
-                    recent_days: uint(params, "recent_days", window.clone())? as u16,
-                    min_lookups: uint(params, "min_lookups", 1..=10_000_000)? as u32,
-                    ahead_days: uint(params, "ahead_days", window)? as u16,
-                },
-                &["recent_days", "min_lookups", "ahead_days"],
-            ),
+        let names = kind.param_names();
+        let parsed = match kind {
+            RuleKind::LowBookedShare => RuleParams::LowBookedShare {
+                days: uint(params, "days", window)? as u16,
+                min_daily_visits: uint(params, "min_daily_visits", 1..=100_000)? as u32,
+                max_booked_share_pct: uint(params, "max_booked_share_pct", 1..=100)? as u8,
+            },
+            RuleKind::NoBookableSlots => RuleParams::NoBookableSlots {
+                recent_days: uint(params, "recent_days", window.clone())? as u16,
+                min_lookups: uint(params, "min_lookups", 1..=10_000_000)? as u32,
+                ahead_days: uint(params, "ahead_days", window)? as u16,
+            },
+            RuleKind::ReportsThreshold => RuleParams::ReportsThreshold {
+                days: uint(params, "days", window)? as u16,
+                min_reports: uint(params, "min_reports", 1..=1000)? as u32,
+            },
         };
         if let Some(extra) = obj.keys().find(|k| !names.contains(&k.as_str())) {
             return Err(bad(format!(
@@ -164,6 +185,10 @@ impl RuleParams {
                 "min_lookups": min_lookups,
                 "ahead_days": ahead_days,
             }),
+            RuleParams::ReportsThreshold { days, min_reports } => json!({
+                "days": days,
+                "min_reports": min_reports,
+            }),
         }
     }
 
@@ -182,6 +207,10 @@ impl RuleParams {
             } => Window {
                 back_days: recent_days,
                 ahead_days,
+            },
+            RuleParams::ReportsThreshold { days, .. } => Window {
+                back_days: days,
+                ahead_days: 0,
             },
         }
     }
@@ -220,7 +249,9 @@ impl RuleSet {
                 .get("kind")
                 .and_then(Value::as_str)
                 .and_then(RuleKind::parse)
-                .ok_or_else(|| bad("kind must be one of low_booked_share, no_bookable_slots"))?;
+                .ok_or_else(|| {
+                    bad("kind must be one of low_booked_share, no_bookable_slots, reports_threshold")
+                })?;
             if rules.iter().any(|r| r.kind == kind) {
                 return Err(bad(format!("{} is listed twice", kind.code())));
             }
@@ -255,8 +286,17 @@ impl RuleSet {
     }
 }
 
+/// An office's accepted reports of one category over a window.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AcceptedReports {
+    pub category: String,
+    /// How many, and the ids of the first [`MAX_EVIDENCE_REPORTS`] of them.
+    pub count: u64,
+    pub ids: Vec<i64>,
+}
+
 /// One office's figures over a window, as the store sums them for every office at once.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Activity {
     pub office: OfficeCode,
     /// Visits served: bookings checked in (on time or late) and walk-ins.
@@ -268,6 +308,8 @@ pub struct Activity {
     /// Whether any of the coming days is open for booking: hours set, booking counters
     /// above zero, and not every day closed.
     pub bookable_ahead: bool,
+    /// Citizens' reports about the office accepted in the window, per category.
+    pub reports: Vec<AcceptedReports>,
 }
 
 /// A finding a run raises: the rule, and the figures that broke it.
@@ -284,6 +326,29 @@ pub fn evaluate(rule: &Rule, activity: &[Activity]) -> Vec<Breach> {
     let mut out = Vec::new();
     for a in activity {
         let evidence = match rule.params {
+            RuleParams::ReportsThreshold { days, min_reports } => {
+                // One finding per office, naming every category over the threshold.
+                let over: Vec<Value> = a
+                    .reports
+                    .iter()
+                    .filter(|r| r.count >= u64::from(min_reports))
+                    .map(|r| {
+                        json!({
+                            "category": r.category,
+                            "accepted_reports": r.count,
+                            "report_ids": r.ids,
+                        })
+                    })
+                    .collect();
+                if over.is_empty() {
+                    continue;
+                }
+                json!({
+                    "days": days,
+                    "min_reports": min_reports,
+                    "categories": over,
+                })
+            }
             RuleParams::LowBookedShare {
                 days,
                 min_daily_visits,

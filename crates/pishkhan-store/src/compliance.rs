@@ -1,12 +1,12 @@
 //! The compliance area over SQL: rules versions, the set-based activity query, findings (in
 //! `compliance_findings`, beside the payments' own), sanctions and requests.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use async_trait::async_trait;
 use pishkhan_domain::JalaliDate;
 use pishkhan_domain::access::{Action, Permit};
-use pishkhan_domain::compliance::Activity;
+use pishkhan_domain::compliance::{AcceptedReports, Activity, MAX_EVIDENCE_REPORTS};
 use pishkhan_domain::model::{OfficeCode, ServiceCode};
 use sqlx::Row;
 use sqlx::any::AnyRow;
@@ -18,7 +18,7 @@ use crate::areas::{
 };
 use crate::sessions::invalidate_sessions;
 use crate::sql::{AnyTx, Arg, Sql, SqlStore, audit_permit, corrupt, field, require};
-use crate::{AuditContext, Backend, Page, PageRequest, Result, StateRule, StoreError};
+use crate::{AuditContext, Page, PageRequest, Result, StateRule, StoreError};
 
 /// Longest list read at once (sanctions, requests).
 const MAX_LISTED: u32 = 500;
@@ -94,17 +94,8 @@ fn request_from_row(r: &AnyRow) -> Result<ComplianceRequest> {
     })
 }
 
-/// A figure of a day's stored figures (`DailyFigures` as JSON), as a whole number.
-fn figure(backend: Backend, name: &str) -> String {
-    match backend {
-        Backend::Sqlite => {
-            format!("COALESCE(CAST(json_extract(figures_json, '$.{name}') AS INTEGER), 0)")
-        }
-        Backend::Postgres => {
-            format!("COALESCE(CAST(CAST(figures_json AS jsonb) ->> '{name}' AS BIGINT), 0)")
-        }
-    }
-}
+/// Accepted reports one run reads, at most (a run's window is at most 90 days).
+const MAX_ACCEPTED_REPORTS_READ: i64 = 200_000;
 
 /// One outbox message per active manager of the office.
 async fn notify_managers(
@@ -317,43 +308,30 @@ impl Compliance for SqlStore {
     }
 
     async fn compliance_activity(&self, w: &ActivityWindow) -> Result<Vec<Activity>> {
-        let be = self.dialect.backend();
-        let (ci, la, wi) = (
-            figure(be, "check_ins"),
-            figure(be, "late_arrivals"),
-            figure(be, "walk_ins"),
-        );
-        // One statement for every office: the day figures, the message log and the
-        // schedules each grouped once, joined to the offices.
+        // One statement for every office: the rollups' days summed, the schedules and the
+        // closures ahead each grouped once, joined to the offices.
         let mut sql = Sql::new(&format!(
             "SELECT o.code AS office_code, \
              COALESCE(v.booked, 0) AS booked, COALESCE(v.walk_ins, 0) AS walk_ins, \
-             COALESCE(x.lookups, 0) AS lookups, \
+             COALESCE(v.lookups, 0) AS lookups, \
              CASE WHEN o.hours <> '{NO_HOURS}' \
                    AND COALESCE(s.booking_counters, o.counters) > 0 \
                    AND COALESCE(c.closed, 0) < "
         ));
         sql.arg(Arg::Int(i64::from(w.ahead_days)));
-        sql.push(&format!(
+        sql.push(
             " THEN 1 ELSE 0 END AS bookable \
              FROM offices o \
-             LEFT JOIN (SELECT office_code, CAST(SUM({ci} + {la}) AS BIGINT) AS booked, \
-                        CAST(SUM({wi}) AS BIGINT) AS walk_ins \
-                        FROM office_day_figures WHERE day >= "
-        ));
+             LEFT JOIN (SELECT office_code, CAST(SUM(booked_visits) AS BIGINT) AS booked, \
+                        CAST(SUM(walk_ins) AS BIGINT) AS walk_ins, \
+                        CAST(SUM(lookups) AS BIGINT) AS lookups \
+                        FROM office_day_stats WHERE day >= ",
+        );
         sql.arg(Arg::Text(w.from.to_string()))
             .push(" AND day <= ")
             .arg(Arg::Text(w.to.to_string()))
             .push(
                 " GROUP BY office_code) v ON v.office_code = o.code \
-                 LEFT JOIN (SELECT office_code, COUNT(*) AS lookups FROM exchange_log_entries \
-                 WHERE at_ms >= ",
-            )
-            .arg(Arg::Int(w.from_ms))
-            .push(" AND at_ms < ")
-            .arg(Arg::Int(w.to_ms))
-            .push(
-                " GROUP BY office_code) x ON x.office_code = 'office:' || CAST(o.code AS TEXT) \
                  LEFT JOIN office_schedules s ON s.office_code = o.code \
                  LEFT JOIN (SELECT office_code, COUNT(*) AS closed FROM office_closures \
                  WHERE day >= ",
@@ -366,16 +344,52 @@ impl Compliance for SqlStore {
                  WHERE o.status <> 'revoked' ORDER BY o.code",
             );
         let rows = sql.query().fetch_all(&self.pool).await?;
+
+        // Accepted reports are few: read them once, grouped here per office and category.
+        let accepted = sqlx::query(
+            "SELECT id, office_code, category FROM office_reports \
+             WHERE accepted_at_ms >= $1 AND accepted_at_ms < $2 ORDER BY id LIMIT $3",
+        )
+        .bind(w.from_ms)
+        .bind(w.to_ms)
+        .bind(MAX_ACCEPTED_REPORTS_READ)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut reports: HashMap<i64, Vec<AcceptedReports>> = HashMap::new();
+        for r in &accepted {
+            let office: i64 = r.try_get("office_code")?;
+            let category: String = r.try_get("category")?;
+            let id: i64 = r.try_get("id")?;
+            let list = reports.entry(office).or_default();
+            let at = match list.iter().position(|x| x.category == category) {
+                Some(i) => i,
+                None => {
+                    list.push(AcceptedReports {
+                        category,
+                        count: 0,
+                        ids: Vec::new(),
+                    });
+                    list.len() - 1
+                }
+            };
+            let entry = &mut list[at];
+            entry.count += 1;
+            if entry.ids.len() < MAX_EVIDENCE_REPORTS {
+                entry.ids.push(id);
+            }
+        }
         rows.iter()
             .map(|r| {
                 let booked = r.try_get::<i64, _>("booked")?.max(0) as u64;
                 let walk_ins = r.try_get::<i64, _>("walk_ins")?.max(0) as u64;
+                let code: i64 = r.try_get("office_code")?;
                 Ok(Activity {
                     office: office_of(r)?,
                     visits: booked + walk_ins,
                     booked_visits: booked,
                     lookups: r.try_get::<i64, _>("lookups")?.max(0) as u64,
                     bookable_ahead: r.try_get::<i64, _>("bookable")? == 1,
+                    reports: reports.remove(&code).unwrap_or_default(),
                 })
             })
             .collect()

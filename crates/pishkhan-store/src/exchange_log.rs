@@ -115,6 +115,22 @@ pub(crate) async fn append(store: &SqlStore, batch: &ExchangeLogBatch) -> Result
         }
         q.execute(&mut *tx).await?;
     }
+    // The supervision rollups count each lookup by office, day and agency, in this batch's
+    // transaction.
+    let parsed: Vec<(String, Option<String>, i64)> = batch
+        .entries
+        .iter()
+        .filter_map(|e| {
+            crate::rollups::lookup_of(&e.bytes)
+                .map(|(office, agency)| (format!("office:{office}"), agency, e.at_ms))
+        })
+        .collect();
+    let deltas = crate::rollups::lookup_deltas(
+        parsed
+            .iter()
+            .map(|(o, a, at)| (o.as_str(), a.as_deref(), *at)),
+    );
+    crate::rollups::bump(&mut tx, &deltas).await?;
     for chunk in batch.nodes.chunks(NODE_ROWS_PER_INSERT) {
         let sql = multi_row_insert(
             "INSERT INTO exchange_log_nodes (level, idx, hash) VALUES ",

@@ -37,6 +37,7 @@ mod queue;
 mod registry;
 mod releases;
 mod reports;
+mod rollups;
 mod sessions;
 mod sql;
 mod sqlite;

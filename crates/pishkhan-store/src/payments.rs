@@ -250,6 +250,12 @@ async fn move_payment(store: &SqlStore, id: i64, m: &PaymentMove) -> Result<Paym
         }
         event(&mut tx, id, m.event, m.to, &m.detail, m.at_ms).await?;
         post_in_tx(store, &mut tx, &m.transfers, m.at_ms).await?;
+        if let Some((ms, _)) = m.verified {
+            let delta = crate::rollups::Delta::new(p.office, crate::rollups::day_of(ms))
+                .with(crate::rollups::Col::Payments, 1)
+                .with(crate::rollups::Col::PaidRials, p.amount.get());
+            crate::rollups::bump(&mut tx, &[delta]).await?;
+        }
         if let Some(f) = &m.finding {
             sqlx::query(
                 "INSERT INTO compliance_findings (office_code, kind, evidence, payment_id, created_at_ms) \

@@ -80,6 +80,10 @@ const MIGRATIONS: &[Migration] = &[
         name: "0018_reports",
         sql: include_str!("../migrations/postgres/0018_reports.sql"),
     },
+    Migration {
+        name: "0019_rollups",
+        sql: include_str!("../migrations/postgres/0019_rollups.sql"),
+    },
 ];
 
 const MAX_CONNECTIONS: u32 = 16;
@@ -99,7 +103,12 @@ pub(crate) async fn open(url: &DatabaseUrl) -> Result<SqlStore, StoreError> {
         .bind(MIGRATION_LOCK_KEY)
         .execute(&mut *conn)
         .await?;
-    let result = migrate::run(&mut conn, MIGRATIONS).await;
+    let mut result = migrate::run(&mut conn, MIGRATIONS).await;
+    if result.is_ok() {
+        result = crate::rollups::build_if_missing(&mut conn, crate::sql::now_ms())
+            .await
+            .map(|_| ());
+    }
     sqlx::query("SELECT pg_advisory_unlock($1)")
         .bind(MIGRATION_LOCK_KEY)
         .execute(&mut *conn)

@@ -175,6 +175,7 @@ async fn write_effects(
         .bind(now_ms)
         .execute(&mut **tx)
         .await?;
+        crate::rollups::queue_figures(tx, office, day, f).await?;
     }
     Ok(())
 }
@@ -356,7 +357,7 @@ pub(crate) async fn answer_survey(
     let (_turn, mut tx) = store.begin_write().await?;
     let answered = sqlx::query(
         "UPDATE surveys SET rating = $1, comment = $2, answered_at_ms = $3 \
-         WHERE token_hash = $4 AND answered_at_ms IS NULL RETURNING tracking_code",
+         WHERE token_hash = $4 AND answered_at_ms IS NULL RETURNING tracking_code, office_code",
     )
     .bind(i64::from(rating))
     .bind(comment.map(str::to_string))
@@ -367,6 +368,13 @@ pub(crate) async fn answer_survey(
     if let Some(row) = &answered {
         // The link went to the booking's citizen; the comment's text stays out of the log.
         let code: String = row.try_get("tracking_code")?;
+        let office: i64 = row.try_get("office_code")?;
+        let office = OfficeCode::from_u32(office as u32)
+            .map_err(|e| crate::sql::corrupt("survey office", e))?;
+        let rated = crate::rollups::Delta::new(office, crate::rollups::day_of(ctx.now_ms))
+            .with(crate::rollups::Col::Ratings, 1)
+            .with(crate::rollups::Col::RatingSum, i64::from(rating));
+        crate::rollups::bump(&mut tx, &[rated]).await?;
         let seq = TrackingCode::parse(&code)
             .map_err(|e| crate::sql::corrupt("survey tracking code", e))?
             .to_sequence(&store.tracking_key);

@@ -259,6 +259,9 @@ async fn submit(
         .fetch_one(&mut *tx)
         .await?;
         let id: i64 = row.try_get("id")?;
+        let counted = crate::rollups::Delta::new(new.office, crate::rollups::day_of(now))
+            .with(crate::rollups::Col::Reports, 1);
+        crate::rollups::bump(&mut tx, &[counted]).await?;
         let entry = add_entry(
             &mut tx,
             &Entry {

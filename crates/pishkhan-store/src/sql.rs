@@ -145,6 +145,14 @@ impl Sql {
         }
     }
 
+    /// A statement in `?` placeholders when `positional` (see [`Sql::bulk`]).
+    pub(crate) fn styled(positional: bool, text: &str) -> Self {
+        Self {
+            positional,
+            ..Self::new(text)
+        }
+    }
+
     pub(crate) fn push(&mut self, s: &str) -> &mut Self {
         self.text.push_str(s);
         self

@@ -87,6 +87,10 @@ const MIGRATIONS: &[Migration] = &[
         name: "0018_reports",
         sql: include_str!("../migrations/sqlite/0018_reports.sql"),
     },
+    Migration {
+        name: "0019_rollups",
+        sql: include_str!("../migrations/sqlite/0019_rollups.sql"),
+    },
 ];
 
 /// Readers run in parallel under WAL; writes serialize on SQLite's own lock.
@@ -164,6 +168,7 @@ pub(crate) async fn open(url: &DatabaseUrl) -> Result<SqlStore, StoreError> {
     // changing the journal mode needs a lock that a running writer would hold.
     conn.execute("PRAGMA journal_mode = WAL").await?;
     migrate::run(&mut conn, MIGRATIONS).await?;
+    crate::rollups::build_if_missing(&mut conn, crate::sql::now_ms()).await?;
     drop(conn);
     SqlStore::new(
         pool,

@@ -88,6 +88,7 @@
         name: s.name,
         type: kind === 'line' ? 'line' : 'bar',
         yAxisIndex: !horizontal && s.axis === 1 ? 1 : 0,
+        stack: spec.stack ? 'total' : undefined,
         data: s.data,
         connectNulls: false
       };

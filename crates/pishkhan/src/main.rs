@@ -210,6 +210,9 @@ enum BenchWhat {
     /// server of --database-url, default postgres://postgres@127.0.0.1:5432, in a throwaway
     /// database), beside one transaction per transfer; then verify.
     Ledger(pishkhan_bench::LedgerBenchArgs),
+    /// The compliance rules over 17,000 offices and 90 days, and every dashboard view and
+    /// CSV file over that history, on both stores.
+    Compliance(pishkhan_bench::ComplianceBenchArgs),
 }
 
 #[derive(Subcommand)]
@@ -258,6 +261,9 @@ fn main() -> ExitCode {
             Command::Ledger { what } => ledger::run(&cli.global, &what).await,
             Command::Bench { what } => match what {
                 BenchWhat::Booking(args) => pishkhan_bench::booking(&args).await,
+                BenchWhat::Compliance(args) => {
+                    pishkhan_bench::compliance(&args, cli.global.database_url.as_deref()).await
+                }
                 BenchWhat::Release(args) => pishkhan_bench::release(&args),
                 BenchWhat::Exchange(args) => pishkhan_bench::exchange(&args).await,
                 BenchWhat::Identity(args) => pishkhan_bench::identity(&args).await,

@@ -75,6 +75,26 @@ pub async fn demo(
     if store.is_empty().await? {
         pishkhan_demo::load_demo(store.as_ref(), seed, pishkhan_app::secrets::hash_password)
             .await?;
+        // The same seed gives the same offices load_demo stored.
+        let nation = pishkhan_nation::generate(seed);
+        let began = Instant::now();
+        let today = pishkhan_domain::tehran::jalali_today(time::OffsetDateTime::now_utc());
+        let history = pishkhan_demo::load_history(
+            store.as_ref(),
+            seed,
+            &nation.offices,
+            today,
+            pishkhan_demo::DEMO_HISTORY_DAYS,
+        )
+        .await
+        .context("cannot load the demo's history")?;
+        println!(
+            "loaded {} days of history: {} office-days, {} visits in {:.1}s",
+            pishkhan_demo::DEMO_HISTORY_DAYS,
+            history.office_days,
+            history.visits,
+            began.elapsed().as_secs_f64()
+        );
     } else {
         println!("reusing the existing database");
     }

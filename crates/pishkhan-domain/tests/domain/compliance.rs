@@ -3,7 +3,8 @@
 
 use pishkhan_domain::access::{Action, Denied, Principal, StaffActor, authorize};
 use pishkhan_domain::compliance::{
-    Activity, Conditions, LadderRefusal, RuleSet, SanctionKind, evaluate, next_status,
+    AcceptedReports, Activity, Conditions, LadderRefusal, RuleKind, RuleSet, SanctionKind,
+    evaluate, next_status,
 };
 use pishkhan_domain::model::{OfficeCode, OfficeStatus, Role, Username};
 use serde_json::json;
@@ -19,6 +20,7 @@ fn activity(n: u32, visits: u64, booked: u64, lookups: u64, bookable: bool) -> A
         booked_visits: booked,
         lookups,
         bookable_ahead: bookable,
+        reports: Vec::new(),
     }
 }
 
@@ -73,6 +75,48 @@ fn rules_find_busy_walk_in_offices_and_lookups_without_slots() {
     assert_eq!(slots.len(), 1);
     assert_eq!(slots[0].office, office(11_000_005));
     assert_eq!(slots[0].evidence["lookups"], 5);
+}
+
+#[test]
+fn reports_threshold_names_every_category_over_it_with_the_report_ids() {
+    let set = RuleSet::parse(&json!([
+        { "kind": "reports_threshold", "severity": "medium",
+          "params": { "days": 30, "min_reports": 3 } },
+    ]))
+    .unwrap();
+    assert_eq!(set.rules[0].kind, RuleKind::ReportsThreshold);
+    let reports = |category: &str, ids: &[i64]| AcceptedReports {
+        category: category.into(),
+        count: ids.len() as u64,
+        ids: ids.to_vec(),
+    };
+    let mut over = activity(10_000_001, 0, 0, 0, true);
+    over.reports = vec![
+        reports("crowding", &[4, 9, 12]),
+        reports("overcharging", &[5, 6]),
+        reports("misconduct", &[7, 8, 11, 13]),
+    ];
+    let mut under = activity(10_000_002, 0, 0, 0, true);
+    under.reports = vec![reports("crowding", &[1, 2])];
+    let found = evaluate(&set.rules[0], &[over, under]);
+    assert_eq!(found.len(), 1, "one finding per office, only where over");
+    assert_eq!(found[0].office, office(10_000_001));
+    let categories = found[0].evidence["categories"].as_array().unwrap();
+    let named: Vec<&str> = categories
+        .iter()
+        .map(|c| c["category"].as_str().unwrap())
+        .collect();
+    assert_eq!(named, ["crowding", "misconduct"]);
+    assert_eq!(categories[1]["report_ids"], json!([7, 8, 11, 13]));
+    assert_eq!(categories[1]["accepted_reports"], 4);
+
+    for bad in [
+        json!([{ "kind": "reports_threshold", "severity": "low", "params": { "days": 30 } }]),
+        json!([{ "kind": "reports_threshold", "severity": "low", "params": { "days": 30, "min_reports": 0 } }]),
+        json!([{ "kind": "reports_threshold", "severity": "low", "params": { "days": 30, "min_reports": 3, "category": "x" } }]),
+    ] {
+        assert!(RuleSet::parse(&bad).is_err(), "{bad}");
+    }
 }
 
 #[test]

@@ -16,7 +16,7 @@
 //! | payments, refunds, payee accounts, settlements, reconciliations, findings | [`Payments`] | `payments.rs` |
 //! | compliance rules, runs, findings, sanctions, reinstatement requests | [`Compliance`] | `compliance.rs` |
 //! | citizens' reports about offices: submit, triage, add, answer | [`Reports`] | `reports.rs` |
-//! | statistics: tallies of bookings, day figures and the exchange log (read only) | [`Stats`] | `stats.rs` |
+//! | statistics: tallies of bookings, the rollups, reports and sanctions (read only but for rebuilding the rollups) | [`Stats`] | `stats.rs` |
 //!
 //! **The permit rule.** Every method that changes state takes a `&Permit` and checks it was
 //! issued for that change, or says in its documentation why it need not: system work (the

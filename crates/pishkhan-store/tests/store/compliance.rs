@@ -71,17 +71,30 @@ async fn one_read_sums_every_office_and_findings_are_recorded_once() {
              VALUES ({busy}, '1405-09-05', '{{\"walk_ins\": 1000}}', 0)"
         ))
         .await;
-        let blob = match db.backend() {
-            pishkhan_store::Backend::Sqlite => "X'00'",
-            pishkhan_store::Backend::Postgres => "'\\x00'::bytea",
+        let bytes = |b: &[u8]| {
+            let hex: String = b.iter().map(|x| format!("{x:02x}")).collect();
+            match db.backend() {
+                pishkhan_store::Backend::Sqlite => format!("X'{hex}'"),
+                pishkhan_store::Backend::Postgres => format!("'\\x{hex}'::bytea"),
+            }
         };
-        for (idx, at) in [(0, T0 - 10), (1, T0 - 5), (2, T0 + 10_000_000_000)] {
+        let leaf = bytes(&[0]);
+        // Two lookups on the window's last day, one on a day after it.
+        let last = pishkhan_domain::tehran::day_bounds_ms(day("1405-09-02")).0;
+        let later = pishkhan_domain::tehran::day_bounds_ms(day("1405-09-04")).0;
+        for (idx, at) in [(0, last + 10), (1, last + 5_000), (2, later + 10)] {
+            let entry = bytes(
+                format!(r#"{{"agency":"agency:sabt","at_ms":{at},"office":"office:{no_slots}"}}"#)
+                    .as_bytes(),
+            );
             db.execute_raw(&format!(
                 "INSERT INTO exchange_log_entries (idx, leaf_hash, entry, at_ms, subject, office_code) \
-                 VALUES ({idx}, {blob}, {blob}, {at}, NULL, 'office:{no_slots}')"
+                 VALUES ({idx}, {leaf}, {entry}, {at}, NULL, 'office:{no_slots}')"
             ))
             .await;
         }
+        // Rows written behind the writers' backs reach the rollups through a rebuild.
+        store.rebuild_rollups().await.unwrap();
         db.execute_raw(&format!(
             "INSERT INTO office_schedules (office_code, slot_minutes, occupancy_cap, booking_counters, updated_at_ms) \
              VALUES ({no_slots}, 30, 4, 0, 0)"
@@ -110,7 +123,7 @@ async fn one_read_sums_every_office_and_findings_are_recorded_once() {
             .filter(|o| o.status != OfficeStatus::Revoked)
             .count();
         assert_eq!(all.len(), live, "[{be}] every office but the revoked, once");
-        let of = |o: OfficeCode| *all.iter().find(|a| a.office == o).unwrap();
+        let of = |o: OfficeCode| all.iter().find(|a| a.office == o).unwrap().clone();
         assert_eq!(
             (of(busy).visits, of(busy).booked_visits),
             (3 * 66, 18),

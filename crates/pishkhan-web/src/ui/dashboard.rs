@@ -8,7 +8,7 @@ use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use pishkhan_app::AppError;
-use pishkhan_app::dashboard::{self, Chart, Dashboard, DashboardFilter};
+use pishkhan_app::dashboard::{self, Chart, Dashboard, DashboardFilter, Step};
 use pishkhan_app::stats::{osi_formula, thousandths};
 use pishkhan_domain::JalaliDate;
 use pishkhan_domain::access::Action;
@@ -28,17 +28,58 @@ use crate::i18n::Tr;
 pub const MESSAGES: &[(&str, &str, &str)] = &[
     ("db_filters", "پالایش", "Filters"),
     ("db_province_all", "همه استان‌ها", "All provinces"),
+    (
+        "db_office_code",
+        "کد دفتر (اختیاری)",
+        "Office code (optional)",
+    ),
+    ("db_step", "گروه‌بندی", "Group by"),
+    ("db_step_day", "روز", "Day"),
+    ("db_step_week", "هفته", "Week"),
+    ("db_step_month", "ماه", "Month"),
+    (
+        "db_lookups",
+        "استعلام و احراز هویت",
+        "Inquiries and identity checks",
+    ),
+    ("db_payments", "پرداخت‌ها", "Payments"),
+    ("db_reports_count", "گزارش‌های مردمی", "Citizens' reports"),
+    (
+        "db_reports",
+        "گزارش‌های مردمی به تفکیک موضوع",
+        "Citizens' reports by category",
+    ),
+    ("db_category", "موضوع", "Category"),
+    (
+        "db_sanctions",
+        "اقدام‌های انضباطی در گذر زمان",
+        "Sanctions over time",
+    ),
+    ("db_warnings", "اخطار", "Warnings"),
+    ("db_suspensions", "تعلیق", "Suspensions"),
+    ("db_reinstatements", "رفع تعلیق", "Reinstatements"),
+    (
+        "db_satisfaction",
+        "رضایت مراجعان (نظرسنجی)",
+        "Satisfaction (surveys)",
+    ),
+    ("db_ratings", "پاسخ نظرسنجی", "Survey answers"),
+    (
+        "db_mean_rating",
+        "میانگین امتیاز (از ۵)",
+        "Mean rating (of 5)",
+    ),
+    (
+        "db_activity",
+        "استعلام، پرداخت و گزارش در هر روز",
+        "Lookups, payments and reports per day",
+    ),
     ("db_from", "از تاریخ", "From"),
     ("db_to", "تا تاریخ", "To"),
     ("db_apply", "نمایش", "Show"),
     ("db_period", "دوره", "Period"),
     ("db_table", "جدول داده‌ها", "Data table"),
     ("db_csv", "پرونده CSV", "CSV file"),
-    (
-        "db_truncated",
-        "داده‌ها بیش از سقف خواندن بود؛ ارقام ناقص‌اند.",
-        "The data passed the read cap; the figures are partial.",
-    ),
     (
         "db_days",
         "نوبت‌ها و مراجعه‌ها در هر روز",
@@ -128,6 +169,11 @@ pub const MESSAGES: &[(&str, &str, &str)] = &[
         "There is no such province.",
     ),
     (
+        "problem_invalid_step",
+        "گروه‌بندی باید روز، هفته یا ماه باشد.",
+        "Group by day, week or month.",
+    ),
+    (
         "problem_unknown_chart",
         "چنین نموداری نیست.",
         "There is no such chart.",
@@ -142,6 +188,8 @@ pub const MESSAGES: &[(&str, &str, &str)] = &[
 #[derive(Deserialize, Default)]
 pub struct DashboardQuery {
     pub province: Option<String>,
+    pub office: Option<String>,
+    pub step: Option<String>,
     pub from: Option<String>,
     pub to: Option<String>,
     pub chart: Option<String>,
@@ -174,7 +222,22 @@ fn filter_of(state: &AppState, q: &DashboardQuery) -> Result<DashboardFilter, Ap
         .map(|s| parse_day("from", &s))
         .transpose()?;
     let to = nonempty(&q.to).map(|s| parse_day("to", &s)).transpose()?;
-    Ok(DashboardFilter::new(state.app(), province, from, to)?)
+    let office = nonempty(&q.office)
+        .map(|s| crate::input::parse_office_code(&s))
+        .transpose()?;
+    let step = match nonempty(&q.step) {
+        Some(s) => Step::parse(&s).ok_or_else(|| {
+            ApiError::App(AppError::invalid(
+                "invalid_step",
+                "step",
+                "step is day, week or month",
+            ))
+        })?,
+        None => Step::Day,
+    };
+    Ok(DashboardFilter::new(state.app(), province, from, to)?
+        .for_office(office)
+        .grouped(step))
 }
 
 #[derive(Template)]
@@ -218,10 +281,11 @@ struct ChartView {
 
 struct ChartsView {
     provinces: Vec<Choice>,
+    steps: Vec<Choice>,
+    office: String,
     from: String,
     to: String,
     period: String,
-    truncated: bool,
     national_index: String,
     formula: String,
     once_only_total: String,
@@ -241,17 +305,22 @@ fn percent(permille: u32) -> String {
 
 fn charts_view(t: Tr, d: &Dashboard, provinces: &[ProvinceSummary]) -> ChartsView {
     let q = format!(
-        "{}from={}&to={}",
+        "{}{}from={}&to={}&step={}",
         d.filter
             .province
             .map(|p| format!("province={p}&"))
             .unwrap_or_default(),
+        d.filter
+            .office
+            .map(|o| format!("office={o}&"))
+            .unwrap_or_default(),
         d.filter.from,
-        d.filter.to
+        d.filter.to,
+        d.filter.step.code()
     );
     let csv = |c: Chart| format!("/dashboard.csv?chart={}&{q}", c.code());
     let h = |k: &str| t.t(k);
-    let day_label = |x: &Option<JalaliDate>| x.map(|x| t.date(x)).unwrap_or_default();
+    let day_label = |x: &JalaliDate| t.date(*x);
     let opt = |v: Option<u64>| v.map(|n| t.count(n)).unwrap_or_else(|| "—".to_string());
 
     let days = ChartView {
@@ -295,6 +364,93 @@ fn charts_view(t: Tr, d: &Dashboard, provinces: &[ProvinceSummary]) -> ChartsVie
                         day_label(&r.day),
                         t.count(r.no_shows),
                         opt(minutes(r.avg_wait_s)),
+                    ]
+                })
+                .collect(),
+        },
+    };
+    let activity = ChartView {
+        id: "activity",
+        title: h("db_activity"),
+        csv: csv(Chart::Days),
+        table: TableView {
+            head: vec![
+                h("db_date"),
+                h("db_lookups"),
+                h("db_payments"),
+                h("db_reports_count"),
+            ],
+            rows: d
+                .days
+                .iter()
+                .map(|r| {
+                    vec![
+                        day_label(&r.day),
+                        t.count(r.lookups),
+                        t.count(r.payments),
+                        t.count(r.reports),
+                    ]
+                })
+                .collect(),
+        },
+    };
+    let rating = |r: Option<u64>| {
+        r.map(|v| t.num(format!("{}.{}", v / 10, v % 10)))
+            .unwrap_or_else(|| "—".to_string())
+    };
+    let satisfaction = ChartView {
+        id: "satisfaction",
+        title: h("db_satisfaction"),
+        csv: csv(Chart::Days),
+        table: TableView {
+            head: vec![h("db_date"), h("db_ratings"), h("db_mean_rating")],
+            rows: d
+                .days
+                .iter()
+                .map(|r| {
+                    vec![
+                        day_label(&r.day),
+                        t.count(r.ratings),
+                        rating(r.rating_tenths),
+                    ]
+                })
+                .collect(),
+        },
+    };
+    let category = |c: &str| t.t(format!("rep_cat_{c}"));
+    let reports = ChartView {
+        id: "reports",
+        title: h("db_reports"),
+        csv: csv(Chart::Reports),
+        table: TableView {
+            head: vec![h("db_category"), h("db_count")],
+            rows: d
+                .reports
+                .iter()
+                .map(|(c, n)| vec![category(c), t.count(*n)])
+                .collect(),
+        },
+    };
+    let sanctions = ChartView {
+        id: "sanctions",
+        title: h("db_sanctions"),
+        csv: csv(Chart::Sanctions),
+        table: TableView {
+            head: vec![
+                h("db_date"),
+                h("db_warnings"),
+                h("db_suspensions"),
+                h("db_reinstatements"),
+            ],
+            rows: d
+                .sanctions
+                .iter()
+                .map(|r| {
+                    vec![
+                        day_label(&r.day),
+                        t.count(r.warnings),
+                        t.count(r.suspensions),
+                        t.count(r.reinstatements),
                     ]
                 })
                 .collect(),
@@ -434,6 +590,23 @@ fn charts_view(t: Tr, d: &Dashboard, provinces: &[ProvinceSummary]) -> ChartsVie
                 {"name": h("db_no_shows"), "data": d.days.iter().map(|r| r.no_shows).collect::<Vec<_>>()},
                 {"name": h("db_wait_min"), "kind": "line", "axis": 1, "data": d.days.iter().map(|r| minutes(r.avg_wait_s).map_or(Value::Null, Value::from)).collect::<Vec<_>>()},
             ]},
+            "activity": {"kind": "line", "labels": labels, "series": [
+                {"name": h("db_lookups"), "data": d.days.iter().map(|r| r.lookups).collect::<Vec<_>>()},
+                {"name": h("db_payments"), "data": d.days.iter().map(|r| r.payments).collect::<Vec<_>>()},
+                {"name": h("db_reports_count"), "kind": "bar", "axis": 1, "data": d.days.iter().map(|r| r.reports).collect::<Vec<_>>()},
+            ]},
+            "satisfaction": {"kind": "line", "labels": labels, "series": [
+                {"name": h("db_mean_rating"), "data": d.days.iter().map(|r| r.rating_tenths.map_or(Value::Null, |v| json!(v as f64 / 10.0))).collect::<Vec<_>>()},
+                {"name": h("db_ratings"), "kind": "bar", "axis": 1, "data": d.days.iter().map(|r| r.ratings).collect::<Vec<_>>()},
+            ]},
+            "reports": {"kind": "pie", "labels": d.reports.iter().map(|(c, _)| category(c)).collect::<Vec<_>>(), "series": [
+                {"name": h("db_reports_count"), "data": d.reports.iter().map(|(_, n)| *n).collect::<Vec<_>>()},
+            ]},
+            "sanctions": {"kind": "bar", "stack": true, "labels": d.sanctions.iter().map(|r| day_label(&r.day)).collect::<Vec<_>>(), "series": [
+                {"name": h("db_warnings"), "data": d.sanctions.iter().map(|r| r.warnings).collect::<Vec<_>>()},
+                {"name": h("db_suspensions"), "data": d.sanctions.iter().map(|r| r.suspensions).collect::<Vec<_>>()},
+                {"name": h("db_reinstatements"), "data": d.sanctions.iter().map(|r| r.reinstatements).collect::<Vec<_>>()},
+            ]},
             "provinces": {"kind": "hbar", "max": 100, "labels": d.provinces.iter().map(|p| t.text(&p.name)).collect::<Vec<_>>(), "series": [
                 {"name": h("db_share"), "data": d.provinces.iter().map(|p| p.share_permille.map_or(Value::Null, |s| json!(f64::from(s) / 10.0))).collect::<Vec<_>>()},
             ]},
@@ -466,18 +639,34 @@ fn charts_view(t: Tr, d: &Dashboard, provinces: &[ProvinceSummary]) -> ChartsVie
                 selected: d.filter.province == Some(p.province.id),
             })
             .collect(),
+        steps: Step::ALL
+            .iter()
+            .map(|s| Choice {
+                value: s.code().to_string(),
+                label: t.t(format!("db_step_{}", s.code())),
+                selected: d.filter.step == *s,
+            })
+            .collect(),
+        office: d
+            .filter
+            .office
+            .map(|o| t.num(o.to_string()))
+            .unwrap_or_default(),
         from: t.num(d.filter.from),
         to: t.num(d.filter.to),
         period: format!("{} – {}", t.date(d.filter.from), t.date(d.filter.to)),
-        truncated: d.truncated,
         national_index: t.num(thousandths(d.osi.national)),
         formula: t.text(osi_formula()),
         once_only_total: t.count(d.once_only_yearly_visits),
         charts: vec![
             days,
             waits,
+            activity,
             provinces_chart,
             inquiries,
+            reports,
+            sanctions,
+            satisfaction,
             offices,
             digitization,
             osi,

@@ -34,6 +34,8 @@ pub(crate) async fn seed_figures(
         ))
         .await;
     }
+    // Rows written behind the queue's back reach the rollups through a rebuild.
+    app.store.rebuild_rollups().await.unwrap();
 }
 
 fn rules(max_share: u32) -> Value {
@@ -370,6 +372,99 @@ async fn a_run_finds_the_offender_and_the_ladder_cuts_it_off_until_slots_are_pub
             .await
             .json();
         assert_eq!(audit["total"], 1, "[{be}] {audit}");
+        app.stop().await;
+    }
+}
+
+/// Everything the rollups hold, over the whole test year: per day, per province, per agency.
+async fn rollups(
+    app: &TestApp,
+) -> (
+    Vec<pishkhan_store::DayStats>,
+    Vec<pishkhan_store::DayStats>,
+    Vec<(String, u64)>,
+) {
+    let filter = pishkhan_store::RollupFilter {
+        from: JalaliDate::parse("1405-01-01").unwrap(),
+        to: JalaliDate::parse("1405-12-29").unwrap(),
+        province: None,
+        office: None,
+    };
+    (
+        app.store.rollup_days(&filter).await.unwrap(),
+        app.store.rollup_provinces(&filter).await.unwrap(),
+        app.store.rollup_agencies(&filter).await.unwrap(),
+    )
+}
+
+#[tokio::test]
+async fn the_rollups_each_write_keeps_equal_a_rebuild_from_the_raw_rows() {
+    for app in TestApp::all().await {
+        let be = app.be();
+        let fx = app.enable_exchange().await;
+        let operator = app.login("operator", DEMO_PASSWORD).await;
+        let person = fx.population.sample(1)[0]
+            .national_code
+            .as_str()
+            .to_string();
+        for _ in 0..2 {
+            let r = app
+                .post_json(
+                    "/api/v1/inquiries",
+                    Some(&operator),
+                    &person_inquiry(&person),
+                )
+                .await;
+            assert_eq!(r.status, 200, "[{be}] {}", r.text);
+        }
+        let queue = format!("/api/v1/offices/{DEMO_OFFICE}/queue");
+        for _ in 0..3 {
+            let r = app
+                .post_json(
+                    &format!("{queue}/walk-in"),
+                    Some(&operator),
+                    &json!({ "service": "PSP-001" }),
+                )
+                .await;
+            assert_eq!(r.status, 200, "[{be}] {}", r.text);
+        }
+        let citizen = app
+            .citizen_token(&app.fresh_national_code(), "09121234567")
+            .await;
+        let filed = app
+            .post_json(
+                "/api/v1/reports",
+                Some(&citizen),
+                &json!({ "office": DEMO_OFFICE, "category": "crowding", "text": "صف طولانی و نوبت داده نمی‌شود" }),
+            )
+            .await;
+        assert_eq!(filed.status, 201, "[{be}] {}", filed.text);
+
+        let kept = rollups(&app).await;
+        let (days, provinces, agencies) = &kept;
+        let sum = |f: fn(&pishkhan_store::DayStats) -> u64| days.iter().map(f).sum::<u64>();
+        assert_eq!(sum(|d| d.lookups), 2, "[{be}] {days:?}");
+        assert_eq!(sum(|d| d.walk_ins), 3, "[{be}] {days:?}");
+        assert_eq!(sum(|d| d.visits), 3, "[{be}]");
+        assert_eq!(sum(|d| d.reports), 1, "[{be}]");
+        assert_eq!(
+            provinces.len(),
+            1,
+            "[{be}] one province moved: {provinces:?}"
+        );
+        assert_eq!(provinces[0].lookups, 2, "[{be}]");
+        assert_eq!(
+            agencies.iter().map(|(_, n)| n).sum::<u64>(),
+            2,
+            "[{be}] {agencies:?}"
+        );
+
+        app.store.rebuild_rollups().await.unwrap();
+        assert_eq!(
+            rollups(&app).await,
+            kept,
+            "[{be}] kept as written = rebuilt"
+        );
         app.stop().await;
     }
 }

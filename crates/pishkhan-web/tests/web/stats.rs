@@ -293,8 +293,12 @@ async fn screen_the_regulators_dashboard_draws_every_chart() {
             [
                 "days",
                 "waits",
+                "activity",
                 "provinces",
                 "inquiries",
+                "reports",
+                "sanctions",
+                "satisfaction",
                 "offices",
                 "digitization",
                 "osi",
@@ -324,7 +328,7 @@ async fn screen_the_regulators_dashboard_draws_every_chart() {
         }
         assert!(
             last.as_array()
-                .is_some_and(|a| a.len() == 8 && a.iter().all(|v| v == "ok")),
+                .is_some_and(|a| a.len() == 12 && a.iter().all(|v| v == "ok")),
             "every chart drawn at {width}: {last}"
         );
         // The charts' tables write numbers in Persian digits.
