@@ -32,6 +32,7 @@ mod sessions;
 mod shared_machines;
 mod sign_in_limits;
 mod stats;
+mod supervision;
 mod support;
 mod text_input;
 mod ui;
