@@ -239,6 +239,11 @@ pub const MESSAGES: &[(&str, &str, &str)] = &[
         "Each save makes a new version; earlier findings keep naming theirs.",
     ),
     ("cp_rules_by", "ثبت‌کننده", "By"),
+    (
+        "cp_rules_by_system",
+        "نسخه نخست، همراه سامانه",
+        "The first version, installed with the system",
+    ),
     ("cp_rules_when", "زمان ثبت", "Saved"),
     ("cp_rule_enabled", "فعال", "Enabled"),
     ("cp_rules_save", "ذخیره نسخه تازه", "Save as a new version"),
@@ -533,7 +538,7 @@ fn rules_problem(t: Tr, err: &ApiError) -> String {
         })
         .filter(|n| !n.is_empty());
     match named.map(|n| t.t(format!("cp_param_{n}"))) {
-        Some(l) if !l.starts_with('⟦') => format!("{text} ({l})"),
+        Some(l) if !l.starts_with('⟦') => format!("{l}: {text}"),
         _ => text,
     }
 }
@@ -582,10 +587,15 @@ async fn build_page(
     )
     .await?;
     let requests = compliance::requests(state.app(), staff, None, true).await?;
-    let rules_by = super::staff_names(state, vec![rules.created_by.clone()])
-        .await
-        .remove(&rules.created_by)
-        .unwrap_or_else(|| rules.created_by.clone());
+    // The first version comes with the database (`system:migration`), not from a person.
+    let rules_by = if rules.created_by.starts_with("system:") {
+        t.t("cp_rules_by_system")
+    } else {
+        super::staff_names(state, vec![rules.created_by.clone()])
+            .await
+            .remove(&rules.created_by)
+            .unwrap_or_else(|| rules.created_by.clone())
+    };
     let (rule_forms, rules_error) = match &refused.rules {
         Some((typed, why)) => (rule_forms_typed(t, typed), Some(why.clone())),
         None => (rule_forms_of(t, &rules.rules.to_json()), None),

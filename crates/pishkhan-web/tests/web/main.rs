@@ -33,6 +33,7 @@ mod shared_machines;
 mod sign_in_limits;
 mod stats;
 mod supervision;
+mod supervision_ui;
 mod support;
 mod text_input;
 mod ui;
