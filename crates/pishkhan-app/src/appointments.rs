@@ -2,7 +2,9 @@
 //! `pishkhan_domain::schedule`; capacity is enforced by the store.
 
 use pishkhan_domain::JalaliDate;
-use pishkhan_domain::model::{Channel, LocalizedText, Office, OfficeCode, Service, ServiceCode};
+use pishkhan_domain::model::{
+    Channel, LocalizedText, Office, OfficeCode, Service, ServiceCode, WeeklyHours,
+};
 use pishkhan_domain::schedule::{
     BookingRules, ClosedReason, Slot, SlotPolicy, from_unix_ms, slots_for_day, solar_holiday,
     unix_ms,
@@ -478,6 +480,25 @@ pub async fn set_schedule(
     Ok(policy)
 }
 
+/// Sets the office's weekly opening hours (its manager, also while the office is suspended:
+/// hours are a condition of reinstatement; or the regulator). The days' hours are checked
+/// when parsed (`DayHours`: opening before closing, within the day).
+pub async fn set_hours(
+    state: &App,
+    staff: &StaffSession,
+    office: OfficeCode,
+    hours: WeeklyHours,
+    ctx: &AuditContext,
+) -> Result<WeeklyHours, AppError> {
+    let permit = staff.permit(Action::ConfigureSchedule { office })?;
+    state
+        .store()
+        .set_office_hours(&permit, office, &hours, ctx)
+        .await?;
+    state.refs().forget_office(office);
+    Ok(hours)
+}
+
 /// Longest name of a holiday or reason for a closure, in characters, per language.
 const MAX_DAY_NAME_CHARS: usize = 200;
 
@@ -521,6 +542,14 @@ pub async fn set_closure(
 ) -> Result<(), AppError> {
     let permit = staff.permit(Action::ConfigureSchedule { office })?;
     state.store().office(office).await?;
+    // A day gone by cannot be closed: its bookings were kept or missed already.
+    if day < jalali_today(state.now()) {
+        return Err(AppError::invalid(
+            "closure_in_past",
+            "date",
+            "a closure is for today or a day to come",
+        ));
+    }
     let reason = day_name(reason)?;
     state
         .store()

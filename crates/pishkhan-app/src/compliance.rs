@@ -531,3 +531,28 @@ pub async fn decide(
     }
     Ok(out)
 }
+
+/// The regulator dismisses an open finding with a reason (kept in the audit row): it is no
+/// longer listed as open. `finding_not_open` when it was already dismissed or acted on.
+pub async fn dismiss(
+    state: &App,
+    by: &StaffSession,
+    id: i64,
+    reason: &str,
+    ctx: &AuditContext,
+) -> Result<ComplianceFinding, AppError> {
+    let permit = by.permit(Action::ManageCompliance)?;
+    let reason = compliance::text("reason", reason)?;
+    state
+        .store()
+        .dismiss_finding(&permit, id, &reason, ctx)
+        .await
+        .map_err(|e| match e {
+            StoreError::NotFound { .. } => AppError::NotFound("finding"),
+            StoreError::WrongState(w) => AppError::Conflict {
+                code: "finding_not_open",
+                message: w.message,
+            },
+            other => other.into(),
+        })
+}

@@ -20,7 +20,7 @@ use pishkhan_domain::access::{Action, Permit};
 use pishkhan_domain::booking_decision::{
     BookingAsk, BookingRefusal, Change, Holding, SlotLoad, decide_cancel, decide_reschedule,
 };
-use pishkhan_domain::model::{LocalizedText, OfficeCode, ServiceCode};
+use pishkhan_domain::model::{LocalizedText, OfficeCode, ServiceCode, WeeklyHours};
 use pishkhan_domain::schedule::{BookingRules, BookingStatus, SlotPolicy, TrackingCode};
 use pishkhan_domain::{JalaliDate, Mobile, NationalCode};
 use sqlx::Row;
@@ -865,4 +865,52 @@ impl crate::Appointments for SqlStore {
     async fn archive_bookings(&self, now_ms: i64, limit: u32) -> Result<u64> {
         self.bookings.archive(now_ms, limit as usize).await
     }
+
+    async fn set_office_hours(
+        &self,
+        permit: &Permit,
+        office: OfficeCode,
+        hours: &WeeklyHours,
+        ctx: &AuditContext,
+    ) -> Result<()> {
+        set_office_hours(self, permit, office, hours, ctx).await
+    }
+}
+
+pub(crate) async fn set_office_hours(
+    store: &SqlStore,
+    permit: &Permit,
+    office: OfficeCode,
+    hours: &WeeklyHours,
+    ctx: &AuditContext,
+) -> Result<()> {
+    require(
+        permit,
+        |a| matches!(a, Action::ConfigureSchedule { office: o } if *o == office),
+    )?;
+    let (_turn, mut tx) = store.begin_write().await?;
+    let outcome = async {
+        let compact = hours.to_compact();
+        let done = sqlx::query("UPDATE offices SET hours = $1 WHERE code = $2")
+            .bind(compact.clone())
+            .bind(i64::from(office.get()))
+            .execute(&mut *tx)
+            .await?;
+        if done.rows_affected() != 1 {
+            return Err(StoreError::NotFound { entity: "office" });
+        }
+        audit_permit(
+            &mut tx,
+            permit,
+            &format!("office:{office}"),
+            serde_json::json!({ "hours": compact }),
+            ctx,
+        )
+        .await
+    }
+    .await;
+    finish(tx, outcome).await?;
+    // Slots are cut from the hours: the next booking must decide with the new ones.
+    store.bookings.references_changed(Some(office));
+    Ok(())
 }

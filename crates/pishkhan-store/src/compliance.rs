@@ -705,4 +705,52 @@ impl Compliance for SqlStore {
         }
         Ok(out)
     }
+
+    async fn dismiss_finding(
+        &self,
+        permit: &Permit,
+        id: i64,
+        reason: &str,
+        ctx: &AuditContext,
+    ) -> Result<ComplianceFinding> {
+        managing(permit)?;
+        let (_turn, mut tx) = self.begin_write().await?;
+        let outcome = async {
+            // Only an open finding moves: the status test in the same statement keeps two
+            // regulators dismissing at once from both succeeding.
+            let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+                "UPDATE compliance_findings SET status = 'dismissed' \
+                 WHERE id = $1 AND status = 'open' RETURNING {FINDING_COLS}"
+            )))
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await?;
+            let Some(row) = row else {
+                let known = sqlx::query("SELECT COUNT(*) AS n FROM compliance_findings WHERE id = $1")
+                    .bind(id)
+                    .fetch_one(&mut *tx)
+                    .await?
+                    .try_get::<i64, _>("n")?;
+                return Err(if known == 0 {
+                    StoreError::NotFound { entity: "finding" }
+                } else {
+                    changed("the finding is no longer open")
+                });
+            };
+            let finding = finding_from_row(&row)?;
+            crate::sql::write_audit(
+                &mut tx,
+                &permit.principal().audit_name(),
+                permit.principal().staff_id(),
+                "compliance.dismissal",
+                &format!("office:{}", finding.office),
+                &serde_json::json!({ "finding": finding.id, "rule": finding.rule, "reason": reason }),
+                ctx,
+            )
+            .await?;
+            Ok(finding)
+        }
+        .await;
+        crate::bookings::finish(tx, outcome).await
+    }
 }

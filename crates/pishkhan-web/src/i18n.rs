@@ -1581,6 +1581,7 @@ impl Tr {
             .chain(crate::ui::payments::MESSAGES.iter())
             .chain(crate::ui::settlements::MESSAGES.iter())
             .chain(crate::ui::compliance::MESSAGES.iter())
+            .chain(crate::ui::manage::MESSAGES.iter())
             .chain(REPORTS.iter())
             .chain(crate::ui::dashboard::MESSAGES.iter())
             .chain(PROBLEMS.iter())

@@ -205,3 +205,39 @@ fn a_suspended_manager_may_publish_slots_and_ask_but_a_revoked_one_may_not() {
         Err(Denied::OfficeSuspended)
     );
 }
+
+/// A form drawn from `param_names` must send what the parser reads: every name, no other.
+#[test]
+fn each_kind_names_the_params_its_parser_reads() {
+    use pishkhan_domain::compliance::{RuleKind, RuleParams};
+    for kind in RuleKind::ALL {
+        let names = kind.param_names();
+        assert!(!names.is_empty(), "{}", kind.code());
+        // 1 is inside every param's range: only the names are under test.
+        let params: serde_json::Map<String, serde_json::Value> =
+            names.iter().map(|n| (n.to_string(), json!(1))).collect();
+        let parsed = RuleParams::parse(kind, &serde_json::Value::Object(params.clone()))
+            .unwrap_or_else(|e| panic!("{}: {}", kind.code(), e.message));
+        let written: Vec<String> = parsed
+            .to_json()
+            .as_object()
+            .unwrap()
+            .keys()
+            .cloned()
+            .collect();
+        let mut expected: Vec<String> = names.iter().map(|n| n.to_string()).collect();
+        expected.sort();
+        let mut written = written;
+        written.sort();
+        assert_eq!(written, expected, "{}", kind.code());
+        for missing in names {
+            let mut less = params.clone();
+            less.remove(*missing);
+            assert!(
+                RuleParams::parse(kind, &serde_json::Value::Object(less)).is_err(),
+                "{} without {missing}",
+                kind.code()
+            );
+        }
+    }
+}

@@ -3,7 +3,7 @@
 
 use async_trait::async_trait;
 use pishkhan_domain::access::Permit;
-use pishkhan_domain::model::{LocalizedText, OfficeCode};
+use pishkhan_domain::model::{LocalizedText, OfficeCode, WeeklyHours};
 use pishkhan_domain::schedule::{SlotPolicy, TrackingCode};
 use pishkhan_domain::{JalaliDate, NationalCode};
 
@@ -117,4 +117,14 @@ pub trait Appointments: Send + Sync + 'static {
         to: &NewSlot,
         ctx: &AuditContext,
     ) -> Result<Booking>;
+
+    /// Sets the office's weekly opening hours (`ConfigureSchedule` of that office), audited;
+    /// `NotFound` for an unknown office.
+    async fn set_office_hours(
+        &self,
+        permit: &Permit,
+        office: OfficeCode,
+        hours: &WeeklyHours,
+        ctx: &AuditContext,
+    ) -> Result<()>;
 }

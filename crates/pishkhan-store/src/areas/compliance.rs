@@ -240,4 +240,15 @@ pub trait Compliance: Send + Sync + 'static {
         decision: &RequestDecision,
         ctx: &AuditContext,
     ) -> Result<ComplianceRequest>;
+
+    /// Dismisses an open finding (`ManageCompliance`) with the regulator's reason, audited,
+    /// in one transaction. `NotFound` for an unknown id; `WrongState` when it is no longer
+    /// open (already dismissed, or cited by a sanction).
+    async fn dismiss_finding(
+        &self,
+        permit: &Permit,
+        id: i64,
+        reason: &str,
+        ctx: &AuditContext,
+    ) -> Result<ComplianceFinding>;
 }

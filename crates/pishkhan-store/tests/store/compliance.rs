@@ -251,3 +251,84 @@ async fn one_read_sums_every_office_and_findings_are_recorded_once() {
         assert_eq!(kept[0].reason, "r", "[{be}]");
     }
 }
+
+#[tokio::test]
+async fn dismissing_closes_an_open_finding_once() {
+    for db in TestDb::all().await {
+        let be = db.backend().name();
+        let store = db.open().await;
+        let nation = load_small_nation(store.as_ref()).await;
+        let office = nation.offices[0].code;
+        let p = manage();
+        store
+            .record_findings(&p, &[finding(office, "1405-08-30..1405-09-02")], &ctx())
+            .await
+            .unwrap();
+        let open = FindingFilter {
+            status: Some("open".into()),
+            office: Some(office),
+        };
+        let listed = store
+            .compliance_findings(&open, PageRequest::default())
+            .await
+            .unwrap();
+        assert_eq!(listed.total, 1, "[{be}]");
+        let id = listed.items[0].id;
+
+        let dismissed = store
+            .dismiss_finding(&p, id, "figures were a data-entry error", &ctx())
+            .await
+            .unwrap();
+        assert_eq!(dismissed.id, id, "[{be}]");
+        assert_eq!(dismissed.status, "dismissed", "[{be}]");
+        assert_eq!(dismissed.office, office, "[{be}]");
+        let still_open = store
+            .compliance_findings(&open, PageRequest::default())
+            .await
+            .unwrap();
+        assert_eq!(still_open.total, 0, "[{be}] no longer listed as open");
+        let kept = store
+            .compliance_findings(
+                &FindingFilter {
+                    status: Some("dismissed".into()),
+                    office: Some(office),
+                },
+                PageRequest::default(),
+            )
+            .await
+            .unwrap();
+        assert_eq!(kept.total, 1, "[{be}] kept, as dismissed");
+
+        let twice = store
+            .dismiss_finding(&p, id, "again", &ctx())
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(twice, StoreError::WrongState(_)),
+            "[{be}] {twice:?}"
+        );
+        let unknown = store
+            .dismiss_finding(&p, id + 1_000, "none", &ctx())
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(unknown, StoreError::NotFound { .. }),
+            "[{be}] {unknown:?}"
+        );
+
+        // Only the compliance permit dismisses.
+        let other = authorize(
+            &Principal::System { reason: "test" },
+            Action::BrowseRegistry,
+        )
+        .unwrap();
+        let refused = store
+            .dismiss_finding(&other, id, "x", &ctx())
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(refused, StoreError::PermitMismatch),
+            "[{be}] {refused:?}"
+        );
+    }
+}

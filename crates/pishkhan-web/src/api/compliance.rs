@@ -419,3 +419,37 @@ pub async fn decide(
     let r = compliance::decide(state.app(), &staff, id, input.approve, &input.reply, &ctx).await?;
     Ok(Json(ComplianceRequestOut::from(&r)))
 }
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DismissalIn {
+    /// Why the finding does not call for a step (1 to 1,000 characters); kept in the audit log.
+    pub reason: String,
+}
+
+/// The regulator dismisses an open finding with a reason (kept in the audit log): it is then
+/// `dismissed` and no longer listed as open. 409 `finding_not_open` when it was already
+/// dismissed or acted on.
+#[utoipa::path(post, path = "/api/v1/compliance/findings/{id}/dismissal", tag = "compliance",
+    params(("id" = String, Path, pattern = r"^[0-9]{1,18}$")), request_body = DismissalIn,
+    responses((status = 200, body = ComplianceFindingOut),
+        (status = 403, body = ProblemOut, content_type = "application/problem+json"),
+        (status = 404, body = ProblemOut, content_type = "application/problem+json"),
+        (status = 409, body = ProblemOut, content_type = "application/problem+json"),
+        (status = 422, body = ProblemOut, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+pub async fn dismiss(
+    State(state): State<AppState>,
+    staff: Staff,
+    Ctx(ctx): Ctx,
+    ApiPath(id): ApiPath<String>,
+    ApiJson(input): ApiJson<DismissalIn>,
+) -> Result<Json<ComplianceFindingOut>, ApiError> {
+    let id = id
+        .parse::<i64>()
+        .ok()
+        .filter(|n| *n > 0)
+        .ok_or(ApiError::App(AppError::NotFound("finding")))?;
+    let f = compliance::dismiss(state.app(), &staff, id, &input.reason, &ctx).await?;
+    Ok(Json(ComplianceFindingOut::from(&f)))
+}

@@ -98,6 +98,10 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/compliance/runs", post(compliance::run))
         .route("/api/v1/compliance/findings", get(compliance::findings))
         .route(
+            "/api/v1/compliance/findings/{id}/dismissal",
+            post(compliance::dismiss),
+        )
+        .route(
             "/api/v1/compliance/requests",
             get(compliance::open_requests),
         )

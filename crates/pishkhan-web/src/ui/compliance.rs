@@ -12,7 +12,7 @@ use axum::routing::{get, post};
 use pishkhan_app::AppError;
 use pishkhan_app::compliance::{self, RequestKind, SanctionCommand};
 use pishkhan_domain::access::Action;
-use pishkhan_domain::compliance::SanctionKind;
+use pishkhan_domain::compliance::{RuleKind, SanctionKind, Severity};
 use pishkhan_domain::model::{OfficeCode, OfficeStatus};
 use pishkhan_store::{ComplianceFinding, FindingFilter, PageRequest};
 use serde::Deserialize;
@@ -232,12 +232,78 @@ pub const MESSAGES: &[(&str, &str, &str)] = &[
         "نوع اقدام درست نیست.",
         "The kind of step is not valid.",
     ),
+    ("cp_rules", "قاعده‌های جاری", "Rules in force"),
+    (
+        "cp_rules_help",
+        "هر ذخیره نسخه تازه‌ای می‌سازد؛ یافته‌های پیشین نسخه خود را نگه می‌دارند.",
+        "Each save makes a new version; earlier findings keep naming theirs.",
+    ),
+    ("cp_rules_by", "ثبت‌کننده", "By"),
+    (
+        "cp_rules_by_system",
+        "نسخه نخست، همراه سامانه",
+        "The first version, installed with the system",
+    ),
+    ("cp_rules_when", "زمان ثبت", "Saved"),
+    ("cp_rule_enabled", "فعال", "Enabled"),
+    ("cp_rules_save", "ذخیره نسخه تازه", "Save as a new version"),
+    (
+        "cp_rules_saved",
+        "قاعده‌ها ذخیره شد. نسخه:",
+        "The rules were saved. Version:",
+    ),
+    ("cp_param_days", "بازه بررسی (روز)", "Days looked back"),
+    (
+        "cp_param_min_daily_visits",
+        "کمینه مراجعه در روز",
+        "Minimum visits a day",
+    ),
+    (
+        "cp_param_max_booked_share_pct",
+        "بیشینه سهم نوبت (درصد)",
+        "Highest booked share (percent)",
+    ),
+    (
+        "cp_param_recent_days",
+        "بازه بررسی استعلام‌ها (روز)",
+        "Days of lookups looked back",
+    ),
+    (
+        "cp_param_min_lookups",
+        "کمینه استعلام و احراز هویت",
+        "Minimum inquiries and identity checks",
+    ),
+    ("cp_param_ahead_days", "روزهای پیش رو (روز)", "Days ahead"),
+    ("cp_actions", "اقدام", "Action"),
+    ("cp_dismiss", "کنار گذاشتن", "Dismiss"),
+    (
+        "cp_dismiss_reason",
+        "دلیل کنار گذاشتن",
+        "Reason for dismissing",
+    ),
+    (
+        "cp_dismissed",
+        "یافته کنار گذاشته شد.",
+        "The finding was dismissed.",
+    ),
+    (
+        "problem_finding_not_open",
+        "این یافته دیگر باز نیست: پیش‌تر کنار گذاشته یا به آن رسیدگی شده است.",
+        "This finding is no longer open: it was already dismissed or acted on.",
+    ),
+    (
+        "audit_compliance.dismissal",
+        "کنار گذاشتن یافته",
+        "Finding dismissed",
+    ),
 ];
 
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/compliance", get(page))
         .route("/compliance/runs", post(run))
+        .route("/compliance/rules", post(save_rules))
+        .route("/compliance/findings/{id}/dismissal", post(dismiss))
         .route("/compliance/offices/{code}", get(office_page))
         .route("/compliance/offices/{code}/sanctions", post(sanction))
         .route("/compliance/offices/{code}/requests", post(request))
@@ -329,9 +395,152 @@ fn request_row(t: Tr, r: &pishkhan_store::ComplianceRequest) -> RequestRow {
 struct CompliancePage {
     chrome: Chrome,
     version: String,
+    rules_by: String,
+    rules_when: String,
+    rule_forms: Vec<RuleForm>,
+    severities: Vec<(&'static str, String)>,
+    rules_error: Option<String>,
     findings: Vec<FindingRow>,
     requests: Vec<RequestRow>,
     notice: Option<String>,
+    error: Option<String>,
+}
+
+/// One rule kind in the rules form: drawn from `RuleKind::ALL` and the kind's param names,
+/// so a kind added to the domain shows up here without work in the page.
+struct RuleForm {
+    kind: &'static str,
+    title: String,
+    enabled: bool,
+    severity: String,
+    params: Vec<ParamField>,
+}
+
+struct ParamField {
+    /// The form field's name: `KIND.PARAM`.
+    key: String,
+    label: String,
+    value: String,
+}
+
+/// A rules form field's name.
+fn field_key(kind: RuleKind, name: &str) -> String {
+    format!("{}.{name}", kind.code())
+}
+
+/// The form as the rules in force fill it.
+fn rule_forms_of(t: Tr, rules: &Value) -> Vec<RuleForm> {
+    RuleKind::ALL
+        .into_iter()
+        .map(|kind| {
+            let rule = rules
+                .as_array()
+                .and_then(|a| a.iter().find(|r| r["kind"] == kind.code()));
+            RuleForm {
+                kind: kind.code(),
+                title: label(t, "cp_rule_", kind.code()),
+                enabled: rule.is_some(),
+                severity: rule
+                    .and_then(|r| r["severity"].as_str())
+                    .unwrap_or("medium")
+                    .to_string(),
+                params: kind
+                    .param_names()
+                    .iter()
+                    .map(|name| ParamField {
+                        key: field_key(kind, name),
+                        label: label(t, "cp_param_", name),
+                        value: match rule.map(|r| &r["params"][*name]) {
+                            Some(Value::Number(n)) => t.num(n),
+                            Some(Value::String(s)) => s.clone(),
+                            _ => String::new(),
+                        },
+                    })
+                    .collect(),
+            }
+        })
+        .collect()
+}
+
+/// The form as the regulator typed it, to show again beside its error.
+fn rule_forms_typed(t: Tr, typed: &[(String, String)]) -> Vec<RuleForm> {
+    let get = |key: &str| typed.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone());
+    RuleKind::ALL
+        .into_iter()
+        .map(|kind| RuleForm {
+            kind: kind.code(),
+            title: label(t, "cp_rule_", kind.code()),
+            enabled: get(&field_key(kind, "enabled")).is_some(),
+            severity: get(&field_key(kind, "severity")).unwrap_or_default(),
+            params: kind
+                .param_names()
+                .iter()
+                .map(|name| ParamField {
+                    key: field_key(kind, name),
+                    label: label(t, "cp_param_", name),
+                    value: get(&field_key(kind, name)).unwrap_or_default(),
+                })
+                .collect(),
+        })
+        .collect()
+}
+
+/// The rules as the form sends them, in the API's shape: each enabled kind with its
+/// severity and params. A param that reads as a whole number (in either script's digits) is
+/// sent as one; anything else as text, for the domain's parser to judge.
+fn rules_of_form(typed: &[(String, String)]) -> Value {
+    let get = |key: String| {
+        typed
+            .iter()
+            .find(|(k, _)| *k == key)
+            .map(|(_, v)| v.trim().to_string())
+    };
+    let rules = RuleKind::ALL
+        .into_iter()
+        .filter(|kind| get(field_key(*kind, "enabled")).is_some())
+        .map(|kind| {
+            let params: serde_json::Map<String, Value> = kind
+                .param_names()
+                .iter()
+                .filter_map(|name| {
+                    let raw = get(field_key(kind, name))?;
+                    let ascii = pishkhan_domain::digits::to_ascii_digits(&raw);
+                    let v = match ascii.parse::<u64>() {
+                        Ok(n) => Value::from(n),
+                        Err(_) => Value::from(raw),
+                    };
+                    Some((name.to_string(), v))
+                })
+                .collect();
+            serde_json::json!({
+                "kind": kind.code(),
+                "severity": get(field_key(kind, "severity")).unwrap_or_default(),
+                "params": params,
+            })
+        })
+        .collect();
+    Value::Array(rules)
+}
+
+/// What the page says about a refused rules form: the problem in the page's language, and
+/// the param it is about when the refusal names one (`params.NAME …`).
+fn rules_problem(t: Tr, err: &ApiError) -> String {
+    let text = t.problem_message(err);
+    let ApiError::App(AppError::Invalid { message, .. }) = err else {
+        return text;
+    };
+    let named = message
+        .split_once("params.")
+        .map(|(_, rest)| {
+            rest.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                .next()
+                .unwrap_or_default()
+        })
+        .filter(|n| !n.is_empty());
+    match named.map(|n| t.t(format!("cp_param_{n}"))) {
+        Some(l) if !l.starts_with('⟦') => format!("{l}: {text}"),
+        _ => text,
+    }
 }
 
 #[derive(Deserialize, Default)]
@@ -348,6 +557,72 @@ fn regulator(page: &PageCtx) -> Result<&Staff, UiError> {
     Ok(staff)
 }
 
+/// What a re-rendered page keeps of a refused form.
+#[derive(Default)]
+struct Refused {
+    /// The rules form as typed, and why it was refused.
+    rules: Option<(Vec<(String, String)>, String)>,
+    /// Why a dismissal was refused.
+    error: Option<String>,
+}
+
+async fn build_page(
+    state: &AppState,
+    page: &PageCtx,
+    staff: &Staff,
+    notice: Option<String>,
+    refused: Refused,
+) -> Result<CompliancePage, ApiError> {
+    let t = page.t;
+    let rules = compliance::rules(state.app(), staff).await?;
+    let filter = FindingFilter {
+        status: Some("open".into()),
+        office: None,
+    };
+    let found = compliance::findings(
+        state.app(),
+        staff,
+        &filter,
+        PageRequest::new(1, FINDINGS_SHOWN.min(pishkhan_store::MAX_PER_PAGE))?,
+    )
+    .await?;
+    let requests = compliance::requests(state.app(), staff, None, true).await?;
+    // The first version comes with the database (`system:migration`), not from a person.
+    let rules_by = if rules.created_by.starts_with("system:") {
+        t.t("cp_rules_by_system")
+    } else {
+        super::staff_names(state, vec![rules.created_by.clone()])
+            .await
+            .remove(&rules.created_by)
+            .unwrap_or_else(|| rules.created_by.clone())
+    };
+    let (rule_forms, rules_error) = match &refused.rules {
+        Some((typed, why)) => (rule_forms_typed(t, typed), Some(why.clone())),
+        None => (rule_forms_of(t, &rules.rules.to_json()), None),
+    };
+    Ok(CompliancePage {
+        chrome: page.chrome("compliance"),
+        version: t.num(rules.version),
+        rules_by,
+        // Version 1 comes with the database, not from a person on a day.
+        rules_when: if rules.created_at_ms > 0 {
+            t.datetime_ms(rules.created_at_ms)
+        } else {
+            String::new()
+        },
+        rule_forms,
+        severities: Severity::ALL
+            .iter()
+            .map(|s| (s.code(), t.t(format!("cp_sev_{}", s.code()))))
+            .collect(),
+        rules_error,
+        findings: found.items.iter().map(|f| finding_row(t, f)).collect(),
+        requests: requests.iter().map(|r| request_row(t, r)).collect(),
+        notice,
+        error: refused.error,
+    })
+}
+
 /// The regulator's list; a manager is taken to their own office's record.
 pub async fn page(
     State(state): State<AppState>,
@@ -360,38 +635,110 @@ pub async fn page(
     }
     let staff = regulator(&page)?;
     let t = page.t;
-    let body = async {
-        let rules = compliance::rules(state.app(), staff).await?;
-        let filter = FindingFilter {
-            status: Some("open".into()),
-            office: None,
-        };
-        let found = compliance::findings(
-            state.app(),
-            staff,
-            &filter,
-            PageRequest::new(1, FINDINGS_SHOWN.min(pishkhan_store::MAX_PER_PAGE))?,
-        )
-        .await?;
-        let requests = compliance::requests(state.app(), staff, None, true).await?;
-        let notice = match (
-            q.done.as_deref(),
-            q.n.as_deref().and_then(|n| n.parse::<u64>().ok()),
-        ) {
-            (Some("run"), Some(n)) => Some(format!("{} {}", t.t("cp_run_done"), t.num(n))),
-            _ => None,
-        };
-        Ok::<_, ApiError>(CompliancePage {
-            chrome: page.chrome("compliance"),
-            version: t.num(rules.version),
-            findings: found.items.iter().map(|f| finding_row(t, f)).collect(),
-            requests: requests.iter().map(|r| request_row(t, r)).collect(),
-            notice,
-        })
-    }
-    .await
-    .map_err(|e| page.fail(e))?;
+    let n = q.n.as_deref().and_then(|n| n.parse::<u64>().ok());
+    let notice = match (q.done.as_deref(), n) {
+        (Some("run"), Some(n)) => Some(format!("{} {}", t.t("cp_run_done"), t.num(n))),
+        (Some("rules"), Some(n)) => Some(format!("{} {}", t.t("cp_rules_saved"), t.num(n))),
+        (Some("dismissed"), _) => Some(t.t("cp_dismissed")),
+        _ => None,
+    };
+    let body = build_page(&state, &page, staff, notice, Refused::default())
+        .await
+        .map_err(|e| page.fail(e))?;
     Ok(render(&body))
+}
+
+/// Shows the page again with what was refused, or fails the page for what no form can fix.
+async fn refused_page(
+    state: &AppState,
+    page: &PageCtx,
+    staff: &Staff,
+    err: ApiError,
+    refused: Refused,
+) -> Result<Response, UiError> {
+    if matches!(
+        err,
+        ApiError::App(AppError::Forbidden(_) | AppError::Internal(_))
+    ) {
+        return Err(page.fail(err));
+    }
+    let body = build_page(state, page, staff, None, refused)
+        .await
+        .map_err(|e| page.fail(e))?;
+    Ok((err.status(), render(&body)).into_response())
+}
+
+/// Saves the rules form as the next version (the regulator).
+pub async fn save_rules(
+    State(state): State<AppState>,
+    page: PageCtx,
+    Ctx(ctx): Ctx,
+    ApiForm(form): ApiForm<Vec<(String, String)>>,
+) -> Result<Response, UiError> {
+    let staff = regulator(&page)?;
+    let csrf = form
+        .iter()
+        .find(|(k, _)| k == "csrf")
+        .map(|(_, v)| v.as_str())
+        .unwrap_or_default();
+    staff.check_csrf(csrf).map_err(|e| page.fail(e))?;
+    // Only the form's own fields are kept: a rules form has a handful, never more.
+    let typed: Vec<(String, String)> = form
+        .into_iter()
+        .filter(|(k, _)| k != "csrf")
+        .take(MAX_RULE_FIELDS)
+        .collect();
+    match compliance::save_rules(state.app(), staff, &rules_of_form(&typed), &ctx).await {
+        Ok(v) => {
+            Ok(Redirect::to(&format!("/compliance?done=rules&n={}", v.version)).into_response())
+        }
+        Err(e) => {
+            let e = ApiError::App(e);
+            let why = rules_problem(page.t, &e);
+            let refused = Refused {
+                rules: Some((typed, why)),
+                error: None,
+            };
+            refused_page(&state, &page, staff, e, refused).await
+        }
+    }
+}
+
+/// Fields a rules form may send: each kind's switch and severity and a dozen params, at most.
+const MAX_RULE_FIELDS: usize = pishkhan_domain::compliance::MAX_RULES * 16;
+
+#[derive(Deserialize, Default)]
+pub struct DismissForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    reason: String,
+}
+
+/// The regulator dismisses an open finding from the list.
+pub async fn dismiss(
+    State(state): State<AppState>,
+    page: PageCtx,
+    Ctx(ctx): Ctx,
+    Path(id): Path<String>,
+    ApiForm(form): ApiForm<DismissForm>,
+) -> Result<Response, UiError> {
+    let staff = regulator(&page)?;
+    staff.check_csrf(&form.csrf).map_err(|e| page.fail(e))?;
+    let id = id
+        .parse::<i64>()
+        .map_err(|_| page.fail(ApiError::App(AppError::NotFound("finding"))))?;
+    match compliance::dismiss(state.app(), staff, id, &form.reason, &ctx).await {
+        Ok(_) => Ok(Redirect::to("/compliance?done=dismissed").into_response()),
+        Err(e) => {
+            let e = ApiError::App(e);
+            let refused = Refused {
+                rules: None,
+                error: Some(page.t.problem_message(&e)),
+            };
+            refused_page(&state, &page, staff, e, refused).await
+        }
+    }
 }
 
 #[derive(Deserialize, Default, Clone)]

@@ -8,6 +8,7 @@ pub mod compliance;
 pub mod console;
 pub mod dashboard;
 pub mod identity;
+pub mod manage;
 mod pages;
 pub mod payments;
 mod reports;
@@ -43,6 +44,7 @@ pub fn router() -> Router<AppState> {
         .merge(settlements::router())
         .merge(compliance::router())
         .merge(reports::router())
+        .merge(manage::router())
         .route("/", get(pages::home))
         .route("/login", get(pages::login_form).post(pages::login_submit))
         .route("/logout", axum::routing::post(pages::logout))
@@ -100,6 +102,14 @@ impl UserNav {
     /// The regulator and an office's manager follow the money after the counter.
     pub fn sees_settlements(&self) -> bool {
         matches!(self.role, Role::Regulator | Role::Manager)
+    }
+
+    /// A manager's own office's page: its figures, record, reports and settings.
+    pub fn managed_office(&self) -> Option<&str> {
+        match self.role {
+            Role::Manager => self.office.as_deref(),
+            _ => None,
+        }
     }
 
     /// The regulator supervises; an office's manager sees and answers its own record.

@@ -257,6 +257,8 @@ struct OfficePage {
     province: String,
     days: Vec<(String, Option<String>)>,
     staff: Option<Vec<StaffRecord>>,
+    /// Whether to link the office's management page: its manager's and the regulator's.
+    manage: bool,
 }
 
 impl OfficePage {
@@ -299,12 +301,16 @@ pub async fn office(
         ),
         Err(_) => None,
     };
+    let manage = staff
+        .permit(Action::ViewOfficeFigures { office: code })
+        .is_ok();
     Ok(render(&OfficePage {
         chrome: page.chrome("offices"),
         office,
         province,
         days,
         staff: staff_list,
+        manage,
     }))
 }
 

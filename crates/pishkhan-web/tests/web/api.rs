@@ -17,6 +17,7 @@ const API_ROUTES: &[(&str, &str)] = &[
     ("put", "/api/v1/compliance/rules"),
     ("post", "/api/v1/compliance/runs"),
     ("get", "/api/v1/compliance/findings"),
+    ("post", "/api/v1/compliance/findings/{id}/dismissal"),
     ("get", "/api/v1/compliance/requests"),
     ("post", "/api/v1/compliance/requests/{id}/decision"),
     ("get", "/api/v1/offices/{code}/sanctions"),

@@ -32,6 +32,8 @@ mod sessions;
 mod shared_machines;
 mod sign_in_limits;
 mod stats;
+mod supervision;
+mod supervision_ui;
 mod support;
 mod text_input;
 mod ui;
