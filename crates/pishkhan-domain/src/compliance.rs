@@ -47,7 +47,9 @@ impl RuleKind {
         }
     }
 
-    /// The names of the kind's parameters, in the order a form shows them.
+    /// The names of the kind's params, in the order a form shows them: the fields
+    /// [`RuleParams::parse`] reads. Pages draw the rules form from [`RuleKind::ALL`] and these,
+    /// so a new kind needs no work in the UI beyond its labels.
     pub fn param_names(self) -> &'static [&'static str] {
         match self {
             RuleKind::LowBookedShare => &["days", "min_daily_visits", "max_booked_share_pct"],
@@ -527,16 +529,4 @@ pub fn text(field: &'static str, s: &str) -> Result<String, FieldError> {
         return Err(crate::plain_text::refusal(field, c));
     }
     Ok(t.to_string())
-}
-
-impl RuleKind {
-    /// The names of the kind's params, in the order a form shows them: the fields
-    /// [`RuleParams::parse`] reads. Pages draw the rules form from [`RuleKind::ALL`] and these,
-    /// so a new kind needs no work in the UI beyond its labels.
-    pub fn param_names(self) -> &'static [&'static str] {
-        match self {
-            RuleKind::LowBookedShare => &["days", "min_daily_visits", "max_booked_share_pct"],
-            RuleKind::NoBookableSlots => &["recent_days", "min_lookups", "ahead_days"],
-        }
-    }
 }

@@ -64,6 +64,16 @@ pub const MESSAGES: &[(&str, &str, &str)] = &[
         "Not serving by appointment",
     ),
     (
+        "cp_rule_reports_threshold",
+        "گزارش‌های پذیرفته‌شده مردم",
+        "Accepted citizens' reports",
+    ),
+    (
+        "cp_ev_reports_threshold",
+        "در {days} روز گذشته، دست‌کم {min_reports} گزارش پذیرفته‌شده از یک موضوع؛ موضوع‌ها: {categories}",
+        "In the last {days} days, at least {min_reports} accepted reports of one category; categories: {categories}",
+    ),
+    (
         "cp_rule_no_bookable_slots",
         "استعلام بدون نوبت‌دهی",
         "Inquiries without bookable slots",
@@ -274,6 +284,11 @@ pub const MESSAGES: &[(&str, &str, &str)] = &[
         "Minimum inquiries and identity checks",
     ),
     ("cp_param_ahead_days", "روزهای پیش رو (روز)", "Days ahead"),
+    (
+        "cp_param_min_reports",
+        "کمینه گزارش پذیرفته‌شده از یک موضوع",
+        "Fewest accepted reports of one category",
+    ),
     ("cp_actions", "اقدام", "Action"),
     ("cp_dismiss", "کنار گذاشتن", "Dismiss"),
     (
