@@ -229,7 +229,29 @@ pub async fn dashboard(
     staff: &StaffSession,
     filter: DashboardFilter,
 ) -> Result<Dashboard, AppError> {
+    build(state, staff, filter, None).await
+}
+
+/// One chart's rows as a CSV file: only that chart is read. The regulator only.
+pub async fn chart_file(
+    state: &App,
+    staff: &StaffSession,
+    filter: DashboardFilter,
+    chart: Chart,
+) -> Result<String, AppError> {
+    let d = build(state, staff, filter, Some(chart)).await?;
+    Ok(chart_csv(&d, chart))
+}
+
+/// The dashboard, or only what `only` needs (the other parts left empty).
+async fn build(
+    state: &App,
+    staff: &StaffSession,
+    filter: DashboardFilter,
+    only: Option<Chart>,
+) -> Result<Dashboard, AppError> {
     staff.permit(Action::ViewNationalFigures)?;
+    let want = |c: Chart| only.is_none_or(|o| o == c);
     let store = state.store();
     if let Some(code) = filter.office {
         store.office(code).await.map_err(|e| match e {
@@ -242,14 +264,23 @@ pub async fn dashboard(
     // Every group of the period has its row, with or without figures.
     // Per group: the row, and the sums its means divide (wait sum and weight, rating sum).
     let mut groups: BTreeMap<JalaliDate, (DayRow, [u64; 3])> = BTreeMap::new();
-    let span = days_between(filter.from, filter.to);
+    let span = if want(Chart::Days) {
+        days_between(filter.from, filter.to)
+    } else {
+        -1
+    };
     for i in 0..=span {
         let start = filter.step.start_of(filter.from.add_days(i));
         groups
             .entry(start)
             .or_insert_with(|| (DayRow::empty(start), [0; 3]));
     }
-    for d in store.rollup_days(&rollup).await? {
+    let day_rows = if want(Chart::Days) {
+        store.rollup_days(&rollup).await?
+    } else {
+        Vec::new()
+    };
+    for d in day_rows {
         let start = filter.step.start_of(d.day);
         let (row, sums) = groups
             .entry(start)
@@ -276,15 +307,20 @@ pub async fn dashboard(
         })
         .collect();
 
-    let per_province: BTreeMap<u32, (u64, u64)> = store
-        .rollup_provinces(&rollup)
-        .await?
-        .into_iter()
-        .map(|p| (p.id, (p.booked_visits, p.visits)))
-        .collect();
-    let mut provinces: Vec<ProvinceRow> = store
-        .provinces()
-        .await?
+    let (per_province, registry): (BTreeMap<u32, (u64, u64)>, _) = if want(Chart::Provinces) {
+        (
+            store
+                .rollup_provinces(&rollup)
+                .await?
+                .into_iter()
+                .map(|p| (p.id, (p.booked_visits, p.visits)))
+                .collect(),
+            store.provinces().await?,
+        )
+    } else {
+        (BTreeMap::new(), Vec::new())
+    };
+    let mut provinces: Vec<ProvinceRow> = registry
         .into_iter()
         .filter(|p| filter.province.is_none_or(|id| id == p.province.id))
         .filter(|p| filter.office.is_none() || per_province.contains_key(&u32::from(p.province.id)))
@@ -309,15 +345,18 @@ pub async fn dashboard(
             .then_with(|| a.province.cmp(&b.province))
     });
 
-    let inquiries = store
-        .rollup_agencies(&rollup)
-        .await?
+    let agencies = if want(Chart::Inquiries) {
+        store.rollup_agencies(&rollup).await?
+    } else {
+        Vec::new()
+    };
+    let inquiries = agencies
         .into_iter()
         .map(|(agency, inquiries)| AgencyInquiries { agency, inquiries })
         .collect();
 
     let mut sanctions: BTreeMap<JalaliDate, SanctionRow> = BTreeMap::new();
-    if filter.office.is_none() {
+    if filter.office.is_none() && want(Chart::Sanctions) {
         for (day, kind, n) in store.sanctions_by_day(&rollup).await? {
             let start = filter.step.start_of(day);
             let row = sanctions.entry(start).or_insert(SanctionRow {
@@ -334,19 +373,42 @@ pub async fn dashboard(
         }
     }
 
-    let counts = store.counts().await?;
-    let osi = stats::online_service_index(state).await?;
-    let once = stats::once_only(state).await?;
+    let counts = if want(Chart::Offices) || want(Chart::Digitization) {
+        Some(store.counts().await?)
+    } else {
+        None
+    };
+    // The index and the once-only view have their own CSV files (the statistics API).
+    let (osi, once) = if only.is_none() {
+        (
+            stats::online_service_index(state).await?,
+            stats::once_only(state).await?,
+        )
+    } else {
+        (
+            OnlineServiceIndex::default(),
+            stats::OnceOnly::default(),
+        )
+    };
+    let reports = if want(Chart::Reports) {
+        store.reports_by_category(&rollup).await?
+    } else {
+        Vec::new()
+    };
+    let (offices_by_status, services_total, services_by_digitization) = match counts {
+        Some(c) => (c.offices_by_status, c.services, c.services_by_digitization),
+        None => (Vec::new(), 0, Vec::new()),
+    };
     Ok(Dashboard {
-        reports: store.reports_by_category(&rollup).await?,
+        reports,
         filter,
         days,
         provinces,
         inquiries,
         sanctions: sanctions.into_values().collect(),
-        offices_by_status: counts.offices_by_status,
-        services_total: counts.services,
-        services_by_digitization: counts.services_by_digitization,
+        offices_by_status,
+        services_total,
+        services_by_digitization,
         osi,
         once_only: once.items.into_iter().take(ONCE_ONLY_TOP).collect(),
         once_only_yearly_visits: once.yearly_visits,

@@ -83,7 +83,7 @@ pub struct AgencyIndex {
     pub index: u32,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct OnlineServiceIndex {
     /// Thousandths, `0..=1000`.
     pub national: u32,
@@ -182,7 +182,7 @@ pub struct OnceOnlyItem {
     pub yearly_visits: u64,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct OnceOnly {
     /// Most yearly visits first: the paper to abolish first.
     pub items: Vec<OnceOnlyItem>,
@@ -190,21 +190,24 @@ pub struct OnceOnly {
     pub yearly_visits: u64,
 }
 
-/// Visits per booked visit over a window, as (visits, booked visits) from the queue figures.
+/// Visits per booked visit over a window, as (visits, booked visits) from the rollups.
 async fn visit_ratio(
     state: &App,
     from: JalaliDate,
     to: JalaliDate,
 ) -> Result<(u64, u64), AppError> {
-    let figures = state.store().figures_between(from, to, None).await?;
-    let (mut visits, mut booked) = (0u64, 0u64);
-    for row in &figures.rows {
-        let f = decode_figures(&row.figures_json)?;
-        let b = u64::from(f.check_ins) + u64::from(f.late_arrivals);
-        booked += b;
-        visits += b + u64::from(f.walk_ins);
-    }
-    Ok((visits, booked))
+    let days = state
+        .store()
+        .rollup_days(&pishkhan_store::RollupFilter {
+            from,
+            to,
+            province: None,
+            office: None,
+        })
+        .await?;
+    Ok(days.iter().fold((0, 0), |(v, b), d| {
+        (v + d.visits, b + d.booked_visits)
+    }))
 }
 
 /// Yearly visits of each service: its bookings of the last [`USAGE_WINDOW_DAYS`] days scaled
@@ -295,9 +298,4 @@ pub(crate) fn csv_field(s: &str) -> String {
     } else {
         s.to_string()
     }
-}
-
-pub(crate) fn decode_figures(json: &str) -> Result<pishkhan_queue::DailyFigures, AppError> {
-    serde_json::from_str(json)
-        .map_err(|e| AppError::Internal(anyhow::anyhow!("stored figures: {e}")))
 }

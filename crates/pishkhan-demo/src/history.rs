@@ -1,5 +1,5 @@
 //! The demo nation's history: days of visits, bookings, lookups through the exchange,
-//! payments, reports and survey answers for every office, loaded into the supervision
+//! payments and survey answers for every office, loaded into the supervision
 //! rollups so the dashboard and the compliance rules have a country to look at.
 //!
 //! Nobody is marked as an offender. Each office draws its traffic and its take-up of booking
@@ -108,7 +108,7 @@ fn day_of(seed: u64, office: &Office, h: Habit, day: JalaliDate, progress: f64) 
     d.lookups = whole(&mut rng, visits as f64 * asked);
     d.payments = whole(&mut rng, visits as f64 * 0.6);
     d.paid_rials = d.payments * (900_000 + 100_000 * rng.below(10));
-    d.reports = whole(&mut rng, 0.004 + 0.04 * (1.0 - share));
+    // Reports are rows of their own (filed by the demo's citizens), not invented counts.
     d.ratings = ratings;
     d.rating_sum = whole(&mut rng, ratings as f64 * mean_rating).clamp(ratings, 5 * ratings);
     d

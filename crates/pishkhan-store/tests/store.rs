@@ -27,6 +27,8 @@ mod ledger;
 mod payments;
 #[path = "store/report_thread.rs"]
 mod report_thread;
+#[path = "store/rollups.rs"]
+mod rollups;
 #[path = "store/session_invalidation.rs"]
 mod session_invalidation;
 

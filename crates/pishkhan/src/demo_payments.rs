@@ -289,7 +289,7 @@ async fn set_time(
 }
 
 /// A valid national code from a counter (nine digits and their check digit).
-fn national_code_from(n: u64) -> anyhow::Result<NationalCode> {
+pub(crate) fn national_code_from(n: u64) -> anyhow::Result<NationalCode> {
     let body = format!("{:09}", 100_000_000 + n % 800_000_000);
     let sum: u32 = body
         .bytes()
@@ -301,7 +301,7 @@ fn national_code_from(n: u64) -> anyhow::Result<NationalCode> {
     Ok(NationalCode::parse(&format!("{body}{check}"))?)
 }
 
-fn manager_session(m: &pishkhan_store::StaffRecord) -> StaffSession {
+pub(crate) fn manager_session(m: &pishkhan_store::StaffRecord) -> StaffSession {
     StaffSession {
         actor: StaffActor {
             id: m.id,

@@ -4,6 +4,7 @@
 mod agency;
 mod audit;
 mod demo_payments;
+mod demo_reports;
 mod exchange;
 mod import;
 mod keys;
@@ -134,6 +135,11 @@ enum Command {
         /// Load the demo nation and exit without serving.
         #[arg(long)]
         load_only: bool,
+        /// Days of generated traffic history loaded with a new demo nation (0 to 366), for
+        /// the dashboard and the compliance rules.
+        #[arg(long, env = "PISHKHAN_DEMO_HISTORY_DAYS", default_value_t = pishkhan_demo::DEMO_HISTORY_DAYS,
+              value_parser = clap::value_parser!(u16).range(0..=366))]
+        history_days: u16,
     },
     /// Serve the API and web UI. Never creates demo accounts.
     Serve {
@@ -244,7 +250,8 @@ fn main() -> ExitCode {
                 serve,
                 seed,
                 load_only,
-            } => run::demo(&cli.global, &serve, seed, load_only).await,
+                history_days,
+            } => run::demo(&cli.global, &serve, seed, load_only, history_days).await,
             Command::Serve { serve } => run::serve(&cli.global, &serve).await,
             Command::Migrate => run::migrate(&cli.global).await,
             Command::Import { what } => match what {

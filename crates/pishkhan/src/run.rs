@@ -68,6 +68,7 @@ pub async fn demo(
     args: &ServeArgs,
     seed: u64,
     load_only: bool,
+    history_days: u16,
 ) -> anyhow::Result<()> {
     let started = Instant::now();
     let checked = Checked::from_args(args)?;
@@ -75,26 +76,35 @@ pub async fn demo(
     if store.is_empty().await? {
         pishkhan_demo::load_demo(store.as_ref(), seed, pishkhan_app::secrets::hash_password)
             .await?;
-        // The same seed gives the same offices load_demo stored.
-        let nation = pishkhan_nation::generate(seed);
-        let began = Instant::now();
-        let today = pishkhan_domain::tehran::jalali_today(time::OffsetDateTime::now_utc());
-        let history = pishkhan_demo::load_history(
-            store.as_ref(),
-            seed,
-            &nation.offices,
-            today,
-            pishkhan_demo::DEMO_HISTORY_DAYS,
-        )
-        .await
-        .context("cannot load the demo's history")?;
-        println!(
-            "loaded {} days of history: {} office-days, {} visits in {:.1}s",
-            pishkhan_demo::DEMO_HISTORY_DAYS,
-            history.office_days,
-            history.visits,
-            began.elapsed().as_secs_f64()
-        );
+        if history_days > 0 {
+            // The same seed gives the same offices load_demo stored.
+            let nation = pishkhan_nation::generate(seed);
+            let began = Instant::now();
+            let today = pishkhan_domain::tehran::jalali_today(time::OffsetDateTime::now_utc());
+            let history = pishkhan_demo::load_history(
+                store.as_ref(),
+                seed,
+                &nation.offices,
+                today,
+                history_days,
+            )
+            .await
+            .context("cannot load the demo's history")?;
+            println!(
+                "loaded {} days of history: {} office-days, {} visits in {:.1}s",
+                history_days,
+                history.office_days,
+                history.visits,
+                began.elapsed().as_secs_f64()
+            );
+            let filed = crate::demo_reports::generate(store.clone(), seed)
+                .await
+                .context("cannot file the demo's citizens' reports")?;
+            println!(
+                "filed {} citizens' reports of the last 30 days, {} accepted by the regulator",
+                filed.reports, filed.accepted
+            );
+        }
     } else {
         println!("reusing the existing database");
     }

@@ -280,6 +280,8 @@ struct ChartView {
 }
 
 struct ChartsView {
+    /// Open compliance findings, linked to the compliance page.
+    open_findings: String,
     provinces: Vec<Choice>,
     steps: Vec<Choice>,
     office: String,
@@ -303,7 +305,12 @@ fn percent(permille: u32) -> String {
     format!("{}.{}", permille / 10, permille % 10)
 }
 
-fn charts_view(t: Tr, d: &Dashboard, provinces: &[ProvinceSummary]) -> ChartsView {
+fn charts_view(
+    t: Tr,
+    d: &Dashboard,
+    provinces: &[ProvinceSummary],
+    open_findings: u64,
+) -> ChartsView {
     let q = format!(
         "{}{}from={}&to={}&step={}",
         d.filter
@@ -631,6 +638,7 @@ fn charts_view(t: Tr, d: &Dashboard, provinces: &[ProvinceSummary]) -> ChartsVie
     let json = data.to_string().replace('<', "\\u003c");
 
     ChartsView {
+        open_findings: t.count(open_findings),
         provinces: provinces
             .iter()
             .map(|p| Choice {
@@ -700,7 +708,18 @@ pub async fn dashboard(
         let d = dashboard::dashboard(state.app(), staff, filter)
             .await
             .map_err(|e| page.fail(e))?;
-        Some(charts_view(page.t, &d, &provinces))
+        let open = pishkhan_app::compliance::findings(
+            state.app(),
+            staff,
+            &pishkhan_store::FindingFilter {
+                status: Some("open".into()),
+                office: None,
+            },
+            pishkhan_store::PageRequest::new(1, 1).map_err(|e| page.fail(AppError::from(e)))?,
+        )
+        .await
+        .map_err(|e| page.fail(e))?;
+        Some(charts_view(page.t, &d, &provinces, open.total))
     } else {
         None
     };
@@ -729,7 +748,7 @@ pub async fn csv(
         ))
     })?;
     let filter = filter_of(&state, &q).map_err(|e| page.fail(e))?;
-    let d = dashboard::dashboard(state.app(), staff, filter)
+    let file = dashboard::chart_file(state.app(), staff, filter, chart)
         .await
         .map_err(|e| page.fail(e))?;
     Ok((
@@ -740,7 +759,7 @@ pub async fn csv(
                 format!("attachment; filename=\"dashboard-{}.csv\"", chart.code()),
             ),
         ],
-        dashboard::chart_csv(&d, chart),
+        file,
     )
         .into_response())
 }

@@ -112,3 +112,53 @@ async fn demo_loads_the_nation_once_then_reuses_it_and_serves_the_demo_logins() 
         assert!(status.success(), "demo exits 0 on SIGTERM, got {status}");
     }
 }
+
+#[tokio::test]
+async fn demo_history_loads_the_traffic_and_the_citizens_reports_the_rules_read() {
+    for db in TestDb::all().await {
+        let backend = db.backend().name();
+        let load = cli_within(
+            &db,
+            &["demo", "--load-only", "--history-days", "3"],
+            DEMO_LOAD * 2,
+        )
+        .ok()
+        .stdout_has(&["loaded 3 days of history: ", "citizens' reports of the last 30 days"]);
+        let store = db.open().await;
+        let today = pishkhan_domain::tehran::jalali_today(time::OffsetDateTime::now_utc());
+        let days = store
+            .rollup_days(&pishkhan_store::RollupFilter {
+                from: today.add_days(-3),
+                to: today,
+                province: None,
+                office: None,
+            })
+            .await
+            .expect("rollup days");
+        // Three days before today, each with visits and lookups for the nation.
+        assert!(
+            days.iter().filter(|d| d.visits > 1000 && d.lookups > 0).count() >= 2,
+            "{backend}: {days:?}\n{load}"
+        );
+        assert!(
+            days.iter().map(|d| d.reports).sum::<u64>() > 0,
+            "{backend}: the demo's reports are counted where they were filed"
+        );
+        // A rebuild from the raw rows keeps what the load and the reports wrote.
+        let before = days.clone();
+        store.rebuild_rollups().await.expect("rebuild");
+        let after = store
+            .rollup_days(&pishkhan_store::RollupFilter {
+                from: today.add_days(-3),
+                to: today,
+                province: None,
+                office: None,
+            })
+            .await
+            .expect("rollup days");
+        assert_eq!(after, before, "{backend}");
+        drop(store);
+        let bad = cli(&db, &["demo", "--load-only", "--history-days", "400"]);
+        assert!(!bad.status.success(), "{backend}: 400 days is refused");
+    }
+}

@@ -42,6 +42,9 @@ pub fn pishkhan(cwd: &Path) -> Command {
     }
     cmd.env("PISHKHAN_LOG", "warn")
         .env("NO_COLOR", "1")
+        // The demo's months of traffic history take a minute to load; the tests of serving,
+        // crashes and locks do not need them, and the history has a test of its own.
+        .env("PISHKHAN_DEMO_HISTORY_DAYS", "0")
         .current_dir(cwd)
         .stdin(Stdio::null());
     cmd
