@@ -559,6 +559,35 @@ pub async fn set_closure(
     Ok(())
 }
 
+/// Opens again a day the office had closed (its manager, or the regulator); `NotFound` when
+/// the day was not closed. A day gone by stays as it was.
+pub async fn remove_closure(
+    state: &App,
+    staff: &StaffSession,
+    office: OfficeCode,
+    day: JalaliDate,
+    ctx: &AuditContext,
+) -> Result<(), AppError> {
+    let permit = staff.permit(Action::ConfigureSchedule { office })?;
+    if day < jalali_today(state.now()) {
+        return Err(AppError::invalid(
+            "closure_in_past",
+            "date",
+            "a closure is for today or a day to come",
+        ));
+    }
+    state
+        .store()
+        .remove_closure(&permit, office, day, ctx)
+        .await
+        .map_err(|e| match e {
+            StoreError::NotFound { .. } => AppError::NotFound("closure"),
+            other => other.into(),
+        })?;
+    state.refs().forget_office(office);
+    Ok(())
+}
+
 /// Every catalogue service's code and title, cached like the other reference reads, for
 /// pickers and labels.
 pub async fn catalogue(state: &App) -> Result<Vec<(ServiceCode, LocalizedText)>, AppError> {

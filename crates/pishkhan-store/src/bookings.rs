@@ -875,6 +875,50 @@ impl crate::Appointments for SqlStore {
     ) -> Result<()> {
         set_office_hours(self, permit, office, hours, ctx).await
     }
+
+    async fn remove_closure(
+        &self,
+        permit: &Permit,
+        office: OfficeCode,
+        day: JalaliDate,
+        ctx: &AuditContext,
+    ) -> Result<()> {
+        remove_closure(self, permit, office, day, ctx).await
+    }
+}
+
+pub(crate) async fn remove_closure(
+    store: &SqlStore,
+    permit: &Permit,
+    office: OfficeCode,
+    day: JalaliDate,
+    ctx: &AuditContext,
+) -> Result<()> {
+    require(
+        permit,
+        |a| matches!(a, Action::ConfigureSchedule { office: o } if *o == office),
+    )?;
+    let (_turn, mut tx) = store.begin_write().await?;
+    let outcome = async {
+        let done = sqlx::query("DELETE FROM office_closures WHERE office_code = $1 AND day = $2")
+            .bind(i64::from(office.get()))
+            .bind(day.to_string())
+            .execute(&mut *tx)
+            .await?;
+        if done.rows_affected() != 1 {
+            return Err(StoreError::NotFound { entity: "closure" });
+        }
+        audit_permit(
+            &mut tx,
+            permit,
+            &format!("office:{office}"),
+            serde_json::json!({ "reopened": day.to_string() }),
+            ctx,
+        )
+        .await
+    }
+    .await;
+    finish(tx, outcome).await
 }
 
 pub(crate) async fn set_office_hours(

@@ -39,6 +39,7 @@ use crate::api::{
         crate::api::compliance::create_request, crate::api::compliance::office_requests,
         crate::api::compliance::open_requests, crate::api::compliance::decide,
         crate::api::compliance::dismiss,
+        crate::api::bookings::delete_closure,
         crate::api::reports::create, crate::api::reports::list, crate::api::reports::mine, crate::api::reports::get,
         crate::api::reports::triage, crate::api::reports::answer, crate::api::reports::more,
         crate::api::stats::online_service_index, crate::api::stats::once_only,

@@ -127,4 +127,14 @@ pub trait Appointments: Send + Sync + 'static {
         hours: &WeeklyHours,
         ctx: &AuditContext,
     ) -> Result<()>;
+
+    /// Opens again a day the office had closed (`ConfigureSchedule` of that office), audited;
+    /// `NotFound` when that day was not closed.
+    async fn remove_closure(
+        &self,
+        permit: &Permit,
+        office: OfficeCode,
+        day: JalaliDate,
+        ctx: &AuditContext,
+    ) -> Result<()>;
 }

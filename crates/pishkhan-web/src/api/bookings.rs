@@ -431,3 +431,24 @@ pub async fn put_closure(
     appointments::set_closure(state.app(), &staff, code, day, &named(&input), &ctx).await?;
     Ok(StatusCode::NO_CONTENT)
 }
+
+/// Open again a day the office had closed (its manager, or the regulator); 404 when that day
+/// was not closed, 422 `closure_in_past` for a day gone by.
+#[utoipa::path(delete, path = "/api/v1/offices/{code}/closures/{date}", tag = "appointments",
+    params(("code" = String, Path, description = "8-digit office code", pattern = r"^[0-9]{8}$"), ("date" = String, Path, description = "Jalali YYYY-MM-DD", pattern = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")),
+    responses((status = 204),
+        (status = 403, body = ProblemOut, content_type = "application/problem+json"),
+        (status = 404, body = ProblemOut, content_type = "application/problem+json"),
+        (status = 422, body = ProblemOut, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+pub async fn delete_closure(
+    State(state): State<AppState>,
+    staff: Staff,
+    Ctx(ctx): Ctx,
+    ApiPath((code, date)): ApiPath<(String, String)>,
+) -> Result<StatusCode, ApiError> {
+    let code = parse_office_code(&code)?;
+    let day = JalaliDate::parse(&date)?;
+    appointments::remove_closure(state.app(), &staff, code, day, &ctx).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

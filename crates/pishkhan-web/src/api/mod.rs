@@ -140,7 +140,7 @@ pub fn router() -> Router<AppState> {
         )
         .route(
             "/api/v1/offices/{code}/closures/{date}",
-            put(bookings::put_closure),
+            put(bookings::put_closure).delete(bookings::delete_closure),
         )
         .route("/api/v1/holidays/{date}", put(bookings::put_holiday))
         .route("/api/v1/offices/{code}/queue", get(queue::show))

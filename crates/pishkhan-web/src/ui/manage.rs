@@ -42,7 +42,7 @@ const MAX_FORM_FIELDS: usize = MAX_COUNTER_FIELDS + 8;
 /// UI strings of the manager's page: (key, Persian, English).
 pub const MESSAGES: &[(&str, &str, &str)] = &[
     ("nav_manage", "دفتر من", "My office"),
-    ("mg_title", "اداره دفتر", "Managing"),
+    ("mg_title", "اداره", "Managing"),
     (
         "mg_subtitle",
         "آمار روزهای اخیر صف، پرونده نظارتی، گزارش‌های مردم و تنظیمات دفتر",
@@ -107,6 +107,7 @@ pub const MESSAGES: &[(&str, &str, &str)] = &[
         "روز تعطیلی پیش رو نیست.",
         "No closures ahead.",
     ),
+    ("mg_reopen", "باز کردن این روز", "Open this day again"),
     ("mg_counters", "خدمات هر باجه", "Services of each counter"),
     (
         "mg_counters_help",
@@ -159,6 +160,10 @@ pub fn router() -> Router<AppState> {
         .route("/offices/{code}/manage/hours", post(save_hours))
         .route("/offices/{code}/manage/schedule", post(save_schedule))
         .route("/offices/{code}/manage/closures", post(save_closure))
+        .route(
+            "/offices/{code}/manage/closures/removal",
+            post(remove_closure),
+        )
         .route("/offices/{code}/manage/counters", post(save_counters))
 }
 
@@ -227,7 +232,8 @@ struct ManagePage {
     occupancy_cap: String,
     booking_counters: String,
     closure: (String, String, String),
-    closures: Vec<(String, String)>,
+    /// Each closure ahead: its date as shown, its reason, and its date as the form sends it.
+    closures: Vec<(String, String, String)>,
     counters: Vec<CounterRow>,
     /// The form a notice or an error is shown beside, and the text.
     notice: Option<(&'static str, String)>,
@@ -415,7 +421,7 @@ async fn build(
         ),
         closures: closures
             .iter()
-            .map(|(d, why)| (t.date(d), t.text(why)))
+            .map(|(d, why)| (t.date(d), t.text(why), d.to_string()))
             .collect(),
         counters,
         notice: notice.map(|(f, m)| (f.code(), m)),
@@ -638,6 +644,36 @@ pub async fn save_closure(
     }
     .await;
     finish(&state, &page, staff, code, Form::Closure, fields, outcome).await
+}
+
+pub async fn remove_closure(
+    State(state): State<AppState>,
+    page: PageCtx,
+    Ctx(ctx): Ctx,
+    Path(code): Path<String>,
+    ApiForm(form): ApiForm<Vec<(String, String)>>,
+) -> Result<Response, UiError> {
+    let staff = page.require_staff()?;
+    let fields = checked_fields(&page, staff, form)?;
+    let code = parse_office_code(&code).map_err(|e| page.fail(e))?;
+    let outcome = async {
+        let day = JalaliDate::parse(&to_ascii_digits(value(&fields, "date")))
+            .map_err(|e| ApiError::invalid(e.code, "date", e.message))?;
+        appointments::remove_closure(state.app(), staff, code, day, &ctx).await?;
+        Ok::<(), Why>(())
+    }
+    .await;
+    // The typed date belongs to the removed day, not to the form for a new closure.
+    finish(
+        &state,
+        &page,
+        staff,
+        code,
+        Form::Closure,
+        Vec::new(),
+        outcome,
+    )
+    .await
 }
 
 pub async fn save_counters(

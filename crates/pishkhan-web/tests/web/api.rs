@@ -79,6 +79,7 @@ const API_ROUTES: &[(&str, &str)] = &[
     ("get", "/api/v1/offices/{code}/schedule"),
     ("put", "/api/v1/offices/{code}/schedule"),
     ("put", "/api/v1/offices/{code}/closures/{date}"),
+    ("delete", "/api/v1/offices/{code}/closures/{date}"),
     ("put", "/api/v1/holidays/{date}"),
     ("post", "/api/v1/bookings"),
     ("get", "/api/v1/bookings/{tracking_code}"),
@@ -261,6 +262,7 @@ async fn openapi_document_lists_every_served_api_route() {
             let req = match *method {
                 "get" => app.client.get(url),
                 "put" => app.client.put(url),
+                "delete" => app.client.delete(url),
                 _ => app.client.post(url),
             }
             .header("content-type", "application/json")

@@ -349,6 +349,27 @@ async fn the_managers_forms_change_the_settings_the_api_reads() {
             listed.text.contains("تعمیر برق"),
             "[{be}] the closure is listed"
         );
+        // Opened again from the page; then there is nothing to open through the API.
+        let reopened = post_form(
+            &app,
+            &format!("{base}/closures/removal"),
+            &cookie,
+            form(&[("csrf", &csrf), ("date", "1405-09-08")]),
+        )
+        .await;
+        assert_eq!(reopened.status, 303, "[{be}] {}", reopened.text);
+        let days = app
+            .get(&format!(
+                "/api/v1/offices/{DEMO_OFFICE}/availability?service=PSP-001&from=1405-09-08&days=1"
+            ))
+            .await
+            .json();
+        assert_eq!(days["days"][0]["closed"], Value::Null, "[{be}] {days}");
+        let closure_api = format!("/api/v1/offices/{DEMO_OFFICE}/closures/1405-09-08");
+        let gone = app
+            .send(app.client.delete(app.url(&closure_api)).bearer_auth(&token))
+            .await;
+        gone.problem(404, "not_found");
 
         // Counters: the first takes passports only, the others everything.
         let counters = post_form(
@@ -442,6 +463,62 @@ async fn only_the_offices_manager_and_the_regulator_open_its_page() {
 
         let anonymous = app.get(&other).await;
         assert_eq!(anonymous.status, 303, "[{be}] to sign in");
+        app.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn a_closure_is_opened_again_through_the_api_by_its_office_only() {
+    for app in TestApp::all().await {
+        let be = app.be();
+        let manager = app.login("manager", DEMO_PASSWORD).await;
+        let regulator = app.login("regulator", DEMO_PASSWORD).await;
+        let reason = json!({ "name_fa": "سرشماری", "name_en": "Census" });
+        let delete = |office: &str, date: &str, token: &str| {
+            app.send(
+                app.client
+                    .delete(app.url(&format!("/api/v1/offices/{office}/closures/{date}")))
+                    .bearer_auth(token.to_string()),
+            )
+        };
+        for office in [DEMO_OFFICE, OTHER_OFFICE] {
+            let put = app
+                .put_json(
+                    &format!("/api/v1/offices/{office}/closures/1405-09-09"),
+                    Some(&regulator),
+                    &reason,
+                )
+                .await;
+            assert_eq!(put.status, 204, "[{be}] {}", put.text);
+        }
+        app.put_json(
+            &format!("/api/v1/offices/{DEMO_OFFICE}/closures/1405-09-01"),
+            Some(&manager),
+            &reason,
+        )
+        .await
+        .problem(422, "closure_in_past");
+        delete(OTHER_OFFICE, "1405-09-09", &manager)
+            .await
+            .problem(403, "forbidden_other_office");
+        delete(DEMO_OFFICE, "1405-09-01", &manager)
+            .await
+            .problem(422, "closure_in_past");
+        let done = delete(DEMO_OFFICE, "1405-09-09", &manager).await;
+        assert_eq!(done.status, 204, "[{be}] {}", done.text);
+        delete(DEMO_OFFICE, "1405-09-09", &manager)
+            .await
+            .problem(404, "not_found");
+        let other = app
+            .get(&format!(
+                "/api/v1/offices/{OTHER_OFFICE}/availability?service=PSP-001&from=1405-09-09&days=1"
+            ))
+            .await
+            .json();
+        assert_eq!(
+            other["days"][0]["closed"], "closure",
+            "[{be}] the other office's stays closed"
+        );
         app.stop().await;
     }
 }

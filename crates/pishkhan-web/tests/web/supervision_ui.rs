@@ -63,6 +63,16 @@ async fn browser_the_managers_page_shows_figures_and_hours_and_refuses_bad_hours
         )
         .await;
     assert!(walk.status < 300, "{}", walk.text);
+    // A day closed ahead, which the page opens again.
+    let manager = app.login("manager", DEMO_PASSWORD).await;
+    let closed = app
+        .put_json(
+            &format!("/api/v1/offices/{DEMO_OFFICE}/closures/1405-09-10"),
+            Some(&manager),
+            &json!({ "name_fa": "سرشماری", "name_en": "Census" }),
+        )
+        .await;
+    assert_eq!(closed.status, 204, "{}", closed.text);
     let work = tempfile::tempdir().unwrap();
     let mut walk_pages = Walk::default();
     let mut problems = Vec::new();
@@ -135,6 +145,11 @@ async fn browser_the_managers_page_shows_figures_and_hours_and_refuses_bad_hours
             b.click(&b.find("#hours-form button[type=submit]").await)
                 .await;
             b.find("#hours-notice").await;
+
+            // The closure's button opens the day again.
+            b.click(&b.find("#closures button").await).await;
+            b.find("#closure-notice").await;
+            b.find("#no-closures").await;
         }
         session.quit().await;
     }
