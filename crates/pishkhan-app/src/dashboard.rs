@@ -385,10 +385,7 @@ async fn build(
             stats::once_only(state).await?,
         )
     } else {
-        (
-            OnlineServiceIndex::default(),
-            stats::OnceOnly::default(),
-        )
+        (OnlineServiceIndex::default(), stats::OnceOnly::default())
     };
     let reports = if want(Chart::Reports) {
         store.reports_by_category(&rollup).await?

@@ -205,9 +205,9 @@ async fn visit_ratio(
             office: None,
         })
         .await?;
-    Ok(days.iter().fold((0, 0), |(v, b), d| {
-        (v + d.visits, b + d.booked_visits)
-    }))
+    Ok(days
+        .iter()
+        .fold((0, 0), |(v, b), d| (v + d.visits, b + d.booked_visits)))
 }
 
 /// Yearly visits of each service: its bookings of the last [`USAGE_WINDOW_DAYS`] days scaled

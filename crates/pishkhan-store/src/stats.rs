@@ -216,5 +216,4 @@ impl Stats for SqlStore {
             })
             .collect()
     }
-
 }

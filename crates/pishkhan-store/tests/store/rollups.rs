@@ -99,7 +99,10 @@ async fn history_loads_once_into_every_level_and_a_rebuild_keeps_it() {
             "[{be}] a day loaded twice"
         );
         let unknown = vec![row(99_999_999, "1405-09-03", 1, 1, 1)];
-        let err = store.load_history(&permit, &unknown, &[]).await.unwrap_err();
+        let err = store
+            .load_history(&permit, &unknown, &[])
+            .await
+            .unwrap_err();
         assert!(
             matches!(err, StoreError::UnknownReference { .. }),
             "[{be}] {err:?}"

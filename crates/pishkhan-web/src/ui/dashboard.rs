@@ -33,6 +33,11 @@ pub const MESSAGES: &[(&str, &str, &str)] = &[
         "کد دفتر (اختیاری)",
         "Office code (optional)",
     ),
+    (
+        "db_open_findings",
+        "یافته‌های باز نظارت (دفترهایی که قاعده‌ها یافته‌اند)",
+        "Open compliance findings (offices the rules found)",
+    ),
     ("db_step", "گروه‌بندی", "Group by"),
     ("db_step_day", "روز", "Day"),
     ("db_step_week", "هفته", "Week"),

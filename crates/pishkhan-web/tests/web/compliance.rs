@@ -82,8 +82,10 @@ async fn rules_are_versioned_and_checked() {
             .get_as("/api/v1/compliance/rules", Some(&regulator))
             .await;
         assert_eq!(first.status, 200, "[{be}] {}", first.text);
-        assert_eq!(first.json()["version"], 1, "[{be}]");
+        // Version 2 is the migration's: the first with the citizens' reports rule.
+        assert_eq!(first.json()["version"], 2, "[{be}]");
         assert_eq!(first.json()["rules"][0]["kind"], "low_booked_share");
+        assert_eq!(first.json()["rules"][2]["kind"], "reports_threshold");
 
         for bad in [
             json!({ "rules": [{ "kind": "nonsense", "severity": "high", "params": {} }] }),
@@ -110,16 +112,16 @@ async fn rules_are_versioned_and_checked() {
             .put_json("/api/v1/compliance/rules", Some(&regulator), &rules(25))
             .await;
         assert_eq!(saved.status, 200, "[{be}] {}", saved.text);
-        assert_eq!(saved.json()["version"], 2, "[{be}]");
+        assert_eq!(saved.json()["version"], 3, "[{be}]");
         let again = app
             .put_json("/api/v1/compliance/rules", Some(&regulator), &rules(20))
             .await;
-        assert_eq!(again.json()["version"], 3, "[{be}]");
+        assert_eq!(again.json()["version"], 4, "[{be}]");
         let now = app
             .get_as("/api/v1/compliance/rules", Some(&regulator))
             .await
             .json();
-        assert_eq!(now["version"], 3, "[{be}]");
+        assert_eq!(now["version"], 4, "[{be}]");
         assert_eq!(
             now["rules"][0]["params"]["max_booked_share_pct"], 20,
             "[{be}]"

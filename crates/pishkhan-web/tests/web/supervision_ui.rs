@@ -174,7 +174,7 @@ async fn browser_the_regulator_saves_a_changed_threshold_as_a_new_version() {
     let work = tempfile::tempdir().unwrap();
     let mut walk = Walk::default();
     let mut problems = Vec::new();
-    for (width, lang, share, version) in [(390, "fa", "25", "2"), (1366, "en", "30", "3")] {
+    for (width, lang, share, version) in [(390, "fa", "25", "3"), (1366, "en", "30", "4")] {
         env.b.step(&format!("the regulator at {width}px ({lang})"));
         let session = browser_at(&env, work.path(), width, &app).await;
         let b = &session;
@@ -225,7 +225,7 @@ async fn browser_the_regulator_saves_a_changed_threshold_as_a_new_version() {
         .get_as("/api/v1/compliance/rules", Some(&regulator))
         .await
         .json();
-    assert_eq!(rules["version"], 3, "{rules}");
+    assert_eq!(rules["version"], 4, "{rules}");
     assert_eq!(
         rules["rules"][0]["params"]["max_booked_share_pct"], 30,
         "{rules}"

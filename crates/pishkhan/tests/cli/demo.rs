@@ -123,7 +123,10 @@ async fn demo_history_loads_the_traffic_and_the_citizens_reports_the_rules_read(
             DEMO_LOAD * 2,
         )
         .ok()
-        .stdout_has(&["loaded 3 days of history: ", "citizens' reports of the last 30 days"]);
+        .stdout_has(&[
+            "loaded 3 days of history: ",
+            "citizens' reports of the last 30 days",
+        ]);
         let store = db.open().await;
         let today = pishkhan_domain::tehran::jalali_today(time::OffsetDateTime::now_utc());
         let days = store
@@ -137,7 +140,10 @@ async fn demo_history_loads_the_traffic_and_the_citizens_reports_the_rules_read(
             .expect("rollup days");
         // Three days before today, each with visits and lookups for the nation.
         assert!(
-            days.iter().filter(|d| d.visits > 1000 && d.lookups > 0).count() >= 2,
+            days.iter()
+                .filter(|d| d.visits > 1000 && d.lookups > 0)
+                .count()
+                >= 2,
             "{backend}: {days:?}\n{load}"
         );
         assert!(
