@@ -392,7 +392,7 @@ pub async fn sanction(
             StoreError::UnknownReference { .. } => AppError::invalid(
                 "unknown_finding",
                 "findings",
-                "every finding cited must be one of this office's",
+                "every finding cited must be one of this office's, and not dismissed",
             ),
             other => other.into(),
         })?;

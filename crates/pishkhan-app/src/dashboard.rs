@@ -192,6 +192,15 @@ pub struct AgencyInquiries {
     pub inquiries: u64,
 }
 
+/// The catalogue's services per digitization stage at the end of a day, week or month.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CatalogueRow {
+    pub day: JalaliDate,
+    pub networked: u64,
+    pub in_progress: u64,
+    pub not_started: u64,
+}
+
 /// Sanctions of one day, week or month.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SanctionRow {
@@ -211,6 +220,8 @@ pub struct Dashboard {
     /// Citizens' reports per category, most first.
     pub reports: Vec<(String, u64)>,
     pub sanctions: Vec<SanctionRow>,
+    /// Digitization over the period (groups before the first recorded change left out).
+    pub catalogue: Vec<CatalogueRow>,
     pub offices_by_status: Vec<(OfficeStatus, u64)>,
     pub services_total: u64,
     pub services_by_digitization: Vec<(Digitization, u64)>,
@@ -373,6 +384,43 @@ async fn build(
         }
     }
 
+    let mut catalogue = Vec::new();
+    if want(Chart::Catalogue) {
+        let changes = store.catalogue_days(filter.from, filter.to).await?;
+        // Each group shows the catalogue as its last day found it.
+        let mut starts: Vec<JalaliDate> = Vec::new();
+        let span = days_between(filter.from, filter.to);
+        for i in 0..=span {
+            let start = filter.step.start_of(filter.from.add_days(i));
+            if starts.last() != Some(&start) {
+                starts.push(start);
+            }
+        }
+        for (i, start) in starts.iter().enumerate() {
+            let end = starts
+                .get(i + 1)
+                .map_or(filter.to, |next| next.add_days(-1))
+                .min(filter.to);
+            let Some(last) = changes.iter().rev().map(|c| c.0).find(|d| *d <= end) else {
+                continue;
+            };
+            let mut row = CatalogueRow {
+                day: *start,
+                networked: 0,
+                in_progress: 0,
+                not_started: 0,
+            };
+            for (_, stage, n) in changes.iter().filter(|c| c.0 == last) {
+                match Digitization::parse(stage) {
+                    Some(Digitization::Networked) => row.networked = *n,
+                    Some(Digitization::InProgress) => row.in_progress = *n,
+                    Some(Digitization::NotStarted) => row.not_started = *n,
+                    None => {}
+                }
+            }
+            catalogue.push(row);
+        }
+    }
     let counts = if want(Chart::Offices) || want(Chart::Digitization) {
         Some(store.counts().await?)
     } else {
@@ -403,6 +451,7 @@ async fn build(
         provinces,
         inquiries,
         sanctions: sanctions.into_values().collect(),
+        catalogue,
         offices_by_status,
         services_total,
         services_by_digitization,
@@ -422,10 +471,11 @@ pub enum Chart {
     Sanctions,
     Offices,
     Digitization,
+    Catalogue,
 }
 
 impl Chart {
-    pub const ALL: [Chart; 7] = [
+    pub const ALL: [Chart; 8] = [
         Chart::Days,
         Chart::Provinces,
         Chart::Inquiries,
@@ -433,6 +483,7 @@ impl Chart {
         Chart::Sanctions,
         Chart::Offices,
         Chart::Digitization,
+        Chart::Catalogue,
     ];
 
     pub fn code(self) -> &'static str {
@@ -444,6 +495,7 @@ impl Chart {
             Chart::Sanctions => "sanctions",
             Chart::Offices => "offices",
             Chart::Digitization => "digitization",
+            Chart::Catalogue => "catalogue",
         }
     }
 
@@ -516,6 +568,15 @@ pub fn chart_csv(d: &Dashboard, chart: Chart) -> String {
                 out.push_str(&format!(
                     "{},{},{},{}\n",
                     r.day, r.warnings, r.suspensions, r.reinstatements
+                ));
+            }
+        }
+        Chart::Catalogue => {
+            out.push_str("date,networked,in_progress,not_started\n");
+            for r in &d.catalogue {
+                out.push_str(&format!(
+                    "{},{},{},{}\n",
+                    r.day, r.networked, r.in_progress, r.not_started
                 ));
             }
         }

@@ -142,9 +142,11 @@ async fn sanction_in_tx(
         return Err(changed("the office's status changed meanwhile"));
     }
     if !w.findings.is_empty() {
+        // A dismissed finding is no evidence: citing one is refused like an unknown one.
         let mut sql =
             Sql::new("UPDATE compliance_findings SET status = 'actioned' WHERE office_code = ");
-        sql.arg(Arg::Int(office)).push(" AND id IN (");
+        sql.arg(Arg::Int(office))
+            .push(" AND status <> 'dismissed' AND id IN (");
         for (i, id) in w.findings.iter().enumerate() {
             if i > 0 {
                 sql.push(", ");
@@ -155,7 +157,7 @@ async fn sanction_in_tx(
         let marked = sql.query().execute(&mut **tx).await?.rows_affected();
         if marked != w.findings.len() as u64 {
             return Err(StoreError::UnknownReference {
-                what: "finding of this office".into(),
+                what: "finding of this office, not dismissed".into(),
             });
         }
     }

@@ -447,6 +447,7 @@ impl crate::Registry for SqlStore {
             services,
         )
         .await?;
+        crate::rollups::catalogue_snapshot(&mut tx, crate::rollups::day_of(ctx.now_ms)).await?;
         insert_rows(
             &mut tx,
             &*self.dialect,
@@ -836,6 +837,7 @@ impl crate::Registry for SqlStore {
             ctx,
         )
         .await?;
+        crate::rollups::catalogue_snapshot(&mut tx, crate::rollups::day_of(ctx.now_ms)).await?;
         tx.commit().await?;
         // Handling minutes may have changed, and with them every office's capacities.
         self.bookings.references_changed(None);

@@ -495,6 +495,26 @@ pub(crate) fn lookup_deltas<'a>(
     out.into_values().collect()
 }
 
+/// Records how many services stand at each digitization stage on `day`, replacing what an
+/// earlier change that day recorded.
+pub(crate) async fn catalogue_snapshot(
+    conn: &mut sqlx::AnyConnection,
+    day: JalaliDate,
+) -> Result<()> {
+    sqlx::query("DELETE FROM catalogue_days WHERE day = $1")
+        .bind(day.to_string())
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query(
+        "INSERT INTO catalogue_days (day, digitization, services) \
+         SELECT $1, digitization, COUNT(*) FROM services GROUP BY digitization",
+    )
+    .bind(day.to_string())
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
 /// Builds the rollups from the raw rows when they were never built (the first open after
 /// migration 0019), in one transaction; a no-op afterwards.
 pub(crate) async fn build_if_missing(conn: &mut sqlx::AnyConnection, now_ms: i64) -> Result<bool> {
@@ -506,6 +526,8 @@ pub(crate) async fn build_if_missing(conn: &mut sqlx::AnyConnection, now_ms: i64
     }
     let mut tx = sqlx::Connection::begin(&mut *conn).await?;
     rebuild_on(&mut tx, now_ms).await?;
+    // The catalogue as it stands is the first point of its history.
+    catalogue_snapshot(&mut tx, day_of(now_ms)).await?;
     tx.commit().await?;
     Ok(true)
 }

@@ -182,6 +182,35 @@ impl Stats for SqlStore {
         Ok(out.into_iter().map(|((d, k), n)| (d, k, n)).collect())
     }
 
+    async fn catalogue_days(
+        &self,
+        from: JalaliDate,
+        to: JalaliDate,
+    ) -> Result<Vec<(JalaliDate, String, u64)>> {
+        let rows = sqlx::query(
+            "SELECT day, digitization, services FROM catalogue_days \
+             WHERE day <= $2 AND day >= COALESCE( \
+               (SELECT MAX(day) FROM catalogue_days WHERE day < $1), $1) \
+             ORDER BY day, digitization",
+        )
+        .bind(from.to_string())
+        .bind(to.to_string())
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok((
+                    field(
+                        "catalogue day",
+                        JalaliDate::parse(&r.try_get::<String, _>("day")?),
+                    )?,
+                    r.try_get("digitization")?,
+                    count(r.try_get("services")?)?,
+                ))
+            })
+            .collect()
+    }
+
     async fn load_history(
         &self,
         permit: &Permit,

@@ -84,6 +84,15 @@ CREATE TABLE history_agency_days (
     PRIMARY KEY (day, province_id, agency)
 );
 
+-- The catalogue's digitization over time: each day the catalogue changed, how many services
+-- stood at each stage after the change (written in the change's transaction).
+CREATE TABLE catalogue_days (
+    day             TEXT NOT NULL,
+    digitization    TEXT NOT NULL,
+    services        BIGINT NOT NULL,
+    PRIMARY KEY (day, digitization)
+);
+
 -- Present once the rollups hold everything recorded before them: the first open after this
 -- migration builds them from the raw rows, under the migration lock.
 CREATE TABLE rollup_state (

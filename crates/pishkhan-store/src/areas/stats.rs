@@ -82,6 +82,15 @@ pub trait Stats {
         filter: &RollupFilter,
     ) -> Result<Vec<(JalaliDate, String, u64)>>;
 
+    /// The catalogue's services per digitization stage as each change left them, for the
+    /// days `..=to`: the last change before `from` (the stage counts the period starts
+    /// with) and every change after, oldest first.
+    async fn catalogue_days(
+        &self,
+        from: JalaliDate,
+        to: JalaliDate,
+    ) -> Result<Vec<(JalaliDate, String, u64)>>;
+
     /// Empties the rollups and counts every raw row again (the CLI's repair, and the
     /// check that what the writes kept equals what the raw rows say).
     async fn rebuild_rollups(&self) -> Result<()>;

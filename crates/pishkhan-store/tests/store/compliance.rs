@@ -307,6 +307,27 @@ async fn dismissing_closes_an_open_finding_once() {
             matches!(twice, StoreError::WrongState(_)),
             "[{be}] {twice:?}"
         );
+        // A dismissed finding is no evidence for a sanction, and keeps its status.
+        let cite = SanctionWrite {
+            office,
+            kind: SanctionKind::Warning,
+            reason: "r".into(),
+            findings: vec![id],
+            from: OfficeStatus::Active,
+            to: OfficeStatus::Warned,
+            notices: Vec::new(),
+            manager: None,
+        };
+        let err = store.record_sanction(&p, &cite, &ctx()).await.unwrap_err();
+        assert!(
+            matches!(err, StoreError::UnknownReference { .. }),
+            "[{be}] {err:?}"
+        );
+        assert_eq!(
+            store.office(office).await.unwrap().status,
+            OfficeStatus::Active,
+            "[{be}] nothing of the refused sanction is kept"
+        );
         let unknown = store
             .dismiss_finding(&p, id + 1_000, "none", &ctx())
             .await

@@ -34,6 +34,11 @@ pub const MESSAGES: &[(&str, &str, &str)] = &[
         "Office code (optional)",
     ),
     (
+        "db_catalogue",
+        "خدمات شبکه‌ای از ۵۵۰ در گذر زمان",
+        "Services networked out of 550, over time",
+    ),
+    (
         "db_open_findings",
         "یافته‌های باز نظارت (دفترهایی که قاعده‌ها یافته‌اند)",
         "Open compliance findings (offices the rules found)",
@@ -468,6 +473,32 @@ fn charts_view(
                 .collect(),
         },
     };
+    let stage = |d: Digitization| t.text(d.label());
+    let catalogue = ChartView {
+        id: "catalogue",
+        title: h("db_catalogue"),
+        csv: csv(Chart::Catalogue),
+        table: TableView {
+            head: vec![
+                h("db_date"),
+                stage(Digitization::Networked),
+                stage(Digitization::InProgress),
+                stage(Digitization::NotStarted),
+            ],
+            rows: d
+                .catalogue
+                .iter()
+                .map(|r| {
+                    vec![
+                        day_label(&r.day),
+                        t.count(r.networked),
+                        t.count(r.in_progress),
+                        t.count(r.not_started),
+                    ]
+                })
+                .collect(),
+        },
+    };
     let provinces_chart = ChartView {
         id: "provinces",
         title: h("db_provinces"),
@@ -619,6 +650,11 @@ fn charts_view(
                 {"name": h("db_suspensions"), "data": d.sanctions.iter().map(|r| r.suspensions).collect::<Vec<_>>()},
                 {"name": h("db_reinstatements"), "data": d.sanctions.iter().map(|r| r.reinstatements).collect::<Vec<_>>()},
             ]},
+            "catalogue": {"kind": "bar", "stack": true, "labels": d.catalogue.iter().map(|r| day_label(&r.day)).collect::<Vec<_>>(), "series": [
+                {"name": stage(Digitization::Networked), "data": d.catalogue.iter().map(|r| r.networked).collect::<Vec<_>>()},
+                {"name": stage(Digitization::InProgress), "data": d.catalogue.iter().map(|r| r.in_progress).collect::<Vec<_>>()},
+                {"name": stage(Digitization::NotStarted), "data": d.catalogue.iter().map(|r| r.not_started).collect::<Vec<_>>()},
+            ]},
             "provinces": {"kind": "hbar", "max": 100, "labels": d.provinces.iter().map(|p| t.text(&p.name)).collect::<Vec<_>>(), "series": [
                 {"name": h("db_share"), "data": d.provinces.iter().map(|p| p.share_permille.map_or(Value::Null, |s| json!(f64::from(s) / 10.0))).collect::<Vec<_>>()},
             ]},
@@ -682,6 +718,7 @@ fn charts_view(
             satisfaction,
             offices,
             digitization,
+            catalogue,
             osi,
             once,
         ],

@@ -301,6 +301,7 @@ async fn screen_the_regulators_dashboard_draws_every_chart() {
                 "satisfaction",
                 "offices",
                 "digitization",
+                "catalogue",
                 "osi",
                 "once-only"
             ],
@@ -328,7 +329,7 @@ async fn screen_the_regulators_dashboard_draws_every_chart() {
         }
         assert!(
             last.as_array()
-                .is_some_and(|a| a.len() == 12 && a.iter().all(|v| v == "ok")),
+                .is_some_and(|a| a.len() == 13 && a.iter().all(|v| v == "ok")),
             "every chart drawn at {width}: {last}"
         );
         // The charts' tables write numbers in Persian digits.
@@ -354,4 +355,85 @@ async fn screen_the_regulators_dashboard_draws_every_chart() {
         b.quit().await;
     }
     app.stop().await;
+}
+
+#[tokio::test]
+async fn the_catalogues_digitization_is_kept_day_by_day() {
+    for app in TestApp::all().await {
+        let be = app.backend;
+        let regulator = app.login("regulator", crate::support::DEMO_PASSWORD).await;
+        let at = |day: &str| {
+            pishkhan_domain::tehran::day_bounds_ms(pishkhan_domain::JalaliDate::parse(day).unwrap())
+                .0
+                + 3_600_000
+        };
+        let change = |mut s: Service, stage: Digitization, ms: i64| {
+            s.digitization = stage;
+            let store = app.store.clone();
+            async move {
+                let permit = authorize(
+                    &Principal::System { reason: "test" },
+                    Action::ImportServices,
+                )
+                .unwrap();
+                let ctx = AuditContext {
+                    now_ms: ms,
+                    ip: None,
+                    request_id: None,
+                };
+                store.import_services(&permit, &[s], &ctx).await.unwrap();
+            }
+        };
+        let networked: Vec<Service> = app
+            .nation
+            .services
+            .iter()
+            .filter(|s| s.digitization == Digitization::Networked)
+            .take(2)
+            .cloned()
+            .collect();
+        change(
+            networked[0].clone(),
+            Digitization::InProgress,
+            at("1405-09-05"),
+        )
+        .await;
+        change(
+            networked[1].clone(),
+            Digitization::NotStarted,
+            at("1405-09-06"),
+        )
+        .await;
+
+        let r = app
+            .get_as(
+                "/dashboard.csv?chart=catalogue&from=1405-09-05&to=1405-09-07",
+                Some(&regulator),
+            )
+            .await;
+        assert_eq!(r.status, 200, "[{be:?}] {}", r.text);
+        let rows = csv_rows(&r.text);
+        assert_eq!(rows[0], ["date", "networked", "in_progress", "not_started"]);
+        let n = |row: &Vec<String>, i: usize| row[i].parse::<u64>().unwrap();
+        let (d5, d6, d7) = (&rows[1], &rows[2], &rows[3]);
+        assert_eq!(
+            (d5[0].as_str(), d6[0].as_str(), d7[0].as_str()),
+            ("1405-09-05", "1405-09-06", "1405-09-07"),
+            "[{be:?}] {rows:?}"
+        );
+        assert_eq!(
+            n(d6, 1) + 1,
+            n(d5, 1),
+            "[{be:?}] one fewer networked: {rows:?}"
+        );
+        assert_eq!(n(d6, 3), n(d5, 3) + 1, "[{be:?}] {rows:?}");
+        assert_eq!(
+            d7[1..],
+            d6[1..],
+            "[{be:?}] carried to a day without a change"
+        );
+        let total = |row: &Vec<String>| n(row, 1) + n(row, 2) + n(row, 3);
+        assert_eq!(total(d5), app.nation.services.len() as u64, "[{be:?}]");
+        app.stop().await;
+    }
 }
