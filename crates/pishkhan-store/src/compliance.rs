@@ -348,12 +348,12 @@ impl Compliance for SqlStore {
         let rows = sql.query().fetch_all(&self.pool).await?;
 
         // Accepted reports are few: read them once, grouped here per office and category.
+        // Up to now, not only to yesterday: a report accepted today already counts.
         let accepted = sqlx::query(
             "SELECT id, office_code, category FROM office_reports \
-             WHERE accepted_at_ms >= $1 AND accepted_at_ms < $2 ORDER BY id LIMIT $3",
+             WHERE accepted_at_ms >= $1 ORDER BY id LIMIT $2",
         )
         .bind(w.from_ms)
-        .bind(w.to_ms)
         .bind(MAX_ACCEPTED_REPORTS_READ)
         .fetch_all(&self.pool)
         .await?;

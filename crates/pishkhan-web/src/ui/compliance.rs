@@ -68,6 +68,7 @@ pub const MESSAGES: &[(&str, &str, &str)] = &[
         "گزارش‌های پذیرفته‌شده مردم",
         "Accepted citizens' reports",
     ),
+    ("cp_report_ids", "گزارش‌های", "reports"),
     (
         "cp_ev_reports_threshold",
         "در {days} روز گذشته، دست‌کم {min_reports} گزارش پذیرفته‌شده از یک موضوع؛ موضوع‌ها: {categories}",
@@ -336,6 +337,25 @@ fn evidence_words(t: Tr, f: &ComplianceFinding) -> String {
             let shown = match v {
                 Value::Number(n) => t.num(n),
                 Value::String(s) => s.clone(),
+                // The reports rule's categories: "No appointments offered: 6 (reports 4, 9, …)".
+                Value::Array(items) if k == "categories" => items
+                    .iter()
+                    .map(|c| {
+                        let category = c["category"].as_str().unwrap_or_default();
+                        let ids: Vec<String> = c["report_ids"]
+                            .as_array()
+                            .map(|a| a.iter().map(|id| t.num(id)).collect())
+                            .unwrap_or_default();
+                        format!(
+                            "{}: {} ({} {})",
+                            t.t(format!("rep_cat_{category}")),
+                            t.num(&c["accepted_reports"]),
+                            t.t("cp_report_ids"),
+                            ids.join(if t.code() == "fa" { "، " } else { ", " })
+                        )
+                    })
+                    .collect::<Vec<_>>()
+                    .join(" · "),
                 other => other.to_string(),
             };
             text = text.replace(&format!("{{{k}}}"), &shown);

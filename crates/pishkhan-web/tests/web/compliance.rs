@@ -470,3 +470,97 @@ async fn the_rollups_each_write_keeps_equal_a_rebuild_from_the_raw_rows() {
         app.stop().await;
     }
 }
+
+#[tokio::test]
+async fn accepted_reports_of_one_category_raise_a_finding_with_their_ids_in_words() {
+    for app in TestApp::all().await {
+        let be = app.be();
+        let regulator = app.login("regulator", DEMO_PASSWORD).await;
+        let rules = json!({ "rules": [
+            { "kind": "reports_threshold", "severity": "medium",
+              "params": { "days": 30, "min_reports": 3 } },
+        ]});
+        let saved = app
+            .put_json("/api/v1/compliance/rules", Some(&regulator), &rules)
+            .await;
+        assert_eq!(saved.status, 200, "[{be}] {}", saved.text);
+
+        // Three citizens about one office and category, accepted; a fourth rejected; two
+        // accepted about another office, under the threshold.
+        let mut accepted = Vec::new();
+        for (n, (office, category, decision)) in [
+            (DEMO_OFFICE, "no_appointments", "accept"),
+            (DEMO_OFFICE, "no_appointments", "accept"),
+            (DEMO_OFFICE, "no_appointments", "reject"),
+            (DEMO_OFFICE, "no_appointments", "accept"),
+            (DEMO_OFFICE, "crowding", "accept"),
+            (OTHER_OFFICE, "no_appointments", "accept"),
+            (OTHER_OFFICE, "no_appointments", "accept"),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            // One phone each: a phone gets only so many sign-in codes.
+            let citizen = app
+                .citizen_token(&app.fresh_national_code(), &format!("0912300000{n}"))
+                .await;
+            let filed = app
+                .post_json(
+                    "/api/v1/reports",
+                    Some(&citizen),
+                    &json!({ "office": office, "category": category,
+                             "text": "نوبت اینترنتی نمی‌دهند و باید در صف ایستاد" }),
+                )
+                .await;
+            assert_eq!(filed.status, 201, "[{be}] {}", filed.text);
+            let id = filed.json()["id"].as_i64().unwrap();
+            let triaged = app
+                .post_json(
+                    &format!("/api/v1/reports/{id}/triage"),
+                    Some(&regulator),
+                    &json!({ "decision": decision, "note": "بررسی شد" }),
+                )
+                .await;
+            assert_eq!(triaged.status, 200, "[{be}] {}", triaged.text);
+            if office == DEMO_OFFICE && category == "no_appointments" && decision == "accept" {
+                accepted.push(id);
+            }
+        }
+
+        let run = app
+            .post_json("/api/v1/compliance/runs", Some(&regulator), &json!({}))
+            .await;
+        assert_eq!(run.status, 201, "[{be}] {}", run.text);
+        assert_eq!(run.json()["new_findings"], 1, "[{be}] {}", run.text);
+        let open = app
+            .get_as("/api/v1/compliance/findings?status=open", Some(&regulator))
+            .await
+            .json();
+        let f = &open["items"][0];
+        assert_eq!(f["office"], DEMO_OFFICE, "[{be}] {open}");
+        assert_eq!(f["rule"], "reports_threshold", "[{be}]");
+        let categories = f["evidence"]["categories"].as_array().unwrap();
+        assert_eq!(categories.len(), 1, "[{be}] only the category over it: {f}");
+        assert_eq!(categories[0]["category"], "no_appointments", "[{be}]");
+        assert_eq!(categories[0]["accepted_reports"], 3, "[{be}]");
+        assert_eq!(categories[0]["report_ids"], json!(accepted), "[{be}]");
+
+        // The page tells it in words, in Persian, with the reports' ids in Persian digits.
+        let page = app.get_as("/compliance?lang=fa", Some(&regulator)).await;
+        assert_eq!(page.status, 200, "[{be}]");
+        let digits = |n: i64| pishkhan_domain::digits::to_persian_digits(&n.to_string());
+        assert!(
+            page.text.contains("گزارش‌های پذیرفته‌شده مردم"),
+            "[{be}] the rule named in Persian"
+        );
+        assert!(
+            page.text.contains(&digits(accepted[0])),
+            "[{be}] the first report's id"
+        );
+        assert!(
+            !page.text.contains("report_ids"),
+            "[{be}] no raw evidence on the page"
+        );
+        app.stop().await;
+    }
+}
