@@ -20,7 +20,7 @@ use crate::ReferenceAgency;
 /// Days of history the demo loads.
 pub const DEMO_HISTORY_DAYS: u16 = 90;
 /// Days loaded per transaction, so memory stays bounded.
-const DAYS_PER_LOAD: u16 = 5;
+const DAYS_PER_LOAD: u16 = 10;
 
 /// How an office behaves over the whole history.
 #[derive(Debug, Clone, Copy)]

@@ -122,8 +122,28 @@ impl Delta {
     }
 }
 
-/// Rows per multi-row upsert: 16 values a row stays far under any parameter limit.
-const ROWS_PER_STATEMENT: usize = 50;
+/// How multi-row statements are written: placeholders, and rows per statement.
+#[derive(Debug, Clone, Copy)]
+struct Style {
+    /// `?` placeholders (SQLite's cheaper style for long statements) rather than `$N`.
+    positional: bool,
+    rows: usize,
+}
+
+/// An event's few rows.
+const SMALL: Style = Style {
+    positional: false,
+    rows: 50,
+};
+
+/// A load's many rows: 500 rows of 16 values stay far under either engine's parameter limit
+/// (32,766 for SQLite, 65,535 for PostgreSQL), and each statement's overhead is shared.
+fn bulk(positional: bool) -> Style {
+    Style {
+        positional,
+        rows: 500,
+    }
+}
 
 fn upsert_head(table: &str, keys: &[&str], cols: &[Col]) -> String {
     let mut s = format!("INSERT INTO {table} (");
@@ -205,28 +225,27 @@ pub(crate) async fn bump(conn: &mut sqlx::AnyConnection, deltas: &[Delta]) -> Re
             .iter()
             .map(|((id, day), v)| (*id, day.as_str(), v))
             .collect();
-        add_rows(conn, false, table, keys, &rows).await?;
+        add_rows(conn, SMALL, table, keys, &rows).await?;
     }
     let rows: Vec<_> = by_agency
         .iter()
         .filter(|(_, n)| **n != 0)
         .map(|((day, province, agency), n)| (day.as_str(), *province, agency.as_str(), *n))
         .collect();
-    add_agency_rows(conn, false, "agency_day_stats", &rows).await
+    add_agency_rows(conn, SMALL, "agency_day_stats", &rows).await
 }
 
-/// Adds `rows` (id, day, values in [`COLS`] order) to `table`, or inserts them; with
-/// `positional`, in SQLite's cheaper placeholder style for long statements.
+/// Adds `rows` (id, day, values in [`COLS`] order) to `table`, or inserts them.
 async fn add_rows(
     conn: &mut sqlx::AnyConnection,
-    positional: bool,
+    style: Style,
     table: &str,
     keys: [&str; 2],
     rows: &[(i64, &str, &[i64; COLS.len()])],
 ) -> Result<()> {
-    for chunk in rows.chunks(ROWS_PER_STATEMENT) {
+    for chunk in rows.chunks(style.rows) {
         let head = upsert_head(table, &keys, &COLS);
-        let mut sql = Sql::styled(positional, &head);
+        let mut sql = Sql::styled(style.positional, &head);
         for (i, (id, day, values)) in chunk.iter().enumerate() {
             sql.push(if i > 0 { ", (" } else { "(" });
             sql.arg(Arg::Int(*id))
@@ -246,13 +265,13 @@ async fn add_rows(
 /// Adds `rows` (day, province, agency, lookups) to `table`, or inserts them.
 async fn add_agency_rows(
     conn: &mut sqlx::AnyConnection,
-    positional: bool,
+    style: Style,
     table: &str,
     rows: &[(&str, i64, &str, i64)],
 ) -> Result<()> {
-    for chunk in rows.chunks(ROWS_PER_STATEMENT * 4) {
+    for chunk in rows.chunks(style.rows * 4) {
         let head = format!("INSERT INTO {table} (day, province_id, agency, lookups) VALUES ");
-        let mut sql = Sql::styled(positional, &head);
+        let mut sql = Sql::styled(style.positional, &head);
         for (i, (day, province, agency, n)) in chunk.iter().enumerate() {
             sql.push(if i > 0 { ", (" } else { "(" });
             sql.arg(Arg::Text(day.to_string()))
@@ -311,10 +330,11 @@ pub(crate) async fn load_history(
     }
     let office_rows: Vec<_> = rows.iter().map(|(c, d, v)| (*c, *d, v)).collect();
     // The history rows' primary key refuses a second load of an office's day.
-    insert_rows(conn, positional, "history_office_days", &office_rows).await?;
+    let style = bulk(positional);
+    insert_rows(conn, style, "history_office_days", &office_rows).await?;
     add_rows(
         conn,
-        positional,
+        style,
         "office_day_stats",
         ["office_code", "day"],
         &office_rows,
@@ -326,7 +346,7 @@ pub(crate) async fn load_history(
         .collect();
     add_rows(
         conn,
-        positional,
+        style,
         "province_day_stats",
         ["province_id", "day"],
         &province_rows,
@@ -338,20 +358,20 @@ pub(crate) async fn load_history(
         let n = i64::try_from(*n).map_err(|e| corrupt("history lookups", e))?;
         agency_rows.push((day.as_str(), i64::from(*p), agency.as_str(), n));
     }
-    add_agency_rows(conn, positional, "history_agency_days", &agency_rows).await?;
-    add_agency_rows(conn, positional, "agency_day_stats", &agency_rows).await
+    add_agency_rows(conn, style, "history_agency_days", &agency_rows).await?;
+    add_agency_rows(conn, style, "agency_day_stats", &agency_rows).await
 }
 
 /// Plain inserts of office rows: a row already there is an error.
 async fn insert_rows(
     conn: &mut sqlx::AnyConnection,
-    positional: bool,
+    style: Style,
     table: &str,
     rows: &[(i64, &str, &[i64; COLS.len()])],
 ) -> Result<()> {
-    for chunk in rows.chunks(ROWS_PER_STATEMENT) {
+    for chunk in rows.chunks(style.rows) {
         let head = upsert_head(table, &["office_code", "day"], &COLS);
-        let mut sql = Sql::styled(positional, &head);
+        let mut sql = Sql::styled(style.positional, &head);
         for (i, (id, day, values)) in chunk.iter().enumerate() {
             sql.push(if i > 0 { ", (" } else { "(" });
             sql.arg(Arg::Int(*id))

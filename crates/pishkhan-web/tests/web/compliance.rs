@@ -564,3 +564,138 @@ async fn accepted_reports_of_one_category_raise_a_finding_with_their_ids_in_word
         app.stop().await;
     }
 }
+
+#[tokio::test]
+async fn a_suspension_tells_the_booked_citizens_where_else_to_go_and_an_appeal_is_answered() {
+    for app in TestApp::all().await {
+        let be = app.be();
+        let regulator = app.login("regulator", DEMO_PASSWORD).await;
+        let manager = app.login("manager", DEMO_PASSWORD).await;
+        let mobile = "09121110000";
+        let national_code = app.fresh_national_code();
+        let citizen = app.citizen_token(&national_code, mobile).await;
+        // The citizen books tomorrow's first free slot at the office about to be suspended.
+        let avail = app
+            .get(&format!(
+                "/api/v1/offices/{DEMO_OFFICE}/availability?service=PSP-001&from=1405-09-08&days=1"
+            ))
+            .await;
+        assert_eq!(avail.status, 200, "[{be}] {}", avail.text);
+        let start = avail.json()["days"][0]["slots"][0]["start"]
+            .as_str()
+            .expect("a free slot")
+            .to_string();
+        let booked = app
+            .post_json(
+                "/api/v1/bookings",
+                Some(&citizen),
+                &json!({ "office": DEMO_OFFICE, "service": "PSP-001", "start": start,
+                         "national_code": national_code, "mobile": mobile }),
+            )
+            .await;
+        assert_eq!(booked.status, 201, "[{be}] {}", booked.text);
+        let tracking = booked.json()["tracking_code"].as_str().unwrap().to_string();
+
+        let sanctions = format!("/api/v1/offices/{DEMO_OFFICE}/sanctions");
+        for kind in ["warning", "suspension"] {
+            let r = app
+                .post_json(
+                    &sanctions,
+                    Some(&regulator),
+                    &json!({ "kind": kind, "reason": "گزارش‌های مردم", "findings": [] }),
+                )
+                .await;
+            assert_eq!(r.status, 201, "[{be}] {kind}: {}", r.text);
+        }
+        let suspension = app.get_as(&sanctions, Some(&regulator)).await.json();
+        let suspension_id = suspension
+            .as_array()
+            .and_then(|a| a.iter().find(|s| s["kind"] == "suspension"))
+            .map(|s| s["id"].as_i64().unwrap())
+            .unwrap_or_else(|| panic!("[{be}] the suspension listed: {suspension}"));
+
+        let told: Vec<Value> = app
+            .store
+            .outbox_messages(Some(mobile), 50)
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|m| m.kind == "office.suspended")
+            .map(|m| m.payload)
+            .collect();
+        assert_eq!(
+            told.len(),
+            1,
+            "[{be}] the booked citizen is told once: {told:?}"
+        );
+        assert_eq!(
+            told[0]["tracking_code"]
+                .as_str()
+                .unwrap_or_default()
+                .replace('-', ""),
+            tracking.replace('-', ""),
+            "[{be}] the notice names the booking"
+        );
+        assert_eq!(told[0]["office"], DEMO_OFFICE, "[{be}]");
+        let alternatives = told[0]["alternatives"].as_array().unwrap();
+        assert!(
+            !alternatives.is_empty() && alternatives.len() <= 3,
+            "[{be}] nearby offices with a free slot: {alternatives:?}"
+        );
+        assert!(
+            alternatives
+                .iter()
+                .all(|a| a["office"] != DEMO_OFFICE && a["slot_start_ms"].is_i64()),
+            "[{be}] {alternatives:?}"
+        );
+
+        // The manager appeals the suspension; the regulator refuses with a reply, and the
+        // office stays suspended; the manager is told at each step.
+        let requests = format!("/api/v1/offices/{DEMO_OFFICE}/reinstatement-requests");
+        app.post_json(
+            &requests,
+            Some(&manager),
+            &json!({ "text": "این دفتر نوبت می‌دهد", "appeal_of": suspension_id + 1000 }),
+        )
+        .await
+        .problem(422, "unknown_sanction");
+        let appeal = app
+            .post_json(
+                &requests,
+                Some(&manager),
+                &json!({ "text": "این دفتر نوبت می‌دهد", "appeal_of": suspension_id }),
+            )
+            .await;
+        assert_eq!(appeal.status, 201, "[{be}] {}", appeal.text);
+        assert_eq!(appeal.json()["kind"], "appeal", "[{be}]");
+        assert_eq!(appeal.json()["sanction"], suspension_id, "[{be}]");
+        let id = appeal.json()["id"].as_i64().unwrap();
+        let refused = app
+            .post_json(
+                &format!("/api/v1/compliance/requests/{id}/decision"),
+                Some(&regulator),
+                &json!({ "approve": false, "reply": "شواهد گزارش‌ها پابرجاست" }),
+            )
+            .await;
+        assert_eq!(refused.status, 200, "[{be}] {}", refused.text);
+        assert_eq!(refused.json()["status"], "refused", "[{be}]");
+        let office = app
+            .get_as(&format!("/api/v1/offices/{DEMO_OFFICE}"), Some(&regulator))
+            .await
+            .json();
+        assert_eq!(office["status"], "suspended", "[{be}] {office}");
+        let steps = managers_notices(&app).await;
+        for step in [
+            "warning",
+            "suspension",
+            "request_received",
+            "request_refused",
+        ] {
+            assert!(
+                steps.iter().any(|s| s == step),
+                "[{be}] {step} in {steps:?}"
+            );
+        }
+        app.stop().await;
+    }
+}
