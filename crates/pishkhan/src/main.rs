@@ -3,6 +3,7 @@
 
 mod agency;
 mod audit;
+mod demo_offender;
 mod demo_payments;
 mod demo_reports;
 mod exchange;

@@ -104,6 +104,17 @@ pub async fn demo(
                 "filed {} citizens' reports of the last 30 days, {} accepted by the regulator",
                 filed.reports, filed.accepted
             );
+            let found = crate::demo_offender::prepare(store.clone())
+                .await
+                .context("cannot run the demo's first compliance run")?;
+            match found.office {
+                Some(office) => println!(
+                    "the rules found {} open findings; office {office}, the busiest not serving by \
+                     appointment, has the demo logins manager2 and operator2",
+                    found.open_findings
+                ),
+                None => println!("the rules found {} open findings", found.open_findings),
+            }
         }
     } else {
         println!("reusing the existing database");
@@ -160,6 +171,16 @@ pub async fn demo(
                 login.username,
                 login.role.code()
             );
+        }
+        for (name, role) in crate::demo_offender::LOGINS {
+            if let Ok(found) = store.staff_by_username(&Username::parse(name)?).await
+                && let Some(office) = found.staff.office
+            {
+                println!(
+                    "    {name:<10} {:<9} office {office} (found by the compliance rules)",
+                    role.code()
+                );
+            }
         }
     }
     let (exchange, agencies) = crate::exchange::demo(global, store.clone(), &base)
