@@ -243,6 +243,19 @@ async fn add_rows(
     keys: [&str; 2],
     rows: &[(i64, &str, &[i64; COLS.len()])],
 ) -> Result<()> {
+    write_rows(conn, style, table, keys, rows, true).await
+}
+
+/// Writes `rows` into `table`: added to the rows already there when `add`, otherwise plain
+/// inserts, where a row already there is an error.
+async fn write_rows(
+    conn: &mut sqlx::AnyConnection,
+    style: Style,
+    table: &str,
+    keys: [&str; 2],
+    rows: &[(i64, &str, &[i64; COLS.len()])],
+    add: bool,
+) -> Result<()> {
     for chunk in rows.chunks(style.rows) {
         let head = upsert_head(table, &keys, &COLS);
         let mut sql = Sql::styled(style.positional, &head);
@@ -256,7 +269,9 @@ async fn add_rows(
             }
             sql.push(")");
         }
-        sql.push(&upsert_tail(table, &keys, &COLS));
+        if add {
+            sql.push(&upsert_tail(table, &keys, &COLS));
+        }
         sql.query().execute(&mut *conn).await?;
     }
     Ok(())
@@ -331,7 +346,15 @@ pub(crate) async fn load_history(
     let office_rows: Vec<_> = rows.iter().map(|(c, d, v)| (*c, *d, v)).collect();
     // The history rows' primary key refuses a second load of an office's day.
     let style = bulk(positional);
-    insert_rows(conn, style, "history_office_days", &office_rows).await?;
+    write_rows(
+        conn,
+        style,
+        "history_office_days",
+        ["office_code", "day"],
+        &office_rows,
+        false,
+    )
+    .await?;
     add_rows(
         conn,
         style,
@@ -360,31 +383,6 @@ pub(crate) async fn load_history(
     }
     add_agency_rows(conn, style, "history_agency_days", &agency_rows).await?;
     add_agency_rows(conn, style, "agency_day_stats", &agency_rows).await
-}
-
-/// Plain inserts of office rows: a row already there is an error.
-async fn insert_rows(
-    conn: &mut sqlx::AnyConnection,
-    style: Style,
-    table: &str,
-    rows: &[(i64, &str, &[i64; COLS.len()])],
-) -> Result<()> {
-    for chunk in rows.chunks(style.rows) {
-        let head = upsert_head(table, &["office_code", "day"], &COLS);
-        let mut sql = Sql::styled(style.positional, &head);
-        for (i, (id, day, values)) in chunk.iter().enumerate() {
-            sql.push(if i > 0 { ", (" } else { "(" });
-            sql.arg(Arg::Int(*id))
-                .push(", ")
-                .arg(Arg::Text(day.to_string()));
-            for v in values.iter() {
-                sql.push(", ").arg(Arg::Int(*v));
-            }
-            sql.push(")");
-        }
-        sql.query().execute(&mut *conn).await?;
-    }
-    Ok(())
 }
 
 fn values_of(d: &DayStats) -> Result<[i64; COLS.len()]> {
