@@ -4,6 +4,8 @@
 //! CSRF token; the sign-in form uses a double-submit cookie because no session exists yet.
 
 pub mod citizen;
+mod citizen_book;
+mod citizen_booking;
 pub mod compliance;
 pub mod console;
 pub mod dashboard;

@@ -104,10 +104,10 @@ async fn browser_numbers_codes_and_dates_read_in_their_own_order() {
 
     // Office cards found by a search: the office's code beside its address.
     b.goto(&format!(
-        "{base}/citizen/book?oq=%DA%A9%D8%A7%D8%B4%D8%A7%D9%86%DB%8C"
+        "{base}/citizen/book?service=PSP-001&place=%DA%A9%D8%A7%D8%B4%D8%A7%D9%86%DB%8C"
     ))
     .await;
-    b.find("#found-offices .card").await;
+    b.find("#office-list li").await;
     for d in dots_beside_digits(b).await {
         dots.push(format!("/citizen/book (office cards): {d}"));
     }
