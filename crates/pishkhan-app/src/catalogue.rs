@@ -99,14 +99,23 @@ pub async fn ranked(state: &App) -> Result<Arc<Vec<RankedService>>, AppError> {
     Ok(list)
 }
 
+/// One page of a search.
+pub struct Found {
+    pub items: Vec<RankedService>,
+    /// Matches in all.
+    pub total: usize,
+}
+
 /// Services matching `q` (every word of it, after Persian normalization), most booked first;
-/// with no query, the most booked. At most `limit` ([`MAX_RESULTS`] at most).
+/// with no query, the most booked. Page `page` (from 1) of `per_page` ([`MAX_RESULTS`] at
+/// most).
 pub async fn find(
     state: &App,
     q: Option<&str>,
     reach: Reach,
-    limit: usize,
-) -> Result<Vec<RankedService>, AppError> {
+    page: usize,
+    per_page: usize,
+) -> Result<Found, AppError> {
     let words: Vec<String> = q
         .unwrap_or_default()
         .chars()
@@ -116,12 +125,20 @@ pub async fn find(
         .map(normalize_compact)
         .filter(|w| !w.is_empty())
         .collect();
+    let per_page = per_page.clamp(1, MAX_RESULTS);
     let list = ranked(state).await?;
-    Ok(list
+    let matches: Vec<&RankedService> = list
         .iter()
         .filter(|r| reach == Reach::All || r.service.channel != Channel::Online)
         .filter(|r| words.iter().all(|w| r.haystack.contains(w.as_str())))
-        .take(limit.clamp(1, MAX_RESULTS))
-        .cloned()
-        .collect())
+        .collect();
+    Ok(Found {
+        total: matches.len(),
+        items: matches
+            .into_iter()
+            .skip(page.saturating_sub(1) * per_page)
+            .take(per_page)
+            .cloned()
+            .collect(),
+    })
 }

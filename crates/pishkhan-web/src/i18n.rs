@@ -1582,6 +1582,7 @@ impl Tr {
             .chain(crate::ui::settlements::MESSAGES.iter())
             .chain(crate::ui::compliance::MESSAGES.iter())
             .chain(crate::ui::manage::MESSAGES.iter())
+            .chain(crate::ui::catalogue::MESSAGES.iter())
             .chain(REPORTS.iter())
             .chain(crate::ui::dashboard::MESSAGES.iter())
             .chain(PROBLEMS.iter())

@@ -299,12 +299,12 @@ pub const MESSAGES: &[(&str, &str, &str)] = &[
     ("c_km", "کیلومتر", "km"),
     ("c_other_office", "دفتر دیگر", "Another office"),
     (
-        "c_office_suspended",
+        "c_closed_suspended",
         "فعالیت این دفتر به دستور ناظر تعلیق شده است و تا رفع تعلیق نوبت نمی‌پذیرد.",
         "The regulator has suspended this office; it takes no bookings until it is reinstated.",
     ),
     (
-        "c_office_revoked",
+        "c_closed_revoked",
         "مجوز این دفتر لغو شده است و نوبت نمی‌پذیرد.",
         "This office's licence was revoked; it takes no bookings.",
     ),
@@ -371,6 +371,28 @@ pub const MESSAGES: &[(&str, &str, &str)] = &[
     ),
     ("c_cancel_yes", "بله، لغو شود", "Yes, cancel it"),
     ("c_cancel_keep", "نه، نگه دار", "No, keep it"),
+    // The data-access page in plain words.
+    ("c_access_by", "به درخواست", "Asked by"),
+    ("c_access_from", "از", "From"),
+    ("c_access_for", "برای خدمت", "For the service"),
+    ("c_access_case", "شماره پرونده", "Case number"),
+    (
+        "c_access_basis",
+        "مبنای قانونی ثبت‌شده",
+        "Legal basis recorded",
+    ),
+    (
+        "c_member_agency:sabt",
+        "سازمان ثبت احوال کشور",
+        "National Civil Registration Organization",
+    ),
+    (
+        "c_member_agency:cra",
+        "سازمان تنظیم مقررات و ارتباطات رادیویی",
+        "Communications Regulatory Authority",
+    ),
+    ("c_member_agency:post", "شرکت ملی پست", "Iran Post"),
+    ("c_member_agency:police", "پلیس راهور", "Traffic Police"),
 ];
 
 pub fn router() -> Router<AppState> {
@@ -405,12 +427,18 @@ struct AccessRow {
     office: String,
     office_code: String,
     operator: String,
+    /// What was checked, in words, and the inquiry's id for its tooltip.
     service: String,
     service_id: String,
+    agency: String,
+    /// Why: the catalogue service being done for the citizen, in words.
     purpose: String,
-    case_service: String,
+    purpose_code: String,
+    /// The legal basis as the office recorded it, when it is not the standard one.
+    basis: Option<String>,
     case_id: String,
     outcome: String,
+    outcome_code: &'static str,
     /// When the reused answer was given, if the answer was an earlier lookup's.
     reused: Option<String>,
 }
@@ -423,13 +451,26 @@ struct AccessPage {
     total: u64,
 }
 
+/// The name of an exchange member (`agency:sabt`), or nothing for one without a name.
+fn member_name(t: Tr, id: Option<&str>) -> String {
+    let Some(id) = id else {
+        return String::new();
+    };
+    let text = t.t(format!("c_member_{id}"));
+    if text.starts_with('⟦') {
+        String::new()
+    } else {
+        text
+    }
+}
+
 /// Who looked the citizen up through the exchange: every inquiry about them, newest first.
 pub async fn data_access(
     State(state): State<AppState>,
     c: CitizenCtx,
 ) -> Result<Response, UiError> {
     let Some(citizen) = &c.who else {
-        return Ok(to_login());
+        return Ok(to_login_then(&c.target));
     };
     let t = c.t;
     let page = PageRequest::new(1, pishkhan_store::MAX_PER_PAGE).map_err(|e| {
@@ -443,29 +484,42 @@ pub async fn data_access(
     let total = found.total;
     let operators = found.rows.iter().map(|r| r.operator.clone()).collect();
     let names = super::staff_names(&state, operators).await;
+    let mut titles: HashMap<String, String> = HashMap::new();
+    for r in &found.rows {
+        if let Entry::Vacant(slot) = titles.entry(r.case_service.clone()) {
+            let title = match pishkhan_domain::model::ServiceCode::parse(&r.case_service) {
+                Ok(code) => match state.store().service(&code).await {
+                    Ok(s) => t.text(&s.title),
+                    Err(_) => t.num(&r.case_service),
+                },
+                Err(_) => t.num(&r.case_service),
+            };
+            slot.insert(title);
+        }
+    }
     let rows = found
         .rows
         .into_iter()
         .map(|r| {
-            let (outcome, reused) = (r.outcome_code(), r.cached_at_local());
+            let (outcome, reused) = (r.outcome_code(), r.cached_at_ms);
             AccessRow {
-                when: t.num(r.at_local()),
+                when: when_label(t, r.at_ms),
                 office: r.office_name.clone().unwrap_or_default(),
                 office_code: t.num(r.office.trim_start_matches("office:")),
                 operator: names.get(&r.operator).cloned().unwrap_or(r.operator),
                 service: t.inquiry(&r.service),
+                agency: member_name(t, r.agency.as_deref()),
                 service_id: r.service,
-                // The basis is recorded as given; the one the counter's identity checks give
-                // is known, and shown in the page's language.
-                purpose: if r.legal_basis == pishkhan_app::identity::IDENTITY_LEGAL_BASIS {
-                    t.t("basis_identity_check")
-                } else {
-                    r.legal_basis
-                },
-                case_service: t.num(&r.case_service),
+                purpose: titles.get(&r.case_service).cloned().unwrap_or_default(),
+                purpose_code: r.case_service,
+                // The standard basis of the counter's identity checks goes without saying;
+                // any other is shown as the office recorded it.
+                basis: (r.legal_basis != pishkhan_app::identity::IDENTITY_LEGAL_BASIS)
+                    .then_some(r.legal_basis),
                 case_id: t.num(&r.case_id),
                 outcome: t.t(format!("c_access_outcome_{outcome}")),
-                reused: reused.as_deref().map(|w| t.num(w)),
+                outcome_code: outcome,
+                reused: reused.map(|ms| when_label(t, ms)),
             }
         })
         .collect();

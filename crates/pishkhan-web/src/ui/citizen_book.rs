@@ -221,7 +221,7 @@ fn degrees(s: &Option<String>) -> Option<f64> {
 }
 
 /// "۱٫۲ کیلومتر" or "1.2 km".
-fn distance_label(t: Tr, km: f64) -> String {
+pub(super) fn distance_label(t: Tr, km: f64) -> String {
     let tenths = (km * 10.0).round() / 10.0;
     let n = if tenths >= 10.0 {
         format!("{tenths:.0}")
@@ -236,7 +236,7 @@ fn distance_label(t: Tr, km: f64) -> String {
 }
 
 /// Offices near `found`'s query, as hits that go on to `service`'s calendar.
-async fn office_hits(
+pub(super) async fn office_hits(
     state: &AppState,
     t: Tr,
     found: &pishkhan_app::office_finder::FoundOffices,
@@ -268,8 +268,8 @@ pub(super) async fn closed_office(
     service: Option<&str>,
 ) -> Result<(String, Vec<OfficeHit>), ApiError> {
     let why = t.t(match office.status {
-        pishkhan_domain::model::OfficeStatus::Revoked => "c_office_revoked",
-        _ => "c_office_suspended",
+        pishkhan_domain::model::OfficeStatus::Revoked => "c_closed_revoked",
+        _ => "c_closed_suspended",
     });
     let near = pishkhan_app::office_finder::find(
         state.app(),
@@ -363,10 +363,12 @@ async fn book_page(
             state.app(),
             non_empty(&q.sq),
             pishkhan_app::catalogue::Reach::AtCounters,
+            1,
             SERVICES_SHOWN,
         )
         .await
-        .map_err(|e| c.fail(e))?;
+        .map_err(|e| c.fail(e))?
+        .items;
         // A search with a single answer chooses that service.
         if let [one] = found.as_slice()
             && non_empty(&q.sq).is_some()
@@ -605,7 +607,11 @@ pub async fn review(
         Err(e) => return Err(c.fail(e)),
     };
     if !office.status.may_use_network() {
-        return refuse("c_office_suspended").await;
+        return refuse(match office.status {
+            pishkhan_domain::model::OfficeStatus::Revoked => "c_closed_revoked",
+            _ => "c_closed_suspended",
+        })
+        .await;
     }
     // The time must still be free: a person who waited on this page is told before they
     // confirm, not after.

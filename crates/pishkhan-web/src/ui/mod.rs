@@ -3,6 +3,7 @@
 //! Pages are askama templates checked at compile time. Forms post back with the session's
 //! CSRF token; the sign-in form uses a double-submit cookie because no session exists yet.
 
+pub mod catalogue;
 pub mod citizen;
 mod citizen_book;
 mod citizen_booking;
@@ -47,6 +48,7 @@ pub fn router() -> Router<AppState> {
         .merge(compliance::router())
         .merge(reports::router())
         .merge(manage::router())
+        .merge(catalogue::router())
         .route("/", get(pages::home))
         .route("/login", get(pages::login_form).post(pages::login_submit))
         .route("/logout", axum::routing::post(pages::logout))

@@ -5,6 +5,7 @@
 mod api;
 mod bookings;
 mod browser;
+mod citizen_flow_ui;
 mod citizen_ui;
 mod compliance;
 mod compliance_ui;
