@@ -82,3 +82,21 @@ document.querySelectorAll("[data-print][hidden]").forEach(function (el) { el.hid
     }, 250);
   });
 })();
+// A form marked data-busy takes seconds to answer (the identity check asks two agencies):
+// once sent, its button is held and the form says what is happening, so nobody sends it
+// twice or wonders whether it went.
+document.addEventListener("submit", function (event) {
+  var form = event.target;
+  if (!form || !form.hasAttribute || !form.hasAttribute("data-busy")) return;
+  if (form.getAttribute("aria-busy") === "true") {
+    event.preventDefault();
+    return;
+  }
+  form.setAttribute("aria-busy", "true");
+  var note = form.querySelector(".busy-note");
+  if (note) note.textContent = form.getAttribute("data-busy");
+  form.querySelectorAll("button[type=submit]").forEach(function (b) {
+    b.setAttribute("aria-disabled", "true");
+    b.classList.add("is-busy");
+  });
+});

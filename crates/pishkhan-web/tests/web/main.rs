@@ -14,6 +14,7 @@ mod desk;
 mod exchange;
 mod fees;
 mod identity;
+mod identity_busy_ui;
 mod indexation;
 mod openapi_contract;
 mod payments;
