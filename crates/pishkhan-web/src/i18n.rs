@@ -1576,6 +1576,7 @@ impl Tr {
             .iter()
             .chain(crate::ui::citizen::MESSAGES.iter())
             .chain(crate::ui::console::MESSAGES.iter())
+            .chain(crate::ui::display::MESSAGES.iter())
             .chain(crate::ui::survey::MESSAGES.iter())
             .chain(crate::ui::identity::MESSAGES.iter())
             .chain(crate::ui::payments::MESSAGES.iter())
