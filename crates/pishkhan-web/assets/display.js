@@ -59,14 +59,28 @@
   tick();
   setInterval(tick, 1000);
 
-  var day = data.day;
+  // Today, Jalali, and its weekday (0 is Sunday). At midnight the stream brings the next day;
+  // its weekday follows from today's. After a longer gap (the screen was cut off for days),
+  // the page is fetched anew rather than guessed.
+  var day = (data.day || "").split("-").map(Number);
+  var weekday = Number(data.weekday);
+  function isNextDay(a, b) {
+    if (b[0] === a[0] && b[1] === a[1]) return b[2] === a[2] + 1;
+    if (b[2] !== 1) return false;
+    return (b[0] === a[0] && b[1] === a[1] + 1) || (b[0] === a[0] + 1 && b[1] === 1 && a[1] === 12);
+  }
   function showDay(iso) {
-    if (!iso || iso === day) return;
-    day = iso;
-    var p = iso.split("-");
-    var wd = weekdays[tehranNow().getUTCDay()] || "";
+    var next = (iso || "").split("-").map(Number);
+    if (next.length !== 3 || next.join() === day.join()) return;
+    if (!isNextDay(day, next)) {
+      fetch(window.location.href).then(function (r) { if (r.ok) window.location.reload(); },
+        function () { /* the next board tries again */ });
+      return;
+    }
+    day = next;
+    weekday = (weekday + 1) % 7;
     byId("board-date").textContent =
-      local(wd + " " + Number(p[2]) + " " + (months[Number(p[1]) - 1] || p[1]) + " " + p[0]);
+      local((weekdays[weekday] || "") + " " + next[2] + " " + (months[next[1] - 1] || next[1]) + " " + next[0]);
   }
 
   // ---- sound: off until someone here turns it on; the choice is remembered ---------------

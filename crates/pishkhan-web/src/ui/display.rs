@@ -12,7 +12,7 @@ use axum::Router;
 use axum::extract::{Path, State};
 use axum::response::Response;
 use axum::routing::get;
-use pishkhan_domain::model::{LocalizedText, ServiceCode};
+use pishkhan_domain::model::{LocalizedText, ServiceCode, Weekday};
 use pishkhan_domain::tehran::{jalali_today, to_tehran};
 use pishkhan_queue::{DisplayBoard, NowServing};
 
@@ -83,6 +83,17 @@ const SERVICE_ROWS: usize = 7;
 /// the room, short enough that the next call does not wait behind it.
 const ANNOUNCE_MS: u32 = 8_000;
 
+/// The week as the script counts it, Sunday first.
+const SUNDAY_FIRST: [Weekday; 7] = [
+    Weekday::Sunday,
+    Weekday::Monday,
+    Weekday::Tuesday,
+    Weekday::Wednesday,
+    Weekday::Thursday,
+    Weekday::Friday,
+    Weekday::Saturday,
+];
+
 /// A call as the board shows it: digits already in the page's script.
 struct CallRow {
     ticket: String,
@@ -103,8 +114,10 @@ struct DisplayPage {
     t: Tr,
     office_code: String,
     office_name: String,
-    /// Today, Jalali `YYYY-MM-DD`, as the stream gives the queue's day.
+    /// Today, Jalali `YYYY-MM-DD`, as the stream gives the queue's day, and its weekday
+    /// (0 is Sunday), from which the script names the next day's.
     day: String,
+    weekday: usize,
     date: String,
     time: String,
     now_ms: i64,
@@ -202,27 +215,16 @@ async fn display(
     let months: Vec<String> = (1..=12)
         .map(|m| t.text(pishkhan_domain::JalaliDate::month_name(m)))
         .collect();
-    // Sunday first, as JavaScript's Date.getDay() counts.
-    let weekdays: Vec<String> = {
-        use pishkhan_domain::model::Weekday as W;
-        [
-            W::Sunday,
-            W::Monday,
-            W::Tuesday,
-            W::Wednesday,
-            W::Thursday,
-            W::Friday,
-            W::Saturday,
-        ]
-        .iter()
-        .map(|d| t.text(d.label()))
-        .collect()
-    };
+    let weekdays: Vec<String> = SUNDAY_FIRST.iter().map(|d| t.text(d.label())).collect();
     Ok(render(&DisplayPage {
         t,
         office_code: office.code.to_string(),
         office_name: t.text(&office.name),
         day: today.to_string(),
+        weekday: SUNDAY_FIRST
+            .iter()
+            .position(|d| *d == today.weekday())
+            .unwrap_or(0),
         date: format!("{} {}", t.text(today.weekday().label()), t.date(today)),
         time: t.num(format!("{:02}:{:02}", local.hour(), local.minute())),
         now_ms: pishkhan_domain::schedule::unix_ms(now),

@@ -570,6 +570,51 @@ async fn browser_tv_board_announces_calls_in_english() {
     board_walk("en").await;
 }
 
+/// At midnight the board turns to the new day where it stands: the date (and its weekday)
+/// from the stream, the day's empty queue, and no reload that would cost the screen its sound.
+#[tokio::test]
+async fn browser_tv_board_turns_to_the_next_day_at_midnight() {
+    let Some(env) = Env::start().await else {
+        return;
+    };
+    let app = TestApp::sqlite().await;
+    let base = app.base.clone();
+    let desk = Desk::open(&app).await;
+    desk.walk_in(PASSPORT).await;
+    desk.call(1).await;
+    let b = &env.b;
+    b.goto(&format!("{base}/lang/fa")).await;
+    b.goto(&format!("{base}{}", board_path())).await;
+    assert_eq!(text(&seen(b, "#board-date").await), "شنبه ۷ آذر ۱۴۰۵");
+    b.find("#board-latest-ticket").await;
+    b.exec("window.stillTheSamePage = true;").await;
+
+    // 13:30 and a few seconds in Tehran; a minute past midnight is 10 h 30 min later.
+    app.clock
+        .advance(time::Duration::hours(10) + time::Duration::minutes(31));
+    let desk = Desk::open(&app).await;
+    let ticket = desk.walk_in(ID_CARD).await;
+    assert_eq!(ticket, "W-001", "the new day's first ticket");
+    wait_seen(
+        b,
+        "#board-date",
+        "the next day",
+        Duration::from_secs(10),
+        |v| text(v) == "یکشنبه ۸ آذر ۱۴۰۵",
+    )
+    .await;
+    assert_eq!(text(&seen(b, "#board-waiting").await), "۱");
+    let latest = seen(b, "#board-latest").await;
+    assert_eq!(text(&latest), "هنوز کسی فراخوانده نشده است.");
+    assert_eq!(
+        b.exec("return window.stillTheSamePage === true").await,
+        true,
+        "no reload"
+    );
+    env.stop().await;
+    app.stop().await;
+}
+
 /// axe-core's rules, all of them, on the board with calls and people waiting: nothing serious
 /// or critical, in either language, on the TV and on a phone.
 #[tokio::test]
