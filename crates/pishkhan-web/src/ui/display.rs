@@ -66,7 +66,6 @@ pub const MESSAGES: &[(&str, &str, &str)] = &[
         "Turn on the call chime",
     ),
     ("board_sound_on", "روشن", "on"),
-    ("board_sound_off", "خاموش", "off"),
     ("board_clock", "ساعت", "Time"),
     (
         "board_live_lost",
@@ -77,7 +76,7 @@ pub const MESSAGES: &[(&str, &str, &str)] = &[
 
 /// How many services the waiting panel lists by name; the rest are summed in one row, so the
 /// board never outgrows a 1080-line screen.
-const SERVICE_ROWS: usize = 7;
+const SERVICE_ROWS: usize = 6;
 
 /// How long a call's banner stays up, in milliseconds: long enough to read from the back of
 /// the room, short enough that the next call does not wait behind it.

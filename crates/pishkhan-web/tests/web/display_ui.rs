@@ -167,14 +167,22 @@ async fn seen(b: &Browser, css: &str) -> Value {
         const r = e.getBoundingClientRect();
         const s = getComputedStyle(e);
         let shown = r.width > 0 && r.height > 0 && s.visibility !== 'hidden';
+        // Inside the viewport, and not cut off by an ancestor that clips its overflow.
+        let inside = r.left >= 0 && r.top >= 0 && r.right <= window.innerWidth + 0.5
+                     && r.bottom <= window.innerHeight + 0.5;
         for (let p = e; p; p = p.parentElement) {{
-          if (p.hidden || getComputedStyle(p).display === 'none') shown = false;
+          const ps = getComputedStyle(p);
+          if (p.hidden || ps.display === 'none') shown = false;
+          if (p !== e && (ps.overflowX !== 'visible' || ps.overflowY !== 'visible')) {{
+            const c = p.getBoundingClientRect();
+            if (r.left < c.left - 0.5 || r.top < c.top - 0.5 || r.right > c.right + 0.5
+                || r.bottom > c.bottom + 0.5) inside = false;
+          }}
         }}
         return {{
           text: e.innerText.trim(),
           shown,
-          inside: r.left >= 0 && r.top >= 0 && r.right <= window.innerWidth + 0.5
-                  && r.bottom <= window.innerHeight + 0.5,
+          inside,
           font: parseFloat(s.fontSize),
           w: r.width, h: r.height,
         }};
@@ -611,6 +619,86 @@ async fn browser_tv_board_turns_to_the_next_day_at_midnight() {
         true,
         "no reload"
     );
+    env.stop().await;
+    app.stop().await;
+}
+
+/// A busy hour: nine services waiting and six calls made. On the TV the board still fits the
+/// screen with every row in sight: five earlier calls, six services by name and one row for
+/// the rest; on a laptop nothing goes sideways.
+#[tokio::test]
+async fn browser_tv_board_fits_a_busy_hour() {
+    let Some(env) = Env::start().await else {
+        return;
+    };
+    let app = TestApp::sqlite().await;
+    let base = app.base.clone();
+    let work = tempfile::tempdir().unwrap();
+    let desk = Desk::open(&app).await;
+    let listed = app.get("/api/v1/services?per_page=40").await.json();
+    let codes: Vec<String> = listed["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["channel"] != "online")
+        .map(|s| s["code"].as_str().unwrap().to_string())
+        .take(9)
+        .collect();
+    assert_eq!(codes.len(), 9, "{listed}");
+    // Six passport tickets are called first; then each of nine services has one waiting.
+    for _ in 0..6 {
+        desk.walk_in(PASSPORT).await;
+    }
+    for code in &codes {
+        desk.walk_in(code).await;
+    }
+    for n in 1..=6 {
+        let called = desk.call(1).await;
+        assert_eq!(called, format!("W-{n:03}"));
+        if n < 6 {
+            desk.complete(&called).await;
+        }
+    }
+
+    let tv = tv_browser(&env, &work.path().join("tv"), &app).await;
+    for lang in ["fa", "en"] {
+        tv.goto(&format!("{base}/lang/{lang}")).await;
+        tv.goto(&format!("{base}{}", board_path())).await;
+        latest_is(&tv, lang, "W-006", 1, 150.0).await;
+        let recent = rows(&tv, "#board-recent li").await;
+        assert_eq!(recent.len(), 5, "{recent:?}");
+        let services = rows(&tv, "#board-services li").await;
+        assert_eq!(services.len(), 7, "{services:?}");
+        let other = if lang == "fa" {
+            "خدمات دیگر (۳) ۳"
+        } else {
+            "Other services (3) 3"
+        };
+        assert_eq!(services[6], other, "{services:?}");
+        for css in [
+            "#board-recent li:last-child",
+            "#board-services li:last-child",
+            "#board-next li",
+            "#board-serving li",
+            "#board-sound",
+        ] {
+            let v = seen(&tv, css).await;
+            if !shown_inside(&v) {
+                tv.screenshot("/tmp/pishkhan-board-busy-failed.png").await;
+            }
+            assert!(shown_inside(&v), "{lang}: {css} at 1920x1080: {v}");
+        }
+        assert_fits(&tv, 1920, true).await;
+        tv.screenshot(&format!("/tmp/pishkhan-board-busy-{lang}.png"))
+            .await;
+    }
+    let laptop = browser_at(&env, work.path(), 1366, &app).await;
+    laptop.goto(&format!("{base}{}", board_path())).await;
+    latest_is(&laptop, "fa", "W-006", 1, 80.0).await;
+    assert_fits(&laptop, 1366, false).await;
+    laptop.screenshot("/tmp/pishkhan-board-busy-1366.png").await;
+    laptop.quit().await;
+    tv.quit().await;
     env.stop().await;
     app.stop().await;
 }
