@@ -485,11 +485,6 @@ const MESSAGES: &[(&str, &str, &str)] = &[
     ("next_up", "نفرات بعدی", "Next"),
     ("waiting", "در انتظار", "Waiting"),
     (
-        "display_empty",
-        "فعلاً کسی فراخوانده نشده است",
-        "Nobody has been called yet",
-    ),
-    (
         "footer_note",
         "تاریخ‌ها به تقویم هجری خورشیدی و به وقت تهران است.",
         "Dates are Solar Hijri (Jalali), Tehran time.",
@@ -1576,6 +1571,7 @@ impl Tr {
             .iter()
             .chain(crate::ui::citizen::MESSAGES.iter())
             .chain(crate::ui::console::MESSAGES.iter())
+            .chain(crate::ui::display::MESSAGES.iter())
             .chain(crate::ui::survey::MESSAGES.iter())
             .chain(crate::ui::identity::MESSAGES.iter())
             .chain(crate::ui::payments::MESSAGES.iter())

@@ -10,6 +10,7 @@ mod citizen_booking;
 pub mod compliance;
 pub mod console;
 pub mod dashboard;
+pub mod display;
 pub mod identity;
 pub mod manage;
 mod pages;
@@ -41,6 +42,7 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .merge(citizen::router())
         .merge(console::router())
+        .merge(display::router())
         .merge(survey::router())
         .merge(identity::router())
         .merge(payments::router())
@@ -57,7 +59,6 @@ pub fn router() -> Router<AppState> {
         .route("/dashboard.csv", get(dashboard::csv))
         .route("/offices", get(pages::offices))
         .route("/offices/{code}", get(pages::office))
-        .route("/offices/{code}/display", get(pages::display))
         .route("/services", get(pages::services))
         .route("/services/{code}", get(pages::service))
         .route("/audit", get(pages::audit))

@@ -11,6 +11,7 @@ mod compliance;
 mod compliance_ui;
 mod console_ui;
 mod desk;
+mod display_ui;
 mod exchange;
 mod fees;
 mod identity;
