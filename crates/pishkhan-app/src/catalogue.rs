@@ -63,7 +63,8 @@ pub async fn ranked(state: &App) -> Result<Arc<Vec<RankedService>>, AppError> {
     let now = state.now_ms();
     let window = StatsWindow {
         from_ms: now - RANK_WINDOW_MS,
-        to_ms: now,
+        // The window's end is exclusive; a booking made this millisecond counts.
+        to_ms: now + 1,
         province: None,
     };
     let counts: std::collections::HashMap<String, u64> = state

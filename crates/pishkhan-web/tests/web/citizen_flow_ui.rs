@@ -472,3 +472,71 @@ async fn browser_a_suspended_office_says_why_and_points_to_the_nearest_open_ones
     app.stop().await;
     assert!(problems.is_empty(), "not visible: {problems:#?}");
 }
+
+/// Books `service` at the demo office tomorrow for a new citizen.
+async fn book_for_new_citizen(app: &TestApp, service: &str, mobile: &str) {
+    let national_code = app.fresh_national_code();
+    let token = app.citizen_token(&national_code, mobile).await;
+    let days = app
+        .get(&format!(
+            "/api/v1/offices/{DEMO_OFFICE}/availability?service={service}&from=1405-09-08&days=3"
+        ))
+        .await
+        .json();
+    let start = days["days"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|d| d["slots"].as_array().cloned().unwrap_or_default())
+        .find(|s| s["available"].as_u64().unwrap_or(0) > 0)
+        .and_then(|s| s["start"].as_str().map(str::to_string))
+        .unwrap_or_else(|| panic!("a free slot for {service}: {days}"));
+    let body = json!({
+        "office": DEMO_OFFICE, "service": service, "start": start,
+        "national_code": national_code, "mobile": mobile,
+    });
+    let done = app.post_json("/api/v1/bookings", Some(&token), &body).await;
+    assert_eq!(done.status, 201, "{}", done.text);
+}
+
+#[tokio::test]
+async fn the_services_people_book_most_come_first() {
+    let app = TestApp::sqlite().await;
+    // A counter service from the end of the catalogue, which an alphabetical list would
+    // show last.
+    let mut last = None;
+    for page in 1..=6 {
+        let found = app
+            .get(&format!("/api/v1/services?per_page=100&page={page}"))
+            .await
+            .json();
+        for s in found["items"].as_array().into_iter().flatten() {
+            if s["channel"] != "online" {
+                last = s["code"].as_str().map(str::to_string);
+            }
+        }
+    }
+    let popular = last.expect("a counter service");
+    for i in 0..3 {
+        book_for_new_citizen(&app, &popular, &format!("0912777{:04}", i)).await;
+    }
+    let token = app
+        .citizen_token(&app.fresh_national_code(), "09127770099")
+        .await;
+    let page = app
+        .send(
+            app.client
+                .get(app.url("/citizen/book"))
+                .header("cookie", format!("pishkhan_citizen={token}")),
+        )
+        .await;
+    assert_eq!(page.status, 200, "{}", page.text);
+    let first = page
+        .text
+        .split("data-code=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap_or_default();
+    assert_eq!(first, popular, "the most booked service is listed first");
+    app.stop().await;
+}
