@@ -9,6 +9,7 @@ use reqwest::Method;
 use serde_json::{Value, json};
 
 use crate::browser::{Browser, Env, path_of};
+use crate::screen_a11y::axe_serious_violations;
 use crate::screen_kit::{WIDTHS, browser_at, citizen_session, has_latin_letter, visible_text};
 use crate::support::{DEMO_OFFICE, DEMO_PASSWORD, OFFICES, OTHER_OFFICE, TestApp};
 
@@ -38,6 +39,15 @@ async fn not_visible(b: &Browser, css: &str) -> Vec<String> {
         ))
         .await;
     crate::screen_kit::strings(&found)
+}
+
+/// axe-core's serious and critical findings on the current page, named by `page`.
+async fn axe(b: &Browser, page: &str) -> Vec<String> {
+    axe_serious_violations(b)
+        .await
+        .into_iter()
+        .map(|v| format!("{page}: {v}"))
+        .collect()
 }
 
 /// Waits until a script returns true (a live search's redraw), up to five seconds.
@@ -87,6 +97,7 @@ async fn browser_public_catalogue_finds_services_by_typing_with_what_they_need_a
             let want = if lang == "fa" { "۵۵۰" } else { "550" };
             assert!(summary.contains(want), "all 550 services: {summary}");
             problems.extend(not_visible(b, "#catalogue-list li a").await);
+            problems.extend(axe(b, &format!("/catalogue {lang} {width}")).await);
             // Typed with an Arabic keyboard's kaf and yeh, the Persian titles still match,
             // and the list redraws as the person types.
             b.type_into("#catalogue-search input[name=q]", "كارت ملي")
@@ -127,6 +138,7 @@ async fn browser_public_catalogue_finds_services_by_typing_with_what_they_need_a
                 .await;
             b.find("#office-list li").await;
             problems.extend(not_visible(b, "#office-list li a").await);
+            problems.extend(axe(b, &format!("/catalogue/<code> {lang} {width}")).await);
             let words = visible_text(b, "main").await;
             if lang == "fa" {
                 let latin: Vec<&str> = words
@@ -203,6 +215,7 @@ async fn browser_citizen_finds_offices_near_them_checks_the_answers_and_keeps_th
         // The service: typed, the list redrawing as the letters come.
         b.goto(&format!("{base}/citizen/book")).await;
         problems.extend(not_visible(b, "#service-list li a").await);
+        problems.extend(axe(b, &format!("/citizen/book {lang} {width}")).await);
         let typed = if lang == "fa" {
             "گذرنامه"
         } else {
@@ -240,6 +253,7 @@ async fn browser_citizen_finds_offices_near_them_checks_the_answers_and_keeps_th
             .await;
         b.find("#office-list li").await;
         problems.extend(not_visible(b, "#office-list li a").await);
+        problems.extend(axe(b, &format!("/citizen/book offices {lang} {width}")).await);
         let summary = visible_text(b, "#offices-summary").await;
         let found: u64 = ascii_digits(&summary)
             .split_whitespace()
@@ -302,6 +316,7 @@ async fn browser_citizen_finds_offices_near_them_checks_the_answers_and_keeps_th
         ] {
             problems.extend(not_visible(b, css).await);
         }
+        problems.extend(axe(b, &format!("/citizen/book/review {lang} {width}")).await);
         let when = visible_text(b, "#review-when bdi").await;
         let nc = pishkhan_domain::NationalCode::parse(&national_code).unwrap();
         assert!(
@@ -322,6 +337,7 @@ async fn browser_citizen_finds_offices_near_them_checks_the_answers_and_keeps_th
         ] {
             problems.extend(not_visible(b, css).await);
         }
+        problems.extend(axe(b, &format!("/citizen/bookings/<code> {lang} {width}")).await);
         let code = visible_text(b, "#booking-code").await;
         assert_eq!(
             visible_text(b, "#booking-when").await,
@@ -394,6 +410,15 @@ async fn browser_citizen_finds_offices_near_them_checks_the_answers_and_keeps_th
             )
             .await;
         assert_eq!(theirs.status, 404, "{}", theirs.text);
+
+        // The question before cancelling, and the data-access page, read as well.
+        b.goto(&format!("{base}/citizen/bookings/{code}/cancel"))
+            .await;
+        problems.extend(not_visible(b, "#cancel-question dd").await);
+        problems.extend(axe(b, &format!("the cancel question {lang} {width}")).await);
+        b.goto(&format!("{base}/citizen/data-access")).await;
+        b.find("main h1").await;
+        problems.extend(axe(b, &format!("/citizen/data-access {lang} {width}")).await);
         session.quit().await;
     }
     env.stop().await;
@@ -442,6 +467,7 @@ async fn browser_a_suspended_office_says_why_and_points_to_the_nearest_open_ones
         );
         problems.extend(not_visible(b, "#office-closed").await);
         problems.extend(not_visible(b, "#alternatives li a").await);
+        problems.extend(axe(b, &format!("a closed office {lang} {width}")).await);
         let links: Vec<String> = {
             let mut v = Vec::new();
             for a in b.find_all("#alternatives li a").await {
