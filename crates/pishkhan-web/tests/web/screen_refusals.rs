@@ -163,6 +163,17 @@ fn refusals(sweep: &Sweep) -> Vec<Refusal> {
             "#payments-error",
         ),
         case(
+            "refund-too-large",
+            Staff("manager"),
+            format!("/payments/{}", sweep.paid),
+            &[
+                ("#refund-form input[name=amount_rials]", "999999999"),
+                ("#refund-form input[name=reason]", "خدمت داده نشد"),
+            ],
+            Some("#refund-form button[type=submit]"),
+            "#payment-error",
+        ),
+        case(
             "settle-bad-date",
             Staff("regulator"),
             "/settlements".into(),

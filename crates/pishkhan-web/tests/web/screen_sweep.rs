@@ -8,7 +8,8 @@
 //! `PISHKHAN_SCREENSHOTS` names (default `target/screenshots` in the workspace), and a
 //! failure names the file to look at.
 //!
-//! Also here: where each role lands after signing in.
+//! Also here: the language check once more on PostgreSQL (where names, dates and figures
+//! come from the other store's queries), and where each role lands after signing in.
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
@@ -18,7 +19,7 @@ use serde_json::json;
 
 use crate::browser::{Browser, Env, path_of, sign_in};
 use crate::fees::{counter_service, seed_history};
-use crate::payments::{Psp, enable_payments, start_payment};
+use crate::payments::{CARD, Psp, enable_payments, start_payment, token_of, wait_for};
 use crate::screen_kit::{WIDTHS, add_cookie, browser_at, citizen_with_booking};
 use crate::screen_rules::{axe_serious, language_problems, settle, shown_texts, unseen_values};
 use crate::support::{DEMO_OFFICE, DEMO_PASSWORD, ExchangeFixture, TestApp};
@@ -51,6 +52,8 @@ pub(crate) struct Sweep {
     pub(crate) staff: HashMap<&'static str, String>,
     pub(crate) citizen: String,
     pub(crate) payment: i64,
+    /// A payment confirmed and partly refunded.
+    pub(crate) paid: i64,
     pub(crate) receipt: String,
     pub(crate) run: i64,
     pub(crate) invitation: String,
@@ -62,7 +65,11 @@ pub(crate) struct Sweep {
 
 impl Sweep {
     pub(crate) async fn start() -> Sweep {
-        let app = TestApp::sqlite().await;
+        Sweep::start_on(TestApp::sqlite().await).await
+    }
+
+    /// The sweep's server over `app`'s database.
+    pub(crate) async fn start_on(app: TestApp) -> Sweep {
         let exchange = app.enable_exchange().await;
         let service = counter_service(&app);
         seed_history(&app, &service).await;
@@ -75,6 +82,27 @@ impl Sweep {
         let paid = start_payment(&app, &staff["operator"], "sweep-1", "CASE-31").await;
         assert_eq!(paid.status, 201, "a payment: {}", paid.text);
         let payment = paid.json()["id"].as_i64().expect("the payment's id");
+        let second = start_payment(&app, &staff["operator"], "sweep-2", "CASE-33").await;
+        assert_eq!(second.status, 201, "a payment: {}", second.text);
+        let second = second.json();
+        let paid = second["id"].as_i64().expect("the payment's id");
+        let pay_url = second["pay_url"].as_str().expect("where to pay");
+        psp.payer
+            .pay_as_payer(&token_of(pay_url), CARD)
+            .await
+            .unwrap();
+        wait_for(&app, &staff["operator"], paid, |v| {
+            v["status"] == "verified"
+        })
+        .await;
+        let refund = app
+            .post_json(
+                &format!("/api/v1/payments/{paid}/refunds"),
+                Some(&staff["manager"]),
+                &json!({ "amount_rials": 50_000, "reason": "خدمت کامل داده نشد" }),
+            )
+            .await;
+        assert_eq!(refund.status, 201, "a refund: {}", refund.text);
 
         let person = (0..exchange.population.size())
             .map(|i| exchange.population.person(i))
@@ -166,6 +194,7 @@ impl Sweep {
             staff,
             citizen,
             payment,
+            paid,
             receipt,
             run,
             invitation,
@@ -239,6 +268,11 @@ impl Sweep {
                 "office-settlements",
                 Staff("manager"),
                 "/settlements".to_string(),
+            ),
+            (
+                "payment-refunded",
+                Staff("manager"),
+                format!("/payments/{}", self.paid),
             ),
             ("invite", Staff("manager"), "/staff/new".to_string()),
             ("console", Staff("operator"), "/console".to_string()),
@@ -467,6 +501,45 @@ async fn browser_every_page_is_seen_whole_in_its_language_at_every_width() {
         report.is_empty(),
         "what a person would not see right: {report:#?}"
     );
+}
+
+/// The same pages on PostgreSQL, where names, dates and figures come from the other store's
+/// queries: every text in the page's language, in both languages (on the phone only, to
+/// keep it short). Skipped without a PostgreSQL server, as the API suites are.
+#[tokio::test]
+async fn browser_every_page_speaks_its_language_on_postgresql() {
+    let Some(db) = pishkhan_testkit::TestDb::postgres().await else {
+        eprintln!("no PostgreSQL configured: the PostgreSQL screen pass did not run");
+        return;
+    };
+    let Some(env) = Env::start().await else {
+        return;
+    };
+    let b = &env.b;
+    let sweep = Sweep::start_on(TestApp::start(db, |_| {}).await).await;
+    let base = sweep.app.base.clone();
+    let mut problems = Vec::new();
+    for lang in ["fa", "en"] {
+        let mut current = None;
+        for page in sweep.pages() {
+            if current != Some(page.who) {
+                sweep.be(b, page.who, lang).await;
+                current = Some(page.who);
+            }
+            b.goto(&format!("{base}{}", page.path)).await;
+            settle(b).await;
+            let found = language_problems(&shown_texts(b, "body").await, lang);
+            if !found.is_empty() {
+                let shot = shoot(b, &format!("pg-{}", page.name), lang, 390).await;
+                for p in found {
+                    problems.push(format!("{} ({lang}): {p} (see {shot})", page.name));
+                }
+            }
+        }
+    }
+    env.stop().await;
+    sweep.stop().await;
+    assert!(problems.is_empty(), "on PostgreSQL: {problems:#?}");
 }
 
 /// Signs in through the sign-in form, with no cookie left from before, and returns the path
