@@ -22,6 +22,7 @@ mod releases;
 mod reports;
 mod request_log;
 mod screen_a11y;
+mod screen_answers;
 mod screen_bidi;
 mod screen_errors;
 mod screen_kit;

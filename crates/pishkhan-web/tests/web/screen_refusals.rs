@@ -291,7 +291,7 @@ async fn choose(b: &Browser, css: &str, value: &str) -> bool {
 }
 
 /// Waits, bounded, for `css` to be on the page.
-async fn appears(b: &Browser, css: &str) -> bool {
+pub(crate) async fn appears(b: &Browser, css: &str) -> bool {
     for _ in 0..60 {
         if !b.find_all(css).await.is_empty() {
             return true;

@@ -344,8 +344,10 @@ pub(crate) async fn not_in_view(b: &Browser, css: &str) -> Option<String> {
             if (r.width < 1 || r.height < 1) return `drawn ${{r.width}}x${{r.height}}`;
             if (r.left < -1 || r.right > window.innerWidth + 1)
               return `outside the viewport: ${{r.left}}..${{r.right}} of ${{window.innerWidth}}`;
-            const x = Math.min(Math.max(r.left + r.width / 2, 0), window.innerWidth - 1);
-            const y = Math.max(r.top, 0) + Math.min(r.bottom - Math.max(r.top, 0), 40) / 2;
+            // A point on its first line: an inline element that wraps has gaps in its box.
+            const f = e.getClientRects()[0] || r;
+            const x = Math.min(Math.max(f.left + f.width / 2, 0), window.innerWidth - 1);
+            const y = Math.max(f.top, 0) + Math.min(f.bottom - Math.max(f.top, 0), 40) / 2;
             const top = document.elementFromPoint(x, y);
             if (!top || !(e === top || e.contains(top)))
               return `covered by ${{top && top.outerHTML.slice(0, 80)}}`;

@@ -170,25 +170,9 @@ impl Sweep {
             .await;
         assert!(rules.status < 300, "a run of the rules: {}", rules.text);
 
-        let invited = app
-            .post_json(
-                "/api/v1/staff",
-                Some(&staff["manager"]),
-                &crate::support::staff_json(
-                    &app.fresh_national_code(),
-                    Some(DEMO_OFFICE),
-                    "operator",
-                ),
-            )
-            .await;
-        assert_eq!(invited.status, 201, "an invitation: {}", invited.text);
-        let invitation = crate::support::invitation_token(
-            invited.json()["invitation_url"]
-                .as_str()
-                .expect("the invitation's link"),
-        );
+        let invitation = invitation(&app, &staff["manager"]).await;
 
-        let survey = visit_to_survey(&app, &staff["operator"]).await;
+        let survey = visit_to_survey(&app, &staff["operator"], 0).await;
         Sweep {
             app,
             staff,
@@ -337,10 +321,30 @@ impl Sweep {
     }
 }
 
-/// A visit served to the end, so that its survey is open: returns the survey's path.
-async fn visit_to_survey(app: &TestApp, operator: &str) -> String {
+/// An operator invited by the demo office's manager: returns the invitation's token.
+pub(crate) async fn invitation(app: &TestApp, manager: &str) -> String {
+    let invited = app
+        .post_json(
+            "/api/v1/staff",
+            Some(manager),
+            &crate::support::staff_json(&app.fresh_national_code(), Some(DEMO_OFFICE), "operator"),
+        )
+        .await;
+    assert_eq!(invited.status, 201, "an invitation: {}", invited.text);
+    crate::support::invitation_token(
+        invited.json()["invitation_url"]
+            .as_str()
+            .expect("the invitation's link"),
+    )
+}
+
+/// A visit served to the end, so that its survey is open: returns the survey's path. The
+/// booking's slot starts `minutes_ago` before the test's now (each slot holds few bookings;
+/// a late arrival is served too).
+pub(crate) async fn visit_to_survey(app: &TestApp, operator: &str, minutes_ago: i64) -> String {
     let national_code = app.fresh_national_code();
-    let code = crate::queue::book_today(app, &national_code).await;
+    let now_ms = pishkhan_domain::schedule::unix_ms(crate::support::fixed_now());
+    let code = crate::queue::book_at(app, &national_code, now_ms - minutes_ago * 60_000).await;
     let queue = format!("/api/v1/offices/{DEMO_OFFICE}/queue");
     let checked = app
         .post_json(
