@@ -24,7 +24,7 @@ use askama::Template;
 use axum::Router;
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
-use axum::http::{StatusCode, Uri, header};
+use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use pishkhan_domain::model::{Lang, Role};
@@ -311,11 +311,12 @@ pub fn render(page: &impl Template) -> Response {
     }
 }
 
-pub fn not_found_page(uri: &Uri) -> Response {
+/// The page for a path no route serves, in the language the person reads the site in.
+pub fn not_found_page(parts: &Parts) -> Response {
     UiError {
-        t: Tr::new(Lang::Fa),
+        t: Tr::new(lang_of(parts)),
         err: ApiError::App(AppError::NotFound("page")),
-        path: uri.path().to_string(),
+        path: parts.uri.path().to_string(),
     }
     .into_response()
 }
@@ -333,11 +334,12 @@ pub fn urlencode(s: &str) -> String {
     out
 }
 
-/// Only same-site relative paths are followed after sign-in, never another host.
+/// Only same-site relative paths are followed after sign-in, never another host; without
+/// one, home (`/`) sends each person to where their work starts.
 pub fn safe_next(next: Option<&str>) -> String {
     match next {
         Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n.to_string(),
-        _ => "/dashboard".to_string(),
+        _ => "/".to_string(),
     }
 }
 
