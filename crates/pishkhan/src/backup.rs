@@ -338,6 +338,15 @@ pub async fn restore(global: &Global, a: &RestoreArgs) -> anyhow::Result<()> {
         "{} is the database itself",
         a.from.display()
     );
+    // Commits in a WAL beside the file are not in the file: copying it alone would lose them.
+    let wal = &sqlite_backup::companions(&a.from)[0];
+    anyhow::ensure!(
+        std::fs::metadata(wal).map_or(true, |m| m.len() == 0),
+        "{} has a write-ahead log beside it ({}); it is a live database, not a backup: \
+         make a backup of it with `pishkhan backup` first",
+        a.from.display(),
+        wal.display()
+    );
     let dir = parent_of(&db);
     std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
     // Held to the end, so no server opens the database while it is replaced.

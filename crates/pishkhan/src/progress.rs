@@ -44,7 +44,7 @@ impl Progress {
 
     fn with_terminal(label: &str, unit: Unit, terminal: bool) -> Self {
         let out = if terminal {
-            let bar = ProgressBar::with_draw_target(Some(0), ProgressDrawTarget::stderr());
+            let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
             let template = match unit {
                 Unit::Bytes => "{msg:<22} [{bar:32}] {bytes}/{total_bytes} ({eta} left)",
                 Unit::Entries => "{msg:<22} [{bar:32}] {pos}/{len} ({eta} left)",

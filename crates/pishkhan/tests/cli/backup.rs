@@ -146,6 +146,16 @@ async fn stored_bookings(db: &Path) -> Vec<(String, String)> {
         .unwrap()
 }
 
+/// The names of the files in `dir`, sorted.
+fn names_in(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
 /// The count the backup's report gives for `table`.
 fn reported_rows(out: &str, table: &str) -> u64 {
     let line = out
@@ -248,11 +258,11 @@ async fn a_backup_taken_while_serving_restores_elsewhere_with_every_acknowledged
         "bookings were acknowledged while the backup ran"
     );
     // Nothing half-written is left beside the backup.
-    let names: Vec<String> = std::fs::read_dir(work.path())
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    assert_eq!(names, vec!["pishkhan-backup.db".to_string()], "{backup}");
+    assert_eq!(
+        names_in(work.path()),
+        vec!["pishkhan-backup.db".to_string()],
+        "{backup}"
+    );
 
     // A restore is refused while the server holds the database.
     in_dir(
@@ -288,10 +298,42 @@ async fn a_backup_taken_while_serving_restores_elsewhere_with_every_acknowledged
         DEMO_LOAD,
     )
     .ok()
-    .stdout_has(&["exchange log verified: 2 entries"]);
+    .stdout_has(&["exchange log verified: 2 entries"])
+    .stderr_has(&["checking the message log: done, 2 entries"]);
     in_dir(elsewhere.path(), &["ledger", "verify"], DEMO_LOAD)
         .ok()
         .stdout_has(&["ledger verified:"]);
+
+    // A backup whose message log was changed is sound to SQLite but refused by the audit.
+    let tampered = work.path().join("tampered.db");
+    std::fs::copy(&file, &tampered).unwrap();
+    {
+        let url = format!("sqlite://{}", tampered.display());
+        let mut c = sqlx::SqliteConnection::connect(&url).await.unwrap();
+        for sql in [
+            "DROP TRIGGER IF EXISTS exchange_log_entries_no_update",
+            "UPDATE exchange_log_entries SET subject = '0000000000' WHERE idx = 1",
+        ] {
+            sqlx::query(sql).execute(&mut c).await.unwrap();
+        }
+        // Closed before the copy is read, so the change is in the file itself.
+        c.close().await.unwrap();
+    }
+    let third = tempfile::tempdir().unwrap();
+    in_dir(
+        third.path(),
+        &[
+            "restore",
+            "--from",
+            path_str(&tampered),
+            "--log-key",
+            path_str(&key),
+        ],
+        DEMO_LOAD,
+    )
+    .failed()
+    .stderr_has(&["is refused", "exchange log does NOT verify: entry 1"]);
+    assert!(!third.path().join("pishkhan.db").exists());
 
     let stored = stored_bookings(&elsewhere.path().join("pishkhan.db")).await;
     assert_eq!(
@@ -376,6 +418,7 @@ async fn a_damaged_backup_is_refused_and_an_existing_file_needs_force() {
     // Damage: the page headers of every later page flipped.
     let live = dir.join("pishkhan.db");
     let live_before = std::fs::read(&live).unwrap();
+    let names_before = names_in(&dir);
     let mut bytes = std::fs::read(&file).unwrap();
     let pages = bytes.len() / 4096;
     assert!(pages > 4, "a backup of {pages} pages");
@@ -394,12 +437,11 @@ async fn a_damaged_backup_is_refused_and_an_existing_file_needs_force() {
         live_before,
         "the live database changed"
     );
-    let litter: Vec<String> = std::fs::read_dir(&dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .filter(|n| n.contains("restore"))
-        .collect();
-    assert!(litter.is_empty(), "left behind: {litter:?}");
+    assert_eq!(
+        names_in(&dir),
+        names_before,
+        "a refused restore left files behind"
+    );
 
     // A file that is SQLite but not Pishkhan is refused too.
     let stranger = work.path().join("stranger.db");
@@ -410,6 +452,7 @@ async fn a_damaged_backup_is_refused_and_an_existing_file_needs_force() {
             .execute(&mut c)
             .await
             .unwrap();
+        c.close().await.unwrap();
     }
     cli(&db, &["restore", "--from", path_str(&stranger)])
         .failed()
