@@ -178,3 +178,49 @@ pub fn lock(db_path: &Path) -> Result<File, StoreError> {
 pub fn lock_path(db_path: &Path) -> PathBuf {
     db_path.with_extension("lock")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_snapshot_holds_what_is_committed_in_the_wal_and_seals_into_one_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let src = dir.path().join("live.db");
+        let writer = Connection::open(&src).unwrap();
+        writer
+            .execute_batch(
+                "PRAGMA journal_mode = WAL; PRAGMA wal_autocheckpoint = 0; \
+                 CREATE TABLE t (x INTEGER); INSERT INTO t VALUES (1), (2), (3);",
+            )
+            .unwrap();
+        // Committed, still only in the WAL, with the writer open: as under a running server.
+        assert!(std::fs::metadata(&companions(&src)[0]).unwrap().len() > 0);
+        writer
+            .execute_batch("BEGIN; INSERT INTO t VALUES (4);")
+            .unwrap();
+
+        let dst = dir.path().join("copy.db");
+        let calls = std::sync::Mutex::new(Vec::new());
+        snapshot(&src, &dst, &|done, total| {
+            calls.lock().unwrap().push((done, total))
+        })
+        .unwrap();
+        let calls = calls.into_inner().unwrap();
+        assert!(calls.last().is_some_and(|(d, t)| d == t && *t > 0));
+
+        assert!(integrity_problems(&dst).unwrap().is_empty());
+        // The open transaction's row is not in the copy; the committed ones are.
+        assert_eq!(table_rows(&dst).unwrap(), vec![("t".to_string(), 3)]);
+        assert!(applied_migrations(&dst).unwrap().is_empty());
+        seal(&dst, Duration::from_secs(1)).unwrap();
+        for c in companions(&dst) {
+            assert!(!c.exists(), "{} left beside the sealed copy", c.display());
+        }
+        // Another process may not overwrite the copy's lock while the first holds it.
+        let held = lock(&dst).unwrap();
+        assert!(matches!(lock(&dst), Err(StoreError::Locked { .. })));
+        drop(held);
+        writer.execute_batch("ROLLBACK").unwrap();
+    }
+}
