@@ -40,6 +40,7 @@ pub use log::{
     Batch, BatchEntry, IndexFields, LogAppender, LogColumn, LogEntry, LogError, LogHead,
     LogOutcome, LogStore, LogStoreError, MemoryLogStore, SignedCheckpoint, StoredEntry, Strays,
     VerifyFailure, VerifyReport, consistency_proof, inclusion_proof, verify_log,
+    verify_log_with_progress,
 };
 pub use purpose::{Purpose, PurposeError, PurposeInput};
 

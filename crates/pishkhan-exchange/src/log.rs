@@ -39,7 +39,7 @@ pub use appender::{
 pub use memory::MemoryLogStore;
 pub use verify::{
     MAX_STRAYS, VERIFY_PAGE_ENTRIES, VerifyFailure, VerifyReport, consistency_proof,
-    inclusion_proof, root_at, verify_log,
+    inclusion_proof, root_at, verify_log, verify_log_with_progress,
 };
 
 /// Version of the canonical entry encoding (the `"v"` member).

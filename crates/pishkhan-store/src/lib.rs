@@ -41,6 +41,7 @@ mod rollups;
 mod sessions;
 mod sql;
 mod sqlite;
+pub mod sqlite_backup;
 mod sqlite_commit;
 mod stats;
 

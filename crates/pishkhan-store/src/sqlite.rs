@@ -178,8 +178,8 @@ pub(crate) async fn open(url: &DatabaseUrl) -> Result<SqlStore, StoreError> {
     .await
 }
 
-fn take_lock(db_path: &Path) -> Result<File, StoreError> {
-    let lock_path = db_path.with_extension("lock");
+pub(crate) fn take_lock(db_path: &Path) -> Result<File, StoreError> {
+    let lock_path = crate::sqlite_backup::lock_path(db_path);
     let file = File::options()
         .create(true)
         .truncate(false)

@@ -9,6 +9,7 @@ use clap::{Args, Subcommand};
 use pishkhan_exchange::LogStore;
 
 use crate::Global;
+use crate::progress::{Progress, Unit};
 
 #[derive(Subcommand)]
 pub enum AuditCommand {
@@ -44,15 +45,30 @@ async fn verify(global: &Global, a: &VerifyArgs) -> anyhow::Result<()> {
     })?;
     let store = crate::run::open_store(global).await?;
     let log = pishkhan_app::exchange::StoreLog(store);
-    match pishkhan_exchange::verify_log(&log, &keyring).await {
+    println!("{}", verify_with_progress(&log, &keyring).await?);
+    Ok(())
+}
+
+/// Audits the message log as `audit verify` does, showing progress on stderr: the report's
+/// line, or an error naming the first bad entry or checkpoint and the column that disagrees.
+pub async fn verify_with_progress(
+    log: &pishkhan_app::exchange::StoreLog,
+    keyring: &pishkhan_sign::Keyring,
+) -> anyhow::Result<String> {
+    let progress = Progress::start("checking the message log", Unit::Entries);
+    let outcome = pishkhan_exchange::verify_log_with_progress(log, keyring, &|done, total| {
+        progress.set(done, total)
+    })
+    .await;
+    match outcome {
         Ok(report) => {
-            println!(
+            progress.finish(report.entries);
+            Ok(format!(
                 "exchange log verified: {} entries, {} signed checkpoints, root {}",
                 report.entries,
                 report.checkpoints,
                 hex_of(&report.root)
-            );
-            Ok(())
+            ))
         }
         Err(f) => {
             let mut at = match (f.first_bad_index, f.checkpoint_size) {

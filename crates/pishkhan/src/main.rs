@@ -3,6 +3,7 @@
 
 mod agency;
 mod audit;
+mod backup;
 mod demo_offender;
 mod demo_payments;
 mod demo_reports;
@@ -10,6 +11,7 @@ mod exchange;
 mod import;
 mod keys;
 mod ledger;
+mod progress;
 mod psp;
 mod receipt;
 mod release;
@@ -183,6 +185,13 @@ enum Command {
         #[command(subcommand)]
         what: audit::AuditCommand,
     },
+    /// Copy the embedded database to a file while the server runs, check the copy (SQLite
+    /// integrity, the message log's audit, the ledger's replay) and report. PostgreSQL: see
+    /// docs/backup.md.
+    Backup(backup::BackupArgs),
+    /// Check a backup as `backup` does, then replace the embedded database with it. Refused
+    /// while a server holds the database; the replaced one is kept beside it.
+    Restore(backup::RestoreArgs),
     /// The double-entry ledger: verify every transfer and balance.
     Ledger {
         #[command(subcommand)]
@@ -267,6 +276,8 @@ fn main() -> ExitCode {
             Command::Receipt { what } => receipt::run(&cli.global, &what),
             Command::Audit { what } => audit::run(&cli.global, &what).await,
             Command::Ledger { what } => ledger::run(&cli.global, &what).await,
+            Command::Backup(args) => backup::backup(&cli.global, &args).await,
+            Command::Restore(args) => backup::restore(&cli.global, &args).await,
             Command::Bench { what } => match what {
                 BenchWhat::Booking(args) => pishkhan_bench::booking(&args).await,
                 BenchWhat::Compliance(args) => {
@@ -294,8 +305,12 @@ fn init_logging(format: LogFormat) {
     use tracing_subscriber::EnvFilter;
     let filter = EnvFilter::try_from_env("PISHKHAN_LOG")
         .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,tower_http=info"));
+    use std::io::IsTerminal;
+    // Colour codes only for a person at a terminal: a log file or journal would keep them as
+    // `\x1b[…m` noise around every level and field.
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr);
     match format {
         LogFormat::Text => builder.init(),

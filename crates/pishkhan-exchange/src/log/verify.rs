@@ -225,8 +225,19 @@ pub async fn verify_log(
     store: &dyn LogStore,
     keyring: &Keyring,
 ) -> Result<VerifyReport, VerifyFailure> {
+    verify_log_with_progress(store, keyring, &|_, _| {}).await
+}
+
+/// [`verify_log`], calling `progress(checked, total)` with the entries checked so far and the
+/// stored head's size after every page, so an operator sees a long audit move.
+pub async fn verify_log_with_progress(
+    store: &dyn LogStore,
+    keyring: &Keyring,
+    progress: &(dyn Fn(u64, u64) + Sync),
+) -> Result<VerifyReport, VerifyFailure> {
     let head = store.load_head().await.map_err(store_failed)?;
     let head_size = head.as_ref().map_or(0, |h| h.size);
+    progress(0, head_size);
     let mut frontier = Frontier::new();
     let mut checkpoints = Checkpoints {
         store,
@@ -345,6 +356,7 @@ pub async fn verify_log(
             )
             .await?;
         }
+        progress(frontier.size(), head_size.max(frontier.size()));
     }
     if let Some(s) = suspect {
         return Err(s.undecided());

@@ -9,7 +9,7 @@ use pishkhan_exchange::log::{CHECKPOINT_TYP, LoggedPurpose, root_at, verify_chec
 use pishkhan_exchange::{
     Batch, LogAppender, LogColumn, LogEntry, LogHead, LogOutcome, LogStore, LogStoreError,
     MemoryLogStore, SignedCheckpoint, StoredEntry, Strays, consistency_proof, inclusion_proof,
-    verify_log,
+    verify_log, verify_log_with_progress,
 };
 use pishkhan_merkle::{Checkpoint, Hash, NodeId, verify_consistency, verify_inclusion};
 use pishkhan_sign::{KeyStatus, Keyring, jws};
@@ -372,6 +372,23 @@ async fn inclusion_and_consistency_proofs_verify() {
     ] {
         assert_eq!(result.unwrap_err().code(), "invalid_proof", "{what}");
     }
+}
+
+#[tokio::test]
+async fn the_audit_reports_its_progress_from_zero_to_the_head() {
+    let store = Arc::new(MemoryLogStore::new());
+    build_log(store.clone(), 60).await;
+    let seen = Mutex::new(Vec::new());
+    let report = verify_log_with_progress(store.as_ref(), &log_ring(), &|done, total| {
+        seen.lock().unwrap().push((done, total))
+    })
+    .await
+    .unwrap();
+    let seen = seen.into_inner().unwrap();
+    assert_eq!(report.entries, 60);
+    assert_eq!(seen.first(), Some(&(0, 60)));
+    assert_eq!(seen.last(), Some(&(60, 60)));
+    assert!(seen.windows(2).all(|w| w[0].0 <= w[1].0), "{seen:?}");
 }
 
 #[tokio::test]

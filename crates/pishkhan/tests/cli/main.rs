@@ -7,6 +7,7 @@ mod support;
 mod agency;
 mod audit;
 mod audit_columns;
+mod backup;
 mod crash;
 mod demo;
 mod import;
