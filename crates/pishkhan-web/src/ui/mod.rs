@@ -6,6 +6,7 @@
 pub mod citizen;
 pub mod compliance;
 pub mod console;
+mod counter_ticket;
 pub mod dashboard;
 pub mod identity;
 pub mod manage;

@@ -9,6 +9,8 @@ mod citizen_ui;
 mod compliance;
 mod compliance_ui;
 mod console_ui;
+mod counter_api;
+mod counter_ui;
 mod desk;
 mod exchange;
 mod fees;
