@@ -3,54 +3,169 @@
 //! ticket, calls, recalls, transfers the person to counter 2, which calls them first, marks a
 //! no-show only after confirming, and pauses and resumes counter 2.
 
-use reqwest::Method;
-use serde_json::json;
+use std::time::{Duration, Instant};
 
-use crate::browser::{Browser, ELEMENT_KEY, Env, POLL_INTERVAL, POLL_TRIES};
-use crate::screen_kit::{browser_at, has_latin_letter, has_persian_letter, staff_session};
-use crate::support::TestApp;
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use crate::browser::{Browser, ELEMENT_KEY, Env, POLL_INTERVAL};
+use crate::screen_kit::{has_latin_letter, has_persian_letter};
+use crate::support::{DEMO_PASSWORD, TestApp};
 
 /// The service's Persian name as an Arabic keyboard types it (Arabic yeh), with extra spaces.
 const TYPED: &str = "صدور  گذرنامه عادي";
 
+/// How long a step may take. Generous: the test machine may be busy, and a page that loads
+/// slowly is not a failure of the counter.
+const PATIENCE: Duration = Duration::from_secs(90);
+
+/// Runs `script`; `None` while the browser is busy loading a page.
+async fn try_exec(b: &Browser, script: &str) -> Option<Value> {
+    b.try_cmd(
+        Method::POST,
+        "/execute/sync",
+        Some(json!({ "script": script, "args": [] })),
+    )
+    .await
+    .ok()
+}
+
+/// Runs `script`, waiting out a page that is still loading.
+async fn exec(b: &Browser, script: &str) -> Value {
+    let deadline = Instant::now() + PATIENCE;
+    while Instant::now() < deadline {
+        if let Some(v) = try_exec(b, script).await {
+            return v;
+        }
+        tokio::time::sleep(POLL_INTERVAL).await;
+    }
+    panic!("the browser never ran {script}");
+}
+
+/// Opens `url`; a load slower than the driver's timeout is waited out by the next step.
+async fn visit(b: &Browser, url: &str) {
+    let _ = b
+        .try_cmd(Method::POST, "/url", Some(json!({ "url": url })))
+        .await;
+}
+
+/// Signs the operator in through the API and hands the browser the session, in `lang`.
+async fn operator_session(b: &Browser, app: &TestApp, lang: &str) {
+    let token = app.login("operator", DEMO_PASSWORD).await;
+    visit(b, &format!("{}/lang/{lang}", app.base)).await;
+    let cookie = json!({ "cookie": {
+        "name": "pishkhan_session", "value": token, "path": "/", "httpOnly": true,
+    }});
+    let deadline = Instant::now() + PATIENCE;
+    while b
+        .try_cmd(Method::POST, "/cookie", Some(cookie.clone()))
+        .await
+        .is_err()
+    {
+        assert!(
+            Instant::now() < deadline,
+            "the session cookie was never set"
+        );
+        tokio::time::sleep(POLL_INTERVAL).await;
+    }
+}
+
+/// The first element matching `css`, if the page has one now.
+async fn element(b: &Browser, css: &str) -> Option<String> {
+    let found = b
+        .try_cmd(
+            Method::POST,
+            "/elements",
+            Some(json!({ "using": "css selector", "value": css })),
+        )
+        .await
+        .ok()?;
+    found.as_array()?.first()?[ELEMENT_KEY]
+        .as_str()
+        .map(str::to_string)
+}
+
 /// Clicks the first element matching `css`, finding it again if the live panel was redrawn
-/// between finding and clicking.
+/// between finding and clicking. A click whose page is slow to load counts as done: clicking
+/// again would submit twice.
 async fn press(b: &Browser, css: &str) {
-    for _ in 0..POLL_TRIES {
-        if let Some(el) = b.find_all(css).await.into_iter().next() {
+    let deadline = Instant::now() + PATIENCE;
+    while Instant::now() < deadline {
+        if let Some(id) = element(b, css).await {
             let _ = b
                 .try_cmd(
                     Method::POST,
                     "/execute/sync",
                     Some(json!({
                         "script": "arguments[0].scrollIntoView({block: 'center', behavior: 'instant'});",
-                        "args": [{ ELEMENT_KEY: el.0 }],
+                        "args": [{ ELEMENT_KEY: id }],
                     })),
                 )
                 .await;
-            let clicked = b
+            match b
                 .try_cmd(
                     Method::POST,
-                    &format!("/element/{}/click", el.0),
+                    &format!("/element/{id}/click"),
                     Some(json!({})),
                 )
+                .await
+            {
+                Ok(_) => return,
+                Err(e) if e["error"] == "timeout" => return,
+                Err(_) => {}
+            }
+        }
+        tokio::time::sleep(POLL_INTERVAL).await;
+    }
+    panic!("could not click {css}");
+}
+
+/// Types `text` into the field `css`.
+async fn type_into(b: &Browser, css: &str, text: &str) {
+    let deadline = Instant::now() + PATIENCE;
+    while Instant::now() < deadline {
+        if let Some(id) = element(b, css).await {
+            let typed = b
+                .try_cmd(
+                    Method::POST,
+                    &format!("/element/{id}/value"),
+                    Some(json!({ "text": text })),
+                )
                 .await;
-            if clicked.is_ok() {
+            if typed.is_ok() {
                 return;
             }
         }
         tokio::time::sleep(POLL_INTERVAL).await;
     }
-    panic!("could not click {css} on {}", b.url().await);
+    panic!("could not type into {css}");
+}
+
+/// Waits until the browser's address satisfies `pred`.
+async fn wait_url(b: &Browser, what: &str, pred: impl Fn(&str) -> bool) {
+    let deadline = Instant::now() + PATIENCE;
+    let mut last = Value::Null;
+    while Instant::now() < deadline {
+        if let Some(v) = try_exec(b, "return location.href;").await {
+            if v.as_str().is_some_and(&pred) {
+                return;
+            }
+            last = v;
+        }
+        tokio::time::sleep(POLL_INTERVAL).await;
+    }
+    panic!("{what}: the browser stayed at {last}");
 }
 
 /// The text of `css` once it is drawn inside the viewport (scrolled to) with a non-zero box
 /// and `pred` holds for it.
 async fn shown(b: &Browser, css: &str, what: &str, pred: impl Fn(&str) -> bool) -> String {
     let mut last = json!(null);
-    for _ in 0..POLL_TRIES {
-        last = b
-            .exec(&format!(
+    let deadline = Instant::now() + PATIENCE;
+    while Instant::now() < deadline {
+        let got = try_exec(
+            b,
+            &format!(
                 r#"const e = document.querySelector({css:?});
                 if (!e) return null;
                 e.scrollIntoView({{block: 'center', behavior: 'instant'}});
@@ -58,13 +173,17 @@ async fn shown(b: &Browser, css: &str, what: &str, pred: impl Fn(&str) -> bool) 
                 const inside = r.width > 0 && r.height > 0 && r.left >= -1 && r.top >= -1
                   && r.right <= window.innerWidth + 1 && r.bottom <= window.innerHeight + 1;
                 return inside ? (e.innerText ?? e.textContent ?? '') : '(not drawn in the viewport)';"#
-            ))
-            .await;
-        if let Some(text) = last.as_str()
-            && text != "(not drawn in the viewport)"
-            && pred(text)
-        {
-            return text.to_string();
+            ),
+        )
+        .await;
+        if let Some(v) = got {
+            if let Some(text) = v.as_str()
+                && text != "(not drawn in the viewport)"
+                && pred(text)
+            {
+                return text.to_string();
+            }
+            last = v;
         }
         tokio::time::sleep(POLL_INTERVAL).await;
     }
@@ -72,8 +191,10 @@ async fn shown(b: &Browser, css: &str, what: &str, pred: impl Fn(&str) -> bool) 
 }
 
 async fn absent(b: &Browser, css: &str, what: &str) {
-    for _ in 0..POLL_TRIES {
-        if b.find_all(css).await.is_empty() {
+    let deadline = Instant::now() + PATIENCE;
+    while Instant::now() < deadline {
+        let script = format!("return document.querySelector({css:?}) === null;");
+        if try_exec(b, &script).await == Some(json!(true)) {
             return;
         }
         tokio::time::sleep(POLL_INTERVAL).await;
@@ -109,21 +230,21 @@ fn in_digits(ticket: &str, lang: &str) -> String {
 async fn walk_the_counter(b: &Browser, app: &TestApp, lang: &str, width: u32) {
     let base = &app.base;
     let at = |s: &str| format!("[{lang} {width}px] {s}");
-    staff_session(b, app, "operator", lang).await;
+    operator_session(b, app, lang).await;
 
     b.step(&at("walk-in: find the service by typing its Persian name"));
-    b.goto(&format!("{base}/console?counter=1")).await;
+    visit(b, &format!("{base}/console?counter=1")).await;
     let title = shown(b, "h1", &at("title"), |t| !t.is_empty()).await;
     assert!(in_language(&title, lang), "{}: {title}", at("title"));
-    b.type_into("#service-search", TYPED).await;
-    let picked = b
-        .exec(
-            "const s = document.getElementById('walk-in-service');
+    type_into(b, "#service-search", TYPED).await;
+    let picked = exec(
+        b,
+        "const s = document.getElementById('walk-in-service');
              const o = s.options[s.selectedIndex];
              const hidden = Array.prototype.filter.call(s.options, x => x.hidden).length;
              return [o.value, o.dataset.search, o.hidden, hidden];",
-        )
-        .await;
+    )
+    .await;
     assert_eq!(picked[0], "PSP-001", "{}: {picked}", at("the first match"));
     assert_eq!(picked[2], false, "{}", at("the chosen service is shown"));
     assert!(
@@ -131,7 +252,7 @@ async fn walk_the_counter(b: &Browser, app: &TestApp, lang: &str, width: u32) {
         "{}: typing filtered the list",
         at("filter")
     );
-    if !b.find_all("#outside-hours-confirm").await.is_empty() {
+    if element(b, "#outside-hours-confirm").await.is_some() {
         let warning = shown(b, "#hours-warning", &at("hours warning"), |_| true).await;
         assert!(in_language(&warning, lang), "{warning}");
         press(b, "#outside-hours-confirm").await;
@@ -141,10 +262,14 @@ async fn walk_the_counter(b: &Browser, app: &TestApp, lang: &str, width: u32) {
         t.contains("W-")
     })
     .await;
-    let href = b
-        .attr(&b.find("#print-ticket").await, "href")
-        .await
-        .expect("a print link");
+    let href = exec(
+        b,
+        "const a = document.getElementById('print-ticket'); return a ? a.getAttribute('href') : '';",
+    )
+    .await
+    .as_str()
+    .unwrap_or_default()
+    .to_string();
     let ticket = href
         .split('/')
         .find(|p| p.starts_with("W-"))
@@ -165,9 +290,9 @@ async fn walk_the_counter(b: &Browser, app: &TestApp, lang: &str, width: u32) {
     shown(b, "#thermal-issued", &at("issued"), |t| !t.is_empty()).await;
     shown(b, "#thermal-ahead", &at("people ahead"), |t| !t.is_empty()).await;
     shown(b, "#thermal-qr svg", &at("qr"), |_| true).await;
-    let layout = b
-        .exec(
-            r#"const t = document.getElementById('thermal-ticket').getBoundingClientRect();
+    let layout = exec(
+        b,
+        r#"const t = document.getElementById('thermal-ticket').getBoundingClientRect();
             const n = document.getElementById('thermal-number');
             let page = null;
             for (const sheet of document.styleSheets) {
@@ -180,8 +305,8 @@ async fn walk_the_counter(b: &Browser, app: &TestApp, lang: &str, width: u32) {
               }
             }
             return [t.width, parseFloat(getComputedStyle(n).fontSize), page, t.height];"#,
-        )
-        .await;
+    )
+    .await;
     let width_px = layout[0].as_f64().unwrap();
     // 80 mm is 302 CSS pixels.
     assert!(
@@ -218,8 +343,7 @@ async fn walk_the_counter(b: &Browser, app: &TestApp, lang: &str, width: u32) {
 
     b.step(&at("recall"));
     press(b, "#recall").await;
-    b.wait_for_url(&at("recalled"), |u| u.contains("done=recall"))
-        .await;
+    wait_url(b, &at("recalled"), |u| u.contains("done=recall")).await;
     let recalled = shown(b, "#console-notice", &at("recalled"), |t| {
         t.contains(&shown_ticket)
     })
@@ -232,14 +356,14 @@ async fn walk_the_counter(b: &Browser, app: &TestApp, lang: &str, width: u32) {
 
     b.step(&at("transfer to counter 2"));
     shown(b, "#transfer-to", &at("transfer select"), |_| true).await;
-    b.exec(
+    exec(
+        b,
         "const s = document.getElementById('transfer-to'); s.value = '2';
          s.dispatchEvent(new Event('change', {bubbles: true}));",
     )
     .await;
     press(b, "#transfer").await;
-    b.wait_for_url(&at("transferred"), |u| u.contains("done=transfer"))
-        .await;
+    wait_url(b, &at("transferred"), |u| u.contains("done=transfer")).await;
     let moved = shown(b, "#console-notice", &at("transferred"), |t| {
         t.contains(&shown_ticket)
     })
@@ -257,7 +381,7 @@ async fn walk_the_counter(b: &Browser, app: &TestApp, lang: &str, width: u32) {
     assert!(in_language(&history, lang), "{}: {history}", at("history"));
 
     b.step(&at("counter 2 calls the transferred person first"));
-    b.goto(&format!("{base}/console?counter=2")).await;
+    visit(b, &format!("{base}/console?counter=2")).await;
     press(b, "#call-next").await;
     shown(b, "#serving-ticket", &at("counter 2 serving"), |t| {
         t.contains(&shown_ticket)
@@ -281,8 +405,7 @@ async fn walk_the_counter(b: &Browser, app: &TestApp, lang: &str, width: u32) {
     .await;
     press(b, "#no-show").await;
     press(b, ".confirm-inline .confirm-yes").await;
-    b.wait_for_url(&at("no-show"), |u| u.contains("done=no-show"))
-        .await;
+    wait_url(b, &at("no-show"), |u| u.contains("done=no-show")).await;
     let gone = shown(b, "#console-notice", &at("no-show recorded"), |t| {
         !t.contains(&shown_ticket) && !t.is_empty()
     })
@@ -292,14 +415,12 @@ async fn walk_the_counter(b: &Browser, app: &TestApp, lang: &str, width: u32) {
 
     b.step(&at("pause and resume counter 2"));
     press(b, "#pause").await;
-    b.wait_for_url(&at("paused"), |u| u.contains("done=pause"))
-        .await;
+    wait_url(b, &at("paused"), |u| u.contains("done=pause")).await;
     let banner = shown(b, "#paused-banner", &at("paused"), |_| true).await;
     assert!(in_language(&banner, lang), "{banner}");
     absent(b, "#call-next", &at("no call-next while paused")).await;
     press(b, "#resume").await;
-    b.wait_for_url(&at("resumed"), |u| u.contains("done=resume"))
-        .await;
+    wait_url(b, &at("resumed"), |u| u.contains("done=resume")).await;
     shown(b, "#call-next", &at("calling again"), |_| true).await;
     absent(b, "#paused-banner", &at("the banner went")).await;
 }
@@ -314,7 +435,16 @@ async fn browser_operator_works_the_counter_at_two_widths_in_two_languages() {
     for width in [390, 1366] {
         for lang in ["fa", "en"] {
             let dir = work.path().join(lang);
-            let b = browser_at(&env, &dir, width, &app).await;
+            let (_, chrome) = crate::browser::browser_binaries().expect("the browser");
+            let b =
+                Browser::with_width(&env.driver, &chrome, &dir.join(format!("w{width}")), width)
+                    .await;
+            visit(&b, &format!("{}/login", app.base)).await;
+            assert_eq!(
+                exec(&b, "return window.innerWidth").await,
+                json!(width),
+                "the viewport's width"
+            );
             walk_the_counter(&b, &app, lang, width).await;
             b.quit().await;
         }
@@ -376,5 +506,85 @@ async fn without_script_a_no_show_is_confirmed_on_its_own_page() {
         ticket.as_str(),
         "{board}"
     );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn the_desk_shows_whose_booking_checked_in_and_warns_outside_hours() {
+    let app = TestApp::sqlite().await;
+    let operator = app.login("operator", crate::support::DEMO_PASSWORD).await;
+    let form = |path: &str, fields: &[(&str, &str)]| {
+        app.send(
+            app.client
+                .post(app.url(path))
+                .bearer_auth(&operator)
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(
+                    fields
+                        .iter()
+                        .map(|(k, v)| format!("{k}={}", crate::support::enc(v)))
+                        .collect::<Vec<_>>()
+                        .join("&"),
+                ),
+        )
+    };
+    let page = |path: String| app.send(app.client.get(app.url(&path)).bearer_auth(&operator));
+
+    let citizen = app.fresh_national_code();
+    let code = crate::queue::book_today(&app, &citizen).await;
+    let done = form(
+        "/console/check-in?lang=en",
+        &[("counter", "1"), ("code", code.as_str())],
+    )
+    .await;
+    assert_eq!(done.status, 303, "{}", done.text);
+    let to = done
+        .header("location")
+        .expect("back to the console")
+        .to_string();
+    assert!(to.contains("done=check-in"), "{to}");
+    let card = page(format!("{to}&lang=en")).await;
+    assert_eq!(card.status, 200, "{}", card.text);
+    let masked = format!("••••••{}", &citizen[6..]);
+    assert!(card.text.contains(r#"id="checked-in""#), "{}", card.text);
+    assert!(card.text.contains(&masked), "the masked national code");
+    assert!(
+        !card.text.contains(&citizen),
+        "the whole national code is not shown"
+    );
+    assert!(card.text.contains("Ordinary passport: first issue"));
+    assert!(card.text.contains("13:30–14:00"), "the slot");
+    assert!(card.text.contains(&code), "the tracking code");
+
+    // Late in the evening the office is closed: the desk warns, and gives a ticket only when
+    // the operator confirms.
+    app.clock.advance(time::Duration::hours(9));
+    let console = page("/console?counter=1&lang=en".into()).await;
+    assert!(
+        console.text.contains(r#"id="hours-warning""#),
+        "the warning"
+    );
+    let refused = form(
+        "/console/walk-in?lang=en",
+        &[("counter", "1"), ("service", "PSP-001")],
+    )
+    .await;
+    assert_eq!(refused.status, 422, "{}", refused.text);
+    assert!(
+        refused.text.contains("outside the office"),
+        "{}",
+        refused.text
+    );
+    let given = form(
+        "/console/walk-in?lang=en",
+        &[
+            ("counter", "1"),
+            ("service", "PSP-001"),
+            ("outside_hours", "confirm"),
+        ],
+    )
+    .await;
+    assert_eq!(given.status, 303, "{}", given.text);
+    assert!(given.header("location").unwrap().contains("done=walk-in"));
     app.stop().await;
 }
