@@ -482,15 +482,31 @@ pub async fn recent_moves(
     Ok(moves)
 }
 
-/// Whether `now` falls outside the office's weekly opening hours (a day it is closed, or
-/// before opening or after closing): the desk warns before giving a ticket then.
-pub fn outside_hours(office: &Office, now: OffsetDateTime) -> bool {
+/// Whether `now` falls outside the office's opening hours: a weekday it is closed, before
+/// opening or after closing, a public holiday or one of its closures. The desk warns before
+/// giving a ticket then.
+pub async fn outside_hours(
+    state: &App,
+    office: &Office,
+    now: OffsetDateTime,
+) -> Result<bool, AppError> {
+    let today = jalali_today(now);
     let local = pishkhan_domain::tehran::to_tehran(now);
     let minute = u16::from(local.hour()) * 60 + u16::from(local.minute());
-    match office.hours.day(jalali_today(now).weekday()) {
-        Some(h) => minute < h.open_min || minute >= h.close_min,
-        None => true,
+    let in_hours = match office.hours.day(today.weekday()) {
+        Some(h) => minute >= h.open_min && minute < h.close_min,
+        None => false,
+    };
+    if !in_hours {
+        return Ok(true);
     }
+    let holiday = !crate::appointments::holidays_of(state, today, today)
+        .await?
+        .is_empty();
+    let closed = !crate::appointments::closures_of(state, office.code, today, today)
+        .await?
+        .is_empty();
+    Ok(holiday || closed)
 }
 
 /// How far back the desk looks to order services by use.

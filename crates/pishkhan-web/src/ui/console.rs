@@ -681,6 +681,9 @@ async fn render_page(
         (Some("walk-in" | "check-in"), Some(ticket)) => Some(ticket.to_string()),
         _ => None,
     };
+    let outside_hours = queue::outside_hours(state.app(), &desk.office, state.now())
+        .await
+        .map_err(|e| page.fail(e))?;
     let status = if error.is_some() {
         StatusCode::UNPROCESSABLE_ENTITY
     } else {
@@ -700,7 +703,7 @@ async fn render_page(
         notice: notice(t, q),
         print_ticket,
         checked_in,
-        outside_hours: queue::outside_hours(&desk.office, state.now()),
+        outside_hours,
         error,
         pick_office: false,
         live_html,
@@ -839,7 +842,8 @@ pub async fn walk_in(
             .map_err(|e| ApiError::invalid(e.code, "service", e.message))?;
         // The desk may serve past its hours (a queue still inside at closing), but only when
         // the operator says so.
-        if queue::outside_hours(&desk.office, state.now()) && form.outside_hours != "confirm" {
+        let outside = queue::outside_hours(state.app(), &desk.office, state.now()).await?;
+        if outside && form.outside_hours != "confirm" {
             return Err(ApiError::App(AppError::Conflict {
                 code: "outside_office_hours",
                 message: "outside the office's hours; confirm to issue the ticket".into(),

@@ -556,6 +556,33 @@ async fn the_desk_shows_whose_booking_checked_in_and_warns_outside_hours() {
     assert!(card.text.contains("13:30–14:00"), "the slot");
     assert!(card.text.contains(&code), "the tracking code");
 
+    // At 13:30 on a Saturday the office is open: no warning.
+    let open = page("/console?counter=1&lang=en".into()).await;
+    assert!(!open.text.contains(r#"id="hours-warning""#), "open now");
+    // A closure today closes it, hours or not.
+    let manager = app.login("manager", crate::support::DEMO_PASSWORD).await;
+    let closure = format!(
+        "/api/v1/offices/{}/closures/1405-09-07",
+        crate::support::DEMO_OFFICE
+    );
+    let closed = app
+        .put_json(
+            &closure,
+            Some(&manager),
+            &serde_json::json!({ "name_fa": "تعمیرات", "name_en": "Repairs" }),
+        )
+        .await;
+    assert!(closed.status < 300, "{}", closed.text);
+    let console = page("/console?counter=1&lang=en".into()).await;
+    assert!(
+        console.text.contains(r#"id="hours-warning""#),
+        "closed today"
+    );
+    let reopened = app
+        .send(app.client.delete(app.url(&closure)).bearer_auth(&manager))
+        .await;
+    assert!(reopened.status < 300, "{}", reopened.text);
+
     // Late in the evening the office is closed: the desk warns, and gives a ticket only when
     // the operator confirms.
     app.clock.advance(time::Duration::hours(9));
