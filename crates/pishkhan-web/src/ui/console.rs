@@ -199,6 +199,9 @@ pub const MESSAGES: &[(&str, &str, &str)] = &[
         "Follow the queue on your phone",
     ),
     ("console_history", "رویدادهای اخیر", "Recent events"),
+    ("console_from", "از", "from"),
+    ("console_to", "به", "to"),
+    ("console_reserved_for", "برای باجه", "for counter"),
     (
         "console_history_empty",
         "هنوز رویدادی نیست.",
@@ -362,8 +365,8 @@ struct MoveRow {
     time: String,
     what: String,
     ticket: Option<String>,
-    /// "2" or "1 → 2".
-    counters: Option<String>,
+    /// "counter 2", or "from counter 1 to counter 2".
+    place: Option<String>,
 }
 
 #[derive(Template)]
@@ -445,15 +448,22 @@ pub(super) fn clock(at: time::OffsetDateTime) -> String {
 const MOVES_SHOWN: usize = 8;
 
 fn move_row(t: Tr, e: &Event) -> MoveRow {
-    let counters = match e {
-        Event::Transferred { from, to, .. } => Some(format!("{} ← {}", t.num(to.0), t.num(from.0))),
-        _ => e.counter().map(|c| t.num(c.0)),
+    let counter = |c: CounterId| format!("{} {}", t.t("console_counter"), t.num(c.0));
+    let place = match e {
+        Event::Transferred { from, to, .. } => Some(format!(
+            "{} {} {} {}",
+            t.t("console_from"),
+            counter(*from),
+            t.t("console_to"),
+            counter(*to)
+        )),
+        _ => e.counter().map(counter),
     };
     MoveRow {
         time: e.at().map(|at| t.num(clock(at))).unwrap_or_default(),
         what: t.t(format!("event_{}", e.kind())),
         ticket: e.ticket().map(|tk| t.num(tk)),
-        counters,
+        place,
     }
 }
 

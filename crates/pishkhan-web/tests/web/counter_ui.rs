@@ -157,6 +157,42 @@ async fn wait_url(b: &Browser, what: &str, pred: impl Fn(&str) -> bool) {
     panic!("{what}: the browser stayed at {last}");
 }
 
+/// Presses a button that posts a desk action, and waits for the console to come back with
+/// `done=<done>` in its address. A click lost because the live panel was redrawn at that very
+/// instant (the page stayed, loaded, with the button still on it) is pressed again; a click
+/// whose page is still loading is not, as that would post twice.
+async fn submit(b: &Browser, css: &str, what: &str, done: &str) {
+    let want = format!("done={done}");
+    let deadline = Instant::now() + PATIENCE;
+    let before = exec(b, "return location.href;").await;
+    loop {
+        press(b, css).await;
+        let attempt = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < attempt {
+            if let Some(url) = try_exec(b, "return location.href;").await
+                && url.as_str().is_some_and(|u| u.contains(&want))
+            {
+                return;
+            }
+            tokio::time::sleep(POLL_INTERVAL).await;
+        }
+        let script = format!(
+            "return [document.readyState, location.href, document.querySelector({css:?}) !== null];"
+        );
+        let lost = try_exec(b, &script)
+            .await
+            .is_some_and(|v| v[0] == "complete" && v[1] == before && v[2] == true);
+        assert!(
+            Instant::now() < deadline,
+            "{what}: never came back with {want}"
+        );
+        if !lost {
+            wait_url(b, what, |u| u.contains(&want)).await;
+            return;
+        }
+    }
+}
+
 /// The text of `css` once it is drawn inside the viewport (scrolled to) with a non-zero box
 /// and `pred` holds for it.
 async fn shown(b: &Browser, css: &str, what: &str, pred: impl Fn(&str) -> bool) -> String {
@@ -257,7 +293,13 @@ async fn walk_the_counter(b: &Browser, app: &TestApp, lang: &str, width: u32) {
         assert!(in_language(&warning, lang), "{warning}");
         press(b, "#outside-hours-confirm").await;
     }
-    press(b, "#walk-in-form button[type=submit]").await;
+    submit(
+        b,
+        "#walk-in-form button[type=submit]",
+        &at("walk-in"),
+        "walk-in",
+    )
+    .await;
     let notice = shown(b, "#console-notice", &at("walk-in issued"), |t| {
         t.contains("W-")
     })
@@ -334,7 +376,7 @@ async fn walk_the_counter(b: &Browser, app: &TestApp, lang: &str, width: u32) {
     press(b, "#ticket-back").await;
 
     b.step(&at("call next: the button is gone while serving"));
-    press(b, "#call-next").await;
+    submit(b, "#call-next", &at("call next"), "call").await;
     shown(b, "#serving-ticket", &at("serving"), |t| {
         t.contains(&shown_ticket)
     })
@@ -342,8 +384,7 @@ async fn walk_the_counter(b: &Browser, app: &TestApp, lang: &str, width: u32) {
     absent(b, "#call-next", &at("no call-next while serving")).await;
 
     b.step(&at("recall"));
-    press(b, "#recall").await;
-    wait_url(b, &at("recalled"), |u| u.contains("done=recall")).await;
+    submit(b, "#recall", &at("recalled"), "recall").await;
     let recalled = shown(b, "#console-notice", &at("recalled"), |t| {
         t.contains(&shown_ticket)
     })
@@ -362,8 +403,7 @@ async fn walk_the_counter(b: &Browser, app: &TestApp, lang: &str, width: u32) {
          s.dispatchEvent(new Event('change', {bubbles: true}));",
     )
     .await;
-    press(b, "#transfer").await;
-    wait_url(b, &at("transferred"), |u| u.contains("done=transfer")).await;
+    submit(b, "#transfer", &at("transferred"), "transfer").await;
     let moved = shown(b, "#console-notice", &at("transferred"), |t| {
         t.contains(&shown_ticket)
     })
@@ -377,12 +417,19 @@ async fn walk_the_counter(b: &Browser, app: &TestApp, lang: &str, width: u32) {
         |_| true,
     )
     .await;
-    let history = shown(b, "#moves", &at("history"), |t| t.contains(&shown_ticket)).await;
+    let moved_words = match lang {
+        "fa" => "از باجه ۱ به باجه ۲",
+        _ => "from Counter 1 to Counter 2",
+    };
+    let history = shown(b, "#moves", &at("history"), |t| {
+        t.contains(&shown_ticket) && t.contains(moved_words)
+    })
+    .await;
     assert!(in_language(&history, lang), "{}: {history}", at("history"));
 
     b.step(&at("counter 2 calls the transferred person first"));
     visit(b, &format!("{base}/console?counter=2")).await;
-    press(b, "#call-next").await;
+    submit(b, "#call-next", &at("call next"), "call").await;
     shown(b, "#serving-ticket", &at("counter 2 serving"), |t| {
         t.contains(&shown_ticket)
     })
@@ -404,8 +451,7 @@ async fn walk_the_counter(b: &Browser, app: &TestApp, lang: &str, width: u32) {
     })
     .await;
     press(b, "#no-show").await;
-    press(b, ".confirm-inline .confirm-yes").await;
-    wait_url(b, &at("no-show"), |u| u.contains("done=no-show")).await;
+    submit(b, ".confirm-inline .confirm-yes", &at("no-show"), "no-show").await;
     let gone = shown(b, "#console-notice", &at("no-show recorded"), |t| {
         !t.contains(&shown_ticket) && !t.is_empty()
     })
@@ -414,13 +460,11 @@ async fn walk_the_counter(b: &Browser, app: &TestApp, lang: &str, width: u32) {
     shown(b, "#call-next", &at("counter 2 free"), |_| true).await;
 
     b.step(&at("pause and resume counter 2"));
-    press(b, "#pause").await;
-    wait_url(b, &at("paused"), |u| u.contains("done=pause")).await;
+    submit(b, "#pause", &at("paused"), "pause").await;
     let banner = shown(b, "#paused-banner", &at("paused"), |_| true).await;
     assert!(in_language(&banner, lang), "{banner}");
     absent(b, "#call-next", &at("no call-next while paused")).await;
-    press(b, "#resume").await;
-    wait_url(b, &at("resumed"), |u| u.contains("done=resume")).await;
+    submit(b, "#resume", &at("resumed"), "resume").await;
     shown(b, "#call-next", &at("calling again"), |_| true).await;
     absent(b, "#paused-banner", &at("the banner went")).await;
 }
