@@ -19,6 +19,7 @@
 pub mod accounts;
 pub mod appointments;
 mod caller;
+pub mod catalogue;
 pub mod citizens;
 mod client_address;
 mod clock;
@@ -32,6 +33,7 @@ pub mod indexation;
 pub mod inquiry_limits;
 mod limit_table;
 pub mod login_limiter;
+pub mod office_finder;
 pub mod offices;
 pub mod once_only;
 pub mod otp_limiter;
@@ -130,6 +132,8 @@ struct Inner {
         std::sync::Mutex<std::collections::HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
     /// Resolved sessions, so a live one costs no database read per request.
     sessions: session_cache::SessionCache,
+    /// The catalogue ranked by last month's bookings, for service searches.
+    catalogue: catalogue::CatalogueCache,
 }
 
 impl App {
@@ -155,6 +159,7 @@ impl App {
                 inquiry_limits: limits_for_inquiries,
                 release_closes: std::sync::Mutex::default(),
                 sessions,
+                catalogue: catalogue::CatalogueCache::default(),
             }),
         };
         // Outside a runtime no poll ever vouches for the cache, so every session is read
@@ -209,6 +214,10 @@ impl App {
     pub(crate) fn queue_changed(&self, office: u32) {
         // No subscriber is fine: nobody is watching that board.
         let _ = self.inner.queue_changes.send(office);
+    }
+
+    pub(crate) fn inner_catalogue(&self) -> &catalogue::CatalogueCache {
+        &self.inner.catalogue
     }
 
     pub(crate) fn refs(&self) -> &refcache::RefCache {

@@ -47,12 +47,28 @@ pub struct SlotMatch {
     pub available: u32,
 }
 
-fn haversine_km(lat1: f64, lon1: f64, lat2: f64, lon2: f64) -> f64 {
+/// Great-circle distance in kilometres.
+pub(crate) fn haversine_km(lat1: f64, lon1: f64, lat2: f64, lon2: f64) -> f64 {
     let (p1, p2) = (lat1.to_radians(), lat2.to_radians());
     let dp = (lat2 - lat1).to_radians();
     let dl = (lon2 - lon1).to_radians();
     let a = (dp / 2.0).sin().powi(2) + p1.cos() * p2.cos() * (dl / 2.0).sin().powi(2);
     6371.0 * 2.0 * a.sqrt().asin()
+}
+
+/// A position from both or neither of latitude and longitude, in degrees.
+pub(crate) fn position(lat: Option<f64>, lon: Option<f64>) -> Result<Option<(f64, f64)>, AppError> {
+    match (lat, lon) {
+        (Some(a), Some(o)) if (-90.0..=90.0).contains(&a) && (-180.0..=180.0).contains(&o) => {
+            Ok(Some((a, o)))
+        }
+        (None, None) => Ok(None),
+        _ => Err(AppError::invalid(
+            "invalid_position",
+            "lat",
+            "give both lat and lon, in degrees",
+        )),
+    }
 }
 
 /// Offices with a free slot for `service`, nearest first then earliest (earliest alone
@@ -62,19 +78,7 @@ pub async fn slots(
     service: &Service,
     search: &SlotSearch,
 ) -> Result<Vec<SlotMatch>, AppError> {
-    let here = match (search.lat, search.lon) {
-        (Some(a), Some(o)) if (-90.0..=90.0).contains(&a) && (-180.0..=180.0).contains(&o) => {
-            Some((a, o))
-        }
-        (None, None) => None,
-        _ => {
-            return Err(AppError::invalid(
-                "invalid_position",
-                "lat",
-                "give both lat and lon, in degrees",
-            ));
-        }
-    };
+    let here = position(search.lat, search.lon)?;
     let province = search.province;
     if province.is_some_and(|p| !(1..=31).contains(&p)) {
         return Err(AppError::invalid("invalid_province", "province", "1 to 31"));

@@ -1,5 +1,7 @@
 //! What people see: estimated waits, the line, the TV display, and the day's figures.
 
+use std::collections::BTreeMap;
+
 use pishkhan_domain::model::ServiceCode;
 use time::{Duration, OffsetDateTime};
 
@@ -21,7 +23,7 @@ pub struct LineEntry {
     pub estimated_wait: Option<Duration>,
 }
 
-/// A counter and the ticket it is serving.
+/// A counter and a ticket it called: the one it is serving, or one of the latest calls.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NowServing {
     pub counter: CounterId,
@@ -29,6 +31,10 @@ pub struct NowServing {
     /// The latest call or recall, so the TV can highlight a fresh call.
     pub called_at: OffsetDateTime,
 }
+
+/// How many of the latest calls the TV lists: a person who looked away for a few calls still
+/// finds their number, and six rows stay readable from across a waiting room.
+const RECENT_CALLS: usize = 6;
 
 /// The office's TV page. Numbers are plain; the page shows them in Persian digits.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -40,6 +46,13 @@ pub struct DisplayBoard {
     pub next_up: Vec<Ticket>,
     /// Everyone waiting, including those not listed in `next_up`.
     pub waiting_count: u32,
+    /// The latest calls and recalls of the day, newest first (at most six), whether or not
+    /// the ticket is still at its counter. A recall moves its ticket back to the top, so the
+    /// TV announces it again.
+    pub recent_calls: Vec<NowServing>,
+    /// How many wait for each service, by service code; only services someone waits for.
+    /// The counts add up to `waiting_count`.
+    pub waiting_by_service: Vec<(ServiceCode, u32)>,
 }
 
 /// The day's figures of one office, for compliance and the national dashboard.
@@ -197,6 +210,10 @@ impl Queue {
             })
             .collect();
         let line = self.line(now);
+        let mut by_service: BTreeMap<&ServiceCode, u32> = BTreeMap::new();
+        for e in &line {
+            *by_service.entry(&e.service).or_default() += 1;
+        }
         DisplayBoard {
             now_serving,
             waiting_count: u32::try_from(line.len()).unwrap_or(u32::MAX),
@@ -205,7 +222,35 @@ impl Queue {
                 .take(usize::from(self.config.display_next_up))
                 .map(|e| e.ticket)
                 .collect(),
+            recent_calls: self.recent_calls(),
+            waiting_by_service: by_service
+                .into_iter()
+                .map(|(s, n)| (s.clone(), n))
+                .collect(),
         }
+    }
+
+    /// The latest calls, newest first. Calls at the same instant (two counters at once) come
+    /// higher ticket first, which is the later issued of the same kind.
+    fn recent_calls(&self) -> Vec<NowServing> {
+        let mut calls: Vec<NowServing> = self
+            .tickets
+            .values()
+            .filter_map(|t| {
+                Some(NowServing {
+                    counter: t.counter?,
+                    ticket: t.ticket,
+                    called_at: t.last_called_at?,
+                })
+            })
+            .collect();
+        calls.sort_by(|a, b| {
+            b.called_at
+                .cmp(&a.called_at)
+                .then_with(|| b.ticket.cmp(&a.ticket))
+        });
+        calls.truncate(RECENT_CALLS);
+        calls
     }
 
     /// The day's figures so far, computed from the applied events alone (the configuration
@@ -269,5 +314,145 @@ impl Queue {
         let visits = booked + f.walk_ins;
         f.booked_share = (visits > 0).then(|| f64::from(booked) / f64::from(visits));
         f
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use pishkhan_domain::JalaliDate;
+    use pishkhan_domain::model::{OfficeCode, ServiceCode};
+    use pishkhan_domain::schedule::tehran_instant;
+    use time::OffsetDateTime;
+
+    use crate::{CounterId, Event, NowServing, Queue, QueueConfig, QueueError, Ticket};
+
+    fn t(h: u16, m: u16) -> OffsetDateTime {
+        tehran_instant(JalaliDate::new(1404, 8, 10).unwrap(), h * 60 + m)
+    }
+
+    fn svc(code: &str) -> ServiceCode {
+        ServiceCode::parse(code).unwrap()
+    }
+
+    fn queue(counters: u16) -> Queue {
+        Queue::new(
+            OfficeCode::from_u32(12_345_678).unwrap(),
+            JalaliDate::new(1404, 8, 10).unwrap(),
+            QueueConfig::with_counters(counters),
+        )
+        .unwrap()
+    }
+
+    fn run(q: &mut Queue, r: Result<Vec<Event>, QueueError>) {
+        q.apply_all(&r.unwrap()).unwrap();
+    }
+
+    fn call(counter: u16, ticket: &str, at: OffsetDateTime) -> NowServing {
+        NowServing {
+            counter: CounterId(counter),
+            ticket: Ticket::parse(ticket).unwrap(),
+            called_at: at,
+        }
+    }
+
+    #[test]
+    fn recent_calls_are_newest_first_and_keep_finished_tickets() {
+        let mut q = queue(2);
+        assert!(q.display(t(9, 0)).recent_calls.is_empty());
+        for m in 0..3 {
+            let walk = q.walk_in(&svc("PSP-001"), None, t(9, m));
+            run(&mut q, walk);
+        }
+        let first = q.call_next(CounterId(1), t(9, 5));
+        run(&mut q, first); // W-001 at counter 1
+        let second = q.call_next(CounterId(2), t(9, 6));
+        run(&mut q, second); // W-002 at counter 2
+        let done = q.complete(Ticket::walk_in(1), t(9, 7));
+        run(&mut q, done);
+        let third = q.call_next(CounterId(1), t(9, 8));
+        run(&mut q, third); // W-003 at counter 1
+
+        let board = q.display(t(9, 9));
+        assert_eq!(
+            board.recent_calls,
+            vec![
+                call(1, "W-003", t(9, 8)),
+                call(2, "W-002", t(9, 6)),
+                // Completed, but still listed: its citizen may have looked away.
+                call(1, "W-001", t(9, 5)),
+            ]
+        );
+        // Only the counters busy now are "now serving".
+        assert_eq!(board.now_serving.len(), 2);
+    }
+
+    #[test]
+    fn a_recall_moves_its_ticket_to_the_top_again() {
+        let mut q = queue(2);
+        for m in 0..2 {
+            let walk = q.walk_in(&svc("PSP-001"), None, t(9, m));
+            run(&mut q, walk);
+        }
+        let a = q.call_next(CounterId(2), t(9, 5));
+        run(&mut q, a); // W-001 at counter 2
+        let b = q.call_next(CounterId(1), t(9, 6));
+        run(&mut q, b); // W-002 at counter 1
+        let recall = q.recall(CounterId(2), t(9, 7));
+        run(&mut q, recall);
+        assert_eq!(
+            q.display(t(9, 8)).recent_calls,
+            vec![call(2, "W-001", t(9, 7)), call(1, "W-002", t(9, 6))]
+        );
+    }
+
+    #[test]
+    fn recent_calls_hold_the_latest_six() {
+        let mut q = queue(1);
+        for m in 0..8 {
+            let walk = q.walk_in(&svc("PSP-001"), None, t(9, m));
+            run(&mut q, walk);
+        }
+        for m in 0..8 {
+            let called = q.call_next(CounterId(1), t(10, m));
+            run(&mut q, called);
+            let done = q.complete(Ticket::walk_in(m + 1), t(10, m));
+            run(&mut q, done);
+        }
+        let recent: Vec<String> = q
+            .display(t(11, 0))
+            .recent_calls
+            .iter()
+            .map(|c| c.ticket.to_string())
+            .collect();
+        assert_eq!(
+            recent,
+            ["W-008", "W-007", "W-006", "W-005", "W-004", "W-003"]
+        );
+    }
+
+    #[test]
+    fn waiting_is_counted_per_service_and_adds_up() {
+        let mut q = queue(2);
+        for (m, code) in ["PSP-001", "VEH-002", "PSP-001", "TAX-003", "PSP-001"]
+            .into_iter()
+            .enumerate()
+        {
+            let walk = q.walk_in(&svc(code), None, t(9, m as u16));
+            run(&mut q, walk);
+        }
+        let called = q.call_next(CounterId(1), t(9, 10));
+        run(&mut q, called); // W-001, a PSP-001 ticket, leaves the line
+        let board = q.display(t(9, 11));
+        assert_eq!(
+            board.waiting_by_service,
+            vec![
+                (svc("PSP-001"), 2),
+                (svc("TAX-003"), 1),
+                (svc("VEH-002"), 1)
+            ]
+        );
+        let total: u32 = board.waiting_by_service.iter().map(|(_, n)| n).sum();
+        assert_eq!(total, board.waiting_count);
+        assert!(queue(1).display(t(9, 0)).waiting_by_service.is_empty());
     }
 }

@@ -43,7 +43,12 @@
     var base = {
       textStyle: { fontFamily: font },
       tooltip: { trigger: spec.kind === 'pie' ? 'item' : 'axis', valueFormatter: number },
-      legend: { top: 0, type: 'scroll' },
+      // A long legend pages; its page count ("1/2") in the page's digits too.
+      legend: {
+        top: 0,
+        type: 'scroll',
+        pageFormatter: function (p) { return number(p.current) + '/' + number(p.total); }
+      },
       animation: false
     };
     if (spec.kind === 'pie') {

@@ -406,7 +406,7 @@ const MESSAGES: &[(&str, &str, &str)] = &[
     ("actor", "انجام‌دهنده", "Actor"),
     ("action", "کنش", "Action"),
     ("target", "موضوع", "Target"),
-    ("ip", "نشانی IP", "IP address"),
+    ("ip", "نشانی آی‌پی", "IP address"),
     ("request_id", "شناسه درخواست", "Request id"),
     ("filter", "پالایش", "Filter"),
     (
@@ -477,18 +477,13 @@ const MESSAGES: &[(&str, &str, &str)] = &[
         "Text may not hold control characters (such as a line break in a name, or a null); type it again.",
     ),
     ("back_home", "بازگشت به صفحه اصلی", "Back to the start page"),
-    ("api_docs", "مستندات API", "API documentation"),
+    ("api_docs", "مستندات رابط برنامه‌نویسی", "API documentation"),
     ("your_office", "دفتر شما", "Your office"),
     ("display_title", "صف نوبت‌دهی", "Queue"),
     ("now_serving", "در حال خدمت", "Now serving"),
     ("counter", "باجه", "Counter"),
     ("next_up", "نفرات بعدی", "Next"),
     ("waiting", "در انتظار", "Waiting"),
-    (
-        "display_empty",
-        "فعلاً کسی فراخوانده نشده است",
-        "Nobody has been called yet",
-    ),
     (
         "footer_note",
         "تاریخ‌ها به تقویم هجری خورشیدی و به وقت تهران است.",
@@ -1391,6 +1386,28 @@ const NAMES: &[(&str, &str, &str)] = &[
     ("target_staff", "کارمند", "Staff member"),
     ("target_office", "دفتر", "Office"),
     ("target_citizen", "شهروند", "Citizen"),
+    ("target_booking", "نوبت", "Booking"),
+    ("target_payment", "پرداخت", "Payment"),
+    ("target_report", "گزارش", "Report"),
+    ("target_verification", "احراز هویت", "Identity check"),
+    ("target_cpi", "سری شاخص قیمت", "Price index series"),
+    ("target_run", "محاسبه تعرفه", "Tariff run"),
+    ("target_tariff", "تعرفه", "Tariff"),
+    ("target_tariffs", "تعرفه‌ها", "Tariffs"),
+    ("target_queue", "صف دفتر", "Queue of office"),
+    ("target_holiday", "تعطیلی", "Holiday"),
+    ("target_settlement", "تسویه", "Settlement"),
+    ("target_reconciliation", "مغایرت‌گیری", "Reconciliation"),
+    ("target_payee", "حساب ذی‌نفع", "Payee account"),
+    ("target_survey", "نظرسنجی", "Survey"),
+    ("target_release", "عرضه نوبت", "Release"),
+    (
+        "target_compliance_run",
+        "اجرای قواعد نظارت",
+        "Run of the compliance rules",
+    ),
+    ("target_compliance_rules", "قواعد نظارت", "Compliance rules"),
+    ("target_nation", "داده‌های کشور", "The nation's data"),
     ("audit_auth.login", "ورود کارمند", "Staff sign-in"),
     ("audit_auth.login_failed", "ورود ناموفق", "Failed sign-in"),
     ("audit_auth.logout", "خروج کارمند", "Staff sign-out"),
@@ -1495,6 +1512,36 @@ const NAMES: &[(&str, &str, &str)] = &[
         "Data-access view opened",
     ),
     ("audit_survey.answer", "پاسخ نظرسنجی", "Survey answered"),
+    (
+        "audit_compliance.manage",
+        "اقدام نظارتی",
+        "Compliance action",
+    ),
+    (
+        "audit_compliance.request",
+        "درخواست دفتر به ناظر",
+        "Office's request",
+    ),
+    (
+        "audit_compliance.view",
+        "دیدن پرونده نظارت",
+        "Compliance record viewed",
+    ),
+    (
+        "audit_payee.account",
+        "تغییر حساب ذی‌نفع",
+        "Payee account changed",
+    ),
+    ("audit_payment.online", "پرداخت برخط", "Online payment"),
+    ("audit_payment.refund", "بازپرداخت", "Refund"),
+    ("audit_payment.take", "دریافت پرداخت", "Payment taken"),
+    ("audit_payment.view", "دیدن پرداخت", "Payment viewed"),
+    (
+        "audit_settlement.manage",
+        "تسویه و مغایرت‌گیری",
+        "Settlement",
+    ),
+    ("audit_tariff.publish", "انتشار تعرفه", "Tariff published"),
 ];
 
 /// The audit actions the log's filter offers, in the order shown.
@@ -1534,6 +1581,17 @@ pub const AUDIT_ACTIONS: &[&str] = &[
     "report.answer",
     "demo.load",
     "reference.seed",
+    "payment.take",
+    "payment.online",
+    "payment.refund",
+    "payment.view",
+    "settlement.manage",
+    "payee.account",
+    "tariff.publish",
+    "compliance.manage",
+    "compliance.request",
+    "compliance.view",
+    "compliance.dismissal",
 ];
 
 /// Codes whose text says what is wrong but not with what, so the field's name goes first.
@@ -1601,12 +1659,14 @@ impl Tr {
             .iter()
             .chain(crate::ui::citizen::MESSAGES.iter())
             .chain(crate::ui::console::MESSAGES.iter())
+            .chain(crate::ui::display::MESSAGES.iter())
             .chain(crate::ui::survey::MESSAGES.iter())
             .chain(crate::ui::identity::MESSAGES.iter())
             .chain(crate::ui::payments::MESSAGES.iter())
             .chain(crate::ui::settlements::MESSAGES.iter())
             .chain(crate::ui::compliance::MESSAGES.iter())
             .chain(crate::ui::manage::MESSAGES.iter())
+            .chain(crate::ui::catalogue::MESSAGES.iter())
             .chain(REPORTS.iter())
             .chain(crate::ui::dashboard::MESSAGES.iter())
             .chain(PROBLEMS.iter())
@@ -1734,6 +1794,17 @@ impl Tr {
 
     pub fn code(&self) -> &'static str {
         self.lang.code()
+    }
+
+    /// The language of a text the page did not write (a person's name, a citizen's words):
+    /// Persian when it has a Persian letter, else English. For its element's `lang`, so that
+    /// a Persian name on an English page is read as Persian.
+    pub fn lang_of(&self, text: impl AsRef<str>) -> &'static str {
+        let persian = text
+            .as_ref()
+            .chars()
+            .any(|c| ('\u{0621}'..='\u{06FF}').contains(&c));
+        if persian { "fa" } else { "en" }
     }
 
     pub fn dir(&self) -> &'static str {

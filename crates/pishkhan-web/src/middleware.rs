@@ -223,11 +223,11 @@ async fn metrics(
     ))
 }
 
-pub async fn not_found(uri: axum::http::Uri) -> Response {
-    if uri.path().starts_with("/api/") {
+pub async fn not_found(parts: axum::http::request::Parts) -> Response {
+    if parts.uri.path().starts_with("/api/") {
         ApiError::App(AppError::NotFound("route")).into_response()
     } else {
-        crate::ui::not_found_page(&uri).into_response()
+        crate::ui::not_found_page(&parts).into_response()
     }
 }
 

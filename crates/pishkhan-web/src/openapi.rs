@@ -53,7 +53,7 @@ use crate::api::{
         bookings::SlotOut, bookings::DayOut, bookings::AvailabilityOut, bookings::BookingIn,
         bookings::BookingOut, bookings::ScheduleIo, bookings::NamedDayIn, bookings::RescheduleIn,
         citizen::CitizenCodeIn, citizen::CodeOut, citizen::CitizenLoginIn, citizen::CitizenLoginOut,
-        queue::QueueOut, queue::LineEntryOut, queue::NowServingOut, queue::TicketOut, queue::CheckInIn, queue::WalkInIn, queue::CallIn, queue::TransferIn,
+        queue::QueueOut, queue::LineEntryOut, queue::NowServingOut, queue::RecentCallOut, queue::ServiceWaitingOut, queue::TicketOut, queue::CheckInIn, queue::WalkInIn, queue::CallIn, queue::TransferIn,
         figures::FiguresOut, figures::FiguresRowOut, figures::FiguresList,
         crate::api::releases::ReleaseIn, crate::api::releases::ReleaseOfficeIn,
         crate::api::releases::ReleaseOut, crate::api::releases::ReleaseOfficeOut,

@@ -37,6 +37,11 @@ const ASSETS: &[Asset] = &[
         body: include_bytes!("../assets/display.js"),
     },
     Asset {
+        name: "chime.wav",
+        content_type: "audio/wav",
+        body: include_bytes!("../assets/chime.wav"),
+    },
+    Asset {
         name: "charts.js",
         content_type: "text/javascript; charset=utf-8",
         body: include_bytes!("../assets/charts.js"),

@@ -38,6 +38,23 @@ pub struct NowServingOut {
     pub ticket: String,
 }
 
+/// A call or recall the TV announces.
+#[derive(Serialize, ToSchema)]
+pub struct RecentCallOut {
+    pub ticket: String,
+    pub counter: u16,
+    /// The latest call or recall of the ticket (RFC 3339). A recall gives a newer time, so a
+    /// board that remembers the newest call it announced announces the recall too.
+    pub called_at: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ServiceWaitingOut {
+    /// The service's catalogue code, such as PSP-001.
+    pub service: String,
+    pub waiting: u32,
+}
+
 #[derive(Serialize, ToSchema)]
 pub struct QueueOut {
     /// Jalali day, YYYY-MM-DD.
@@ -46,6 +63,11 @@ pub struct QueueOut {
     pub next_up: Vec<String>,
     pub waiting: u32,
     pub line: Vec<LineEntryOut>,
+    /// The day's latest calls and recalls, newest first (at most six), whether or not the
+    /// ticket is still at its counter.
+    pub recent_calls: Vec<RecentCallOut>,
+    /// How many wait for each service, by service code; only services someone waits for.
+    pub waiting_by_service: Vec<ServiceWaitingOut>,
     /// Counters on a break, by number: they call nobody until resumed.
     pub paused_counters: Vec<u16>,
 }
@@ -72,6 +94,26 @@ fn view(queue: &Queue, now: OffsetDateTime) -> QueueOut {
                 service: l.service.to_string(),
                 priority: l.priority.map(|p| p.as_str().to_string()),
                 estimated_wait_s: l.estimated_wait.map(|d| d.whole_seconds()),
+            })
+            .collect(),
+        recent_calls: board
+            .recent_calls
+            .iter()
+            .map(|c| RecentCallOut {
+                ticket: c.ticket.to_string(),
+                counter: c.counter.0,
+                called_at: c
+                    .called_at
+                    .format(&time::format_description::well_known::Rfc3339)
+                    .unwrap_or_default(),
+            })
+            .collect(),
+        waiting_by_service: board
+            .waiting_by_service
+            .iter()
+            .map(|(service, waiting)| ServiceWaitingOut {
+                service: service.to_string(),
+                waiting: *waiting,
             })
             .collect(),
         paused_counters: queue.paused_counters().iter().map(|c| c.0).collect(),
@@ -377,7 +419,7 @@ async fn board_json(state: &AppState, office: &Office) -> String {
 /// change. One connection per TV; no polling.
 #[utoipa::path(get, path = "/api/v1/offices/{code}/queue/stream", tag = "queue",
     params(("code" = String, Path, description = "8-digit office code", pattern = r"^[0-9]{8}$")),
-    responses((status = 200, description = "text/event-stream of `board` events, each a QueueOut"),
+    responses((status = 200, description = "text/event-stream of `board` events, each a QueueOut; its `recent_calls` (newest first) tell the TV what to announce, a recall included, and `waiting_by_service` what to count per service"),
         (status = 503, body = ProblemOut, content_type = "application/problem+json")))]
 pub async fn stream(
     State(state): State<AppState>,

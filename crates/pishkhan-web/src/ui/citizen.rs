@@ -16,11 +16,11 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use pishkhan_domain::JalaliDate;
-use pishkhan_domain::model::{Channel, Office, OfficeCode, Service, ServiceCode};
-use pishkhan_domain::schedule::{BookingStatus, ClosedReason, TrackingCode};
+use pishkhan_domain::model::OfficeCode;
+use pishkhan_domain::schedule::{BookingStatus, TrackingCode};
 use pishkhan_domain::tehran::{jalali_today, to_tehran};
 use pishkhan_domain::{Mobile, NationalCode};
-use pishkhan_store::{OfficeFilter, PageRequest, ServiceFilter, StoreError};
+use pishkhan_store::PageRequest;
 use serde::Deserialize;
 
 use super::{Chrome, UiError, render, set_cookie};
@@ -29,14 +29,11 @@ use crate::auth::{self, Caller, Citizen, constant_time_eq};
 use crate::error::ApiError;
 use crate::extract::{ApiForm, ApiQuery, Ctx};
 use crate::i18n::Tr;
-use pishkhan_app::appointments::{self, BookingRequest};
+use pishkhan_app::appointments;
 use pishkhan_app::{AppError, citizens};
 
 pub const CITIZEN_COOKIE: &str = "pishkhan_citizen";
 pub const CITIZEN_CSRF_COOKIE: &str = "pishkhan_citizen_csrf";
-
-/// Days of slots shown at once.
-const DAYS_PER_PAGE: i64 = 7;
 
 /// UI strings of the citizen pages: (key, Persian, English).
 pub const MESSAGES: &[(&str, &str, &str)] = &[
@@ -267,19 +264,161 @@ pub const MESSAGES: &[(&str, &str, &str)] = &[
         "This appointment can no longer be moved.",
     ),
     ("c_failed", "درخواست انجام نشد.", "The request failed."),
+    // The booking steps, the review, the booking's own page and the cancel question.
+    ("c_steps", "مراحل گرفتن نوبت", "Booking steps"),
+    ("c_step_service", "خدمت", "Service"),
+    ("c_step_office", "دفتر", "Office"),
+    ("c_step_time", "زمان", "Time"),
+    ("c_step_check", "بررسی و تأیید", "Check and confirm"),
+    (
+        "c_which_service",
+        "چه خدمتی لازم دارید؟",
+        "Which service do you need?",
+    ),
+    (
+        "c_service_placeholder",
+        "مثلاً گذرنامه یا کارت ملی",
+        "For example passport or ID card",
+    ),
+    ("c_most_used", "پرکاربردترین خدمات", "Most used services"),
+    ("c_change", "تغییر", "Change"),
+    ("c_which_office", "کدام دفتر؟", "Which office?"),
+    ("c_place", "شهر یا نام دفتر", "City or office name"),
+    ("c_place_placeholder", "مثلاً تبریز", "For example Tabriz"),
+    ("c_near_me", "نزدیک‌ترین دفترها به من", "Offices near me"),
+    (
+        "c_near_me_failed",
+        "موقعیت شما در دسترس نیست؛ نام شهر را بنویسید.",
+        "Your location is not available; type a city instead.",
+    ),
+    (
+        "c_offices_found",
+        "{n} دفتر — صفحهٔ {page} از {pages}",
+        "{n} offices — page {page} of {pages}",
+    ),
+    ("c_km", "کیلومتر", "km"),
+    ("c_other_office", "دفتر دیگر", "Another office"),
+    (
+        "c_closed_suspended",
+        "فعالیت این دفتر به دستور ناظر تعلیق شده است و تا رفع تعلیق نوبت نمی‌پذیرد.",
+        "The regulator has suspended this office; it takes no bookings until it is reinstated.",
+    ),
+    (
+        "c_closed_revoked",
+        "مجوز این دفتر لغو شده است و نوبت نمی‌پذیرد.",
+        "This office's licence was revoked; it takes no bookings.",
+    ),
+    (
+        "c_nearest_open",
+        "نزدیک‌ترین دفترهای فعال",
+        "The nearest open offices",
+    ),
+    ("c_bring", "مدارک لازم", "What to bring"),
+    ("c_bring_id_card", "اصل کارت ملی", "Your national ID card"),
+    (
+        "c_bring_id_only",
+        "فقط اصل کارت ملی",
+        "Only your national ID card",
+    ),
+    ("c_review_title", "بررسی و تأیید نوبت", "Check your booking"),
+    (
+        "c_review_sub",
+        "نوبت هنوز ثبت نشده است. موارد زیر را بررسی کنید و سپس تأیید کنید.",
+        "Nothing is booked yet. Check the details below, then confirm.",
+    ),
+    ("c_takes_about", "حدود", "about"),
+    (
+        "c_we_check",
+        "استعلام‌هایی که دفتر انجام می‌دهد",
+        "What the office will check",
+    ),
+    (
+        "c_fee_paid_at",
+        "در دفتر یا پیش از آن به‌صورت برخط پرداخت می‌شود.",
+        "Paid at the office, or online before you go.",
+    ),
+    ("c_booked_for", "نوبت برای", "Booked for"),
+    (
+        "c_review_sms",
+        "پس از تأیید، کد پیگیری به شماره همراه شما پیامک می‌شود.",
+        "Once you confirm, the tracking code is texted to your mobile.",
+    ),
+    ("c_confirm_booking", "تأیید و ثبت نوبت", "Confirm and book"),
+    ("c_choose_other_time", "زمان دیگر", "Choose another time"),
+    (
+        "c_pick_again",
+        "زمان انتخاب‌شده خوانا نبود؛ دوباره انتخاب کنید.",
+        "The chosen time could not be read; please choose again.",
+    ),
+    (
+        "c_slot_gone",
+        "این زمان دیگر آزاد نیست؛ زمان دیگری انتخاب کنید.",
+        "That time is no longer free; please choose another.",
+    ),
+    ("c_booking_title", "نوبت شما", "Your booking"),
+    (
+        "c_arrive_early",
+        "لطفاً ده دقیقه زودتر برسید و کد پیگیری را در باجه بگویید.",
+        "Please arrive ten minutes early and give your tracking code at the counter.",
+    ),
+    ("c_print", "چاپ", "Print"),
+    ("c_add_calendar", "افزودن به تقویم", "Add to calendar"),
+    ("c_cancel_title", "لغو نوبت", "Cancel the booking"),
+    (
+        "c_cancel_sub",
+        "آیا می‌خواهید این نوبت را لغو کنید؟ لغو برگشت‌پذیر نیست.",
+        "Do you want to cancel this booking? This cannot be undone.",
+    ),
+    ("c_cancel_yes", "بله، لغو شود", "Yes, cancel it"),
+    ("c_cancel_keep", "نه، نگه دار", "No, keep it"),
+    // The data-access page in plain words.
+    ("c_access_by", "به درخواست", "Asked by"),
+    ("c_access_from", "از", "From"),
+    ("c_access_for", "برای خدمت", "For the service"),
+    ("c_access_case", "شماره پرونده", "Case number"),
+    (
+        "c_access_basis",
+        "مبنای قانونی ثبت‌شده",
+        "Legal basis recorded",
+    ),
+    (
+        "c_member_agency:sabt",
+        "سازمان ثبت احوال کشور",
+        "National Civil Registration Organization",
+    ),
+    (
+        "c_member_agency:cra",
+        "سازمان تنظیم مقررات و ارتباطات رادیویی",
+        "Communications Regulatory Authority",
+    ),
+    ("c_member_agency:post", "شرکت ملی پست", "Iran Post"),
+    ("c_member_agency:police", "پلیس راهور", "Traffic Police"),
 ];
 
 pub fn router() -> Router<AppState> {
+    use super::{citizen_book as book, citizen_booking as booking};
     Router::new()
         .route("/citizen", get(home))
         .route("/citizen/login", get(login_form).post(login_submit))
         .route("/citizen/logout", post(logout))
-        .route("/citizen/book", get(book_form).post(book_submit))
+        .route(
+            "/citizen/book",
+            get(book::book_form).post(book::book_submit),
+        )
+        .route("/citizen/book/review", get(book::review))
+        .route("/citizen/bookings/{code}", get(booking::show))
+        .route(
+            "/citizen/bookings/{code}/calendar.ics",
+            get(booking::calendar),
+        )
         .route(
             "/citizen/bookings/{code}/reschedule",
-            get(reschedule_form).post(reschedule_submit),
+            get(book::reschedule_form).post(book::reschedule_submit),
         )
-        .route("/citizen/bookings/{code}/cancel", post(cancel))
+        .route(
+            "/citizen/bookings/{code}/cancel",
+            get(booking::cancel_confirm).post(cancel),
+        )
         .route("/citizen/data-access", get(data_access))
 }
 
@@ -288,12 +427,18 @@ struct AccessRow {
     office: String,
     office_code: String,
     operator: String,
+    /// What was checked, in words, and the inquiry's id for its tooltip.
     service: String,
     service_id: String,
+    agency: String,
+    /// Why: the catalogue service being done for the citizen, in words.
     purpose: String,
-    case_service: String,
+    purpose_code: String,
+    /// The legal basis as the office recorded it, when it is not the standard one.
+    basis: Option<String>,
     case_id: String,
     outcome: String,
+    outcome_code: &'static str,
     /// When the reused answer was given, if the answer was an earlier lookup's.
     reused: Option<String>,
 }
@@ -306,13 +451,26 @@ struct AccessPage {
     total: u64,
 }
 
+/// The name of an exchange member (`agency:sabt`), or nothing for one without a name.
+fn member_name(t: Tr, id: Option<&str>) -> String {
+    let Some(id) = id else {
+        return String::new();
+    };
+    let text = t.t(format!("c_member_{id}"));
+    if text.starts_with('⟦') {
+        String::new()
+    } else {
+        text
+    }
+}
+
 /// Who looked the citizen up through the exchange: every inquiry about them, newest first.
 pub async fn data_access(
     State(state): State<AppState>,
     c: CitizenCtx,
 ) -> Result<Response, UiError> {
     let Some(citizen) = &c.who else {
-        return Ok(to_login());
+        return Ok(to_login_then(&c.target));
     };
     let t = c.t;
     let page = PageRequest::new(1, pishkhan_store::MAX_PER_PAGE).map_err(|e| {
@@ -326,29 +484,42 @@ pub async fn data_access(
     let total = found.total;
     let operators = found.rows.iter().map(|r| r.operator.clone()).collect();
     let names = super::staff_names(&state, operators).await;
+    let mut titles: HashMap<String, String> = HashMap::new();
+    for r in &found.rows {
+        if let Entry::Vacant(slot) = titles.entry(r.case_service.clone()) {
+            let title = match pishkhan_domain::model::ServiceCode::parse(&r.case_service) {
+                Ok(code) => match state.store().service(&code).await {
+                    Ok(s) => t.text(&s.title),
+                    Err(_) => t.num(&r.case_service),
+                },
+                Err(_) => t.num(&r.case_service),
+            };
+            slot.insert(title);
+        }
+    }
     let rows = found
         .rows
         .into_iter()
         .map(|r| {
-            let (outcome, reused) = (r.outcome_code(), r.cached_at_local());
+            let (outcome, reused) = (r.outcome_code(), r.cached_at_ms);
             AccessRow {
-                when: t.num(r.at_local()),
+                when: when_label(t, r.at_ms),
                 office: r.office_name.clone().unwrap_or_default(),
                 office_code: t.num(r.office.trim_start_matches("office:")),
                 operator: names.get(&r.operator).cloned().unwrap_or(r.operator),
                 service: t.inquiry(&r.service),
+                agency: member_name(t, r.agency.as_deref()),
                 service_id: r.service,
-                // The basis is recorded as given; the one the counter's identity checks give
-                // is known, and shown in the page's language.
-                purpose: if r.legal_basis == pishkhan_app::identity::IDENTITY_LEGAL_BASIS {
-                    t.t("basis_identity_check")
-                } else {
-                    r.legal_basis
-                },
-                case_service: t.num(&r.case_service),
+                purpose: titles.get(&r.case_service).cloned().unwrap_or_default(),
+                purpose_code: r.case_service,
+                // The standard basis of the counter's identity checks goes without saying;
+                // any other is shown as the office recorded it.
+                basis: (r.legal_basis != pishkhan_app::identity::IDENTITY_LEGAL_BASIS)
+                    .then_some(r.legal_basis),
                 case_id: t.num(&r.case_id),
                 outcome: t.t(format!("c_access_outcome_{outcome}")),
-                reused: reused.as_deref().map(|w| t.num(w)),
+                outcome_code: outcome,
+                reused: reused.map(|ms| when_label(t, ms)),
             }
         })
         .collect();
@@ -366,15 +537,17 @@ pub async fn data_access(
 
 /// Language, the signed-in citizen if any, and the CSRF token of the citizen pages.
 pub struct CitizenCtx {
-    t: Tr,
+    pub(super) t: Tr,
     today: JalaliDate,
-    who: Option<Citizen>,
+    pub(super) who: Option<Citizen>,
     /// The session cookie's token, to end the session on sign-out.
     token: Option<String>,
-    csrf: String,
+    pub(super) csrf: String,
     /// The CSRF cookie was missing; the response must set it.
     csrf_is_new: bool,
     path: String,
+    /// The path and query asked for, to come back to after signing in.
+    pub(super) target: String,
 }
 
 impl FromRequestParts<AppState> for CitizenCtx {
@@ -386,6 +559,10 @@ impl FromRequestParts<AppState> for CitizenCtx {
     ) -> Result<Self, Self::Rejection> {
         let t = Tr::new(super::lang_of(parts));
         let path = parts.uri.path().to_string();
+        let target = parts
+            .uri
+            .path_and_query()
+            .map_or_else(|| path.clone(), |p| p.as_str().to_string());
         let fail = |err: ApiError| UiError {
             t,
             err,
@@ -414,6 +591,7 @@ impl FromRequestParts<AppState> for CitizenCtx {
             csrf,
             csrf_is_new,
             path,
+            target,
         })
     }
 }
@@ -477,6 +655,37 @@ pub(super) fn to_login() -> Response {
     Redirect::to("/citizen/login").into_response()
 }
 
+/// Longest page address kept to come back to after signing in.
+const MAX_NEXT_CHARS: usize = 512;
+
+/// Whether `next` is one of the citizen's own pages on this site, safe to send them to.
+fn safe_next(next: &str) -> bool {
+    next.len() <= MAX_NEXT_CHARS
+        && next.starts_with("/citizen/")
+        && !next.starts_with("/citizen/login")
+        && !next.contains("//")
+        && !next.contains('\\')
+        && next.chars().all(|c| c.is_ascii_graphic())
+}
+
+/// To the sign-in page, coming back to `target` (a path and query of this site) after.
+pub(super) fn to_login_then(target: &str) -> Response {
+    if safe_next(target) {
+        let mut query = String::new();
+        for b in target.bytes() {
+            match b {
+                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => {
+                    query.push(b as char)
+                }
+                _ => query.push_str(&format!("%{b:02X}")),
+            }
+        }
+        Redirect::to(&format!("/citizen/login?next={query}")).into_response()
+    } else {
+        to_login()
+    }
+}
+
 fn session_cookie(token: &str, max_age_s: u64, secure: bool) -> String {
     format!(
         "{CITIZEN_COOKIE}={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age_s}{}",
@@ -485,7 +694,7 @@ fn session_cookie(token: &str, max_age_s: u64, secure: bool) -> String {
 }
 
 /// The Persian (or English) message for a failed booking action.
-fn error_key(e: &ApiError) -> &'static str {
+pub(super) fn error_key(e: &ApiError) -> &'static str {
     match e.code() {
         "slot_full" => "c_slot_full",
         "booking_limit_reached" => "c_limit_reached",
@@ -519,11 +728,25 @@ struct LoginPage {
     code_step: bool,
     info: Option<String>,
     error: Option<String>,
+    /// The page to go to once signed in (empty: the citizen's bookings).
+    next: String,
 }
 
-pub async fn login_form(c: CitizenCtx) -> Response {
+#[derive(Deserialize)]
+pub struct NextQuery {
+    next: Option<String>,
+}
+
+/// Where a sign-in goes: the page asked for, if it is the citizen's own, else their bookings.
+fn after_sign_in(next: Option<&str>) -> String {
+    next.filter(|n| safe_next(n))
+        .unwrap_or("/citizen")
+        .to_string()
+}
+
+pub async fn login_form(c: CitizenCtx, ApiQuery(q): ApiQuery<NextQuery>) -> Response {
     if c.who.is_some() {
-        return Redirect::to("/citizen").into_response();
+        return Redirect::to(&after_sign_in(q.next.as_deref())).into_response();
     }
     c.page(
         StatusCode::OK,
@@ -535,6 +758,7 @@ pub async fn login_form(c: CitizenCtx) -> Response {
             code_step: false,
             info: None,
             error: None,
+            next: q.next.filter(|n| safe_next(n)).unwrap_or_default(),
         },
     )
 }
@@ -549,6 +773,7 @@ pub struct LoginForm {
     mobile: String,
     /// Present on the second step.
     code: Option<String>,
+    next: Option<String>,
 }
 
 pub async fn login_submit(
@@ -570,6 +795,11 @@ pub async fn login_submit(
                 code_step,
                 info: info.map(|k| t.t(k)),
                 error,
+                next: form
+                    .next
+                    .clone()
+                    .filter(|n| safe_next(n))
+                    .unwrap_or_default(),
             },
         )
     };
@@ -622,11 +852,13 @@ pub async fn login_submit(
                 ((signed_in.expires_at_ms - ctx.now_ms).max(0) / 1000) as u64,
                 state.config().cookie_secure,
             );
-            Ok(
-                c.finish(
-                    ([(header::SET_COOKIE, cookie)], Redirect::to("/citizen")).into_response(),
-                ),
-            )
+            Ok(c.finish(
+                (
+                    [(header::SET_COOKIE, cookie)],
+                    Redirect::to(&after_sign_in(form.next.as_deref())),
+                )
+                    .into_response(),
+            ))
         }
         Err(AppError::BadCode) => Ok(show(
             StatusCode::UNAUTHORIZED,
@@ -708,7 +940,7 @@ pub struct HomeQuery {
 }
 
 /// "شنبه ۸ آذر ۱۴۰۵، ۰۸:۰۰"
-fn when_label(t: Tr, ms: i64) -> String {
+pub(super) fn when_label(t: Tr, ms: i64) -> String {
     let at = to_tehran(appointments::instant(ms));
     let day = JalaliDate::from_gregorian(at.date());
     format!("{} {}", t.text(day.weekday().label()), t.datetime_ms(ms))
@@ -812,7 +1044,7 @@ pub async fn home(
     ))
 }
 
-fn parse_tracking(c: &CitizenCtx, code: &str) -> Result<TrackingCode, UiError> {
+pub(super) fn parse_tracking(c: &CitizenCtx, code: &str) -> Result<TrackingCode, UiError> {
     TrackingCode::parse(code).map_err(|_| c.fail(ApiError::App(AppError::NotFound("booking"))))
 }
 
@@ -835,485 +1067,5 @@ pub async fn cancel(
             ..
         }) => Ok(Redirect::to("/citizen?error=c_not_cancellable").into_response()),
         Err(e) => Err(c.fail(e)),
-    }
-}
-
-// ---- the slot picker ---------------------------------------------------------------------
-
-struct SlotView {
-    start: String,
-    label: String,
-    free: bool,
-    title: String,
-}
-
-struct DayView {
-    label: String,
-    note: Option<String>,
-    slots: Vec<SlotView>,
-}
-
-struct Picker {
-    days: Vec<DayView>,
-    earlier: Option<String>,
-    later: Option<String>,
-}
-
-fn rfc3339(t: time::OffsetDateTime) -> String {
-    t.format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_default()
-}
-
-/// Up to a week of slots from `from` (clamped to the booking window), as buttons by day.
-async fn picker(
-    state: &AppState,
-    c: &CitizenCtx,
-    office: &Office,
-    service: &Service,
-    from: Option<&str>,
-    link: impl Fn(&JalaliDate) -> String,
-) -> Result<Picker, UiError> {
-    let t = c.t;
-    let (first, last) = appointments::booking_window(state.app());
-    let from = from
-        .and_then(|f| JalaliDate::parse(f).ok())
-        .unwrap_or(first)
-        .max(first)
-        .min(last);
-    let days = (last.to_gregorian() - from.to_gregorian()).whole_days() + 1;
-    let days = days.clamp(1, DAYS_PER_PAGE);
-    let calendar =
-        appointments::availability(state.app(), office, service, from, Some(days as u16))
-            .await
-            .map_err(|e| c.fail(e))?;
-    let days_view = calendar
-        .into_iter()
-        .map(|d| {
-            let note = match &d.closed {
-                Some(ClosedReason::Weekday) => Some(t.t("c_closed_weekday")),
-                Some(ClosedReason::Holiday(n) | ClosedReason::Closure(n)) => {
-                    Some(format!("{} — {}", t.t("c_closed"), t.text(n)))
-                }
-                None if !d.bookable => Some(t.t("c_not_bookable")),
-                None if d.slots.iter().all(|s| s.available == 0) => Some(t.t("c_no_free")),
-                None => None,
-            };
-            DayView {
-                label: format!("{} {}", t.text(d.date.weekday().label()), t.date(d.date)),
-                note,
-                slots: if d.bookable {
-                    d.slots
-                        .iter()
-                        .map(|s| {
-                            let at = to_tehran(s.slot.start);
-                            SlotView {
-                                start: rfc3339(s.slot.start),
-                                label: t.num(format!("{:02}:{:02}", at.hour(), at.minute())),
-                                free: s.available > 0,
-                                title: if s.available > 0 {
-                                    format!("{} {}", t.num(s.available), t.t("c_seats_left"))
-                                } else {
-                                    t.t("c_full")
-                                },
-                            }
-                        })
-                        .collect()
-                } else {
-                    Vec::new()
-                },
-            }
-        })
-        .collect();
-    let next = from.add_days(DAYS_PER_PAGE);
-    let prev = from.add_days(-DAYS_PER_PAGE).max(first);
-    Ok(Picker {
-        days: days_view,
-        earlier: (from > first).then(|| link(&prev)),
-        later: (next <= last).then(|| link(&next)),
-    })
-}
-
-// ---- booking -----------------------------------------------------------------------------
-
-#[derive(Template)]
-#[template(path = "citizen_book.html")]
-struct BookPage {
-    chrome: Chrome,
-    csrf: String,
-    /// Where the slot buttons post.
-    action: String,
-    /// Set when moving an existing booking.
-    reschedule: Option<(String, String)>,
-    office_input: String,
-    service_input: String,
-    oq: String,
-    sq: String,
-    found_offices: Vec<(String, String, String)>,
-    service_options: Vec<(String, String)>,
-    office: Option<(String, String, String)>,
-    service: Option<String>,
-    /// Today's fee of the chosen service, shown before a slot is taken.
-    fee: Option<super::pages::FeeView>,
-    picker: Option<Picker>,
-    error: Option<String>,
-}
-
-#[derive(Deserialize, Default)]
-pub struct BookQuery {
-    office: Option<String>,
-    service: Option<String>,
-    oq: Option<String>,
-    sq: Option<String>,
-    from: Option<String>,
-}
-
-fn office_view(t: Tr, o: &Office) -> (String, String, String) {
-    (
-        o.code.to_string(),
-        t.text(&o.name),
-        t.join(t.text(&o.city), t.text(&o.address)),
-    )
-}
-
-fn non_empty(s: &Option<String>) -> Option<&str> {
-    s.as_deref().map(str::trim).filter(|s| !s.is_empty())
-}
-
-async fn book_page(
-    state: &AppState,
-    c: &CitizenCtx,
-    q: &BookQuery,
-    error: Option<String>,
-) -> Result<BookPage, UiError> {
-    let t = c.t;
-    let mut error = error;
-    let office = match non_empty(&q.office) {
-        Some(code) => match OfficeCode::parse(code) {
-            Ok(code) => match state.store().office(code).await {
-                Ok(o) => Some(o),
-                Err(StoreError::NotFound { .. }) => {
-                    error.get_or_insert_with(|| t.t("c_unknown_office"));
-                    None
-                }
-                Err(e) => return Err(c.fail(e)),
-            },
-            Err(_) => {
-                error.get_or_insert_with(|| t.t("c_unknown_office"));
-                None
-            }
-        },
-        None => None,
-    };
-    let service = match non_empty(&q.service) {
-        Some(code) => match ServiceCode::parse(code) {
-            Ok(code) => match state.store().service(&code).await {
-                Ok(s) if s.channel == Channel::Online => {
-                    error.get_or_insert_with(|| t.t("c_online_only"));
-                    None
-                }
-                Ok(s) => Some(s),
-                Err(StoreError::NotFound { .. }) => {
-                    error.get_or_insert_with(|| t.t("c_unknown_service"));
-                    None
-                }
-                Err(e) => return Err(c.fail(e)),
-            },
-            Err(_) => {
-                error.get_or_insert_with(|| t.t("c_unknown_service"));
-                None
-            }
-        },
-        None => None,
-    };
-    let found_offices = match non_empty(&q.oq) {
-        Some(oq) => {
-            let filter = OfficeFilter {
-                q: Some(oq.to_string()),
-                ..Default::default()
-            };
-            let page = PageRequest::new(1, 20).map_err(|e| c.fail(e))?;
-            state
-                .store()
-                .offices(&filter, page)
-                .await
-                .map_err(|e| c.fail(e))?
-                .items
-                .iter()
-                .filter(|o| o.status.may_use_network())
-                .map(|o| office_view(t, o))
-                .collect()
-        }
-        None => Vec::new(),
-    };
-    let filter = ServiceFilter {
-        q: non_empty(&q.sq).map(str::to_string),
-        ..Default::default()
-    };
-    let page = PageRequest::new(1, 100).map_err(|e| c.fail(e))?;
-    let mut service_options: Vec<(String, String)> = state
-        .store()
-        .services(&filter, page)
-        .await
-        .map_err(|e| c.fail(e))?
-        .items
-        .iter()
-        .filter(|s| s.channel != Channel::Online)
-        .map(|s| (s.code.to_string(), t.text(&s.title)))
-        .collect();
-    if let Some(s) = &service
-        && !service_options
-            .iter()
-            .any(|(code, _)| *code == s.code.to_string())
-    {
-        service_options.insert(0, (s.code.to_string(), t.text(&s.title)));
-    }
-    // A service search with a single answer chooses that service.
-    let mut service = service;
-    if service.is_none()
-        && non_empty(&q.service).is_none()
-        && non_empty(&q.sq).is_some()
-        && let [(code, _)] = service_options.as_slice()
-        && let Ok(code) = ServiceCode::parse(code)
-    {
-        service = Some(state.store().service(&code).await.map_err(|e| c.fail(e))?);
-    }
-    let fee = match &service {
-        Some(s) => super::pages::fee_view(state, &s.code, &t)
-            .await
-            .map_err(|e| c.fail(ApiError::App(e)))?,
-        None => None,
-    };
-    let picker = match (&office, &service) {
-        (Some(o), Some(s)) => {
-            let (oc, sc) = (o.code.to_string(), s.code.to_string());
-            Some(
-                picker(state, c, o, s, q.from.as_deref(), |d| {
-                    format!("/citizen/book?office={oc}&service={sc}&from={d}#slots")
-                })
-                .await?,
-            )
-        }
-        _ => None,
-    };
-    Ok(BookPage {
-        chrome: c.chrome(),
-        csrf: c.csrf.clone(),
-        action: "/citizen/book".to_string(),
-        reschedule: None,
-        office_input: office
-            .as_ref()
-            .map(|o| o.code.to_string())
-            .or_else(|| non_empty(&q.office).map(str::to_string))
-            .unwrap_or_default(),
-        service_input: service
-            .as_ref()
-            .map(|s| s.code.to_string())
-            .unwrap_or_default(),
-        oq: q.oq.clone().unwrap_or_default(),
-        sq: q.sq.clone().unwrap_or_default(),
-        found_offices,
-        service_options,
-        office: office.as_ref().map(|o| office_view(t, o)),
-        service: service.as_ref().map(|s| t.text(&s.title)),
-        fee,
-        picker,
-        error,
-    })
-}
-
-pub async fn book_form(
-    State(state): State<AppState>,
-    c: CitizenCtx,
-    ApiQuery(q): ApiQuery<BookQuery>,
-) -> Result<Response, UiError> {
-    if c.who.is_none() {
-        return Ok(to_login());
-    }
-    let page = book_page(&state, &c, &q, None).await?;
-    let status = if page.error.is_some() {
-        StatusCode::UNPROCESSABLE_ENTITY
-    } else {
-        StatusCode::OK
-    };
-    Ok(c.page(status, &page))
-}
-
-#[derive(Deserialize)]
-pub struct SlotForm {
-    #[serde(default)]
-    csrf: String,
-    #[serde(default)]
-    office: String,
-    #[serde(default)]
-    service: String,
-    #[serde(default)]
-    start: String,
-}
-
-fn parse_start(s: &str) -> Result<time::OffsetDateTime, ApiError> {
-    time::OffsetDateTime::parse(s.trim(), &time::format_description::well_known::Rfc3339)
-        .map_err(|_| ApiError::invalid("invalid_start", "start", "not a time"))
-}
-
-pub async fn book_submit(
-    State(state): State<AppState>,
-    c: CitizenCtx,
-    Ctx(ctx): Ctx,
-    ApiForm(form): ApiForm<SlotForm>,
-) -> Result<Response, UiError> {
-    let (
-        Some(caller),
-        Some(Citizen {
-            national_code: nc,
-            mobile,
-        }),
-    ) = (c.citizen(), c.who.clone())
-    else {
-        return Ok(to_login());
-    };
-    c.check_csrf(&form.csrf)?;
-    let outcome = async {
-        let req = BookingRequest {
-            office: OfficeCode::parse(&form.office)
-                .map_err(|_| ApiError::invalid("unknown_office", "office", "bad code"))?,
-            service: ServiceCode::parse(&form.service)
-                .map_err(|_| ApiError::invalid("unknown_service", "service", "bad code"))?,
-            start: parse_start(&form.start)?,
-            national_code: nc,
-            mobile,
-            idempotency_key: None,
-        };
-        appointments::book(state.app(), &caller, req, &ctx)
-            .await
-            .map_err(ApiError::from)
-    }
-    .await;
-    match outcome {
-        Ok(booked) => {
-            let b = match booked {
-                pishkhan_store::Booked::New(b) | pishkhan_store::Booked::Replayed(b) => b,
-            };
-            Ok(Redirect::to(&format!("/citizen?booked={}", b.tracking_code)).into_response())
-        }
-        Err(e @ (ApiError::App(AppError::Internal(_)) | ApiError::App(AppError::Unavailable))) => {
-            Err(c.fail(e))
-        }
-        Err(e) => {
-            let status = e.status();
-            let q = BookQuery {
-                office: Some(form.office.clone()),
-                service: Some(form.service.clone()),
-                ..Default::default()
-            };
-            let page = book_page(&state, &c, &q, Some(c.t.t(error_key(&e)))).await?;
-            Ok(c.page(status, &page))
-        }
-    }
-}
-
-// ---- rescheduling ------------------------------------------------------------------------
-
-#[derive(Deserialize)]
-pub struct FromQuery {
-    from: Option<String>,
-}
-
-async fn reschedule_page(
-    state: &AppState,
-    c: &CitizenCtx,
-    code: &str,
-    from: Option<&str>,
-    error: Option<String>,
-) -> Result<Result<BookPage, Response>, UiError> {
-    let Some(caller) = c.citizen() else {
-        return Ok(Err(to_login()));
-    };
-    let t = c.t;
-    let tracking = parse_tracking(c, code)?;
-    let booking = appointments::booking_for(state.app(), &caller, &tracking)
-        .await
-        .map_err(|e| c.fail(e))?;
-    let office = state
-        .store()
-        .office(booking.office)
-        .await
-        .map_err(|e| c.fail(e))?;
-    let service = state
-        .store()
-        .service(&booking.service)
-        .await
-        .map_err(|e| c.fail(e))?;
-    let code = tracking.to_string();
-    let fee = super::pages::fee_view(state, &service.code, &t)
-        .await
-        .map_err(|e| c.fail(ApiError::App(e)))?;
-    let picker = picker(state, c, &office, &service, from, |d| {
-        format!("/citizen/bookings/{code}/reschedule?from={d}#slots")
-    })
-    .await?;
-    Ok(Ok(BookPage {
-        chrome: c.chrome(),
-        csrf: c.csrf.clone(),
-        action: format!("/citizen/bookings/{code}/reschedule"),
-        reschedule: Some((code.clone(), when_label(t, booking.slot_start_ms))),
-        office_input: office.code.to_string(),
-        service_input: service.code.to_string(),
-        oq: String::new(),
-        sq: String::new(),
-        found_offices: Vec::new(),
-        service_options: Vec::new(),
-        office: Some(office_view(t, &office)),
-        service: Some(t.text(&service.title)),
-        fee,
-        picker: Some(picker),
-        error,
-    }))
-}
-
-pub async fn reschedule_form(
-    State(state): State<AppState>,
-    c: CitizenCtx,
-    Path(code): Path<String>,
-    ApiQuery(q): ApiQuery<FromQuery>,
-) -> Result<Response, UiError> {
-    match reschedule_page(&state, &c, &code, q.from.as_deref(), None).await? {
-        Ok(page) => Ok(c.page(StatusCode::OK, &page)),
-        Err(redirect) => Ok(redirect),
-    }
-}
-
-pub async fn reschedule_submit(
-    State(state): State<AppState>,
-    c: CitizenCtx,
-    Ctx(ctx): Ctx,
-    Path(code): Path<String>,
-    ApiForm(form): ApiForm<SlotForm>,
-) -> Result<Response, UiError> {
-    let Some(caller) = c.citizen() else {
-        return Ok(to_login());
-    };
-    c.check_csrf(&form.csrf)?;
-    let tracking = parse_tracking(&c, &code)?;
-    let outcome = match parse_start(&form.start) {
-        Ok(start) => appointments::reschedule(state.app(), &caller, &tracking, start, &ctx)
-            .await
-            .map_err(ApiError::from),
-        Err(e) => Err(e),
-    };
-    match outcome {
-        Ok(_) => Ok(Redirect::to("/citizen?done=moved").into_response()),
-        Err(
-            e @ (ApiError::App(AppError::Internal(_))
-            | ApiError::App(AppError::Unavailable)
-            | ApiError::App(AppError::NotFound(_))),
-        ) => Err(c.fail(e)),
-        Err(e) => {
-            let status = e.status();
-            let msg = c.t.t(error_key(&e));
-            match reschedule_page(&state, &c, &code, None, Some(msg)).await? {
-                Ok(page) => Ok(c.page(status, &page)),
-                Err(redirect) => Ok(redirect),
-            }
-        }
     }
 }

@@ -315,12 +315,37 @@ fn percent(permille: u32) -> String {
     format!("{}.{}", permille / 10, permille % 10)
 }
 
+/// The agencies' names as the exchange's directory gives them, by the code the figures use
+/// (`sabt` for member `agency:sabt`); without an exchange, the figures keep the codes.
+fn agency_names(state: &AppState, t: Tr) -> std::collections::HashMap<String, String> {
+    let Some(exchange) = state.app().exchange() else {
+        return std::collections::HashMap::new();
+    };
+    exchange
+        .directory()
+        .current()
+        .config()
+        .members
+        .iter()
+        .filter_map(|m| {
+            let code = m.id.as_str().strip_prefix("agency:")?;
+            let name = match t.lang {
+                pishkhan_domain::model::Lang::Fa => &m.name_fa,
+                pishkhan_domain::model::Lang::En => &m.name_en,
+            };
+            Some((code.to_string(), name.clone()))
+        })
+        .collect()
+}
+
 fn charts_view(
     t: Tr,
     d: &Dashboard,
     provinces: &[ProvinceSummary],
     open_findings: u64,
+    agencies: &std::collections::HashMap<String, String>,
 ) -> ChartsView {
+    let agency = |code: &String| agencies.get(code).unwrap_or(code).clone();
     let q = format!(
         "{}{}from={}&to={}&step={}",
         d.filter
@@ -535,7 +560,7 @@ fn charts_view(
             rows: d
                 .inquiries
                 .iter()
-                .map(|a| vec![a.agency.clone(), t.count(a.inquiries)])
+                .map(|a| vec![agency(&a.agency), t.count(a.inquiries)])
                 .collect(),
         },
     };
@@ -658,7 +683,7 @@ fn charts_view(
             "provinces": {"kind": "hbar", "max": 100, "labels": d.provinces.iter().map(|p| t.text(&p.name)).collect::<Vec<_>>(), "series": [
                 {"name": h("db_share"), "data": d.provinces.iter().map(|p| p.share_permille.map_or(Value::Null, |s| json!(f64::from(s) / 10.0))).collect::<Vec<_>>()},
             ]},
-            "inquiries": {"kind": "bar", "labels": d.inquiries.iter().map(|a| a.agency.clone()).collect::<Vec<_>>(), "series": [
+            "inquiries": {"kind": "bar", "labels": d.inquiries.iter().map(|a| agency(&a.agency)).collect::<Vec<_>>(), "series": [
                 {"name": h("db_inquiry_count"), "data": d.inquiries.iter().map(|a| a.inquiries).collect::<Vec<_>>()},
             ]},
             "offices": {"kind": "pie", "labels": d.offices_by_status.iter().map(|(s, _)| t.text(s.label())).collect::<Vec<_>>(), "series": [
@@ -761,7 +786,8 @@ pub async fn dashboard(
         )
         .await
         .map_err(|e| page.fail(e))?;
-        Some(charts_view(page.t, &d, &provinces, open.total))
+        let agencies = agency_names(&state, page.t);
+        Some(charts_view(page.t, &d, &provinces, open.total, &agencies))
     } else {
         None
     };

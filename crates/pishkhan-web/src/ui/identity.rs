@@ -101,6 +101,11 @@ pub const MESSAGES: &[(&str, &str, &str)] = &[
     ("id_operator", "کاربر", "Operator"),
     ("id_when", "زمان", "When"),
     ("id_from_booking", "احراز هویت", "Verify identity"),
+    (
+        "id_checking",
+        "در حال استعلام از ثبت احوال و اپراتور همراه… چند ثانیه صبر کنید.",
+        "Checking with the civil registry and the mobile operator… this takes a few seconds.",
+    ),
 ];
 
 pub fn router() -> Router<AppState> {

@@ -45,8 +45,8 @@ pub const MESSAGES: &[(&str, &str, &str)] = &[
     ("mg_title", "اداره", "Managing"),
     (
         "mg_subtitle",
-        "آمار روزهای اخیر صف، پرونده نظارتی، گزارش‌های مردم و تنظیمات دفتر",
-        "The queue's recent days, the compliance record, citizens' reports and the office's settings",
+        "صف امروز، آمار روزهای اخیر، پرونده نظارتی، گزارش‌های مردم، کارکنان و تنظیمات دفتر",
+        "Today's line, the recent days, the compliance record, citizens' reports, the staff and the office's settings",
     ),
     ("mg_manage_link", "اداره این دفتر", "Manage this office"),
     ("mg_public_page", "صفحه دفتر", "Office page"),
@@ -64,6 +64,13 @@ pub const MESSAGES: &[(&str, &str, &str)] = &[
     ("mg_max_wait", "بیشترین انتظار", "Longest wait"),
     ("mg_none", "—", "—"),
     ("mg_record", "پرونده نظارتی", "Compliance record"),
+    ("mg_today", "امروز در دفتر", "Today at the office"),
+    ("mg_waiting_now", "در صف", "Waiting now"),
+    ("mg_serving_now", "پشت باجه", "At a counter now"),
+    ("mg_served_today", "خدمت‌گرفته امروز", "Served today"),
+    ("mg_booked_today", "نوبت امروز", "Booked today"),
+    ("mg_open_console", "رفتن به باجه", "Go to the counter"),
+    ("mg_staff", "کارکنان دفتر", "The office's staff"),
     ("mg_open_findings", "یافته‌های باز", "Open findings"),
     ("mg_sanctions", "اقدام‌های ثبت‌شده", "Sanctions recorded"),
     ("mg_reports", "گزارش‌های مردم", "Citizens' reports"),
@@ -220,7 +227,11 @@ struct ManagePage {
     name: String,
     status_code: &'static str,
     status: String,
+    /// Today's line as it is now: (figure, what it counts, element id).
+    today: Vec<(String, String, &'static str)>,
     figures: Vec<FigureRow>,
+    /// The office's staff, for those allowed to see them.
+    staff: Option<Vec<pishkhan_store::StaffRecord>>,
     open_findings: String,
     sanctions: String,
     reports: String,
@@ -309,10 +320,31 @@ async fn build(
     .await?;
     let office = state.store().office(code).await?;
     let today = jalali_today(state.now());
+    let line = pishkhan_app::queue::today(state.app(), &office)
+        .await?
+        .display(state.now());
     let mut figures = Vec::with_capacity(FIGURE_DAYS as usize);
+    let mut today_cards = Vec::new();
     for back in 0..FIGURE_DAYS {
         let day = today.add_days(-back);
         let f = pishkhan_app::queue::figures(state.app(), staff, code, day).await?;
+        if back == 0 {
+            let count = |n: u32| t.count(u64::from(n));
+            today_cards = vec![
+                (
+                    count(line.waiting_count),
+                    t.t("mg_waiting_now"),
+                    "waiting-now",
+                ),
+                (
+                    t.count(line.now_serving.len() as u64),
+                    t.t("mg_serving_now"),
+                    "serving-now",
+                ),
+                (count(f.completed), t.t("mg_served_today"), "served-today"),
+                (count(f.bookings), t.t("mg_booked_today"), "booked-today"),
+            ];
+        }
         let visits = f.check_ins + f.late_arrivals + f.walk_ins;
         figures.push(FigureRow {
             day: t.date(day),
@@ -331,6 +363,10 @@ async fn build(
             max_wait: minutes(t, f.max_wait_s),
         });
     }
+    let staff_list = match staff.permit(Action::ViewOfficeStaff { office: code }) {
+        Ok(permit) => Some(state.store().office_staff(&permit, code).await?),
+        Err(_) => None,
+    };
     let sanctions = compliance::sanctions(state.app(), staff, Some(code)).await?;
     let caller = Caller::Staff(staff.session.clone());
     let reported = reports::list(
@@ -397,7 +433,9 @@ async fn build(
         name: t.text(&office.name),
         status_code: office.status.code(),
         status: t.text(office.status.label()),
+        today: today_cards,
         figures,
+        staff: staff_list,
         open_findings: t.count(open.total),
         sanctions: t.count(sanctions.len() as u64),
         reports: t.count(reported.total),

@@ -3,11 +3,15 @@
 //! Pages are askama templates checked at compile time. Forms post back with the session's
 //! CSRF token; the sign-in form uses a double-submit cookie because no session exists yet.
 
+pub mod catalogue;
 pub mod citizen;
+mod citizen_book;
+mod citizen_booking;
 pub mod compliance;
 pub mod console;
 mod counter_ticket;
 pub mod dashboard;
+pub mod display;
 pub mod identity;
 pub mod manage;
 mod pages;
@@ -21,7 +25,7 @@ use askama::Template;
 use axum::Router;
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
-use axum::http::{StatusCode, Uri, header};
+use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use pishkhan_domain::model::{Lang, Role};
@@ -39,6 +43,7 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .merge(citizen::router())
         .merge(console::router())
+        .merge(display::router())
         .merge(survey::router())
         .merge(identity::router())
         .merge(payments::router())
@@ -46,6 +51,7 @@ pub fn router() -> Router<AppState> {
         .merge(compliance::router())
         .merge(reports::router())
         .merge(manage::router())
+        .merge(catalogue::router())
         .route("/", get(pages::home))
         .route("/login", get(pages::login_form).post(pages::login_submit))
         .route("/logout", axum::routing::post(pages::logout))
@@ -54,7 +60,6 @@ pub fn router() -> Router<AppState> {
         .route("/dashboard.csv", get(dashboard::csv))
         .route("/offices", get(pages::offices))
         .route("/offices/{code}", get(pages::office))
-        .route("/offices/{code}/display", get(pages::display))
         .route("/services", get(pages::services))
         .route("/services/{code}", get(pages::service))
         .route("/audit", get(pages::audit))
@@ -307,11 +312,12 @@ pub fn render(page: &impl Template) -> Response {
     }
 }
 
-pub fn not_found_page(uri: &Uri) -> Response {
+/// The page for a path no route serves, in the language the person reads the site in.
+pub fn not_found_page(parts: &Parts) -> Response {
     UiError {
-        t: Tr::new(Lang::Fa),
+        t: Tr::new(lang_of(parts)),
         err: ApiError::App(AppError::NotFound("page")),
-        path: uri.path().to_string(),
+        path: parts.uri.path().to_string(),
     }
     .into_response()
 }
@@ -329,11 +335,12 @@ pub fn urlencode(s: &str) -> String {
     out
 }
 
-/// Only same-site relative paths are followed after sign-in, never another host.
+/// Only same-site relative paths are followed after sign-in, never another host; without
+/// one, home (`/`) sends each person to where their work starts.
 pub fn safe_next(next: Option<&str>) -> String {
     match next {
         Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n.to_string(),
-        _ => "/dashboard".to_string(),
+        _ => "/".to_string(),
     }
 }
 

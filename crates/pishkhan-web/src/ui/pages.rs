@@ -27,11 +27,21 @@ use crate::input::{
 use pishkhan_app::AppError;
 use pishkhan_app::accounts;
 
+/// Where each person starts: the sign-in page, or their own work once signed in.
 pub async fn home(page: PageCtx) -> Redirect {
-    if page.staff.is_some() {
-        Redirect::to("/dashboard")
-    } else {
-        Redirect::to("/login")
+    match &page.staff {
+        Some(staff) => Redirect::to(&landing(staff.actor.role, staff.actor.office)),
+        None => Redirect::to("/login"),
+    }
+}
+
+/// A manager runs one office, so starts on its page (today's line, figures, staff); an
+/// operator starts at the counter; the regulator on the national dashboard.
+fn landing(role: Role, office: Option<pishkhan_domain::model::OfficeCode>) -> String {
+    match (role, office) {
+        (Role::Manager, Some(office)) => format!("/offices/{office}/manage"),
+        (Role::Operator, Some(_)) => "/console".to_string(),
+        _ => "/dashboard".to_string(),
     }
 }
 
@@ -466,6 +476,8 @@ struct AuditRow {
     action: String,
     action_code: String,
     target: String,
+    /// The name of the person acted on, shown after `target` in its own language.
+    target_name: Option<String>,
     target_code: String,
     ip: Option<String>,
     request_id: Option<String>,
@@ -496,33 +508,65 @@ fn audit_actor(t: Tr, names: &HashMap<String, String>, actor: &str) -> String {
     }
 }
 
-/// What was acted on: a member of staff by name, an office, a citizen, or the record's code.
-fn audit_target(t: Tr, names: &HashMap<String, String>, target: &str) -> String {
-    match target.split_once(':') {
-        Some(("staff", u)) => format!(
-            "{}: {}",
+/// What was acted on, in words with its number or code: a member of staff (whose name comes
+/// apart, to be shown in its own language), an office, a citizen, a booking, a payment…
+/// A target of a kind not known here is shown as its code.
+fn audit_target(t: Tr, names: &HashMap<String, String>, target: &str) -> (String, Option<String>) {
+    let (kind, rest) = target.split_once(':').unwrap_or((target, ""));
+    let words = |key: &str, what: String| (format!("{} {what}", t.t(key)), None);
+    match (kind, rest) {
+        ("staff", u) => (
             t.t("target_staff"),
-            names.get(u).map_or(u, String::as_str)
+            Some(names.get(u).map_or(u, String::as_str).to_string()),
         ),
-        Some(("office", code)) => format!("{} {}", t.t("target_office"), t.num(code)),
-        Some(("citizen", code)) => format!("{} {}", t.t("target_citizen"), t.num(code)),
-        _ => target.to_string(),
+        ("office", code) => words("target_office", t.num(code)),
+        ("citizen", code) => words("target_citizen", t.num(code)),
+        // Tracking codes and check ids are Latin by nature, as the citizen has them.
+        ("booking", code) => words("target_booking", code.to_string()),
+        ("verification", id) => words("target_verification", id.to_string()),
+        ("survey", code) => words("target_survey", code.to_string()),
+        ("payment", n) => words("target_payment", t.num(n)),
+        ("report", n) => words("target_report", t.num(n)),
+        ("cpi", n) => words("target_cpi", t.num(n)),
+        ("indexation_run", n) => words("target_run", t.num(n)),
+        ("release", n) => words("target_release", t.num(n)),
+        ("holiday", day) => words("target_holiday", t.num(day)),
+        ("settlement", day) => words("target_settlement", t.num(day)),
+        ("reconciliation", day) => words("target_reconciliation", t.num(day)),
+        ("payee", account) => words("target_payee", t.num(account)),
+        ("tariffs", n) => words("target_tariffs", t.num(n.trim_end_matches(':'))),
+        ("tariff", one) => {
+            let (service, from) = one.split_once('@').unwrap_or((one, ""));
+            words("target_tariff", format!("{service} {}", t.num(from)))
+        }
+        ("queue", office_day) => {
+            let (office, day) = office_day.split_once(':').unwrap_or((office_day, ""));
+            words("target_queue", t.join(t.num(office), t.num(day)))
+        }
+        ("compliance", "run") => (t.t("target_compliance_run"), None),
+        ("compliance", "rules") => (t.t("target_compliance_rules"), None),
+        ("nation", "") => (t.t("target_nation"), None),
+        _ => (target.to_string(), None),
     }
 }
 
 fn audit_rows(t: Tr, names: &HashMap<String, String>, records: Vec<AuditRecord>) -> Vec<AuditRow> {
     records
         .into_iter()
-        .map(|r| AuditRow {
-            at_ms: r.at_ms,
-            actor: audit_actor(t, names, &r.actor),
-            action: t.audit_action(&r.action),
-            target: audit_target(t, names, &r.target),
-            actor_code: r.actor,
-            action_code: r.action,
-            target_code: r.target,
-            ip: r.ip,
-            request_id: r.request_id,
+        .map(|r| {
+            let (target, target_name) = audit_target(t, names, &r.target);
+            AuditRow {
+                at_ms: r.at_ms,
+                actor: audit_actor(t, names, &r.actor),
+                action: t.audit_action(&r.action),
+                target,
+                target_name,
+                actor_code: r.actor,
+                action_code: r.action,
+                target_code: r.target,
+                ip: r.ip,
+                request_id: r.request_id,
+            }
         })
         .collect()
 }
@@ -808,45 +852,4 @@ pub async fn accept_submit(
         }
         Err(e) => Err(page.fail(e)),
     }
-}
-
-// ---- the office TV board ------------------------------------------------------------------
-
-#[derive(Template)]
-#[template(path = "display.html")]
-struct DisplayPage {
-    t: crate::i18n::Tr,
-    office_code: String,
-    office_name: String,
-    today: String,
-    serving: Vec<(u16, String)>,
-    next_up: Vec<String>,
-    waiting: u32,
-}
-
-/// The board for the office's TV: public, live through server-sent events.
-pub async fn display(
-    State(state): State<AppState>,
-    page: PageCtx,
-    Path(code): Path<String>,
-) -> Result<Response, UiError> {
-    let code = parse_office_code(&code).map_err(|e| page.fail(e))?;
-    let office = state.store().office(code).await.map_err(|e| page.fail(e))?;
-    let queue = pishkhan_app::queue::today(state.app(), &office)
-        .await
-        .map_err(|e| page.fail(e))?;
-    let board = queue.display(state.now());
-    Ok(render(&DisplayPage {
-        t: page.t,
-        office_code: office.code.to_string(),
-        office_name: page.t.text(&office.name),
-        today: page.today.clone(),
-        serving: board
-            .now_serving
-            .iter()
-            .map(|n| (n.counter.0, n.ticket.to_string()))
-            .collect(),
-        next_up: board.next_up.iter().map(ToString::to_string).collect(),
-        waiting: board.waiting_count,
-    }))
 }

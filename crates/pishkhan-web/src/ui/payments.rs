@@ -659,7 +659,7 @@ async fn payment_page(
                 qr_svg: qr_svg(&jws)?,
                 jws,
                 ref_num: t.num(p.ref_num.as_deref().unwrap_or_default()),
-                card_mask: p.card_mask.clone().unwrap_or_default(),
+                card_mask: t.num(p.card_mask.as_deref().unwrap_or_default()),
                 when: p
                     .verified_at_ms
                     .map(|ms| t.datetime_ms(ms))

@@ -388,15 +388,19 @@ async fn findings(
         let evidence: serde_json::Value =
             serde_json::from_str(&f.evidence).unwrap_or(serde_json::Value::Null);
         let figure = |k: &str| optional(evidence[k].as_i64(), t.lang);
-        let kind = t.t(format!("st_finding_{}", f.kind));
+        // The money's own findings, or the compliance rules' that the list also holds.
+        let kind = [
+            format!("st_finding_{}", f.kind),
+            format!("cp_rule_{}", f.kind),
+        ]
+        .into_iter()
+        .map(|key| t.t(key))
+        .find(|text| !text.starts_with('⟦'))
+        .unwrap_or_else(|| f.kind.clone());
         out.push(FindingRow {
             when: t.datetime_ms(f.created_at_ms),
             office: names.office(state, f.office).await,
-            kind: if kind.starts_with('⟦') {
-                f.kind.clone()
-            } else {
-                kind
-            },
+            kind,
             tariff: figure("tariff_rials"),
             charged: figure("charged_rials"),
             payment: f.payment.map(|id| (format!("{link}/{id}"), t.num(id))),

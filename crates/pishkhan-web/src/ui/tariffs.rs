@@ -412,10 +412,15 @@ async fn run_page(
             proposed: r.proposed.format_rials(lang),
             final_amount: r.final_amount.format_rials(lang),
             change: t.num(format!(
-                "{}{}.{:02}٪",
+                "{}{}.{:02}{}",
                 if change_bp < 0 { "−" } else { "+" },
                 change_bp.abs() / 100,
-                change_bp.abs() % 100
+                change_bp.abs() % 100,
+                if lang == pishkhan_domain::model::Lang::Fa {
+                    '٪'
+                } else {
+                    '%'
+                }
             )),
             edited: r.edit_reason.clone(),
         });

@@ -834,8 +834,10 @@ pub(crate) async fn browser_invitation_flow() {
     // ---- the manager invites an operator; the operator activates and signs in -----------
     b.step("the manager invites an operator; the operator activates and signs in");
     sign_in(b, "manager", DEMO_PASSWORD).await;
-    b.wait_for_url("the manager's dashboard", |u| path_of(u) == "/dashboard")
-        .await;
+    b.wait_for_url("the manager's office", |u| {
+        path_of(u) == "/offices/11000001/manage"
+    })
+    .await;
     check_page(b, "fa", &mut walk).await;
     b.click(&b.find("nav.site-nav a[href='/staff/new']").await)
         .await;
@@ -900,10 +902,8 @@ pub(crate) async fn browser_invitation_flow() {
     b.wait_for_url("the sign-in page", |u| path_of(u).starts_with("/login"))
         .await;
     sign_in(b, &format!("u{nc}"), "Persian-pass-1405").await;
-    b.wait_for_url("the new operator's dashboard", |u| {
-        path_of(u) == "/dashboard"
-    })
-    .await;
+    b.wait_for_url("the new operator's counter", |u| path_of(u) == "/console")
+        .await;
     check_page(b, "fa", &mut walk).await;
     let who = b.text_of(".header-tools").await;
     assert!(
@@ -984,7 +984,7 @@ pub(crate) async fn browser_header_text_is_readable() {
         b.goto(&format!("{base}/lang/{lang}")).await;
         b.goto(&format!("{base}/login")).await;
         sign_in(b, who, DEMO_PASSWORD).await;
-        b.wait_for_url("the dashboard", |u| path_of(u) == "/dashboard")
+        b.wait_for_url("the landing page", |u| !path_of(u).starts_with("/login"))
             .await;
         let tools = b.text_of(".header-tools").await;
         assert!(tools.contains(who), "{tools}");

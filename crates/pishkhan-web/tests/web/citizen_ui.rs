@@ -277,13 +277,39 @@ async fn citizen_pages_over_http_sign_in_book_move_and_cancel() {
         let searched = get_with(
             &app,
             &jar,
-            "/citizen/book?oq=%DA%A9%D8%A7%D8%B4%D8%A7%D9%86%DB%8C",
+            &format!("/citizen/book?service={SERVICE}&place=%DA%A9%D8%A7%D8%B4%D8%A7%D9%86%DB%8C"),
         )
         .await;
         assert_eq!(searched.status, 200, "[{be}] {}", searched.text);
         assert!(
-            searched.text.contains("/citizen/book?office=11000004"),
-            "[{be}] office search"
+            searched.text.contains("office=11000004#slots"),
+            "[{be}] office search: {}",
+            searched.text
+        );
+        // Choosing a time only shows it to check: nothing is booked until confirmed.
+        let review = get_with(
+            &app,
+            &jar,
+            &format!(
+                "/citizen/book/review?office={DEMO_OFFICE}&service={SERVICE}&start={}",
+                slots[0].replace('+', "%2B")
+            ),
+        )
+        .await;
+        assert_eq!(review.status, 200, "[{be}] {}", review.text);
+        assert_translated(&review);
+        assert!(
+            review.text.contains("id=\"confirm-booking\""),
+            "[{be}] {}",
+            review.text
+        );
+        assert!(
+            app.store
+                .citizen_bookings(&pishkhan_domain::NationalCode::parse(&citizen).unwrap())
+                .await
+                .unwrap()
+                .is_empty(),
+            "[{be}] the review books nothing"
         );
 
         let book = |start: &str| {
@@ -303,12 +329,18 @@ async fn citizen_pages_over_http_sign_in_book_move_and_cancel() {
         let f = book(&slots[0]);
         let f: Vec<(&str, &str)> = f.iter().map(|(k, v)| (*k, v.as_str())).collect();
         let r = post_form(&app, Some(&session_cookie), "/citizen/book", &f).await;
-        let loc = assert_redirect(&r, "/citizen?booked=");
-        let tracking = loc.trim_start_matches("/citizen?booked=").to_string();
-        let home = get_with(&app, &jar, &loc).await;
+        let loc = assert_redirect(&r, "/citizen/bookings/");
+        let tracking = loc
+            .trim_start_matches("/citizen/bookings/")
+            .trim_end_matches("?booked=1")
+            .to_string();
+        let sheet = get_with(&app, &jar, &loc).await;
+        assert_eq!(sheet.status, 200, "[{be}] {}", sheet.text);
+        assert_translated(&sheet);
+        assert!(sheet.text.contains("id=\"booking-notice\"") && sheet.text.contains(&tracking));
+        let home = get_with(&app, &jar, "/citizen").await;
         assert_eq!(home.status, 200, "[{be}] {}", home.text);
         assert_translated(&home);
-        assert!(home.text.contains("id=\"booked-code\">") && home.text.contains(&tracking));
         assert!(
             home.text.contains("آذر ۱۴۰۵"),
             "[{be}] Jalali date: {}",
@@ -335,7 +367,7 @@ async fn citizen_pages_over_http_sign_in_book_move_and_cancel() {
             &[("csrf", csrf.as_str()), ("start", slots[1].as_str())],
         )
         .await;
-        assert_redirect(&r, "/citizen?done=moved");
+        assert_redirect(&r, &format!("/citizen/bookings/{tracking}?moved=1"));
         let moved = app
             .store
             .booking(&pishkhan_domain::schedule::TrackingCode::parse(&tracking).unwrap())
@@ -448,27 +480,35 @@ async fn browser_citizen_books_moves_and_cancels_on_a_phone() {
     b.wait_for_url("the booking page", |u| path_of(u) == "/citizen/book")
         .await;
     check_page(b, "fa", &mut walk).await;
+    // Search the services by code; a single match is chosen, then the office by its code.
+    b.type_into("#service-search input[name=sq]", SERVICE).await;
+    b.click(&b.find("#service-search button[type=submit]").await)
+        .await;
+    b.find("#chosen-service").await;
+    check_page(b, "fa", &mut walk).await;
     b.type_into("#choose input[name=office]", DEMO_OFFICE).await;
-    // Search the services by code; a single match is chosen.
-    b.type_into("#choose input[name=sq]", SERVICE).await;
     b.click(&b.find("#choose button[type=submit]").await).await;
     b.find("#slots button.slot").await;
-    assert_eq!(
-        b.exec("return document.querySelector('#choose select[name=service]').value")
-            .await,
-        SERVICE
-    );
     check_page(b, "fa", &mut walk).await;
     let days = b.text_of("#slots section.day h3").await;
     assert!(days.contains("۸ آذر ۱۴۰۵"), "first day: {days}");
     b.screenshot("/tmp/pishkhan-citizen-slots-fa.png").await;
     b.click(&b.find("#slots button.slot.btn-secondary").await)
         .await;
+    // Check the answers, then confirm.
+    b.wait_for_url("the review", |u| {
+        path_of(u).starts_with("/citizen/book/review?")
+    })
+    .await;
+    check_page(b, "fa", &mut walk).await;
+    b.click(&b.find("#confirm-booking button[type=submit]").await)
+        .await;
     b.wait_for_url("the new booking", |u| u.contains("booked="))
         .await;
     check_page(b, "fa", &mut walk).await;
-    let tracking = b.text_of("#booked-code").await;
+    let tracking = b.text_of("#booking-code").await;
     assert_eq!(tracking.len(), 9, "tracking code: {tracking}");
+    b.goto(&format!("{base}/citizen")).await;
     let when = b.text_of(".booking .when").await;
     assert!(
         when.contains("آذر ۱۴۰۵") && !when.chars().any(|c| c.is_ascii_digit()),
@@ -486,19 +526,33 @@ async fn browser_citizen_books_moves_and_cancels_on_a_phone() {
             .await,
     )
     .await;
-    b.wait_for_url("moved", |u| u.contains("done=moved")).await;
+    b.wait_for_url("moved", |u| u.contains("moved=1")).await;
     check_page(b, "fa", &mut walk).await;
+    b.goto(&format!("{base}/citizen")).await;
     let moved = b.text_of(".booking .when").await;
     assert_ne!(moved, when, "the time changed");
     assert_eq!(b.text_of(".booking .mono").await, tracking);
 
-    // Cancel it.
-    b.click(&b.find(".booking button.cancel").await).await;
+    // Cancelling asks first; keeping it changes nothing.
+    b.click(&b.find(".booking a.cancel").await).await;
+    b.wait_for_url("the cancel question", |u| u.ends_with("/cancel"))
+        .await;
+    check_page(b, "fa", &mut walk).await;
+    b.click(&b.find("#keep-booking").await).await;
+    b.wait_for_url("kept", |u| {
+        u.ends_with(&format!("/citizen/bookings/{tracking}"))
+    })
+    .await;
+    assert_eq!(b.text_of("#booking-status").await, "رزرو شده");
+    b.click(&b.find("#cancel-link").await).await;
+    b.wait_for_url("the cancel question", |u| u.ends_with("/cancel"))
+        .await;
+    b.click(&b.find("#confirm-cancel").await).await;
     b.wait_for_url("cancelled", |u| u.contains("done=cancelled"))
         .await;
     check_page(b, "fa", &mut walk).await;
     assert_eq!(b.text_of(".booking .badge").await, "لغو شده");
-    assert!(b.find_all(".booking button.cancel").await.is_empty());
+    assert!(b.find_all(".booking a.cancel").await.is_empty());
 
     // English, then sign out.
     b.click(&b.find("a.lang-switch").await).await;

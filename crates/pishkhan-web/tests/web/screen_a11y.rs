@@ -31,6 +31,26 @@ pub(crate) async fn axe_violations(b: &Browser) -> Vec<String> {
     strings(&found)
 }
 
+/// The serious and critical violations of all of axe-core's rules on the current page, one
+/// line each: rule, impact, where, and axe's summary of the first node.
+pub(crate) async fn axe_serious_violations(b: &Browser) -> Vec<String> {
+    b.exec(&format!("{AXE}\n;return typeof axe;")).await;
+    let found = b
+        .exec_async(
+            r#"
+            const done = arguments[arguments.length - 1];
+            axe.run(document)
+              .then(r => done(r.violations
+                 .filter(v => v.impact === 'serious' || v.impact === 'critical')
+                 .map(v => `${v.id} (${v.impact}): ${v.nodes.map(n => n.target.join(' ')).join(', ')}: ${
+                    (v.nodes[0] && v.nodes[0].failureSummary || '').replace(/\s+/g, ' ')}`)))
+              .catch(e => done([`axe failed: ${e}`]));
+            "#,
+        )
+        .await;
+    strings(&found)
+}
+
 #[tokio::test]
 async fn browser_wide_tables_can_be_scrolled_from_the_keyboard_on_a_phone() {
     let Some(env) = Env::start().await else {

@@ -5,7 +5,7 @@
 use serde_json::json;
 
 use crate::browser::{Browser, Env};
-use crate::screen_kit::{citizen_session, staff_session, strings, year_and_day_x};
+use crate::screen_kit::{citizen_session, staff_session, strings, visible_text, year_and_day_x};
 use crate::support::{DEMO_OFFICE, DEMO_PASSWORD, TestApp};
 
 /// Places where a middle dot stands beside a digit: in Persian text "·" next to "۱۵۲" reads
@@ -96,7 +96,12 @@ async fn browser_numbers_codes_and_dates_read_in_their_own_order() {
         .await;
     citizen_session(b, &app, &citizen, "fa").await;
     b.goto(&format!("{base}/citizen/data-access")).await;
-    assert_date_reads_left_to_right(b, "#access tbody td", "the inquiry's time").await;
+    // The time is in words ("شنبه ۱۵ آذر ۱۴۰۵، ۱۰:۲۳"), so it cannot read backwards.
+    let when = visible_text(b, "#access .when").await;
+    assert!(
+        when.contains("آذر ۱۴۰۵") && !when.chars().any(|c| c.is_ascii_digit()),
+        "the inquiry's time in words: {when:?}"
+    );
     for d in dots_beside_digits(b).await {
         dots.push(format!("/citizen/data-access: {d}"));
     }
@@ -104,10 +109,10 @@ async fn browser_numbers_codes_and_dates_read_in_their_own_order() {
 
     // Office cards found by a search: the office's code beside its address.
     b.goto(&format!(
-        "{base}/citizen/book?oq=%DA%A9%D8%A7%D8%B4%D8%A7%D9%86%DB%8C"
+        "{base}/citizen/book?service=PSP-001&place=%DA%A9%D8%A7%D8%B4%D8%A7%D9%86%DB%8C"
     ))
     .await;
-    b.find("#found-offices .card").await;
+    b.find("#office-list li").await;
     for d in dots_beside_digits(b).await {
         dots.push(format!("/citizen/book (office cards): {d}"));
     }

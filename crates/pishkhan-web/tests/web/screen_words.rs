@@ -80,22 +80,15 @@ async fn browser_pages_show_names_not_codes() {
         .await;
     citizen_session(b, &app, &citizen, "fa").await;
     b.goto(&format!("{base}/citizen/data-access")).await;
-    b.find("#access tbody tr").await;
-    for who in column(b, "#access", 2).await {
-        let operator = who.lines().nth(1).unwrap_or_default().to_string();
-        if has_latin_letter(&operator) {
-            problems.push(format!("data access: operator {operator:?}"));
-        }
-    }
-    for service in column(b, "#access", 3).await {
-        if has_latin_letter(&service) {
-            problems.push(format!("data access: inquiry {service:?}"));
-        }
-    }
-    for why in column(b, "#access", 4).await {
-        let basis = why.lines().next().unwrap_or_default().to_string();
-        if has_latin_letter(&basis) {
-            problems.push(format!("data access: legal basis {basis:?}"));
+    b.find("#access li").await;
+    for (css, what) in [
+        ("#access .operator", "operator"),
+        ("#access .access-what", "inquiry and agency"),
+        ("#access .purpose", "purpose"),
+    ] {
+        let shown = visible_text(b, css).await;
+        if shown.is_empty() || has_latin_letter(&shown) {
+            problems.push(format!("data access: {what} {shown:?}"));
         }
     }
 
