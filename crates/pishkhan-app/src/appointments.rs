@@ -88,7 +88,7 @@ pub async fn policy_of(state: &App, office: &Office) -> Result<SlotPolicy, AppEr
     Ok(stored.unwrap_or_else(|| SlotPolicy::default_for(office)))
 }
 
-async fn holidays_of(
+pub(crate) async fn holidays_of(
     state: &App,
     from: JalaliDate,
     to: JalaliDate,
@@ -101,7 +101,7 @@ async fn holidays_of(
     Ok(h)
 }
 
-async fn closures_of(
+pub(crate) async fn closures_of(
     state: &App,
     office: OfficeCode,
     from: JalaliDate,

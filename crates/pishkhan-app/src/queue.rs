@@ -311,7 +311,9 @@ fn ticket_of(events: &[Event]) -> Option<Ticket> {
     events.iter().find_map(|e| match e {
         Event::CheckedIn { ticket, .. }
         | Event::WalkIn { ticket, .. }
-        | Event::Called { ticket, .. } => Some(*ticket),
+        | Event::Called { ticket, .. }
+        | Event::Recalled { ticket, .. }
+        | Event::Transferred { ticket, .. } => Some(*ticket),
         _ => None,
     })
 }
@@ -395,6 +397,150 @@ pub async fn call_next(
         q.call_next(counter, now)
     })
     .await
+}
+
+/// The counter announces the person it serves again (they did not come up yet).
+pub async fn recall(
+    state: &App,
+    staff: &StaffSession,
+    office: OfficeCode,
+    counter: CounterId,
+    ctx: &AuditContext,
+) -> Result<TicketIssued, AppError> {
+    issue_ticket(state, staff, office, ctx, |q, now| q.recall(counter, now)).await
+}
+
+/// The counter sends the person it serves to another counter of the office, which calls them
+/// before anyone else.
+pub async fn transfer(
+    state: &App,
+    staff: &StaffSession,
+    office: OfficeCode,
+    from: CounterId,
+    to: CounterId,
+    ctx: &AuditContext,
+) -> Result<TicketIssued, AppError> {
+    issue_ticket(state, staff, office, ctx, |q, now| {
+        q.transfer(from, to, now)
+    })
+    .await
+}
+
+/// The counter goes on a break (`counter_busy` while it serves someone).
+pub async fn pause(
+    state: &App,
+    staff: &StaffSession,
+    office: OfficeCode,
+    counter: CounterId,
+    ctx: &AuditContext,
+) -> Result<Queue, AppError> {
+    let (queue, ()) = operate(state, staff, office, ctx, |q, now| {
+        Ok((q.pause(counter, now)?, ()))
+    })
+    .await?;
+    Ok(queue)
+}
+
+/// The counter is back from its break.
+pub async fn resume(
+    state: &App,
+    staff: &StaffSession,
+    office: OfficeCode,
+    counter: CounterId,
+    ctx: &AuditContext,
+) -> Result<Queue, AppError> {
+    let (queue, ()) = operate(state, staff, office, ctx, |q, now| {
+        Ok((q.resume(counter, now)?, ()))
+    })
+    .await?;
+    Ok(queue)
+}
+
+/// The desk's latest moves at `office` today, newest first, at most `limit`: tickets given,
+/// calls, recalls, transfers, breaks, completions and no-shows. The bookings' own entries,
+/// which carry national codes, are left out.
+pub async fn recent_moves(
+    state: &App,
+    staff: &StaffSession,
+    office: OfficeCode,
+    limit: usize,
+) -> Result<Vec<Event>, AppError> {
+    staff.permit(Action::OperateQueue { office })?;
+    let day = jalali_today(state.now());
+    let stored = state.store().queue_events(office, day).await?;
+    let mut moves = Vec::with_capacity(limit);
+    for s in stored.iter().rev() {
+        let e: Event = serde_json::from_str(s)
+            .map_err(|e| AppError::Internal(anyhow::anyhow!("bad queue event: {e}")))?;
+        if e.ticket().is_some() || e.counter().is_some() {
+            moves.push(e);
+            if moves.len() == limit {
+                break;
+            }
+        }
+    }
+    Ok(moves)
+}
+
+/// Whether `now` falls outside the office's opening hours: a weekday it is closed, before
+/// opening or after closing, a public holiday or one of its closures. The desk warns before
+/// giving a ticket then.
+pub async fn outside_hours(
+    state: &App,
+    office: &Office,
+    now: OffsetDateTime,
+) -> Result<bool, AppError> {
+    let today = jalali_today(now);
+    let local = pishkhan_domain::tehran::to_tehran(now);
+    let minute = u16::from(local.hour()) * 60 + u16::from(local.minute());
+    let in_hours = match office.hours.day(today.weekday()) {
+        Some(h) => minute >= h.open_min && minute < h.close_min,
+        None => false,
+    };
+    if !in_hours {
+        return Ok(true);
+    }
+    let holiday = !crate::appointments::holidays_of(state, today, today)
+        .await?
+        .is_empty();
+    let closed = !crate::appointments::closures_of(state, office.code, today, today)
+        .await?
+        .is_empty();
+    Ok(holiday || closed)
+}
+
+/// How far back the desk looks to order services by use.
+const SERVICE_USE_DAYS: i64 = 90;
+
+/// The services the desk offers for a walk-in ticket, most used first: by bookings in the
+/// office's province over the last 90 days, then by code. Every service of the catalogue is
+/// listed; the queue refuses one no counter handles.
+pub async fn walk_in_services(
+    state: &App,
+    office: &Office,
+) -> Result<Vec<(ServiceCode, pishkhan_domain::model::LocalizedText, u64)>, AppError> {
+    let catalogue = crate::appointments::catalogue(state).await?;
+    let today = jalali_today(state.now());
+    let window = pishkhan_store::StatsWindow {
+        from_ms: pishkhan_domain::tehran::day_bounds_ms(today.add_days(-(SERVICE_USE_DAYS - 1))).0,
+        to_ms: pishkhan_domain::tehran::day_bounds_ms(today).1,
+        province: Some(office.province_id),
+    };
+    let used: HashMap<ServiceCode, u64> = state
+        .store()
+        .bookings_by_service(&window)
+        .await?
+        .into_iter()
+        .collect();
+    let mut out: Vec<_> = catalogue
+        .into_iter()
+        .map(|(code, title)| {
+            let n = used.get(&code).copied().unwrap_or(0);
+            (code, title, n)
+        })
+        .collect();
+    out.sort_by(|a, b| b.2.cmp(&a.2).then_with(|| a.0.as_str().cmp(b.0.as_str())));
+    Ok(out)
 }
 
 /// Finishes serving a ticket; returns the queue after it.

@@ -50,6 +50,17 @@ pub enum QueueError {
     UnknownCounter(CounterId),
     #[error("counter {counter} is still serving {ticket}")]
     CounterBusy { counter: CounterId, ticket: Ticket },
+    #[error("counter {0} is paused")]
+    CounterPaused(CounterId),
+    #[error("counter {0} is not paused")]
+    CounterNotPaused(CounterId),
+    #[error("counter {counter} does not handle service {service}")]
+    CounterCannotServe {
+        counter: CounterId,
+        service: ServiceCode,
+    },
+    #[error("a ticket cannot be transferred to the counter already serving it")]
+    SameCounter(CounterId),
     #[error("nobody is waiting for counter {0}")]
     NobodyWaiting(CounterId),
     #[error("counter {0} is serving nobody")]
@@ -85,6 +96,10 @@ impl QueueError {
             QueueError::TicketLimit(_) => "ticket_limit",
             QueueError::UnknownCounter(_) => "unknown_counter",
             QueueError::CounterBusy { .. } => "counter_busy",
+            QueueError::CounterPaused(_) => "counter_paused",
+            QueueError::CounterNotPaused(_) => "counter_not_paused",
+            QueueError::CounterCannotServe { .. } => "counter_cannot_serve",
+            QueueError::SameCounter(_) => "transfer_same_counter",
             QueueError::NobodyWaiting(_) => "nobody_waiting",
             QueueError::NobodyServed(_) => "nobody_served",
             QueueError::UnknownTicket(_) => "unknown_ticket",

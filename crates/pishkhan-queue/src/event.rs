@@ -123,6 +123,8 @@ pub enum CallReason {
     Fairness,
     /// Rule 4: nobody else was there, so a booked citizen was called before their window.
     EarlyBooked,
+    /// Rule 0: another counter transferred the person here, so they go before anyone else.
+    Transferred,
 }
 
 /// One fact of the day, in the order it happened. Operations return events; `apply` folds them
@@ -193,6 +195,27 @@ pub enum Event {
         #[serde(with = "time::serde::rfc3339")]
         at: OffsetDateTime,
     },
+    /// The counter sent its current person to another counter: they wait again, reserved for
+    /// `to`, which calls them before anyone else; other counters pass them by.
+    Transferred {
+        ticket: Ticket,
+        from: CounterId,
+        to: CounterId,
+        #[serde(with = "time::serde::rfc3339")]
+        at: OffsetDateTime,
+    },
+    /// The counter stopped calling (a break); it serves nobody while paused.
+    CounterPaused {
+        counter: CounterId,
+        #[serde(with = "time::serde::rfc3339")]
+        at: OffsetDateTime,
+    },
+    /// The paused counter calls again.
+    CounterResumed {
+        counter: CounterId,
+        #[serde(with = "time::serde::rfc3339")]
+        at: OffsetDateTime,
+    },
     /// The service was done.
     Completed {
         ticket: Ticket,
@@ -215,11 +238,14 @@ impl Event {
             | Event::WalkIn { ticket, .. }
             | Event::Called { ticket, .. }
             | Event::Recalled { ticket, .. }
+            | Event::Transferred { ticket, .. }
             | Event::Completed { ticket, .. }
             | Event::NoShow { ticket, .. } => Some(*ticket),
             Event::BookingExpected { .. }
             | Event::BookingCancelled { .. }
-            | Event::BookingNoShow { .. } => None,
+            | Event::BookingNoShow { .. }
+            | Event::CounterPaused { .. }
+            | Event::CounterResumed { .. } => None,
         }
     }
 
@@ -234,8 +260,39 @@ impl Event {
             | Event::WalkIn { at, .. }
             | Event::Called { at, .. }
             | Event::Recalled { at, .. }
+            | Event::Transferred { at, .. }
+            | Event::CounterPaused { at, .. }
+            | Event::CounterResumed { at, .. }
             | Event::Completed { at, .. }
             | Event::NoShow { at, .. } => Some(*at),
+        }
+    }
+
+    /// Every kind [`Event::kind`] names, so front ends can prove they word each one.
+    pub const KINDS: [&'static str; 12] = [
+        "booking_expected",
+        "booking_cancelled",
+        "booking_no_show",
+        "checked_in",
+        "walk_in",
+        "called",
+        "recalled",
+        "transferred",
+        "counter_paused",
+        "counter_resumed",
+        "completed",
+        "no_show",
+    ];
+
+    /// The counter this event is about, if it is about one.
+    pub fn counter(&self) -> Option<CounterId> {
+        match self {
+            Event::Called { counter, .. }
+            | Event::Recalled { counter, .. }
+            | Event::CounterPaused { counter, .. }
+            | Event::CounterResumed { counter, .. } => Some(*counter),
+            Event::Transferred { from, .. } => Some(*from),
+            _ => None,
         }
     }
 
@@ -249,6 +306,9 @@ impl Event {
             Event::WalkIn { .. } => "walk_in",
             Event::Called { .. } => "called",
             Event::Recalled { .. } => "recalled",
+            Event::Transferred { .. } => "transferred",
+            Event::CounterPaused { .. } => "counter_paused",
+            Event::CounterResumed { .. } => "counter_resumed",
             Event::Completed { .. } => "completed",
             Event::NoShow { .. } => "no_show",
         }

@@ -36,8 +36,10 @@
 //! # Calling rules
 //!
 //! A counter considers only waiting people whose service it handles, and only when it is free
-//! (its current person completed or marked a no-show). Then:
+//! (its current person completed, marked a no-show or transferred) and not paused. Then:
 //!
+//! 0. **Transferred first.** Someone another counter transferred here
+//!    ([`Queue::transfer`]) is called before anyone else; every other counter passes them by.
 //! 1. **Booked first.** Booked citizens who checked in on time and whose window has opened
 //!    (`grace_before_min` before the slot start) are called first, by slot start, then
 //!    check-in time, then ticket.
@@ -53,6 +55,11 @@
 //!    window has not opened yet is called early (earliest slot first).
 //!
 //! Each `Called` event records which rule chose the person ([`CallReason`]).
+//!
+//! # Breaks
+//!
+//! A counter with nobody at it may pause ([`Queue::pause`]): it calls nobody until it resumes
+//! ([`Queue::resume`]), and nobody can be transferred to it meanwhile.
 //!
 //! # Estimates, display, figures
 //!

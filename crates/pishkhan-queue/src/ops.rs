@@ -7,7 +7,7 @@ use pishkhan_domain::schedule::{Slot, TrackingCode};
 use pishkhan_domain::tehran::jalali_today;
 use time::{Duration, OffsetDateTime};
 
-use crate::config::{CounterId, PriorityCode};
+use crate::config::{CounterConfig, CounterId, PriorityCode};
 use crate::error::QueueError;
 use crate::event::{CallReason, Event, Lane, Ticket};
 use crate::queue::{BookingInfo, BookingState, Queue, TicketInfo, TicketState};
@@ -283,9 +283,26 @@ impl Queue {
         if let Some(ticket) = self.serving(counter) {
             return Err(QueueError::CounterBusy { counter, ticket });
         }
+        if self.is_paused(counter) {
+            return Err(QueueError::CounterPaused(counter));
+        }
+        // Rule 0: whoever was transferred here goes first, the one called earliest first.
+        let transferred = self
+            .waiting()
+            .filter(|t| t.reserved_for == Some(counter))
+            .min_by_key(|t| (t.last_called_at, t.ticket));
+        if let Some(t) = transferred {
+            return Ok(vec![Event::Called {
+                ticket: t.ticket,
+                counter,
+                at: now,
+                reason: CallReason::Transferred,
+            }]);
+        }
         let mut best: [Option<(LineKey, &TicketInfo)>; 3] = [None, None, None];
         let mut longest_walk_in_wait = Duration::ZERO;
-        for t in self.waiting().filter(|t| cfg.handles(&t.service)) {
+        let mine = |t: &&TicketInfo| t.reserved_for.is_none() && cfg.handles(&t.service);
+        for t in self.waiting().filter(mine) {
             let key = self.line_key(t, now);
             let slot = &mut best[key.0 as usize];
             if slot.as_ref().is_none_or(|(k, _)| key < *k) {
@@ -329,6 +346,75 @@ impl Queue {
             counter,
             at: now,
         }])
+    }
+
+    fn known_counter(&self, counter: CounterId) -> Result<&CounterConfig, QueueError> {
+        self.config
+            .counter(counter)
+            .ok_or(QueueError::UnknownCounter(counter))
+    }
+
+    /// Sends the person `from` is serving to counter `to`: they wait again, and `to` calls
+    /// them before anyone else (other counters pass them by). `to` must be another counter of
+    /// the office that handles their service and is not on a break.
+    pub fn transfer(
+        &self,
+        from: CounterId,
+        to: CounterId,
+        now: OffsetDateTime,
+    ) -> Result<Vec<Event>, QueueError> {
+        self.check_day(now)?;
+        self.known_counter(from)?;
+        let ticket = self.serving(from).ok_or(QueueError::NobodyServed(from))?;
+        let target = self.known_counter(to)?;
+        if from == to {
+            return Err(QueueError::SameCounter(to));
+        }
+        let service = &self
+            .ticket(ticket)
+            .ok_or(QueueError::UnknownTicket(ticket))?
+            .service;
+        if !target.handles(service) {
+            return Err(QueueError::CounterCannotServe {
+                counter: to,
+                service: service.clone(),
+            });
+        }
+        if self.is_paused(to) {
+            return Err(QueueError::CounterPaused(to));
+        }
+        Ok(vec![Event::Transferred {
+            ticket,
+            from,
+            to,
+            at: now,
+        }])
+    }
+
+    /// The counter goes on a break: it calls nobody until resumed. It must have finished with
+    /// its current person first.
+    pub fn pause(&self, counter: CounterId, now: OffsetDateTime) -> Result<Vec<Event>, QueueError> {
+        self.known_counter(counter)?;
+        if let Some(ticket) = self.serving(counter) {
+            return Err(QueueError::CounterBusy { counter, ticket });
+        }
+        if self.is_paused(counter) {
+            return Err(QueueError::CounterPaused(counter));
+        }
+        Ok(vec![Event::CounterPaused { counter, at: now }])
+    }
+
+    /// The counter is back from its break.
+    pub fn resume(
+        &self,
+        counter: CounterId,
+        now: OffsetDateTime,
+    ) -> Result<Vec<Event>, QueueError> {
+        self.known_counter(counter)?;
+        if !self.is_paused(counter) {
+            return Err(QueueError::CounterNotPaused(counter));
+        }
+        Ok(vec![Event::CounterResumed { counter, at: now }])
     }
 
     fn called(&self, ticket: Ticket) -> Result<(), QueueError> {

@@ -63,7 +63,10 @@ pub struct TicketInfo {
     pub state: TicketState,
     /// The counter that called this ticket.
     pub counter: Option<CounterId>,
-    /// The (first) call.
+    /// The counter this ticket was transferred to, while it waits for it: only that counter
+    /// calls it, and before anyone else.
+    pub reserved_for: Option<CounterId>,
+    /// The (first) call; a transfer and the second call keep it.
     pub called_at: Option<OffsetDateTime>,
     /// The latest call or recall, for the display to highlight.
     pub last_called_at: Option<OffsetDateTime>,
@@ -76,6 +79,8 @@ pub(crate) struct CounterState {
     pub(crate) serving: Option<Ticket>,
     /// Booked-lane calls since this counter's last walk-in-lane call.
     pub(crate) booked_in_row: u32,
+    /// On a break: calls nobody until resumed.
+    pub(crate) paused: bool,
 }
 
 /// The queue of one office for one day: an event-sourced state machine.
@@ -214,6 +219,20 @@ impl Queue {
         self.counters.get(&counter).and_then(|c| c.serving)
     }
 
+    /// Whether `counter` is on a break.
+    pub fn is_paused(&self, counter: CounterId) -> bool {
+        self.counters.get(&counter).is_some_and(|c| c.paused)
+    }
+
+    /// The counters on a break, by number.
+    pub fn paused_counters(&self) -> Vec<CounterId> {
+        self.counters
+            .iter()
+            .filter(|(_, c)| c.paused)
+            .map(|(id, _)| *id)
+            .collect()
+    }
+
     /// Applies events in order, stopping at the first that does not fit.
     pub fn apply_all<'a>(
         &mut self,
@@ -310,6 +329,7 @@ impl Queue {
                     arrived_at: *at,
                     state: TicketState::Waiting,
                     counter: None,
+                    reserved_for: None,
                     called_at: None,
                     last_called_at: None,
                     finished_at: None,
@@ -337,6 +357,7 @@ impl Queue {
                         arrived_at: *at,
                         state: TicketState::Waiting,
                         counter: None,
+                        reserved_for: None,
                         called_at: None,
                         last_called_at: None,
                         finished_at: None,
@@ -353,6 +374,9 @@ impl Queue {
                 if let Some(busy) = self.serving(*counter) {
                     return Err(bad(format!("counter {counter} is serving {busy}")));
                 }
+                if self.is_paused(*counter) {
+                    return Err(bad(format!("counter {counter} is paused")));
+                }
                 let t = self
                     .tickets
                     .get_mut(ticket)
@@ -360,9 +384,14 @@ impl Queue {
                 if t.state != TicketState::Waiting {
                     return Err(bad(format!("ticket {ticket} is {:?}", t.state)));
                 }
+                if let Some(to) = t.reserved_for.filter(|to| to != counter) {
+                    return Err(bad(format!("ticket {ticket} is reserved for counter {to}")));
+                }
                 t.state = TicketState::Called;
                 t.counter = Some(*counter);
-                t.called_at = Some(*at);
+                t.reserved_for = None;
+                // The wait ends at the first call: a transfer is part of the service.
+                t.called_at.get_or_insert(*at);
                 t.last_called_at = Some(*at);
                 let lane = t.lane;
                 let c = self.counters.entry(*counter).or_default();
@@ -386,6 +415,40 @@ impl Queue {
                     .ok_or_else(|| bad(format!("no ticket {ticket}")))?;
                 t.last_called_at = Some(*at);
             }
+            Event::Transferred {
+                ticket, from, to, ..
+            } => {
+                if self.serving(*from) != Some(*ticket) {
+                    return Err(bad(format!("counter {from} is not serving {ticket}")));
+                }
+                if from == to {
+                    return Err(bad(format!("ticket {ticket} is already at counter {to}")));
+                }
+                let t = self
+                    .tickets
+                    .get_mut(ticket)
+                    .ok_or_else(|| bad(format!("no ticket {ticket}")))?;
+                t.state = TicketState::Waiting;
+                t.counter = None;
+                t.reserved_for = Some(*to);
+                if let Some(c) = self.counters.get_mut(from) {
+                    c.serving = None;
+                }
+            }
+            Event::CounterPaused { counter, .. } => {
+                if let Some(busy) = self.serving(*counter) {
+                    return Err(bad(format!("counter {counter} is serving {busy}")));
+                }
+                let c = self.counters.entry(*counter).or_default();
+                if c.paused {
+                    return Err(bad(format!("counter {counter} is already paused")));
+                }
+                c.paused = true;
+            }
+            Event::CounterResumed { counter, .. } => match self.counters.get_mut(counter) {
+                Some(c) if c.paused => c.paused = false,
+                _ => return Err(bad(format!("counter {counter} is not paused"))),
+            },
             Event::Completed { ticket, at } | Event::NoShow { ticket, at } => {
                 let t = self
                     .tickets

@@ -779,6 +779,31 @@ const PROBLEMS: &[(&str, &str, &str)] = &[
         "This counter is still serving someone; complete that first.",
     ),
     (
+        "problem_outside_office_hours",
+        "اکنون بیرون از ساعت کاری دفتر است؛ برای دادن نوبت، آن را تأیید کنید.",
+        "It is outside the office's opening hours; confirm to issue the ticket anyway.",
+    ),
+    (
+        "problem_counter_paused",
+        "این باجه در حالت استراحت است؛ نخست آن را از سر بگیرید.",
+        "This counter is paused; resume it first.",
+    ),
+    (
+        "problem_counter_not_paused",
+        "این باجه در حالت استراحت نیست.",
+        "This counter is not paused.",
+    ),
+    (
+        "problem_counter_cannot_serve",
+        "آن باجه این خدمت را ارائه نمی‌دهد؛ باجهٔ دیگری را برگزینید.",
+        "That counter does not handle this service; choose another counter.",
+    ),
+    (
+        "problem_transfer_same_counter",
+        "این فرد هم‌اکنون در همین باجه است؛ باجهٔ دیگری را برگزینید.",
+        "This person is already at this counter; choose another counter.",
+    ),
+    (
         "problem_nobody_waiting",
         "کسی برای این باجه در صف نیست.",
         "Nobody is waiting for this counter.",

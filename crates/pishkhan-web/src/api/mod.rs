@@ -187,6 +187,22 @@ pub fn router() -> Router<AppState> {
             "/api/v1/offices/{code}/queue/tickets/{ticket}/no-show",
             post(queue::no_show),
         )
+        .route(
+            "/api/v1/offices/{code}/queue/counters/{counter}/recall",
+            post(queue::recall),
+        )
+        .route(
+            "/api/v1/offices/{code}/queue/counters/{counter}/transfer",
+            post(queue::transfer),
+        )
+        .route(
+            "/api/v1/offices/{code}/queue/counters/{counter}/pause",
+            post(queue::pause),
+        )
+        .route(
+            "/api/v1/offices/{code}/queue/counters/{counter}/resume",
+            post(queue::resume),
+        )
         .route("/api/v1/releases", post(releases::create))
         .route("/api/v1/releases/{id}", get(releases::get))
         .route("/api/v1/releases/{id}/requests", post(releases::submit))

@@ -68,6 +68,8 @@ pub struct QueueOut {
     pub recent_calls: Vec<RecentCallOut>,
     /// How many wait for each service, by service code; only services someone waits for.
     pub waiting_by_service: Vec<ServiceWaitingOut>,
+    /// Counters on a break, by number: they call nobody until resumed.
+    pub paused_counters: Vec<u16>,
 }
 
 fn view(queue: &Queue, now: OffsetDateTime) -> QueueOut {
@@ -114,6 +116,7 @@ fn view(queue: &Queue, now: OffsetDateTime) -> QueueOut {
                 waiting: *waiting,
             })
             .collect(),
+        paused_counters: queue.paused_counters().iter().map(|c| c.0).collect(),
     }
 }
 
@@ -291,6 +294,97 @@ pub async fn no_show(
 ) -> Result<Json<QueueOut>, ApiError> {
     let (office, ticket) = office_and_ticket(&code, &ticket)?;
     let queue = queue::no_show(state.app(), &staff, office, ticket, &ctx).await?;
+    Ok(Json(view(&queue, state.now())))
+}
+
+/// A counter number from the path (digits in any script).
+fn office_and_counter(code: &str, counter: &str) -> Result<(OfficeCode, CounterId), ApiError> {
+    let office = parse_office_code(code)?;
+    let counter = pishkhan_domain::digits::to_ascii_digits(counter.trim())
+        .parse::<u16>()
+        .ok()
+        .filter(|c| (1..=CounterId::MAX).contains(c))
+        .ok_or_else(|| {
+            ApiError::invalid(
+                "invalid_counter",
+                "counter",
+                "a counter is a number, 1 to 200",
+            )
+        })?;
+    Ok((office, CounterId(counter)))
+}
+
+/// The counter announces the person it serves again.
+#[utoipa::path(post, path = "/api/v1/offices/{code}/queue/counters/{counter}/recall", tag = "queue",
+    params(("code" = String, Path, description = "8-digit office code", pattern = r"^[0-9]{8}$"), ("counter" = u16, Path, description = "Counter number")),
+    responses((status = 200, body = TicketOut), (status = 409, body = ProblemOut, content_type = "application/problem+json", description = "nobody_served, unknown_counter")),
+    security(("bearer" = [])))]
+pub async fn recall(
+    State(state): State<AppState>,
+    staff: Staff,
+    Ctx(ctx): Ctx,
+    ApiPath((code, counter)): ApiPath<(String, String)>,
+) -> Result<Json<TicketOut>, ApiError> {
+    let (office, counter) = office_and_counter(&code, &counter)?;
+    let issued = queue::recall(state.app(), &staff, office, counter, &ctx).await?;
+    Ok(ticket_out(issued, state.now()))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TransferIn {
+    /// The counter that takes the person over; it calls them before anyone else.
+    pub to: u16,
+}
+
+/// The counter sends the person it serves to another counter of the office.
+#[utoipa::path(post, path = "/api/v1/offices/{code}/queue/counters/{counter}/transfer", tag = "queue",
+    params(("code" = String, Path, description = "8-digit office code", pattern = r"^[0-9]{8}$"), ("counter" = u16, Path, description = "The counter serving the person")),
+    request_body = TransferIn,
+    responses((status = 200, body = TicketOut), (status = 409, body = ProblemOut, content_type = "application/problem+json", description = "nobody_served, counter_cannot_serve, counter_paused, transfer_same_counter, unknown_counter")),
+    security(("bearer" = [])))]
+pub async fn transfer(
+    State(state): State<AppState>,
+    staff: Staff,
+    Ctx(ctx): Ctx,
+    ApiPath((code, counter)): ApiPath<(String, String)>,
+    ApiJson(input): ApiJson<TransferIn>,
+) -> Result<Json<TicketOut>, ApiError> {
+    let (office, from) = office_and_counter(&code, &counter)?;
+    let issued =
+        queue::transfer(state.app(), &staff, office, from, CounterId(input.to), &ctx).await?;
+    Ok(ticket_out(issued, state.now()))
+}
+
+/// The counter goes on a break: it calls nobody until resumed.
+#[utoipa::path(post, path = "/api/v1/offices/{code}/queue/counters/{counter}/pause", tag = "queue",
+    params(("code" = String, Path, description = "8-digit office code", pattern = r"^[0-9]{8}$"), ("counter" = u16, Path, description = "Counter number")),
+    responses((status = 200, body = QueueOut), (status = 409, body = ProblemOut, content_type = "application/problem+json", description = "counter_busy, counter_paused, unknown_counter")),
+    security(("bearer" = [])))]
+pub async fn pause(
+    State(state): State<AppState>,
+    staff: Staff,
+    Ctx(ctx): Ctx,
+    ApiPath((code, counter)): ApiPath<(String, String)>,
+) -> Result<Json<QueueOut>, ApiError> {
+    let (office, counter) = office_and_counter(&code, &counter)?;
+    let queue = queue::pause(state.app(), &staff, office, counter, &ctx).await?;
+    Ok(Json(view(&queue, state.now())))
+}
+
+/// The counter is back from its break.
+#[utoipa::path(post, path = "/api/v1/offices/{code}/queue/counters/{counter}/resume", tag = "queue",
+    params(("code" = String, Path, description = "8-digit office code", pattern = r"^[0-9]{8}$"), ("counter" = u16, Path, description = "Counter number")),
+    responses((status = 200, body = QueueOut), (status = 409, body = ProblemOut, content_type = "application/problem+json", description = "counter_not_paused, unknown_counter")),
+    security(("bearer" = [])))]
+pub async fn resume(
+    State(state): State<AppState>,
+    staff: Staff,
+    Ctx(ctx): Ctx,
+    ApiPath((code, counter)): ApiPath<(String, String)>,
+) -> Result<Json<QueueOut>, ApiError> {
+    let (office, counter) = office_and_counter(&code, &counter)?;
+    let queue = queue::resume(state.app(), &staff, office, counter, &ctx).await?;
     Ok(Json(view(&queue, state.now())))
 }
 

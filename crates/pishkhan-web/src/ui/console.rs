@@ -1,6 +1,9 @@
-//! The operator console: one counter's desk for today's queue. Check in booked citizens, give
-//! walk-in tickets, call the next person, complete or mark a no-show, and watch the line with
-//! estimated waits. The line redraws live from the office's board stream.
+//! The operator console: one counter's desk for today's queue. Check in booked citizens (and
+//! see whose booking it is), give walk-in tickets (a service found by typing, a printable
+//! ticket, a warning outside the office's hours), call the next person, recall them, transfer
+//! them to another counter, complete or mark a no-show (after asking), pause and resume the
+//! counter, and watch the line with estimated waits and the desk's recent moves. The live part
+//! redraws from the office's board stream.
 //!
 //! Every action goes through the same queue operations as the API (`pishkhan_app::queue`), so the
 //! calling rules, the audit log, booking statuses and notifications are the same.
@@ -12,9 +15,10 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use pishkhan_domain::model::{LocalizedText, Office, ServiceCode};
+use pishkhan_domain::normalize::normalize_compact;
 use pishkhan_domain::tehran::to_tehran;
 use pishkhan_domain::{NationalCode, schedule::TrackingCode};
-use pishkhan_queue::{CounterId, PriorityCode, QueueConfig, Ticket};
+use pishkhan_queue::{CounterId, Event, PriorityCode, QueueConfig, Ticket};
 use serde::Deserialize;
 
 use super::{Chrome, PageCtx, UiError, render};
@@ -100,6 +104,129 @@ pub const MESSAGES: &[(&str, &str, &str)] = &[
         "ثبت شد که حاضر نشد.",
         "Marked as a no-show.",
     ),
+    ("console_recall", "فراخوان دوباره", "Recall"),
+    ("console_transfer", "انتقال به باجه", "Transfer to counter"),
+    ("console_transfer_to", "باجهٔ مقصد", "Target counter"),
+    ("console_pause", "استراحت باجه", "Pause counter"),
+    ("console_resume", "ادامهٔ کار باجه", "Resume counter"),
+    (
+        "console_paused",
+        "این باجه در حالت استراحت است و کسی را فرا نمی‌خواند.",
+        "This counter is paused and calls no one.",
+    ),
+    (
+        "console_paused_counters",
+        "باجه‌های در استراحت",
+        "Paused counters",
+    ),
+    (
+        "console_done_recall",
+        "دوباره فراخوانده شد:",
+        "Called again:",
+    ),
+    (
+        "console_done_transfer",
+        "به باجهٔ دیگر منتقل شد:",
+        "Transferred to another counter:",
+    ),
+    (
+        "console_done_pause",
+        "باجه در حالت استراحت است.",
+        "The counter is paused.",
+    ),
+    (
+        "console_done_resume",
+        "باجه دوباره کار می‌کند.",
+        "The counter is working again.",
+    ),
+    (
+        "console_done_cancel",
+        "نوبت لغو شد.",
+        "The booking was cancelled.",
+    ),
+    ("console_cancel_booking", "لغو نوبت", "Cancel booking"),
+    (
+        "console_confirm_no_show",
+        "ثبت شود که این فرد حاضر نشد؟",
+        "Mark this person as a no-show?",
+    ),
+    (
+        "console_confirm_cancel",
+        "این نوبت لغو شود؟ این کار بازگشت ندارد.",
+        "Cancel this booking? This cannot be undone.",
+    ),
+    ("console_confirm_title", "تأیید", "Confirm"),
+    ("console_confirm_yes", "بله، ثبت شود", "Yes, go ahead"),
+    ("console_confirm_no", "خیر، بازگشت", "No, go back"),
+    ("console_checked_in_title", "پذیرش انجام شد", "Checked in"),
+    ("console_national_code", "کد ملی", "National code"),
+    ("console_slot", "زمان نوبت", "Booked slot"),
+    ("console_search_service", "جست‌وجوی خدمت", "Search services"),
+    ("console_search", "یافتن", "Find"),
+    (
+        "console_search_hint",
+        "بخشی از نام یا کد خدمت را بنویسید",
+        "Type part of a service's name or code",
+    ),
+    (
+        "console_no_service_found",
+        "خدمتی با این نام پیدا نشد.",
+        "No service matches.",
+    ),
+    (
+        "console_outside_hours",
+        "اکنون بیرون از ساعت کاری دفتر است.",
+        "It is now outside the office's opening hours.",
+    ),
+    (
+        "console_outside_hours_confirm",
+        "با این حال نوبت داده شود",
+        "Issue the ticket anyway",
+    ),
+    ("console_print_ticket", "چاپ برگهٔ نوبت", "Print the ticket"),
+    ("console_print", "چاپ", "Print"),
+    ("console_back", "بازگشت به میز کار", "Back to the console"),
+    ("console_ticket_title", "برگهٔ نوبت", "Queue ticket"),
+    (
+        "console_people_ahead",
+        "نفرات پیش از شما",
+        "People ahead of you",
+    ),
+    ("console_issued_at", "زمان صدور", "Issued"),
+    (
+        "console_follow_board",
+        "نوبت‌ها را روی تلفن خود دنبال کنید",
+        "Follow the queue on your phone",
+    ),
+    ("console_history", "رویدادهای اخیر", "Recent events"),
+    ("console_from", "از", "from"),
+    ("console_to", "به", "to"),
+    ("console_reserved_for", "برای باجه", "for counter"),
+    (
+        "console_history_empty",
+        "هنوز رویدادی نیست.",
+        "Nothing has happened yet.",
+    ),
+    ("event_booking_expected", "نوبت ثبت شد", "Booking expected"),
+    (
+        "event_booking_cancelled",
+        "نوبت لغو شد",
+        "Booking cancelled",
+    ),
+    (
+        "event_booking_no_show",
+        "نوبت بدون مراجعه",
+        "Booking not attended",
+    ),
+    ("event_checked_in", "پذیرش", "Checked in"),
+    ("event_walk_in", "نوبت حضوری", "Walk-in ticket"),
+    ("event_called", "فراخوان", "Called"),
+    ("event_recalled", "فراخوان دوباره", "Called again"),
+    ("event_transferred", "انتقال", "Transferred"),
+    ("event_counter_paused", "استراحت باجه", "Counter paused"),
+    ("event_counter_resumed", "ادامهٔ کار باجه", "Counter resumed"),
+    ("event_completed", "پایان خدمت", "Completed"),
+    ("event_no_show", "حاضر نشد", "No-show"),
     ("console_display", "صفحه نمایش سالن", "Hall display"),
     ("console_all_counters", "همه باجه‌ها", "All counters"),
     ("status_booked", "در انتظار مراجعه", "Expected"),
@@ -126,26 +253,53 @@ pub fn router() -> Router<AppState> {
         .route("/console/check-in", post(check_in))
         .route("/console/walk-in", post(walk_in))
         .route("/console/call-next", post(call_next))
+        .route("/console/recall", post(recall))
+        .route("/console/transfer", post(transfer))
+        .route("/console/pause", post(pause))
+        .route("/console/resume", post(resume))
         .route("/console/tickets/{ticket}/complete", post(complete))
-        .route("/console/tickets/{ticket}/no-show", post(no_show))
+        .route(
+            "/console/tickets/{ticket}/no-show",
+            get(confirm_no_show).post(no_show),
+        )
+        .route(
+            "/console/bookings/{code}/cancel",
+            get(confirm_cancel).post(cancel_booking),
+        )
+        .route(
+            "/console/tickets/{ticket}/print",
+            get(super::counter_ticket::print),
+        )
 }
 
 #[derive(Deserialize, Default)]
 pub struct ConsoleQuery {
-    office: Option<String>,
-    counter: Option<String>,
+    pub(super) office: Option<String>,
+    pub(super) counter: Option<String>,
     done: Option<String>,
     ticket: Option<String>,
+    /// Text typed to find a service for a walk-in ticket.
+    q: Option<String>,
 }
 
 /// The office and counter a console request is about. Staff of an office work their own; the
 /// regulator names one.
-struct Desk {
-    office: Office,
-    counter: u16,
+pub(super) struct Desk {
+    pub(super) office: Office,
+    pub(super) counter: u16,
 }
 
-async fn desk(
+impl Desk {
+    /// The console's address for this desk.
+    pub(super) fn url(&self) -> String {
+        format!(
+            "/console?office={}&counter={}",
+            self.office.code, self.counter
+        )
+    }
+}
+
+pub(super) async fn desk(
     state: &AppState,
     staff: &Staff,
     office: Option<&str>,
@@ -169,11 +323,33 @@ async fn desk(
         }))
 }
 
+/// The desk a page is about, or the console's own error when none is named.
+async fn named_desk(
+    state: &AppState,
+    page: &PageCtx,
+    office: Option<&str>,
+    counter: Option<&str>,
+) -> Result<Desk, UiError> {
+    let staff = page.require_staff()?;
+    desk(state, staff, office, counter)
+        .await
+        .map_err(|e| page.fail(e))?
+        .ok_or_else(|| {
+            page.fail(ApiError::invalid(
+                "missing_field",
+                "office",
+                "name an office",
+            ))
+        })
+}
+
 struct LineRow {
     ticket: String,
     service: String,
     priority: String,
     wait_min: Option<i64>,
+    /// The counter a transferred person waits for.
+    reserved_for: Option<u16>,
 }
 
 struct BookingRow {
@@ -184,6 +360,15 @@ struct BookingRow {
     can_check_in: bool,
 }
 
+/// One of the desk's recent moves, in words.
+struct MoveRow {
+    time: String,
+    what: String,
+    ticket: Option<String>,
+    /// "counter 2", or "from counter 1 to counter 2".
+    place: Option<String>,
+}
+
 #[derive(Template)]
 #[template(path = "console_live.html")]
 struct LivePanel {
@@ -192,10 +377,31 @@ struct LivePanel {
     office_code: String,
     counter: u16,
     serving: Option<(String, String)>,
+    paused: bool,
+    /// The office's other counters, for a transfer.
+    others: Vec<u16>,
     all_serving: Vec<(u16, String)>,
+    paused_counters: Vec<u16>,
     line: Vec<LineRow>,
     bookings: Vec<BookingRow>,
     figures: Vec<(&'static str, String)>,
+    moves: Vec<MoveRow>,
+}
+
+/// A service offered for a walk-in ticket, with the folded text the search compares.
+struct ServiceRow {
+    code: String,
+    title: String,
+    search: String,
+}
+
+/// Who just checked in, for the operator to greet and check against the booking.
+struct CheckedInCard {
+    ticket: String,
+    tracking_code: String,
+    national_code: String,
+    service: String,
+    slot: String,
 }
 
 #[derive(Template)]
@@ -208,19 +414,23 @@ struct ConsolePage {
     office_name: String,
     counter: u16,
     counters: Vec<u16>,
-    services: Vec<(String, String)>,
+    services: Vec<ServiceRow>,
+    search: String,
     priorities: Vec<(String, String)>,
     notice: Option<String>,
+    print_ticket: Option<String>,
+    checked_in: Option<CheckedInCard>,
+    outside_hours: bool,
     error: Option<String>,
     pick_office: bool,
-    serving: Option<(String, String)>,
-    all_serving: Vec<(u16, String)>,
-    line: Vec<LineRow>,
-    bookings: Vec<BookingRow>,
-    figures: Vec<(&'static str, String)>,
+    live_html: String,
 }
 
-fn service_label(t: Tr, catalogue: &[(ServiceCode, LocalizedText)], code: &str) -> String {
+pub(super) fn service_label(
+    t: Tr,
+    catalogue: &[(ServiceCode, LocalizedText)],
+    code: &str,
+) -> String {
     catalogue
         .iter()
         .find(|(c, _)| c.as_str() == code)
@@ -228,17 +438,47 @@ fn service_label(t: Tr, catalogue: &[(ServiceCode, LocalizedText)], code: &str) 
         .unwrap_or_else(|| code.to_string())
 }
 
+/// Tehran wall-clock time, `HH:MM`.
+pub(super) fn clock(at: time::OffsetDateTime) -> String {
+    let local = to_tehran(at);
+    format!("{:02}:{:02}", local.hour(), local.minute())
+}
+
+/// Moves shown on the console.
+const MOVES_SHOWN: usize = 8;
+
+fn move_row(t: Tr, e: &Event) -> MoveRow {
+    let counter = |c: CounterId| format!("{} {}", t.t("console_counter"), t.num(c.0));
+    let place = match e {
+        Event::Transferred { from, to, .. } => Some(format!(
+            "{} {} {} {}",
+            t.t("console_from"),
+            counter(*from),
+            t.t("console_to"),
+            counter(*to)
+        )),
+        _ => e.counter().map(counter),
+    };
+    MoveRow {
+        time: e.at().map(|at| t.num(clock(at))).unwrap_or_default(),
+        what: t.t(format!("event_{}", e.kind())),
+        ticket: e.ticket().map(|tk| t.num(tk)),
+        place,
+    }
+}
+
 /// The live part of the console: who this counter serves, the line, today's bookings, figures.
 async fn live_panel(
     state: &AppState,
+    staff: &Staff,
     t: Tr,
-    csrf: String,
     desk: &Desk,
 ) -> Result<LivePanel, ApiError> {
     let catalogue = pishkhan_app::appointments::catalogue(state.app()).await?;
     let now = state.now();
     let queue = pishkhan_app::queue::today(state.app(), &desk.office).await?;
-    let serving = queue.serving(CounterId(desk.counter)).and_then(|ticket| {
+    let counter = CounterId(desk.counter);
+    let serving = queue.serving(counter).and_then(|ticket| {
         queue.ticket(ticket).map(|info| {
             (
                 ticket.to_string(),
@@ -258,6 +498,10 @@ async fn live_panel(
                 .and_then(|p| queue.config().priority_group(&p).map(|g| t.text(&g.label)))
                 .unwrap_or_default(),
             wait_min: l.estimated_wait.map(|d| (d.whole_seconds() + 59) / 60),
+            reserved_for: queue
+                .ticket(l.ticket)
+                .and_then(|i| i.reserved_for)
+                .map(|c| c.0),
         })
         .collect();
     let mut bookings: Vec<_> = queue.bookings().collect();
@@ -269,9 +513,8 @@ async fn live_panel(
                 .booking_status(&b.tracking_code)
                 .map(|s| s.code())
                 .unwrap_or("booked");
-            let local = to_tehran(b.slot.start);
             BookingRow {
-                time: format!("{:02}:{:02}", local.hour(), local.minute()),
+                time: clock(b.slot.start),
                 tracking_code: b.tracking_code.to_string(),
                 service: service_label(t, &catalogue, b.service.as_str()),
                 status,
@@ -293,20 +536,31 @@ async fn live_panel(
                 .unwrap_or_else(|| "—".into()),
         ),
     ];
+    let moves = queue::recent_moves(state.app(), staff, desk.office.code, MOVES_SHOWN)
+        .await?
+        .iter()
+        .map(|e| move_row(t, e))
+        .collect();
     Ok(LivePanel {
         t,
-        csrf,
+        csrf: staff.csrf_token.clone(),
         office_code: desk.office.code.to_string(),
         counter: desk.counter,
         serving,
+        paused: queue.is_paused(counter),
+        others: (1..=desk.office.counters.max(1))
+            .filter(|c| *c != desk.counter)
+            .collect(),
         all_serving: board
             .now_serving
             .iter()
             .map(|n| (n.counter.0, n.ticket.to_string()))
             .collect(),
+        paused_counters: queue.paused_counters().iter().map(|c| c.0).collect(),
         line,
         bookings,
         figures,
+        moves,
     })
 }
 
@@ -315,8 +569,13 @@ fn notice(t: Tr, q: &ConsoleQuery) -> Option<String> {
         "check-in" => "console_done_check_in",
         "walk-in" => "console_done_walk_in",
         "call" => "console_done_call",
+        "recall" => "console_done_recall",
+        "transfer" => "console_done_transfer",
+        "pause" => "console_done_pause",
+        "resume" => "console_done_resume",
         "complete" => "console_done_complete",
         "no-show" => "console_done_no_show",
+        "cancel" => "console_done_cancel",
         _ => return None,
     };
     let ticket = q
@@ -326,6 +585,38 @@ fn notice(t: Tr, q: &ConsoleQuery) -> Option<String> {
         .map(|tk| format!(" {}", t.num(tk)))
         .unwrap_or_default();
     Some(format!("{}{ticket}", t.t(key)))
+}
+
+/// A national code with all but its last four digits hidden: enough to check against the
+/// citizen's card, not enough to copy from a screen others can see.
+fn masked(code: &NationalCode) -> String {
+    let s = code.as_str();
+    let keep = s.len().saturating_sub(4);
+    format!("{}{}", "•".repeat(keep), &s[keep..])
+}
+
+/// The booking behind a ticket just checked in.
+fn checked_in_card(
+    t: Tr,
+    queue: &pishkhan_queue::Queue,
+    catalogue: &[(ServiceCode, LocalizedText)],
+    ticket: Ticket,
+) -> Option<CheckedInCard> {
+    let info = queue.ticket(ticket)?;
+    let booking = queue.booking(info.tracking_code.as_ref()?)?;
+    Some(CheckedInCard {
+        ticket: t.num(ticket),
+        tracking_code: booking.tracking_code.to_string(),
+        national_code: masked(&booking.national_code),
+        service: service_label(t, catalogue, booking.service.as_str()),
+        slot: format!(
+            "{}{}{}–{}",
+            t.date(pishkhan_domain::tehran::jalali_today(booking.slot.start)),
+            t.t("list_comma"),
+            t.num(clock(booking.slot.start)),
+            t.num(clock(booking.slot.end)),
+        ),
+    })
 }
 
 async fn render_page(
@@ -349,31 +640,60 @@ async fn render_page(
             counter: 1,
             counters: Vec::new(),
             services: Vec::new(),
+            search: String::new(),
             priorities: Vec::new(),
             notice: None,
+            print_ticket: None,
+            checked_in: None,
+            outside_hours: false,
             error,
             pick_office: true,
-            serving: None,
-            all_serving: Vec::new(),
-            line: Vec::new(),
-            bookings: Vec::new(),
-            figures: Vec::new(),
+            live_html: String::new(),
         };
         return Ok(render(&body));
     };
-    let live = live_panel(state, t, staff.csrf_token.clone(), &desk)
+    let live = live_panel(state, staff, t, &desk)
         .await
         .map_err(|e| page.fail(e))?;
-    let services = pishkhan_app::appointments::catalogue(state.app())
+    let live_html = live
+        .render()
+        .map_err(|e| page.fail(ApiError::App(AppError::Internal(e.into()))))?;
+    let search = q.q.as_deref().unwrap_or("").trim().to_string();
+    let services = queue::walk_in_services(state.app(), &desk.office)
         .await
         .map_err(|e| page.fail(e))?
-        .iter()
-        .map(|(c, title)| (c.as_str().to_string(), t.text(title)))
+        .into_iter()
+        .map(|(code, title, _)| ServiceRow {
+            search: normalize_compact(&format!("{} {} {}", title.fa, title.en, code.as_str())),
+            code: code.as_str().to_string(),
+            title: t.text(&title),
+        })
+        .filter(|s| search.is_empty() || s.search.contains(&normalize_compact(&search)))
         .collect();
     let priorities = QueueConfig::default_priority_groups()
         .into_iter()
         .map(|g| (g.code.as_str().to_string(), t.text(&g.label)))
         .collect();
+    let done_ticket = q.ticket.as_deref().and_then(|s| Ticket::parse(s).ok());
+    let checked_in = match (q.done.as_deref(), done_ticket) {
+        (Some("check-in"), Some(ticket)) => {
+            let catalogue = pishkhan_app::appointments::catalogue(state.app())
+                .await
+                .map_err(|e| page.fail(e))?;
+            let queue = queue::today(state.app(), &desk.office)
+                .await
+                .map_err(|e| page.fail(e))?;
+            checked_in_card(t, &queue, &catalogue, ticket)
+        }
+        _ => None,
+    };
+    let print_ticket = match (q.done.as_deref(), done_ticket) {
+        (Some("walk-in" | "check-in"), Some(ticket)) => Some(ticket.to_string()),
+        _ => None,
+    };
+    let outside_hours = queue::outside_hours(state.app(), &desk.office, state.now())
+        .await
+        .map_err(|e| page.fail(e))?;
     let status = if error.is_some() {
         StatusCode::UNPROCESSABLE_ENTITY
     } else {
@@ -388,15 +708,15 @@ async fn render_page(
         counter: desk.counter,
         counters: (1..=desk.office.counters.max(1)).collect(),
         services,
+        search,
         priorities,
         notice: notice(t, q),
+        print_ticket,
+        checked_in,
+        outside_hours,
         error,
         pick_office: false,
-        serving: live.serving,
-        all_serving: live.all_serving,
-        line: live.line,
-        bookings: live.bookings,
-        figures: live.figures,
+        live_html,
     };
     Ok((status, render(&body)).into_response())
 }
@@ -415,18 +735,9 @@ pub async fn live(
     page: PageCtx,
     ApiQuery(q): ApiQuery<ConsoleQuery>,
 ) -> Result<Response, UiError> {
+    let desk = named_desk(&state, &page, q.office.as_deref(), q.counter.as_deref()).await?;
     let staff = page.require_staff()?;
-    let desk = desk(&state, staff, q.office.as_deref(), q.counter.as_deref())
-        .await
-        .map_err(|e| page.fail(e))?
-        .ok_or_else(|| {
-            page.fail(ApiError::invalid(
-                "missing_field",
-                "office",
-                "name an office",
-            ))
-        })?;
-    let panel = live_panel(&state, page.t, staff.csrf_token.clone(), &desk)
+    let panel = live_panel(&state, staff, page.t, &desk)
         .await
         .map_err(|e| page.fail(e))?;
     Ok(render(&panel))
@@ -446,13 +757,16 @@ pub struct DeskForm {
     service: String,
     #[serde(default)]
     priority: String,
+    /// The counter a transfer goes to.
+    #[serde(default)]
+    to: String,
+    /// `confirm` when the operator gives a ticket outside the office's hours on purpose.
+    #[serde(default)]
+    outside_hours: String,
 }
 
 fn back(desk: &Desk, done: &str, ticket: Option<&str>) -> Response {
-    let mut url = format!(
-        "/console?office={}&counter={}&done={done}",
-        desk.office.code, desk.counter
-    );
+    let mut url = format!("{}&done={done}", desk.url());
     if let Some(t) = ticket {
         url.push_str("&ticket=");
         url.push_str(t);
@@ -475,21 +789,11 @@ where
 {
     let staff = page.require_staff()?;
     staff.check_csrf(&form.csrf).map_err(|e| page.fail(e))?;
-    let desk = desk(state, staff, Some(&form.office), Some(&form.counter))
-        .await
-        .map_err(|e| page.fail(e))?
-        .ok_or_else(|| {
-            page.fail(ApiError::invalid(
-                "missing_field",
-                "office",
-                "name an office",
-            ))
-        })?;
+    let desk = named_desk(state, page, Some(&form.office), Some(&form.counter)).await?;
     let q = ConsoleQuery {
         office: Some(desk.office.code.to_string()),
         counter: Some(desk.counter.to_string()),
-        done: None,
-        ticket: None,
+        ..ConsoleQuery::default()
     };
     match run(desk).await {
         Ok((desk, ticket)) => Ok(back(&desk, done, ticket.as_deref())),
@@ -546,6 +850,15 @@ pub async fn walk_in(
         let prio = priority(&form.priority)?;
         let service = ServiceCode::parse(form.service.trim())
             .map_err(|e| ApiError::invalid(e.code, "service", e.message))?;
+        // The desk may serve past its hours (a queue still inside at closing), but only when
+        // the operator says so.
+        let outside = queue::outside_hours(state.app(), &desk.office, state.now()).await?;
+        if outside && form.outside_hours != "confirm" {
+            return Err(ApiError::App(AppError::Conflict {
+                code: "outside_office_hours",
+                message: "outside the office's hours; confirm to issue the ticket".into(),
+            }));
+        }
         let issued =
             queue::walk_in(state.app(), &staff, desk.office.code, service, prio, &ctx).await?;
         Ok((desk, Some(issued.ticket.to_string())))
@@ -564,6 +877,77 @@ pub async fn call_next(
         let counter = CounterId(desk.counter);
         let issued = queue::call_next(state.app(), &staff, desk.office.code, counter, &ctx).await?;
         Ok((desk, Some(issued.ticket.to_string())))
+    })
+    .await
+}
+
+pub async fn recall(
+    State(state): State<AppState>,
+    page: PageCtx,
+    Ctx(ctx): Ctx,
+    ApiForm(form): ApiForm<DeskForm>,
+) -> Result<Response, UiError> {
+    let staff = page.require_staff()?.clone();
+    act(&state, &page, &form, "recall", |desk| async {
+        let counter = CounterId(desk.counter);
+        let issued = queue::recall(state.app(), &staff, desk.office.code, counter, &ctx).await?;
+        Ok((desk, Some(issued.ticket.to_string())))
+    })
+    .await
+}
+
+pub async fn transfer(
+    State(state): State<AppState>,
+    page: PageCtx,
+    Ctx(ctx): Ctx,
+    ApiForm(form): ApiForm<DeskForm>,
+) -> Result<Response, UiError> {
+    let staff = page.require_staff()?.clone();
+    act(&state, &page, &form, "transfer", |desk| async {
+        let to = pishkhan_domain::digits::to_ascii_digits(form.to.trim())
+            .parse::<u16>()
+            .map_err(|_| ApiError::invalid("invalid_counter", "to", "a counter is a number"))?;
+        let from = CounterId(desk.counter);
+        let issued = queue::transfer(
+            state.app(),
+            &staff,
+            desk.office.code,
+            from,
+            CounterId(to),
+            &ctx,
+        )
+        .await?;
+        Ok((desk, Some(issued.ticket.to_string())))
+    })
+    .await
+}
+
+pub async fn pause(
+    State(state): State<AppState>,
+    page: PageCtx,
+    Ctx(ctx): Ctx,
+    ApiForm(form): ApiForm<DeskForm>,
+) -> Result<Response, UiError> {
+    let staff = page.require_staff()?.clone();
+    act(&state, &page, &form, "pause", |desk| async {
+        let counter = CounterId(desk.counter);
+        queue::pause(state.app(), &staff, desk.office.code, counter, &ctx).await?;
+        Ok((desk, None))
+    })
+    .await
+}
+
+pub async fn resume(
+    State(state): State<AppState>,
+    page: PageCtx,
+    Ctx(ctx): Ctx,
+    ApiForm(form): ApiForm<DeskForm>,
+) -> Result<Response, UiError> {
+    let staff = page.require_staff()?.clone();
+    act(&state, &page, &form, "resume", |desk| async {
+        let counter = CounterId(desk.counter);
+        queue::resume(state.app(), &staff, desk.office.code, counter, &ctx).await?;
+        Ok((desk, None))
     })
     .await
 }
@@ -609,4 +993,120 @@ pub async fn no_show(
     ApiForm(form): ApiForm<DeskForm>,
 ) -> Result<Response, UiError> {
     settle(state, page, ctx, ticket, form, "no-show", true).await
+}
+
+pub async fn cancel_booking(
+    State(state): State<AppState>,
+    page: PageCtx,
+    Ctx(ctx): Ctx,
+    Path(code): Path<String>,
+    ApiForm(form): ApiForm<DeskForm>,
+) -> Result<Response, UiError> {
+    let staff = page.require_staff()?.clone();
+    act(&state, &page, &form, "cancel", |desk| async {
+        let code = TrackingCode::parse(&code)?;
+        let caller = pishkhan_app::Caller::Staff(staff.session.clone());
+        pishkhan_app::appointments::cancel(state.app(), &caller, &code, &ctx).await?;
+        Ok((desk, None))
+    })
+    .await
+}
+
+/// The step that asks before a move that cannot be undone: for a browser without script (the
+/// console's script asks in place).
+#[derive(Template)]
+#[template(path = "console_confirm.html")]
+struct ConfirmPage {
+    chrome: Chrome,
+    t: Tr,
+    csrf: String,
+    office_code: String,
+    counter: u16,
+    question: String,
+    subject: String,
+    action: String,
+    back: String,
+}
+
+async fn confirm_page(
+    state: &AppState,
+    page: &PageCtx,
+    q: &ConsoleQuery,
+    question: &'static str,
+    subject: String,
+    action: String,
+) -> Result<Response, UiError> {
+    let desk = named_desk(state, page, q.office.as_deref(), q.counter.as_deref()).await?;
+    let staff = page.require_staff()?;
+    Ok(render(&ConfirmPage {
+        chrome: page.chrome("console"),
+        t: page.t,
+        csrf: staff.csrf_token.clone(),
+        office_code: desk.office.code.to_string(),
+        counter: desk.counter,
+        question: page.t.t(question),
+        subject,
+        action,
+        back: desk.url(),
+    }))
+}
+
+pub async fn confirm_no_show(
+    State(state): State<AppState>,
+    page: PageCtx,
+    Path(ticket): Path<String>,
+    ApiQuery(q): ApiQuery<ConsoleQuery>,
+) -> Result<Response, UiError> {
+    let ticket = Ticket::parse(&ticket)
+        .map_err(|e| page.fail(ApiError::invalid(e.code(), "ticket", e.to_string())))?;
+    let action = format!("/console/tickets/{ticket}/no-show");
+    let subject = format!("{} {}", page.t.t("console_ticket"), page.t.num(ticket));
+    confirm_page(
+        &state,
+        &page,
+        &q,
+        "console_confirm_no_show",
+        subject,
+        action,
+    )
+    .await
+}
+
+pub async fn confirm_cancel(
+    State(state): State<AppState>,
+    page: PageCtx,
+    Path(code): Path<String>,
+    ApiQuery(q): ApiQuery<ConsoleQuery>,
+) -> Result<Response, UiError> {
+    let code = TrackingCode::parse(&code).map_err(|e| page.fail(e))?;
+    let action = format!("/console/bookings/{code}/cancel");
+    let subject = format!("{} {code}", page.t.t("c_tracking_code"));
+    confirm_page(&state, &page, &q, "console_confirm_cancel", subject, action).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_queue_event_is_worded_in_both_languages() {
+        for kind in Event::KINDS {
+            for lang in [
+                pishkhan_domain::model::Lang::Fa,
+                pishkhan_domain::model::Lang::En,
+            ] {
+                let text = Tr::new(lang).t(format!("event_{kind}"));
+                assert!(
+                    !text.starts_with('⟦') && !text.contains('_'),
+                    "{kind}: {text}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn a_masked_national_code_shows_only_its_last_four_digits() {
+        let code = NationalCode::parse("0012345679").unwrap();
+        assert_eq!(masked(&code), "••••••5679");
+    }
 }

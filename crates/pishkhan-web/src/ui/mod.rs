@@ -9,6 +9,7 @@ mod citizen_book;
 mod citizen_booking;
 pub mod compliance;
 pub mod console;
+mod counter_ticket;
 pub mod dashboard;
 pub mod display;
 pub mod identity;

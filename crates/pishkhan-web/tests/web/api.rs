@@ -127,6 +127,22 @@ const API_ROUTES: &[(&str, &str)] = &[
         "post",
         "/api/v1/offices/{code}/queue/tickets/{ticket}/no-show",
     ),
+    (
+        "post",
+        "/api/v1/offices/{code}/queue/counters/{counter}/recall",
+    ),
+    (
+        "post",
+        "/api/v1/offices/{code}/queue/counters/{counter}/transfer",
+    ),
+    (
+        "post",
+        "/api/v1/offices/{code}/queue/counters/{counter}/pause",
+    ),
+    (
+        "post",
+        "/api/v1/offices/{code}/queue/counters/{counter}/resume",
+    ),
 ];
 
 /// Offices of the small nation whose Persian address names Ayatollah Kashani boulevard

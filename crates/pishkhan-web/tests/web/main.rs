@@ -10,6 +10,8 @@ mod citizen_ui;
 mod compliance;
 mod compliance_ui;
 mod console_ui;
+mod counter_api;
+mod counter_ui;
 mod desk;
 mod display_ui;
 mod exchange;
