@@ -106,7 +106,8 @@ impl Queue {
 
     /// How long `ticket` is expected to wait from `now` until it is called.
     ///
-    /// **Formula.** Let `C` be the configured counters that handle the ticket's service and
+    /// **Formula.** Let `C` be the configured counters that handle the ticket's service, not
+    /// on a break (all of them if all are; only the target of a transferred ticket), and
     /// `h(s)` the average handling time of service `s`. The people *ahead* are those waiting
     /// whose service some counter in `C` also handles and who come first in the calling
     /// order as it stands at `now`:
@@ -138,9 +139,19 @@ impl Queue {
     }
 
     fn estimate(&self, t: &TicketInfo, now: OffsetDateTime) -> Option<Duration> {
-        let counters: Vec<&CounterConfig> = self.counters_for(&t.service).collect();
+        let mut counters: Vec<&CounterConfig> = self.counters_for(&t.service).collect();
         if counters.is_empty() {
             return None;
+        }
+        // A ticket transferred to a counter waits for that counter alone; others wait for
+        // the counters at work. When every one of them is on a break, the estimate assumes
+        // they come back, as nobody knows when.
+        if let Some(to) = t.reserved_for
+            && counters.iter().any(|c| c.id == to)
+        {
+            counters.retain(|c| c.id == to);
+        } else if counters.iter().any(|c| !self.is_paused(c.id)) {
+            counters.retain(|c| !self.is_paused(c.id));
         }
         let key = self.line_key(t, now);
         let ahead_s: i64 = self

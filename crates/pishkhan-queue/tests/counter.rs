@@ -267,3 +267,19 @@ fn the_new_events_replay_from_json_and_refuse_what_does_not_fit() {
         assert_eq!(d.q, before, "{e:?}");
     }
 }
+
+#[test]
+fn a_counter_on_a_break_does_not_shorten_the_wait() {
+    let mut d = Day::new();
+    for m in 0..4 {
+        d.walk(PSP, (9, m));
+    }
+    let last = d.walk(PSP, (9, 4));
+    let both = d.q.estimated_wait(last, t(9, 5)).unwrap();
+    d.run(d.q.pause(CounterId(2), t(9, 5)));
+    let one = d.q.estimated_wait(last, t(9, 5)).unwrap();
+    assert_eq!(one, both * 2, "half the counters, twice the wait");
+    // Every counter on a break: the estimate assumes they come back rather than vanish.
+    d.run(d.q.pause(CounterId(1), t(9, 5)));
+    assert_eq!(d.q.estimated_wait(last, t(9, 5)).unwrap(), both);
+}
