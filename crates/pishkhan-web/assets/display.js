@@ -248,8 +248,15 @@
       return li;
     }));
     byId("board-next-box").hidden = !next.length;
-    replace(byId("board-serving"), (board.now_serving || []).map(callLine), data.labelIdle,
-      "tv-none");
+    var paused = (board.paused_counters || []).map(function (n) {
+      var li = node("li", "tv-paused");
+      li.appendChild(counterLabel(n));
+      li.appendChild(document.createTextNode(" "));
+      li.appendChild(node("span", "tv-break", data.labelOnBreak));
+      return li;
+    });
+    replace(byId("board-serving"), (board.now_serving || []).map(callLine).concat(paused),
+      data.labelIdle, "tv-none");
     showDay(board.day);
     announceNew(calls);
     data.updated = String(Date.now());

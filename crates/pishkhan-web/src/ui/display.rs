@@ -72,6 +72,7 @@ pub const MESSAGES: &[(&str, &str, &str)] = &[
         "ارتباط با سامانه قطع شده است؛ در حال اتصال دوباره…",
         "Connection lost; reconnecting…",
     ),
+    ("board_on_break", "در استراحت", "on a break"),
 ];
 
 /// How many services the waiting panel lists by name; the rest are summed in one row, so the
@@ -126,6 +127,8 @@ struct DisplayPage {
     waiting: String,
     next_up: Vec<String>,
     serving: Vec<CallRow>,
+    /// Counters on a break, their numbers in the page's digits.
+    paused: Vec<String>,
     /// Service code → name in the page's language, for the script's redraws (JSON).
     service_names: String,
     /// Persian month names, or English, January-first order of the Jalali year (JSON).
@@ -233,6 +236,7 @@ async fn display(
         waiting: t.num(board.waiting_count),
         next_up: board.next_up.iter().map(|n| t.num(n)).collect(),
         serving: board.now_serving.iter().map(|c| call_row(t, c)).collect(),
+        paused: queue.paused_counters().iter().map(|c| t.num(c.0)).collect(),
         service_names: serde_json::Value::Object(names).to_string(),
         month_names: serde_json::to_string(&months).unwrap_or_default(),
         weekday_names: serde_json::to_string(&weekdays).unwrap_or_default(),

@@ -212,7 +212,17 @@ impl Browser {
         if let Some(b) = body {
             req = req.json(&b);
         }
-        let resp = req.send().await.expect("WebDriver request");
+        // A browser that does not answer in time (a page still loading on a busy machine)
+        // is an error the caller may wait out, like any other refusal; `cmd` still fails.
+        let resp = match req.send().await {
+            Ok(resp) => resp,
+            Err(e) if e.is_timeout() => {
+                return Err(serde_json::json!({
+                    "error": "timeout", "message": format!("WebDriver {path}: {e}"),
+                }));
+            }
+            Err(e) => panic!("WebDriver request {path}: {e}"),
+        };
         let ok = resp.status().is_success();
         let v: Value = resp.json().await.expect("WebDriver JSON");
         if ok {

@@ -848,3 +848,44 @@ async fn the_chime_is_served_as_audio() {
     );
     app.stop().await;
 }
+
+#[tokio::test]
+async fn a_counter_on_a_break_shows_on_the_board_in_both_languages() {
+    let app = TestApp::sqlite().await;
+    let operator = app.login("operator", DEMO_PASSWORD).await;
+    let base = format!("/api/v1/offices/{DEMO_OFFICE}/queue");
+    let paused = app
+        .post_json(
+            &format!("{base}/counters/2/pause"),
+            Some(&operator),
+            &json!({}),
+        )
+        .await;
+    assert!(paused.status < 300, "{}", paused.text);
+    let board = app.get(&base).await.json();
+    assert_eq!(board["paused_counters"], json!([2]), "{board}");
+    for (lang, words, two) in [("fa", "در استراحت", "۲"), ("en", "on a break", "2")] {
+        let page = app
+            .get(&format!("/offices/{DEMO_OFFICE}/display?lang={lang}"))
+            .await;
+        assert_eq!(page.status, 200);
+        let line = page
+            .text
+            .split("class=\"tv-paused\"")
+            .nth(1)
+            .and_then(|rest| rest.split("</li>").next())
+            .unwrap_or_else(|| panic!("{lang}: no counter on a break on the board"));
+        assert!(line.contains(words) && line.contains(two), "{lang}: {line}");
+    }
+    let resumed = app
+        .post_json(
+            &format!("{base}/counters/2/resume"),
+            Some(&operator),
+            &json!({}),
+        )
+        .await;
+    assert!(resumed.status < 300, "{}", resumed.text);
+    let page = app.get(&format!("/offices/{DEMO_OFFICE}/display")).await;
+    assert!(!page.text.contains("class=\"tv-paused\""), "back at work");
+    app.stop().await;
+}
