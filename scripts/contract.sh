@@ -132,7 +132,8 @@ if [ "${#FAILED[@]}" -gt 0 ]; then
     echo "contract: FAILED for ${FAILED[*]}"
     echo "replay with: CONTRACT_SEED=$SEED CONTRACT_EXAMPLES=$EXAMPLES CONTRACT_RUN_BUDGET_S=$RUN_BUDGET_S CONTRACT_STORES=<store> CONTRACT_ROLES=<role> bash scripts/contract.sh"
     echo "(the seed fixes what is generated; the time budget bounds how much of it is sent)"
-    echo "(each failure above also prints a curl command that reproduces it)"
+    echo "(each failure above also prints a curl command that reproduces it against a demo;"
+    echo " its 'st replay' ids lived in this run's scratch dir and end with it)"
     exit 1
 fi
 echo "contract: the API keeps to its OpenAPI document for $ROLES on ${CONTRACT_STORES:-sqlite postgres} (seed $SEED)"
