@@ -59,9 +59,9 @@ impl Caller {
     pub fn into_citizen(self) -> Result<Citizen, AppError> {
         match self {
             Caller::Citizen(c) => Ok(c),
-            Caller::Staff(_) => Err(AppError::bad_request(
-                "not_a_citizen",
-                "this list is for signed-in citizens",
+            // A member of staff is signed in, just not as a citizen: a refusal, not bad input.
+            Caller::Staff(_) => Err(AppError::Forbidden(
+                pishkhan_domain::access::Denied::NotACitizen,
             )),
         }
     }

@@ -229,6 +229,8 @@ pub enum Denied {
         "too many different citizens looked up; inquiries are blocked and the regulator is told"
     )]
     InquiriesBlocked,
+    #[error("this is for signed-in citizens")]
+    NotACitizen,
 }
 
 impl Denied {
@@ -241,6 +243,7 @@ impl Denied {
             Denied::NotYours => "forbidden_not_yours",
             Denied::OtherAccount => "forbidden_other_account",
             Denied::InquiriesBlocked => "inquiries_blocked",
+            Denied::NotACitizen => "not_a_citizen",
         }
     }
 }

@@ -49,11 +49,14 @@ pub struct OfficeQuery {
     /// Free text: name, city, address or code. Persian spelling variants match.
     pub q: Option<String>,
     /// Province id, 1..=31.
+    #[param(pattern = r"^([1-9]|[12][0-9]|3[01])$")]
     pub province: Option<String>,
     /// active, warned, suspended or revoked.
     pub status: Option<String>,
+    #[param(pattern = r"^[1-9][0-9]{0,8}$")]
     pub page: Option<String>,
     /// 1..=100, default 20.
+    #[param(pattern = r"^([1-9]|[1-9][0-9]|100)$")]
     pub per_page: Option<String>,
 }
 
@@ -102,8 +105,10 @@ pub struct ServiceQuery {
     pub digitization: Option<String>,
     /// counter, online or both.
     pub channel: Option<String>,
+    #[param(pattern = r"^[1-9][0-9]{0,8}$")]
     pub page: Option<String>,
     /// 1..=100, default 20.
+    #[param(pattern = r"^([1-9]|[1-9][0-9]|100)$")]
     pub per_page: Option<String>,
 }
 
@@ -156,7 +161,9 @@ pub struct AuditQuery {
     pub actor: Option<String>,
     /// Exact action, such as `staff.create` or `auth.login`.
     pub action: Option<String>,
+    #[param(pattern = r"^[1-9][0-9]{0,8}$")]
     pub page: Option<String>,
+    #[param(pattern = r"^([1-9]|[1-9][0-9]|100)$")]
     pub per_page: Option<String>,
 }
 

@@ -85,7 +85,7 @@ use crate::api::{
         crate::api::stats::OnlineServiceIndexOut, crate::api::stats::AgencyIndexOut,
         crate::api::stats::OnceOnlyOut, crate::api::stats::OnceOnlyItemOut,
     )),
-    modifiers(&Security, &TextRefusals, &MalformedInput),
+    modifiers(&Security, &TextRefusals, &MalformedInput, &AccessProblems, &PlainText),
 )]
 struct ApiDoc;
 
@@ -190,6 +190,172 @@ impl utoipa::Modify for MalformedInput {
                         .build(),
                 )
                 .build()
+        }
+    }
+}
+
+/// Problems every operation of a kind can answer whatever its handler does: a secured operation
+/// answers 401 without a live session and 403 to a role or office it does not serve (the
+/// extractors decide both before the handler runs), and an operation with a path parameter
+/// answers 404 when the thing it names does not exist. Added here, like the 400 and 415 of
+/// `MalformedInput`, so that no annotation can forget them.
+struct AccessProblems;
+
+impl utoipa::Modify for AccessProblems {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::RefOr;
+        use utoipa::openapi::path::ParameterIn;
+        for item in openapi.paths.paths.values_mut() {
+            let operations = [
+                &mut item.get,
+                &mut item.put,
+                &mut item.post,
+                &mut item.delete,
+                &mut item.patch,
+            ];
+            for op in operations.into_iter().flatten() {
+                let secured = op.security.as_ref().is_some_and(|s| !s.is_empty());
+                // A path segment, or a filter by office or service, names something that may
+                // not exist.
+                let names_a_thing = op.parameters.iter().flatten().any(|p| {
+                    matches!(p, RefOr::T(p) if matches!(p.parameter_in, ParameterIn::Path)
+                        || matches!(p.name.as_str(), "office" | "service"))
+                });
+                let responses = &mut op.responses.responses;
+                if secured {
+                    responses.entry("401".to_string()).or_insert_with(|| {
+                        problem("unauthenticated: no live session or token").into()
+                    });
+                    responses.entry("403".to_string()).or_insert_with(|| {
+                        problem("forbidden: the caller's role or office may not do this").into()
+                    });
+                }
+                if names_a_thing {
+                    responses
+                        .entry("404".to_string())
+                        .or_insert_with(|| problem("not_found: no such resource").into());
+                }
+            }
+        }
+    }
+}
+
+fn problem(description: &str) -> utoipa::openapi::Response {
+    use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
+    ResponseBuilder::new()
+        .description(description)
+        .content(
+            crate::error::PROBLEM_JSON,
+            ContentBuilder::new()
+                .schema(Some(Ref::from_schema_name("ProblemOut")))
+                .build(),
+        )
+        .build()
+}
+
+/// Every text the server reads refuses control characters (422 `control_character`, see
+/// `TextRefusals`), so a string parameter or request-body field with no shape of its own says
+/// so with a pattern: a client, or a fuzzer, that keeps to the document is then not refused for
+/// it. Response schemas are left alone: a problem's detail may quote what was refused.
+struct PlainText;
+
+/// No C0 or C1 control character and no DEL, in the ECMA-262 syntax of JSON Schema patterns.
+const PLAIN_TEXT: &str = "^[^\\u0000-\\u001F\\u007F-\\u009F]*$";
+
+impl utoipa::Modify for PlainText {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::RefOr;
+        for item in openapi.paths.paths.values_mut() {
+            let operations = [
+                &mut item.get,
+                &mut item.put,
+                &mut item.post,
+                &mut item.delete,
+                &mut item.patch,
+            ];
+            for op in operations.into_iter().flatten() {
+                for param in op.parameters.iter_mut().flatten() {
+                    if let RefOr::T(param) = param
+                        && let Some(RefOr::T(schema)) = param.schema.as_mut()
+                    {
+                        plain(schema);
+                    }
+                }
+            }
+        }
+        let mut bodies = std::collections::BTreeSet::new();
+        for item in openapi.paths.paths.values() {
+            let operations = [&item.get, &item.put, &item.post, &item.delete, &item.patch];
+            for op in operations.into_iter().flatten() {
+                let body = match &op.request_body {
+                    Some(RefOr::T(body)) => body,
+                    _ => continue,
+                };
+                for content in body.content.values() {
+                    if let RefOr::T(utoipa::openapi::Content {
+                        schema: Some(RefOr::Ref(r)),
+                        ..
+                    }) = content
+                    {
+                        bodies.insert(r.ref_location.rsplit('/').next().unwrap_or("").to_string());
+                    }
+                }
+            }
+        }
+        if let Some(components) = openapi.components.as_mut() {
+            for (name, schema) in components.schemas.iter_mut() {
+                if let (true, RefOr::T(schema)) = (bodies.contains(name), schema) {
+                    plain(schema);
+                }
+            }
+        }
+
+        fn plain(schema: &mut utoipa::openapi::Schema) {
+            use utoipa::openapi::schema::{ArrayItems, Schema, SchemaType, Type};
+            match schema {
+                Schema::Object(obj) => {
+                    let is_string = match &obj.schema_type {
+                        SchemaType::Type(t) => *t == Type::String,
+                        SchemaType::Array(ts) => ts.contains(&Type::String),
+                        SchemaType::AnyValue => false,
+                    };
+                    if is_string
+                        && obj.pattern.is_none()
+                        && obj.format.is_none()
+                        && obj.enum_values.is_none()
+                    {
+                        obj.pattern = Some(PLAIN_TEXT.to_string());
+                    }
+                    for prop in obj.properties.values_mut() {
+                        if let RefOr::T(prop) = prop {
+                            plain(prop);
+                        }
+                    }
+                }
+                Schema::Array(arr) => {
+                    if let ArrayItems::RefOrSchema(items) = &mut arr.items
+                        && let RefOr::T(items) = items.as_mut()
+                    {
+                        plain(items);
+                    }
+                }
+                Schema::OneOf(one) => one.items.iter_mut().for_each(|i| {
+                    if let RefOr::T(i) = i {
+                        plain(i)
+                    }
+                }),
+                Schema::AllOf(all) => all.items.iter_mut().for_each(|i| {
+                    if let RefOr::T(i) = i {
+                        plain(i)
+                    }
+                }),
+                Schema::AnyOf(any) => any.items.iter_mut().for_each(|i| {
+                    if let RefOr::T(i) = i {
+                        plain(i)
+                    }
+                }),
+                _ => {}
+            }
         }
     }
 }

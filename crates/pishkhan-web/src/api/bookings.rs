@@ -34,12 +34,15 @@ fn rfc3339(t: time::OffsetDateTime) -> String {
 #[into_params(parameter_in = Query)]
 pub struct AvailabilityQuery {
     /// Service code, such as PSP-001.
-    #[param(pattern = r"^[A-Za-z][A-Za-z0-9-]{2,23}$")]
+    #[param(required = true, pattern = r"^[A-Za-z][A-Za-z0-9-]{2,23}$")]
     pub service: Option<String>,
     /// First Jalali day, YYYY-MM-DD; default today.
-    #[param(pattern = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")]
+    #[param(
+        pattern = r"^1[0-6][0-9]{2}-(0[1-6]-(0[1-9]|[12][0-9]|3[01])|(0[7-9]|1[01])-(0[1-9]|[12][0-9]|30)|12-(0[1-9]|[12][0-9]))$"
+    )]
     pub from: Option<String>,
     /// Days to show, 1..=31; default 7.
+    #[param(pattern = r"^([1-9]|[12][0-9]|3[01])$")]
     pub days: Option<String>,
 }
 
@@ -399,7 +402,7 @@ fn named(input: &NamedDayIn) -> LocalizedText {
 
 /// Enter a lunar (or extra) holiday for a Jalali day (regulator only).
 #[utoipa::path(put, path = "/api/v1/holidays/{date}", tag = "appointments",
-    params(("date" = String, Path, description = "Jalali YYYY-MM-DD", pattern = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")), request_body = NamedDayIn,
+    params(("date" = String, Path, description = "Jalali YYYY-MM-DD", pattern = r"^1[0-6][0-9]{2}-(0[1-6]-(0[1-9]|[12][0-9]|3[01])|(0[7-9]|1[01])-(0[1-9]|[12][0-9]|30)|12-(0[1-9]|[12][0-9]))$")), request_body = NamedDayIn,
     responses((status = 204), (status = 403, body = ProblemOut, content_type = "application/problem+json")),
     security(("bearer" = [])))]
 pub async fn put_holiday(
@@ -416,7 +419,7 @@ pub async fn put_holiday(
 
 /// Close an office for one Jalali day (its manager, or the regulator).
 #[utoipa::path(put, path = "/api/v1/offices/{code}/closures/{date}", tag = "appointments",
-    params(("code" = String, Path, description = "8-digit office code", pattern = r"^[0-9]{8}$"), ("date" = String, Path, description = "Jalali YYYY-MM-DD", pattern = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")), request_body = NamedDayIn,
+    params(("code" = String, Path, description = "8-digit office code", pattern = r"^[0-9]{8}$"), ("date" = String, Path, description = "Jalali YYYY-MM-DD", pattern = r"^1[0-6][0-9]{2}-(0[1-6]-(0[1-9]|[12][0-9]|3[01])|(0[7-9]|1[01])-(0[1-9]|[12][0-9]|30)|12-(0[1-9]|[12][0-9]))$")), request_body = NamedDayIn,
     responses((status = 204), (status = 403, body = ProblemOut, content_type = "application/problem+json")),
     security(("bearer" = [])))]
 pub async fn put_closure(
@@ -435,7 +438,7 @@ pub async fn put_closure(
 /// Open again a day the office had closed (its manager, or the regulator); 404 when that day
 /// was not closed, 422 `closure_in_past` for a day gone by.
 #[utoipa::path(delete, path = "/api/v1/offices/{code}/closures/{date}", tag = "appointments",
-    params(("code" = String, Path, description = "8-digit office code", pattern = r"^[0-9]{8}$"), ("date" = String, Path, description = "Jalali YYYY-MM-DD", pattern = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")),
+    params(("code" = String, Path, description = "8-digit office code", pattern = r"^[0-9]{8}$"), ("date" = String, Path, description = "Jalali YYYY-MM-DD", pattern = r"^1[0-6][0-9]{2}-(0[1-6]-(0[1-9]|[12][0-9]|3[01])|(0[7-9]|1[01])-(0[1-9]|[12][0-9]|30)|12-(0[1-9]|[12][0-9]))$")),
     responses((status = 204),
         (status = 403, body = ProblemOut, content_type = "application/problem+json"),
         (status = 404, body = ProblemOut, content_type = "application/problem+json"),

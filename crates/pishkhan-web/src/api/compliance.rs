@@ -124,7 +124,9 @@ pub struct FindingsQuery {
     pub status: Option<String>,
     #[param(pattern = r"^[0-9]{8}$")]
     pub office: Option<String>,
+    #[param(pattern = r"^[1-9][0-9]{0,8}$")]
     pub page: Option<String>,
+    #[param(pattern = r"^([1-9]|[1-9][0-9]|100)$")]
     pub per_page: Option<String>,
 }
 

@@ -27,7 +27,9 @@ fn service_code(code: &str) -> Result<ServiceCode, ApiError> {
 #[into_params(parameter_in = Query)]
 pub struct FeeQuery {
     /// Jalali date, such as 1405-01-15; today (Tehran) when left out.
-    #[param(pattern = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")]
+    #[param(
+        pattern = r"^1[0-6][0-9]{2}-(0[1-6]-(0[1-9]|[12][0-9]|3[01])|(0[7-9]|1[01])-(0[1-9]|[12][0-9]|30)|12-(0[1-9]|[12][0-9]))$"
+    )]
     pub date: Option<String>,
 }
 
@@ -169,7 +171,9 @@ pub struct TariffComponentIn {
 #[serde(deny_unknown_fields)]
 pub struct TariffIn {
     /// Jalali date after today, such as 1406-01-01.
-    #[schema(pattern = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")]
+    #[schema(
+        pattern = r"^1[0-6][0-9]{2}-(0[1-6]-(0[1-9]|[12][0-9]|3[01])|(0[7-9]|1[01])-(0[1-9]|[12][0-9]|30)|12-(0[1-9]|[12][0-9]))$"
+    )]
     pub effective_from: String,
     /// One to eight components, each kind at most once.
     pub components: Vec<TariffComponentIn>,

@@ -66,9 +66,13 @@ impl FiguresOut {
 #[into_params(parameter_in = Query)]
 pub struct DayQuery {
     /// Jalali day, YYYY-MM-DD; today by default.
-    #[param(pattern = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")]
+    #[param(
+        pattern = r"^1[0-6][0-9]{2}-(0[1-6]-(0[1-9]|[12][0-9]|3[01])|(0[7-9]|1[01])-(0[1-9]|[12][0-9]|30)|12-(0[1-9]|[12][0-9]))$"
+    )]
     pub date: Option<String>,
+    #[param(pattern = r"^[1-9][0-9]{0,8}$")]
     pub page: Option<String>,
+    #[param(pattern = r"^([1-9]|[1-9][0-9]|100)$")]
     pub per_page: Option<String>,
 }
 

@@ -235,6 +235,7 @@ pub async fn keys(State(state): State<AppState>) -> Result<Json<serde_json::Valu
 #[into_params(parameter_in = Query)]
 pub struct FailuresQuery {
     /// Look back this many days (1–90, default 7).
+    #[param(minimum = 1, maximum = 90)]
     pub days: Option<u32>,
     /// Only operators with at least this many checks (default 10).
     pub min_attempts: Option<u32>,

@@ -288,7 +288,9 @@ pub async fn edit_row(
 #[serde(deny_unknown_fields)]
 pub struct PublishRunIn {
     /// A Jalali date of the run's fiscal year, after today.
-    #[schema(pattern = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")]
+    #[schema(
+        pattern = r"^1[0-6][0-9]{2}-(0[1-6]-(0[1-9]|[12][0-9]|3[01])|(0[7-9]|1[01])-(0[1-9]|[12][0-9]|30)|12-(0[1-9]|[12][0-9]))$"
+    )]
     pub effective_from: String,
 }
 

@@ -237,7 +237,9 @@ pub async fn proof(
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct AccessQuery {
+    #[param(pattern = r"^[1-9][0-9]{0,8}$")]
     pub page: Option<String>,
+    #[param(pattern = r"^([1-9]|[1-9][0-9]|100)$")]
     pub per_page: Option<String>,
 }
 

@@ -190,7 +190,9 @@ pub struct PaymentListQuery {
     #[param(pattern = r"^[0-9]{8}$")]
     pub office: Option<String>,
     /// Created on this Jalali day.
-    #[param(pattern = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")]
+    #[param(
+        pattern = r"^1[0-6][0-9]{2}-(0[1-6]-(0[1-9]|[12][0-9]|3[01])|(0[7-9]|1[01])-(0[1-9]|[12][0-9]|30)|12-(0[1-9]|[12][0-9]))$"
+    )]
     pub date: Option<String>,
     /// A case's reference.
     pub case_id: Option<String>,
@@ -474,7 +476,9 @@ impl From<&Settlement> for SettlementOut {
 #[serde(deny_unknown_fields)]
 pub struct DayIn {
     /// A past Jalali day, such as 1405-09-15.
-    #[schema(pattern = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")]
+    #[schema(
+        pattern = r"^1[0-6][0-9]{2}-(0[1-6]-(0[1-9]|[12][0-9]|3[01])|(0[7-9]|1[01])-(0[1-9]|[12][0-9]|30)|12-(0[1-9]|[12][0-9]))$"
+    )]
     pub date: String,
 }
 
@@ -503,7 +507,9 @@ pub async fn settle(
 #[into_params(parameter_in = Query)]
 pub struct SettlementQuery {
     /// A Jalali day; the latest days when left out.
-    #[param(pattern = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")]
+    #[param(
+        pattern = r"^1[0-6][0-9]{2}-(0[1-6]-(0[1-9]|[12][0-9]|3[01])|(0[7-9]|1[01])-(0[1-9]|[12][0-9]|30)|12-(0[1-9]|[12][0-9]))$"
+    )]
     pub date: Option<String>,
     /// A payee's account (regulator), such as agency:civil-registry.
     pub payee: Option<String>,
@@ -528,7 +534,7 @@ pub async fn settlements(
 
 /// A day's settlement file: CSV, one row per payee (`date,payee,holder,sheba,amount_rials,payments`).
 #[utoipa::path(get, path = "/api/v1/settlements/{date}/file", tag = "payments",
-    params(("date" = String, Path, description = "Jalali day", pattern = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")),
+    params(("date" = String, Path, description = "Jalali day", pattern = r"^1[0-6][0-9]{2}-(0[1-6]-(0[1-9]|[12][0-9]|3[01])|(0[7-9]|1[01])-(0[1-9]|[12][0-9]|30)|12-(0[1-9]|[12][0-9]))$")),
     responses((status = 200, content_type = "text/csv", body = String),
         (status = 403, body = ProblemOut, content_type = "application/problem+json"),
         (status = 422, body = ProblemOut, content_type = "application/problem+json")),

@@ -144,7 +144,7 @@ pub struct ReportList {
 /// (`folded`). You are texted at every step.
 #[utoipa::path(post, path = "/api/v1/reports", tag = "reports", request_body = ReportIn,
     responses((status = 201, body = ReportCreatedOut),
-        (status = 400, body = ProblemOut, content_type = "application/problem+json", description = "not_a_citizen"),
+        (status = 403, body = ProblemOut, content_type = "application/problem+json", description = "not_a_citizen"),
         (status = 401, body = ProblemOut, content_type = "application/problem+json"),
         (status = 422, body = ProblemOut, content_type = "application/problem+json", description = "unknown_office, booking_not_yours, invalid_report_category, invalid_text_length, control_character"),
         (status = 429, body = ProblemOut, content_type = "application/problem+json", description = "too_many_reports_today or too_many_reports_this_month, with Retry-After")),
@@ -175,8 +175,10 @@ pub struct ReportQuery {
     #[param(pattern = r"^[0-9]{8}$")]
     pub office: Option<String>,
     pub category: Option<String>,
+    #[param(pattern = r"^[1-9][0-9]{0,8}$")]
     pub page: Option<String>,
     /// At most 100.
+    #[param(pattern = r"^([1-9]|[1-9][0-9]|100)$")]
     pub per_page: Option<String>,
 }
 
@@ -232,7 +234,7 @@ pub async fn list(
 /// The signed-in citizen's own reports with their status.
 #[utoipa::path(get, path = "/api/v1/me/reports", tag = "reports", params(ReportQuery),
     responses((status = 200, body = ReportList),
-        (status = 400, body = ProblemOut, content_type = "application/problem+json", description = "not_a_citizen"),
+        (status = 403, body = ProblemOut, content_type = "application/problem+json", description = "not_a_citizen"),
         (status = 401, body = ProblemOut, content_type = "application/problem+json")),
     security(("bearer" = [])))]
 pub async fn mine(

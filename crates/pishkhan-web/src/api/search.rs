@@ -18,7 +18,7 @@ use crate::extract::ApiQuery;
 #[into_params(parameter_in = Query)]
 pub struct SearchQuery {
     /// The service wanted.
-    #[param(pattern = r"^[A-Za-z][A-Za-z0-9-]{2,23}$")]
+    #[param(required = true, pattern = r"^[A-Za-z][A-Za-z0-9-]{2,23}$")]
     pub service: Option<String>,
     /// Province id, 1–31.
     pub province: Option<String>,
@@ -28,11 +28,15 @@ pub struct SearchQuery {
     pub lat: Option<String>,
     pub lon: Option<String>,
     /// Jalali first day; tomorrow by default.
-    #[param(pattern = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")]
+    #[param(
+        pattern = r"^1[0-6][0-9]{2}-(0[1-6]-(0[1-9]|[12][0-9]|3[01])|(0[7-9]|1[01])-(0[1-9]|[12][0-9]|30)|12-(0[1-9]|[12][0-9]))$"
+    )]
     pub from: Option<String>,
     /// Days to look ahead (1–31, default 14).
+    #[param(pattern = r"^([1-9]|[12][0-9]|3[01])$")]
     pub days: Option<String>,
     /// Results (1–20, default 10).
+    #[param(pattern = r"^([1-9]|1[0-9]|20)$")]
     pub limit: Option<String>,
 }
 

@@ -110,7 +110,8 @@ impl From<&OnlineServiceIndex> for OnlineServiceIndexOut {
 /// `?format=csv` gives `agency,name,services,index`, the nation first.
 #[utoipa::path(get, path = "/api/v1/stats/online-service-index", tag = "stats",
     params(FormatQuery),
-    responses((status = 200, body = OnlineServiceIndexOut, description = "JSON, or text/csv with ?format=csv"),
+    responses((status = 200, description = "JSON, or text/csv with ?format=csv",
+        content((OnlineServiceIndexOut = "application/json"), (String = "text/csv"))),
         (status = 422, body = ProblemOut, content_type = "application/problem+json")))]
 pub async fn online_service_index(
     State(state): State<AppState>,
@@ -176,7 +177,8 @@ impl From<&OnceOnly> for OnceOnlyOut {
 /// sum as a last `national` row.
 #[utoipa::path(get, path = "/api/v1/stats/once-only", tag = "stats",
     params(FormatQuery),
-    responses((status = 200, body = OnceOnlyOut, description = "JSON, or text/csv with ?format=csv"),
+    responses((status = 200, description = "JSON, or text/csv with ?format=csv",
+        content((OnceOnlyOut = "application/json"), (String = "text/csv"))),
         (status = 422, body = ProblemOut, content_type = "application/problem+json")))]
 pub async fn once_only(
     State(state): State<AppState>,

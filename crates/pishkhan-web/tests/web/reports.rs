@@ -326,7 +326,7 @@ async fn one_citizen_cannot_flood_the_regulator_and_repeats_fold() {
         let manager = app.login("manager", DEMO_PASSWORD).await;
         file(&app, &manager, &report(DEMO_OFFICE, "crowding", text))
             .await
-            .problem(400, "not_a_citizen");
+            .problem(403, "not_a_citizen");
         app.post_json(
             "/api/v1/reports",
             None,
