@@ -272,7 +272,14 @@ pub(crate) fn latin_by_nature(word: &str) -> bool {
         .is_some_and(|(user, host)| !user.is_empty() && host.contains('.'));
     let invited =
         word.len() == 11 && word.starts_with('u') && word[1..].chars().all(|c| c.is_ascii_digit());
+    // A tracking code is 8 characters of its own alphabet, with or without its dash; a random
+    // one may hold no digit at all ("CMHN-SMNM").
+    let tracking = pishkhan_domain::schedule::TrackingCode::parse(word).is_ok()
+        && word
+            .chars()
+            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '-');
     code || hex
+        || tracking
         || token
         || address
         || ip
@@ -367,6 +374,8 @@ fn latin_by_nature_lets_codes_through_and_stops_words() {
     for ok in [
         "PSP-001",
         "75UE-T9B3",
+        "CMHN-SMNM",
+        "CMHNSMNM",
         "IR820540102680020817909002",
         "PSP",
         "https://example.org/x",
