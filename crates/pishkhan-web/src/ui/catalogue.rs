@@ -14,7 +14,7 @@ use pishkhan_app::office_finder::{self, OfficeSearch};
 use pishkhan_domain::model::{Channel, ServiceCode};
 use serde::Deserialize;
 
-use super::citizen_book::{OfficeHit, office_hits};
+use super::citizen_book::{OfficeHit, degrees, office_hits};
 use super::{Chrome, PageCtx, UiError, render};
 use crate::AppState;
 use crate::error::ApiError;
@@ -116,19 +116,6 @@ fn page_number(s: &Option<String>) -> Result<usize, ApiError> {
     }
 }
 
-fn encode(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() * 3);
-    for b in s.bytes() {
-        match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                out.push(b as char)
-            }
-            _ => out.push_str(&format!("%{b:02X}")),
-        }
-    }
-    out
-}
-
 pub async fn list(
     State(state): State<AppState>,
     page: PageCtx,
@@ -163,7 +150,7 @@ pub async fn list(
     let link = |p: usize| {
         let mut l = format!("/catalogue?page={p}");
         if let Some(text) = text {
-            l.push_str(&format!("&q={}", encode(text)));
+            l.push_str(&format!("&q={}", super::urlencode(text)));
         }
         l
     };
@@ -211,13 +198,6 @@ pub struct WhereQuery {
     lat: Option<String>,
     lon: Option<String>,
     opage: Option<String>,
-}
-
-fn degrees(s: &Option<String>) -> Option<f64> {
-    s.as_deref()
-        .map(str::trim)
-        .filter(|v| !v.is_empty())
-        .and_then(|v| pishkhan_domain::digits::to_ascii_digits(v).parse().ok())
 }
 
 pub async fn one(
@@ -277,7 +257,7 @@ pub async fn one(
                     let mut l = format!("/catalogue/{code}?opage={p}");
                     for (k, v) in [("place", &q.place), ("lat", &q.lat), ("lon", &q.lon)] {
                         if let Some(v) = v.as_deref().map(str::trim).filter(|v| !v.is_empty()) {
-                            l.push_str(&format!("&{k}={}", encode(v)));
+                            l.push_str(&format!("&{k}={}", super::urlencode(v)));
                         }
                     }
                     l.push_str("#where");

@@ -671,16 +671,7 @@ fn safe_next(next: &str) -> bool {
 /// To the sign-in page, coming back to `target` (a path and query of this site) after.
 pub(super) fn to_login_then(target: &str) -> Response {
     if safe_next(target) {
-        let mut query = String::new();
-        for b in target.bytes() {
-            match b {
-                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => {
-                    query.push(b as char)
-                }
-                _ => query.push_str(&format!("%{b:02X}")),
-            }
-        }
-        Redirect::to(&format!("/citizen/login?next={query}")).into_response()
+        Redirect::to(&format!("/citizen/login?next={}", super::urlencode(target))).into_response()
     } else {
         to_login()
     }

@@ -216,7 +216,7 @@ fn non_empty(s: &Option<String>) -> Option<&str> {
     s.as_deref().map(str::trim).filter(|s| !s.is_empty())
 }
 
-fn degrees(s: &Option<String>) -> Option<f64> {
+pub(super) fn degrees(s: &Option<String>) -> Option<f64> {
     non_empty(s).and_then(|v| pishkhan_domain::digits::to_ascii_digits(v).parse().ok())
 }
 
@@ -290,25 +290,11 @@ fn book_link(q: &BookQuery, service: &str, opage: u32) -> String {
     let mut link = format!("/citizen/book?service={service}&opage={opage}");
     for (k, v) in [("place", &q.place), ("lat", &q.lat), ("lon", &q.lon)] {
         if let Some(v) = non_empty(v) {
-            link.push_str(&format!("&{k}={}", urlencoding_lite(v)));
+            link.push_str(&format!("&{k}={}", super::urlencode(v)));
         }
     }
     link.push_str("#offices");
     link
-}
-
-/// Percent-encodes a query value (everything but unreserved ASCII).
-fn urlencoding_lite(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() * 3);
-    for b in s.bytes() {
-        match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                out.push(b as char)
-            }
-            _ => out.push_str(&format!("%{b:02X}")),
-        }
-    }
-    out
 }
 
 async fn book_page(
