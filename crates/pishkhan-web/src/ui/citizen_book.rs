@@ -8,7 +8,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use pishkhan_domain::JalaliDate;
 use pishkhan_domain::model::{Channel, Office, OfficeCode, Service, ServiceCode};
-use pishkhan_domain::schedule::{ClosedReason, TrackingCode};
+use pishkhan_domain::schedule::ClosedReason;
 use pishkhan_domain::tehran::to_tehran;
 use pishkhan_store::StoreError;
 use serde::Deserialize;
@@ -747,21 +747,9 @@ async fn reschedule_page(
         return Ok(Err(to_login()));
     };
     let t = c.t;
-    let tracking: TrackingCode = parse_tracking(c, code)?;
-    let booking = appointments::booking_for(state.app(), &caller, &tracking)
-        .await
-        .map_err(|e| c.fail(e))?;
-    let office = state
-        .store()
-        .office(booking.office)
-        .await
-        .map_err(|e| c.fail(e))?;
-    let service = state
-        .store()
-        .service(&booking.service)
-        .await
-        .map_err(|e| c.fail(e))?;
-    let code = tracking.to_string();
+    let (booking, office, service) =
+        super::citizen_booking::own_booking(state, c, &caller, code).await?;
+    let code = booking.tracking_code.to_string();
     let fee = super::pages::fee_view(state, &service.code, &t)
         .await
         .map_err(|e| c.fail(ApiError::App(e)))?;

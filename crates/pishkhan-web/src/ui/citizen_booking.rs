@@ -66,6 +66,38 @@ fn badge(status: BookingStatus) -> &'static str {
     }
 }
 
+/// The signed-in citizen's booking `code` with its office and service. Another person's code
+/// is "not found", as the API answers.
+pub(super) async fn own_booking(
+    state: &AppState,
+    c: &CitizenCtx,
+    caller: &pishkhan_app::Caller,
+    code: &str,
+) -> Result<
+    (
+        pishkhan_store::Booking,
+        pishkhan_domain::model::Office,
+        pishkhan_domain::model::Service,
+    ),
+    UiError,
+> {
+    let tracking = parse_tracking(c, code)?;
+    let booking = appointments::booking_for(state.app(), caller, &tracking)
+        .await
+        .map_err(|e| c.fail(e))?;
+    let office = state
+        .store()
+        .office(booking.office)
+        .await
+        .map_err(|e| c.fail(e))?;
+    let service = state
+        .store()
+        .service(&booking.service)
+        .await
+        .map_err(|e| c.fail(e))?;
+    Ok((booking, office, service))
+}
+
 /// The booking `code` of the signed-in citizen with its office and service, or the page to
 /// go to instead. Another person's code is "not found", as the API answers.
 async fn sheet(
@@ -88,20 +120,7 @@ async fn sheet(
         return Ok(Err(to_login_then(&c.target)));
     };
     let t = c.t;
-    let tracking = parse_tracking(c, code)?;
-    let booking = appointments::booking_for(state.app(), &caller, &tracking)
-        .await
-        .map_err(|e| c.fail(e))?;
-    let office = state
-        .store()
-        .office(booking.office)
-        .await
-        .map_err(|e| c.fail(e))?;
-    let service = state
-        .store()
-        .service(&booking.service)
-        .await
-        .map_err(|e| c.fail(e))?;
+    let (booking, office, service) = own_booking(state, c, &caller, code).await?;
     let fee = super::pages::fee_view(state, &service.code, &t)
         .await
         .map_err(|e| c.fail(ApiError::App(e)))?;
