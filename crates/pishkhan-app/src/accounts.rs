@@ -11,6 +11,7 @@ use pishkhan_store::{
 
 use crate::App;
 use crate::AppError;
+use crate::login_limiter;
 use crate::secrets as auth;
 use crate::{Session, StaffSession};
 
@@ -32,12 +33,11 @@ pub async fn login(
 ) -> Result<LoggedIn, AppError> {
     let address = crate::client_address::limit_key(ctx.ip.as_deref());
     let name = Username::parse(username).ok();
-    let limiter = state.login_limiter();
-    limiter.check(name.as_ref(), &address)?;
+    login_limiter::check(state, name.as_ref(), &address).await?;
     let name = match name {
         Some(name) if password.chars().count() <= auth::MAX_PASSWORD_CHARS => name,
         other => {
-            limiter.failed(other.as_ref(), &address);
+            login_limiter::failed(state, other.as_ref(), &address).await?;
             return Err(AppError::BadCredentials);
         }
     };
@@ -54,7 +54,7 @@ pub async fn login(
         .await
         .map_err(|e| AppError::Internal(e.into()))?;
     let Some(creds) = creds.filter(|_| ok) else {
-        limiter.failed(Some(&name), &address);
+        login_limiter::failed(state, Some(&name), &address).await?;
         state
             .store()
             .record_event(
@@ -70,7 +70,7 @@ pub async fn login(
             .await?;
         return Err(AppError::BadCredentials);
     };
-    limiter.succeeded(&name, &address);
+    login_limiter::succeeded(state, &name, &address).await?;
 
     let token = auth::new_token()?;
     let csrf_token = auth::new_token()?;
@@ -163,8 +163,7 @@ pub async fn change_password(
         other => other,
     })?;
     let address = crate::client_address::limit_key(ctx.ip.as_deref());
-    let limiter = state.login_limiter();
-    limiter.check(Some(&staff.actor.username), &address)?;
+    login_limiter::check(state, Some(&staff.actor.username), &address).await?;
     let wrong = || {
         AppError::invalid(
             "wrong_password",
@@ -202,10 +201,10 @@ pub async fn change_password(
     .map_err(AppError::internal)?
     .map_err(AppError::Internal)?;
     let Some(new_hash) = new_hash else {
-        limiter.failed(Some(&staff.actor.username), &address);
+        login_limiter::failed(state, Some(&staff.actor.username), &address).await?;
         return Err(wrong());
     };
-    limiter.succeeded(&staff.actor.username, &address);
+    login_limiter::succeeded(state, &staff.actor.username, &address).await?;
     match state
         .store()
         .change_password(&permit, staff.actor.id, &current_hash, &new_hash, ctx)

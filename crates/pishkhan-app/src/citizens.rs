@@ -25,14 +25,18 @@ pub async fn send_code(
     mobile: Mobile,
     ctx: &AuditContext,
 ) -> Result<(), AppError> {
-    let counted = state.otp_limiter().count(
+    let counted = crate::otp_limiter::count(
+        state,
         mobile.as_str(),
         &crate::client_address::limit_key(ctx.ip.as_deref()),
-    )?;
+    )
+    .await?;
     let sent = request_code(state, national_code, mobile, ctx).await;
     if sent.is_err() {
         // No text went out: it must not use up the phone's or the address's allowance.
-        state.otp_limiter().uncount(counted);
+        if let Err(e) = crate::otp_limiter::uncount(state, counted).await {
+            tracing::warn!(error = %e, "a code that was not sent could not be taken back from the limits");
+        }
     }
     sent
 }

@@ -401,12 +401,13 @@ pub async fn run_inquiry(
         .get("national_code")
         .and_then(Value::as_str)
         .map(|s| pishkhan_domain::digits::to_ascii_digits(s.trim()));
-    let admitted = state.inquiry_limits().admit(
+    let admitted = crate::inquiry_limits::admit(
+        state,
         staff.actor.username.as_str(),
         request.office,
         subject.as_deref(),
-        state.now_ms(),
-    );
+    )
+    .await?;
     if let Err(refusal) = admitted {
         return Err(limit_refused(state, staff, request.office, refusal).await);
     }

@@ -3,22 +3,29 @@
 //! (for `block_s`) and reports them to the regulator through the audit log
 //! (`inquiry.blocked`): bulk scraping stops at the counter, not after the leak.
 //!
-//! State is per process and bounded; a multi-process deployment shares the audit trail but
-//! each process counts on its own.
-
-use std::collections::{HashMap, HashSet};
-use std::sync::Mutex;
+//! The state is the store's cells ([`pishkhan_store::Limits`]), shared by every node: an
+//! operator spreading lookups over the nodes behind a load balancer meets one count. An
+//! operator's cell holds its rate, its hour's window, its block and the hour's distinct
+//! citizens as the first 8 bytes of each one's SHA-256 (never the national code itself).
 
 use pishkhan_domain::model::OfficeCode;
+use pishkhan_store::LimitCell;
+use sha2::Digest;
 
-/// Operators and offices tracked at once; past this the oldest state is dropped.
-const MAX_TRACKED: usize = 100_000;
+use crate::limit_cells::{Rate, cell, retry_after_s, words};
+use crate::{App, AppError};
+
 const HOUR_MS: i64 = 3_600_000;
+/// Most distinct citizens an operator's cell can name (its state's bound, less the three
+/// numbers before them). A cap configured above this limits nothing past it.
+const MAX_TRACKED_SUBJECTS: usize = (pishkhan_store::MAX_LIMIT_STATE_BYTES - 24) / 8;
 
 #[derive(Debug, Clone, Copy)]
 pub struct InquiryLimitsConfig {
     pub per_operator_per_min: u32,
     pub per_office_per_min: u32,
+    /// Blocks the operator past this many distinct citizens in an hour; counts above 2,045
+    /// (what one cell can name) block nothing.
     pub distinct_subjects_per_hour: u32,
     pub block_s: u64,
 }
@@ -51,123 +58,126 @@ pub enum Refusal {
     },
 }
 
-#[derive(Debug, Clone, Copy)]
-struct Bucket {
-    tokens: f64,
-    last_ms: i64,
-}
-
-impl Bucket {
-    fn take(&mut self, per_min: u32, now_ms: i64) -> Result<(), u64> {
-        let rate = f64::from(per_min) / 60_000.0;
-        let cap = f64::from(per_min.max(1));
-        self.tokens = (self.tokens + (now_ms - self.last_ms).max(0) as f64 * rate).min(cap);
-        self.last_ms = now_ms;
-        if self.tokens >= 1.0 {
-            self.tokens -= 1.0;
-            Ok(())
-        } else {
-            Err((((1.0 - self.tokens) / rate.max(1e-9)) / 1000.0).ceil() as u64)
-        }
-    }
-}
-
-#[derive(Debug)]
+/// What an operator's cell holds.
 struct Operator {
-    bucket: Bucket,
+    tat: Option<i64>,
     window_start_ms: i64,
-    subjects: HashSet<String>,
-    blocked_until_ms: Option<i64>,
+    blocked_until_ms: i64,
+    /// Sorted.
+    subjects: Vec<u64>,
 }
 
-#[derive(Default)]
-struct State {
-    operators: HashMap<String, Operator>,
-    offices: HashMap<u32, Bucket>,
-}
-
-pub struct InquiryLimits {
-    config: InquiryLimitsConfig,
-    state: Mutex<State>,
-}
-
-impl InquiryLimits {
-    pub fn new(config: InquiryLimitsConfig) -> Self {
-        Self {
-            config,
-            state: Mutex::new(State::default()),
-        }
-    }
-
-    /// Admits one inquiry by `operator` at `office` about `subject`, or says why not.
-    pub fn admit(
-        &self,
-        operator: &str,
-        office: OfficeCode,
-        subject: Option<&str>,
-        now_ms: i64,
-    ) -> Result<(), Refusal> {
-        let c = self.config;
-        let mut st = self.state.lock().unwrap_or_else(|p| p.into_inner());
-        if st.operators.len() >= MAX_TRACKED {
-            st.operators
-                .retain(|_, o| o.blocked_until_ms.is_some_and(|u| u > now_ms));
-        }
-        if st.offices.len() >= MAX_TRACKED {
-            st.offices.clear();
-        }
-        let full = Bucket {
-            tokens: f64::from(c.per_operator_per_min),
-            last_ms: now_ms,
-        };
-        let op = st
-            .operators
-            .entry(operator.to_string())
-            .or_insert_with(|| Operator {
-                bucket: full,
+impl Operator {
+    fn read(c: Option<&LimitCell>, now_ms: i64) -> Self {
+        match (words::<3>(c), c) {
+            (Some([tat, window_start_ms, blocked_until_ms]), Some(c)) => Self {
+                tat: Some(tat),
+                window_start_ms,
+                blocked_until_ms,
+                subjects: c.state[24..]
+                    .chunks_exact(8)
+                    .filter_map(|b| b.try_into().ok().map(u64::from_le_bytes))
+                    .collect(),
+            },
+            _ => Self {
+                tat: None,
                 window_start_ms: now_ms,
-                subjects: HashSet::new(),
-                blocked_until_ms: None,
-            });
-        if let Some(until) = op.blocked_until_ms {
-            if until > now_ms {
-                return Err(Refusal::Blocked {
-                    newly: false,
-                    distinct: op.subjects.len() as u32,
-                    until_ms: until,
-                });
-            }
-            op.blocked_until_ms = None;
+                blocked_until_ms: 0,
+                subjects: Vec::new(),
+            },
         }
-        if now_ms - op.window_start_ms >= HOUR_MS {
-            op.window_start_ms = now_ms;
-            op.subjects.clear();
-        }
-        if let Some(s) = subject
-            && !op.subjects.contains(s)
-        {
-            if op.subjects.len() as u32 >= c.distinct_subjects_per_hour {
-                let until = now_ms + c.block_s as i64 * 1000;
-                op.blocked_until_ms = Some(until);
-                return Err(Refusal::Blocked {
-                    newly: true,
-                    distinct: op.subjects.len() as u32 + 1,
-                    until_ms: until,
-                });
-            }
-            op.subjects.insert(s.to_string());
-        }
-        op.bucket
-            .take(c.per_operator_per_min, now_ms)
-            .map_err(|retry_after_s| Refusal::OperatorRate { retry_after_s })?;
-        let per_office = c.per_office_per_min;
-        st.offices
-            .entry(office.get())
-            .or_insert(Bucket {
-                tokens: f64::from(per_office),
-                last_ms: now_ms,
-            })
-            .take(per_office, now_ms)
-            .map_err(|retry_after_s| Refusal::OfficeRate { retry_after_s })
     }
+
+    fn cell(&self, now_ms: i64) -> LimitCell {
+        let tat = self.tat.unwrap_or(now_ms);
+        let tail: Vec<u8> = self.subjects.iter().flat_map(|h| h.to_le_bytes()).collect();
+        let spent = tat
+            .max(self.window_start_ms + HOUR_MS)
+            .max(self.blocked_until_ms);
+        cell(
+            &[tat, self.window_start_ms, self.blocked_until_ms],
+            &tail,
+            spent,
+        )
+    }
+}
+
+fn subject_hash(subject: &str) -> u64 {
+    let d = sha2::Sha256::digest(subject.as_bytes());
+    u64::from_le_bytes(d[..8].try_into().unwrap_or([0; 8]))
+}
+
+/// Admits one inquiry by `operator` at `office` about `subject`, or says why not.
+pub(crate) async fn admit(
+    state: &App,
+    operator: &str,
+    office: OfficeCode,
+    subject: Option<&str>,
+) -> Result<Result<(), Refusal>, AppError> {
+    let c = state.config().inquiry_limits;
+    let now = state.now_ms();
+    let k_operator = format!("inquiry:operator:{operator}");
+    let k_office = format!("inquiry:office:{}", office.get());
+    let subject = subject.map(subject_hash);
+    let mut outcome = Ok(());
+    state
+        .store()
+        .limit_step(&[&k_operator, &k_office], now, &mut |cells| {
+            outcome = decide(c, &mut cells[..], subject, now);
+        })
+        .await?;
+    Ok(outcome)
+}
+
+fn decide(
+    c: InquiryLimitsConfig,
+    cells: &mut [Option<LimitCell>],
+    subject: Option<u64>,
+    now: i64,
+) -> Result<(), Refusal> {
+    let mut op = Operator::read(cells[0].as_ref(), now);
+    if op.blocked_until_ms > now {
+        return Err(Refusal::Blocked {
+            newly: false,
+            distinct: op.subjects.len() as u32,
+            until_ms: op.blocked_until_ms,
+        });
+    }
+    op.blocked_until_ms = 0;
+    if now - op.window_start_ms >= HOUR_MS {
+        op.window_start_ms = now;
+        op.subjects.clear();
+    }
+    if let Some(h) = subject
+        && let Err(at) = op.subjects.binary_search(&h)
+    {
+        if op.subjects.len() as u32 >= c.distinct_subjects_per_hour {
+            op.blocked_until_ms = now.saturating_add(c.block_s.saturating_mul(1000) as i64);
+            cells[0] = Some(op.cell(now));
+            return Err(Refusal::Blocked {
+                newly: true,
+                distinct: op.subjects.len() as u32 + 1,
+                until_ms: op.blocked_until_ms,
+            });
+        }
+        if op.subjects.len() < MAX_TRACKED_SUBJECTS {
+            op.subjects.insert(at, h);
+        }
+    }
+    let admitted = Rate::per_minute(c.per_operator_per_min).admit(op.tat, now);
+    if let Ok(next) = admitted {
+        op.tat = Some(next);
+    }
+    cells[0] = Some(op.cell(now));
+    admitted.map_err(|w| Refusal::OperatorRate {
+        retry_after_s: retry_after_s(w),
+    })?;
+    let office_tat = words::<1>(cells[1].as_ref()).map(|[t]| t);
+    let next = Rate::per_minute(c.per_office_per_min)
+        .admit(office_tat, now)
+        .map_err(|w| Refusal::OfficeRate {
+            retry_after_s: retry_after_s(w),
+        })?;
+    cells[1] = Some(cell(&[next], &[], next));
+    Ok(())
 }

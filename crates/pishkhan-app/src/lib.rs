@@ -31,7 +31,7 @@ pub mod fees;
 pub mod identity;
 pub mod indexation;
 pub mod inquiry_limits;
-mod limit_table;
+mod limit_cells;
 pub mod login_limiter;
 pub mod office_finder;
 pub mod offices;
@@ -118,15 +118,12 @@ struct Inner {
     store: Arc<dyn Store>,
     config: AppConfig,
     clock: Arc<dyn Clock>,
-    login_limiter: login_limiter::LoginLimiter,
-    otp_limiter: otp_limiter::OtpLimiter,
     /// Office codes whose queue changed, for the live boards.
     queue_changes: tokio::sync::broadcast::Sender<u32>,
     /// Offices, services, policies, holidays and closures, briefly cached for the booking path.
     refs: refcache::RefCache,
     exchange: std::sync::OnceLock<Arc<exchange::ExchangeRuntime>>,
     payments: std::sync::OnceLock<Arc<payments::PaymentsRuntime>>,
-    inquiry_limits: inquiry_limits::InquiryLimits,
     /// One close sequence at a time per release in this process (see `releases::close`).
     release_closes:
         std::sync::Mutex<std::collections::HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
@@ -138,9 +135,6 @@ struct Inner {
 
 impl App {
     pub fn new(store: Arc<dyn Store>, config: AppConfig, clock: Arc<dyn Clock>) -> Self {
-        let login_limiter = login_limiter::LoginLimiter::new(config.sign_in_limits);
-        let otp_limiter = otp_limiter::OtpLimiter::new(config.otp_limits);
-        let limits_for_inquiries = inquiry_limits::InquiryLimits::new(config.inquiry_limits);
         let sessions = session_cache::SessionCache::new(
             config.session_cache_max_entries,
             std::time::Duration::from_millis(config.session_cache_ttl_ms),
@@ -150,13 +144,10 @@ impl App {
                 store,
                 config,
                 clock,
-                login_limiter,
-                otp_limiter,
                 queue_changes: tokio::sync::broadcast::channel(4096).0,
                 refs: refcache::RefCache::default(),
                 exchange: std::sync::OnceLock::new(),
                 payments: std::sync::OnceLock::new(),
-                inquiry_limits: limits_for_inquiries,
                 release_closes: std::sync::Mutex::default(),
                 sessions,
                 catalogue: catalogue::CatalogueCache::default(),
@@ -231,18 +222,6 @@ impl App {
     /// How the session cache is doing: entries held, hits and misses.
     pub fn session_cache_stats(&self) -> SessionCacheStats {
         self.inner.sessions.stats()
-    }
-
-    pub(crate) fn login_limiter(&self) -> &login_limiter::LoginLimiter {
-        &self.inner.login_limiter
-    }
-
-    pub(crate) fn otp_limiter(&self) -> &otp_limiter::OtpLimiter {
-        &self.inner.otp_limiter
-    }
-
-    pub(crate) fn inquiry_limits(&self) -> &inquiry_limits::InquiryLimits {
-        &self.inner.inquiry_limits
     }
 
     /// Runs `work` as the only close sequence of release `id` in this process; a second

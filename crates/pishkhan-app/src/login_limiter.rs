@@ -1,5 +1,5 @@
-//! Failed sign-ins slow down what failed, in memory: a username at one client address, and
-//! one client address across usernames.
+//! Failed sign-ins slow down what failed: a username at one client address, and one client
+//! address across usernames.
 //!
 //! Neither locks anything. Each failure adds one to a count that drains by one every
 //! `forget_one_every_s`; past `free_failures`, each further failure makes that key wait
@@ -10,19 +10,14 @@
 //! address, not the address's, so signing in to one's own account does not buy more guesses
 //! at others.
 //!
-//! It is per process on purpose: it slows guessing against one node without a shared store
-//! on the sign-in path. Its tables are bounded ([`crate::limit_table`]).
-
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
+//! The counts are the store's cells ([`pishkhan_store::Limits`]), shared by every node: a
+//! guesser spreading attempts over the nodes behind a load balancer meets one count.
 
 use pishkhan_domain::model::Username;
+use pishkhan_store::LimitCell;
 
-use crate::AppError;
-use crate::limit_table::{LimitTable, Restraint};
-
-/// Most keys tracked at once in each table (a few MB).
-const MAX_TRACKED_KEYS: usize = 50_000;
+use crate::limit_cells::{cell, retry_after_s, words};
+use crate::{App, AppError};
 
 /// How one kind of key backs off after failures.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -38,19 +33,21 @@ pub struct Backoff {
 }
 
 impl Backoff {
-    fn forget_every(self) -> Duration {
-        Duration::from_secs(self.forget_one_every_s)
+    fn forget_every_ms(self) -> i64 {
+        i64::try_from(self.forget_one_every_s.saturating_mul(1000)).unwrap_or(i64::MAX / 4)
     }
 
-    /// The wait after a failure that brought the count to `count`.
-    fn wait(self, count: u32) -> Duration {
+    /// The wait in milliseconds after a failure that brought the count to `count`.
+    fn wait_ms(self, count: u32) -> i64 {
         let Some(past) = count.checked_sub(self.free_failures).filter(|p| *p > 0) else {
-            return Duration::ZERO;
+            return 0;
         };
-        let doubling = 1u32.checked_shl(past - 1).unwrap_or(u32::MAX);
-        Duration::from_millis(self.first_wait_ms)
+        let doubling = 1u64.checked_shl(past - 1).unwrap_or(u64::MAX);
+        let wait = self
+            .first_wait_ms
             .saturating_mul(doubling)
-            .min(Duration::from_secs(self.max_wait_s))
+            .min(self.max_wait_s.saturating_mul(1000));
+        i64::try_from(wait).unwrap_or(i64::MAX / 4)
     }
 }
 
@@ -84,117 +81,131 @@ impl Default for SignInLimits {
     }
 }
 
-/// One key's failures, as instants: its count has drained to nothing at `drained_at`
+/// One key's failures, as instants (ms): its count has drained to nothing at `drained_at`
 /// (`forget_one_every` per failure still counted), and it may try again at `wait_until`.
+#[derive(Clone, Copy)]
 struct Failures {
-    drained_at: Instant,
-    wait_until: Instant,
+    drained_at: i64,
+    wait_until: i64,
 }
 
 impl Failures {
-    fn count(&self, now: Instant, forget_every: Duration) -> u32 {
-        let left = self.drained_at.saturating_duration_since(now).as_nanos();
-        match forget_every.as_nanos() {
-            0 => 0,
-            every => u32::try_from(left.div_ceil(every)).unwrap_or(u32::MAX),
-        }
-    }
-}
-
-impl Restraint for Failures {
-    fn spent_at(&self) -> Instant {
-        self.drained_at.max(self.wait_until)
-    }
-}
-
-struct Tables {
-    accounts: LimitTable<Failures>,
-    addresses: LimitTable<Failures>,
-}
-
-pub(crate) struct LoginLimiter {
-    limits: SignInLimits,
-    tables: Mutex<Tables>,
-}
-
-fn account_key(username: &Username, address: &str) -> String {
-    format!("{address}|{username}")
-}
-
-impl LoginLimiter {
-    pub(crate) fn new(limits: SignInLimits) -> Self {
-        Self {
-            limits,
-            tables: Mutex::new(Tables {
-                accounts: LimitTable::new(MAX_TRACKED_KEYS),
-                addresses: LimitTable::new(MAX_TRACKED_KEYS),
-            }),
-        }
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, Tables> {
-        self.tables.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
-    /// Refuses while `address`, or `username` at `address`, is waiting after failures, with
-    /// the longer of the two waits.
-    pub(crate) fn check(&self, username: Option<&Username>, address: &str) -> Result<(), AppError> {
-        let now = Instant::now();
-        let t = self.lock();
-        let waiting = |f: Option<&Failures>| {
-            f.map(|f| f.wait_until.saturating_duration_since(now))
-                .filter(|w| !w.is_zero())
-        };
-        let by_address = waiting(t.addresses.get(address));
-        let by_account = username.and_then(|u| waiting(t.accounts.get(&account_key(u, address))));
-        let (code, what, wait) = match (by_address, by_account) {
-            (Some(a), b) if b.is_none_or(|b| a >= b) => (
-                "too_many_failed_sign_ins_from_address",
-                "too many failed sign-ins from this address",
-                a,
-            ),
-            (_, Some(b)) => (
-                "too_many_failed_sign_ins",
-                "too many failed sign-ins for this username from this address",
-                b,
-            ),
-            _ => return Ok(()),
-        };
-        let retry_after_s = (wait.as_secs() + u64::from(wait.subsec_nanos() > 0)).max(1);
-        Err(AppError::TooManyRequests {
-            code,
-            message: format!("{what}; try again in {retry_after_s} s"),
-            retry_after_s,
+    fn read(c: Option<&LimitCell>) -> Option<Self> {
+        words::<2>(c).map(|[drained_at, wait_until]| Self {
+            drained_at,
+            wait_until,
         })
     }
 
-    /// Counts a failed sign-in (for a username that may not parse, or exist) from `address`.
-    pub(crate) fn failed(&self, username: Option<&Username>, address: &str) {
-        let now = Instant::now();
-        let mut t = self.lock();
-        let count = |table: &mut LimitTable<Failures>, key: &str, b: Backoff| {
-            let f = table.entry(key, now, || Failures {
-                drained_at: now,
-                wait_until: now,
-            });
-            f.drained_at = f.drained_at.max(now) + b.forget_every();
-            let wait = b.wait(f.count(now, b.forget_every()));
-            if !wait.is_zero() {
-                f.wait_until = f.wait_until.max(now + wait);
-            }
-        };
-        count(&mut t.addresses, address, self.limits.per_address);
-        if let Some(u) = username {
-            count(
-                &mut t.accounts,
-                &account_key(u, address),
-                self.limits.per_account,
-            );
-        }
+    fn cell(self) -> LimitCell {
+        cell(
+            &[self.drained_at, self.wait_until],
+            &[],
+            self.drained_at.max(self.wait_until),
+        )
     }
 
-    /// A right password for `username` at `address`: its count there starts over.
-    pub(crate) fn succeeded(&self, username: &Username, address: &str) {
-        self.lock().accounts.remove(&account_key(username, address));
+    fn count(self, now: i64, forget_every_ms: i64) -> u32 {
+        let left = (self.drained_at - now).max(0);
+        match forget_every_ms {
+            0 => 0,
+            every => u32::try_from((left as u64).div_ceil(every as u64)).unwrap_or(u32::MAX),
+        }
     }
+}
+
+fn address_key(address: &str) -> String {
+    format!("login:address:{address}")
+}
+
+fn account_key(username: &Username, address: &str) -> String {
+    format!("login:account:{address}|{username}")
+}
+
+/// Refuses while `address`, or `username` at `address`, is waiting after failures, with
+/// the longer of the two waits.
+pub(crate) async fn check(
+    state: &App,
+    username: Option<&Username>,
+    address: &str,
+) -> Result<(), AppError> {
+    let now = state.now_ms();
+    let k_address = address_key(address);
+    let k_account = username.map(|u| account_key(u, address));
+    let mut keys = vec![k_address.as_str()];
+    keys.extend(k_account.as_deref());
+    let cells = state.store().limit_cells(&keys, now).await?;
+    let waiting = |c: Option<&LimitCell>| {
+        Failures::read(c)
+            .map(|f| f.wait_until - now)
+            .filter(|w| *w > 0)
+    };
+    let by_address = waiting(cells[0].as_ref());
+    let by_account = cells.get(1).and_then(|c| waiting(c.as_ref()));
+    let (code, what, wait) = match (by_address, by_account) {
+        (Some(a), b) if b.is_none_or(|b| a >= b) => (
+            "too_many_failed_sign_ins_from_address",
+            "too many failed sign-ins from this address",
+            a,
+        ),
+        (_, Some(b)) => (
+            "too_many_failed_sign_ins",
+            "too many failed sign-ins for this username from this address",
+            b,
+        ),
+        _ => return Ok(()),
+    };
+    let retry_after_s = retry_after_s(wait);
+    Err(AppError::TooManyRequests {
+        code,
+        message: format!("{what}; try again in {retry_after_s} s"),
+        retry_after_s,
+    })
+}
+
+/// Counts a failed sign-in (for a username that may not parse, or exist) from `address`.
+pub(crate) async fn failed(
+    state: &App,
+    username: Option<&Username>,
+    address: &str,
+) -> Result<(), AppError> {
+    let limits = state.config().sign_in_limits;
+    let now = state.now_ms();
+    let k_address = address_key(address);
+    let k_account = username.map(|u| account_key(u, address));
+    let mut keys = vec![k_address.as_str()];
+    keys.extend(k_account.as_deref());
+    state
+        .store()
+        .limit_step(&keys, now, &mut |cells| {
+            let backoffs = [limits.per_address, limits.per_account];
+            for (c, b) in cells.iter_mut().zip(backoffs) {
+                let mut f = Failures::read(c.as_ref()).unwrap_or(Failures {
+                    drained_at: now,
+                    wait_until: now,
+                });
+                f.drained_at = f.drained_at.max(now).saturating_add(b.forget_every_ms());
+                let wait = b.wait_ms(f.count(now, b.forget_every_ms()));
+                if wait > 0 {
+                    f.wait_until = f.wait_until.max(now.saturating_add(wait));
+                }
+                *c = Some(f.cell());
+            }
+        })
+        .await?;
+    Ok(())
+}
+
+/// A right password for `username` at `address`: its count there starts over.
+pub(crate) async fn succeeded(
+    state: &App,
+    username: &Username,
+    address: &str,
+) -> Result<(), AppError> {
+    let key = account_key(username, address);
+    state
+        .store()
+        .limit_step(&[&key], state.now_ms(), &mut |cells| cells[0] = None)
+        .await?;
+    Ok(())
 }

@@ -694,15 +694,19 @@ pub async fn close(
     let permit = by.permit(Action::ManageReleases)?;
     check_id(id)?;
     // In its own task: a caller that gives up (or a request timeout) does not cut the
-    // sequence short. Calls made meanwhile wait for it, then run the same idempotent steps
-    // over the settled state: two sequences seating the same winners at once could deadlock
-    // each other's booking transactions on PostgreSQL.
+    // sequence short. Calls made meanwhile, in this process or on another node, wait for it,
+    // then run the same idempotent steps over the settled state: two sequences seating the
+    // same winners at once could deadlock each other's booking transactions on PostgreSQL.
     let (app, by, id, ctx) = (state.clone(), by.clone(), id.to_owned(), ctx.clone());
     let task = tokio::spawn(async move {
         let turn = app.clone();
         let key = id.clone();
-        turn.one_release_close(&key, run_close(app, by, permit, id, ctx))
-            .await
+        turn.one_release_close(&key, async move {
+            // Other nodes' sequences too: one at a time in the whole deployment.
+            let _deployment_turn = app.store().release_close_turn(&id).await?;
+            run_close(app, by, permit, id, ctx).await
+        })
+        .await
     });
     match task.await {
         Ok(out) => out,

@@ -14,6 +14,42 @@ use crate::{Backend, Result};
 /// The writer's turn on SQLite (`None` on PostgreSQL); hold it until the transaction ends.
 pub(crate) type WriteTurn<'a> = Option<tokio::sync::MutexGuard<'a, ()>>;
 
+/// A session-level advisory lock on a pooled connection of its own. Dropping it unlocks and
+/// gives the connection back; a connection that cannot be unlocked is closed instead, which
+/// ends its session and so its locks (never back in the pool still holding one).
+pub(crate) struct SessionLock {
+    conn: Option<sqlx::pool::PoolConnection<sqlx::Any>>,
+    class: i32,
+    name: String,
+}
+
+impl Drop for SessionLock {
+    fn drop(&mut self) {
+        let Some(mut conn) = self.conn.take() else {
+            return;
+        };
+        let (class, name) = (self.class, std::mem::take(&mut self.name));
+        match tokio::runtime::Handle::try_current() {
+            Ok(runtime) => {
+                runtime.spawn(async move {
+                    let unlocked = sqlx::query("SELECT pg_advisory_unlock($1, hashtext($2)) AS ok")
+                        .bind(class)
+                        .bind(name)
+                        .fetch_one(&mut *conn)
+                        .await
+                        .and_then(|r| r.try_get::<bool, _>("ok"))
+                        .unwrap_or(false);
+                    if !unlocked {
+                        let _ = conn.close().await;
+                    }
+                });
+            }
+            // No runtime to unlock on: dropping the detached connection ends the session.
+            Err(_) => drop(conn.detach()),
+        }
+    }
+}
+
 /// Advisory-lock key that serialises office-code allocation on PostgreSQL.
 const OFFICE_CODE_LOCK_KEY: i64 = 0x4f46_4649_4345;
 
@@ -50,6 +86,20 @@ pub(crate) trait Dialect: Send + Sync + 'static {
     /// The next arrival number of a request to `release_id`.
     async fn next_release_request_seq(&self, tx: &mut AnyTx<'_>, release_id: &str) -> Result<i64>;
 
+    /// Whether the abuse limits' cells live in this process's memory (the embedded database
+    /// has one owning process) rather than in a table every node shares.
+    fn limits_in_process(&self) -> bool;
+
+    /// Takes a session-level advisory lock on `(class, hashtext(name))` on a connection of
+    /// its own, held until the returned lock drops; `None` on the embedded database, which
+    /// has one process.
+    async fn hold_session_lock(
+        &self,
+        pool: &AnyPool,
+        class: i32,
+        name: &str,
+    ) -> Result<Option<SessionLock>>;
+
     /// The booking writer this engine runs.
     async fn start_booking_writer(
         &self,
@@ -85,6 +135,19 @@ impl Sqlite {
 impl Dialect for Sqlite {
     fn backend(&self) -> Backend {
         Backend::Sqlite
+    }
+
+    fn limits_in_process(&self) -> bool {
+        true
+    }
+
+    async fn hold_session_lock(
+        &self,
+        _pool: &AnyPool,
+        _class: i32,
+        _name: &str,
+    ) -> Result<Option<SessionLock>> {
+        Ok(None)
     }
 
     /// SQLite resolves each `$N` by name, which is quadratic in the number of parameters: a
@@ -166,6 +229,29 @@ pub(crate) struct Postgres;
 impl Dialect for Postgres {
     fn backend(&self) -> Backend {
         Backend::Postgres
+    }
+
+    fn limits_in_process(&self) -> bool {
+        false
+    }
+
+    async fn hold_session_lock(
+        &self,
+        pool: &AnyPool,
+        class: i32,
+        name: &str,
+    ) -> Result<Option<SessionLock>> {
+        let mut conn = pool.acquire().await?;
+        sqlx::query("SELECT pg_advisory_lock($1, hashtext($2))")
+            .bind(class)
+            .bind(name)
+            .execute(&mut *conn)
+            .await?;
+        Ok(Some(SessionLock {
+            conn: Some(conn),
+            class,
+            name: name.to_owned(),
+        }))
     }
 
     fn positional_params(&self) -> bool {

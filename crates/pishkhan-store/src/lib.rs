@@ -26,6 +26,7 @@ mod ledger;
 mod ledger_native;
 mod ledger_rows;
 mod ledger_verify;
+mod limits;
 mod listing;
 mod memory_tables;
 mod migrate;
@@ -162,6 +163,7 @@ pub trait Store:
     + Identity
     + Fees
     + Ledger
+    + Limits
     + Payments
     + Compliance
     + Reports
@@ -182,6 +184,7 @@ impl<T> Store for T where
         + Identity
         + Fees
         + Ledger
+        + Limits
         + Payments
         + Compliance
         + Reports

@@ -84,6 +84,10 @@ const MIGRATIONS: &[Migration] = &[
         name: "0019_rollups",
         sql: include_str!("../migrations/postgres/0019_rollups.sql"),
     },
+    Migration {
+        name: "0020_limit_cells",
+        sql: include_str!("../migrations/postgres/0020_limit_cells.sql"),
+    },
 ];
 
 const MAX_CONNECTIONS: u32 = 16;

@@ -1021,8 +1021,21 @@ pub(crate) async fn after_cancel(
     crate::bookings::finish(tx, outcome).await
 }
 
+/// The advisory-lock class of release close sequences (its second key is the release id's
+/// hash); bookings' locks use the one-key form, so the two never meet.
+const RELEASE_CLOSE_LOCK_CLASS: i32 = 7;
+
 #[async_trait]
 impl crate::Releases for SqlStore {
+    async fn release_close_turn(&self, release_id: &str) -> Result<crate::ReleaseCloseTurn> {
+        Ok(crate::ReleaseCloseTurn {
+            _held: self
+                .dialect
+                .hold_session_lock(&self.pool, RELEASE_CLOSE_LOCK_CLASS, release_id)
+                .await?,
+        })
+    }
+
     async fn create_release(
         &self,
         permit: &Permit,

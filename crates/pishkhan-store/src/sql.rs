@@ -36,6 +36,8 @@ pub(crate) struct SqlStore {
     _background: Option<crate::sqlite::Checkpointer>,
     /// The embedded ledger's native connection, started by its first batch (`ledger.rs`).
     pub(crate) ledger: tokio::sync::OnceCell<Option<crate::ledger_native::NativeLedger>>,
+    /// Where the abuse limits' cells live (`limits.rs`).
+    pub(crate) limits: crate::limits::LimitKeeper,
 }
 
 impl SqlStore {
@@ -51,7 +53,9 @@ impl SqlStore {
             .start_booking_writer(&pool, tracking_key, now_ms())
             .await?;
         let background = dialect.start_background(&pool);
+        let limits = crate::limits::LimitKeeper::new(dialect.limits_in_process());
         Ok(Self {
+            limits,
             _background: background,
             pool,
             dialect,

@@ -91,6 +91,10 @@ const MIGRATIONS: &[Migration] = &[
         name: "0019_rollups",
         sql: include_str!("../migrations/sqlite/0019_rollups.sql"),
     },
+    Migration {
+        name: "0020_limit_cells",
+        sql: include_str!("../migrations/sqlite/0020_limit_cells.sql"),
+    },
 ];
 
 /// Readers run in parallel under WAL; writes serialize on SQLite's own lock.

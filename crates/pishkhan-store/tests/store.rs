@@ -23,6 +23,8 @@ use pishkhan_testkit::{SMALL_OFFICES, TestDb, load_small_nation};
 mod compliance;
 #[path = "store/ledger.rs"]
 mod ledger;
+#[path = "store/limits.rs"]
+mod limits;
 #[path = "store/payments.rs"]
 mod payments;
 #[path = "store/report_thread.rs"]

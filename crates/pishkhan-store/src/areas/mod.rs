@@ -16,6 +16,7 @@
 //! | payments, refunds, payee accounts, settlements, reconciliations, findings | [`Payments`] | `payments.rs` |
 //! | compliance rules, runs, findings, sanctions, reinstatement requests | [`Compliance`] | `compliance.rs` |
 //! | citizens' reports about offices: submit, triage, add, answer | [`Reports`] | `reports.rs` |
+//! | the abuse limits' cells (sign-in, one-time codes, inquiries), shared by every process | [`Limits`] | `limits.rs` |
 //! | statistics: tallies of bookings, the rollups, reports and sanctions (read only but for rebuilding the rollups) | [`Stats`] | `stats.rs` |
 //!
 //! **The permit rule.** Every method that changes state takes a `&Permit` and checks it was
@@ -34,6 +35,7 @@ mod exchange_log;
 mod fees;
 mod identity;
 mod ledger;
+mod limits;
 mod outbox;
 mod payments;
 mod queue;
@@ -49,6 +51,7 @@ pub use exchange_log::*;
 pub use fees::*;
 pub use identity::*;
 pub use ledger::*;
+pub use limits::*;
 pub use outbox::*;
 pub use payments::*;
 pub use queue::*;

@@ -7,6 +7,11 @@ use pishkhan_domain::access::Permit;
 
 use crate::{AuditContext, Result};
 
+/// The held turn of [`Releases::release_close_turn`]; dropping it lets the next one run.
+pub struct ReleaseCloseTurn {
+    pub(crate) _held: Option<crate::dialect::SessionLock>,
+}
+
 pub use pishkhan_domain::release::{
     CitizenRelease, NewRelease, NewReleaseRequest, NewWinner, PlannedSlot, Release,
     ReleaseAllocation, ReleaseOffer, ReleaseOffice, ReleaseOutcome, ReleaseRequest, ReleaseResult,
@@ -18,6 +23,13 @@ pub use pishkhan_domain::release::{
 /// One area of [`crate::Store`]: see the module documentation.
 #[async_trait]
 pub trait Releases: Send + Sync + 'static {
+    /// Waits for, then holds until the returned turn drops, the turn to run release
+    /// `release_id`'s close sequence, across every process on the database: two nodes seating
+    /// the same winners at once could deadlock each other's booking transactions. The
+    /// embedded store has one process, whose own lock (in the app) suffices: there the turn
+    /// holds nothing.
+    async fn release_close_turn(&self, release_id: &str) -> Result<ReleaseCloseTurn>;
+
     /// Opens a release (regulator). `Conflict` when the id is taken.
     async fn create_release(
         &self,
