@@ -29,8 +29,12 @@ struct Job {
 /// While a batch commits, the next one gathers, so throughput grows with the commit latency
 /// instead of being bounded by it.
 ///
-/// A failed batch answers every caller in it with the error and reloads the head from the
-/// store (another appender may have written), so the next batch starts from the truth.
+/// Several appenders may share one store (one per node of a deployment): the store moves the
+/// head only from exactly a batch's first index, so one batch commits at a time and the tree
+/// stays one. A batch that loses that race reloads the head and is rebuilt on top of it (at
+/// most [`MAX_CONFLICT_RETRIES`] times) before anyone is answered, so callers never see
+/// another node's work. Any other failure answers every caller in the batch with the error,
+/// and the next batch starts from a reloaded head.
 pub struct LogAppender {
     tx: mpsc::Sender<Job>,
     task: JoinHandle<()>,
@@ -217,6 +221,15 @@ impl LogAppender {
     }
 }
 
+/// Times a batch is rebuilt on top of a head another appender moved, before its callers are
+/// told of the conflict. Each lost race means another node committed a batch, so the log
+/// moves on meanwhile; only a livelock among many nodes would exhaust this.
+pub const MAX_CONFLICT_RETRIES: u32 = 32;
+
+fn is_conflict(e: &LogError) -> bool {
+    matches!(e, LogError::Store(s) if matches!(**s, super::LogStoreError::Conflict { .. }))
+}
+
 async fn writer(
     store: Arc<dyn LogStore>,
     key: KeyPair,
@@ -227,65 +240,73 @@ async fn writer(
     let mut stale = false;
     let mut jobs = Vec::with_capacity(MAX_BATCH);
     while rx.recv_many(&mut jobs, MAX_BATCH).await > 0 {
-        if stale {
-            match load_frontier(store.as_ref()).await {
-                Ok(f) => {
-                    frontier = f;
-                    stale = false;
-                }
-                Err(e) => {
-                    tracing::error!(error = %e, "message log head cannot be reloaded");
-                    for job in jobs.drain(..) {
-                        let _ = job.reply.send(Err(e.clone()));
-                    }
-                    continue;
-                }
-            }
-        }
-        let mut next = frontier.clone();
-        let first_index = next.size();
-        let mut nodes = Vec::with_capacity(jobs.len() * 2);
-        let mut entries = Vec::with_capacity(jobs.len());
-        let mut replies = Vec::with_capacity(jobs.len());
-        for job in jobs.drain(..) {
-            nodes.extend(next.push(job.entry.leaf_hash));
-            entries.push(job.entry);
-            replies.push(job.reply);
-        }
-        let result = match sign_checkpoint(&key, &origin, next.size(), next.root()) {
-            Ok(checkpoint) => {
-                let batch = Batch {
-                    first_index,
-                    entries,
-                    nodes,
-                    frontier: next.to_bytes(),
-                    checkpoint,
-                };
-                store.append_batch(&batch).await.map_err(LogError::from)
-            }
-            Err(e) => Err(e),
-        };
-        match result {
-            Ok(()) => {
-                frontier = next;
-                for (i, reply) in replies.into_iter().enumerate() {
-                    let _ = reply.send(Ok(first_index + i as u64));
-                }
-            }
-            Err(e) => {
-                tracing::warn!(error = %e, first_index, "message log batch failed");
-                for reply in replies {
-                    let _ = reply.send(Err(e.clone()));
-                }
-                stale = true;
+        let entries: Vec<BatchEntry> = jobs.iter().map(|j| j.entry.clone()).collect();
+        let mut result = Err(LogError::Closed);
+        for attempt in 0..=MAX_CONFLICT_RETRIES {
+            if stale || attempt > 0 {
                 match load_frontier(store.as_ref()).await {
                     Ok(f) => {
                         frontier = f;
                         stale = false;
                     }
-                    Err(e) => tracing::error!(error = %e, "message log head cannot be reloaded"),
+                    Err(e) => {
+                        tracing::error!(error = %e, "message log head cannot be reloaded");
+                        stale = true;
+                        result = Err(e);
+                        break;
+                    }
                 }
+            }
+            result = commit(store.as_ref(), &key, &origin, &frontier, &entries).await;
+            match &result {
+                Err(e) if is_conflict(e) => {
+                    // Another node's appender committed first: rebuild on top of its batch.
+                    tracing::debug!(attempt, "message log batch lost the head; rebuilding");
+                }
+                _ => break,
+            }
+        }
+        match result {
+            Ok((next, first_index)) => {
+                frontier = next;
+                for (i, job) in jobs.drain(..).enumerate() {
+                    let _ = job.reply.send(Ok(first_index + i as u64));
+                }
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "message log batch failed");
+                for job in jobs.drain(..) {
+                    let _ = job.reply.send(Err(e.clone()));
+                }
+                stale = true;
             }
         }
     }
+}
+
+/// Extends `frontier` by `entries`, signs the checkpoint and writes the batch; the new
+/// frontier and the batch's first index once it committed.
+async fn commit(
+    store: &dyn LogStore,
+    key: &KeyPair,
+    origin: &str,
+    frontier: &Frontier,
+    entries: &[BatchEntry],
+) -> Result<(Frontier, u64), LogError> {
+    let mut next = frontier.clone();
+    let first_index = next.size();
+    let mut nodes = Vec::with_capacity(entries.len() * 2);
+    for e in entries {
+        nodes.extend(next.push(e.leaf_hash));
+    }
+    let checkpoint = sign_checkpoint(key, origin, next.size(), next.root())?;
+    let batch = Batch {
+        first_index,
+        entries: entries.to_vec(),
+        nodes,
+        frontier: next.to_bytes(),
+        checkpoint,
+    };
+    store.append_batch(&batch).await.map_err(LogError::from)?;
+    Ok((next, first_index))
 }
