@@ -137,10 +137,10 @@ impl FromRequestParts<AppState> for Ctx {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        let ip = parts
-            .extensions
-            .get::<ConnectInfo<SocketAddr>>()
-            .map(|c| c.0.ip().to_string());
+        let ip = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| {
+            crate::client_ip::client_ip(c.0.ip(), &parts.headers, &state.config().trusted_proxies)
+                .to_string()
+        });
         let request_id = parts
             .headers
             .get(REQUEST_ID)

@@ -6,6 +6,7 @@
 
 mod api;
 mod auth;
+mod client_ip;
 mod error;
 mod extract;
 mod i18n;
@@ -25,6 +26,7 @@ use axum::Router;
 use pishkhan_app::{App, AppConfig, Clock};
 use pishkhan_store::Store;
 
+pub use client_ip::{MAX_TRUSTED_PROXIES, TrustedProxy};
 pub use error::ApiError;
 pub use metrics::MetricsToken;
 pub use openapi::openapi_json;
@@ -44,6 +46,8 @@ pub struct WebConfig {
     pub metrics_token: Option<MetricsToken>,
     /// How long a shutdown waits for requests under way before the server stops anyway.
     pub shutdown_grace_ms: u64,
+    /// Load balancers believed about the client they forward for (`X-Forwarded-For`).
+    pub trusted_proxies: Vec<TrustedProxy>,
 }
 
 impl Default for WebConfig {
@@ -56,6 +60,7 @@ impl Default for WebConfig {
             request_timeout_ms: 30_000,
             metrics_token: None,
             shutdown_grace_ms: 10_000,
+            trusted_proxies: Vec::new(),
         }
     }
 }

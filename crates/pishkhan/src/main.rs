@@ -85,6 +85,15 @@ pub struct ServeArgs {
     /// refuses every request.
     #[arg(long, env = "PISHKHAN_METRICS_TOKEN", hide_env_values = true)]
     pub metrics_token: Option<String>,
+    /// A load balancer (address or network, e.g. `10.0.0.0/8`) believed about the client it
+    /// forwards for in `X-Forwarded-For`; repeat, or separate with commas. Without one, every
+    /// request's client is its peer address, so behind a balancer all clients share one.
+    #[arg(
+        long = "trusted-proxy",
+        env = "PISHKHAN_TRUSTED_PROXIES",
+        value_delimiter = ','
+    )]
+    pub trusted_proxies: Vec<String>,
     /// Where notifications go: `log` (DATA_DIR/notifications.log) or `webhook:http://…`.
     #[arg(long, env = "PISHKHAN_NOTIFY", default_value = "log")]
     pub notify: String,

@@ -10,7 +10,7 @@ use pishkhan_domain::access::{Action, Principal, authorize};
 use pishkhan_domain::model::{OfficeCode, Role, Staff, Username};
 use pishkhan_domain::{Mobile, NationalCode};
 use pishkhan_store::{AuditContext, DatabaseUrl, NewInvitation, Store, token_hash};
-use pishkhan_web::{AppState, MetricsToken, WebConfig};
+use pishkhan_web::{AppState, MAX_TRUSTED_PROXIES, MetricsToken, TrustedProxy, WebConfig};
 
 use crate::{Global, ServeArgs};
 
@@ -329,6 +329,7 @@ async fn run_server(
         },
         cookie_secure: args.cookie_secure,
         metrics_token: checked.metrics_token,
+        trusted_proxies: checked.trusted_proxies,
         ..WebConfig::default()
     };
     let app = App::new(store, config.app.clone(), Arc::new(SystemClock));
@@ -455,6 +456,7 @@ pub async fn invite(global: &Global, args: &InviteArgs) -> anyhow::Result<()> {
 struct Checked {
     rules: pishkhan_domain::schedule::BookingRules,
     metrics_token: Option<MetricsToken>,
+    trusted_proxies: Vec<TrustedProxy>,
 }
 
 impl Checked {
@@ -467,8 +469,23 @@ impl Checked {
                 .map(MetricsToken::new)
                 .transpose()
                 .map_err(|e| anyhow::anyhow!("bad --metrics-token: {e}"))?,
+            trusted_proxies: trusted_proxies(&args.trusted_proxies)?,
         })
     }
+}
+
+/// The networks of `--trusted-proxy`, each parsed, at most [`MAX_TRUSTED_PROXIES`].
+fn trusted_proxies(given: &[String]) -> anyhow::Result<Vec<TrustedProxy>> {
+    if given.len() > MAX_TRUSTED_PROXIES {
+        anyhow::bail!(
+            "bad --trusted-proxy: {} networks, at most {MAX_TRUSTED_PROXIES}",
+            given.len()
+        );
+    }
+    given
+        .iter()
+        .map(|s| TrustedProxy::parse(s).map_err(|e| anyhow::anyhow!("bad --trusted-proxy: {e}")))
+        .collect()
 }
 
 /// The booking rules of `--booking-rules FILE`: the defaults, overridden field by field.
