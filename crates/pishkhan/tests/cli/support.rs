@@ -263,7 +263,24 @@ impl Server {
         Self::launch(cmd, "agency services for", "/healthz").await
     }
 
-    async fn launch(mut cmd: Command, marker: &str, ready_path: &str) -> Self {
+    /// Runs `cmd` (a `serve` or `demo` made with [`pishkhan`], listening at `base`) until it
+    /// prints `marker` and its `/readyz` answers, within `startup`.
+    pub async fn spawn_at(cmd: Command, marker: &str, base: &str, startup: Duration) -> Self {
+        Self::launch_at(cmd, marker, "/readyz", Some(base), startup).await
+    }
+
+    async fn launch(cmd: Command, marker: &str, ready_path: &str) -> Self {
+        Self::launch_at(cmd, marker, ready_path, None, STARTUP).await
+    }
+
+    /// `base` overrides the URL the marker's line names (a `--public-url` elsewhere).
+    async fn launch_at(
+        mut cmd: Command,
+        marker: &str,
+        ready_path: &str,
+        base: Option<&str>,
+        startup: Duration,
+    ) -> Self {
         cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
         let mut child = cmd.spawn().expect("spawn the pishkhan binary");
         let stdout = Arc::new(Mutex::new(String::new()));
@@ -309,7 +326,7 @@ impl Server {
                 .build()
                 .expect("http client"),
         };
-        let deadline = Instant::now() + STARTUP;
+        let deadline = Instant::now() + startup;
         server.base = loop {
             match rx.recv_timeout(Duration::from_millis(50)) {
                 Ok(line) if line.contains(marker) => {
@@ -324,7 +341,7 @@ impl Server {
                     server.assert_running();
                     assert!(
                         Instant::now() < deadline,
-                        "no {marker:?} line within {STARTUP:?}: {}",
+                        "no {marker:?} line in time: {}",
                         server.describe()
                     );
                 }
@@ -336,6 +353,9 @@ impl Server {
                 }
             }
         };
+        if let Some(base) = base {
+            server.base = base.trim_end_matches('/').to_string();
+        }
         server.wait_ready(ready_path, deadline).await;
         server
     }
@@ -357,7 +377,7 @@ impl Server {
             self.assert_running();
             assert!(
                 Instant::now() < deadline,
-                "{url} not ready within {STARTUP:?}: {}",
+                "{url} not ready in time: {}",
                 self.describe()
             );
             tokio::time::sleep(POLL).await;
