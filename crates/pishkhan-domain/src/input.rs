@@ -97,6 +97,23 @@ fn required(field: &'static str, v: Option<String>) -> Result<String, FieldError
     }
 }
 
+/// A required document's names are shown on one line like a title and are held to the same
+/// rules; `required` cannot be used as a document may leave one language empty.
+fn check_document(doc: &LocalizedText) -> Result<(), FieldError> {
+    const FIELD: &str = "required_documents";
+    for text in [&doc.fa, &doc.en] {
+        if text.chars().count() > MAX_TEXT_CHARS {
+            return Err(FieldError::new(
+                FIELD,
+                "too_long",
+                format!("at most {MAX_TEXT_CHARS} characters"),
+            ));
+        }
+        crate::plain_text::check_line(FIELD, text)?;
+    }
+    Ok(())
+}
+
 fn number<T: std::str::FromStr>(
     field: &'static str,
     code: &'static str,
@@ -276,6 +293,10 @@ impl ServiceInput {
         let category = required("category", self.category)?;
         let channel = required("channel", self.channel)?;
         let digitization = required("digitization", self.digitization)?;
+        let required_documents = self.required_documents.unwrap_or_default();
+        for doc in &required_documents {
+            check_document(doc)?;
+        }
         let service = Service {
             code: ServiceCode::parse(&required("code", self.code)?)?,
             title: LocalizedText::new(
@@ -290,7 +311,7 @@ impl ServiceInput {
                     format!("unknown category {category:?}"),
                 )
             })?,
-            required_documents: self.required_documents.unwrap_or_default(),
+            required_documents,
             required_inquiries: self.required_inquiries.unwrap_or_default(),
             avg_handling_minutes: number(
                 "avg_handling_minutes",

@@ -284,6 +284,53 @@ fn bad_services_name_the_field() {
     }
 }
 
+/// Found by the `import_csv` fuzz target (fuzz/artifacts, issue 15): a CSV row whose document
+/// name held NUL bytes was accepted, and would have failed late, as a fault, on PostgreSQL.
+/// Document names are one plain line, bounded like titles, in both list forms.
+#[test]
+fn service_documents_refuse_control_characters_and_overlong_names() {
+    let base = serde_json::json!({
+        "code": "PSP-001", "title_fa": "گذرنامه", "title_en": "Passport", "agency": "police",
+        "category": "travel", "avg_handling_minutes": 20, "channel": "counter",
+        "digitization": "networked"
+    });
+    // The document cell of the crashing row, byte for byte.
+    let crash = format!("\u{629}ارت ملی|National ca{}rd", "\0".repeat(30));
+    let long = "x".repeat(pishkhan_domain::input::MAX_TEXT_CHARS + 1);
+    let table = [
+        (serde_json::json!(crash), "control_character"),
+        (
+            serde_json::json!([{"fa": "کارت", "en": "line\nbreak"}]),
+            "control_character",
+        ),
+        (
+            serde_json::json!([{"fa": "\u{202e}کارت", "en": "Card"}]),
+            "control_character",
+        ),
+        (serde_json::json!(format!("کارت|{long}")), "too_long"),
+    ];
+    for (documents, code) in table {
+        let mut v = base.clone();
+        v["required_documents"] = documents.clone();
+        let e = serde_json::from_value::<ServiceInput>(v)
+            .unwrap()
+            .parse()
+            .expect_err("a bad document name is refused");
+        assert_eq!(
+            (e.field, e.code),
+            ("required_documents", code),
+            "{documents}: {e}"
+        );
+    }
+    let mut v = base;
+    v["required_documents"] = serde_json::json!("کارت ملی|National card; عکس|Photo");
+    let s = serde_json::from_value::<ServiceInput>(v)
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert_eq!(s.required_documents.len(), 2);
+}
+
 #[test]
 fn tracking_codes_are_a_keyed_bijection_of_booking_numbers() {
     use pishkhan_domain::schedule::TrackingCode;
