@@ -19,14 +19,13 @@ mod ui;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Instant;
 
 use axum::Router;
 use pishkhan_app::{App, AppConfig, Clock};
 use pishkhan_store::Store;
 
 pub use error::ApiError;
-pub use metrics::MetricsToken;
+pub use metrics::{MetricsToken, NodeName};
 pub use openapi::openapi_json;
 
 /// Settings of the web layer: the use cases' own ([`AppConfig`]) and the HTTP limits. All
@@ -44,6 +43,8 @@ pub struct WebConfig {
     pub metrics_token: Option<MetricsToken>,
     /// How long a shutdown waits for requests under way before the server stops anyway.
     pub shutdown_grace_ms: u64,
+    /// This process's `node` label on every metric (`--node-name`, default the host name).
+    pub node_name: NodeName,
 }
 
 impl Default for WebConfig {
@@ -56,6 +57,7 @@ impl Default for WebConfig {
             request_timeout_ms: 30_000,
             metrics_token: None,
             shutdown_grace_ms: 10_000,
+            node_name: NodeName::of_host(),
         }
     }
 }
@@ -70,7 +72,6 @@ struct Inner {
     app: App,
     config: WebConfig,
     metrics: metrics::Metrics,
-    started: Instant,
     /// Live-board connections held open at once.
     board_streams: Arc<tokio::sync::Semaphore>,
     /// Turns true when the server begins to shut down: streams that would never end by
@@ -89,12 +90,12 @@ impl AppState {
 
     /// Serves an application that background tasks (the sweeper) share.
     pub fn with_app(app: App, config: WebConfig) -> Self {
+        let metrics = metrics::Metrics::new(&app, &config.node_name);
         Self {
             inner: Arc::new(Inner {
                 app,
                 config,
-                metrics: metrics::Metrics::default(),
-                started: Instant::now(),
+                metrics,
                 board_streams: Arc::new(tokio::sync::Semaphore::new(MAX_BOARD_STREAMS)),
                 closing: tokio::sync::watch::Sender::new(false),
             }),

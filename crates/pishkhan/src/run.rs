@@ -10,7 +10,7 @@ use pishkhan_domain::access::{Action, Principal, authorize};
 use pishkhan_domain::model::{OfficeCode, Role, Staff, Username};
 use pishkhan_domain::{Mobile, NationalCode};
 use pishkhan_store::{AuditContext, DatabaseUrl, NewInvitation, Store, token_hash};
-use pishkhan_web::{AppState, MetricsToken, WebConfig};
+use pishkhan_web::{AppState, MetricsToken, NodeName, WebConfig};
 
 use crate::{Global, ServeArgs};
 
@@ -310,17 +310,6 @@ async fn run_server(
         .with_context(|| format!("cannot create {}", global.data_dir.display()))?;
     let sender = pishkhan_notify::sender_from_spec(&args.notify, &global.data_dir)
         .context("bad --notify")?;
-    let dispatcher = pishkhan_notify::Dispatcher::new(
-        store.clone(),
-        sender,
-        pishkhan_notify::DispatchConfig::default(),
-        pishkhan_notify::system_clock(),
-    )?;
-    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let notifications = tokio::spawn(dispatcher.run(async move {
-        let mut rx = stop_rx;
-        let _ = rx.wait_for(|stop| *stop).await;
-    }));
     let config = WebConfig {
         app: AppConfig {
             public_url,
@@ -329,9 +318,25 @@ async fn run_server(
         },
         cookie_secure: args.cookie_secure,
         metrics_token: checked.metrics_token,
+        node_name: checked.node_name,
         ..WebConfig::default()
     };
-    let app = App::new(store, config.app.clone(), Arc::new(SystemClock));
+    let app = App::new(store.clone(), config.app.clone(), Arc::new(SystemClock));
+    let dispatcher = pishkhan_notify::Dispatcher::new(
+        store,
+        sender,
+        pishkhan_notify::DispatchConfig::default(),
+        pishkhan_notify::system_clock(),
+    )?;
+    let metrics = app.metrics().clone();
+    dispatcher.observe_rounds(Box::new(move |s| {
+        metrics.outbox_round(s.claimed, s.sent, s.retried, s.failed, s.skipped);
+    }));
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let notifications = tokio::spawn(dispatcher.run(async move {
+        let mut rx = stop_rx;
+        let _ = rx.wait_for(|stop| *stop).await;
+    }));
     if let Some(exchange) = exchange {
         app.set_exchange(exchange);
     }
@@ -455,10 +460,25 @@ pub async fn invite(global: &Global, args: &InviteArgs) -> anyhow::Result<()> {
 struct Checked {
     rules: pishkhan_domain::schedule::BookingRules,
     metrics_token: Option<MetricsToken>,
+    node_name: NodeName,
 }
 
 impl Checked {
     fn from_args(args: &ServeArgs) -> anyhow::Result<Self> {
+        // Clap holds a flag to this, but not a value from the config file (a default to it).
+        let exchange = [
+            args.exchange_directory.is_some(),
+            args.exchange_key.is_some(),
+            args.log_key.is_some(),
+            args.receipt_key.is_some(),
+            args.regulator_key.is_some(),
+        ];
+        if exchange.contains(&true) && exchange.contains(&false) {
+            anyhow::bail!(
+                "the inquiry exchange needs --exchange-directory, --exchange-key, --log-key, \
+                 --receipt-key and --regulator-key together"
+            );
+        }
         Ok(Self {
             rules: booking_rules(args.booking_rules.as_deref())?,
             metrics_token: args
@@ -467,6 +487,12 @@ impl Checked {
                 .map(MetricsToken::new)
                 .transpose()
                 .map_err(|e| anyhow::anyhow!("bad --metrics-token: {e}"))?,
+            node_name: match args.node_name.as_deref() {
+                Some(name) => {
+                    NodeName::new(name).map_err(|e| anyhow::anyhow!("bad --node-name: {e}"))?
+                }
+                None => NodeName::of_host(),
+            },
         })
     }
 }
