@@ -105,7 +105,7 @@ fn parse(text: &str, known: &[String]) -> anyhow::Result<BTreeMap<String, String
     for (key, value) in table {
         let line = line_of(key.span().start);
         let key = key.into_inner();
-        if !known.iter().any(|k| *k == key) {
+        if !known.contains(&key) {
             bail!(
                 "line {line}: unknown key `{key}`; the keys are the long flags: {}",
                 known.join(", ")
