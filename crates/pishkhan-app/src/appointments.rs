@@ -260,6 +260,17 @@ pub async fn book(
     req: BookingRequest,
     ctx: &pishkhan_store::AuditContext,
 ) -> Result<Booked, AppError> {
+    let result = book_unmetered(state, caller, req, ctx).await;
+    state.metrics().booked(&result);
+    result
+}
+
+async fn book_unmetered(
+    state: &App,
+    caller: &Caller,
+    req: BookingRequest,
+    ctx: &pishkhan_store::AuditContext,
+) -> Result<Booked, AppError> {
     let permit = caller.booking_permit(req.office, &req.national_code)?;
     let office = office_of(state, req.office).await.map_err(|e| match e {
         StoreError::NotFound { .. } => {
@@ -376,6 +387,18 @@ pub async fn reschedule(
     start: time::OffsetDateTime,
     ctx: &pishkhan_store::AuditContext,
 ) -> Result<pishkhan_store::Booking, AppError> {
+    let result = reschedule_unmetered(state, caller, code, start, ctx).await;
+    state.metrics().rescheduled(&result);
+    result
+}
+
+async fn reschedule_unmetered(
+    state: &App,
+    caller: &Caller,
+    code: &pishkhan_domain::schedule::TrackingCode,
+    start: time::OffsetDateTime,
+    ctx: &pishkhan_store::AuditContext,
+) -> Result<pishkhan_store::Booking, AppError> {
     let (booking, permit) = permitted_booking(state, caller, code).await?;
     let office = state.store().office(booking.office).await?;
     let (slot, _) = bookable_slot(state, &office, start).await?;
@@ -436,6 +459,17 @@ async fn permitted_booking(
 
 /// Cancels a booking; its seat is free again at once.
 pub async fn cancel(
+    state: &App,
+    caller: &Caller,
+    code: &TrackingCode,
+    ctx: &AuditContext,
+) -> Result<pishkhan_store::Booking, AppError> {
+    let result = cancel_unmetered(state, caller, code, ctx).await;
+    state.metrics().cancelled(&result);
+    result
+}
+
+async fn cancel_unmetered(
     state: &App,
     caller: &Caller,
     code: &TrackingCode,

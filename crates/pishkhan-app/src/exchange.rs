@@ -392,6 +392,20 @@ pub async fn run_inquiry(
     staff: &StaffSession,
     request: InquiryRequest,
 ) -> Result<InquiryDone, AppError> {
+    let started = std::time::Instant::now();
+    let service = request.service.clone();
+    let result = run_inquiry_unmetered(state, staff, request).await;
+    state
+        .metrics()
+        .inquired(&service, &result, started.elapsed());
+    result
+}
+
+async fn run_inquiry_unmetered(
+    state: &App,
+    staff: &StaffSession,
+    request: InquiryRequest,
+) -> Result<InquiryDone, AppError> {
     let rt = runtime(state)?;
     staff.permit(Action::RunInquiry {
         office: request.office,

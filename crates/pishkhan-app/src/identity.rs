@@ -354,6 +354,17 @@ pub async fn verify(
     ctx: &AuditContext,
     command: VerifyCommand,
 ) -> Result<Verification, AppError> {
+    let result = verify_unmetered(state, staff, ctx, command).await;
+    state.metrics().identity_checked(&result);
+    result
+}
+
+async fn verify_unmetered(
+    state: &App,
+    staff: &StaffSession,
+    ctx: &AuditContext,
+    command: VerifyCommand,
+) -> Result<Verification, AppError> {
     runtime(state)?;
     let office = staff
         .actor

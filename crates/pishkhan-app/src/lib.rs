@@ -33,6 +33,7 @@ pub mod indexation;
 pub mod inquiry_limits;
 mod limit_cells;
 pub mod login_limiter;
+pub mod metrics;
 pub mod office_finder;
 pub mod offices;
 pub mod once_only;
@@ -131,6 +132,8 @@ struct Inner {
     sessions: session_cache::SessionCache,
     /// The catalogue ranked by last month's bookings, for service searches.
     catalogue: catalogue::CatalogueCache,
+    /// What the use cases count, for the operators' dashboards.
+    metrics: metrics::Metrics,
 }
 
 impl App {
@@ -151,6 +154,7 @@ impl App {
                 release_closes: std::sync::Mutex::default(),
                 sessions,
                 catalogue: catalogue::CatalogueCache::default(),
+                metrics: metrics::Metrics::default(),
             }),
         };
         // Outside a runtime no poll ever vouches for the cache, so every session is read
@@ -217,6 +221,11 @@ impl App {
 
     pub(crate) fn sessions(&self) -> &session_cache::SessionCache {
         &self.inner.sessions
+    }
+
+    /// The use cases' counters, which the web layer exposes.
+    pub fn metrics(&self) -> &metrics::Metrics {
+        &self.inner.metrics
     }
 
     /// How the session cache is doing: entries held, hits and misses.

@@ -295,6 +295,7 @@ async fn run_on_day<T>(
         {
             Ok(()) => {
                 state.queue_changed(office.code.get());
+                state.metrics().queue_stored(&events);
                 return Ok((loaded.queue, (out, changed)));
             }
             Err(StoreError::Conflict { .. }) => continue,

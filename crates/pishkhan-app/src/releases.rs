@@ -920,7 +920,9 @@ async fn seat_winner(
             )),
         };
         match state.store().create_booking(&permit, &booking, ctx).await {
-            Ok(Booked::New(b) | Booked::Replayed(b)) => {
+            Ok(booked) => {
+                state.metrics().made(&booked);
+                let (Booked::New(b) | Booked::Replayed(b)) = booked;
                 return Ok(Some(SeatSettlement::Booked(b)));
             }
             Err(StoreError::SlotFull) => continue,

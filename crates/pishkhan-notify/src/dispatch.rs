@@ -198,7 +198,12 @@ struct Inner {
     renderer: Renderer,
     config: DispatchConfig,
     clock: Clock,
+    /// Told each round's figures (the server's metrics); this crate knows no metrics library.
+    observer: std::sync::OnceLock<RoundObserver>,
 }
+
+/// Called with the figures of every round, empty ones included.
+pub type RoundObserver = Box<dyn Fn(&DispatchStats) + Send + Sync>;
 
 impl Dispatcher {
     /// Fails with [`Error::BadConfig`] when a setting is out of range.
@@ -216,8 +221,14 @@ impl Dispatcher {
                 sender,
                 config,
                 clock,
+                observer: std::sync::OnceLock::new(),
             }),
         })
+    }
+
+    /// Has `observer` told the figures of every round from now on; false if one already is.
+    pub fn observe_rounds(&self, observer: RoundObserver) -> bool {
+        self.inner.observer.set(observer).is_ok()
     }
 
     pub fn config(&self) -> &DispatchConfig {
@@ -276,6 +287,14 @@ impl Dispatcher {
     }
 
     async fn round(&self, stop: &AtomicBool) -> DispatchStats {
+        let stats = self.round_unobserved(stop).await;
+        if let Some(observer) = self.inner.observer.get() {
+            observer(&stats);
+        }
+        stats
+    }
+
+    async fn round_unobserved(&self, stop: &AtomicBool) -> DispatchStats {
         let inner = &self.inner;
         let mut stats = DispatchStats::default();
         let now = (inner.clock)();

@@ -30,7 +30,7 @@ mod sender;
 use std::path::Path;
 use std::sync::Arc;
 
-pub use dispatch::{Clock, DispatchConfig, DispatchStats, Dispatcher, system_clock};
+pub use dispatch::{Clock, DispatchConfig, DispatchStats, Dispatcher, RoundObserver, system_clock};
 pub use render::{Rendered, Renderer};
 pub use sender::{LogLimits, LogSender, SendError, Sender, WebhookSender};
 

@@ -20,7 +20,6 @@ mod ui;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Instant;
 
 use axum::Router;
 use pishkhan_app::{App, AppConfig, Clock};
@@ -28,7 +27,7 @@ use pishkhan_store::Store;
 
 pub use client_ip::{MAX_TRUSTED_PROXIES, TrustedProxy};
 pub use error::ApiError;
-pub use metrics::MetricsToken;
+pub use metrics::{MetricsToken, NodeName};
 pub use openapi::openapi_json;
 
 /// Settings of the web layer: the use cases' own ([`AppConfig`]) and the HTTP limits. All
@@ -48,6 +47,8 @@ pub struct WebConfig {
     pub shutdown_grace_ms: u64,
     /// Load balancers believed about the client they forward for (`X-Forwarded-For`).
     pub trusted_proxies: Vec<TrustedProxy>,
+    /// This process's `node` label on every metric (`--node-name`, default the host name).
+    pub node_name: NodeName,
 }
 
 impl Default for WebConfig {
@@ -61,6 +62,7 @@ impl Default for WebConfig {
             metrics_token: None,
             shutdown_grace_ms: 10_000,
             trusted_proxies: Vec::new(),
+            node_name: NodeName::of_host(),
         }
     }
 }
@@ -75,7 +77,6 @@ struct Inner {
     app: App,
     config: WebConfig,
     metrics: metrics::Metrics,
-    started: Instant,
     /// Live-board connections held open at once.
     board_streams: Arc<tokio::sync::Semaphore>,
     /// Turns true when the server begins to shut down: streams that would never end by
@@ -94,12 +95,12 @@ impl AppState {
 
     /// Serves an application that background tasks (the sweeper) share.
     pub fn with_app(app: App, config: WebConfig) -> Self {
+        let metrics = metrics::Metrics::new(&app, &config.node_name);
         Self {
             inner: Arc::new(Inner {
                 app,
                 config,
-                metrics: metrics::Metrics::default(),
-                started: Instant::now(),
+                metrics,
                 board_streams: Arc::new(tokio::sync::Semaphore::new(MAX_BOARD_STREAMS)),
                 closing: tokio::sync::watch::Sender::new(false),
             }),

@@ -149,21 +149,17 @@ fn hex_lower(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// Counts every request by its route template and status.
+/// Counts every request by its route template, method and status class.
 pub async fn observe(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let started = Instant::now();
-    let method = req.method().as_str().to_string();
-    let route = req
-        .extensions()
-        .get::<MatchedPath>()
-        .map(|p| p.as_str().to_string())
-        .unwrap_or_else(|| "unmatched".to_string());
-    state.metrics().in_flight.fetch_add(1, Ordering::Relaxed);
+    let method = req.method().clone();
+    // The template, never the path: a path may carry a bearer token (see `SECRET_PARAMS`).
+    let route = req.extensions().get::<MatchedPath>().cloned();
+    state.metrics().started();
     let resp = next.run(req).await;
-    state.metrics().in_flight.fetch_sub(1, Ordering::Relaxed);
-    state.metrics().observe(
-        &method,
-        &route,
+    state.metrics().finished(
+        method.as_str(),
+        route.as_ref().map(MatchedPath::as_str),
         resp.status().as_u16(),
         started.elapsed().as_secs_f64(),
     );
@@ -209,18 +205,21 @@ async fn metrics(
     if !allowed {
         return Err(ApiError::MetricsToken);
     }
-    let body = state.metrics().render(
-        state.inner.started.elapsed().as_secs_f64(),
-        state.store().backend().name(),
-        &state.app().session_cache_stats(),
-    );
-    Ok((
-        [(
-            header::CONTENT_TYPE,
-            "text/plain; version=0.0.4; charset=utf-8",
-        )],
-        body,
-    ))
+    // Prometheus asks for OpenMetrics first; curl and older scrapers get the classic text.
+    let openmetrics = headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("application/openmetrics-text"));
+    let body = state
+        .metrics()
+        .render(openmetrics)
+        .map_err(|e| ApiError::App(AppError::internal(anyhow::anyhow!("metrics: {e}"))))?;
+    let content_type = if openmetrics {
+        crate::metrics::OPENMETRICS
+    } else {
+        crate::metrics::PROMETHEUS_TEXT
+    };
+    Ok(([(header::CONTENT_TYPE, content_type)], body))
 }
 
 pub async fn not_found(parts: axum::http::request::Parts) -> Response {

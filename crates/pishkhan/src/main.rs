@@ -4,6 +4,7 @@
 mod agency;
 mod audit;
 mod backup;
+mod config;
 mod demo_offender;
 mod demo_payments;
 mod demo_reports;
@@ -62,6 +63,10 @@ pub struct Global {
     /// Log format.
     #[arg(long, global = true, env = "PISHKHAN_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
+    /// A TOML file of settings, keyed by the long flag names (`listen = "0.0.0.0:8080"`).
+    /// Flags beat the environment, which beats the file, which beats the defaults.
+    #[arg(long, global = true, env = "PISHKHAN_CONFIG")]
+    pub config: Option<PathBuf>,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -94,6 +99,9 @@ pub struct ServeArgs {
         value_delimiter = ','
     )]
     pub trusted_proxies: Vec<String>,
+    /// This server's name in the metrics' `node` label (default: the host name).
+    #[arg(long, env = "PISHKHAN_NODE_NAME")]
+    pub node_name: Option<String>,
     /// Where notifications go: `log` (DATA_DIR/notifications.log) or `webhook:http://…`.
     #[arg(long, env = "PISHKHAN_NOTIFY", default_value = "log")]
     pub notify: String,
@@ -251,7 +259,13 @@ enum ImportWhat {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match parse_cli() {
+        Ok(cli) => cli,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            return ExitCode::FAILURE;
+        }
+    };
     init_logging(cli.global.log_format);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -308,6 +322,21 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// The command line over the `--config` file's settings (see `config.rs`). Clap's own
+/// errors and `--help` exit here as with `Cli::parse`.
+fn parse_cli() -> anyhow::Result<Cli> {
+    use clap::{CommandFactory, FromArgMatches};
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    let mut command = Cli::command();
+    if let Some(path) = config::path_in(&args) {
+        command = config::apply(command, &path)?;
+    }
+    let matches = command
+        .try_get_matches_from(args)
+        .unwrap_or_else(|e| e.exit());
+    Ok(Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit()))
 }
 
 fn init_logging(format: LogFormat) {

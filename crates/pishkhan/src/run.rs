@@ -10,7 +10,7 @@ use pishkhan_domain::access::{Action, Principal, authorize};
 use pishkhan_domain::model::{OfficeCode, Role, Staff, Username};
 use pishkhan_domain::{Mobile, NationalCode};
 use pishkhan_store::{AuditContext, DatabaseUrl, NewInvitation, Store, token_hash};
-use pishkhan_web::{AppState, MAX_TRUSTED_PROXIES, MetricsToken, TrustedProxy, WebConfig};
+use pishkhan_web::{AppState, MAX_TRUSTED_PROXIES, MetricsToken, NodeName, TrustedProxy, WebConfig};
 
 use crate::{Global, ServeArgs};
 
@@ -310,17 +310,6 @@ async fn run_server(
         .with_context(|| format!("cannot create {}", global.data_dir.display()))?;
     let sender = pishkhan_notify::sender_from_spec(&args.notify, &global.data_dir)
         .context("bad --notify")?;
-    let dispatcher = pishkhan_notify::Dispatcher::new(
-        store.clone(),
-        sender,
-        pishkhan_notify::DispatchConfig::default(),
-        pishkhan_notify::system_clock(),
-    )?;
-    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let notifications = tokio::spawn(dispatcher.run(async move {
-        let mut rx = stop_rx;
-        let _ = rx.wait_for(|stop| *stop).await;
-    }));
     let config = WebConfig {
         app: AppConfig {
             public_url,
@@ -330,9 +319,25 @@ async fn run_server(
         cookie_secure: args.cookie_secure,
         metrics_token: checked.metrics_token,
         trusted_proxies: checked.trusted_proxies,
+        node_name: checked.node_name,
         ..WebConfig::default()
     };
-    let app = App::new(store, config.app.clone(), Arc::new(SystemClock));
+    let app = App::new(store.clone(), config.app.clone(), Arc::new(SystemClock));
+    let dispatcher = pishkhan_notify::Dispatcher::new(
+        store,
+        sender,
+        pishkhan_notify::DispatchConfig::default(),
+        pishkhan_notify::system_clock(),
+    )?;
+    let metrics = app.metrics().clone();
+    dispatcher.observe_rounds(Box::new(move |s| {
+        metrics.outbox_round(s.claimed, s.sent, s.retried, s.failed, s.skipped);
+    }));
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let notifications = tokio::spawn(dispatcher.run(async move {
+        let mut rx = stop_rx;
+        let _ = rx.wait_for(|stop| *stop).await;
+    }));
     if let Some(exchange) = exchange {
         app.set_exchange(exchange);
     }
@@ -457,10 +462,25 @@ struct Checked {
     rules: pishkhan_domain::schedule::BookingRules,
     metrics_token: Option<MetricsToken>,
     trusted_proxies: Vec<TrustedProxy>,
+    node_name: NodeName,
 }
 
 impl Checked {
     fn from_args(args: &ServeArgs) -> anyhow::Result<Self> {
+        // Clap holds a flag to this, but not a value from the config file (a default to it).
+        let exchange = [
+            args.exchange_directory.is_some(),
+            args.exchange_key.is_some(),
+            args.log_key.is_some(),
+            args.receipt_key.is_some(),
+            args.regulator_key.is_some(),
+        ];
+        if exchange.contains(&true) && exchange.contains(&false) {
+            anyhow::bail!(
+                "the inquiry exchange needs --exchange-directory, --exchange-key, --log-key, \
+                 --receipt-key and --regulator-key together"
+            );
+        }
         Ok(Self {
             rules: booking_rules(args.booking_rules.as_deref())?,
             metrics_token: args
@@ -470,6 +490,12 @@ impl Checked {
                 .transpose()
                 .map_err(|e| anyhow::anyhow!("bad --metrics-token: {e}"))?,
             trusted_proxies: trusted_proxies(&args.trusted_proxies)?,
+            node_name: match args.node_name.as_deref() {
+                Some(name) => {
+                    NodeName::new(name).map_err(|e| anyhow::anyhow!("bad --node-name: {e}"))?
+                }
+                None => NodeName::of_host(),
+            },
         })
     }
 }

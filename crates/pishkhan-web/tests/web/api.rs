@@ -200,28 +200,343 @@ async fn health_readiness_metrics_and_security_headers() {
         assert_eq!(app.get("/api/v1/offices/99999999").await.status, 404);
         let metrics = app.get_as("/metrics", Some(scraper)).await;
         assert_eq!(metrics.status, 200, "[{be}]");
-        assert!(
-            metrics.content_type().starts_with("text/plain"),
-            "[{be}] metrics content-type {}",
-            metrics.content_type()
+        assert_eq!(
+            metrics.content_type(),
+            "text/plain; version=0.0.4; charset=utf-8",
+            "[{be}] the classic text format unless OpenMetrics is asked for"
         );
-        for line in [
-            "# TYPE pishkhan_http_requests_total counter".to_string(),
-            r#"pishkhan_http_requests_total{method="GET",route="/healthz",status="200"} 1"#
-                .to_string(),
-            r#"pishkhan_http_requests_total{method="GET",route="/readyz",status="200"} 1"#
-                .to_string(),
-            r#"pishkhan_http_requests_total{method="GET",route="/api/v1/offices/{code}",status="200"} 1"#
-                .to_string(),
-            r#"pishkhan_http_requests_total{method="GET",route="/api/v1/offices/{code}",status="404"} 1"#
-                .to_string(),
-            "pishkhan_http_request_duration_seconds_count 4".to_string(),
-            format!(r#"backend="{be}"}} 1"#),
+        let samples = parse_exposition(&metrics.text);
+        assert!(
+            metrics
+                .text
+                .lines()
+                .any(|l| l == "# TYPE pishkhan_http_requests_total counter"),
+            "[{be}] {}",
+            metrics.text
+        );
+        let node = pishkhan_web::NodeName::of_host();
+        for s in &samples {
+            assert_eq!(
+                s.label("store"),
+                Some(be),
+                "[{be}] every series names the store: {s:?}"
+            );
+            assert_eq!(
+                s.label("node"),
+                Some(node.as_str()),
+                "[{be}] and the node: {s:?}"
+            );
+        }
+        for (route, status) in [
+            ("/healthz", "2xx"),
+            ("/readyz", "2xx"),
+            ("/api/v1/offices/{code}", "2xx"),
+            ("/api/v1/offices/{code}", "4xx"),
         ] {
+            let n = sum(
+                &samples,
+                "pishkhan_http_requests_total",
+                &[("method", "GET"), ("route", route), ("status", status)],
+            );
+            assert_eq!(n, 1.0, "[{be}] {route} {status}:\n{}", metrics.text);
+        }
+        assert_eq!(
+            sum(
+                &samples,
+                "pishkhan_http_request_duration_seconds_count",
+                &[]
+            ),
+            4.0,
+            "[{be}] four requests timed before this scrape"
+        );
+        assert_eq!(
+            sum(
+                &samples,
+                "pishkhan_http_request_duration_seconds_count",
+                &[("route", "/api/v1/offices/{code}")]
+            ),
+            2.0,
+            "[{be}] latency by route"
+        );
+        assert_eq!(
+            sum(
+                &samples,
+                "pishkhan_build_info",
+                &[("version", env!("CARGO_PKG_VERSION"))]
+            ),
+            1.0,
+            "[{be}]"
+        );
+        app.stop().await;
+    }
+}
+
+/// One sample line of an exposition: name, labels, value.
+#[derive(Debug)]
+struct Sample {
+    name: String,
+    labels: Vec<(String, String)>,
+    value: f64,
+}
+
+impl Sample {
+    fn label(&self, key: &str) -> Option<&str> {
+        self.labels
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// Every sample of a Prometheus text (0.0.4) or OpenMetrics exposition; panics on a line that
+/// is neither a comment nor a well-formed sample.
+fn parse_exposition(text: &str) -> Vec<Sample> {
+    let name_ok = |n: &str| {
+        !n.is_empty()
+            && n.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b':')
+            && !n.as_bytes()[0].is_ascii_digit()
+    };
+    let mut samples = Vec::new();
+    for line in text.lines() {
+        if line.starts_with('#') {
+            let mut words = line.splitn(4, ' ');
+            let (hash, what) = (words.next(), words.next());
+            assert_eq!(hash, Some("#"), "comment line {line:?}");
             assert!(
-                metrics.text.lines().any(|l| l.ends_with(&line) || l == line),
-                "[{be}] metrics lack {line:?}:\n{}",
-                metrics.text
+                matches!(what, Some("HELP" | "TYPE" | "UNIT" | "EOF")),
+                "comment line {line:?}"
+            );
+            continue;
+        }
+        let (name, rest) = match line.find('{') {
+            Some(i) => (&line[..i], &line[i..]),
+            None => line.split_at(
+                line.find(' ')
+                    .unwrap_or_else(|| panic!("no value: {line:?}")),
+            ),
+        };
+        assert!(name_ok(name), "metric name of {line:?}");
+        let mut labels = Vec::new();
+        let mut rest = rest;
+        if let Some(inner) = rest.strip_prefix('{') {
+            // key="value" pairs, comma-separated; a value may hold escaped quotes.
+            let mut chars = inner.char_indices();
+            let end = loop {
+                let mut key = String::new();
+                let closed = loop {
+                    match chars.next() {
+                        Some((_, '=')) => break None,
+                        Some((i, '}')) if key.is_empty() => break Some(i),
+                        Some((_, c)) => key.push(c),
+                        None => panic!("unclosed labels: {line:?}"),
+                    }
+                };
+                if let Some(i) = closed {
+                    break i;
+                }
+                assert!(name_ok(&key), "label name {key:?} in {line:?}");
+                assert_eq!(chars.next().map(|(_, c)| c), Some('"'), "{line:?}");
+                let mut value = String::new();
+                loop {
+                    match chars.next() {
+                        Some((_, '"')) => break,
+                        Some((_, '\\')) => match chars.next().map(|(_, c)| c) {
+                            Some('n') => value.push('\n'),
+                            Some(c @ ('\\' | '"')) => value.push(c),
+                            other => panic!("bad escape {other:?} in {line:?}"),
+                        },
+                        Some((_, c)) => value.push(c),
+                        None => panic!("unclosed value: {line:?}"),
+                    }
+                }
+                labels.push((key, value));
+                match chars.next() {
+                    Some((_, ',')) => {}
+                    Some((i, '}')) => break i,
+                    other => panic!("after a label {other:?} in {line:?}"),
+                }
+            };
+            rest = &inner[end + 1..];
+        }
+        let value = rest
+            .strip_prefix(' ')
+            .unwrap_or_else(|| panic!("no value: {line:?}"));
+        let value: f64 = match value {
+            "+Inf" => f64::INFINITY,
+            "-Inf" => f64::NEG_INFINITY,
+            v => v.parse().unwrap_or_else(|_| panic!("value of {line:?}")),
+        };
+        samples.push(Sample {
+            name: name.to_string(),
+            labels,
+            value,
+        });
+    }
+    samples
+}
+
+/// The sum of the samples named `name` that carry every label of `labels`.
+fn sum(samples: &[Sample], name: &str, labels: &[(&str, &str)]) -> f64 {
+    samples
+        .iter()
+        .filter(|s| s.name == name && labels.iter().all(|(k, v)| s.label(k) == Some(v)))
+        .map(|s| s.value)
+        .sum()
+}
+
+#[tokio::test]
+async fn metrics_count_bookings_inquiries_identity_checks_and_queue_events_once() {
+    let scraper = "scrape-me-7f3a9c2e51b8";
+    let token = pishkhan_web::MetricsToken::new(scraper).expect("a long enough token");
+    let node = pishkhan_web::NodeName::new("node-a.test").expect("a node name");
+    for app in TestApp::all_with(|c| {
+        c.metrics_token = Some(token.clone());
+        c.node_name = node.clone();
+    })
+    .await
+    {
+        let be = app.be();
+        let fx = app.enable_exchange().await;
+        let operator = app.login("operator", DEMO_PASSWORD).await;
+
+        // A booking tomorrow (the test clock's first bookable day), and one refused.
+        let days = app
+            .get(&format!(
+                "/api/v1/offices/{DEMO_OFFICE}/availability?service=PSP-001&from=1405-09-08&days=1"
+            ))
+            .await
+            .json();
+        let start = days["days"][0]["slots"][0]["start"]
+            .as_str()
+            .expect("a slot tomorrow")
+            .to_string();
+        let booking = |office: &str| {
+            json!({
+                "office": office, "service": "PSP-001", "start": start,
+                "national_code": app.fresh_national_code(), "mobile": "09121234567",
+            })
+        };
+        let made = app
+            .post_json("/api/v1/bookings", Some(&operator), &booking(DEMO_OFFICE))
+            .await;
+        assert_eq!(made.status, 201, "[{be}] {}", made.text);
+        let code = made.json()["tracking_code"].as_str().unwrap().to_string();
+        app.post_json("/api/v1/bookings", Some(&operator), &booking(OTHER_OFFICE))
+            .await
+            .problem(403, "forbidden_other_office");
+        let cancelled = app
+            .post_json(
+                &format!("/api/v1/bookings/{code}/cancel"),
+                Some(&operator),
+                &json!({}),
+            )
+            .await;
+        assert_eq!(cancelled.status, 200, "[{be}] {}", cancelled.text);
+
+        // An identity check: one decision, and the civil-registry inquiry it made.
+        let person = (0..fx.population.size())
+            .map(|i| fx.population.person(i))
+            .find(|p| p.alive && p.card_status == pishkhan_agency::CardStatus::Valid)
+            .expect("a living person with a valid card");
+        let checked = app
+            .post_json(
+                "/api/v1/identity/verifications",
+                Some(&operator),
+                &json!({
+                    "national_code": person.national_code.as_str(),
+                    "first_name": person.first_name, "last_name": person.last_name,
+                    "father_name": person.father_name,
+                    "birth_date": person.birth_date.to_string(),
+                    "card_serial": person.card_serial.as_str(),
+                    "purpose": { "service_code": "NID-001", "case_id": "M-1" },
+                }),
+            )
+            .await;
+        assert_eq!(checked.status, 200, "[{be}] {}", checked.text);
+        assert_eq!(checked.json()["decision"], "verified", "[{be}]");
+
+        // A walk-in ticket, and a page whose path holds a bearer token.
+        let walk = app
+            .post_json(
+                &format!("/api/v1/offices/{DEMO_OFFICE}/queue/walk-in"),
+                Some(&operator),
+                &json!({ "service": "PSP-001" }),
+            )
+            .await;
+        assert_eq!(walk.status, 200, "[{be}] {}", walk.text);
+        let secret = "0123456789abcdef0123456789abcdef";
+        app.get(&format!("/invite/{secret}")).await;
+
+        let scraped = app
+            .send(
+                app.client
+                    .get(app.url("/metrics"))
+                    .bearer_auth(scraper)
+                    .header(
+                        "accept",
+                        "application/openmetrics-text;version=1.0.0,text/plain;q=0.5",
+                    ),
+            )
+            .await;
+        assert_eq!(scraped.status, 200, "[{be}] {}", scraped.text);
+        assert_eq!(
+            scraped.content_type(),
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+            "[{be}]"
+        );
+        assert_eq!(scraped.text.lines().last(), Some("# EOF"), "[{be}]");
+        assert!(
+            !scraped.text.contains(secret),
+            "[{be}] a path's token leaked"
+        );
+        let samples = parse_exposition(&scraped.text);
+        for s in &samples {
+            assert_eq!(s.label("store"), Some(be), "[{be}] {s:?}");
+            assert_eq!(s.label("node"), Some("node-a.test"), "[{be}] {s:?}");
+        }
+        let text = &scraped.text;
+        for (name, labels, want) in [
+            ("pishkhan_bookings_made_total", vec![], 1.0),
+            (
+                "pishkhan_bookings_refused_total",
+                vec![("reason", "forbidden_other_office")],
+                1.0,
+            ),
+            ("pishkhan_bookings_cancelled_total", vec![], 1.0),
+            (
+                "pishkhan_identity_checks_total",
+                vec![("decision", "verified")],
+                1.0,
+            ),
+            (
+                "pishkhan_inquiries_total",
+                vec![
+                    ("service", "civil-registry.person"),
+                    ("outcome", "answered"),
+                ],
+                1.0,
+            ),
+            (
+                "pishkhan_inquiry_duration_seconds_count",
+                vec![("service", "civil-registry.person")],
+                1.0,
+            ),
+            (
+                "pishkhan_queue_events_total",
+                vec![("kind", "walk_in")],
+                1.0,
+            ),
+            (
+                "pishkhan_http_requests_total",
+                vec![("route", "/invite/{token}"), ("method", "GET")],
+                1.0,
+            ),
+        ] {
+            assert_eq!(
+                sum(&samples, name, &labels),
+                want,
+                "[{be}] {name} {labels:?}:\n{text}"
             );
         }
         app.stop().await;
