@@ -52,8 +52,9 @@ pub struct OfficeQuery {
     #[param(pattern = r"^([1-9]|[12][0-9]|3[01])$")]
     pub province: Option<String>,
     /// active, warned, suspended or revoked.
+    #[param(pattern = r"^(active|warned|suspended|revoked)$")]
     pub status: Option<String>,
-    #[param(pattern = r"^[1-9][0-9]{0,8}$")]
+    #[param(pattern = r"^([1-9][0-9]{0,5}|1000000)$")]
     pub page: Option<String>,
     /// 1..=100, default 20.
     #[param(pattern = r"^([1-9]|[1-9][0-9]|100)$")]
@@ -99,13 +100,19 @@ pub struct ServiceQuery {
     /// Free text: code or title. Persian spelling variants match.
     pub q: Option<String>,
     /// Agency code, such as `nocr`.
+    #[param(pattern = r"^[a-z][a-z0-9-]{1,23}$")]
     pub agency: Option<String>,
+    #[param(
+        pattern = r"^(identity|travel|vehicle|postal|tax|social_security|judicial|property|business|utilities|education|health|military|welfare)$"
+    )]
     pub category: Option<String>,
     /// networked, in_progress or not_started.
+    #[param(pattern = r"^(networked|in_progress|not_started)$")]
     pub digitization: Option<String>,
     /// counter, online or both.
+    #[param(pattern = r"^(counter|online|both)$")]
     pub channel: Option<String>,
-    #[param(pattern = r"^[1-9][0-9]{0,8}$")]
+    #[param(pattern = r"^([1-9][0-9]{0,5}|1000000)$")]
     pub page: Option<String>,
     /// 1..=100, default 20.
     #[param(pattern = r"^([1-9]|[1-9][0-9]|100)$")]
@@ -161,7 +168,7 @@ pub struct AuditQuery {
     pub actor: Option<String>,
     /// Exact action, such as `staff.create` or `auth.login`.
     pub action: Option<String>,
-    #[param(pattern = r"^[1-9][0-9]{0,8}$")]
+    #[param(pattern = r"^([1-9][0-9]{0,5}|1000000)$")]
     pub page: Option<String>,
     #[param(pattern = r"^([1-9]|[1-9][0-9]|100)$")]
     pub per_page: Option<String>,
@@ -192,10 +199,11 @@ pub struct NewStaffIn {
     /// Any usual form: 0912…, +98912…, 98912…, Persian digits.
     #[schema(pattern = r"^(\+98|0098|98|0)?9[0-9]{9}$")]
     pub mobile: String,
-    /// 8-digit office code; omit for a regulator.
-    #[schema(pattern = r"^[0-9]{8}$")]
+    /// 8-digit office code; omit (or leave empty) for a regulator.
+    #[schema(pattern = r"^([1-9][0-9]{7})?$")]
     pub office: Option<String>,
     /// regulator, manager or operator.
+    #[schema(pattern = r"^(regulator|manager|operator)$")]
     pub role: String,
     /// Defaults to `u` followed by the national code.
     pub username: Option<String>,

@@ -262,9 +262,13 @@ struct PlainText;
 /// No C0 or C1 control character and no DEL, in the ECMA-262 syntax of JSON Schema patterns.
 const PLAIN_TEXT: &str = "^[^\\u0000-\\u001F\\u007F-\\u009F]*$";
 
+/// [`PLAIN_TEXT`] with at least one character that is not white space.
+const SAYS_SOMETHING: &str = "^[^\\u0000-\\u001F\\u007F-\\u009F]*[^\\s\\u0000-\\u001F\\u007F-\\u009F][^\\u0000-\\u001F\\u007F-\\u009F]*$";
+
 impl utoipa::Modify for PlainText {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
         use utoipa::openapi::RefOr;
+        use utoipa::openapi::path::ParameterIn;
         for item in openapi.paths.paths.values_mut() {
             let operations = [
                 &mut item.get,
@@ -279,6 +283,12 @@ impl utoipa::Modify for PlainText {
                         && let Some(RefOr::T(schema)) = param.schema.as_mut()
                     {
                         plain(schema);
+                        // The filters read an empty value as a left-out one (a form's empty
+                        // field), so an optional query parameter's shape allows it too.
+                        let optional = !matches!(param.required, utoipa::openapi::Required::True);
+                        if optional && matches!(param.parameter_in, ParameterIn::Query) {
+                            allow_empty(schema);
+                        }
                     }
                 }
             }
@@ -297,16 +307,66 @@ impl utoipa::Modify for PlainText {
                         ..
                     }) = content
                     {
-                        bodies.insert(r.ref_location.rsplit('/').next().unwrap_or("").to_string());
+                        bodies.insert(schema_name(r));
                     }
                 }
             }
         }
         if let Some(components) = openapi.components.as_mut() {
+            // A body's parts are bodies too: `InquiryIn.purpose` is a `PurposeIn`.
+            let mut todo: Vec<String> = bodies.iter().cloned().collect();
+            while let Some(name) = todo.pop() {
+                if let Some(RefOr::T(schema)) = components.schemas.get(&name) {
+                    let mut found = Vec::new();
+                    refs_in(schema, &mut found);
+                    for r in found {
+                        if bodies.insert(r.clone()) {
+                            todo.push(r);
+                        }
+                    }
+                }
+            }
             for (name, schema) in components.schemas.iter_mut() {
                 if let (true, RefOr::T(schema)) = (bodies.contains(name), schema) {
                     plain(schema);
                 }
+            }
+        }
+
+        fn allow_empty(schema: &mut utoipa::openapi::Schema) {
+            use utoipa::openapi::schema::Schema;
+            if let Schema::Object(obj) = schema {
+                if let Some(values) = obj.enum_values.as_mut() {
+                    values.push(serde_json::Value::from(""));
+                } else if let Some(p) = obj.pattern.as_mut()
+                    && let Some(inner) = p.strip_prefix('^').and_then(|p| p.strip_suffix('$'))
+                {
+                    *p = format!("^({inner})?$");
+                }
+            }
+        }
+
+        fn schema_name(r: &utoipa::openapi::Ref) -> String {
+            r.ref_location.rsplit('/').next().unwrap_or("").to_string()
+        }
+
+        fn refs_in(schema: &utoipa::openapi::Schema, found: &mut Vec<String>) {
+            use utoipa::openapi::schema::{ArrayItems, Schema};
+            let mut each = |item: &RefOr<Schema>| match item {
+                RefOr::Ref(r) => found.push(schema_name(r)),
+                RefOr::T(s) => refs_in(s, found),
+            };
+            match schema {
+                Schema::Object(obj) => obj.properties.values().for_each(&mut each),
+                Schema::Array(arr) => {
+                    if let ArrayItems::RefOrSchema(items) = &arr.items {
+                        each(items);
+                    }
+                }
+                Schema::OneOf(one) => one.items.iter().for_each(&mut each),
+                Schema::AllOf(all) => all.items.iter().for_each(&mut each),
+                Schema::AnyOf(any) => any.items.iter().for_each(&mut each),
+                _ => {}
             }
         }
 
@@ -319,12 +379,30 @@ impl utoipa::Modify for PlainText {
                         SchemaType::Array(ts) => ts.contains(&Type::String),
                         SchemaType::AnyValue => false,
                     };
+                    if is_string && let Some(set) = obj.pattern.as_deref().and_then(closed_set) {
+                        // A closed set is an enum, which a client can read and a fuzzer
+                        // draws from; an optional one also takes null.
+                        let mut values: Vec<serde_json::Value> =
+                            set.into_iter().map(serde_json::Value::from).collect();
+                        if matches!(&obj.schema_type, SchemaType::Array(ts) if ts.contains(&Type::Null))
+                        {
+                            values.push(serde_json::Value::Null);
+                        }
+                        obj.enum_values = Some(values);
+                        obj.pattern = None;
+                    }
                     if is_string
                         && obj.pattern.is_none()
                         && obj.format.is_none()
                         && obj.enum_values.is_none()
                     {
-                        obj.pattern = Some(PLAIN_TEXT.to_string());
+                        // Text that must say something (`min_length`) is trimmed and refused
+                        // when blank, so it needs one character that is no space.
+                        let pattern = match obj.min_length {
+                            Some(n) if n > 0 => SAYS_SOMETHING,
+                            _ => PLAIN_TEXT,
+                        };
+                        obj.pattern = Some(pattern.to_string());
                     }
                     for prop in obj.properties.values_mut() {
                         if let RefOr::T(prop) = prop {
@@ -358,6 +436,19 @@ impl utoipa::Modify for PlainText {
             }
         }
     }
+}
+
+/// The words of a closed-set pattern, `^(active|warned|suspended)$`: annotations can give a
+/// pattern to any field or parameter, and `PlainText` turns these into enums.
+fn closed_set(pattern: &str) -> Option<Vec<String>> {
+    let inner = pattern.strip_prefix("^(")?.strip_suffix(")$")?;
+    let words: Vec<String> = inner.split('|').map(str::to_string).collect();
+    let word = |w: &String| {
+        !w.is_empty()
+            && w.bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+    };
+    words.iter().all(word).then_some(words)
 }
 
 /// The document as JSON, for tests and tooling.

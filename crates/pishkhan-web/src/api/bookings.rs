@@ -78,7 +78,7 @@ pub struct AvailabilityOut {
 
 /// Free seats per slot of one office for one service.
 #[utoipa::path(get, path = "/api/v1/offices/{code}/availability", tag = "appointments",
-    params(("code" = String, Path, description = "8-digit office code", pattern = r"^[0-9]{8}$"), AvailabilityQuery),
+    params(("code" = String, Path, description = "8-digit office code", pattern = r"^[1-9][0-9]{7}$"), AvailabilityQuery),
     responses((status = 200, body = AvailabilityOut),
         (status = 404, body = ProblemOut, content_type = "application/problem+json"),
         (status = 422, body = ProblemOut, content_type = "application/problem+json")))]
@@ -159,11 +159,12 @@ pub async fn availability(
 #[serde(deny_unknown_fields)]
 pub struct BookingIn {
     /// 8-digit office code.
-    #[schema(pattern = r"^[0-9]{8}$")]
+    #[schema(pattern = r"^[1-9][0-9]{7}$")]
     pub office: String,
     #[schema(pattern = r"^[A-Za-z][A-Za-z0-9-]{2,23}$")]
     pub service: String,
     /// Start of the slot, RFC 3339 (as returned by availability).
+    #[schema(format = DateTime)]
     pub start: String,
     #[schema(pattern = r"^[0-9]{10}$")]
     pub national_code: String,
@@ -210,7 +211,7 @@ impl From<&Booking> for BookingOut {
 /// Book an appointment. Staff book at their own office (the regulator anywhere, as the
 /// national call centre). Send an `Idempotency-Key` header so a retry returns the same booking.
 #[utoipa::path(post, path = "/api/v1/bookings", tag = "appointments", request_body = BookingIn,
-    params(("Idempotency-Key" = Option<String>, Header, description = "retry-safe key, at most 128 characters")),
+    params(("Idempotency-Key" = Option<String>, Header, description = "retry-safe key, at most 128 characters", pattern = r"^[!-~]{1,128}$")),
     responses((status = 201, body = BookingOut),
         (status = 403, body = ProblemOut, content_type = "application/problem+json"),
         (status = 409, body = ProblemOut, content_type = "application/problem+json", description = "slot_full"),
@@ -312,6 +313,7 @@ pub async fn cancel(
 #[serde(deny_unknown_fields)]
 pub struct RescheduleIn {
     /// Start of the new slot, RFC 3339, at the same office.
+    #[schema(format = DateTime)]
     pub start: String,
 }
 
@@ -344,14 +346,18 @@ pub async fn reschedule(
 #[derive(Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ScheduleIo {
+    #[schema(minimum = 5, maximum = 240)]
     pub slot_minutes: u16,
+    #[schema(minimum = 1, maximum = 1000)]
     pub occupancy_cap: u16,
+    /// At most the office's counters (1 to 200).
+    #[schema(minimum = 0, maximum = 200)]
     pub booking_counters: u16,
 }
 
 /// The office's appointment settings (defaults until the manager changes them).
 #[utoipa::path(get, path = "/api/v1/offices/{code}/schedule", tag = "appointments",
-    params(("code" = String, Path, description = "8-digit office code", pattern = r"^[0-9]{8}$")), responses((status = 200, body = ScheduleIo)))]
+    params(("code" = String, Path, description = "8-digit office code", pattern = r"^[1-9][0-9]{7}$")), responses((status = 200, body = ScheduleIo)))]
 pub async fn get_schedule(
     State(state): State<AppState>,
     ApiPath(code): ApiPath<String>,
@@ -367,7 +373,7 @@ pub async fn get_schedule(
 /// Change the office's slot length, occupancy cap and bookable counters (its manager, or the
 /// regulator).
 #[utoipa::path(put, path = "/api/v1/offices/{code}/schedule", tag = "appointments",
-    params(("code" = String, Path, description = "8-digit office code", pattern = r"^[0-9]{8}$")), request_body = ScheduleIo,
+    params(("code" = String, Path, description = "8-digit office code", pattern = r"^[1-9][0-9]{7}$")), request_body = ScheduleIo,
     responses((status = 200, body = ScheduleIo),
         (status = 403, body = ProblemOut, content_type = "application/problem+json"),
         (status = 422, body = ProblemOut, content_type = "application/problem+json")),
@@ -392,7 +398,9 @@ pub async fn put_schedule(
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NamedDayIn {
+    #[schema(min_length = 1, max_length = 200)]
     pub name_fa: String,
+    #[schema(min_length = 1, max_length = 200)]
     pub name_en: String,
 }
 
@@ -419,7 +427,7 @@ pub async fn put_holiday(
 
 /// Close an office for one Jalali day (its manager, or the regulator).
 #[utoipa::path(put, path = "/api/v1/offices/{code}/closures/{date}", tag = "appointments",
-    params(("code" = String, Path, description = "8-digit office code", pattern = r"^[0-9]{8}$"), ("date" = String, Path, description = "Jalali YYYY-MM-DD", pattern = r"^1[0-6][0-9]{2}-(0[1-6]-(0[1-9]|[12][0-9]|3[01])|(0[7-9]|1[01])-(0[1-9]|[12][0-9]|30)|12-(0[1-9]|[12][0-9]))$")), request_body = NamedDayIn,
+    params(("code" = String, Path, description = "8-digit office code", pattern = r"^[1-9][0-9]{7}$"), ("date" = String, Path, description = "Jalali YYYY-MM-DD", pattern = r"^1[0-6][0-9]{2}-(0[1-6]-(0[1-9]|[12][0-9]|3[01])|(0[7-9]|1[01])-(0[1-9]|[12][0-9]|30)|12-(0[1-9]|[12][0-9]))$")), request_body = NamedDayIn,
     responses((status = 204), (status = 403, body = ProblemOut, content_type = "application/problem+json")),
     security(("bearer" = [])))]
 pub async fn put_closure(
@@ -438,7 +446,7 @@ pub async fn put_closure(
 /// Open again a day the office had closed (its manager, or the regulator); 404 when that day
 /// was not closed, 422 `closure_in_past` for a day gone by.
 #[utoipa::path(delete, path = "/api/v1/offices/{code}/closures/{date}", tag = "appointments",
-    params(("code" = String, Path, description = "8-digit office code", pattern = r"^[0-9]{8}$"), ("date" = String, Path, description = "Jalali YYYY-MM-DD", pattern = r"^1[0-6][0-9]{2}-(0[1-6]-(0[1-9]|[12][0-9]|3[01])|(0[7-9]|1[01])-(0[1-9]|[12][0-9]|30)|12-(0[1-9]|[12][0-9]))$")),
+    params(("code" = String, Path, description = "8-digit office code", pattern = r"^[1-9][0-9]{7}$"), ("date" = String, Path, description = "Jalali YYYY-MM-DD", pattern = r"^1[0-6][0-9]{2}-(0[1-6]-(0[1-9]|[12][0-9]|3[01])|(0[7-9]|1[01])-(0[1-9]|[12][0-9]|30)|12-(0[1-9]|[12][0-9]))$")),
     responses((status = 204),
         (status = 403, body = ProblemOut, content_type = "application/problem+json"),
         (status = 404, body = ProblemOut, content_type = "application/problem+json"),

@@ -65,6 +65,7 @@ pub struct CitizenLoginIn {
     #[schema(pattern = r"^(\+98|0098|98|0)?9[0-9]{9}$")]
     pub mobile: String,
     /// The six digits from the SMS (Persian digits accepted).
+    #[schema(pattern = r"^[0-9۰-۹]{6}$")]
     pub code: String,
 }
 

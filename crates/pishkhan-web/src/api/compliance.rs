@@ -26,11 +26,79 @@ fn request_id(s: &str) -> Result<i64, ApiError> {
         .ok_or(ApiError::App(AppError::NotFound("request")))
 }
 
+/// One rule, as `RuleSet::parse` reads it and `RuleSet::to_json` writes it: its kind, its
+/// severity and the kind's params. Documents the JSON only; the domain parses it.
+// Never built: it documents JSON that the domain parses.
+#[allow(dead_code)]
+#[derive(ToSchema)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum RuleDoc {
+    LowBookedShare {
+        severity: SeverityDoc,
+        params: LowBookedShareParams,
+    },
+    NoBookableSlots {
+        severity: SeverityDoc,
+        params: NoBookableSlotsParams,
+    },
+    ReportsThreshold {
+        severity: SeverityDoc,
+        params: ReportsThresholdParams,
+    },
+}
+
+// Never built: it documents JSON that the domain parses.
+#[allow(dead_code)]
+#[derive(ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum SeverityDoc {
+    Low,
+    Medium,
+    High,
+}
+
+/// Windows are 1 to 90 days (`MAX_WINDOW_DAYS`).
+// Never built: it documents JSON that the domain parses.
+#[allow(dead_code)]
+#[derive(ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LowBookedShareParams {
+    #[schema(minimum = 1, maximum = 90)]
+    pub days: u16,
+    #[schema(minimum = 1, maximum = 100_000)]
+    pub min_daily_visits: u32,
+    #[schema(minimum = 1, maximum = 100)]
+    pub max_booked_share_pct: u8,
+}
+
+// Never built: it documents JSON that the domain parses.
+#[allow(dead_code)]
+#[derive(ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NoBookableSlotsParams {
+    #[schema(minimum = 1, maximum = 90)]
+    pub recent_days: u16,
+    #[schema(minimum = 1, maximum = 10_000_000)]
+    pub min_lookups: u32,
+    #[schema(minimum = 1, maximum = 90)]
+    pub ahead_days: u16,
+}
+
+// Never built: it documents JSON that the domain parses.
+#[allow(dead_code)]
+#[derive(ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReportsThresholdParams {
+    #[schema(minimum = 1, maximum = 90)]
+    pub days: u16,
+    #[schema(minimum = 1, maximum = 1000)]
+    pub min_reports: u32,
+}
+
 #[derive(Serialize, ToSchema)]
 pub struct RulesOut {
     pub version: i64,
-    /// `[{"kind", "severity", "params": {…}}]`.
-    #[schema(value_type = Object)]
+    #[schema(value_type = Vec<RuleDoc>)]
     pub rules: serde_json::Value,
     pub created_by: String,
     pub created_at: String,
@@ -50,10 +118,8 @@ impl From<&RulesView> for RulesOut {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RulesIn {
-    /// Each kind at most once: `low_booked_share` (params `days`, `min_daily_visits`,
-    /// `max_booked_share_pct`) or `no_bookable_slots` (`recent_days`, `min_lookups`,
-    /// `ahead_days`); `severity` low, medium or high.
-    #[schema(value_type = Object)]
+    /// Each kind at most once (so at most three rules).
+    #[schema(value_type = Vec<RuleDoc>, max_items = 3)]
     pub rules: serde_json::Value,
 }
 
@@ -122,9 +188,9 @@ pub async fn run(
 pub struct FindingsQuery {
     /// open, actioned or dismissed.
     pub status: Option<String>,
-    #[param(pattern = r"^[0-9]{8}$")]
+    #[param(pattern = r"^[1-9][0-9]{7}$")]
     pub office: Option<String>,
-    #[param(pattern = r"^[1-9][0-9]{0,8}$")]
+    #[param(pattern = r"^([1-9][0-9]{0,5}|1000000)$")]
     pub page: Option<String>,
     #[param(pattern = r"^([1-9]|[1-9][0-9]|100)$")]
     pub per_page: Option<String>,
@@ -209,10 +275,13 @@ pub async fn findings(
 #[serde(deny_unknown_fields)]
 pub struct SanctionIn {
     /// warning, suspension or reinstatement.
+    #[schema(pattern = r"^(warning|suspension|reinstatement)$")]
     pub kind: String,
+    #[schema(min_length = 1, max_length = 1000)]
     pub reason: String,
     /// Ids of the office's findings it rests on.
     #[serde(default)]
+    #[schema(max_items = 50)]
     pub findings: Vec<i64>,
 }
 
@@ -249,7 +318,7 @@ impl From<&Sanction> for SanctionOut {
 /// payments, walk-ins and new bookings answer 403 `office_suspended`; its booked citizens are
 /// told, with nearby offices), then reinstate once its conditions hold.
 #[utoipa::path(post, path = "/api/v1/offices/{code}/sanctions", tag = "compliance",
-    params(("code" = String, Path, pattern = r"^[0-9]{8}$")), request_body = SanctionIn,
+    params(("code" = String, Path, pattern = r"^[1-9][0-9]{7}$")), request_body = SanctionIn,
     responses((status = 201, body = SanctionOut),
         (status = 403, body = ProblemOut, content_type = "application/problem+json"),
         (status = 404, body = ProblemOut, content_type = "application/problem+json"),
@@ -282,7 +351,7 @@ pub async fn sanction(
 
 /// The office's sanctions, newest first (the regulator, or its manager).
 #[utoipa::path(get, path = "/api/v1/offices/{code}/sanctions", tag = "compliance",
-    params(("code" = String, Path, pattern = r"^[0-9]{8}$")),
+    params(("code" = String, Path, pattern = r"^[1-9][0-9]{7}$")),
     responses((status = 200, body = [SanctionOut]),
         (status = 403, body = ProblemOut, content_type = "application/problem+json")),
     security(("bearer" = [])))]
@@ -299,6 +368,7 @@ pub async fn sanctions(
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ComplianceRequestIn {
+    #[schema(min_length = 1, max_length = 1000)]
     pub text: String,
     /// The sanction appealed; left out, a request for reinstatement.
     pub appeal_of: Option<i64>,
@@ -342,7 +412,7 @@ impl From<&ComplianceRequest> for ComplianceRequestOut {
 /// The office's manager asks to be reinstated, or appeals a sanction (also while the office
 /// is suspended); one request waits at a time.
 #[utoipa::path(post, path = "/api/v1/offices/{code}/reinstatement-requests", tag = "compliance",
-    params(("code" = String, Path, pattern = r"^[0-9]{8}$")), request_body = ComplianceRequestIn,
+    params(("code" = String, Path, pattern = r"^[1-9][0-9]{7}$")), request_body = ComplianceRequestIn,
     responses((status = 201, body = ComplianceRequestOut),
         (status = 403, body = ProblemOut, content_type = "application/problem+json"),
         (status = 409, body = ProblemOut, content_type = "application/problem+json"),
@@ -366,7 +436,7 @@ pub async fn create_request(
 
 /// The office's requests and appeals, newest first (the regulator, or its manager).
 #[utoipa::path(get, path = "/api/v1/offices/{code}/reinstatement-requests", tag = "compliance",
-    params(("code" = String, Path, pattern = r"^[0-9]{8}$")),
+    params(("code" = String, Path, pattern = r"^[1-9][0-9]{7}$")),
     responses((status = 200, body = [ComplianceRequestOut]),
         (status = 403, body = ProblemOut, content_type = "application/problem+json")),
     security(("bearer" = [])))]
@@ -397,6 +467,7 @@ pub async fn open_requests(
 #[serde(deny_unknown_fields)]
 pub struct DecisionIn {
     pub approve: bool,
+    #[schema(min_length = 1, max_length = 1000)]
     pub reply: String,
 }
 
@@ -426,6 +497,7 @@ pub async fn decide(
 #[serde(deny_unknown_fields)]
 pub struct DismissalIn {
     /// Why the finding does not call for a step (1 to 1,000 characters); kept in the audit log.
+    #[schema(min_length = 1, max_length = 1000)]
     pub reason: String,
 }
 

@@ -18,9 +18,11 @@ use crate::input::parse_office_code;
 #[derive(Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CounterIo {
-    /// 1 up to the office's counter count.
+    /// 1 up to the office's counter count (at most 200).
+    #[schema(minimum = 1, maximum = 200)]
     pub counter: u16,
     /// The services this counter handles; absent or null: every service.
+    #[schema(value_type = Option<Vec<super::types::ServiceCodeDoc>>)]
     pub services: Option<Vec<String>>,
 }
 
@@ -33,7 +35,7 @@ pub struct CountersIo {
 
 /// The office's counters and the services each handles.
 #[utoipa::path(get, path = "/api/v1/offices/{code}/counters", tag = "schedule",
-    params(("code" = String, Path, description = "8-digit office code", pattern = r"^[0-9]{8}$")), responses((status = 200, body = CountersIo)))]
+    params(("code" = String, Path, description = "8-digit office code", pattern = r"^[1-9][0-9]{7}$")), responses((status = 200, body = CountersIo)))]
 pub async fn get(
     State(state): State<AppState>,
     ApiPath(code): ApiPath<String>,
@@ -53,7 +55,7 @@ pub async fn get(
 
 /// Set which services each counter handles (the office's manager, or the regulator).
 #[utoipa::path(put, path = "/api/v1/offices/{code}/counters", tag = "schedule",
-    params(("code" = String, Path, description = "8-digit office code", pattern = r"^[0-9]{8}$")), request_body = CountersIo,
+    params(("code" = String, Path, description = "8-digit office code", pattern = r"^[1-9][0-9]{7}$")), request_body = CountersIo,
     responses((status = 200, body = CountersIo), (status = 422, body = ProblemOut, content_type = "application/problem+json")),
     security(("bearer" = [])))]
 pub async fn put(

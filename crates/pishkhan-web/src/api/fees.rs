@@ -95,7 +95,9 @@ pub async fn fee(
     let date = q
         .date
         .as_deref()
-        .map(|d| JalaliDate::parse(d.trim()))
+        .map(str::trim)
+        .filter(|d| !d.is_empty())
+        .map(JalaliDate::parse)
         .transpose()
         .map_err(AppError::from)?;
     let quote = fees::quote(state.app(), &code, date).await?;
@@ -162,8 +164,10 @@ pub async fn tariffs(
 #[serde(deny_unknown_fields)]
 pub struct TariffComponentIn {
     /// government_fee, counter_fee or vat.
+    #[schema(pattern = r"^(government_fee|counter_fee|vat)$")]
     pub kind: String,
     /// Whole rials, 0 to 10,000,000,000,000.
+    #[schema(minimum = 0, maximum = 10_000_000_000_000.0)]
     pub amount_rials: i64,
 }
 
@@ -176,8 +180,10 @@ pub struct TariffIn {
     )]
     pub effective_from: String,
     /// One to eight components, each kind at most once.
+    #[schema(min_items = 1, max_items = 8)]
     pub components: Vec<TariffComponentIn>,
     /// Why the tariff is set, for the record (1 to 500 characters).
+    #[schema(min_length = 1, max_length = 500)]
     pub basis: String,
 }
 

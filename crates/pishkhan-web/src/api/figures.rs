@@ -70,10 +70,21 @@ pub struct DayQuery {
         pattern = r"^1[0-6][0-9]{2}-(0[1-6]-(0[1-9]|[12][0-9]|3[01])|(0[7-9]|1[01])-(0[1-9]|[12][0-9]|30)|12-(0[1-9]|[12][0-9]))$"
     )]
     pub date: Option<String>,
-    #[param(pattern = r"^[1-9][0-9]{0,8}$")]
+    #[param(pattern = r"^([1-9][0-9]{0,5}|1000000)$")]
     pub page: Option<String>,
     #[param(pattern = r"^([1-9]|[1-9][0-9]|100)$")]
     pub per_page: Option<String>,
+}
+
+/// One office's day: no paging, the answer is one row.
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct OfficeDayQuery {
+    /// Jalali day, YYYY-MM-DD; today by default.
+    #[param(
+        pattern = r"^1[0-6][0-9]{2}-(0[1-6]-(0[1-9]|[12][0-9]|3[01])|(0[7-9]|1[01])-(0[1-9]|[12][0-9]|30)|12-(0[1-9]|[12][0-9]))$"
+    )]
+    pub date: Option<String>,
 }
 
 fn day_of(state: &AppState, date: Option<&str>) -> Result<JalaliDate, ApiError> {
@@ -85,14 +96,14 @@ fn day_of(state: &AppState, date: Option<&str>) -> Result<JalaliDate, ApiError> 
 
 /// One office's figures for a day, computed from its queue log and bookings as of now.
 #[utoipa::path(get, path = "/api/v1/offices/{code}/figures", tag = "figures",
-    params(("code" = String, Path, description = "8-digit office code", pattern = r"^[0-9]{8}$"), DayQuery),
+    params(("code" = String, Path, description = "8-digit office code", pattern = r"^[1-9][0-9]{7}$"), OfficeDayQuery),
     responses((status = 200, body = FiguresOut), (status = 403, body = ProblemOut, content_type = "application/problem+json")),
     security(("bearer" = [])))]
 pub async fn office(
     State(state): State<AppState>,
     staff: Staff,
     ApiPath(code): ApiPath<String>,
-    ApiQuery(q): ApiQuery<DayQuery>,
+    ApiQuery(q): ApiQuery<OfficeDayQuery>,
 ) -> Result<Json<FiguresOut>, ApiError> {
     let code = parse_office_code(&code)?;
     let day = day_of(&state, q.date.as_deref())?;

@@ -25,22 +25,33 @@ pub struct VerifyPurposeIn {
     /// The catalogue service being performed, such as `NID-001`.
     #[schema(pattern = r"^[A-Za-z][A-Za-z0-9-]{2,23}$")]
     pub service_code: String,
+    #[schema(min_length = 1)]
     pub case_id: String,
 }
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct VerifyIn {
-    #[schema(pattern = r"^[0-9]{10}$")]
+    /// As presented: a malformed one is no input error but a rejected check (signal
+    /// `invalid_national_code`).
     pub national_code: String,
+    #[schema(min_length = 1, max_length = 64)]
     pub first_name: String,
+    #[schema(min_length = 1, max_length = 64)]
     pub last_name: String,
+    #[schema(max_length = 64)]
     pub father_name: Option<String>,
-    /// Jalali, YYYY-MM-DD (digits in any script).
+    /// Jalali, YYYY-MM-DD or YYYY/MM/DD (digits in any script).
+    #[schema(
+        pattern = r"^1[0-6][0-9]{2}[-/](0[1-6][-/](0[1-9]|[12][0-9]|3[01])|(0[7-9]|1[01])[-/](0[1-9]|[12][0-9]|30)|12[-/](0[1-9]|[12][0-9]))$"
+    )]
     pub birth_date: String,
+    #[schema(max_length = 32)]
     pub card_serial: Option<String>,
     #[schema(pattern = r"^(\+98|0098|98|0)?9[0-9]{9}$")]
     pub mobile: Option<String>,
+    /// Required: a check without a purpose is refused (422 `missing_purpose`).
+    #[schema(required = true, nullable = false)]
     pub purpose: Option<VerifyPurposeIn>,
 }
 
@@ -237,9 +248,11 @@ pub struct FailuresQuery {
     /// Look back this many days (1–90, default 7).
     #[param(minimum = 1, maximum = 90)]
     pub days: Option<u32>,
-    /// Only operators with at least this many checks (default 10).
+    /// Only operators with at least this many checks (default 10; read as 1 to 100,000).
+    #[param(value_type = Option<u64>, maximum = 4_294_967_295.0)]
     pub min_attempts: Option<u32>,
     /// Only operators whose rejected share is at least this (0–1, default 0.3).
+    #[param(minimum = 0.0, maximum = 1.0)]
     pub min_rejected_share: Option<f64>,
 }
 

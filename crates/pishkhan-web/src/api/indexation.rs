@@ -35,6 +35,7 @@ fn run_id(id: &str) -> Result<i64, ApiError> {
 #[serde(deny_unknown_fields)]
 pub struct CpiImportIn {
     /// Where the series comes from, such as "Statistical Centre of Iran, Esfand 1404".
+    #[schema(min_length = 1, max_length = 300)]
     pub source: String,
     /// CSV text: a header `year,month,index`, then one Jalali month per line.
     pub csv: String,
@@ -95,14 +96,41 @@ pub struct RunIn {
     /// The Jalali fiscal year proposed: this year or next.
     pub fiscal_year: i32,
     /// point_to_point (Esfand over Esfand) or twelve_month_average.
+    #[schema(pattern = r"^(point_to_point|twelve_month_average)$")]
     pub rule: String,
     /// Lowest factor in thousandths, at least 1000 (fees never fall).
+    #[schema(minimum = 1000, maximum = 10_000)]
     pub floor_milli: i64,
-    /// Highest factor in thousandths.
+    /// Highest factor in thousandths, at least the floor.
+    #[schema(minimum = 1000, maximum = 10_000)]
     pub cap_milli: i64,
-    /// Per kind (government_fee, counter_fee, vat), a rule such as up_1000; default up_1000.
+    /// Per kind, a rule such as up_1000; default up_1000.
     #[serde(default)]
+    #[schema(value_type = RoundingDoc)]
     pub rounding: BTreeMap<String, String>,
+}
+
+/// The rounding of each fee kind, as `RunIn.rounding` takes it.
+// Never built: it documents JSON that the domain parses.
+#[allow(dead_code)]
+#[derive(ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RoundingDoc {
+    #[schema(
+        nullable = false,
+        pattern = r"^(up|nearest|down)_(1|10|100|1000|10000)$"
+    )]
+    pub government_fee: Option<String>,
+    #[schema(
+        nullable = false,
+        pattern = r"^(up|nearest|down)_(1|10|100|1000|10000)$"
+    )]
+    pub counter_fee: Option<String>,
+    #[schema(
+        nullable = false,
+        pattern = r"^(up|nearest|down)_(1|10|100|1000|10000)$"
+    )]
+    pub vat: Option<String>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -227,7 +255,7 @@ pub async fn create_run(
 
 /// An indexation run with its proposal as a diff (regulator).
 #[utoipa::path(get, path = "/api/v1/indexation-runs/{id}", tag = "fees",
-    params(("id" = i64, Path)),
+    params(("id" = i64, Path, minimum = 1)),
     responses((status = 200, body = RunOut),
         (status = 403, body = ProblemOut, content_type = "application/problem+json"),
         (status = 404, body = ProblemOut, content_type = "application/problem+json")),
@@ -246,15 +274,18 @@ pub async fn get_run(
 pub struct RowEditIn {
     #[schema(pattern = r"^[A-Za-z][A-Za-z0-9-]{2,23}$")]
     pub service: String,
+    #[schema(pattern = r"^(government_fee|counter_fee|vat)$")]
     pub kind: String,
+    #[schema(minimum = 0, maximum = 10_000_000_000_000.0)]
     pub amount_rials: i64,
     /// Why the row departs from the rule (1 to 300 characters).
+    #[schema(min_length = 1, max_length = 300)]
     pub reason: String,
 }
 
 /// Change one row of a proposed run, with a reason (regulator).
 #[utoipa::path(put, path = "/api/v1/indexation-runs/{id}/rows", tag = "fees",
-    params(("id" = i64, Path)), request_body = RowEditIn,
+    params(("id" = i64, Path, minimum = 1)), request_body = RowEditIn,
     responses((status = 200, body = RunOut),
         (status = 403, body = ProblemOut, content_type = "application/problem+json"),
         (status = 404, body = ProblemOut, content_type = "application/problem+json"),
@@ -296,7 +327,7 @@ pub struct PublishRunIn {
 
 /// Publish a run's final amounts as tariffs from a date (regulator).
 #[utoipa::path(post, path = "/api/v1/indexation-runs/{id}/publish", tag = "fees",
-    params(("id" = i64, Path)), request_body = PublishRunIn,
+    params(("id" = i64, Path, minimum = 1)), request_body = PublishRunIn,
     responses((status = 200, body = RunOut),
         (status = 403, body = ProblemOut, content_type = "application/problem+json"),
         (status = 404, body = ProblemOut, content_type = "application/problem+json"),

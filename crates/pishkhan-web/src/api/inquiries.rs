@@ -25,11 +25,13 @@ fn b64(bytes: &[u8]) -> String {
 #[serde(deny_unknown_fields)]
 pub struct PurposeIn {
     /// The law or regulation that allows the inquiry.
+    #[schema(min_length = 1)]
     pub legal_basis: String,
     /// The catalogue service being performed (it must need this inquiry).
     #[schema(pattern = r"^[A-Za-z][A-Za-z0-9-]{2,23}$")]
     pub service_code: String,
     /// The office's case (file) number.
+    #[schema(min_length = 1)]
     pub case_id: String,
 }
 
@@ -37,18 +39,20 @@ pub struct PurposeIn {
 #[serde(deny_unknown_fields)]
 pub struct InquiryIn {
     /// An inquiry service of the exchange, such as `civil-registry.person`.
-    #[schema(pattern = r"^[A-Za-z][A-Za-z0-9-]{2,23}$")]
+    #[schema(pattern = r"^[a-z][a-z0-9-]*\.[a-z][a-z0-9-.]*$")]
     pub service: String,
     /// The national code the inquiry is about.
+    #[schema(pattern = r"^[0-9]{10}$")]
     pub subject: Option<String>,
-    /// Mandatory: requests without a purpose are refused.
+    /// Mandatory: requests without a purpose are refused (422 `missing_purpose`).
+    #[schema(required = true, nullable = false)]
     pub purpose: Option<PurposeIn>,
     /// Further request fields the service's schema asks for (such as `mobile` or
     /// `postal_code`); `subject` fills `national_code`.
     #[schema(value_type = Object)]
     pub request: Option<serde_json::Value>,
-    /// The office making the inquiry; defaults to the caller's own office.
-    #[schema(pattern = r"^[0-9]{8}$")]
+    /// The office making the inquiry; defaults to the caller's own office (also when empty).
+    #[schema(pattern = r"^([1-9][0-9]{7})?$")]
     pub office: Option<String>,
     /// Ask the agency even when the service's policy allows a recent cached answer.
     #[serde(default)]
@@ -237,7 +241,7 @@ pub async fn proof(
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct AccessQuery {
-    #[param(pattern = r"^[1-9][0-9]{0,8}$")]
+    #[param(pattern = r"^([1-9][0-9]{0,5}|1000000)$")]
     pub page: Option<String>,
     #[param(pattern = r"^([1-9]|[1-9][0-9]|100)$")]
     pub per_page: Option<String>,

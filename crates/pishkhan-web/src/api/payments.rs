@@ -34,6 +34,11 @@ fn jalali(field: &'static str, s: &str) -> Result<JalaliDate, ApiError> {
     JalaliDate::parse(s.trim()).map_err(|e| ApiError::invalid(e.code, field, e.message))
 }
 
+/// A query filter's value; empty counts as left out, as in every filter.
+fn given(v: &Option<String>) -> Option<&str> {
+    v.as_deref().map(str::trim).filter(|s| !s.is_empty())
+}
+
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PaymentIn {
@@ -43,7 +48,12 @@ pub struct PaymentIn {
     /// The payer's national code.
     #[schema(pattern = r"^[0-9]{10}$")]
     pub national_code: String,
-    /// The case's reference (1 to 64 characters); online, the booking's tracking code.
+    /// The case's reference (1 to 64 characters, one line); online, the booking's tracking
+    /// code.
+    #[schema(
+        max_length = 64,
+        pattern = r"^[^\u0000-\u001F\u007F-\u009F\u202A-\u202E\u2066-\u2069]*[^\s\u0000-\u001F\u007F-\u009F\u202A-\u202E\u2066-\u2069][^\u0000-\u001F\u007F-\u009F\u202A-\u202E\u2066-\u2069]*$"
+    )]
     pub case_id: String,
 }
 
@@ -125,7 +135,7 @@ impl From<&PaymentView> for PaymentOut {
 /// today's tariff. The `Idempotency-Key` header is required: the same key again returns the
 /// same payment and never charges twice.
 #[utoipa::path(post, path = "/api/v1/payments", tag = "payments", request_body = PaymentIn,
-    params(("Idempotency-Key" = String, Header, description = "retry-safe key, 1 to 128 visible ASCII characters")),
+    params(("Idempotency-Key" = String, Header, description = "retry-safe key, 1 to 128 visible ASCII characters", pattern = r"^[!-~]{1,128}$")),
     responses((status = 201, body = PaymentOut),
         (status = 403, body = ProblemOut, content_type = "application/problem+json"),
         (status = 409, body = ProblemOut, content_type = "application/problem+json", description = "idempotency_key_reused"),
@@ -187,7 +197,7 @@ pub async fn get(
 #[into_params(parameter_in = Query)]
 pub struct PaymentListQuery {
     /// An office's code (staff see only their own).
-    #[param(pattern = r"^[0-9]{8}$")]
+    #[param(pattern = r"^[1-9][0-9]{7}$")]
     pub office: Option<String>,
     /// Created on this Jalali day.
     #[param(
@@ -213,8 +223,8 @@ pub async fn list(
     caller: Caller,
     ApiQuery(q): ApiQuery<PaymentListQuery>,
 ) -> Result<Json<Vec<PaymentOut>>, ApiError> {
-    let office = q.office.as_deref().map(parse_office_code).transpose()?;
-    let day = q.date.as_deref().map(|d| jalali("date", d)).transpose()?;
+    let office = given(&q.office).map(parse_office_code).transpose()?;
+    let day = given(&q.date).map(|d| jalali("date", d)).transpose()?;
     let limit = q.limit.unwrap_or(100).clamp(1, 500) as usize;
     let list = payments::list(state.app(), &caller, office, day, q.case_id, limit).await?;
     Ok(Json(list.iter().map(PaymentOut::from).collect()))
@@ -318,8 +328,10 @@ pub async fn receipt(
 #[serde(deny_unknown_fields)]
 pub struct RefundIn {
     /// Whole rials, at most what is left of the payment.
+    #[schema(minimum = 1)]
     pub amount_rials: i64,
     /// Why (1 to 500 characters).
+    #[schema(min_length = 1, max_length = 500)]
     pub reason: String,
 }
 
@@ -357,6 +369,7 @@ pub struct CallbackIn {
     pub token: String,
     pub order_id: i64,
     /// paid or cancelled.
+    #[schema(pattern = r"^(paid|cancelled)$")]
     pub status: String,
     pub ref_num: Option<String>,
     pub amount_rials: i64,
@@ -415,13 +428,14 @@ pub struct PayeeAccountIn {
     #[schema(pattern = r"^IR[0-9]{24}$")]
     pub sheba: String,
     /// The account holder's name (1 to 200 characters).
+    #[schema(min_length = 1, max_length = 200)]
     pub holder: String,
 }
 
 /// Record where a payee is settled: a manager for their own office
 /// (`office:CODE`), the regulator for any office, agency (`agency:CODE`) or `vat_payable`.
 #[utoipa::path(put, path = "/api/v1/payees/{account}", tag = "payments",
-    params(("account" = String, Path, description = "ledger account, such as office:11000001")),
+    params(("account" = String, Path, description = "ledger account, such as office:11000001", pattern = r"^(vat_payable|agency:[a-z][a-z0-9-]{1,23}|office:[1-9][0-9]{7})$")),
     request_body = PayeeAccountIn,
     responses((status = 204, description = "recorded"),
         (status = 403, body = ProblemOut, content_type = "application/problem+json"),
@@ -512,6 +526,9 @@ pub struct SettlementQuery {
     )]
     pub date: Option<String>,
     /// A payee's account (regulator), such as agency:civil-registry.
+    #[param(
+        pattern = r"^(psp_clearing|vat_payable|refunds|suspense|agency:[a-z][a-z0-9-]{1,23}|office:[1-9][0-9]{7})$"
+    )]
     pub payee: Option<String>,
 }
 
@@ -526,8 +543,8 @@ pub async fn settlements(
     staff: Staff,
     ApiQuery(q): ApiQuery<SettlementQuery>,
 ) -> Result<Json<Vec<SettlementOut>>, ApiError> {
-    let day = q.date.as_deref().map(|d| jalali("date", d)).transpose()?;
-    let payee = q.payee.as_deref().map(Account::parse).transpose()?;
+    let day = given(&q.date).map(|d| jalali("date", d)).transpose()?;
+    let payee = given(&q.payee).map(Account::parse).transpose()?;
     let rows = payments::settlements(state.app(), &staff, day, payee.as_ref()).await?;
     Ok(Json(rows.iter().map(SettlementOut::from).collect()))
 }
@@ -709,7 +726,7 @@ pub struct FindingOut {
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct FindingQuery {
-    #[param(pattern = r"^[0-9]{8}$")]
+    #[param(pattern = r"^[1-9][0-9]{7}$")]
     pub office: Option<String>,
 }
 
@@ -724,7 +741,7 @@ pub async fn findings(
     staff: Staff,
     ApiQuery(q): ApiQuery<FindingQuery>,
 ) -> Result<Json<Vec<FindingOut>>, ApiError> {
-    let office = q.office.as_deref().map(parse_office_code).transpose()?;
+    let office = given(&q.office).map(parse_office_code).transpose()?;
     let list = payments::findings(state.app(), &staff, office).await?;
     Ok(Json(
         list.iter()

@@ -123,7 +123,7 @@ fn view(queue: &Queue, now: OffsetDateTime) -> QueueOut {
 /// Today's queue: who is being served, who is next, and everyone's estimated wait. Public,
 /// for the office's TV.
 #[utoipa::path(get, path = "/api/v1/offices/{code}/queue", tag = "queue",
-    params(("code" = String, Path, description = "8-digit office code", pattern = r"^[0-9]{8}$")), responses((status = 200, body = QueueOut), (status = 404, body = ProblemOut, content_type = "application/problem+json")))]
+    params(("code" = String, Path, description = "8-digit office code", pattern = r"^[1-9][0-9]{7}$")), responses((status = 200, body = QueueOut), (status = 404, body = ProblemOut, content_type = "application/problem+json")))]
 pub async fn show(
     State(state): State<AppState>,
     ApiPath(code): ApiPath<String>,
@@ -135,11 +135,13 @@ pub async fn show(
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CheckInIn {
-    #[schema(pattern = r"^[2-9A-HJKMNP-Za-hjkmnp-z]{4}-?[2-9A-HJKMNP-Za-hjkmnp-z]{4}$")]
+    /// One of `tracking_code` and `national_code` (empty counts as left out).
+    #[schema(pattern = r"^([2-9A-HJKMNP-Za-hjkmnp-z]{4}-?[2-9A-HJKMNP-Za-hjkmnp-z]{4})?$")]
     pub tracking_code: Option<String>,
-    #[schema(pattern = r"^[0-9]{10}$")]
+    #[schema(pattern = r"^([0-9]{10})?$")]
     pub national_code: Option<String>,
-    /// A configured priority group, such as `elderly` or `disabled`.
+    /// A configured priority group, such as `elderly` or `disabled`; empty for none.
+    #[schema(pattern = r"^([A-Za-z][A-Za-z0-9-]{1,23})?$")]
     pub priority: Option<String>,
 }
 
@@ -174,7 +176,7 @@ fn ticket_out(issued: TicketIssued, now: OffsetDateTime) -> Json<TicketOut> {
 
 /// Check in a booked citizen by tracking code or national code.
 #[utoipa::path(post, path = "/api/v1/offices/{code}/queue/check-in", tag = "queue",
-    params(("code" = String, Path, description = "8-digit office code", pattern = r"^[0-9]{8}$")), request_body = CheckInIn,
+    params(("code" = String, Path, description = "8-digit office code", pattern = r"^[1-9][0-9]{7}$")), request_body = CheckInIn,
     responses((status = 200, body = TicketOut), (status = 409, body = ProblemOut, content_type = "application/problem+json")),
     security(("bearer" = [])))]
 pub async fn check_in(
@@ -218,12 +220,14 @@ pub async fn check_in(
 pub struct WalkInIn {
     #[schema(pattern = r"^[A-Za-z][A-Za-z0-9-]{2,23}$")]
     pub service: String,
+    /// A configured priority group, such as `elderly` or `disabled`; empty for none.
+    #[schema(pattern = r"^([A-Za-z][A-Za-z0-9-]{1,23})?$")]
     pub priority: Option<String>,
 }
 
 /// Give a walk-in ticket.
 #[utoipa::path(post, path = "/api/v1/offices/{code}/queue/walk-in", tag = "queue",
-    params(("code" = String, Path, description = "8-digit office code", pattern = r"^[0-9]{8}$")), request_body = WalkInIn,
+    params(("code" = String, Path, description = "8-digit office code", pattern = r"^[1-9][0-9]{7}$")), request_body = WalkInIn,
     responses((status = 200, body = TicketOut), (status = 409, body = ProblemOut, content_type = "application/problem+json")),
     security(("bearer" = [])))]
 pub async fn walk_in(
@@ -244,12 +248,13 @@ pub async fn walk_in(
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CallIn {
+    #[schema(minimum = 1, maximum = 200)]
     pub counter: u16,
 }
 
 /// The counter calls the next person by the calling rules.
 #[utoipa::path(post, path = "/api/v1/offices/{code}/queue/call-next", tag = "queue",
-    params(("code" = String, Path, description = "8-digit office code", pattern = r"^[0-9]{8}$")), request_body = CallIn,
+    params(("code" = String, Path, description = "8-digit office code", pattern = r"^[1-9][0-9]{7}$")), request_body = CallIn,
     responses((status = 200, body = TicketOut), (status = 409, body = ProblemOut, content_type = "application/problem+json")),
     security(("bearer" = [])))]
 pub async fn call_next(
@@ -267,7 +272,7 @@ pub async fn call_next(
 
 /// Finish serving a ticket.
 #[utoipa::path(post, path = "/api/v1/offices/{code}/queue/tickets/{ticket}/complete", tag = "queue",
-    params(("code" = String, Path, description = "8-digit office code", pattern = r"^[0-9]{8}$"), ("ticket" = String, Path)),
+    params(("code" = String, Path, description = "8-digit office code", pattern = r"^[1-9][0-9]{7}$"), ("ticket" = String, Path, description = "such as W-012 or B-003", pattern = r"^[BWbw][- ]?(0{0,4}[1-9]|0{0,3}[1-9][0-9]|0{0,2}[1-9][0-9]{2}|0?[1-9][0-9]{3}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5])$")),
     responses((status = 200, body = QueueOut), (status = 409, body = ProblemOut, content_type = "application/problem+json")),
     security(("bearer" = [])))]
 pub async fn complete(
@@ -283,7 +288,7 @@ pub async fn complete(
 
 /// A called person did not come to the counter.
 #[utoipa::path(post, path = "/api/v1/offices/{code}/queue/tickets/{ticket}/no-show", tag = "queue",
-    params(("code" = String, Path, description = "8-digit office code", pattern = r"^[0-9]{8}$"), ("ticket" = String, Path)),
+    params(("code" = String, Path, description = "8-digit office code", pattern = r"^[1-9][0-9]{7}$"), ("ticket" = String, Path, description = "such as W-012 or B-003", pattern = r"^[BWbw][- ]?(0{0,4}[1-9]|0{0,3}[1-9][0-9]|0{0,2}[1-9][0-9]{2}|0?[1-9][0-9]{3}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5])$")),
     responses((status = 200, body = QueueOut), (status = 409, body = ProblemOut, content_type = "application/problem+json")),
     security(("bearer" = [])))]
 pub async fn no_show(
@@ -316,7 +321,7 @@ fn office_and_counter(code: &str, counter: &str) -> Result<(OfficeCode, CounterI
 
 /// The counter announces the person it serves again.
 #[utoipa::path(post, path = "/api/v1/offices/{code}/queue/counters/{counter}/recall", tag = "queue",
-    params(("code" = String, Path, description = "8-digit office code", pattern = r"^[0-9]{8}$"), ("counter" = u16, Path, description = "Counter number")),
+    params(("code" = String, Path, description = "8-digit office code", pattern = r"^[1-9][0-9]{7}$"), ("counter" = u16, Path, description = "Counter number", minimum = 1, maximum = 200)),
     responses((status = 200, body = TicketOut), (status = 409, body = ProblemOut, content_type = "application/problem+json", description = "nobody_served, unknown_counter")),
     security(("bearer" = [])))]
 pub async fn recall(
@@ -334,12 +339,13 @@ pub async fn recall(
 #[serde(deny_unknown_fields)]
 pub struct TransferIn {
     /// The counter that takes the person over; it calls them before anyone else.
+    #[schema(minimum = 1, maximum = 200)]
     pub to: u16,
 }
 
 /// The counter sends the person it serves to another counter of the office.
 #[utoipa::path(post, path = "/api/v1/offices/{code}/queue/counters/{counter}/transfer", tag = "queue",
-    params(("code" = String, Path, description = "8-digit office code", pattern = r"^[0-9]{8}$"), ("counter" = u16, Path, description = "The counter serving the person")),
+    params(("code" = String, Path, description = "8-digit office code", pattern = r"^[1-9][0-9]{7}$"), ("counter" = u16, Path, description = "The counter serving the person", minimum = 1, maximum = 200)),
     request_body = TransferIn,
     responses((status = 200, body = TicketOut), (status = 409, body = ProblemOut, content_type = "application/problem+json", description = "nobody_served, counter_cannot_serve, counter_paused, transfer_same_counter, unknown_counter")),
     security(("bearer" = [])))]
@@ -358,7 +364,7 @@ pub async fn transfer(
 
 /// The counter goes on a break: it calls nobody until resumed.
 #[utoipa::path(post, path = "/api/v1/offices/{code}/queue/counters/{counter}/pause", tag = "queue",
-    params(("code" = String, Path, description = "8-digit office code", pattern = r"^[0-9]{8}$"), ("counter" = u16, Path, description = "Counter number")),
+    params(("code" = String, Path, description = "8-digit office code", pattern = r"^[1-9][0-9]{7}$"), ("counter" = u16, Path, description = "Counter number", minimum = 1, maximum = 200)),
     responses((status = 200, body = QueueOut), (status = 409, body = ProblemOut, content_type = "application/problem+json", description = "counter_busy, counter_paused, unknown_counter")),
     security(("bearer" = [])))]
 pub async fn pause(
@@ -374,7 +380,7 @@ pub async fn pause(
 
 /// The counter is back from its break.
 #[utoipa::path(post, path = "/api/v1/offices/{code}/queue/counters/{counter}/resume", tag = "queue",
-    params(("code" = String, Path, description = "8-digit office code", pattern = r"^[0-9]{8}$"), ("counter" = u16, Path, description = "Counter number")),
+    params(("code" = String, Path, description = "8-digit office code", pattern = r"^[1-9][0-9]{7}$"), ("counter" = u16, Path, description = "Counter number", minimum = 1, maximum = 200)),
     responses((status = 200, body = QueueOut), (status = 409, body = ProblemOut, content_type = "application/problem+json", description = "counter_not_paused, unknown_counter")),
     security(("bearer" = [])))]
 pub async fn resume(
@@ -418,7 +424,7 @@ async fn board_json(state: &AppState, office: &Office) -> String {
 /// The office board as a live stream (server-sent events): the board now, then again on every
 /// change. One connection per TV; no polling.
 #[utoipa::path(get, path = "/api/v1/offices/{code}/queue/stream", tag = "queue",
-    params(("code" = String, Path, description = "8-digit office code", pattern = r"^[0-9]{8}$")),
+    params(("code" = String, Path, description = "8-digit office code", pattern = r"^[1-9][0-9]{7}$")),
     responses((status = 200, description = "text/event-stream of `board` events, each a QueueOut; its `recent_calls` (newest first) tell the TV what to announce, a recall included, and `waiting_by_service` what to count per service"),
         (status = 503, body = ProblemOut, content_type = "application/problem+json")))]
 pub async fn stream(

@@ -28,7 +28,7 @@ use crate::extract::{ApiJson, ApiPath, Ctx};
 #[serde(deny_unknown_fields)]
 pub struct ReleaseOfficeIn {
     /// 8-digit office code.
-    #[schema(pattern = r"^[0-9]{8}$")]
+    #[schema(pattern = r"^[1-9][0-9]{7}$")]
     pub office: String,
     pub slots: u32,
 }
@@ -40,16 +40,25 @@ pub struct ReleaseIn {
     #[schema(pattern = r"^[A-Za-z][A-Za-z0-9-]{2,23}$")]
     pub service: String,
     /// Province id (1..=31): every office of the release lies in it.
+    #[schema(minimum = 1, maximum = 31)]
     pub province: u8,
     /// Offices and their slots. Leave out to use every office of the province that takes
     /// bookings, each with `slots_per_office`.
     pub offices: Option<Vec<ReleaseOfficeIn>>,
     pub slots_per_office: Option<u32>,
     /// First and last Jalali day of the appointments (YYYY-MM-DD), after the close.
+    #[schema(
+        pattern = r"^1[0-6][0-9]{2}-(0[1-6]-(0[1-9]|[12][0-9]|3[01])|(0[7-9]|1[01])-(0[1-9]|[12][0-9]|30)|12-(0[1-9]|[12][0-9]))$"
+    )]
     pub first_day: String,
+    #[schema(
+        pattern = r"^1[0-6][0-9]{2}-(0[1-6]-(0[1-9]|[12][0-9]|3[01])|(0[7-9]|1[01])-(0[1-9]|[12][0-9]|30)|12-(0[1-9]|[12][0-9]))$"
+    )]
     pub last_day: String,
     /// The request window, RFC 3339.
+    #[schema(format = DateTime)]
     pub opens_at: String,
+    #[schema(format = DateTime)]
     pub closes_at: String,
 }
 
@@ -140,6 +149,7 @@ impl ReleaseOut {
 #[serde(deny_unknown_fields)]
 pub struct ReleaseRequestIn {
     /// 1 to 5 distinct office codes of the release, most wanted first.
+    #[schema(value_type = Vec<super::types::OfficeCodeDoc>, min_items = 1, max_items = 5)]
     pub preferences: Vec<String>,
 }
 

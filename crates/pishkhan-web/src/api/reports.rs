@@ -33,13 +33,20 @@ fn report_id(s: &str) -> Result<i64, ApiError> {
 #[serde(deny_unknown_fields)]
 pub struct ReportIn {
     /// The office's 8-digit code.
-    #[schema(pattern = r"^[0-9]{8}$")]
+    #[schema(pattern = r"^[1-9][0-9]{7}$")]
     pub office: String,
     /// crowding, no_appointments, overcharging, misconduct, service_refused or other.
+    #[schema(
+        pattern = r"^(crowding|no_appointments|overcharging|misconduct|service_refused|other)$"
+    )]
     pub category: String,
-    /// What happened: 10 to 2,000 characters.
+    /// What happened: 10 to 2,000 characters once trimmed.
+    #[schema(
+        pattern = r"^\s*[^\s\u0000-\u001F\u007F-\u009F][^\u0000-\u001F\u007F-\u009F]{8,1998}[^\s\u0000-\u001F\u007F-\u009F]\s*$"
+    )]
     pub text: String,
     /// The tracking code of one's own booking at that office, if the report is about it.
+    #[schema(pattern = r"^[2-9A-HJKMNP-Za-hjkmnp-z]{4}-?[2-9A-HJKMNP-Za-hjkmnp-z]{4}$")]
     pub booking: Option<String>,
 }
 
@@ -170,12 +177,16 @@ pub async fn create(
 #[into_params(parameter_in = Query)]
 pub struct ReportQuery {
     /// submitted, more_asked, accepted, rejected or answered.
+    #[param(pattern = r"^(submitted|more_asked|accepted|rejected|answered)$")]
     pub status: Option<String>,
     /// An office's code (a manager sees only their own).
-    #[param(pattern = r"^[0-9]{8}$")]
+    #[param(pattern = r"^[1-9][0-9]{7}$")]
     pub office: Option<String>,
+    #[param(
+        pattern = r"^(crowding|no_appointments|overcharging|misconduct|service_refused|other)$"
+    )]
     pub category: Option<String>,
-    #[param(pattern = r"^[1-9][0-9]{0,8}$")]
+    #[param(pattern = r"^([1-9][0-9]{0,5}|1000000)$")]
     pub page: Option<String>,
     /// At most 100.
     #[param(pattern = r"^([1-9]|[1-9][0-9]|100)$")]
@@ -267,9 +278,11 @@ pub async fn get(
 #[serde(deny_unknown_fields)]
 pub struct TriageIn {
     /// accept, reject or ask_more.
+    #[schema(pattern = r"^(accept|reject|ask_more)$")]
     pub decision: String,
     /// Up to 500 characters; needed to reject (why) or to ask for more (what).
     #[serde(default)]
+    #[schema(max_length = 500)]
     pub note: String,
 }
 
@@ -306,7 +319,10 @@ pub async fn triage(
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReportTextIn {
-    /// 10 to 2,000 characters.
+    /// 10 to 2,000 characters once trimmed.
+    #[schema(
+        pattern = r"^\s*[^\s\u0000-\u001F\u007F-\u009F][^\u0000-\u001F\u007F-\u009F]{8,1998}[^\s\u0000-\u001F\u007F-\u009F]\s*$"
+    )]
     pub text: String,
 }
 

@@ -88,7 +88,7 @@ pub async fn accept(
 /// office's staff. Their sessions end at once and they can no longer sign in; disabling a
 /// disabled account changes nothing.
 #[utoipa::path(post, path = "/api/v1/staff/{username}/deactivate", tag = "staff",
-    params(("username" = String, Path)),
+    params(("username" = String, Path, description = "3 to 32 of a-z, 0-9, '.', '_' or '-', starting with a letter", pattern = r"^[A-Za-z][A-Za-z0-9._-]{2,31}$")),
     responses((status = 200, body = StaffOut),
         (status = 403, body = ProblemOut, content_type = "application/problem+json"),
         (status = 404, body = ProblemOut, content_type = "application/problem+json"),

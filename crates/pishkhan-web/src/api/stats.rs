@@ -26,7 +26,8 @@ pub struct FormatQuery {
 /// Whether the caller asked for CSV; anything but `json` or `csv` is refused.
 fn wants_csv(q: &FormatQuery) -> Result<bool, ApiError> {
     match q.format.as_deref().map(str::trim) {
-        None | Some("json") => Ok(false),
+        // An empty value is a left-out one, as in every filter.
+        None | Some("" | "json") => Ok(false),
         Some("csv") => Ok(true),
         Some(_) => {
             Err(AppError::invalid("invalid_format", "format", "format is json or csv").into())

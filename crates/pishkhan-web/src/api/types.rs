@@ -299,6 +299,8 @@ pub struct AuditList {
 
 #[derive(Deserialize, ToSchema)]
 pub struct AcceptInvitationIn {
+    /// 8 to 128 characters.
+    #[schema(min_length = 8, max_length = 128)]
     pub password: String,
 }
 
@@ -311,6 +313,19 @@ pub struct InvitationOut {
     pub office: Option<String>,
     pub expires_at: String,
 }
+
+/// An 8-digit office code, as an item of a list. Never built: it documents the items.
+#[allow(dead_code)]
+#[derive(ToSchema)]
+#[schema(pattern = r"^[1-9][0-9]{7}$")]
+pub struct OfficeCodeDoc(String);
+
+/// A catalogue service code, such as PSP-001, as an item of a list. Never built: it documents
+/// the items.
+#[allow(dead_code)]
+#[derive(ToSchema)]
+#[schema(pattern = r"^[A-Za-z][A-Za-z0-9-]{2,23}$")]
+pub struct ServiceCodeDoc(String);
 
 /// The problem document of every error (RFC 9457).
 #[derive(Serialize, ToSchema)]

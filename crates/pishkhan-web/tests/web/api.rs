@@ -2530,3 +2530,123 @@ async fn cookie_sessions_need_the_csrf_token_on_the_booking_routes_too() {
         app.stop().await;
     }
 }
+
+/// The values of a GET operation's query parameter `name` that the document enumerates,
+/// without the empty one (a left-out filter).
+fn enumerated(doc: &Value, path: &str, name: &str) -> Vec<String> {
+    let param = doc["paths"][path]["get"]["parameters"]
+        .as_array()
+        .and_then(|ps| ps.iter().find(|p| p["name"] == name))
+        .unwrap_or_else(|| panic!("GET {path} has no parameter {name}"));
+    param["schema"]["enum"]
+        .as_array()
+        .unwrap_or_else(|| panic!("GET {path} {name} is no enum: {param}"))
+        .iter()
+        .filter_map(Value::as_str)
+        .filter(|v| !v.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+/// Closed sets are enums of exactly the domain's codes: a client (or the contract run) then
+/// sends only values the server takes, and a code added to the domain shows up here.
+#[test]
+fn closed_sets_in_the_document_are_the_domain_codes() {
+    use pishkhan_domain::model::{Category, Channel, Digitization, OfficeStatus, Role};
+    let doc = pishkhan_web::openapi_json();
+    let codes = |all: Vec<&str>| all.into_iter().map(str::to_string).collect::<Vec<_>>();
+    assert_eq!(
+        enumerated(&doc, "/api/v1/offices", "status"),
+        codes(OfficeStatus::ALL.iter().map(|s| s.code()).collect())
+    );
+    assert_eq!(
+        enumerated(&doc, "/api/v1/services", "category"),
+        codes(Category::ALL.iter().map(|c| c.code()).collect())
+    );
+    assert_eq!(
+        enumerated(&doc, "/api/v1/services", "channel"),
+        codes(Channel::ALL.iter().map(|c| c.code()).collect())
+    );
+    assert_eq!(
+        enumerated(&doc, "/api/v1/services", "digitization"),
+        codes(Digitization::ALL.iter().map(|d| d.code()).collect())
+    );
+    let role = &doc["components"]["schemas"]["NewStaffIn"]["properties"]["role"];
+    let roles: Vec<&str> = role["enum"]
+        .as_array()
+        .expect("role enum")
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    assert_eq!(
+        roles,
+        Role::ALL.iter().map(|r| r.code()).collect::<Vec<_>>()
+    );
+    // An enum replaces the pattern it came from.
+    assert!(role["pattern"].is_null(), "{role}");
+}
+
+/// The document's bounds are the server's: a page past the last one it takes is outside the
+/// pattern, an optional filter may be empty (read as left out), and the compliance rules are
+/// a list of typed rules, not a bare object.
+#[test]
+fn pages_filters_and_rules_have_the_servers_shape() {
+    let doc = pishkhan_web::openapi_json();
+    let param = |path: &str, name: &str| {
+        doc["paths"][path]["get"]["parameters"]
+            .as_array()
+            .and_then(|ps| ps.iter().find(|p| p["name"] == name).cloned())
+            .unwrap_or_else(|| panic!("GET {path} has no {name}"))
+    };
+    // `PageRequest` takes pages 1..=1,000,000; empty is the first.
+    let page = param("/api/v1/audit", "page");
+    assert_eq!(
+        page["schema"]["pattern"], "^(([1-9][0-9]{0,5}|1000000))?$",
+        "{page}"
+    );
+    let status = param("/api/v1/offices", "status");
+    assert!(
+        status["schema"]["enum"]
+            .as_array()
+            .is_some_and(|v| v.contains(&json!(""))),
+        "an empty filter is allowed: {status}"
+    );
+    let rules = &doc["components"]["schemas"]["RulesIn"]["properties"]["rules"];
+    assert_eq!(rules["type"], "array", "{rules}");
+    assert_eq!(rules["maxItems"], 3, "{rules}");
+    let out = &doc["components"]["schemas"]["RulesOut"]["properties"]["rules"];
+    assert_eq!(
+        out["type"], "array",
+        "GET /compliance/rules answers a list: {out}"
+    );
+}
+
+/// What the document now allows, the server takes: an empty filter value is a left-out one
+/// on the fee quote, the statistics and the settlements too.
+#[tokio::test]
+async fn an_empty_filter_value_is_a_left_out_one() {
+    for app in TestApp::all().await {
+        let be = app.be();
+        let reg = app.login("regulator", DEMO_PASSWORD).await;
+        for path in [
+            "/api/v1/offices?status=&page=&per_page=&province=",
+            "/api/v1/services?category=&agency=&channel=",
+            "/api/v1/stats/once-only?format=",
+            "/api/v1/stats/online-service-index?format=",
+            "/api/v1/settlements?date=&payee=",
+            "/api/v1/payments?office=&date=",
+            "/api/v1/findings?office=",
+        ] {
+            let r = app.get_as(path, Some(&reg)).await;
+            assert_eq!(r.status, 200, "[{be}] {path}: {}", r.text);
+        }
+        let services = app.get("/api/v1/services?per_page=1").await.json();
+        let code = services["items"][0]["code"]
+            .as_str()
+            .expect("a service")
+            .to_string();
+        let r = app.get(&format!("/api/v1/services/{code}/fee?date=")).await;
+        assert_ne!(r.status, 422, "[{be}] empty date: {}", r.text);
+        app.stop().await;
+    }
+}
