@@ -8,6 +8,7 @@ mod agency;
 mod audit;
 mod audit_columns;
 mod backup;
+mod bench;
 mod crash;
 mod demo;
 mod import;
