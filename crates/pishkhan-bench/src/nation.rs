@@ -922,7 +922,7 @@ async fn day_phase(
                 pishkhan_app::releases::close(&ctx.app, &regulator, &r.0, &ctx.audit()).await;
             if let Ok(c) = all.record("release.close", t, closed) {
                 println!(
-                    "surge release {}: closed at 10:00; {} winners booked, {} pending, {}                      unseated, {} seats offered to the waitlist",
+                    "surge release {}: closed at 10:00; {} winners booked, {} pending, {} unseated, {} seats offered to the waitlist",
                     r.0, c.booked, c.pending, c.unseated, c.offers
                 );
             }
@@ -1135,13 +1135,19 @@ async fn at_the_desk(
         }
     }
     for inquiry in &desk.inquiries {
-        let mut body = json!({
-            "national_code": p.national_code.as_str(),
-            "postal_code": p.postal_code.as_str(),
-        });
-        if let Some(m) = &p.mobile {
-            body["mobile"] = json!(m.as_str());
-        }
+        // Each service takes exactly its own fields: the exchange refuses any other.
+        let body = match inquiry.as_str() {
+            "postal.address" => json!({ "postal_code": p.postal_code.as_str() }),
+            "postal.address-match" => json!({
+                "postal_code": p.postal_code.as_str(),
+                "national_code": p.national_code.as_str(),
+            }),
+            "mobile.ownership" => json!({
+                "national_code": p.national_code.as_str(),
+                "mobile": p.mobile.as_ref().map_or("", |m| m.as_str()),
+            }),
+            _ => json!({ "national_code": p.national_code.as_str() }),
+        };
         let t = Instant::now();
         let r = run_inquiry(
             &ctx.app,
@@ -1245,7 +1251,7 @@ async fn submissions(
 fn report(all: &mut Recorder, visits: u64, seconds: f64) {
     let ops = all.operations();
     println!(
-        "national day: {visits} visits in {seconds:.1} s = {:.0} visits/s; {ops} operations =          {:.0} operations/s",
+        "national day: {visits} visits in {seconds:.1} s = {:.0} visits/s; {ops} operations = {:.0} operations/s",
         visits as f64 / seconds.max(1e-9),
         ops as f64 / seconds.max(1e-9)
     );
