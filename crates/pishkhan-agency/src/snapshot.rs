@@ -155,12 +155,16 @@ fn fill_block(pop: &Population, first: u64, count: u64, buf: &mut Vec<u8>) -> u6
 /// Writes `pop` to `path`, streaming blocks of 65,536 records generated on all cores. The
 /// file appears under its name only when complete (it is written to `path.partial` and
 /// renamed).
-pub(crate) fn write(pop: &Population, path: &Path) -> Result<WriteStats, AgencyError> {
+pub(crate) fn write(
+    pop: &Population,
+    path: &Path,
+    progress: &mut dyn FnMut(u64, u64),
+) -> Result<WriteStats, AgencyError> {
     let started = Instant::now();
     let mut partial = path.as_os_str().to_owned();
     partial.push(".partial");
     let partial = PathBuf::from(partial);
-    let result = write_file(pop, &partial);
+    let result = write_file(pop, &partial, progress);
     if result.is_err() {
         let _ = std::fs::remove_file(&partial);
     }
@@ -178,7 +182,11 @@ pub(crate) fn write(pop: &Population, path: &Path) -> Result<WriteStats, AgencyE
 }
 
 /// Writes the whole file at `partial`; returns the number of generator threads.
-fn write_file(pop: &Population, partial: &Path) -> Result<usize, AgencyError> {
+fn write_file(
+    pop: &Population,
+    partial: &Path,
+    progress: &mut dyn FnMut(u64, u64),
+) -> Result<usize, AgencyError> {
     let mut file = File::create(partial).map_err(io_error("create", partial))?;
     file.write_all(&[0u8; HEADER_BYTES])
         .map_err(io_error("write", partial))?;
@@ -216,6 +224,7 @@ fn write_file(pop: &Population, partial: &Path) -> Result<usize, AgencyError> {
                 .expect("generator threads do not panic");
             file.write_all(&buf).map_err(io_error("write", partial))?;
             data_sum.combine(sum);
+            progress(((b + 1) * BLOCK_RECORDS).min(pop.size()), pop.size());
         }
         Ok(())
     });
@@ -373,7 +382,18 @@ impl Population {
     /// Streams every person into a snapshot file at `path` (see [`crate::snapshot`] for the
     /// format), generating on all cores. About 5.4 GB for 84 million people.
     pub fn write_snapshot(&self, path: impl AsRef<Path>) -> Result<WriteStats, AgencyError> {
-        write(self, path.as_ref())
+        write(self, path.as_ref(), &mut |_, _| {})
+    }
+
+    /// [`Self::write_snapshot`], telling `progress(people written, people in all)` after each
+    /// block of people reaches the file. A callback rather than a bar, so this crate stays
+    /// free of terminals; the caller draws it (84 million people take minutes).
+    pub fn write_snapshot_with_progress(
+        &self,
+        path: impl AsRef<Path>,
+        progress: &mut dyn FnMut(u64, u64),
+    ) -> Result<WriteStats, AgencyError> {
+        write(self, path.as_ref(), progress)
     }
 
     /// Opens a snapshot; same as [`Snapshot::open`].

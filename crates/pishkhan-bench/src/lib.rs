@@ -7,6 +7,9 @@
 //! * [`exchange`]: signed, logged inquiries per second to an agency process.
 //! * [`identity`]: identity verifications per second through the API and the exchange.
 //! * [`ledger`]: ledger transfers per second on both stores, beside a naive baseline.
+//! * [`nation`]: one national day of visits through the application layer, per operation.
+//!
+//! [`progress`] is the one progress reporter, which the binary's own commands use too.
 
 #![forbid(unsafe_code)]
 
@@ -15,7 +18,9 @@ pub mod compliance;
 pub mod exchange;
 pub mod identity;
 pub mod ledger;
+pub mod nation;
 pub mod payments;
+pub mod progress;
 pub mod release;
 
 pub use booking::{BookingBenchArgs, booking};
@@ -23,6 +28,7 @@ pub use compliance::{ComplianceBenchArgs, compliance};
 pub use exchange::{ExchangeBenchArgs, exchange};
 pub use identity::{IdentityBenchArgs, identity};
 pub use ledger::{LedgerBenchArgs, ledger};
+pub use nation::{NationBenchArgs, nation};
 pub use release::{ReleaseBenchArgs, release};
 
 /// The wall clock in Unix milliseconds.

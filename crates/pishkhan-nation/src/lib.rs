@@ -125,8 +125,18 @@ pub fn services() -> Vec<Service> {
 
 /// Generates the demo nation. The same seed always gives an identical nation.
 pub fn generate(seed: u64) -> Nation {
-    let offices = offices::generate(seed);
-    let staff = staff::generate(seed, &offices);
+    generate_with_progress(seed, &mut |_, _| {})
+}
+
+/// [`generate`], telling `progress(done, total)` how far it is: the offices count first,
+/// then their staff, [`OFFICE_COUNT`] steps each. A callback rather than a bar, so this
+/// crate stays free of terminals and runtimes; the caller draws it.
+pub fn generate_with_progress(seed: u64, progress: &mut dyn FnMut(u64, u64)) -> Nation {
+    let total = 2 * OFFICE_COUNT as u64;
+    let offices = offices::generate(seed, &mut |done| progress(done, total));
+    let staff = staff::generate(seed, &offices, &mut |done| {
+        progress(OFFICE_COUNT as u64 + done, total)
+    });
     Nation {
         provinces: provinces(),
         agencies: agencies(),

@@ -24,6 +24,8 @@ use crate::rng::Rng;
 
 /// Total number of offices.
 pub(crate) const OFFICE_COUNT: usize = 17_000;
+/// Offices between two progress reports: often enough for a bar, rare enough to cost nothing.
+pub(crate) const PROGRESS_EVERY: usize = 500;
 
 /// No province, however small, has fewer offices than this.
 pub(crate) const MIN_PER_PROVINCE: usize = 60;
@@ -204,7 +206,8 @@ fn licence_date(rng: &mut Rng) -> JalaliDate {
 }
 
 /// Generates all offices for `seed`.
-pub(crate) fn generate(seed: u64) -> Vec<Office> {
+/// `progress(done)` hears the number of offices made so far, every [`PROGRESS_EVERY`].
+pub(crate) fn generate(seed: u64, progress: &mut dyn FnMut(u64)) -> Vec<Office> {
     let mut rng = Rng::fork(seed, 1);
     let mut postal_used = HashSet::with_capacity(OFFICE_COUNT);
     let mut phones_used = HashSet::with_capacity(OFFICE_COUNT);
@@ -262,9 +265,13 @@ pub(crate) fn generate(seed: u64) -> Vec<Office> {
                     counters: counters(&mut rng, province, ci, city),
                     hours: hours(&mut rng),
                 });
+                if offices.len() % PROGRESS_EVERY == 0 {
+                    progress(offices.len() as u64);
+                }
             }
         }
     }
     debug_assert_eq!(offices.len(), OFFICE_COUNT);
+    progress(offices.len() as u64);
     offices
 }

@@ -149,7 +149,8 @@ fn operators_per_office(rng: &mut Rng, offices: &[Office], total: usize) -> Vec<
 }
 
 /// Generates all staff for `seed` and the offices generated from the same seed.
-pub(crate) fn generate(seed: u64, offices: &[Office]) -> Vec<Staff> {
+/// `progress(done)` hears how many offices' staff are made, every [`crate::offices::PROGRESS_EVERY`].
+pub(crate) fn generate(seed: u64, offices: &[Office], progress: &mut dyn FnMut(u64)) -> Vec<Staff> {
     let first = offices.first().expect("there is at least one office");
     let mut people = People::new(seed);
     let mut staff = Vec::with_capacity(STAFF_COUNT);
@@ -176,7 +177,11 @@ pub(crate) fn generate(seed: u64, offices: &[Office]) -> Vec<Staff> {
         for k in from..=n {
             staff.push(people.person(&format!("o{code}-{k}"), Some(office), Role::Operator));
         }
+        if (i + 1) % crate::offices::PROGRESS_EVERY == 0 {
+            progress((i + 1) as u64);
+        }
     }
+    progress(offices.len() as u64);
     debug_assert_eq!(staff.len(), STAFF_COUNT);
     staff
 }

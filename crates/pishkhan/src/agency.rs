@@ -8,6 +8,7 @@ use clap::{Args, Subcommand};
 use pishkhan_agency::{DEFAULT_SEED, DEMO_SIZE, Population, Snapshot, snapshot_path};
 
 use crate::Global;
+use crate::progress::{Progress, Unit};
 
 #[derive(Subcommand)]
 pub enum AgencyCommand {
@@ -92,7 +93,11 @@ fn generate(global: &Global, seed: u64, size: u64) -> anyhow::Result<std::path::
         .with_context(|| format!("cannot create {}", global.data_dir.display()))?;
     let path = snapshot_path(&global.data_dir);
     let pop = Population::new(seed, size)?;
-    let stats = pop.write_snapshot(&path)?;
+    // Up to 84 million people: minutes of work, so it shows how far it is.
+    let progress = Progress::start("population", Unit::Count("people"));
+    let stats =
+        pop.write_snapshot_with_progress(&path, &mut |done, total| progress.set(done, total))?;
+    progress.finish(stats.records);
     println!(
         "wrote {} people to {} ({:.1} MB) in {:.2} s",
         stats.records,

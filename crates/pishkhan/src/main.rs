@@ -246,6 +246,10 @@ enum BenchWhat {
     /// The compliance rules over 17,000 offices and 90 days, and every dashboard view and
     /// CSV file over that history, on both stores.
     Compliance(pishkhan_bench::ComplianceBenchArgs),
+    /// One national day: 2,000,000 visits over 17,000 offices through the application's use
+    /// cases (booking, check-in, queues, identity checks, inquiries, a surge release), with
+    /// throughput, p50/p95/p99 per operation and errors.
+    Nation(pishkhan_bench::NationBenchArgs),
 }
 
 #[derive(Subcommand)]
@@ -309,6 +313,9 @@ fn main() -> ExitCode {
                 BenchWhat::Release(args) => pishkhan_bench::release(&args),
                 BenchWhat::Exchange(args) => pishkhan_bench::exchange(&args).await,
                 BenchWhat::Identity(args) => pishkhan_bench::identity(&args).await,
+                BenchWhat::Nation(args) => {
+                    pishkhan_bench::nation(&args, cli.global.database_url.as_deref()).await
+                }
                 BenchWhat::Ledger(args) => {
                     pishkhan_bench::ledger(&args, cli.global.database_url.as_deref()).await
                 }

@@ -8,6 +8,7 @@ mod agency;
 mod audit;
 mod audit_columns;
 mod backup;
+mod bench;
 mod config;
 mod crash;
 mod demo;
