@@ -398,8 +398,7 @@ async fn run(
     let release_requests = args.visits * args.release_per_mille / 1000;
     let size = if args.agency_size == 0 {
         (args.visits + release_requests)
-            .max(pishkhan_agency::DEMO_SIZE)
-            .min(pishkhan_agency::NATIONAL_SIZE)
+            .clamp(pishkhan_agency::DEMO_SIZE, pishkhan_agency::NATIONAL_SIZE)
     } else {
         args.agency_size
     };
@@ -1317,7 +1316,7 @@ async fn baseline(
     n: u64,
     workers: usize,
 ) -> anyhow::Result<(f64, f64, f64)> {
-    let mut rng = SplitMix(0xBA5E_11E);
+    let mut rng = SplitMix(0x0BA5_E11E);
     let service = ctx
         .services
         .first()

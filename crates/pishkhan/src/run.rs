@@ -10,7 +10,9 @@ use pishkhan_domain::access::{Action, Principal, authorize};
 use pishkhan_domain::model::{OfficeCode, Role, Staff, Username};
 use pishkhan_domain::{Mobile, NationalCode};
 use pishkhan_store::{AuditContext, DatabaseUrl, NewInvitation, Store, token_hash};
-use pishkhan_web::{AppState, MAX_TRUSTED_PROXIES, MetricsToken, NodeName, TrustedProxy, WebConfig};
+use pishkhan_web::{
+    AppState, MAX_TRUSTED_PROXIES, MetricsToken, NodeName, TrustedProxy, WebConfig,
+};
 
 use crate::{Global, ServeArgs};
 

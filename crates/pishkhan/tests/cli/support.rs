@@ -32,6 +32,9 @@ const PISHKHAN_ENV: &[&str] = &[
     "PISHKHAN_COOKIE_SECURE",
     "PISHKHAN_NOTIFY",
     "PISHKHAN_METRICS_TOKEN",
+    "PISHKHAN_CONFIG",
+    "PISHKHAN_NODE_NAME",
+    "PISHKHAN_TRUSTED_PROXIES",
 ];
 
 /// The binary, with a clean environment and quiet logs, run from `cwd`.
