@@ -44,6 +44,7 @@ use pishkhan_domain::schedule::{
 use pishkhan_domain::tehran::jalali_today;
 use pishkhan_domain::{JalaliDate, Mobile};
 use pishkhan_exchange::{DirectoryHandle, MemberId};
+use pishkhan_nation::rng::Rng;
 use pishkhan_store::{AuditContext, Booked, DatabaseUrl, NationLoad, Store};
 use serde_json::json;
 
@@ -133,33 +134,6 @@ impl Clock for SimClock {
     fn now(&self) -> time::OffsetDateTime {
         pishkhan_domain::schedule::from_unix_ms(self.now_ms())
             .unwrap_or(time::OffsetDateTime::UNIX_EPOCH)
-    }
-}
-
-/// A small deterministic generator, so every run plans the same day.
-struct SplitMix(u64);
-
-impl SplitMix {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n.max(1)
-    }
-    /// An index drawn by `weights` (their sum is `total`).
-    fn weighted(&mut self, weights: &[u64], total: u64) -> usize {
-        let mut x = self.below(total);
-        for (i, w) in weights.iter().enumerate() {
-            if x < *w {
-                return i;
-            }
-            x -= w;
-        }
-        weights.len() - 1
     }
 }
 
@@ -655,7 +629,7 @@ async fn plan_day(
         .map(|d| u64::from(d.office.counters.max(1)))
         .collect();
     let total: u64 = weights.iter().sum();
-    let mut rng = SplitMix(0x5EED_1405);
+    let mut rng = Rng::new(0x5EED_1405);
     let mut counts: Vec<u64> = weights.iter().map(|w| visits * w / total).collect();
     let mut left = visits - counts.iter().sum::<u64>();
     while left > 0 {
@@ -1218,7 +1192,7 @@ async fn submissions(
             let (ctx, release) = (ctx.clone(), release.clone());
             async move {
                 let n = from + i as u64;
-                let mut rng = SplitMix(n ^ 0xA11_0CA7E);
+                let mut rng = Rng::new(n ^ 0xA11_0CA7E);
                 let offices = &release.1;
                 let mut preferences = Vec::new();
                 for _ in 0..1 + rng.below(3) {
@@ -1316,7 +1290,7 @@ async fn baseline(
     n: u64,
     workers: usize,
 ) -> anyhow::Result<(f64, f64, f64)> {
-    let mut rng = SplitMix(0x0BA5_E11E);
+    let mut rng = Rng::new(0x0BA5_E11E);
     let service = ctx
         .services
         .first()
