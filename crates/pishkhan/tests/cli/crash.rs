@@ -2,6 +2,8 @@
 //! no slot holds more than its capacity.
 
 use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use pishkhan_testkit::TestDb;
@@ -74,14 +76,16 @@ async fn kill_9_during_a_booking_load_loses_no_acknowledged_booking() {
             .unwrap();
         let url = server.url("/api/v1/bookings");
         let started = Instant::now();
+        let booked = Arc::new(AtomicUsize::new(0));
         let mut writers = tokio::task::JoinSet::new();
         for w in 0..WRITERS {
-            let (http, url, token, slots, office) = (
+            let (http, url, token, slots, office, booked) = (
                 http.clone(),
                 url.clone(),
                 token.clone(),
                 slots.clone(),
                 office.clone(),
+                booked.clone(),
             );
             writers.spawn(async move {
                 let mut acknowledged: Vec<(String, String)> = Vec::new();
@@ -103,6 +107,7 @@ async fn kill_9_during_a_booking_load_loses_no_acknowledged_booking() {
                         break;
                     };
                     if status == 201 {
+                        booked.fetch_add(1, Ordering::Relaxed);
                         acknowledged.push((
                             v["tracking_code"].as_str().unwrap().to_string(),
                             start.clone(),
@@ -117,6 +122,12 @@ async fn kill_9_during_a_booking_load_loses_no_acknowledged_booking() {
                 }
                 acknowledged
             });
+        }
+        // Under way means bookings are being acknowledged: on a loaded machine the first
+        // ones can take longer than the planned load, and a kill before any proves nothing.
+        let deadline = started + Duration::from_secs(60);
+        while booked.load(Ordering::Relaxed) == 0 && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(20)).await;
         }
         tokio::time::sleep(LOAD_BEFORE_KILL.saturating_sub(started.elapsed())).await;
         server.kill9();
