@@ -130,6 +130,18 @@ impl SimClock {
     }
 }
 
+/// An index drawn by `weights` (their sum is `total`), from the nation's PRNG.
+fn weighted(rng: &mut Rng, weights: &[u64], total: u64) -> usize {
+    let mut x = rng.below(total.max(1));
+    for (i, w) in weights.iter().enumerate() {
+        if x < *w {
+            return i;
+        }
+        x -= w;
+    }
+    weights.len().saturating_sub(1)
+}
+
 impl Clock for SimClock {
     fn now(&self) -> time::OffsetDateTime {
         pishkhan_domain::schedule::from_unix_ms(self.now_ms())
@@ -633,7 +645,7 @@ async fn plan_day(
     let mut counts: Vec<u64> = weights.iter().map(|w| visits * w / total).collect();
     let mut left = visits - counts.iter().sum::<u64>();
     while left > 0 {
-        counts[rng.weighted(&weights, total)] += 1;
+        counts[weighted(&mut rng, &weights, total)] += 1;
         left -= 1;
     }
     let mut person = 0u64;
@@ -642,7 +654,7 @@ async fn plan_day(
         let st: u64 = sw.iter().sum();
         d.visits.reserve(n as usize);
         for _ in 0..n {
-            let slot = rng.weighted(&sw, st);
+            let slot = weighted(&mut rng, &sw, st);
             let wants_booking = rng.below(100) < BOOKED_PERCENT;
             d.visits.push(Visit {
                 person: person % people,
