@@ -180,6 +180,17 @@ async fn lone_latency(store: Arc<dyn Store>, reqs: Vec<NewBooking>) -> anyhow::R
 /// without passwords.
 pub(crate) async fn load_nation(store: &dyn Store) -> anyhow::Result<pishkhan_nation::Nation> {
     let nation = pishkhan_nation::generate(pishkhan_nation::DEFAULT_SEED);
+    load_slice(store, &nation, &nation.offices, &nation.staff).await?;
+    Ok(nation)
+}
+
+/// Loads `offices` and `staff` of `nation` with its whole catalogue, without passwords.
+pub(crate) async fn load_slice(
+    store: &dyn Store,
+    nation: &pishkhan_nation::Nation,
+    offices: &[pishkhan_domain::model::Office],
+    staff: &[pishkhan_domain::model::Staff],
+) -> anyhow::Result<()> {
     let permit = authorize(&Principal::System { reason: "bench" }, Action::LoadDemo)?;
     store
         .load_nation(
@@ -189,14 +200,14 @@ pub(crate) async fn load_nation(store: &dyn Store) -> anyhow::Result<pishkhan_na
                 provinces: &nation.provinces,
                 agencies: &nation.agencies,
                 services: &nation.services,
-                offices: &nation.offices,
-                staff: &nation.staff,
+                offices,
+                staff,
                 passwords: &[],
             },
             &crate::system_ctx(),
         )
         .await?;
-    Ok(nation)
+    Ok(())
 }
 
 fn print_run(label: &str, r: &RunReport) {

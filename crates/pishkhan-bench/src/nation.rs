@@ -45,7 +45,7 @@ use pishkhan_domain::tehran::jalali_today;
 use pishkhan_domain::{JalaliDate, Mobile};
 use pishkhan_exchange::{DirectoryHandle, MemberId};
 use pishkhan_nation::rng::Rng;
-use pishkhan_store::{AuditContext, Booked, DatabaseUrl, NationLoad, Store};
+use pishkhan_store::{AuditContext, Booked, DatabaseUrl, Store};
 use serde_json::json;
 
 use crate::progress::{Progress, Unit};
@@ -551,23 +551,7 @@ async fn load(
         .filter(|s| s.office.is_none_or(|o| codes.contains(&o)))
         .cloned()
         .collect();
-    let permit = authorize(&Principal::System { reason: "bench" }, Action::LoadDemo)?;
-    store
-        .load_nation(
-            &permit,
-            NationLoad {
-                seed: pishkhan_nation::DEFAULT_SEED,
-                provinces: &nation.provinces,
-                agencies: &nation.agencies,
-                services: &nation.services,
-                offices,
-                staff: &staff,
-                passwords: &[],
-            },
-            &crate::system_ctx(),
-        )
-        .await?;
-    Ok(())
+    crate::booking::load_slice(store, nation, offices, &staff).await
 }
 
 /// The services a counter performs, with the checks each needs from a reference agency.
