@@ -28,6 +28,7 @@ pub mod dashboard;
 mod error;
 pub mod exchange;
 pub mod fees;
+mod group_commit;
 pub mod identity;
 pub mod indexation;
 pub mod inquiry_limits;
@@ -41,6 +42,8 @@ pub mod otp_limiter;
 pub mod payments;
 pub mod psp_client;
 pub mod queue;
+mod queue_states;
+mod queue_writer;
 mod refcache;
 pub mod releases;
 pub mod reports;
@@ -134,6 +137,10 @@ struct Inner {
     catalogue: catalogue::CatalogueCache,
     /// What the use cases count, for the operators' dashboards.
     metrics: metrics::Metrics,
+    /// Group commit of queue appends, started with the first (inside the runtime).
+    queue_writer: std::sync::OnceLock<queue_writer::QueueWriter>,
+    /// Each office's queue as last stored here, so an operation replays only newer events.
+    queue_states: queue_states::QueueStates,
 }
 
 impl App {
@@ -152,6 +159,8 @@ impl App {
                 exchange: std::sync::OnceLock::new(),
                 payments: std::sync::OnceLock::new(),
                 release_closes: std::sync::Mutex::default(),
+                queue_writer: std::sync::OnceLock::new(),
+                queue_states: queue_states::QueueStates::default(),
                 sessions,
                 catalogue: catalogue::CatalogueCache::default(),
                 metrics: metrics::Metrics::default(),
@@ -226,6 +235,16 @@ impl App {
     /// The use cases' counters, which the web layer exposes.
     pub fn metrics(&self) -> &metrics::Metrics {
         &self.inner.metrics
+    }
+
+    fn queue_states(&self) -> &queue_states::QueueStates {
+        &self.inner.queue_states
+    }
+
+    fn queue_writer(&self) -> &queue_writer::QueueWriter {
+        self.inner
+            .queue_writer
+            .get_or_init(|| queue_writer::QueueWriter::start(self.inner.store.clone()))
     }
 
     /// How the session cache is doing: entries held, hits and misses.

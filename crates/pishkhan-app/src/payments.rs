@@ -575,8 +575,14 @@ pub async fn history(
     ))
 }
 
+/// The most payments one list returns, and how many when the caller does not say.
+pub const MAX_LISTED: usize = 500;
+pub const DEFAULT_LISTED: usize = 100;
+
 /// Payments a caller may list: a citizen's own; an office's (its staff, or the regulator
-/// naming one); every office's for the regulator.
+/// naming one); every office's for the regulator. `limit` is 1 to [`MAX_LISTED`].
+///
+/// Errors: `Invalid` `invalid_limit` (field `limit`).
 pub async fn list(
     state: &App,
     caller: &Caller,
@@ -585,6 +591,9 @@ pub async fn list(
     case_id: Option<String>,
     limit: usize,
 ) -> Result<Vec<Payment>, AppError> {
+    if !(1..=MAX_LISTED).contains(&limit) {
+        return Err(AppError::invalid("invalid_limit", "limit", "1 to 500"));
+    }
     let mut filter = PaymentFilter {
         day,
         case_id,

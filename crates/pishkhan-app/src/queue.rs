@@ -1,9 +1,11 @@
 //! The office's queue today: check-in, walk-in tickets, calling the next person, completing,
 //! no-shows, and the line with estimated waits.
 //!
-//! Each operation rebuilds the day's queue from its event log, brings the log up to date with
-//! the bookings (new ones expected, cancelled ones withdrawn), runs the operation, and appends
-//! the new events. Appends are optimistic: if another request appended first, it starts again.
+//! Each operation brings the day's queue up to date with its event log (from the state this
+//! process last stored, `queue_states.rs`, applying only the newer events), then with the
+//! bookings (new ones expected, cancelled ones withdrawn), runs the operation, and appends the
+//! new events through the group commit (`queue_writer.rs`). Appends are optimistic: if another
+//! request appended first, it starts again.
 
 use std::collections::HashMap;
 
@@ -19,7 +21,7 @@ use pishkhan_queue::{
 };
 use pishkhan_store::OutboxKind;
 use pishkhan_store::{
-    AuditContext, Booking, NewSurvey, Notice, QueueAppend, QueueEffects, StoreError,
+    AuditContext, Booking, NewSurvey, Notice, QueueAppend, QueueEffects, QueueWrite, StoreError,
 };
 use time::OffsetDateTime;
 
@@ -71,16 +73,24 @@ async fn load(
     day: JalaliDate,
     now: OffsetDateTime,
 ) -> Result<Loaded, AppError> {
-    let stored = state.store().queue_events(office.code, day).await?;
-    let events: Vec<Event> = stored
-        .iter()
-        .map(|s| {
-            serde_json::from_str(s)
-                .map_err(|e| AppError::Internal(anyhow::anyhow!("bad queue event: {e}")))
-        })
-        .collect::<Result<_, _>>()?;
-    let mut queue = Queue::rebuild(office.code, day, config_for(state, office).await?, &events)
-        .map_err(|e| AppError::Internal(e.into()))?;
+    let config = config_for(state, office).await?;
+    let (mut queue, held) = match state.queue_states().get(office.code, day, &config) {
+        Some(held) => held,
+        None => (
+            Queue::new(office.code, day, config).map_err(|e| AppError::Internal(e.into()))?,
+            0,
+        ),
+    };
+    let stored = state
+        .store()
+        .queue_events_from(office.code, day, held)
+        .await?;
+    for s in &stored {
+        let e: Event = serde_json::from_str(s)
+            .map_err(|e| AppError::Internal(anyhow::anyhow!("bad queue event: {e}")))?;
+        queue.apply(&e).map_err(|e| AppError::Internal(e.into()))?;
+    }
+    let len = held + stored.len() as u64;
     let (from, to) = (tehran_instant(day, 0), tehran_instant(day.add_days(1), 0));
     let bookings = state
         .store()
@@ -126,7 +136,7 @@ async fn load(
     Ok(Loaded {
         queue,
         synced,
-        len: events.len() as u64,
+        len,
         bookings: bookings
             .into_iter()
             .map(|b| (b.tracking_code.as_str().to_string(), b))
@@ -223,7 +233,7 @@ async fn operate<T>(
     op: impl Fn(&Queue, OffsetDateTime) -> Result<(Vec<Event>, T), QueueError>,
 ) -> Result<(Queue, T), AppError> {
     let permit = staff.permit(Action::OperateQueue { office: code })?;
-    let office = state.store().office(code).await?;
+    let office = crate::appointments::office_of(state, code).await?;
     let (queue, (out, _)) = run_on_day(state, &permit, &office, None, ctx, op).await?;
     Ok((queue, out))
 }
@@ -278,22 +288,22 @@ async fn run_on_day<T>(
             .iter()
             .map(|e| serde_json::to_string(e).map_err(|e| AppError::Internal(e.into())))
             .collect::<Result<_, _>>()?;
-        match state
-            .store()
-            .append_queue_events(
-                permit,
-                &QueueAppend {
-                    office: office.code,
-                    day,
-                    first_seq: loaded.len,
-                    events: json,
-                    effects,
-                },
-                ctx,
-            )
-            .await
-        {
+        let write = QueueWrite {
+            permit: permit.clone(),
+            append: QueueAppend {
+                office: office.code,
+                day,
+                first_seq: loaded.len,
+                events: json,
+                effects,
+            },
+            ctx: ctx.clone(),
+        };
+        match state.queue_writer().append(write).await {
             Ok(()) => {
+                state
+                    .queue_states()
+                    .put(&loaded.queue, loaded.len + events.len() as u64);
                 state.queue_changed(office.code.get());
                 state.metrics().queue_stored(&events);
                 return Ok((loaded.queue, (out, changed)));

@@ -32,19 +32,118 @@ pub(crate) async fn events(
     store: &SqlStore,
     office: OfficeCode,
     day: JalaliDate,
+    from_seq: u64,
 ) -> Result<Vec<String>> {
     let rows = sqlx::query(
-        "SELECT event_json FROM queue_events WHERE office_code = $1 AND day = $2 ORDER BY seq",
+        "SELECT event_json FROM queue_events WHERE office_code = $1 AND day = $2 AND seq >= $3 \
+         ORDER BY seq",
     )
     .bind(i64::from(office.get()))
     .bind(day.to_string())
+    .bind(i64::try_from(from_seq).unwrap_or(i64::MAX))
     .fetch_all(&store.pool)
     .await?;
     rows.iter().map(|r| Ok(r.try_get("event_json")?)).collect()
 }
 
+/// Refuses an append its permit does not cover or that is too long; `Ok(false)` when it
+/// carries nothing to write.
+fn check_append(permit: &Permit, append: &QueueAppend) -> Result<bool> {
+    let office = append.office;
+    require(
+        permit,
+        |a| matches!(a, Action::OperateQueue { office: o } if *o == office),
+    )?;
+    let effects = &append.effects;
+    let nothing_beside =
+        effects.statuses.is_empty() && effects.notices.is_empty() && effects.surveys.is_empty();
+    if append.events.is_empty() && nothing_beside {
+        return Ok(false);
+    }
+    if append.events.len() > MAX_EVENTS_PER_APPEND {
+        return Err(StoreError::wrong_state(
+            crate::StateRule::TooManyQueueEvents,
+            format!("at most {MAX_EVENTS_PER_APPEND} events per append"),
+        ));
+    }
+    Ok(true)
+}
+
 pub(crate) async fn append(
     store: &SqlStore,
+    permit: &Permit,
+    append: &QueueAppend,
+    ctx: &AuditContext,
+) -> Result<()> {
+    if !check_append(permit, append)? {
+        return Ok(());
+    }
+    let (_turn, mut tx) = store.begin_write().await?;
+    if let Err(e) = write_append(&mut tx, permit, append, ctx).await {
+        let _ = tx.rollback().await;
+        return Err(e);
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+/// One transaction for the whole batch and a savepoint for each append, so that one append's
+/// conflict undoes only its own rows and the rest still share the commit.
+pub(crate) async fn append_batch(
+    store: &SqlStore,
+    batch: &[crate::QueueWrite],
+) -> Result<Vec<Result<()>>> {
+    if batch.len() > crate::MAX_QUEUE_BATCH {
+        return Err(StoreError::wrong_state(
+            crate::StateRule::TooManyQueueEvents,
+            format!("at most {} appends per batch", crate::MAX_QUEUE_BATCH),
+        ));
+    }
+    let checked: Vec<Result<bool>> = batch
+        .iter()
+        .map(|w| check_append(&w.permit, &w.append))
+        .collect();
+    if !checked.iter().any(|c| matches!(c, Ok(true))) {
+        return Ok(checked.into_iter().map(|c| c.map(|_| ())).collect());
+    }
+    let (_turn, mut tx) = store.begin_write().await?;
+    let mut results = Vec::with_capacity(batch.len());
+    for (w, checked) in batch.iter().zip(checked) {
+        match checked {
+            Ok(true) => {}
+            other => {
+                results.push(other.map(|_| ()));
+                continue;
+            }
+        }
+        sqlx::query("SAVEPOINT queue_append")
+            .execute(&mut *tx)
+            .await?;
+        match write_append(&mut tx, &w.permit, &w.append, &w.ctx).await {
+            Ok(()) => {
+                sqlx::query("RELEASE SAVEPOINT queue_append")
+                    .execute(&mut *tx)
+                    .await?;
+                results.push(Ok(()));
+            }
+            Err(e) => {
+                sqlx::query("ROLLBACK TO SAVEPOINT queue_append")
+                    .execute(&mut *tx)
+                    .await?;
+                sqlx::query("RELEASE SAVEPOINT queue_append")
+                    .execute(&mut *tx)
+                    .await?;
+                results.push(Err(e));
+            }
+        }
+    }
+    tx.commit().await?;
+    Ok(results)
+}
+
+/// The log's rows, what they change beside it, and the audit row, in the caller's transaction.
+async fn write_append(
+    tx: &mut crate::sql::AnyTx<'_>,
     permit: &Permit,
     append: &QueueAppend,
     ctx: &AuditContext,
@@ -57,24 +156,8 @@ pub(crate) async fn append(
         effects,
     } = append;
     let (office, day, first_seq) = (*office, *day, *first_seq);
-    require(
-        permit,
-        |a| matches!(a, Action::OperateQueue { office: o } if *o == office),
-    )?;
-    let nothing_beside =
-        effects.statuses.is_empty() && effects.notices.is_empty() && effects.surveys.is_empty();
-    if events.is_empty() && nothing_beside {
-        return Ok(());
-    }
-    if events.len() > MAX_EVENTS_PER_APPEND {
-        return Err(StoreError::wrong_state(
-            crate::StateRule::TooManyQueueEvents,
-            format!("at most {MAX_EVENTS_PER_APPEND} events per append"),
-        ));
-    }
-    let (_turn, mut tx) = store.begin_write().await?;
     for (i, e) in events.iter().enumerate() {
-        let r = sqlx::query(
+        sqlx::query(
             "INSERT INTO queue_events (office_code, day, seq, at_ms, event_json) VALUES ($1, $2, $3, $4, $5)",
         )
         .bind(i64::from(office.get()))
@@ -82,32 +165,24 @@ pub(crate) async fn append(
         .bind((first_seq + i as u64) as i64)
         .bind(ctx.now_ms)
         .bind(e.clone())
-        .execute(&mut *tx)
-        .await;
-        if let Err(e) = r {
-            let _ = tx.rollback().await;
-            return Err(match StoreError::from(e) {
-                StoreError::Conflict { .. } => StoreError::Conflict {
-                    what: "the queue changed meanwhile".into(),
-                },
-                other => other,
-            });
-        }
+        .execute(&mut **tx)
+        .await
+        .map_err(|e| match StoreError::from(e) {
+            StoreError::Conflict { .. } => StoreError::Conflict {
+                what: "the queue changed meanwhile".into(),
+            },
+            other => other,
+        })?;
     }
-    if let Err(e) = write_effects(&mut tx, office, day, effects, ctx.now_ms).await {
-        let _ = tx.rollback().await;
-        return Err(e);
-    }
+    write_effects(tx, office, day, effects, ctx.now_ms).await?;
     audit_permit(
-        &mut tx,
+        tx,
         permit,
         &format!("queue:{office}:{day}"),
         serde_json::json!({ "from_seq": first_seq, "events": events.len() }),
         ctx,
     )
-    .await?;
-    tx.commit().await?;
-    Ok(())
+    .await
 }
 
 /// Writes what an append changes beside the log, inside its transaction.
@@ -416,7 +491,16 @@ pub(crate) async fn answer_survey(
 #[async_trait]
 impl crate::Queue for SqlStore {
     async fn queue_events(&self, office: OfficeCode, day: JalaliDate) -> Result<Vec<String>> {
-        crate::queue::events(self, office, day).await
+        crate::queue::events(self, office, day, 0).await
+    }
+
+    async fn queue_events_from(
+        &self,
+        office: OfficeCode,
+        day: JalaliDate,
+        from_seq: u64,
+    ) -> Result<Vec<String>> {
+        crate::queue::events(self, office, day, from_seq).await
     }
 
     async fn append_queue_events(
@@ -430,6 +514,18 @@ impl crate::Queue for SqlStore {
             .observe_statuses(&append.effects.statuses)
             .await?;
         Ok(())
+    }
+
+    async fn append_queue_batch(&self, batch: &[crate::QueueWrite]) -> Result<Vec<Result<()>>> {
+        let results = crate::queue::append_batch(self, batch).await?;
+        let statuses: Vec<(TrackingCode, BookingStatus)> = batch
+            .iter()
+            .zip(&results)
+            .filter(|(_, r)| r.is_ok())
+            .flat_map(|(w, _)| w.append.effects.statuses.iter().cloned())
+            .collect();
+        self.bookings.observe_statuses(&statuses).await?;
+        Ok(results)
     }
 
     async fn office_day_figures(

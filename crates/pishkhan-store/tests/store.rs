@@ -1950,6 +1950,76 @@ async fn a_survey_answer_is_audited_in_its_transaction() {
     .await;
 }
 
+/// Group commit of queue appends: one transaction for the batch, but each append stands or
+/// falls on its own, and one that fails halfway leaves none of its rows.
+#[tokio::test]
+async fn a_queue_batch_commits_each_append_on_its_own() {
+    each_backend(|db| async move {
+        let store = db.open().await;
+        let nation = load_small_nation(store.as_ref()).await;
+        let (a, b) = (nation.offices[0].code, nation.offices[1].code);
+        let operator_of = |office| {
+            let operator = Principal::Staff(StaffActor {
+                id: 0,
+                username: Username::parse("operator").unwrap(),
+                role: Role::Operator,
+                office: Some(office),
+                office_status: Some(OfficeStatus::Active),
+            });
+            authorize(&operator, Action::OperateQueue { office }).unwrap()
+        };
+        let day = pishkhan_domain::JalaliDate::new(1404, 9, 7).unwrap();
+        let write =
+            |office, permit_office, first_seq: u64, events: &[&str]| pishkhan_store::QueueWrite {
+                permit: operator_of(permit_office),
+                append: pishkhan_store::QueueAppend {
+                    office,
+                    day,
+                    first_seq,
+                    events: events.iter().map(|e| format!("\"{e}\"")).collect(),
+                    effects: Default::default(),
+                },
+                ctx: ctx(T0),
+            };
+        let batch = [
+            write(a, a, 0, &["a0", "a1"]),
+            write(b, b, 1, &["b1"]),
+            // Takes seq 0 of b, then finds seq 1 taken: none of it may stay.
+            write(b, b, 0, &["b0", "clash"]),
+            write(a, b, 2, &["not mine"]),
+            write(a, a, 2, &["a2"]),
+        ];
+        let results = store.append_queue_batch(&batch).await.unwrap();
+        assert_eq!(results.len(), 5, "{results:?}");
+        assert!(
+            results[0].is_ok() && results[1].is_ok() && results[4].is_ok(),
+            "{results:?}"
+        );
+        assert!(
+            matches!(results[2], Err(StoreError::Conflict { .. })),
+            "{results:?}"
+        );
+        assert!(
+            matches!(results[3], Err(StoreError::PermitMismatch)),
+            "{results:?}"
+        );
+        let events = |office| {
+            let store = store.clone();
+            async move { store.queue_events(office, day).await.unwrap() }
+        };
+        assert_eq!(events(a).await, ["\"a0\"", "\"a1\"", "\"a2\""]);
+        assert_eq!(events(b).await, ["\"b1\""]);
+
+        // Too many appends for one batch: nothing is written.
+        let many: Vec<_> = (0..=pishkhan_store::MAX_QUEUE_BATCH as u64)
+            .map(|i| write(a, a, 3 + i, &["more"]))
+            .collect();
+        assert!(store.append_queue_batch(&many).await.is_err());
+        assert_eq!(events(a).await.len(), 3);
+    })
+    .await;
+}
+
 #[tokio::test]
 async fn a_citizen_sign_out_is_audited_in_its_transaction() {
     each_backend(|db| async move {

@@ -27,14 +27,47 @@ impl<T: DeserializeOwned> FromRequest<AppState> for ApiJson<T> {
         let (req, body) = buffered(req, state)
             .await
             .map_err(|e| json_rejection(e.into()))?;
-        match axum::Json::<T>::from_request(req, state).await {
-            Ok(axum::Json(v)) => {
-                text_guard::check_json(&body)?;
-                Ok(ApiJson(v))
+        let parsed = match axum::Json::<T>::from_request(req, state).await {
+            Ok(axum::Json(v)) => v,
+            Err(e @ JsonRejection::JsonDataError(_)) => {
+                whole_numbers_as_integers(&body).ok_or_else(|| json_rejection(e))?
             }
-            Err(e) => Err(json_rejection(e)),
+            Err(e) => return Err(json_rejection(e)),
+        };
+        text_guard::check_json(&body)?;
+        Ok(ApiJson(parsed))
+    }
+}
+
+/// JSON has one number type, and JSON Schema counts `65.0` as an integer, so a client that
+/// writes a whole number with a fraction part is read as if it had not. Tried only once the
+/// body failed to deserialize, so the common path parses once; a body that still fails keeps
+/// its first error.
+fn whole_numbers_as_integers<T: DeserializeOwned>(body: &[u8]) -> Option<T> {
+    fn normalize(v: &mut serde_json::Value) -> bool {
+        match v {
+            serde_json::Value::Number(n) if !n.is_i64() && !n.is_u64() => {
+                let Some(f) = n.as_f64() else { return false };
+                // Within ±2^53 an f64 is exact, so the integer is the number the client meant.
+                if f.fract() == 0.0 && f.abs() <= 9_007_199_254_740_992.0 {
+                    *v = serde_json::Value::from(f as i64);
+                    true
+                } else {
+                    false
+                }
+            }
+            serde_json::Value::Array(items) => {
+                items.iter_mut().fold(false, |c, i| normalize(i) | c)
+            }
+            serde_json::Value::Object(map) => map.values_mut().fold(false, |c, i| normalize(i) | c),
+            _ => false,
         }
     }
+    let mut value: serde_json::Value = serde_json::from_slice(body).ok()?;
+    if !normalize(&mut value) {
+        return None;
+    }
+    serde_json::from_value(value).ok()
 }
 
 /// Reads the body once, so that axum's extractor and the text check see the same bytes.

@@ -329,7 +329,20 @@ impl utoipa::Modify for PlainText {
             for (name, schema) in components.schemas.iter_mut() {
                 if let (true, RefOr::T(schema)) = (bodies.contains(name), schema) {
                     plain(schema);
+                    closed(schema);
                 }
+            }
+        }
+
+        /// Every body type denies unknown fields (`serde(deny_unknown_fields)`); the document
+        /// says so, or a key the server refuses would look like one it ignores.
+        fn closed(schema: &mut utoipa::openapi::Schema) {
+            use utoipa::openapi::schema::{AdditionalProperties, Schema};
+            if let Schema::Object(obj) = schema
+                && !obj.properties.is_empty()
+                && obj.additional_properties.is_none()
+            {
+                obj.additional_properties = Some(Box::new(AdditionalProperties::FreeForm(false)));
             }
         }
 

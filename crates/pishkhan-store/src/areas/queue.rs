@@ -22,6 +22,17 @@ pub struct QueueAppend {
     pub effects: QueueEffects,
 }
 
+/// Most appends one [`Queue::append_queue_batch`] takes.
+pub const MAX_QUEUE_BATCH: usize = 256;
+
+/// One append of a group commit, with the permit and audit context it was made under.
+#[derive(Debug, Clone)]
+pub struct QueueWrite {
+    pub permit: Permit,
+    pub append: QueueAppend,
+    pub ctx: AuditContext,
+}
+
 /// What a queue append changes beside its log, in the same transaction: the statuses of the
 /// bookings it touched, the notifications it causes, and the office's figures for the day.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -71,6 +82,15 @@ pub trait Queue: Send + Sync + 'static {
     /// The queue log of `office` on `day`, in order.
     async fn queue_events(&self, office: OfficeCode, day: JalaliDate) -> Result<Vec<String>>;
 
+    /// The events of that log numbered `from_seq` and on, in order: what a process that holds
+    /// the queue as of `from_seq` events still has to apply.
+    async fn queue_events_from(
+        &self,
+        office: OfficeCode,
+        day: JalaliDate,
+        from_seq: u64,
+    ) -> Result<Vec<String>>;
+
     /// Appends events numbered from `first_seq`; `Conflict` when someone appended first (the
     /// caller rebuilds and tries again).
     async fn append_queue_events(
@@ -79,6 +99,16 @@ pub trait Queue: Send + Sync + 'static {
         append: &QueueAppend,
         ctx: &AuditContext,
     ) -> Result<()>;
+
+    /// Several appends (of any offices) in one transaction: group commit, so that appends
+    /// waiting together share one flush to disk. Each is all or nothing on its own, exactly as
+    /// [`Queue::append_queue_events`] would make it, and its own result says how it went
+    /// (`Conflict` for one whose queue moved on, which the caller rebuilds and tries again).
+    /// The outer error means nothing in the batch was written. At most [`MAX_QUEUE_BATCH`].
+    ///
+    /// **No permit argument:** every write carries its own permit, checked as the one-append
+    /// method checks it, and writes its own audit row.
+    async fn append_queue_batch(&self, batch: &[QueueWrite]) -> Result<Vec<Result<()>>>;
 
     /// The stored figures of `office` on `day`, if its queue ran that day.
     async fn office_day_figures(

@@ -41,8 +41,8 @@ pub struct InquiryIn {
     /// An inquiry service of the exchange, such as `civil-registry.person`.
     #[schema(pattern = r"^[a-z][a-z0-9-]*\.[a-z][a-z0-9-.]*$")]
     pub service: String,
-    /// The national code the inquiry is about.
-    #[schema(pattern = r"^[0-9]{10}$")]
+    /// The national code the inquiry is about; blank is the same as left out.
+    #[schema(pattern = r"^(\s*|[0-9]{10})$")]
     pub subject: Option<String>,
     /// Mandatory: requests without a purpose are refused (422 `missing_purpose`).
     #[schema(required = true, nullable = false)]

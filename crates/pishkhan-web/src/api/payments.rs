@@ -225,7 +225,7 @@ pub async fn list(
 ) -> Result<Json<Vec<PaymentOut>>, ApiError> {
     let office = given(&q.office).map(parse_office_code).transpose()?;
     let day = given(&q.date).map(|d| jalali("date", d)).transpose()?;
-    let limit = q.limit.unwrap_or(100).clamp(1, 500) as usize;
+    let limit = q.limit.map_or(payments::DEFAULT_LISTED, |l| l as usize);
     let list = payments::list(state.app(), &caller, office, day, q.case_id, limit).await?;
     Ok(Json(list.iter().map(PaymentOut::from).collect()))
 }
@@ -365,6 +365,7 @@ pub async fn refund(
 }
 
 #[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct CallbackIn {
     pub token: String,
     pub order_id: i64,

@@ -136,12 +136,12 @@ pub async fn show(
 #[serde(deny_unknown_fields)]
 pub struct CheckInIn {
     /// One of `tracking_code` and `national_code` (empty counts as left out).
-    #[schema(pattern = r"^([2-9A-HJKMNP-Za-hjkmnp-z]{4}-?[2-9A-HJKMNP-Za-hjkmnp-z]{4})?$")]
+    #[schema(pattern = r"^(\s*|[2-9A-HJKMNP-Za-hjkmnp-z]{4}-?[2-9A-HJKMNP-Za-hjkmnp-z]{4})$")]
     pub tracking_code: Option<String>,
-    #[schema(pattern = r"^([0-9]{10})?$")]
+    #[schema(pattern = r"^(\s*|[0-9]{10})$")]
     pub national_code: Option<String>,
     /// A configured priority group, such as `elderly` or `disabled`; empty for none.
-    #[schema(pattern = r"^([A-Za-z][A-Za-z0-9-]{1,23})?$")]
+    #[schema(pattern = r"^(\s*|[A-Za-z][A-Za-z0-9-]{1,23})$")]
     pub priority: Option<String>,
 }
 
@@ -221,7 +221,7 @@ pub struct WalkInIn {
     #[schema(pattern = r"^[A-Za-z][A-Za-z0-9-]{2,23}$")]
     pub service: String,
     /// A configured priority group, such as `elderly` or `disabled`; empty for none.
-    #[schema(pattern = r"^([A-Za-z][A-Za-z0-9-]{1,23})?$")]
+    #[schema(pattern = r"^(\s*|[A-Za-z][A-Za-z0-9-]{1,23})$")]
     pub priority: Option<String>,
 }
 

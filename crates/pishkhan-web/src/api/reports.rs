@@ -45,8 +45,9 @@ pub struct ReportIn {
         pattern = r"^\s*[^\s\u0000-\u001F\u007F-\u009F][^\u0000-\u001F\u007F-\u009F]{8,1998}[^\s\u0000-\u001F\u007F-\u009F]\s*$"
     )]
     pub text: String,
-    /// The tracking code of one's own booking at that office, if the report is about it.
-    #[schema(pattern = r"^[2-9A-HJKMNP-Za-hjkmnp-z]{4}-?[2-9A-HJKMNP-Za-hjkmnp-z]{4}$")]
+    /// The tracking code of one's own booking at that office, if the report is about it;
+    /// blank is the same as left out.
+    #[schema(pattern = r"^(\s*|[2-9A-HJKMNP-Za-hjkmnp-z]{4}-?[2-9A-HJKMNP-Za-hjkmnp-z]{4})$")]
     pub booking: Option<String>,
 }
 

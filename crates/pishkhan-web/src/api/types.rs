@@ -196,6 +196,7 @@ pub struct ServiceList {
 }
 
 #[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct LoginIn {
     pub username: String,
     pub password: String,
@@ -298,6 +299,7 @@ pub struct AuditList {
 }
 
 #[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct AcceptInvitationIn {
     /// 8 to 128 characters.
     #[schema(min_length = 8, max_length = 128)]

@@ -6,7 +6,9 @@ use std::collections::BTreeSet;
 
 use serde_json::Value;
 
-use crate::support::{DEMO_PASSWORD, TestApp, assert_problem_shape};
+use serde_json::json;
+
+use crate::support::{DEMO_OFFICE, DEMO_PASSWORD, TestApp, assert_problem_shape};
 
 const METHODS: [&str; 5] = ["get", "put", "post", "delete", "patch"];
 
@@ -175,6 +177,75 @@ async fn a_path_segment_that_does_not_parse_is_a_problem() {
             .await;
         assert!((400..500).contains(&resp.status), "[{be}] {resp:?}");
         assert_problem_shape(&resp);
+        app.stop().await;
+    }
+}
+
+/// A body schema that allowed keys the handler does not read would let a client believe an
+/// extra field did something; the handlers refuse unknown keys, and the document says so.
+#[test]
+fn request_bodies_declare_they_take_no_other_keys() {
+    let doc = pishkhan_web::openapi_json();
+    let mut checked = 0;
+    for (path, method, op) in operations(&doc) {
+        let body = &op["requestBody"]["content"]["application/json"]["schema"];
+        let body = schema(&doc, body);
+        if body["properties"].is_object() {
+            checked += 1;
+            assert_eq!(
+                body["additionalProperties"], false,
+                "{method} {path}: the body schema allows other keys: {body}"
+            );
+        }
+    }
+    assert!(checked > 20, "only {checked} object bodies found");
+}
+
+/// A bound the document declares on a query parameter is a refusal, not a silent clamp.
+#[tokio::test]
+async fn a_declared_bound_is_refused_outside_it() {
+    for app in TestApp::all().await {
+        let be = app.be();
+        let regulator = app.login("regulator", DEMO_PASSWORD).await;
+        for limit in ["0", "501"] {
+            app.get_as(&format!("/api/v1/payments?limit={limit}"), Some(&regulator))
+                .await
+                .problem(422, "invalid_limit");
+        }
+        for limit in ["1", "500"] {
+            let r = app
+                .get_as(&format!("/api/v1/payments?limit={limit}"), Some(&regulator))
+                .await;
+            assert_eq!(r.status, 200, "[{be}] limit={limit}: {}", r.text);
+        }
+        app.stop().await;
+    }
+}
+
+/// JSON Schema counts `1.0` as an integer, so a client may send it for one; `1.5` is not.
+#[tokio::test]
+async fn a_whole_number_with_a_fraction_part_is_an_integer() {
+    for app in TestApp::all().await {
+        let be = app.be();
+        let operator = app.login("operator", DEMO_PASSWORD).await;
+        let base = format!("/api/v1/offices/{DEMO_OFFICE}/queue");
+        let post = |path: String, body: serde_json::Value| {
+            let req = app
+                .client
+                .post(app.url(&path))
+                .bearer_auth(&operator)
+                .json(&body);
+            app.send(req)
+        };
+        let walk_in = post(format!("{base}/walk-in"), json!({ "service": "PSP-001" })).await;
+        assert_eq!(walk_in.status, 200, "[{be}] {}", walk_in.text);
+        let ticket = walk_in.json()["ticket"].clone();
+        post(format!("{base}/call-next"), json!({ "counter": 1.5 }))
+            .await
+            .problem(422, "invalid_body");
+        let called = post(format!("{base}/call-next"), json!({ "counter": 1.0 })).await;
+        assert_eq!(called.status, 200, "[{be}] {}", called.text);
+        assert_eq!(called.json()["ticket"], ticket, "[{be}]");
         app.stop().await;
     }
 }

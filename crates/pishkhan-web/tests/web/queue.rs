@@ -229,3 +229,89 @@ async fn the_tv_board_follows_the_queue_live() {
         app.stop().await;
     }
 }
+
+/// Two processes on one database work one office's queue in turns. Each keeps the queue as it
+/// last stored it and applies what the other appended since, so neither gives a ticket twice,
+/// calls a person the other already called, or misses a ticket the other gave.
+#[tokio::test]
+async fn two_processes_work_one_queue_in_turns() {
+    for app in TestApp::all().await {
+        if app.backend != pishkhan_store::Backend::Postgres {
+            // One process owns an embedded database: there is no other process.
+            app.stop().await;
+            continue;
+        }
+        let be = app.be();
+        let peer = app.peer().await;
+        let operator = app.login("operator", DEMO_PASSWORD).await;
+        let base = format!("/api/v1/offices/{DEMO_OFFICE}/queue");
+        let on = |node: usize, path: String, body: serde_json::Value| {
+            let (app, peer, operator) = (&app, &peer, operator.clone());
+            async move {
+                let r = if node == 0 {
+                    app.post_json(&path, Some(&operator), &body).await
+                } else {
+                    peer.post_json(&path, Some(&operator), &body).await
+                };
+                assert_eq!(r.status, 200, "[{be}] node {node} {path}: {}", r.text);
+                r.json()
+            }
+        };
+        let mut tickets = Vec::new();
+        for i in 0..6 {
+            let t = on(
+                i % 2,
+                format!("{base}/walk-in"),
+                json!({ "service": "PSP-001" }),
+            )
+            .await;
+            tickets.push(t["ticket"].as_str().expect("a ticket").to_string());
+        }
+        let distinct: std::collections::BTreeSet<_> = tickets.iter().collect();
+        assert_eq!(
+            distinct.len(),
+            6,
+            "[{be}] a ticket given twice: {tickets:?}"
+        );
+
+        // Calls alternate between the nodes and take the line in order.
+        for (i, want) in tickets.iter().enumerate().take(4) {
+            let counter = i % 2 + 1;
+            if i >= 2 {
+                // The person called two calls ago is completed on the other node.
+                let done = &tickets[i - 2];
+                on(
+                    (i + 1) % 2,
+                    format!("{base}/tickets/{done}/complete"),
+                    json!({}),
+                )
+                .await;
+            }
+            let called = on(
+                i % 2,
+                format!("{base}/call-next"),
+                json!({ "counter": counter }),
+            )
+            .await;
+            assert_eq!(called["ticket"], want.as_str(), "[{be}] call {i}: {called}");
+        }
+        // Each node's view of the line is the same: the last two tickets wait.
+        for node in 0..2 {
+            let view = if node == 0 {
+                app.get_as(&base, Some(&operator)).await
+            } else {
+                peer.get_as(&base, Some(&operator)).await
+            };
+            assert_eq!(view.status, 200, "[{be}] {}", view.text);
+            let line: Vec<String> = view.json()["line"]
+                .as_array()
+                .expect("the line")
+                .iter()
+                .map(|e| e["ticket"].as_str().unwrap_or_default().to_string())
+                .collect();
+            assert_eq!(line, tickets[4..].to_vec(), "[{be}] node {node}'s line");
+        }
+        peer.stop().await;
+        app.stop().await;
+    }
+}
