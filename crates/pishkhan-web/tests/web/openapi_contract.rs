@@ -229,13 +229,9 @@ async fn a_whole_number_with_a_fraction_part_is_an_integer() {
         let be = app.be();
         let operator = app.login("operator", DEMO_PASSWORD).await;
         let base = format!("/api/v1/offices/{DEMO_OFFICE}/queue");
-        let post = |path: String, body: serde_json::Value| {
-            let req = app
-                .client
-                .post(app.url(&path))
-                .bearer_auth(&operator)
-                .json(&body);
-            app.send(req)
+        let (node, operator) = (&app, operator.as_str());
+        let post = |path: String, body: serde_json::Value| async move {
+            node.post_json(&path, Some(operator), &body).await
         };
         let walk_in = post(format!("{base}/walk-in"), json!({ "service": "PSP-001" })).await;
         assert_eq!(walk_in.status, 200, "[{be}] {}", walk_in.text);
