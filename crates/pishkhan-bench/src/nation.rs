@@ -1138,7 +1138,8 @@ async fn at_the_desk(
 }
 
 /// The regulator opens the day's surge release at 09:00 over every office of the first
-/// office's province, taking requests until 10:00, for appointments the next two days.
+/// office's province (or, past the most one release may take, the first of them), taking
+/// requests until 10:00, for appointments the next two days.
 async fn create_release(
     ctx: &Ctx,
     regulator: &StaffSession,
@@ -1146,12 +1147,30 @@ async fn create_release(
 ) -> Option<Arc<(String, Vec<OfficeCode>)>> {
     let first = ctx.offices.first()?;
     let service = ctx.services.first()?.service.code.clone();
+    let province = first.office.province_id;
+    let in_province: Vec<OfficeCode> = ctx
+        .offices
+        .iter()
+        .filter(|o| o.office.province_id == province)
+        .map(|o| o.office.code)
+        .collect();
+    let offices = if in_province.len() > pishkhan_app::releases::MAX_RELEASE_OFFICES {
+        ReleaseOffices::Listed(
+            in_province
+                .iter()
+                .take(pishkhan_app::releases::MAX_RELEASE_OFFICES)
+                .map(|&code| (code, RELEASE_SEATS_PER_OFFICE))
+                .collect(),
+        )
+    } else {
+        ReleaseOffices::EveryOffice {
+            slots: RELEASE_SEATS_PER_OFFICE,
+        }
+    };
     let input = NewRelease {
         service,
-        province: first.office.province_id,
-        offices: ReleaseOffices::EveryOffice {
-            slots: RELEASE_SEATS_PER_OFFICE,
-        },
+        province,
+        offices,
         first_day: ctx.day.add_days(1),
         last_day: ctx.day.add_days(2),
         opens_at_ms: ctx.clock.now_ms(),
