@@ -1160,15 +1160,19 @@ async fn a_booking_for_an_unknown_service_is_refused_alone_among_concurrent_ones
     .await;
 }
 
-fn system_book(office: OfficeCode) -> pishkhan_domain::access::Permit {
-    let staff = Principal::Staff(StaffActor {
+/// The operator of an active office.
+fn operator_at(office: OfficeCode) -> Principal {
+    Principal::Staff(StaffActor {
         id: 0,
         username: Username::parse("operator").unwrap(),
         role: Role::Operator,
         office: Some(office),
         office_status: Some(OfficeStatus::Active),
-    });
-    authorize(&staff, Action::BookOnBehalf { office }).unwrap()
+    })
+}
+
+fn system_book(office: OfficeCode) -> pishkhan_domain::access::Permit {
+    authorize(&operator_at(office), Action::BookOnBehalf { office }).unwrap()
 }
 
 #[tokio::test]
@@ -1876,14 +1880,7 @@ async fn a_survey_answer_is_audited_in_its_transaction() {
         else {
             panic!("replayed")
         };
-        let operator = Principal::Staff(StaffActor {
-            id: 0,
-            username: Username::parse("operator").unwrap(),
-            role: Role::Operator,
-            office: Some(office),
-            office_status: Some(OfficeStatus::Active),
-        });
-        let queue = authorize(&operator, Action::OperateQueue { office }).unwrap();
+        let queue = authorize(&operator_at(office), Action::OperateQueue { office }).unwrap();
         let survey = |n: u32| pishkhan_store::NewSurvey {
             tracking_code: b.tracking_code.clone(),
             token_hash: token_hash(&format!("survey-{n}")),
@@ -1958,16 +1955,8 @@ async fn a_queue_batch_commits_each_append_on_its_own() {
         let store = db.open().await;
         let nation = load_small_nation(store.as_ref()).await;
         let (a, b) = (nation.offices[0].code, nation.offices[1].code);
-        let operator_of = |office| {
-            let operator = Principal::Staff(StaffActor {
-                id: 0,
-                username: Username::parse("operator").unwrap(),
-                role: Role::Operator,
-                office: Some(office),
-                office_status: Some(OfficeStatus::Active),
-            });
-            authorize(&operator, Action::OperateQueue { office }).unwrap()
-        };
+        let operator_of =
+            |office| authorize(&operator_at(office), Action::OperateQueue { office }).unwrap();
         let day = pishkhan_domain::JalaliDate::new(1404, 9, 7).unwrap();
         let write =
             |office, permit_office, first_seq: u64, events: &[&str]| pishkhan_store::QueueWrite {
