@@ -79,7 +79,7 @@ pub(crate) async fn append(
         return Ok(());
     }
     let (_turn, mut tx) = store.begin_write().await?;
-    if let Err(e) = write_append(&mut tx, permit, append, ctx).await {
+    if let Err(e) = write_append(&mut tx, &store.tracking_key, permit, append, ctx).await {
         let _ = tx.rollback().await;
         return Err(e);
     }
@@ -119,7 +119,7 @@ pub(crate) async fn append_batch(
         sqlx::query("SAVEPOINT queue_append")
             .execute(&mut *tx)
             .await?;
-        match write_append(&mut tx, &w.permit, &w.append, &w.ctx).await {
+        match write_append(&mut tx, &store.tracking_key, &w.permit, &w.append, &w.ctx).await {
             Ok(()) => {
                 sqlx::query("RELEASE SAVEPOINT queue_append")
                     .execute(&mut *tx)
@@ -144,6 +144,7 @@ pub(crate) async fn append_batch(
 /// The log's rows, what they change beside it, and the audit row, in the caller's transaction.
 async fn write_append(
     tx: &mut crate::sql::AnyTx<'_>,
+    tracking_key: &[u8; 32],
     permit: &Permit,
     append: &QueueAppend,
     ctx: &AuditContext,
@@ -174,7 +175,7 @@ async fn write_append(
             other => other,
         })?;
     }
-    write_effects(tx, office, day, effects, ctx.now_ms).await?;
+    write_effects(tx, tracking_key, office, day, effects, ctx.now_ms).await?;
     audit_permit(
         tx,
         permit,
@@ -188,6 +189,7 @@ async fn write_append(
 /// Writes what an append changes beside the log, inside its transaction.
 async fn write_effects(
     tx: &mut crate::sql::AnyTx<'_>,
+    tracking_key: &[u8; 32],
     office: OfficeCode,
     day: JalaliDate,
     effects: &QueueEffects,
@@ -200,14 +202,16 @@ async fn write_effects(
                 format!("a queue does not set a booking to {}", status.code()),
             ));
         }
-        // A cancelled booking stays cancelled: the queue never revives it.
+        // A cancelled booking stays cancelled: the queue never revives it. The row is found
+        // by its number (the code is a keyed permutation of it): codes have no index, and a
+        // search by code stepped through every booking of the store for each status.
         sqlx::query(
             "UPDATE bookings SET status = $1, updated_at_ms = $2 \
-             WHERE tracking_code = $3 AND office_code = $4 AND status <> 'cancelled'",
+             WHERE seq = $3 AND office_code = $4 AND status <> 'cancelled'",
         )
         .bind(status.code())
         .bind(now_ms)
-        .bind(code.as_str().to_string())
+        .bind(code.to_sequence(tracking_key) as i64)
         .bind(i64::from(office.get()))
         .execute(&mut **tx)
         .await?;
